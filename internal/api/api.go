@@ -1,0 +1,100 @@
+// Package api serves Loupe's REST API, compatible with Arize Phoenix's v1
+// routes: the {"data": …, "next_cursor": …} envelope, GlobalIDs, and
+// plain-text error bodies.
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/loupe-dev/loupe/internal/store"
+)
+
+// PhoenixVersion is the Phoenix server version Loupe answers as: clients
+// gate features on it, and Loupe implements the surface of this version.
+const PhoenixVersion = "20.3.0"
+
+// API holds the handlers' dependencies.
+type API struct {
+	Store store.Store
+	Log   *slog.Logger
+}
+
+// Routes registers the REST routes on mux.
+func (a *API) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /arize_phoenix_version", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprint(w, PhoenixVersion)
+	})
+	mux.Handle("GET /v1/projects", a.wrap(a.listProjects))
+	mux.Handle("GET /v1/projects/{project_identifier}", a.wrap(a.getProject))
+	mux.Handle("GET /v1/projects/{project_identifier}/spans", a.wrap(a.listSpans))
+	mux.Handle("GET /v1/projects/{project_identifier}/traces", a.wrap(a.listTraces))
+}
+
+// Error is an API error with the status it is answered with.
+type Error struct {
+	Status int
+	Msg    string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+func errorf(status int, format string, args ...any) error {
+	return &Error{Status: status, Msg: fmt.Sprintf(format, args...)}
+}
+
+// handlerFunc returns the value to send as JSON, or an error.
+type handlerFunc func(r *http.Request) (any, error)
+
+// wrap writes a handler's value as JSON, or its error as plain text with
+// the mapped status. Only unexpected (500) errors are logged.
+func (a *API) wrap(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, err := h(r)
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		var buf bytes.Buffer
+		if err := json.NewEncoder(&buf).Encode(v); err != nil {
+			a.writeError(w, r, fmt.Errorf("encode response: %w", err))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(buf.Bytes())
+	})
+}
+
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var apiErr *Error
+	switch {
+	case errors.As(err, &apiErr):
+	case errors.Is(err, store.ErrNotFound):
+		apiErr = &Error{http.StatusNotFound, err.Error()}
+	case errors.Is(err, store.ErrInvalidArgument):
+		apiErr = &Error{http.StatusUnprocessableEntity, err.Error()}
+	case errors.Is(err, context.Canceled):
+		return
+	default:
+		a.Log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		apiErr = &Error{http.StatusInternalServerError, "internal server error"}
+	}
+	http.Error(w, apiErr.Msg, apiErr.Status)
+}
+
+// page is the envelope of list responses.
+type page struct {
+	Data       any     `json:"data"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+// single is the envelope of one-object responses.
+type single struct {
+	Data any `json:"data"`
+}

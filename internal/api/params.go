@@ -1,0 +1,83 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// isoLayout is Python's datetime.isoformat() for an aware UTC time with microseconds.
+const isoLayout = "2006-01-02T15:04:05.000000+00:00"
+
+// isoTime formats unix nanoseconds as Phoenix does.
+func isoTime(ns int64) string {
+	return time.Unix(0, ns).UTC().Format(isoLayout)
+}
+
+// parseTime reads an ISO 8601 time; a time without an offset is UTC.
+func parseTime(s string) (time.Time, error) {
+	layouts := []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00",
+		"2006-01-02 15:04:05.999999999", "2006-01-02T15:04", "2006-01-02"}
+	for _, l := range layouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, errorf(http.StatusUnprocessableEntity, "invalid datetime %q: use ISO 8601, e.g. 2024-01-01T12:00:00+00:00", s)
+}
+
+// timeParam reads an optional time query parameter as unix nanoseconds (0 when absent).
+func timeParam(q url.Values, name string) (int64, error) {
+	v := q.Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	t, err := parseTime(v)
+	if err != nil {
+		return 0, errorf(http.StatusUnprocessableEntity, "%s: %v", name, err)
+	}
+	return t.UnixNano(), nil
+}
+
+// limitParam reads limit, applying Phoenix's default and maximum.
+func limitParam(q url.Values, def, maximum int) (int, error) {
+	v := q.Get("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, errorf(http.StatusUnprocessableEntity, "limit must be a positive integer, got %q", v)
+	}
+	if n > maximum {
+		return 0, errorf(http.StatusUnprocessableEntity, "limit must be at most %d, got %d", maximum, n)
+	}
+	return n, nil
+}
+
+// cursorParam decodes a cursor GlobalID of the given type (0 when absent).
+func cursorParam(q url.Values, typ string) (int64, error) {
+	v := q.Get("cursor")
+	if v == "" {
+		return 0, nil
+	}
+	id, err := ParseGlobalID(v, typ)
+	if err != nil {
+		return 0, errorf(http.StatusUnprocessableEntity, "invalid cursor: %v", err)
+	}
+	return id, nil
+}
+
+// listParam reads a repeated parameter, accepting both name and name[].
+func listParam(q url.Values, name string) []string {
+	vals := append(q[name], q[name+"[]"]...)
+	out := vals[:0:0]
+	for _, v := range vals {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}

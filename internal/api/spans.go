@@ -1,0 +1,186 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/loupe-dev/loupe/internal/span"
+	"github.com/loupe-dev/loupe/internal/store"
+)
+
+type spanContextJSON struct {
+	TraceID string `json:"trace_id"`
+	SpanID  string `json:"span_id"`
+}
+
+type eventJSON struct {
+	Name       string          `json:"name"`
+	Timestamp  string          `json:"timestamp"`
+	Attributes json.RawMessage `json:"attributes"`
+}
+
+type spanJSON struct {
+	ID            string          `json:"id"`
+	Name          string          `json:"name"`
+	Context       spanContextJSON `json:"context"`
+	SpanKind      string          `json:"span_kind"`
+	ParentID      *string         `json:"parent_id"`
+	StartTime     string          `json:"start_time"`
+	EndTime       string          `json:"end_time"`
+	StatusCode    string          `json:"status_code"`
+	StatusMessage string          `json:"status_message"`
+	Attributes    json.RawMessage `json:"attributes"`
+	Events        []eventJSON     `json:"events"`
+}
+
+// storedEvent is an event as the store keeps it.
+type storedEvent struct {
+	Name         string          `json:"name"`
+	TimeUnixNano int64           `json:"time_unix_nano"`
+	Attributes   json.RawMessage `json:"attributes"`
+}
+
+func toSpanJSON(r store.SpanRecord) (spanJSON, error) {
+	out := spanJSON{
+		ID:            GlobalID("Span", r.RowID),
+		Name:          r.Name,
+		Context:       spanContextJSON{TraceID: r.TraceID, SpanID: r.SpanID},
+		SpanKind:      string(r.View.Kind),
+		StartTime:     isoTime(r.StartTime),
+		EndTime:       isoTime(r.EndTime),
+		StatusCode:    string(r.StatusCode),
+		StatusMessage: r.StatusMessage,
+		Events:        []eventJSON{},
+	}
+	if r.ParentID != "" {
+		out.ParentID = &r.ParentID
+	}
+	attrs, err := withoutKey(r.AttributesJSON, span.AttrSpanKind)
+	if err != nil {
+		return out, fmt.Errorf("span %s attributes: %w", r.SpanID, err)
+	}
+	out.Attributes = attrs
+	var events []storedEvent
+	if err := json.Unmarshal(r.EventsJSON, &events); err != nil {
+		return out, fmt.Errorf("span %s events: %w", r.SpanID, err)
+	}
+	for _, e := range events {
+		out.Events = append(out.Events, eventJSON{Name: e.Name, Timestamp: isoTime(e.TimeUnixNano), Attributes: e.Attributes})
+	}
+	return out, nil
+}
+
+// withoutKey drops one key from a JSON object, as Phoenix reports the span
+// kind beside the attributes rather than among them.
+func withoutKey(obj json.RawMessage, key string) (json.RawMessage, error) {
+	if !strings.Contains(string(obj), `"`+key+`"`) {
+		return obj, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(obj, &m); err != nil {
+		return nil, err
+	}
+	delete(m, key)
+	return json.Marshal(m)
+}
+
+func (a *API) listSpans(r *http.Request) (any, error) {
+	p, err := a.project(r)
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	sq := store.SpanQuery{ProjectID: p.ID,
+		TraceIDs: listParam(q, "trace_id"), SpanIDs: listParam(q, "span_id"), Names: listParam(q, "name")}
+	if sq.Limit, err = limitParam(q, 100, 1000); err != nil {
+		return nil, err
+	}
+	if sq.Cursor, err = cursorParam(q, "Span"); err != nil {
+		return nil, err
+	}
+	if sq.StartTime, err = timeParam(q, "start_time"); err != nil {
+		return nil, err
+	}
+	if sq.EndTime, err = timeParam(q, "end_time"); err != nil {
+		return nil, err
+	}
+	for _, k := range listParam(q, "span_kind") {
+		k = strings.ToUpper(k)
+		if !span.ValidKind(k) {
+			return nil, errorf(http.StatusUnprocessableEntity, "invalid span_kind %q: use one of %v", k, span.Kinds)
+		}
+		sq.Kinds = append(sq.Kinds, k)
+	}
+	for _, c := range listParam(q, "status_code") {
+		c = strings.ToUpper(c)
+		if c != string(span.StatusOK) && c != string(span.StatusError) && c != string(span.StatusUnset) {
+			return nil, errorf(http.StatusUnprocessableEntity, "invalid status_code %q: use OK, ERROR or UNSET", c)
+		}
+		sq.StatusCodes = append(sq.StatusCodes, c)
+	}
+	switch pid := q.Get("parent_id"); pid {
+	case "":
+	case "null":
+		sq.RootsOnly = true
+	default:
+		return nil, errorf(http.StatusUnprocessableEntity, "parent_id only accepts \"null\" (root spans), got %q", pid)
+	}
+	for _, raw := range listParam(q, "attribute") {
+		m, err := parseAttributeFilter(raw)
+		if err != nil {
+			return nil, err
+		}
+		sq.Attributes = append(sq.Attributes, m)
+	}
+	limit := sq.Limit
+	sq.Limit++
+	records, err := a.Store.Spans(r.Context(), sq)
+	if err != nil {
+		return nil, err
+	}
+	out := page{}
+	if len(records) > limit {
+		next := GlobalID("Span", records[limit].RowID)
+		out.NextCursor = &next
+		records = records[:limit]
+	}
+	data := make([]spanJSON, 0, len(records))
+	for _, rec := range records {
+		sj, err := toSpanJSON(rec)
+		if err != nil {
+			return nil, err
+		}
+		data = append(data, sj)
+	}
+	out.Data = data
+	return out, nil
+}
+
+// parseAttributeFilter reads "key:value", the value being JSON: a bool, a
+// number or a string; a bare word is taken as a string.
+func parseAttributeFilter(raw string) (store.AttributeMatch, error) {
+	key, val, ok := strings.Cut(raw, ":")
+	key = strings.TrimSpace(key)
+	if !ok || key == "" {
+		return store.AttributeMatch{}, errorf(http.StatusUnprocessableEntity, "attribute filter %q must look like key:value", raw)
+	}
+	dec := json.NewDecoder(strings.NewReader(val))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		return store.AttributeMatch{Key: key, Value: val}, nil
+	}
+	switch x := v.(type) {
+	case bool, string:
+		return store.AttributeMatch{Key: key, Value: x}, nil
+	case json.Number:
+		if n, err := x.Int64(); err == nil {
+			return store.AttributeMatch{Key: key, Value: n}, nil
+		}
+		f, _ := x.Float64()
+		return store.AttributeMatch{Key: key, Value: f}, nil
+	}
+	return store.AttributeMatch{}, errorf(http.StatusUnprocessableEntity, "attribute filter %q: value must be a string, number or boolean", raw)
+}

@@ -1,0 +1,229 @@
+// Package ingest is the write path between the receivers and the store: a
+// queue bounded in spans and bytes, and one writer that commits many
+// requests per transaction (group commit). A request is answered only after
+// the transaction holding its spans has committed.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/loupe-dev/loupe/internal/span"
+	"github.com/loupe-dev/loupe/internal/store"
+)
+
+// ErrOverloaded means the queue is full; the client should retry later.
+var ErrOverloaded = errors.New("ingest queue is full")
+
+// ErrStopped means the server is shutting down and accepts no more spans.
+var ErrStopped = errors.New("server is shutting down")
+
+// Config bounds the queue and the batches.
+type Config struct {
+	MaxQueueSpans int   // spans waiting or being written; beyond it requests are refused
+	MaxQueueBytes int64 // wire bytes of those spans
+	MaxBatchSpans int   // spans per transaction
+}
+
+// DefaultConfig keeps memory to a few hundred MB under overload.
+var DefaultConfig = Config{MaxQueueSpans: 100_000, MaxQueueBytes: 128 << 20, MaxBatchSpans: 10_000}
+
+// Stats are cumulative counters, safe to read at any time.
+type Stats struct {
+	SpansReceived   atomic.Int64 // spans in accepted requests
+	SpansStored     atomic.Int64 // spans new to the store
+	SpansDuplicate  atomic.Int64 // spans already stored
+	SpansFailed     atomic.Int64 // spans whose write failed
+	RequestsRefused atomic.Int64 // requests refused because the queue was full
+	Batches         atomic.Int64
+	CommitNanos     atomic.Int64 // total time spent in WriteSpans
+}
+
+type request struct {
+	spans []span.Span
+	bytes int64
+	done  chan error
+}
+
+// Pipeline queues spans and writes them in batches.
+type Pipeline struct {
+	cfg   Config
+	store store.Writer
+	log   *slog.Logger
+	Stats Stats
+
+	mu          sync.Mutex
+	pending     []*request
+	queuedSpans int
+	queuedBytes int64
+	closed      bool
+	wake        chan struct{}
+	// OnCommit, when set, is called after each committed batch with the
+	// projects that received spans (live views subscribe through it).
+	OnCommit func(projects []int64)
+}
+
+// New returns a pipeline writing to w. Run must be called for it to write.
+func New(cfg Config, w store.Writer, log *slog.Logger) *Pipeline {
+	if cfg.MaxQueueSpans <= 0 {
+		cfg.MaxQueueSpans = DefaultConfig.MaxQueueSpans
+	}
+	if cfg.MaxQueueBytes <= 0 {
+		cfg.MaxQueueBytes = DefaultConfig.MaxQueueBytes
+	}
+	if cfg.MaxBatchSpans <= 0 {
+		cfg.MaxBatchSpans = DefaultConfig.MaxBatchSpans
+	}
+	return &Pipeline{cfg: cfg, store: w, log: log, wake: make(chan struct{}, 1)}
+}
+
+// QueueDepth is the number of spans accepted and not yet written.
+func (p *Pipeline) QueueDepth() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.queuedSpans
+}
+
+// Submit queues spans and waits until they are committed. bytes is their
+// wire size, counted against the byte bound. It returns ErrOverloaded at
+// once when the queue is full; a request larger than the whole queue is
+// still taken when the queue is empty, so no valid request is refused forever.
+func (p *Pipeline) Submit(ctx context.Context, spans []span.Span, bytes int) error {
+	if len(spans) == 0 {
+		return nil
+	}
+	req := &request{spans: spans, bytes: int64(bytes), done: make(chan error, 1)}
+	p.mu.Lock()
+	switch {
+	case p.closed:
+		p.mu.Unlock()
+		return ErrStopped
+	case p.queuedSpans > 0 && (p.queuedSpans+len(spans) > p.cfg.MaxQueueSpans || p.queuedBytes+req.bytes > p.cfg.MaxQueueBytes):
+		p.mu.Unlock()
+		p.Stats.RequestsRefused.Add(1)
+		return ErrOverloaded
+	}
+	p.queuedSpans += len(spans)
+	p.queuedBytes += req.bytes
+	p.pending = append(p.pending, req)
+	p.mu.Unlock()
+	p.Stats.SpansReceived.Add(int64(len(spans)))
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		// The spans may still be committed; a retry is deduplicated by span_id.
+		return ctx.Err()
+	}
+}
+
+// Run writes queued spans until ctx is cancelled, then stops taking new
+// requests, writes everything already accepted, and returns.
+func (p *Pipeline) Run(ctx context.Context) error {
+	for {
+		select {
+		case <-p.wake:
+			p.drain()
+		case <-ctx.Done():
+			p.mu.Lock()
+			p.closed = true
+			p.mu.Unlock()
+			p.drain()
+			return nil
+		}
+	}
+}
+
+// drain writes batches until the queue is empty.
+func (p *Pipeline) drain() {
+	for {
+		batch := p.take()
+		if len(batch) == 0 {
+			return
+		}
+		p.writeBatch(batch)
+	}
+}
+
+// take removes up to one batch's worth of requests from the queue.
+func (p *Pipeline) take() []*request {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n, spans := 0, 0
+	for n < len(p.pending) && (n == 0 || spans+len(p.pending[n].spans) <= p.cfg.MaxBatchSpans) {
+		spans += len(p.pending[n].spans)
+		n++
+	}
+	batch := p.pending[:n:n]
+	p.pending = p.pending[n:]
+	if len(p.pending) == 0 {
+		p.pending = nil
+	}
+	return batch
+}
+
+func (p *Pipeline) writeBatch(batch []*request) {
+	// Writes outlive the caller's context: an accepted span is written even
+	// when its client has gone or the server is stopping.
+	ctx := context.Background()
+	var all []span.Span
+	if len(batch) == 1 {
+		all = batch[0].spans
+	} else {
+		n := 0
+		for _, r := range batch {
+			n += len(r.spans)
+		}
+		all = make([]span.Span, 0, n)
+		for _, r := range batch {
+			all = append(all, r.spans...)
+		}
+	}
+	err := p.write(ctx, all)
+	if err != nil && len(batch) > 1 {
+		// Keep one bad request from failing the others: write each alone.
+		p.log.Warn("batch write failed; retrying its requests one by one", "requests", len(batch), "spans", len(all), "err", err)
+		for _, r := range batch {
+			p.finish(r, p.write(ctx, r.spans))
+		}
+		return
+	}
+	for _, r := range batch {
+		p.finish(r, err)
+	}
+}
+
+func (p *Pipeline) write(ctx context.Context, spans []span.Span) error {
+	start := time.Now()
+	res, err := p.store.WriteSpans(ctx, spans)
+	p.Stats.CommitNanos.Add(int64(time.Since(start)))
+	p.Stats.Batches.Add(1)
+	if err != nil {
+		p.Stats.SpansFailed.Add(int64(len(spans)))
+		p.log.Error("write spans", "spans", len(spans), "err", err)
+		return fmt.Errorf("store spans: %w", err)
+	}
+	p.Stats.SpansStored.Add(int64(res.Inserted))
+	p.Stats.SpansDuplicate.Add(int64(res.Duplicates))
+	if p.OnCommit != nil && len(res.Projects) > 0 {
+		p.OnCommit(res.Projects)
+	}
+	return nil
+}
+
+func (p *Pipeline) finish(r *request, err error) {
+	p.mu.Lock()
+	p.queuedSpans -= len(r.spans)
+	p.queuedBytes -= r.bytes
+	p.mu.Unlock()
+	r.done <- err
+}

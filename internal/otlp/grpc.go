@@ -1,0 +1,120 @@
+package otlp
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
+	_ "google.golang.org/grpc/encoding/gzip" // accept gzip-compressed exports
+	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/loupe-dev/loupe/internal/ingest"
+)
+
+// GRPCService serves opentelemetry.proto.collector.trace.v1.TraceService.
+//
+// It decodes requests itself rather than through gRPC's codec, so that a
+// malformed message gets INVALID_ARGUMENT with the decoder's reason (gRPC
+// would answer INTERNAL) and the wire size is known for queue accounting.
+type GRPCService struct {
+	Ingest Submitter
+	Log    *slog.Logger
+}
+
+// wireMessage is a message kept as its protobuf bytes.
+type wireMessage struct{ b []byte }
+
+// ServerOptions returns the options the gRPC server needs for this service.
+func ServerOptions(maxRecvBytes int) []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(maxRecvBytes),
+		grpc.ForceServerCodecV2(wireCodec{fallback: encoding.GetCodecV2("proto")}),
+	}
+}
+
+// Register adds the trace service to srv.
+func (g *GRPCService) Register(srv *grpc.Server) {
+	srv.RegisterService(&grpc.ServiceDesc{
+		ServiceName: "opentelemetry.proto.collector.trace.v1.TraceService",
+		HandlerType: (*any)(nil),
+		Methods: []grpc.MethodDesc{{
+			MethodName: "Export",
+			Handler: func(_ any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+				in := new(wireMessage)
+				if err := dec(in); err != nil {
+					return nil, err
+				}
+				if interceptor == nil {
+					return g.export(ctx, in)
+				}
+				info := &grpc.UnaryServerInfo{FullMethod: "/opentelemetry.proto.collector.trace.v1.TraceService/Export"}
+				return interceptor(ctx, in, info, func(ctx context.Context, req any) (any, error) {
+					return g.export(ctx, req.(*wireMessage))
+				})
+			},
+		}},
+		Metadata: "opentelemetry/proto/collector/trace/v1/trace_service.proto",
+	}, struct{}{})
+}
+
+func (g *GRPCService) export(ctx context.Context, in *wireMessage) (*wireMessage, error) {
+	req := ptraceotlp.NewExportRequest()
+	if err := req.UnmarshalProto(in.b); err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "message is not a valid OTLP ExportTraceServiceRequest: %v", err)
+	}
+	project := ""
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get(ProjectHeader); len(v) > 0 {
+			project = v[0]
+		}
+	}
+	decoded := Decode(req.Traces(), project)
+	if err := g.Ingest.Submit(ctx, decoded.Spans, len(in.b)); err != nil {
+		switch {
+		case errors.Is(err, ingest.ErrOverloaded):
+			return nil, status.Error(codes.ResourceExhausted, "server is at capacity; retry later")
+		case errors.Is(err, ingest.ErrStopped):
+			return nil, status.Error(codes.Unavailable, "server is shutting down; retry later")
+		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+			return nil, status.FromContextError(err).Err()
+		}
+		return nil, status.Errorf(codes.Internal, "could not store the spans: %v", err)
+	}
+	resp := ptraceotlp.NewExportResponse()
+	if decoded.Rejected > 0 {
+		resp.PartialSuccess().SetRejectedSpans(decoded.Rejected)
+		resp.PartialSuccess().SetErrorMessage(decoded.Message)
+	}
+	b, err := resp.MarshalProto()
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "encode response: %v", err)
+	}
+	return &wireMessage{b: b}, nil
+}
+
+// wireCodec passes wireMessages through as bytes and leaves every other
+// message (health checks, reflection) to the standard protobuf codec.
+type wireCodec struct{ fallback encoding.CodecV2 }
+
+func (c wireCodec) Name() string { return "proto" }
+
+func (c wireCodec) Marshal(v any) (mem.BufferSlice, error) {
+	if m, ok := v.(*wireMessage); ok {
+		return mem.BufferSlice{mem.SliceBuffer(m.b)}, nil
+	}
+	return c.fallback.Marshal(v)
+}
+
+func (c wireCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	if m, ok := v.(*wireMessage); ok {
+		m.b = data.Materialize()
+		return nil
+	}
+	return c.fallback.Unmarshal(data, v)
+}

@@ -1,0 +1,205 @@
+package server
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/loupe-dev/loupe/internal/ingest"
+)
+
+// Config is everything `loupe serve` can be told. Each field has a flag, a
+// LOUPE_* environment variable, and where Phoenix has an equivalent, a
+// PHOENIX_* fallback; the flag wins, then LOUPE_*, then PHOENIX_*.
+type Config struct {
+	HTTPAddr         string
+	GRPCAddr         string
+	DataDir          string
+	LogLevel         string
+	LogFormat        string
+	MaxBodyBytes     Size
+	GRPCMaxRecvBytes Size
+	QueueSpans       int
+	QueueBytes       Size
+	BatchSpans       int
+	ShutdownTimeout  time.Duration
+}
+
+// DefaultConfig is what `loupe serve` does with no flags.
+func DefaultConfig() Config {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		home = "."
+	}
+	return Config{
+		HTTPAddr:         "127.0.0.1:6006",
+		GRPCAddr:         "127.0.0.1:4317",
+		DataDir:          filepath.Join(home, ".loupe"),
+		LogLevel:         "info",
+		LogFormat:        "text",
+		MaxBodyBytes:     64 << 20,
+		GRPCMaxRecvBytes: 64 << 20,
+		QueueSpans:       ingest.DefaultConfig.MaxQueueSpans,
+		QueueBytes:       Size(ingest.DefaultConfig.MaxQueueBytes),
+		BatchSpans:       ingest.DefaultConfig.MaxBatchSpans,
+		ShutdownTimeout:  30 * time.Second,
+	}
+}
+
+// envVar names the environment variables of one flag.
+type envVar struct {
+	flag    string
+	loupe   string
+	phoenix []string // fallbacks, read by a custom rule when more than one
+}
+
+var envVars = []envVar{
+	{"http-addr", "LOUPE_HTTP_ADDR", nil},
+	{"grpc-addr", "LOUPE_GRPC_ADDR", nil},
+	{"data-dir", "LOUPE_DATA_DIR", []string{"PHOENIX_WORKING_DIR"}},
+	{"log-level", "LOUPE_LOG_LEVEL", []string{"PHOENIX_LOGGING_LEVEL"}},
+	{"log-format", "LOUPE_LOG_FORMAT", nil},
+	{"max-body-size", "LOUPE_MAX_BODY_SIZE", nil},
+	{"grpc-max-recv-size", "LOUPE_GRPC_MAX_RECV_SIZE", nil},
+	{"queue-spans", "LOUPE_QUEUE_SPANS", []string{"PHOENIX_MAX_SPANS_QUEUE_SIZE"}},
+	{"queue-size", "LOUPE_QUEUE_SIZE", nil},
+	{"batch-spans", "LOUPE_BATCH_SPANS", nil},
+	{"shutdown-timeout", "LOUPE_SHUTDOWN_TIMEOUT", nil},
+}
+
+// RegisterFlags binds c's fields to flags on fs, with c's values as defaults.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "`host:port` for the UI, the REST API and OTLP/HTTP (env LOUPE_HTTP_ADDR; PHOENIX_HOST, PHOENIX_PORT)")
+	fs.StringVar(&c.GRPCAddr, "grpc-addr", c.GRPCAddr, "`host:port` for OTLP/gRPC (env LOUPE_GRPC_ADDR; PHOENIX_HOST, PHOENIX_GRPC_PORT)")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "`directory` holding the SQLite database (env LOUPE_DATA_DIR; PHOENIX_WORKING_DIR)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log `level`: debug, info, warn or error (env LOUPE_LOG_LEVEL; PHOENIX_LOGGING_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log `format`: text or json (env LOUPE_LOG_FORMAT)")
+	fs.Var(&c.MaxBodyBytes, "max-body-size", "largest OTLP/HTTP request body accepted, before and after decompression, e.g. 64MiB (env LOUPE_MAX_BODY_SIZE)")
+	fs.Var(&c.GRPCMaxRecvBytes, "grpc-max-recv-size", "largest OTLP/gRPC message accepted, e.g. 64MiB (env LOUPE_GRPC_MAX_RECV_SIZE)")
+	fs.IntVar(&c.QueueSpans, "queue-spans", c.QueueSpans, "spans accepted but not yet stored before new requests are refused with 503 (env LOUPE_QUEUE_SPANS; PHOENIX_MAX_SPANS_QUEUE_SIZE)")
+	fs.Var(&c.QueueBytes, "queue-size", "request bytes accepted but not yet stored before new requests are refused, e.g. 128MiB (env LOUPE_QUEUE_SIZE)")
+	fs.IntVar(&c.BatchSpans, "batch-spans", c.BatchSpans, "most spans written in one transaction (env LOUPE_BATCH_SPANS)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long to wait for in-flight requests on shutdown (env LOUPE_SHUTDOWN_TIMEOUT)")
+}
+
+// ApplyEnv sets every flag not given on the command line from its
+// environment variable, LOUPE_* first, then the PHOENIX_* fallback.
+func (c *Config) ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, ev := range envVars {
+		if set[ev.flag] {
+			continue
+		}
+		val := getenv(ev.loupe)
+		for _, p := range ev.phoenix {
+			if val == "" {
+				val = getenv(p)
+			}
+		}
+		if val == "" {
+			continue
+		}
+		if err := fs.Set(ev.flag, val); err != nil {
+			return fmt.Errorf("environment %s=%q: %w", ev.loupe, val, err)
+		}
+	}
+	// Phoenix splits addresses into a host and ports.
+	host := getenv("PHOENIX_HOST")
+	if !set["http-addr"] && getenv("LOUPE_HTTP_ADDR") == "" {
+		c.HTTPAddr = withHostPort(c.HTTPAddr, host, getenv("PHOENIX_PORT"))
+	}
+	if !set["grpc-addr"] && getenv("LOUPE_GRPC_ADDR") == "" {
+		c.GRPCAddr = withHostPort(c.GRPCAddr, host, getenv("PHOENIX_GRPC_PORT"))
+	}
+	return nil
+}
+
+func withHostPort(addr, host, port string) string {
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host != "" {
+		h = host
+	}
+	if port != "" {
+		p = port
+	}
+	return net.JoinHostPort(h, p)
+}
+
+// Validate checks the fields together.
+func (c *Config) Validate() error {
+	var errs []error
+	for name, addr := range map[string]string{"--http-addr": c.HTTPAddr, "--grpc-addr": c.GRPCAddr} {
+		if _, port, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: want host:port", name, addr))
+		} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: port must be a number from 0 to 65535", name, addr))
+		}
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data-dir must not be empty"))
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "warning", "error":
+	default:
+		errs = append(errs, fmt.Errorf("--log-level %q: use debug, info, warn or error", c.LogLevel))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("--log-format %q: use text or json", c.LogFormat))
+	}
+	if c.MaxBodyBytes <= 0 || c.GRPCMaxRecvBytes <= 0 || c.QueueBytes <= 0 {
+		errs = append(errs, errors.New("sizes must be positive"))
+	}
+	if c.QueueSpans <= 0 || c.BatchSpans <= 0 {
+		errs = append(errs, errors.New("--queue-spans and --batch-spans must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// Size is a byte count written with an optional unit: 512, 64KiB, 64MiB, 1GiB (KB, MB, GB too).
+type Size int64
+
+func (s Size) String() string {
+	for _, u := range []struct {
+		n    Size
+		name string
+	}{{1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
+		if s >= u.n && s%u.n == 0 {
+			return strconv.FormatInt(int64(s/u.n), 10) + u.name
+		}
+	}
+	return strconv.FormatInt(int64(s), 10)
+}
+
+// Set parses a size.
+func (s *Size) Set(v string) error {
+	v = strings.TrimSpace(v)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(v, u.suffix) {
+			v, mult = strings.TrimSpace(strings.TrimSuffix(v, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return fmt.Errorf("not a size: use a number of bytes with an optional unit, e.g. 64MiB")
+	}
+	*s = Size(n * mult)
+	return nil
+}

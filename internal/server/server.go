@@ -1,0 +1,169 @@
+// Package server wires Loupe together: the store, the ingest pipeline, the
+// OTLP receivers, the REST API and the UI, run as one group that starts and
+// stops together.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+
+	"github.com/loupe-dev/loupe/internal/api"
+	"github.com/loupe-dev/loupe/internal/ingest"
+	"github.com/loupe-dev/loupe/internal/otlp"
+	"github.com/loupe-dev/loupe/internal/store"
+	"github.com/loupe-dev/loupe/internal/store/sqlite"
+)
+
+// Version is Loupe's version, set at build time with -ldflags.
+var Version = "0.1.0-dev"
+
+// Server is a running Loupe.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	store    store.Store
+	pipeline *ingest.Pipeline
+	httpLn   net.Listener
+	grpcLn   net.Listener
+	http     *http.Server
+	grpc     *grpc.Server
+	dbPath   string
+}
+
+// New opens the store and binds the listeners, so that a bad address or an
+// unusable data directory fails before anything runs.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	st, err := sqlite.Open(ctx, cfg.DataDir, log)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	s := &Server{cfg: cfg, log: log, store: st, dbPath: st.Path()}
+	s.pipeline = ingest.New(ingest.Config{
+		MaxQueueSpans: cfg.QueueSpans, MaxQueueBytes: int64(cfg.QueueBytes), MaxBatchSpans: cfg.BatchSpans,
+	}, st, log)
+
+	if s.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	if s.grpcLn, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+		s.httpLn.Close()
+		st.Close()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.GRPCAddr, err)
+	}
+	s.http = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	s.grpc = grpc.NewServer(otlp.ServerOptions(int(cfg.GRPCMaxRecvBytes))...)
+	(&otlp.GRPCService{Ingest: s.pipeline, Log: log}).Register(s.grpc)
+	return s, nil
+}
+
+// HTTPAddr and GRPCAddr are the bound addresses (useful with port 0).
+func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
+func (s *Server) GRPCAddr() string { return s.grpcLn.Addr().String() }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	(&otlp.HTTPHandler{Ingest: s.pipeline, MaxBodyBytes: int64(s.cfg.MaxBodyBytes), Log: s.log}).Routes(mux)
+	(&api.API{Store: s.store, Log: s.log}).Routes(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprint(w, "OK")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.store.Ping(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "{\"error\":%q}", "database unavailable")
+			return
+		}
+		fmt.Fprint(w, "{}")
+	})
+	return withVersionHeader(mux)
+}
+
+// withVersionHeader marks every response as Phoenix's are, so Phoenix
+// clients find the server version they check features against.
+func withVersionHeader(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("x-phoenix-server-version", api.PhoenixVersion)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Run serves until ctx is cancelled, then stops accepting requests, lets
+// in-flight ones finish (their spans are written), drains the queue and
+// closes the database.
+func (s *Server) Run(ctx context.Context) error {
+	s.log.Info(fmt.Sprintf("loupe %s listening on http://%s (UI, REST, OTLP/HTTP) and %s (OTLP/gRPC); data in %s",
+		Version, s.HTTPAddr(), s.GRPCAddr(), s.dbPath))
+
+	pipelineCtx, stopPipeline := context.WithCancel(context.Background())
+	defer stopPipeline()
+	pipelineDone := make(chan error, 1)
+	go func() { pipelineDone <- s.pipeline.Run(pipelineCtx) }()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := s.http.Serve(s.httpLn); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("HTTP server: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := s.grpc.Serve(s.grpcLn); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			return fmt.Errorf("gRPC server: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		s.shutdown()
+		return nil
+	})
+	err := g.Wait()
+
+	stopPipeline()
+	if perr := <-pipelineDone; perr != nil && err == nil {
+		err = perr
+	}
+	if cerr := s.store.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("close database: %w", cerr)
+	}
+	s.log.Debug("stopped")
+	return err
+}
+
+func (s *Server) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(done)
+	}()
+	if err := s.http.Shutdown(ctx); err != nil {
+		s.log.Warn("HTTP shutdown did not finish in time", "err", err)
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.grpc.Stop()
+	}
+}

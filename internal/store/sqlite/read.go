@@ -1,0 +1,324 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/loupe-dev/loupe/internal/span"
+	"github.com/loupe-dev/loupe/internal/store"
+)
+
+const projectColumns = `id, name, description, created_at, updated_at, coalesce(last_span_time, 0)`
+
+func scanProject(row interface{ Scan(...any) error }) (store.Project, error) {
+	var p store.Project
+	err := row.Scan(&p.ID, &p.Name, &p.Description, &p.CreatedAt, &p.UpdatedAt, &p.LastSpanTime)
+	return p, err
+}
+
+// Projects lists projects, highest id first.
+func (s *Store) Projects(ctx context.Context, q store.ProjectQuery) ([]store.Project, error) {
+	var where []string
+	var args []any
+	if q.NameContains != "" {
+		where = append(where, "instr(lower(name), lower(?)) > 0")
+		args = append(args, q.NameContains)
+	}
+	if q.AfterID > 0 {
+		where = append(where, "id <= ?")
+		args = append(args, q.AfterID)
+	}
+	query := "SELECT " + projectColumns + " FROM projects" + whereClause(where) + " ORDER BY id DESC"
+	if q.Limit > 0 {
+		query += " LIMIT ?"
+		args = append(args, q.Limit)
+	}
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list projects: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Project
+	for rows.Next() {
+		p, err := scanProject(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list projects: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// ProjectByName finds a project by its name.
+func (s *Store) ProjectByName(ctx context.Context, name string) (store.Project, error) {
+	p, err := scanProject(s.read.QueryRowContext(ctx, "SELECT "+projectColumns+" FROM projects WHERE name = ?", name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, fmt.Errorf("project %q: %w", name, store.ErrNotFound)
+	}
+	return p, err
+}
+
+// ProjectByID finds a project by its row id.
+func (s *Store) ProjectByID(ctx context.Context, id int64) (store.Project, error) {
+	p, err := scanProject(s.read.QueryRowContext(ctx, "SELECT "+projectColumns+" FROM projects WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, fmt.Errorf("project %d: %w", id, store.ErrNotFound)
+	}
+	return p, err
+}
+
+const spanSelect = `SELECT s.id, s.project_id, t.trace_id, coalesce(s.parent_id, ''), s.span_id, s.name, s.span_kind,
+	s.start_time, s.end_time, s.status_code, s.status_message,
+	coalesce(s.model_name, ''), coalesce(s.provider, ''), coalesce(s.session_id, ''), coalesce(s.user_id, ''),
+	s.input_value, coalesce(s.input_mime_type, ''), s.output_value, coalesce(s.output_mime_type, ''),
+	coalesce(s.prompt_tokens, 0), coalesce(s.completion_tokens, 0), coalesce(s.total_tokens, 0),
+	coalesce(s.cache_read_tokens, 0), coalesce(s.cache_write_tokens, 0), coalesce(s.reasoning_tokens, 0),
+	s.attributes, coalesce(s.events, '[]'), s.otel_kind, coalesce(s.trace_state, '')
+	FROM spans s JOIN traces t ON t.id = s.trace_rowid`
+
+func scanSpan(rows *sql.Rows) (store.SpanRecord, error) {
+	var r store.SpanRecord
+	var in, out sql.NullString
+	var attrs, events string
+	var kind string
+	v := &r.View
+	err := rows.Scan(&r.RowID, &r.ProjectID, &r.TraceID, &r.ParentID, &r.SpanID, &r.Name, &kind,
+		&r.StartTime, &r.EndTime, &r.StatusCode, &r.StatusMessage,
+		&v.ModelName, &v.Provider, &v.SessionID, &v.UserID,
+		&in, &v.InputMimeType, &out, &v.OutputMimeType,
+		&v.Tokens.Prompt, &v.Tokens.Completion, &v.Tokens.Total,
+		&v.Tokens.CacheRead, &v.Tokens.CacheWrite, &v.Tokens.Reasoning,
+		&attrs, &events, &r.OTelKind, &r.TraceState)
+	if err != nil {
+		return r, err
+	}
+	v.Kind = span.Kind(kind)
+	v.InputValue, v.OutputValue = in.String, out.String
+	r.AttributesJSON = mergeIO(attrs, in, out)
+	r.EventsJSON = json.RawMessage(events)
+	return r, nil
+}
+
+// mergeIO puts input.value and output.value, stored in columns, back into
+// the attribute object.
+func mergeIO(attrs string, in, out sql.NullString) json.RawMessage {
+	if !in.Valid && !out.Valid {
+		return json.RawMessage(attrs)
+	}
+	b := make([]byte, 0, len(attrs)+len(in.String)+len(out.String)+40)
+	b = append(b, '{')
+	if in.Valid {
+		b = span.AppendJSONString(append(b, `"input.value":`...), in.String)
+		b = append(b, ',')
+	}
+	if out.Valid {
+		b = span.AppendJSONString(append(b, `"output.value":`...), out.String)
+		b = append(b, ',')
+	}
+	rest := strings.TrimPrefix(attrs, "{")
+	if rest == "}" {
+		b = b[:len(b)-1]
+	}
+	return append(b, rest...)
+}
+
+// Spans lists a project's spans, newest row first.
+func (s *Store) Spans(ctx context.Context, q store.SpanQuery) ([]store.SpanRecord, error) {
+	where := []string{"s.project_id = ?"}
+	args := []any{q.ProjectID}
+	if q.Cursor > 0 {
+		where = append(where, "s.id <= ?")
+		args = append(args, q.Cursor)
+	}
+	if q.StartTime != 0 {
+		where = append(where, "s.start_time >= ?")
+		args = append(args, q.StartTime)
+	}
+	if q.EndTime != 0 {
+		where = append(where, "s.start_time < ?")
+		args = append(args, q.EndTime)
+	}
+	where, args = inList(where, args, "t.trace_id", q.TraceIDs)
+	where, args = inList(where, args, "s.span_id", q.SpanIDs)
+	where, args = inList(where, args, "s.name", q.Names)
+	where, args = inList(where, args, "s.span_kind", q.Kinds)
+	where, args = inList(where, args, "s.status_code", q.StatusCodes)
+	if q.RootsOnly {
+		where = append(where, "s.parent_id IS NULL")
+	}
+	for _, m := range q.Attributes {
+		cond, cargs, err := attributeCondition(m)
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, cond)
+		args = append(args, cargs...)
+	}
+	query := spanSelect + whereClause(where) + " ORDER BY s.id DESC"
+	if q.Limit > 0 {
+		query += " LIMIT ?"
+		args = append(args, q.Limit)
+	}
+	return s.querySpans(ctx, query, args...)
+}
+
+func (s *Store) querySpans(ctx context.Context, query string, args ...any) ([]store.SpanRecord, error) {
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query spans: %w", err)
+	}
+	defer rows.Close()
+	var out []store.SpanRecord
+	for rows.Next() {
+		r, err := scanSpan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read span: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// attributeCondition matches one attribute as Phoenix's attribute[] filter:
+// booleans as booleans, numbers numerically, strings as text.
+func attributeCondition(m store.AttributeMatch) (string, []any, error) {
+	switch m.Key {
+	case span.AttrInputValue:
+		return "s.input_value = ?", []any{fmt.Sprint(m.Value)}, nil
+	case span.AttrOutputValue:
+		return "s.output_value = ?", []any{fmt.Sprint(m.Value)}, nil
+	}
+	if strings.Contains(m.Key, `"`) {
+		return "", nil, fmt.Errorf("attribute key %q: %w", m.Key, store.ErrInvalidArgument)
+	}
+	path := `$."` + m.Key + `"`
+	switch v := m.Value.(type) {
+	case bool:
+		typ := "false"
+		if v {
+			typ = "true"
+		}
+		return "json_type(s.attributes, ?) = ?", []any{path, typ}, nil
+	case string:
+		return "(json_type(s.attributes, ?) = 'text' AND json_extract(s.attributes, ?) = ?)", []any{path, path, v}, nil
+	case int64, float64:
+		return "(json_type(s.attributes, ?) IN ('integer', 'real') AND json_extract(s.attributes, ?) = ?)", []any{path, path, v}, nil
+	}
+	return "", nil, fmt.Errorf("attribute %q: unsupported value %v: %w", m.Key, m.Value, store.ErrInvalidArgument)
+}
+
+func inList(where []string, args []any, column string, values []string) ([]string, []any) {
+	if len(values) == 0 {
+		return where, args
+	}
+	where = append(where, column+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", ")+")")
+	for _, v := range values {
+		args = append(args, v)
+	}
+	return where, args
+}
+
+func whereClause(conds []string) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
+}
+
+const traceSelect = `SELECT tr.id, tr.project_id, tr.trace_id, coalesce(tr.session_rowid, 0), coalesce(se.session_id, ''),
+	tr.start_time, tr.end_time, coalesce(tr.root_span_id, ''), coalesce(tr.root_name, ''), coalesce(tr.root_kind, ''),
+	coalesce(tr.root_status, ''), tr.span_count, tr.error_count, tr.llm_span_count,
+	tr.prompt_tokens, tr.completion_tokens, tr.total_tokens, tr.cache_read_tokens, tr.cache_write_tokens, tr.reasoning_tokens,
+	coalesce(tr.user_id, ''), coalesce(tr.input_preview, ''), coalesce(tr.output_preview, '')
+	FROM traces tr LEFT JOIN sessions se ON se.id = tr.session_rowid`
+
+func scanTrace(row interface{ Scan(...any) error }) (store.Trace, error) {
+	var t store.Trace
+	err := row.Scan(&t.RowID, &t.ProjectID, &t.TraceID, &t.SessionRowID, &t.SessionID,
+		&t.StartTime, &t.EndTime, &t.RootSpanID, &t.RootName, &t.RootKind, &t.RootStatus,
+		&t.SpanCount, &t.ErrorCount, &t.LLMSpanCount,
+		&t.Tokens.Prompt, &t.Tokens.Completion, &t.Tokens.Total, &t.Tokens.CacheRead, &t.Tokens.CacheWrite, &t.Tokens.Reasoning,
+		&t.UserID, &t.InputPreview, &t.OutputPreview)
+	return t, err
+}
+
+// Traces lists a project's traces in the asked order; the cursor is the row
+// id of the first trace of the page, and pages are keyset ranges on the sort key.
+func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, error) {
+	where := []string{"tr.project_id = ?"}
+	args := []any{q.ProjectID}
+	if q.StartTime != 0 {
+		where = append(where, "tr.start_time >= ?")
+		args = append(args, q.StartTime)
+	}
+	if q.EndTime != 0 {
+		where = append(where, "tr.start_time < ?")
+		args = append(args, q.EndTime)
+	}
+	where, args = inList(where, args, "se.session_id", q.SessionIDs)
+	key := "tr.start_time"
+	cursorKey := "c.start_time"
+	if q.Sort == store.SortLatency {
+		key = "(tr.end_time - tr.start_time)"
+		cursorKey = "(c.end_time - c.start_time)"
+	}
+	dir, cmp := "DESC", "<="
+	if q.Ascending {
+		dir, cmp = "ASC", ">="
+	}
+	if q.Cursor > 0 {
+		where = append(where, fmt.Sprintf("(%s, tr.id) %s (SELECT %s, c.id FROM traces c WHERE c.id = ?)", key, cmp, cursorKey))
+		args = append(args, q.Cursor)
+	}
+	query := traceSelect + whereClause(where) + fmt.Sprintf(" ORDER BY %s %s, tr.id %s", key, dir, dir)
+	if q.Limit > 0 {
+		query += " LIMIT ?"
+		args = append(args, q.Limit)
+	}
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list traces: %w", err)
+	}
+	var out []store.Trace
+	for rows.Next() {
+		t, err := scanTrace(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read trace: %w", err)
+		}
+		out = append(out, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if q.WithSpans {
+		for i := range out {
+			if out[i].Spans, err = s.traceSpans(ctx, out[i].RowID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// Trace finds a trace by its hex id, with its spans in start order.
+func (s *Store) Trace(ctx context.Context, traceID string) (store.Trace, error) {
+	t, err := scanTrace(s.read.QueryRowContext(ctx, traceSelect+" WHERE tr.trace_id = ?", traceID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, fmt.Errorf("trace %s: %w", traceID, store.ErrNotFound)
+	}
+	if err != nil {
+		return t, fmt.Errorf("read trace %s: %w", traceID, err)
+	}
+	t.Spans, err = s.traceSpans(ctx, t.RowID)
+	return t, err
+}
+
+func (s *Store) traceSpans(ctx context.Context, traceRowID int64) ([]store.SpanRecord, error) {
+	return s.querySpans(ctx, spanSelect+" WHERE s.trace_rowid = ? ORDER BY s.start_time, s.id", traceRowID)
+}

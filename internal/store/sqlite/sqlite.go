@@ -1,0 +1,123 @@
+// Package sqlite is Loupe's embedded storage backend: one SQLite file in WAL
+// mode, written by a single connection and read through a pool.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/loupe-dev/loupe/internal/store"
+)
+
+// FileName is the database file inside the data directory.
+const FileName = "loupe.db"
+
+// Store is the SQLite backend. It is safe for concurrent use; writes are
+// serialised on one connection, which is what SQLite allows anyway.
+type Store struct {
+	path   string
+	write  *sql.DB
+	read   *sql.DB
+	log    *slog.Logger
+	writeM sync.Mutex // one write transaction at a time, in process
+
+	projects projectCache
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database in dataDir and migrates it.
+func Open(ctx context.Context, dataDir string, log *slog.Logger) (*Store, error) {
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data directory %s: %w", dataDir, err)
+	}
+	path := filepath.Join(dataDir, FileName)
+	return OpenFile(ctx, path, log)
+}
+
+// OpenFile opens the database at path.
+func OpenFile(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
+	// synchronous=FULL: a commit is on disk before WriteSpans returns, which is
+	// what lets ingest acknowledge only durable spans. Group commit keeps the
+	// number of fsyncs per second small.
+	writeDSN := dsn(path, "_txlock=immediate",
+		"_pragma=journal_mode(WAL)", "_pragma=synchronous(FULL)", "_pragma=busy_timeout(10000)",
+		"_pragma=foreign_keys(ON)", "_pragma=cache_size(-65536)", "_pragma=temp_store(MEMORY)")
+	w, err := sql.Open("sqlite", writeDSN)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &Store{path: path, write: w, log: log}
+	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	readDSN := dsn(path, "_pragma=busy_timeout(10000)", "_pragma=query_only(ON)",
+		"_pragma=cache_size(-16384)", "_pragma=temp_store(MEMORY)")
+	r, err := sql.Open("sqlite", readDSN)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s for reading: %w", path, err)
+	}
+	readers := max(4, runtime.GOMAXPROCS(0)*2)
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+	s.read = r
+	if err := s.ensureDefaultProject(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func dsn(path string, params ...string) string {
+	u := url.URL{Scheme: "file", Path: path}
+	q := ""
+	for i, p := range params {
+		if i > 0 {
+			q += "&"
+		}
+		q += p
+	}
+	u.RawQuery = q
+	return u.String()
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.read.PingContext(ctx)
+}
+
+// Close checkpoints and closes the database.
+func (s *Store) Close() error {
+	var err error
+	if s.read != nil {
+		err = s.read.Close()
+	}
+	if _, cerr := s.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); cerr != nil && err == nil {
+		err = cerr
+	}
+	if cerr := s.write.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	return err
+}

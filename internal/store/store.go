@@ -1,0 +1,162 @@
+// Package store is the storage seam: the contract every backend (SQLite,
+// PostgreSQL) meets, checked by the conformance suite in storetest.
+//
+// The contract:
+//   - WriteSpans is durable on return: when it returns nil, every span it was
+//     given is committed, and a crash after that loses none of them.
+//   - Writes are idempotent: a span whose span_id is already stored is
+//     skipped, and the roll-ups count it once.
+//   - Roll-ups (trace, session, project) change in the same transaction as
+//     the spans, whatever order the spans of a trace arrive in.
+//   - A trace keeps the project of its first span.
+//   - Returned values belong to the caller; the store keeps no reference.
+//   - A backend that lacks a capability returns an error wrapping
+//     errors.ErrUnsupported.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/loupe-dev/loupe/internal/span"
+)
+
+// ErrNotFound is returned (wrapped) when a named project, trace or span does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Store is a storage backend.
+type Store interface {
+	Writer
+	Reader
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Writer stores spans.
+type Writer interface {
+	// WriteSpans commits spans in one transaction and reports how many were
+	// new (the rest were already stored).
+	WriteSpans(ctx context.Context, spans []span.Span) (WriteResult, error)
+}
+
+// WriteResult tells what a write changed.
+type WriteResult struct {
+	Inserted   int
+	Duplicates int
+	Projects   []int64 // projects that received spans
+}
+
+// Reader answers the read paths of the REST API and the UI.
+type Reader interface {
+	Projects(ctx context.Context, q ProjectQuery) ([]Project, error)
+	// Project finds a project by name.
+	ProjectByName(ctx context.Context, name string) (Project, error)
+	ProjectByID(ctx context.Context, id int64) (Project, error)
+	Spans(ctx context.Context, q SpanQuery) ([]SpanRecord, error)
+	Traces(ctx context.Context, q TraceQuery) ([]Trace, error)
+	// Trace finds a trace by its hex trace ID.
+	Trace(ctx context.Context, traceID string) (Trace, error)
+}
+
+// Project is a project with its roll-ups.
+type Project struct {
+	ID           int64
+	Name         string
+	Description  string
+	CreatedAt    int64 // unix ns
+	UpdatedAt    int64
+	LastSpanTime int64 // 0 when it has no spans
+}
+
+// ProjectQuery lists projects by id, newest first unless Ascending.
+type ProjectQuery struct {
+	NameContains string // case-insensitive
+	AfterID      int64  // keyset cursor: only ids <= AfterID when > 0
+	Limit        int
+}
+
+// SpanRecord is a stored span: the span as received (its attributes
+// including input.value and output.value) plus its row identity.
+type SpanRecord struct {
+	RowID     int64
+	ProjectID int64
+	span.Span
+	// AttributesJSON is the flat attribute object as stored, with input and
+	// output values merged back, for readers that pass it through.
+	AttributesJSON json.RawMessage
+	EventsJSON     json.RawMessage // JSON array, never nil
+}
+
+// SpanQuery selects spans of one project. Zero values mean "no condition".
+// Order is row id descending (newest received first), as Phoenix's REST API pages.
+type SpanQuery struct {
+	ProjectID   int64
+	Cursor      int64 // only row ids <= Cursor
+	Limit       int
+	StartTime   int64 // span start >= StartTime (unix ns)
+	EndTime     int64 // span start < EndTime
+	TraceIDs    []string
+	SpanIDs     []string
+	Names       []string
+	Kinds       []string
+	StatusCodes []string
+	RootsOnly   bool
+	Attributes  []AttributeMatch
+}
+
+// AttributeMatch is an equality condition on one attribute, as Phoenix's
+// attribute[] parameter: Value is a JSON scalar (string, number, bool).
+type AttributeMatch struct {
+	Key   string
+	Value any // string, int64, float64 or bool
+}
+
+// Trace is a trace with its roll-ups.
+type Trace struct {
+	RowID         int64
+	ProjectID     int64
+	TraceID       string
+	SessionRowID  int64 // 0 when none
+	SessionID     string
+	StartTime     int64
+	EndTime       int64
+	RootSpanID    string // empty until the root span arrives
+	RootName      string
+	RootKind      string
+	RootStatus    string
+	SpanCount     int64
+	ErrorCount    int64
+	LLMSpanCount  int64
+	Tokens        span.TokenCounts // sums over LLM spans
+	UserID        string
+	InputPreview  string
+	OutputPreview string
+	Spans         []SpanRecord // filled when asked for
+}
+
+// TraceSort names the orders the trace list offers.
+type TraceSort string
+
+const (
+	SortStartTime TraceSort = "start_time"
+	SortLatency   TraceSort = "latency_ms"
+)
+
+// TraceQuery selects traces of one project.
+type TraceQuery struct {
+	ProjectID  int64
+	StartTime  int64 // trace start >= StartTime
+	EndTime    int64 // trace start < EndTime
+	Sort       TraceSort
+	Ascending  bool
+	Cursor     int64 // row id of the first trace of the page
+	Limit      int
+	SessionIDs []string
+	WithSpans  bool
+}
+
+// ErrInvalidArgument is returned (wrapped) when a query asks for something
+// malformed; the message says what.
+var ErrInvalidArgument = errors.New("invalid argument")
