@@ -58,6 +58,9 @@ type Reader interface {
 	Traces(ctx context.Context, q TraceQuery) ([]Trace, error)
 	// Trace finds a trace by its hex trace ID.
 	Trace(ctx context.Context, traceID string) (Trace, error)
+	Sessions(ctx context.Context, q SessionQuery) ([]Session, error)
+	// Session finds a session by its session.id value.
+	Session(ctx context.Context, sessionID string) (Session, error)
 }
 
 // Project is a project with its roll-ups.
@@ -143,6 +146,31 @@ const (
 	SortStartTime TraceSort = "start_time"
 	SortLatency   TraceSort = "latency_ms"
 )
+
+// Session is a session (the traces sharing a session.id) with its roll-ups.
+type Session struct {
+	RowID      int64
+	ProjectID  int64
+	SessionID  string
+	StartTime  int64
+	EndTime    int64
+	TraceCount int64
+	Tokens     span.TokenCounts // Prompt, Completion and Total are kept
+	UserID     string
+	FirstInput string // root input of the earliest trace (a preview)
+	LastOutput string // root output of the latest trace (a preview)
+}
+
+// SessionQuery lists a project's sessions by row id.
+type SessionQuery struct {
+	ProjectID int64
+	Cursor    int64 // row id of the first session of the page
+	Limit     int
+	Ascending bool
+	// Sessions overlapping [StartTime, EndTime) when set.
+	StartTime int64
+	EndTime   int64
+}
 
 // TraceQuery selects traces of one project.
 type TraceQuery struct {

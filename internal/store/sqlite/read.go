@@ -322,3 +322,64 @@ func (s *Store) Trace(ctx context.Context, traceID string) (store.Trace, error) 
 func (s *Store) traceSpans(ctx context.Context, traceRowID int64) ([]store.SpanRecord, error) {
 	return s.querySpans(ctx, spanSelect+" WHERE s.trace_rowid = ? ORDER BY s.start_time, s.id", traceRowID)
 }
+
+const sessionSelect = `SELECT id, project_id, session_id, start_time, end_time, trace_count,
+	prompt_tokens, completion_tokens, total_tokens, coalesce(user_id, ''), coalesce(first_input, ''), coalesce(last_output, '')
+	FROM sessions`
+
+func scanSession(row interface{ Scan(...any) error }) (store.Session, error) {
+	var s store.Session
+	err := row.Scan(&s.RowID, &s.ProjectID, &s.SessionID, &s.StartTime, &s.EndTime, &s.TraceCount,
+		&s.Tokens.Prompt, &s.Tokens.Completion, &s.Tokens.Total, &s.UserID, &s.FirstInput, &s.LastOutput)
+	return s, err
+}
+
+// Sessions lists a project's sessions by row id.
+func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error) {
+	where := []string{"project_id = ?"}
+	args := []any{q.ProjectID}
+	dir, cmp := "DESC", "<="
+	if q.Ascending {
+		dir, cmp = "ASC", ">="
+	}
+	if q.Cursor > 0 {
+		where = append(where, "id "+cmp+" ?")
+		args = append(args, q.Cursor)
+	}
+	if q.StartTime != 0 {
+		where = append(where, "end_time >= ?")
+		args = append(args, q.StartTime)
+	}
+	if q.EndTime != 0 {
+		where = append(where, "start_time < ?")
+		args = append(args, q.EndTime)
+	}
+	query := sessionSelect + whereClause(where) + " ORDER BY id " + dir
+	if q.Limit > 0 {
+		query += " LIMIT ?"
+		args = append(args, q.Limit)
+	}
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Session
+	for rows.Next() {
+		sess, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read session: %w", err)
+		}
+		out = append(out, sess)
+	}
+	return out, rows.Err()
+}
+
+// Session finds a session by its session.id value.
+func (s *Store) Session(ctx context.Context, sessionID string) (store.Session, error) {
+	sess, err := scanSession(s.read.QueryRowContext(ctx, sessionSelect+" WHERE session_id = ?", sessionID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return sess, fmt.Errorf("session %q: %w", sessionID, store.ErrNotFound)
+	}
+	return sess, err
+}

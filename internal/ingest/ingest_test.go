@@ -1,0 +1,207 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/loupe-dev/loupe/internal/span"
+	"github.com/loupe-dev/loupe/internal/store"
+)
+
+// fakeWriter records batches; it blocks while gate is held and fails any
+// batch holding a span named "poison".
+type fakeWriter struct {
+	mu      sync.Mutex
+	batches [][]span.Span
+	gate    sync.Mutex
+}
+
+func (w *fakeWriter) WriteSpans(_ context.Context, spans []span.Span) (store.WriteResult, error) {
+	w.gate.Lock()
+	defer w.gate.Unlock()
+	for _, s := range spans {
+		if s.Name == "poison" {
+			return store.WriteResult{}, errors.New("constraint failed")
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.batches = append(w.batches, append([]span.Span(nil), spans...))
+	return store.WriteResult{Inserted: len(spans), Projects: []int64{1}}, nil
+}
+
+func (w *fakeWriter) stored() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, b := range w.batches {
+		n += len(b)
+	}
+	return n
+}
+
+func spans(n int, name string) []span.Span {
+	out := make([]span.Span, n)
+	for i := range out {
+		out[i] = span.Span{SpanID: fmt.Sprintf("%s-%d", name, i), Name: name}
+	}
+	return out
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func start(t *testing.T, cfg Config, w store.Writer) (*Pipeline, func()) {
+	p := New(cfg, w, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	return p, func() { cancel(); <-done }
+}
+
+// waitQueued waits until n spans are queued or in flight.
+func waitQueued(t *testing.T, p *Pipeline, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for p.QueueDepth() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("queue depth %d, want %d", p.QueueDepth(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestGroupCommit(t *testing.T) {
+	w := &fakeWriter{}
+	p, stop := start(t, Config{MaxBatchSpans: 1000}, w)
+	defer stop()
+
+	// Hold the writer on a first request so the next ones queue up and
+	// share one transaction.
+	w.gate.Lock()
+	first := make(chan error, 1)
+	go func() { first <- p.Submit(context.Background(), spans(1, "first"), 10) }()
+	waitQueued(t, p, 1)
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs <- p.Submit(context.Background(), spans(5, fmt.Sprint("r", i)), 10)
+		}(i)
+	}
+	waitQueued(t, p, 51)
+	w.gate.Unlock()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("Submit: %v", err)
+		}
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if len(w.batches) != 2 || len(w.batches[1]) != 50 {
+		sizes := []int{}
+		for _, b := range w.batches {
+			sizes = append(sizes, len(b))
+		}
+		t.Errorf("batch sizes = %v, want [1 50]: the waiting requests share one commit", sizes)
+	}
+	if p.QueueDepth() != 0 {
+		t.Errorf("queue depth after commit = %d", p.QueueDepth())
+	}
+}
+
+func TestSubmitReturnsAfterCommit(t *testing.T) {
+	w := &fakeWriter{}
+	p, stop := start(t, Config{}, w)
+	defer stop()
+	if err := p.Submit(context.Background(), spans(3, "a"), 10); err != nil {
+		t.Fatal(err)
+	}
+	if w.stored() != 3 {
+		t.Errorf("Submit returned before its spans were stored (%d stored)", w.stored())
+	}
+}
+
+func TestOverloadRefuses(t *testing.T) {
+	w := &fakeWriter{}
+	p, stop := start(t, Config{MaxQueueSpans: 10, MaxQueueBytes: 1000}, w)
+	defer stop()
+	w.gate.Lock()
+	go p.Submit(context.Background(), spans(8, "a"), 100)
+	waitQueued(t, p, 8)
+	if err := p.Submit(context.Background(), spans(3, "b"), 100); !errors.Is(err, ErrOverloaded) {
+		t.Errorf("Submit over the span bound = %v, want ErrOverloaded", err)
+	}
+	if err := p.Submit(context.Background(), spans(1, "c"), 950); !errors.Is(err, ErrOverloaded) {
+		t.Errorf("Submit over the byte bound = %v, want ErrOverloaded", err)
+	}
+	if got := p.Stats.RequestsRefused.Load(); got != 2 {
+		t.Errorf("refused = %d, want 2", got)
+	}
+	w.gate.Unlock()
+	// Once drained, a request larger than the whole queue is still taken.
+	waitQueued(t, p, 0)
+	deadline := time.Now().Add(5 * time.Second)
+	for p.QueueDepth() != 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if err := p.Submit(context.Background(), spans(20, "huge"), 100); err != nil {
+		t.Errorf("oversized request on an empty queue = %v, want accepted", err)
+	}
+}
+
+func TestPoisonRequestFailsAlone(t *testing.T) {
+	w := &fakeWriter{}
+	p, stop := start(t, Config{}, w)
+	defer stop()
+	w.gate.Lock()
+	go p.Submit(context.Background(), spans(1, "hold"), 1)
+	waitQueued(t, p, 1)
+	good, bad := make(chan error, 1), make(chan error, 1)
+	go func() { good <- p.Submit(context.Background(), spans(2, "good"), 1) }()
+	go func() { bad <- p.Submit(context.Background(), spans(1, "poison"), 1) }()
+	waitQueued(t, p, 4)
+	w.gate.Unlock()
+	if err := <-good; err != nil {
+		t.Errorf("good request sharing a batch with a bad one failed: %v", err)
+	}
+	if err := <-bad; err == nil {
+		t.Error("bad request succeeded")
+	}
+}
+
+func TestShutdownDrainsAcceptedWork(t *testing.T) {
+	w := &fakeWriter{}
+	p, stop := start(t, Config{}, w)
+	w.gate.Lock()
+	results := make(chan error, 5)
+	for i := 0; i < 5; i++ {
+		go func(i int) { results <- p.Submit(context.Background(), spans(2, fmt.Sprint("s", i)), 1) }(i)
+	}
+	waitQueued(t, p, 10)
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	w.gate.Unlock()
+	<-stopped
+	for i := 0; i < 5; i++ {
+		if err := <-results; err != nil {
+			t.Errorf("accepted request failed on shutdown: %v", err)
+		}
+	}
+	if w.stored() != 10 {
+		t.Errorf("stored %d spans, want all 10 accepted before shutdown", w.stored())
+	}
+	if err := p.Submit(context.Background(), spans(1, "late"), 1); !errors.Is(err, ErrStopped) {
+		t.Errorf("Submit after shutdown = %v, want ErrStopped", err)
+	}
+}
