@@ -97,17 +97,17 @@ func (c *Config) ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 		if set[ev.flag] {
 			continue
 		}
-		val := getenv(ev.loupe)
+		name, val := ev.loupe, getenv(ev.loupe)
 		for _, p := range ev.phoenix {
 			if val == "" {
-				val = getenv(p)
+				name, val = p, getenv(p)
 			}
 		}
 		if val == "" {
 			continue
 		}
 		if err := fs.Set(ev.flag, val); err != nil {
-			return fmt.Errorf("environment %s=%q: %w", ev.loupe, val, err)
+			return fmt.Errorf("environment %s=%q: %w", name, val, err)
 		}
 	}
 	// Phoenix splits addresses into a host and ports.

@@ -1,0 +1,89 @@
+package server
+
+import (
+	"flag"
+	"io"
+	"strings"
+	"testing"
+)
+
+func parse(t *testing.T, args []string, env map[string]string) (Config, error) {
+	t.Helper()
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfg.RegisterFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if err := cfg.ApplyEnv(fs, func(k string) string { return env[k] }); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		env      map[string]string
+		wantHTTP string
+		wantGRPC string
+		wantDir  string
+		wantQ    int
+	}{
+		{"defaults", nil, nil, "127.0.0.1:6006", "127.0.0.1:4317", "", 100000},
+		{"phoenix variables", nil, map[string]string{"PHOENIX_HOST": "0.0.0.0", "PHOENIX_PORT": "7000", "PHOENIX_GRPC_PORT": "7317",
+			"PHOENIX_WORKING_DIR": "/data/phx", "PHOENIX_MAX_SPANS_QUEUE_SIZE": "500"}, "0.0.0.0:7000", "0.0.0.0:7317", "/data/phx", 500},
+		{"loupe beats phoenix", nil, map[string]string{"LOUPE_HTTP_ADDR": "127.0.0.1:1", "PHOENIX_PORT": "7000",
+			"LOUPE_DATA_DIR": "/data/loupe", "PHOENIX_WORKING_DIR": "/data/phx"}, "127.0.0.1:1", "127.0.0.1:4317", "/data/loupe", 100000},
+		{"flag beats environment", []string{"--http-addr", "127.0.0.1:2", "--data-dir", "/flag"}, map[string]string{"LOUPE_HTTP_ADDR": "127.0.0.1:1",
+			"PHOENIX_PORT": "7000", "LOUPE_DATA_DIR": "/env"}, "127.0.0.1:2", "127.0.0.1:4317", "/flag", 100000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parse(t, tc.args, tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.HTTPAddr != tc.wantHTTP || cfg.GRPCAddr != tc.wantGRPC || cfg.QueueSpans != tc.wantQ {
+				t.Errorf("got http %s grpc %s queue %d", cfg.HTTPAddr, cfg.GRPCAddr, cfg.QueueSpans)
+			}
+			if tc.wantDir != "" && cfg.DataDir != tc.wantDir {
+				t.Errorf("data dir %s, want %s", cfg.DataDir, tc.wantDir)
+			}
+		})
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		args    []string
+		env     map[string]string
+		wantErr string
+	}{
+		{[]string{"--http-addr", "6006"}, nil, "--http-addr \"6006\": want host:port"},
+		{[]string{"--grpc-addr", "localhost:http"}, nil, "port must be a number"},
+		{[]string{"--log-level", "loud"}, nil, "--log-level \"loud\""},
+		{[]string{"--max-body-size", "lots"}, nil, "not a size"},
+		{nil, map[string]string{"LOUPE_QUEUE_SPANS": "many"}, "LOUPE_QUEUE_SPANS"},
+	}
+	for _, tc := range tests {
+		_, err := parse(t, tc.args, tc.env)
+		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+			t.Errorf("%v %v: error %v, want %q", tc.args, tc.env, err, tc.wantErr)
+		}
+	}
+}
+
+func TestSize(t *testing.T) {
+	for in, want := range map[string]Size{"512": 512, "64KiB": 64 << 10, "64MiB": 64 << 20, "1GiB": 1 << 30, "2MB": 2e6, "10 MiB": 10 << 20} {
+		var s Size
+		if err := s.Set(in); err != nil || s != want {
+			t.Errorf("Set(%q) = %d, %v; want %d", in, s, err, want)
+		}
+	}
+	if got := Size(64 << 20).String(); got != "64MiB" {
+		t.Errorf("String = %s", got)
+	}
+}
