@@ -74,6 +74,7 @@ func Normalize(s *Span) {
 	if v.Tokens.Total == 0 {
 		v.Tokens.Total = v.Tokens.Prompt + v.Tokens.Completion
 	}
+	v.Feedback = FeedbackFromAttributes(a)
 	v.PromptTemplate = PromptTemplate{
 		Template:  a.GetString(AttrTemplate),
 		Version:   a.GetString(AttrTemplateVersion),

@@ -132,6 +132,7 @@ type View struct {
 	UserID         string
 	Tokens         TokenCounts
 	PromptTemplate PromptTemplate
+	Feedback       []Feedback // annotations and evaluations carried as attributes
 }
 
 // TokenCounts are the llm.token_count.* values. Zero means absent.

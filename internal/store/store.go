@@ -29,6 +29,7 @@ var ErrNotFound = errors.New("not found")
 type Store interface {
 	Writer
 	Reader
+	Annotator
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error

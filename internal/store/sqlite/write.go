@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -71,6 +72,13 @@ type batchWriter struct {
 	buf   []byte
 
 	newProjects map[string]int64 // created in this transaction
+
+	feedbackRows []spanRow // inserted spans carrying annotations
+}
+
+type spanRow struct {
+	span  *span.Span
+	rowID int64
 }
 
 func (w *batchWriter) projectID(name string) (int64, error) {
@@ -217,6 +225,9 @@ func (w *batchWriter) write(spans []span.Span) (store.WriteResult, error) {
 		}
 		lastSpan[t.projectID] = max(lastSpan[t.projectID], t.end)
 	}
+	if err := w.storeFeedback(traces); err != nil {
+		return res, err
+	}
 	for pid, ts := range lastSpan {
 		if err := w.exec(`UPDATE projects SET last_span_time = max(coalesce(last_span_time, 0), ?), updated_at = ? WHERE id = ?`, ts, w.now, pid); err != nil {
 			return res, fmt.Errorf("update project %d: %w", pid, err)
@@ -271,12 +282,17 @@ func (w *batchWriter) insertSpans(spans []span.Span, traces map[string]*traceSta
 			return nil, fmt.Errorf("insert spans: %w", err)
 		}
 		for rows.Next() {
+			var rowID int64
 			var id string
-			if err := rows.Scan(&id); err != nil {
+			if err := rows.Scan(&rowID, &id); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			inserted = append(inserted, bySpanID[id])
+			sp := bySpanID[id]
+			if len(sp.View.Feedback) > 0 {
+				w.feedbackRows = append(w.feedbackRows, spanRow{sp, rowID})
+			}
+			inserted = append(inserted, sp)
 		}
 		if err := rows.Close(); err != nil {
 			return nil, fmt.Errorf("insert spans: %w", err)
@@ -305,7 +321,7 @@ func insertSpansSQL(n int) string {
 		}
 		b.WriteString(row)
 	}
-	b.WriteString(" ON CONFLICT (span_id) DO NOTHING RETURNING span_id")
+	b.WriteString(" ON CONFLICT (span_id) DO NOTHING RETURNING id, span_id")
 	q := b.String()
 	insertSQLCache.Store(n, q)
 	return q
@@ -563,4 +579,35 @@ func (s *Store) ensureDefaultProject(ctx context.Context) error {
 	defer s.writeM.Unlock()
 	_, err := createProject(ctx, s.write, span.DefaultProject, time.Now().UnixNano())
 	return err
+}
+
+// storeFeedback stores annotations that spans carried as attributes. It runs
+// after the trace and session roll-ups so session feedback finds its session.
+func (w *batchWriter) storeFeedback(traces map[string]*traceState) error {
+	for _, r := range w.feedbackRows {
+		t := traces[r.span.TraceID]
+		for _, f := range r.span.View.Feedback {
+			a := store.Annotation{Name: f.Name, Label: f.Label, Score: f.Score, Explanation: f.Explanation,
+				AnnotatorKind: f.AnnotatorKind, Identifier: f.Identifier, Source: "API"}
+			if f.Metadata != "" && json.Valid([]byte(f.Metadata)) {
+				a.Metadata = json.RawMessage(f.Metadata)
+			}
+			var entity int64
+			switch f.Target {
+			case span.FeedbackSpan:
+				a.Kind, entity = store.SpanAnnotation, r.rowID
+			case span.FeedbackTrace:
+				a.Kind, entity = store.TraceAnnotation, t.id
+			case span.FeedbackSession:
+				if t.sessionRowID == 0 {
+					continue
+				}
+				a.Kind, entity = store.SessionAnnotation, t.sessionRowID
+			}
+			if _, err := upsertAnnotation(w.ctx, w.tx, annotationTables[a.Kind], a, entity, w.now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

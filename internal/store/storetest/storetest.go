@@ -32,6 +32,8 @@ func Run(t *testing.T, open Opener) {
 		{"SpanPagination", testSpanPagination},
 		{"TraceQueries", testTraceQueries},
 		{"NotFound", testNotFound},
+		{"Annotations", testAnnotations},
+		{"FeedbackAttributes", testFeedbackAttributes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,270 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/loupe-dev/loupe/internal/store"
+)
+
+// annotationTable describes where one kind of annotation lives.
+type annotationTable struct {
+	table     string
+	fk        string // column holding the entity's row id
+	entity    string // entity table
+	entityKey string // the entity's client-facing id column
+}
+
+var annotationTables = map[store.AnnotationKind]annotationTable{
+	store.SpanAnnotation:     {"span_annotations", "span_rowid", "spans", "span_id"},
+	store.DocumentAnnotation: {"document_annotations", "span_rowid", "spans", "span_id"},
+	store.TraceAnnotation:    {"trace_annotations", "trace_rowid", "traces", "trace_id"},
+	store.SessionAnnotation:  {"session_annotations", "session_rowid", "sessions", "session_id"},
+}
+
+func tableFor(kind store.AnnotationKind) (annotationTable, error) {
+	t, ok := annotationTables[kind]
+	if !ok {
+		return t, fmt.Errorf("annotation kind %q: %w", kind, store.ErrInvalidArgument)
+	}
+	return t, nil
+}
+
+// UpsertAnnotations writes annotations all-or-nothing.
+func (s *Store) UpsertAnnotations(ctx context.Context, anns []store.Annotation) ([]int64, error) {
+	if len(anns) == 0 {
+		return nil, nil
+	}
+	s.writeM.Lock()
+	defer s.writeM.Unlock()
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin annotation write: %w", err)
+	}
+	defer tx.Rollback()
+	rows := map[store.AnnotationKind]map[string]int64{}
+	for kind, ids := range groupEntityIDs(anns) {
+		t, err := tableFor(kind)
+		if err != nil {
+			return nil, err
+		}
+		found, err := lookupRows(ctx, tx, t, ids)
+		if err != nil {
+			return nil, err
+		}
+		var missing []string
+		for _, id := range ids {
+			if _, ok := found[id]; !ok {
+				missing = append(missing, id)
+			}
+		}
+		if len(missing) > 0 {
+			return nil, &store.MissingError{Kind: kind, IDs: missing}
+		}
+		rows[kind] = found
+	}
+	now := time.Now().UnixNano()
+	out := make([]int64, len(anns))
+	for i, a := range anns {
+		t, _ := tableFor(a.Kind)
+		if out[i], err = upsertAnnotation(ctx, tx, t, a, rows[a.Kind][a.EntityID()], now); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit annotations: %w", err)
+	}
+	return out, nil
+}
+
+func groupEntityIDs(anns []store.Annotation) map[store.AnnotationKind][]string {
+	out := map[store.AnnotationKind][]string{}
+	seen := map[string]bool{}
+	for _, a := range anns {
+		k := string(a.Kind) + "\x00" + a.EntityID()
+		if !seen[k] {
+			seen[k] = true
+			out[a.Kind] = append(out[a.Kind], a.EntityID())
+		}
+	}
+	return out
+}
+
+func lookupRows(ctx context.Context, tx *sql.Tx, t annotationTable, ids []string) (map[string]int64, error) {
+	found := make(map[string]int64, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		q := fmt.Sprintf("SELECT id, %s FROM %s WHERE %s IN (%s)", t.entityKey, t.entity, t.entityKey, placeholders(len(chunk)))
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("look up %s: %w", t.entity, err)
+		}
+		for rows.Next() {
+			var row int64
+			var id string
+			if err := rows.Scan(&row, &id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			found[id] = row
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+type execQueryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func upsertAnnotation(ctx context.Context, q execQueryer, t annotationTable, a store.Annotation, entityRow, now int64) (int64, error) {
+	meta := string(a.Metadata)
+	if meta == "" || meta == "null" {
+		meta = "{}"
+	}
+	source := a.Source
+	if source == "" {
+		source = "API"
+	}
+	cols, vals := t.fk, "?"
+	args := []any{entityRow}
+	conflict := t.fk
+	if a.Kind == store.DocumentAnnotation {
+		cols += ", document_position"
+		vals += ", ?"
+		args = append(args, a.DocumentPosition)
+		conflict += ", document_position"
+	}
+	var userID any
+	if a.UserID != 0 {
+		userID = a.UserID
+	}
+	args = append(args, a.Name, a.Label, a.Score, a.Explanation, meta, a.AnnotatorKind, a.Identifier, source, userID, now, now)
+	query := fmt.Sprintf(`INSERT INTO %s (%s, name, label, score, explanation, metadata, annotator_kind, identifier, source, user_id, created_at, updated_at)
+		VALUES (%s, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (name, %s, identifier) DO UPDATE SET label = excluded.label, score = excluded.score,
+			explanation = excluded.explanation, metadata = excluded.metadata, annotator_kind = excluded.annotator_kind,
+			source = excluded.source, user_id = excluded.user_id, updated_at = excluded.updated_at
+		RETURNING id`, t.table, cols, vals, conflict)
+	var id int64
+	if err := q.QueryRowContext(ctx, query, args...).Scan(&id); err != nil {
+		return 0, fmt.Errorf("upsert %s annotation %q: %w", a.Kind, a.Name, err)
+	}
+	return id, nil
+}
+
+// Annotations lists a project's annotations of one kind, newest first.
+func (s *Store) Annotations(ctx context.Context, q store.AnnotationQuery) ([]store.Annotation, error) {
+	t, err := tableFor(q.Kind)
+	if err != nil {
+		return nil, err
+	}
+	docPos := "0"
+	if q.Kind == store.DocumentAnnotation {
+		docPos = "a.document_position"
+	}
+	where := []string{"e.project_id = ?"}
+	args := []any{q.ProjectID}
+	where, args = inList(where, args, "e."+t.entityKey, q.EntityIDs)
+	where, args = inList(where, args, "a.identifier", q.Identifiers)
+	where, args = inList(where, args, "a.name", q.IncludeNames)
+	if len(q.ExcludeNames) > 0 {
+		where = append(where, "a.name NOT IN ("+placeholders(len(q.ExcludeNames))+")")
+		for _, n := range q.ExcludeNames {
+			args = append(args, n)
+		}
+	}
+	if q.Cursor > 0 {
+		where = append(where, "a.id <= ?")
+		args = append(args, q.Cursor)
+	}
+	query := fmt.Sprintf(`SELECT a.id, e.%s, %s, a.name, a.label, a.score, a.explanation, a.metadata, a.annotator_kind,
+			a.identifier, a.source, coalesce(a.user_id, 0), a.created_at, a.updated_at
+		FROM %s a JOIN %s e ON e.id = a.%s%s ORDER BY a.id DESC`, t.entityKey, docPos, t.table, t.entity, t.fk, whereClause(where))
+	if q.Limit > 0 {
+		query += " LIMIT ?"
+		args = append(args, q.Limit)
+	}
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s annotations: %w", q.Kind, err)
+	}
+	defer rows.Close()
+	var out []store.Annotation
+	for rows.Next() {
+		a := store.Annotation{Kind: q.Kind}
+		var entity, meta string
+		var label, expl sql.NullString
+		var score sql.NullFloat64
+		if err := rows.Scan(&a.RowID, &entity, &a.DocumentPosition, &a.Name, &label, &score, &expl, &meta,
+			&a.AnnotatorKind, &a.Identifier, &a.Source, &a.UserID, &a.CreatedAt, &a.UpdatedAt); err != nil {
+			return nil, fmt.Errorf("read annotation: %w", err)
+		}
+		switch q.Kind {
+		case store.TraceAnnotation:
+			a.TraceID = entity
+		case store.SessionAnnotation:
+			a.SessionID = entity
+		default:
+			a.SpanID = entity
+		}
+		if label.Valid {
+			a.Label = &label.String
+		}
+		if score.Valid {
+			a.Score = &score.Float64
+		}
+		if expl.Valid {
+			a.Explanation = &expl.String
+		}
+		a.Metadata = json.RawMessage(meta)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// DeleteAnnotations deletes a project's annotations matching d.
+func (s *Store) DeleteAnnotations(ctx context.Context, d store.AnnotationDelete) (int64, error) {
+	t, err := tableFor(d.Kind)
+	if err != nil {
+		return 0, err
+	}
+	where := []string{fmt.Sprintf("%s IN (SELECT id FROM %s WHERE project_id = ?)", t.fk, t.entity)}
+	args := []any{d.ProjectID}
+	where, args = inList(where, args, "name", d.Names)
+	where, args = inList(where, args, "identifier", d.Identifiers)
+	where, args = inList(where, args, "annotator_kind", d.AnnotatorKinds)
+	if d.StartTime != 0 {
+		where = append(where, "updated_at >= ?")
+		args = append(args, d.StartTime)
+	}
+	if d.EndTime != 0 {
+		where = append(where, "updated_at < ?")
+		args = append(args, d.EndTime)
+	}
+	if len(where) == 1 && !d.All {
+		return 0, fmt.Errorf("deleting every %s annotation of a project needs All: %w", d.Kind, store.ErrInvalidArgument)
+	}
+	s.writeM.Lock()
+	defer s.writeM.Unlock()
+	res, err := s.write.ExecContext(ctx, "DELETE FROM "+t.table+whereClause(where), args...)
+	if err != nil {
+		return 0, fmt.Errorf("delete %s annotations: %w", d.Kind, err)
+	}
+	return res.RowsAffected()
+}
