@@ -21,8 +21,9 @@ const PhoenixVersion = "20.3.0"
 
 // API holds the handlers' dependencies.
 type API struct {
-	Store store.Store
-	Log   *slog.Logger
+	Store   store.Store
+	Log     *slog.Logger
+	Pending Pending // asynchronous annotations waiting for their targets
 }
 
 // Routes registers the REST routes on mux.
@@ -35,6 +36,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/projects/{project_identifier}", a.wrap(a.getProject))
 	mux.Handle("GET /v1/projects/{project_identifier}/spans", a.wrap(a.listSpans))
 	mux.Handle("GET /v1/projects/{project_identifier}/traces", a.wrap(a.listTraces))
+	a.annotationRoutes(mux)
 }
 
 // Error is an API error with the status it is answered with.
@@ -59,6 +61,10 @@ func (a *API) wrap(h handlerFunc) http.Handler {
 		v, err := h(r)
 		if err != nil {
 			a.writeError(w, r, err)
+			return
+		}
+		if _, ok := v.(noContent); ok {
+			w.WriteHeader(http.StatusNoContent)
 			return
 		}
 		var buf bytes.Buffer

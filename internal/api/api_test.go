@@ -23,14 +23,20 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 const t0 = int64(1714557600_000_000_000) // 2024-05-01T10:00:00Z
 
-func newTestAPI(t *testing.T, spans ...span.Span) http.Handler {
+func newTestStore(t *testing.T) *sqlite.Store {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := sqlite.Open(context.Background(), t.TempDir(), log)
+	st, err := sqlite.Open(context.Background(), t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func newTestAPI(t *testing.T, spans ...span.Span) http.Handler {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st := newTestStore(t)
 	if len(spans) > 0 {
 		if _, err := st.WriteSpans(context.Background(), spans); err != nil {
 			t.Fatal(err)

@@ -35,6 +35,7 @@ type Server struct {
 	grpcLn   net.Listener
 	http     *http.Server
 	grpc     *grpc.Server
+	api      *api.API
 	dbPath   string
 }
 
@@ -49,6 +50,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	s := &Server{cfg: cfg, log: log, store: st, dbPath: st.Path()}
+	s.api = &api.API{Store: st, Log: log}
+	s.api.Pending.Log = log
 	s.pipeline = ingest.New(ingest.Config{
 		MaxQueueSpans: cfg.QueueSpans, MaxQueueBytes: int64(cfg.QueueBytes), MaxBatchSpans: cfg.BatchSpans,
 	}, st, log)
@@ -79,7 +82,7 @@ func (s *Server) GRPCAddr() string { return s.grpcLn.Addr().String() }
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	(&otlp.HTTPHandler{Ingest: s.pipeline, MaxBodyBytes: int64(s.cfg.MaxBodyBytes), Log: s.log}).Routes(mux)
-	(&api.API{Store: s.store, Log: s.log}).Routes(mux)
+	s.api.Routes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprint(w, "OK")
@@ -131,6 +134,9 @@ func (s *Server) Run(ctx context.Context) error {
 			return fmt.Errorf("gRPC server: %w", err)
 		}
 		return nil
+	})
+	g.Go(func() error {
+		return s.api.Pending.Run(gctx, s.store)
 	})
 	g.Go(func() error {
 		<-gctx.Done()
