@@ -22,6 +22,7 @@ const PhoenixVersion = "20.3.0"
 // API holds the handlers' dependencies.
 type API struct {
 	Store   store.Store
+	Ingest  Submitter // where uploaded spans go
 	Log     *slog.Logger
 	Pending Pending // asynchronous annotations waiting for their targets
 }
@@ -37,6 +38,9 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/projects/{project_identifier}/spans", a.wrap(a.listSpans))
 	mux.Handle("GET /v1/projects/{project_identifier}/traces", a.wrap(a.listTraces))
 	a.annotationRoutes(mux)
+	a.manageRoutes(mux)
+	a.sessionRoutes(mux)
+	a.spanUploadRoutes(mux)
 }
 
 // Error is an API error with the status it is answered with.
@@ -63,9 +67,13 @@ func (a *API) wrap(h handlerFunc) http.Handler {
 			a.writeError(w, r, err)
 			return
 		}
-		if _, ok := v.(noContent); ok {
+		status := http.StatusOK
+		switch x := v.(type) {
+		case noContent:
 			w.WriteHeader(http.StatusNoContent)
 			return
+		case accepted:
+			status, v = http.StatusAccepted, x.v
 		}
 		var buf bytes.Buffer
 		if err := json.NewEncoder(&buf).Encode(v); err != nil {
@@ -73,13 +81,20 @@ func (a *API) wrap(h handlerFunc) http.Handler {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
 		w.Write(buf.Bytes())
 	})
 }
 
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var apiErr *Error
+	var upErr *uploadError
 	switch {
+	case errors.As(err, &upErr):
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(upErr.status)
+		json.NewEncoder(w).Encode(upErr.body)
+		return
 	case errors.As(err, &apiErr):
 	case errors.Is(err, store.ErrNotFound):
 		apiErr = &Error{http.StatusNotFound, err.Error()}

@@ -57,7 +57,10 @@ func (a *API) getProject(r *http.Request) (any, error) {
 
 // project resolves {project_identifier}: a Project GlobalID, else a name.
 func (a *API) project(r *http.Request) (store.Project, error) {
-	ident := r.PathValue("project_identifier")
+	return a.projectByIdentifier(r, r.PathValue("project_identifier"))
+}
+
+func (a *API) projectByIdentifier(r *http.Request, ident string) (store.Project, error) {
 	if id, err := ParseGlobalID(ident, "Project"); err == nil {
 		p, err := a.Store.ProjectByID(r.Context(), id)
 		if err == nil {

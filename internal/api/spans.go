@@ -87,64 +87,9 @@ func withoutKey(obj json.RawMessage, key string) (json.RawMessage, error) {
 }
 
 func (a *API) listSpans(r *http.Request) (any, error) {
-	p, err := a.project(r)
+	records, next, err := a.querySpans(r)
 	if err != nil {
 		return nil, err
-	}
-	q := r.URL.Query()
-	sq := store.SpanQuery{ProjectID: p.ID,
-		TraceIDs: listParam(q, "trace_id"), SpanIDs: listParam(q, "span_id"), Names: listParam(q, "name")}
-	if sq.Limit, err = limitParam(q, 100, 1000); err != nil {
-		return nil, err
-	}
-	if sq.Cursor, err = cursorParam(q, "Span"); err != nil {
-		return nil, err
-	}
-	if sq.StartTime, err = timeParam(q, "start_time"); err != nil {
-		return nil, err
-	}
-	if sq.EndTime, err = timeParam(q, "end_time"); err != nil {
-		return nil, err
-	}
-	for _, k := range listParam(q, "span_kind") {
-		k = strings.ToUpper(k)
-		if !span.ValidKind(k) {
-			return nil, errorf(http.StatusUnprocessableEntity, "invalid span_kind %q: use one of %v", k, span.Kinds)
-		}
-		sq.Kinds = append(sq.Kinds, k)
-	}
-	for _, c := range listParam(q, "status_code") {
-		c = strings.ToUpper(c)
-		if c != string(span.StatusOK) && c != string(span.StatusError) && c != string(span.StatusUnset) {
-			return nil, errorf(http.StatusUnprocessableEntity, "invalid status_code %q: use OK, ERROR or UNSET", c)
-		}
-		sq.StatusCodes = append(sq.StatusCodes, c)
-	}
-	switch pid := q.Get("parent_id"); pid {
-	case "":
-	case "null":
-		sq.RootsOnly = true
-	default:
-		return nil, errorf(http.StatusUnprocessableEntity, "parent_id only accepts \"null\" (root spans), got %q", pid)
-	}
-	for _, raw := range listParam(q, "attribute") {
-		m, err := parseAttributeFilter(raw)
-		if err != nil {
-			return nil, err
-		}
-		sq.Attributes = append(sq.Attributes, m)
-	}
-	limit := sq.Limit
-	sq.Limit++
-	records, err := a.Store.Spans(r.Context(), sq)
-	if err != nil {
-		return nil, err
-	}
-	out := page{}
-	if len(records) > limit {
-		next := GlobalID("Span", records[limit].RowID)
-		out.NextCursor = &next
-		records = records[:limit]
 	}
 	data := make([]spanJSON, 0, len(records))
 	for _, rec := range records {
@@ -154,8 +99,72 @@ func (a *API) listSpans(r *http.Request) (any, error) {
 		}
 		data = append(data, sj)
 	}
-	out.Data = data
-	return out, nil
+	return page{Data: data, NextCursor: next}, nil
+}
+
+// querySpans runs GET …/spans's query and returns a page of records and
+// the next page's cursor.
+func (a *API) querySpans(r *http.Request) ([]store.SpanRecord, *string, error) {
+	p, err := a.project(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	q := r.URL.Query()
+	sq := store.SpanQuery{ProjectID: p.ID,
+		TraceIDs: listParam(q, "trace_id"), SpanIDs: listParam(q, "span_id"), Names: listParam(q, "name")}
+	if sq.Limit, err = limitParam(q, 100, 1000); err != nil {
+		return nil, nil, err
+	}
+	if sq.Cursor, err = cursorParam(q, "Span"); err != nil {
+		return nil, nil, err
+	}
+	if sq.StartTime, err = timeParam(q, "start_time"); err != nil {
+		return nil, nil, err
+	}
+	if sq.EndTime, err = timeParam(q, "end_time"); err != nil {
+		return nil, nil, err
+	}
+	for _, k := range listParam(q, "span_kind") {
+		k = strings.ToUpper(k)
+		if !span.ValidKind(k) {
+			return nil, nil, errorf(http.StatusUnprocessableEntity, "invalid span_kind %q: use one of %v", k, span.Kinds)
+		}
+		sq.Kinds = append(sq.Kinds, k)
+	}
+	for _, c := range listParam(q, "status_code") {
+		c = strings.ToUpper(c)
+		if c != string(span.StatusOK) && c != string(span.StatusError) && c != string(span.StatusUnset) {
+			return nil, nil, errorf(http.StatusUnprocessableEntity, "invalid status_code %q: use OK, ERROR or UNSET", c)
+		}
+		sq.StatusCodes = append(sq.StatusCodes, c)
+	}
+	switch pid := q.Get("parent_id"); pid {
+	case "":
+	case "null":
+		sq.RootsOnly = true
+	default:
+		return nil, nil, errorf(http.StatusUnprocessableEntity, "parent_id only accepts \"null\" (root spans), got %q", pid)
+	}
+	for _, raw := range listParam(q, "attribute") {
+		m, err := parseAttributeFilter(raw)
+		if err != nil {
+			return nil, nil, err
+		}
+		sq.Attributes = append(sq.Attributes, m)
+	}
+	limit := sq.Limit
+	sq.Limit++
+	records, err := a.Store.Spans(r.Context(), sq)
+	if err != nil {
+		return nil, nil, err
+	}
+	var next *string
+	if len(records) > limit {
+		n := GlobalID("Span", records[limit].RowID)
+		next = &n
+		records = records[:limit]
+	}
+	return records, next, nil
 }
 
 // parseAttributeFilter reads "key:value", the value being JSON: a bool, a

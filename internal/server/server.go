@@ -50,11 +50,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	s := &Server{cfg: cfg, log: log, store: st, dbPath: st.Path()}
-	s.api = &api.API{Store: st, Log: log}
-	s.api.Pending.Log = log
 	s.pipeline = ingest.New(ingest.Config{
 		MaxQueueSpans: cfg.QueueSpans, MaxQueueBytes: int64(cfg.QueueBytes), MaxBatchSpans: cfg.BatchSpans,
 	}, st, log)
+	s.api = &api.API{Store: st, Ingest: s.pipeline, Log: log}
+	s.api.Pending.Log = log
 
 	if s.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		st.Close()

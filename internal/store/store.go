@@ -30,6 +30,7 @@ type Store interface {
 	Writer
 	Reader
 	Annotator
+	Manager
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error
@@ -51,6 +52,7 @@ type WriteResult struct {
 
 // Reader answers the read paths of the REST API and the UI.
 type Reader interface {
+
 	Projects(ctx context.Context, q ProjectQuery) ([]Project, error)
 	// Project finds a project by name.
 	ProjectByName(ctx context.Context, name string) (Project, error)
@@ -62,6 +64,11 @@ type Reader interface {
 	Sessions(ctx context.Context, q SessionQuery) ([]Session, error)
 	// Session finds a session by its session.id value.
 	Session(ctx context.Context, sessionID string) (Session, error)
+	// TraceByRowID and SessionByRowID find rows named by GlobalIDs.
+	TraceByRowID(ctx context.Context, rowID int64) (Trace, error)
+	SessionByRowID(ctx context.Context, rowID int64) (Session, error)
+	// ExistingSpanIDs returns those of ids that are stored, in any project.
+	ExistingSpanIDs(ctx context.Context, ids []string) ([]string, error)
 }
 
 // Project is a project with its roll-ups.
@@ -189,3 +196,22 @@ type TraceQuery struct {
 // ErrInvalidArgument is returned (wrapped) when a query asks for something
 // malformed; the message says what.
 var ErrInvalidArgument = errors.New("invalid argument")
+
+// ErrConflict is returned (wrapped) when a write would duplicate something unique.
+var ErrConflict = errors.New("conflict")
+
+// Manager changes what is stored: projects, and deletes and moves of traces
+// and sessions. Roll-ups stay consistent with what remains.
+type Manager interface {
+	CreateProject(ctx context.Context, name, description string) (Project, error)
+	UpdateProject(ctx context.Context, id int64, description string) (Project, error)
+	// DeleteProject deletes a project with its traces, spans, sessions and annotations.
+	DeleteProject(ctx context.Context, id int64) error
+	// DeleteTrace deletes a trace with its spans and annotations.
+	DeleteTrace(ctx context.Context, traceID string) error
+	// TransferTraces moves traces (hex ids) and their sessions to another
+	// project and reports how many moved.
+	TransferTraces(ctx context.Context, traceIDs []string, toProject int64) (int, error)
+	// DeleteSession deletes a session with its traces.
+	DeleteSession(ctx context.Context, sessionID string) error
+}

@@ -383,3 +383,54 @@ func (s *Store) Session(ctx context.Context, sessionID string) (store.Session, e
 	}
 	return sess, err
 }
+
+// TraceByRowID finds a trace by its row id, with its spans.
+func (s *Store) TraceByRowID(ctx context.Context, rowID int64) (store.Trace, error) {
+	t, err := scanTrace(s.read.QueryRowContext(ctx, traceSelect+" WHERE tr.id = ?", rowID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, fmt.Errorf("trace %d: %w", rowID, store.ErrNotFound)
+	}
+	if err != nil {
+		return t, fmt.Errorf("read trace %d: %w", rowID, err)
+	}
+	t.Spans, err = s.traceSpans(ctx, t.RowID)
+	return t, err
+}
+
+// SessionByRowID finds a session by its row id.
+func (s *Store) SessionByRowID(ctx context.Context, rowID int64) (store.Session, error) {
+	sess, err := scanSession(s.read.QueryRowContext(ctx, sessionSelect+" WHERE id = ?", rowID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return sess, fmt.Errorf("session %d: %w", rowID, store.ErrNotFound)
+	}
+	return sess, err
+}
+
+// ExistingSpanIDs returns the ids among ids that are stored.
+func (s *Store) ExistingSpanIDs(ctx context.Context, ids []string) ([]string, error) {
+	var out []string
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := s.read.QueryContext(ctx, "SELECT span_id FROM spans WHERE span_id IN ("+placeholders(len(chunk))+")", args...)
+		if err != nil {
+			return nil, fmt.Errorf("look up spans: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

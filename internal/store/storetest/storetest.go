@@ -34,6 +34,10 @@ func Run(t *testing.T, open Opener) {
 		{"NotFound", testNotFound},
 		{"Annotations", testAnnotations},
 		{"FeedbackAttributes", testFeedbackAttributes},
+		{"ProjectsCRUD", testProjectsCRUD},
+		{"DeleteTrace", testDeleteTrace},
+		{"TransferTraces", testTransferTraces},
+		{"DeleteSession", testDeleteSession},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,8 +2,9 @@
 -- Roll-ups on traces, sessions and projects are maintained by the writer in
 -- the same transaction as the spans, so list pages never aggregate spans.
 
+-- AUTOINCREMENT: a deleted project's id (in GlobalIDs and links) is never reused.
 CREATE TABLE projects (
-    id             INTEGER PRIMARY KEY,
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
     name           TEXT    NOT NULL UNIQUE,
     description    TEXT    NOT NULL DEFAULT '',
     created_at     INTEGER NOT NULL,

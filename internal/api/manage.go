@@ -1,0 +1,138 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/loupe-dev/loupe/internal/span"
+	"github.com/loupe-dev/loupe/internal/store"
+)
+
+func (a *API) manageRoutes(mux *http.ServeMux) {
+	mux.Handle("POST /v1/projects", a.wrap(a.createProject))
+	mux.Handle("PUT /v1/projects/{project_identifier}", a.wrap(a.updateProject))
+	mux.Handle("DELETE /v1/projects/{project_identifier}", a.wrap(a.deleteProject))
+	mux.Handle("DELETE /v1/traces/{trace_identifier}", a.wrap(a.deleteTrace))
+	mux.Handle("POST /v1/traces/transfer", a.wrap(a.transferTraces))
+}
+
+func (a *API) createProject(r *http.Request) (any, error) {
+	var body struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		return nil, err
+	}
+	body.Name = strings.TrimSpace(body.Name)
+	if body.Name == "" {
+		return nil, errorf(http.StatusUnprocessableEntity, "name is required")
+	}
+	p, err := a.Store.CreateProject(r.Context(), body.Name, body.Description)
+	if errors.Is(err, store.ErrConflict) {
+		return nil, errorf(http.StatusConflict, "a project named %q already exists", body.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return single{Data: toProjectJSON(p)}, nil
+}
+
+func (a *API) updateProject(r *http.Request) (any, error) {
+	p, err := a.project(r)
+	if err != nil {
+		return nil, err
+	}
+	var body struct {
+		Description *string `json:"description"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		return nil, err
+	}
+	if body.Description == nil {
+		return single{Data: toProjectJSON(p)}, nil
+	}
+	p, err = a.Store.UpdateProject(r.Context(), p.ID, *body.Description)
+	if err != nil {
+		return nil, err
+	}
+	return single{Data: toProjectJSON(p)}, nil
+}
+
+func (a *API) deleteProject(r *http.Request) (any, error) {
+	p, err := a.project(r)
+	if err != nil {
+		return nil, err
+	}
+	if p.Name == span.DefaultProject {
+		return nil, errorf(http.StatusForbidden, "the default project cannot be deleted")
+	}
+	if err := a.Store.DeleteProject(r.Context(), p.ID); err != nil {
+		return nil, err
+	}
+	return noContent{}, nil
+}
+
+var hexTraceID = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// traceByIdentifier resolves a Trace GlobalID or a hex trace id.
+func (a *API) traceByIdentifier(r *http.Request, ident string) (store.Trace, error) {
+	if id, err := ParseGlobalID(ident, "Trace"); err == nil {
+		return a.Store.TraceByRowID(r.Context(), id)
+	}
+	ident = strings.ToLower(ident)
+	if !hexTraceID.MatchString(ident) {
+		return store.Trace{}, errorf(http.StatusUnprocessableEntity, "%q is neither a Trace GlobalID nor a 32-digit hex trace id", ident)
+	}
+	t, err := a.Store.Trace(r.Context(), ident)
+	if errors.Is(err, store.ErrNotFound) {
+		return t, errorf(http.StatusNotFound, "Trace with ID %s not found", ident)
+	}
+	return t, err
+}
+
+func (a *API) deleteTrace(r *http.Request) (any, error) {
+	t, err := a.traceByIdentifier(r, r.PathValue("trace_identifier"))
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Store.DeleteTrace(r.Context(), t.TraceID); err != nil {
+		return nil, err
+	}
+	return noContent{}, nil
+}
+
+func (a *API) transferTraces(r *http.Request) (any, error) {
+	var body struct {
+		TraceIdentifiers             []string `json:"trace_identifiers"`
+		DestinationProjectIdentifier string   `json:"destination_project_identifier"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		return nil, err
+	}
+	if len(body.TraceIdentifiers) == 0 {
+		return nil, errorf(http.StatusUnprocessableEntity, "trace_identifiers must list at least one trace")
+	}
+	dest, err := a.projectByIdentifier(r, body.DestinationProjectIdentifier)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(body.TraceIdentifiers))
+	for _, ident := range body.TraceIdentifiers {
+		t, err := a.traceByIdentifier(r, ident)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, t.TraceID)
+	}
+	n, err := a.Store.TransferTraces(r.Context(), ids, dest.ID)
+	if errors.Is(err, store.ErrInvalidArgument) {
+		return nil, errorf(http.StatusUnprocessableEntity, "%v", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return single{Data: map[string]any{"transferred_trace_count": n, "destination_project_id": GlobalID("Project", dest.ID)}}, nil
+}

@@ -1,0 +1,163 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/loupe-dev/loupe/internal/store"
+)
+
+func (a *API) sessionRoutes(mux *http.ServeMux) {
+	mux.Handle("GET /v1/projects/{project_identifier}/sessions", a.wrap(a.listSessions))
+	mux.Handle("GET /v1/sessions/{session_identifier}", a.wrap(a.getSession))
+	mux.Handle("DELETE /v1/sessions/{session_identifier}", a.wrap(a.deleteSession))
+	mux.Handle("POST /v1/sessions/delete", a.wrap(a.deleteSessions))
+}
+
+type sessionTraceJSON struct {
+	ID        string `json:"id"`
+	TraceID   string `json:"trace_id"`
+	StartTime string `json:"start_time"`
+	EndTime   string `json:"end_time"`
+}
+
+type sessionJSON struct {
+	ID                   string             `json:"id"`
+	SessionID            string             `json:"session_id"`
+	ProjectID            string             `json:"project_id"`
+	StartTime            string             `json:"start_time"`
+	EndTime              string             `json:"end_time"`
+	NumTraces            int64              `json:"num_traces"`
+	TokenCountPrompt     int64              `json:"token_count_prompt"`
+	TokenCountCompletion int64              `json:"token_count_completion"`
+	TokenCountTotal      int64              `json:"token_count_total"`
+	UserID               *string            `json:"user_id"`
+	FirstInput           string             `json:"first_input"`
+	LastOutput           string             `json:"last_output"`
+	Traces               []sessionTraceJSON `json:"traces"`
+}
+
+func (a *API) toSessionJSON(r *http.Request, s store.Session) (sessionJSON, error) {
+	out := sessionJSON{
+		ID: GlobalID("ProjectSession", s.RowID), SessionID: s.SessionID, ProjectID: GlobalID("Project", s.ProjectID),
+		StartTime: isoTime(s.StartTime), EndTime: isoTime(s.EndTime), NumTraces: s.TraceCount,
+		TokenCountPrompt: s.Tokens.Prompt, TokenCountCompletion: s.Tokens.Completion, TokenCountTotal: s.Tokens.Total,
+		UserID: optional(s.UserID), FirstInput: s.FirstInput, LastOutput: s.LastOutput, Traces: []sessionTraceJSON{},
+	}
+	traces, err := a.Store.Traces(r.Context(), store.TraceQuery{ProjectID: s.ProjectID, SessionIDs: []string{s.SessionID}, Ascending: true})
+	if err != nil {
+		return out, err
+	}
+	for _, t := range traces {
+		out.Traces = append(out.Traces, sessionTraceJSON{GlobalID("Trace", t.RowID), t.TraceID, isoTime(t.StartTime), isoTime(t.EndTime)})
+	}
+	return out, nil
+}
+
+func (a *API) listSessions(r *http.Request) (any, error) {
+	p, err := a.project(r)
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	sq := store.SessionQuery{ProjectID: p.ID, Ascending: true}
+	switch o := q.Get("order"); o {
+	case "", "asc":
+	case "desc":
+		sq.Ascending = false
+	default:
+		return nil, errorf(http.StatusUnprocessableEntity, "order must be asc or desc, got %q", o)
+	}
+	if sq.Limit, err = limitParam(q, 100, 1000); err != nil {
+		return nil, err
+	}
+	if sq.Cursor, err = cursorParam(q, "ProjectSession"); err != nil {
+		return nil, err
+	}
+	limit := sq.Limit
+	sq.Limit++
+	sessions, err := a.Store.Sessions(r.Context(), sq)
+	if err != nil {
+		return nil, err
+	}
+	out := page{}
+	if len(sessions) > limit {
+		next := GlobalID("ProjectSession", sessions[limit].RowID)
+		out.NextCursor = &next
+		sessions = sessions[:limit]
+	}
+	data := make([]sessionJSON, 0, len(sessions))
+	for _, s := range sessions {
+		sj, err := a.toSessionJSON(r, s)
+		if err != nil {
+			return nil, err
+		}
+		data = append(data, sj)
+	}
+	out.Data = data
+	return out, nil
+}
+
+// sessionByIdentifier resolves a ProjectSession GlobalID or a session.id value.
+func (a *API) sessionByIdentifier(r *http.Request, ident string) (store.Session, error) {
+	if id, err := ParseGlobalID(ident, "ProjectSession"); err == nil {
+		if s, err := a.Store.SessionByRowID(r.Context(), id); err == nil {
+			return s, nil
+		}
+	}
+	s, err := a.Store.Session(r.Context(), ident)
+	if errors.Is(err, store.ErrNotFound) {
+		return s, errorf(http.StatusNotFound, "Session %s not found", ident)
+	}
+	return s, err
+}
+
+func (a *API) getSession(r *http.Request) (any, error) {
+	s, err := a.sessionByIdentifier(r, r.PathValue("session_identifier"))
+	if err != nil {
+		return nil, err
+	}
+	sj, err := a.toSessionJSON(r, s)
+	if err != nil {
+		return nil, err
+	}
+	return single{Data: sj}, nil
+}
+
+func (a *API) deleteSession(r *http.Request) (any, error) {
+	s, err := a.sessionByIdentifier(r, r.PathValue("session_identifier"))
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Store.DeleteSession(r.Context(), s.SessionID); err != nil {
+		return nil, err
+	}
+	return noContent{}, nil
+}
+
+func (a *API) deleteSessions(r *http.Request) (any, error) {
+	var body struct {
+		SessionIdentifiers []string `json:"session_identifiers"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		return nil, err
+	}
+	for _, ident := range body.SessionIdentifiers {
+		s, err := a.sessionByIdentifier(r, ident)
+		if errors.Is(err, store.ErrNotFound) || isStatus(err, http.StatusNotFound) {
+			continue // already gone: deleting is idempotent
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := a.Store.DeleteSession(r.Context(), s.SessionID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	return noContent{}, nil
+}
+
+func isStatus(err error, status int) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == status
+}

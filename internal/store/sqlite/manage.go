@@ -1,0 +1,244 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/loupe-dev/loupe/internal/store"
+)
+
+// inWriteTx runs fn in a write transaction.
+func (s *Store) inWriteTx(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
+	s.writeM.Lock()
+	defer s.writeM.Unlock()
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: commit: %w", what, err)
+	}
+	return nil
+}
+
+// CreateProject creates a project; a taken name is an ErrConflict.
+func (s *Store) CreateProject(ctx context.Context, name, description string) (store.Project, error) {
+	now := time.Now().UnixNano()
+	err := s.inWriteTx(ctx, "create project", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO projects (name, description, created_at, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (name) DO NOTHING`, name, description, now, now)
+		if err != nil {
+			return fmt.Errorf("create project %q: %w", name, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("project %q already exists: %w", name, store.ErrConflict)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Project{}, err
+	}
+	return s.projectByNameOn(ctx, s.write, name)
+}
+
+func (s *Store) projectByNameOn(ctx context.Context, q queryer, name string) (store.Project, error) {
+	p, err := scanProject(q.QueryRowContext(ctx, "SELECT "+projectColumns+" FROM projects WHERE name = ?", name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, fmt.Errorf("project %q: %w", name, store.ErrNotFound)
+	}
+	return p, err
+}
+
+// UpdateProject sets a project's description.
+func (s *Store) UpdateProject(ctx context.Context, id int64, description string) (store.Project, error) {
+	err := s.inWriteTx(ctx, "update project", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE projects SET description = ?, updated_at = ? WHERE id = ?`, description, time.Now().UnixNano(), id)
+		if err != nil {
+			return fmt.Errorf("update project %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("project %d: %w", id, store.ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Project{}, err
+	}
+	p, err := scanProject(s.write.QueryRowContext(ctx, "SELECT "+projectColumns+" FROM projects WHERE id = ?", id))
+	return p, err
+}
+
+// DeleteProject deletes a project and everything in it.
+func (s *Store) DeleteProject(ctx context.Context, id int64) error {
+	return s.inWriteTx(ctx, "delete project", func(tx *sql.Tx) error {
+		// The name may be reused with a new id; no write may use the old one.
+		s.projects.forget()
+		// Spans reference their trace, not their project, so they go first
+		// through the traces' cascade.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM traces WHERE project_id = ?`, id); err != nil {
+			return fmt.Errorf("delete traces of project %d: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE project_id = ?`, id); err != nil {
+			return fmt.Errorf("delete sessions of project %d: %w", id, err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM projects WHERE id = ?`, id)
+		if err != nil {
+			return fmt.Errorf("delete project %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("project %d: %w", id, store.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// DeleteTrace deletes a trace and fixes its session's roll-ups.
+func (s *Store) DeleteTrace(ctx context.Context, traceID string) error {
+	return s.inWriteTx(ctx, "delete trace", func(tx *sql.Tx) error {
+		var rowID int64
+		var session sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT id, session_rowid FROM traces WHERE trace_id = ?`, traceID).Scan(&rowID, &session)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("trace %s: %w", traceID, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("find trace %s: %w", traceID, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM traces WHERE id = ?`, rowID); err != nil {
+			return fmt.Errorf("delete trace %s: %w", traceID, err)
+		}
+		if session.Valid {
+			return recomputeSessions(ctx, tx, []int64{session.Int64})
+		}
+		return nil
+	})
+}
+
+// TransferTraces moves traces, their spans and their sessions to another project.
+func (s *Store) TransferTraces(ctx context.Context, traceIDs []string, toProject int64) (int, error) {
+	if len(traceIDs) == 0 {
+		return 0, nil
+	}
+	moved := 0
+	err := s.inWriteTx(ctx, "transfer traces", func(tx *sql.Tx) error {
+		var exists int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM projects WHERE id = ?`, toProject).Scan(&exists); err != nil {
+			return err
+		}
+		if exists == 0 {
+			return fmt.Errorf("project %d: %w", toProject, store.ErrNotFound)
+		}
+		args := make([]any, len(traceIDs))
+		for i, id := range traceIDs {
+			args[i] = id
+		}
+		in := "(" + placeholders(len(traceIDs)) + ")"
+		rows, err := tx.QueryContext(ctx, `SELECT trace_id, project_id, coalesce(session_rowid, 0) FROM traces WHERE trace_id IN `+in, args...)
+		if err != nil {
+			return fmt.Errorf("find traces: %w", err)
+		}
+		found := map[string]bool{}
+		sources := map[int64]bool{}
+		var sessions []int64
+		for rows.Next() {
+			var id string
+			var project, session int64
+			if err := rows.Scan(&id, &project, &session); err != nil {
+				rows.Close()
+				return err
+			}
+			found[id] = true
+			sources[project] = true
+			if session != 0 {
+				sessions = append(sessions, session)
+			}
+		}
+		rows.Close()
+		var missing []string
+		for _, id := range traceIDs {
+			if !found[id] {
+				missing = append(missing, id)
+			}
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("traces %s: %w", strings.Join(missing, ", "), store.ErrNotFound)
+		}
+		if len(sources) > 1 {
+			return fmt.Errorf("traces come from %d projects; transfer traces of one project at a time: %w", len(sources), store.ErrInvalidArgument)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE traces SET project_id = ? WHERE trace_id IN `+in, append([]any{toProject}, args...)...)
+		if err != nil {
+			return fmt.Errorf("move traces: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		moved = int(n)
+		if _, err := tx.ExecContext(ctx, `UPDATE spans SET project_id = ? WHERE trace_rowid IN (SELECT id FROM traces WHERE trace_id IN `+in+`)`,
+			append([]any{toProject}, args...)...); err != nil {
+			return fmt.Errorf("move spans: %w", err)
+		}
+		// A session follows its traces once all of them have moved.
+		for _, sess := range sessions {
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET project_id = ?1 WHERE id = ?2
+					AND NOT EXISTS (SELECT 1 FROM traces WHERE session_rowid = ?2 AND project_id != ?1)`, toProject, sess); err != nil {
+				return fmt.Errorf("move session: %w", err)
+			}
+		}
+		return nil
+	})
+	return moved, err
+}
+
+// DeleteSession deletes a session and its traces.
+func (s *Store) DeleteSession(ctx context.Context, sessionID string) error {
+	return s.inWriteTx(ctx, "delete session", func(tx *sql.Tx) error {
+		var rowID int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM sessions WHERE session_id = ?`, sessionID).Scan(&rowID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("session %q: %w", sessionID, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("find session %q: %w", sessionID, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM traces WHERE session_rowid = ?`, rowID); err != nil {
+			return fmt.Errorf("delete traces of session %q: %w", sessionID, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, rowID); err != nil {
+			return fmt.Errorf("delete session %q: %w", sessionID, err)
+		}
+		return nil
+	})
+}
+
+// recomputeSessions rebuilds session roll-ups from their remaining traces
+// and deletes sessions left without any.
+func recomputeSessions(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	for _, id := range ids {
+		_, err := tx.ExecContext(ctx, `UPDATE sessions SET
+				trace_count = (SELECT count(*) FROM traces WHERE session_rowid = ?1),
+				start_time = coalesce((SELECT min(start_time) FROM traces WHERE session_rowid = ?1), start_time),
+				end_time = coalesce((SELECT max(end_time) FROM traces WHERE session_rowid = ?1), end_time),
+				prompt_tokens = (SELECT coalesce(sum(prompt_tokens), 0) FROM traces WHERE session_rowid = ?1),
+				completion_tokens = (SELECT coalesce(sum(completion_tokens), 0) FROM traces WHERE session_rowid = ?1),
+				total_tokens = (SELECT coalesce(sum(total_tokens), 0) FROM traces WHERE session_rowid = ?1),
+				first_input = (SELECT input_preview FROM traces WHERE session_rowid = ?1 AND root_span_id IS NOT NULL ORDER BY start_time, id LIMIT 1),
+				first_input_time = (SELECT start_time FROM traces WHERE session_rowid = ?1 AND root_span_id IS NOT NULL ORDER BY start_time, id LIMIT 1),
+				last_output = (SELECT output_preview FROM traces WHERE session_rowid = ?1 AND root_span_id IS NOT NULL ORDER BY start_time DESC, id DESC LIMIT 1),
+				last_output_time = (SELECT start_time FROM traces WHERE session_rowid = ?1 AND root_span_id IS NOT NULL ORDER BY start_time DESC, id DESC LIMIT 1)
+			WHERE id = ?1`, id)
+		if err != nil {
+			return fmt.Errorf("recompute session %d: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ? AND trace_count = 0`, id); err != nil {
+			return fmt.Errorf("delete empty session %d: %w", id, err)
+		}
+	}
+	return nil
+}
