@@ -66,6 +66,19 @@ type Pipeline struct {
 	// OnCommit, when set, is called after each committed batch with the
 	// projects that received spans (live views subscribe through it).
 	OnCommit func(projects []int64)
+
+	pricer atomic.Pointer[Pricer]
+}
+
+// Pricer sets the cost of a span (span.View.Cost).
+type Pricer interface {
+	PriceSpan(sp *span.Span)
+}
+
+// SetPricer makes later submissions priced by pr; it is safe to call while
+// requests are being submitted, as happens when prices change.
+func (p *Pipeline) SetPricer(pr Pricer) {
+	p.pricer.Store(&pr)
 }
 
 // New returns a pipeline writing to w. Run must be called for it to write.
@@ -96,6 +109,13 @@ func (p *Pipeline) QueueDepth() int {
 func (p *Pipeline) Submit(ctx context.Context, spans []span.Span, bytes int) error {
 	if len(spans) == 0 {
 		return nil
+	}
+	// Pricing runs here, on the submitting request's goroutine, so that it
+	// spreads over cores instead of lengthening the single writer's batches.
+	if pr := p.pricer.Load(); pr != nil {
+		for i := range spans {
+			(*pr).PriceSpan(&spans[i])
+		}
 	}
 	req := &request{spans: spans, bytes: int64(bytes), done: make(chan error, 1)}
 	p.mu.Lock()

@@ -133,6 +133,29 @@ type View struct {
 	Tokens         TokenCounts
 	PromptTemplate PromptTemplate
 	Feedback       []Feedback // annotations and evaluations carried as attributes
+	Cost           Cost       // set by the ingest pipeline's pricer, not by Normalize
+}
+
+// CostStatus tells whether a span has a cost.
+type CostStatus string
+
+const (
+	CostNone    CostStatus = ""         // not priced: not an LLM span, or no tokens
+	CostPriced  CostStatus = "priced"   // computed from the price table, sent by the client, or both
+	CostNoPrice CostStatus = "no_price" // an LLM span with tokens whose model has no price
+)
+
+// Cost is what a span cost in USD.
+type Cost struct {
+	Status     CostStatus
+	Total      float64
+	Prompt     float64
+	Completion float64
+	Source     string // computed, client or mixed
+	Entry      string // the price entry used
+	// Details is a JSON object of the cost per token type:
+	// {"input":{"tokens":n,"cost":usd,"rate":usd_per_token}, …}.
+	Details string
 }
 
 // TokenCounts are the llm.token_count.* values. Zero means absent.

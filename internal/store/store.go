@@ -31,6 +31,7 @@ type Store interface {
 	Reader
 	Annotator
 	Manager
+	Coster
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error
@@ -141,6 +142,7 @@ type Trace struct {
 	ErrorCount    int64
 	LLMSpanCount  int64
 	Tokens        span.TokenCounts // sums over LLM spans
+	Cost          CostTotals       // sums over LLM spans
 	UserID        string
 	InputPreview  string
 	OutputPreview string
@@ -164,6 +166,7 @@ type Session struct {
 	EndTime    int64
 	TraceCount int64
 	Tokens     span.TokenCounts // Prompt, Completion and Total are kept
+	Cost       CostTotals       // Prompt and Completion are not kept per session
 	UserID     string
 	FirstInput string // root input of the earliest trace (a preview)
 	LastOutput string // root output of the latest trace (a preview)
@@ -214,4 +217,13 @@ type Manager interface {
 	TransferTraces(ctx context.Context, traceIDs []string, toProject int64) (int, error)
 	// DeleteSession deletes a session with its traces.
 	DeleteSession(ctx context.Context, sessionID string) error
+}
+
+// CostTotals sums the cost of LLM spans. Unpriced counts the spans with
+// tokens whose model has no price: their cost is unknown, not zero.
+type CostTotals struct {
+	Total      float64
+	Prompt     float64
+	Completion float64
+	Unpriced   int64
 }

@@ -77,7 +77,9 @@ const spanSelect = `SELECT s.id, s.project_id, t.trace_id, coalesce(s.parent_id,
 	s.input_value, coalesce(s.input_mime_type, ''), s.output_value, coalesce(s.output_mime_type, ''),
 	coalesce(s.prompt_tokens, 0), coalesce(s.completion_tokens, 0), coalesce(s.total_tokens, 0),
 	coalesce(s.cache_read_tokens, 0), coalesce(s.cache_write_tokens, 0), coalesce(s.reasoning_tokens, 0),
-	s.attributes, coalesce(s.events, '[]'), s.otel_kind, coalesce(s.trace_state, '')
+	s.attributes, coalesce(s.events, '[]'), s.otel_kind, coalesce(s.trace_state, ''),
+	coalesce(s.cost_status, ''), coalesce(s.cost_total, 0), coalesce(s.cost_prompt, 0), coalesce(s.cost_completion, 0),
+	coalesce(s.cost_details, ''), coalesce(s.cost_source, ''), coalesce(s.cost_entry, '')
 	FROM spans s JOIN traces t ON t.id = s.trace_rowid`
 
 func scanSpan(rows *sql.Rows) (store.SpanRecord, error) {
@@ -92,7 +94,8 @@ func scanSpan(rows *sql.Rows) (store.SpanRecord, error) {
 		&in, &v.InputMimeType, &out, &v.OutputMimeType,
 		&v.Tokens.Prompt, &v.Tokens.Completion, &v.Tokens.Total,
 		&v.Tokens.CacheRead, &v.Tokens.CacheWrite, &v.Tokens.Reasoning,
-		&attrs, &events, &r.OTelKind, &r.TraceState)
+		&attrs, &events, &r.OTelKind, &r.TraceState,
+		&v.Cost.Status, &v.Cost.Total, &v.Cost.Prompt, &v.Cost.Completion, &v.Cost.Details, &v.Cost.Source, &v.Cost.Entry)
 	if err != nil {
 		return r, err
 	}
@@ -233,7 +236,8 @@ const traceSelect = `SELECT tr.id, tr.project_id, tr.trace_id, coalesce(tr.sessi
 	tr.start_time, tr.end_time, coalesce(tr.root_span_id, ''), coalesce(tr.root_name, ''), coalesce(tr.root_kind, ''),
 	coalesce(tr.root_status, ''), tr.span_count, tr.error_count, tr.llm_span_count,
 	tr.prompt_tokens, tr.completion_tokens, tr.total_tokens, tr.cache_read_tokens, tr.cache_write_tokens, tr.reasoning_tokens,
-	coalesce(tr.user_id, ''), coalesce(tr.input_preview, ''), coalesce(tr.output_preview, '')
+	coalesce(tr.user_id, ''), coalesce(tr.input_preview, ''), coalesce(tr.output_preview, ''),
+	tr.cost_total, tr.cost_prompt, tr.cost_completion, tr.unpriced_spans
 	FROM traces tr LEFT JOIN sessions se ON se.id = tr.session_rowid`
 
 func scanTrace(row interface{ Scan(...any) error }) (store.Trace, error) {
@@ -242,7 +246,8 @@ func scanTrace(row interface{ Scan(...any) error }) (store.Trace, error) {
 		&t.StartTime, &t.EndTime, &t.RootSpanID, &t.RootName, &t.RootKind, &t.RootStatus,
 		&t.SpanCount, &t.ErrorCount, &t.LLMSpanCount,
 		&t.Tokens.Prompt, &t.Tokens.Completion, &t.Tokens.Total, &t.Tokens.CacheRead, &t.Tokens.CacheWrite, &t.Tokens.Reasoning,
-		&t.UserID, &t.InputPreview, &t.OutputPreview)
+		&t.UserID, &t.InputPreview, &t.OutputPreview,
+		&t.Cost.Total, &t.Cost.Prompt, &t.Cost.Completion, &t.Cost.Unpriced)
 	return t, err
 }
 
@@ -324,13 +329,15 @@ func (s *Store) traceSpans(ctx context.Context, traceRowID int64) ([]store.SpanR
 }
 
 const sessionSelect = `SELECT id, project_id, session_id, start_time, end_time, trace_count,
-	prompt_tokens, completion_tokens, total_tokens, coalesce(user_id, ''), coalesce(first_input, ''), coalesce(last_output, '')
+	prompt_tokens, completion_tokens, total_tokens, coalesce(user_id, ''), coalesce(first_input, ''), coalesce(last_output, ''),
+	cost_total, unpriced_spans
 	FROM sessions`
 
 func scanSession(row interface{ Scan(...any) error }) (store.Session, error) {
 	var s store.Session
 	err := row.Scan(&s.RowID, &s.ProjectID, &s.SessionID, &s.StartTime, &s.EndTime, &s.TraceCount,
-		&s.Tokens.Prompt, &s.Tokens.Completion, &s.Tokens.Total, &s.UserID, &s.FirstInput, &s.LastOutput)
+		&s.Tokens.Prompt, &s.Tokens.Completion, &s.Tokens.Total, &s.UserID, &s.FirstInput, &s.LastOutput,
+		&s.Cost.Total, &s.Cost.Unpriced)
 	return s, err
 }
 

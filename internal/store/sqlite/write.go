@@ -27,6 +27,7 @@ var spanColumns = []string{
 	"input_value", "input_mime_type", "output_value", "output_mime_type",
 	"prompt_tokens", "completion_tokens", "total_tokens", "cache_read_tokens", "cache_write_tokens",
 	"reasoning_tokens", "attributes", "events", "links", "otel_kind", "trace_state", "origin_id",
+	"cost_status", "cost_total", "cost_prompt", "cost_completion", "cost_details", "cost_source", "cost_entry",
 }
 
 // rowsPerInsert keeps a statement under SQLite's bound-parameter limit while
@@ -134,7 +135,11 @@ type traceState struct {
 	id, projectID, sessionRowID int64
 	hadRoot, hadUser            bool
 	oldTokens                   span.TokenCounts
+	oldCost                     float64
+	oldUnpriced                 int64
 	oldStart, oldEnd            int64
+
+	cost       costSums
 
 	start, end                       int64
 	spanCount, errorCount, llmCount  int64
@@ -197,6 +202,7 @@ func (w *batchWriter) write(spans []span.Span) (store.WriteResult, error) {
 		if sp.View.Kind == span.KindLLM {
 			t.llmCount++
 			t.tokens.Add(sp.View.Tokens)
+			t.cost.add(&sp.View.Cost)
 		}
 		if sp.IsRoot() && !t.hadRoot {
 			if t.root == nil || sp.StartTime < t.root.StartTime {
@@ -228,6 +234,9 @@ func (w *batchWriter) write(spans []span.Span) (store.WriteResult, error) {
 	if err := w.storeFeedback(traces); err != nil {
 		return res, err
 	}
+	if err := w.storeUsage(inserted, traces); err != nil {
+		return res, err
+	}
 	for pid, ts := range lastSpan {
 		if err := w.exec(`UPDATE projects SET last_span_time = max(coalesce(last_span_time, 0), ?), updated_at = ? WHERE id = ?`, ts, w.now, pid); err != nil {
 			return res, fmt.Errorf("update project %d: %w", pid, err)
@@ -241,13 +250,13 @@ func (w *batchWriter) upsertTrace(traceID string, t *traceState) error {
 	st, err := w.stmt(`INSERT INTO traces (project_id, trace_id, start_time, end_time) VALUES (?, ?, ?, ?)
 		ON CONFLICT (trace_id) DO UPDATE SET start_time = start_time
 		RETURNING id, project_id, coalesce(session_rowid, 0), root_span_id IS NOT NULL, user_id IS NOT NULL,
-			start_time, end_time, prompt_tokens, completion_tokens, total_tokens`)
+			start_time, end_time, prompt_tokens, completion_tokens, total_tokens, cost_total, unpriced_spans`)
 	if err != nil {
 		return err
 	}
 	err = st.QueryRowContext(w.ctx, t.projectID, traceID, t.start, t.end).Scan(
 		&t.id, &t.projectID, &t.sessionRowID, &t.hadRoot, &t.hadUser,
-		&t.oldStart, &t.oldEnd, &t.oldTokens.Prompt, &t.oldTokens.Completion, &t.oldTokens.Total)
+		&t.oldStart, &t.oldEnd, &t.oldTokens.Prompt, &t.oldTokens.Completion, &t.oldTokens.Total, &t.oldCost, &t.oldUnpriced)
 	if err != nil {
 		return fmt.Errorf("upsert trace %s: %w", traceID, err)
 	}
@@ -331,7 +340,7 @@ func (w *batchWriter) spanArgs(args []any, sp *span.Span, t *traceState, originI
 	v := &sp.View
 	w.buf = sp.Attributes.AppendJSONExcept(w.buf[:0], isIOValue)
 	attrs := string(w.buf)
-	return append(args,
+	args = append(args,
 		t.id, t.projectID, sp.SpanID, nullString(sp.ParentID), sp.Name, string(v.Kind),
 		sp.StartTime, sp.EndTime, string(sp.StatusCode), sp.StatusMessage,
 		nullString(v.ModelName), nullString(v.Provider), nullString(v.SessionID), nullString(v.UserID),
@@ -341,6 +350,11 @@ func (w *batchWriter) spanArgs(args []any, sp *span.Span, t *traceState, originI
 		nullInt(v.Tokens.CacheRead), nullInt(v.Tokens.CacheWrite), nullInt(v.Tokens.Reasoning),
 		attrs, eventsJSON(sp.Events), linksJSON(sp.Links), sp.OTelKind, nullString(sp.TraceState), originID,
 	)
+	c := &v.Cost
+	if c.Status != span.CostPriced {
+		return append(args, nullString(string(c.Status)), nil, nil, nil, nil, nil, nil)
+	}
+	return append(args, string(c.Status), c.Total, c.Prompt, c.Completion, nullString(c.Details), nullString(c.Source), nullString(c.Entry))
 }
 
 // isIOValue marks the attributes kept in their own columns instead of the JSON.
@@ -440,11 +454,13 @@ func (w *batchWriter) updateTrace(t *traceState) error {
 			span_count = span_count + ?, error_count = error_count + ?, llm_span_count = llm_span_count + ?,
 			prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?,
 			cache_read_tokens = cache_read_tokens + ?, cache_write_tokens = cache_write_tokens + ?,
-			reasoning_tokens = reasoning_tokens + ?, user_id = coalesce(user_id, ?)
+			reasoning_tokens = reasoning_tokens + ?, user_id = coalesce(user_id, ?),
+			cost_total = cost_total + ?, cost_prompt = cost_prompt + ?, cost_completion = cost_completion + ?,
+			unpriced_spans = unpriced_spans + ?
 		WHERE id = ?`,
 		t.start, t.end, t.spanCount, t.errorCount, t.llmCount,
 		t.tokens.Prompt, t.tokens.Completion, t.tokens.Total, t.tokens.CacheRead, t.tokens.CacheWrite,
-		t.tokens.Reasoning, nullString(t.userID), t.id)
+		t.tokens.Reasoning, nullString(t.userID), t.cost.total, t.cost.prompt, t.cost.completion, t.cost.unpriced, t.id)
 	if err != nil || t.root == nil {
 		return err
 	}
@@ -464,21 +480,24 @@ func (w *batchWriter) updateSession(t *traceState) error {
 		tokens := t.oldTokens
 		tokens.Add(t.tokens)
 		st, err := w.stmt(`INSERT INTO sessions (project_id, session_id, start_time, end_time, trace_count,
-				prompt_tokens, completion_tokens, total_tokens, user_id)
-			VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)
+				prompt_tokens, completion_tokens, total_tokens, user_id, cost_total, unpriced_spans)
+			VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (session_id) DO UPDATE SET
 				start_time = min(start_time, excluded.start_time), end_time = max(end_time, excluded.end_time),
 				trace_count = trace_count + 1,
 				prompt_tokens = prompt_tokens + excluded.prompt_tokens,
 				completion_tokens = completion_tokens + excluded.completion_tokens,
 				total_tokens = total_tokens + excluded.total_tokens,
-				user_id = coalesce(user_id, excluded.user_id)
+				user_id = coalesce(user_id, excluded.user_id),
+				cost_total = cost_total + excluded.cost_total,
+				unpriced_spans = unpriced_spans + excluded.unpriced_spans
 			RETURNING id`)
 		if err != nil {
 			return err
 		}
 		if err := st.QueryRowContext(w.ctx, t.projectID, t.sessionID, start, end,
-			tokens.Prompt, tokens.Completion, tokens.Total, nullString(t.userID)).Scan(&t.sessionRowID); err != nil {
+			tokens.Prompt, tokens.Completion, tokens.Total, nullString(t.userID),
+			t.oldCost+t.cost.total, t.oldUnpriced+t.cost.unpriced).Scan(&t.sessionRowID); err != nil {
 			return err
 		}
 		if err := w.exec(`UPDATE traces SET session_rowid = ? WHERE id = ?`, t.sessionRowID, t.id); err != nil {
@@ -497,8 +516,9 @@ func (w *batchWriter) updateSession(t *traceState) error {
 	case t.sessionRowID != 0:
 		err := w.exec(`UPDATE sessions SET start_time = min(start_time, ?), end_time = max(end_time, ?),
 				prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?,
-				user_id = coalesce(user_id, ?)
-			WHERE id = ?`, start, end, t.tokens.Prompt, t.tokens.Completion, t.tokens.Total, nullString(t.userID), t.sessionRowID)
+				user_id = coalesce(user_id, ?), cost_total = cost_total + ?, unpriced_spans = unpriced_spans + ?
+			WHERE id = ?`, start, end, t.tokens.Prompt, t.tokens.Completion, t.tokens.Total, nullString(t.userID),
+			t.cost.total, t.cost.unpriced, t.sessionRowID)
 		if err != nil {
 			return err
 		}

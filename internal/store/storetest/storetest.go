@@ -38,6 +38,8 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteTrace", testDeleteTrace},
 		{"TransferTraces", testTransferTraces},
 		{"DeleteSession", testDeleteSession},
+		{"CostRollups", testCostRollups},
+		{"RecomputeCosts", testRecomputeCosts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
