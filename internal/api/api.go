@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/loupe-dev/loupe/internal/costing"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -22,7 +23,8 @@ const PhoenixVersion = "20.3.0"
 // API holds the handlers' dependencies.
 type API struct {
 	Store   store.Store
-	Ingest  Submitter // where uploaded spans go
+	Ingest  Submitter        // where uploaded spans go
+	Costs   *costing.Service // prices; nil leaves the price routes out
 	Log     *slog.Logger
 	Pending Pending // asynchronous annotations waiting for their targets
 }
@@ -41,6 +43,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.manageRoutes(mux)
 	a.sessionRoutes(mux)
 	a.spanUploadRoutes(mux)
+	a.priceRoutes(mux)
 }
 
 // Error is an API error with the status it is answered with.

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/loupe-dev/loupe/internal/costing"
 	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store/sqlite"
 )
@@ -42,8 +43,12 @@ func newTestAPI(t *testing.T, spans ...span.Span) http.Handler {
 			t.Fatal(err)
 		}
 	}
+	costs, err := costing.New(context.Background(), st, nil, log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
-	(&API{Store: st, Ingest: directSubmitter{st}, Log: log}).Routes(mux)
+	(&API{Store: st, Ingest: directSubmitter{st}, Costs: costs, Log: log}).Routes(mux)
 	return mux
 }
 

@@ -31,6 +31,8 @@ type sessionJSON struct {
 	TokenCountPrompt     int64              `json:"token_count_prompt"`
 	TokenCountCompletion int64              `json:"token_count_completion"`
 	TokenCountTotal      int64              `json:"token_count_total"`
+	TotalCost            float64            `json:"total_cost"`
+	UnpricedSpans        int64              `json:"unpriced_spans"`
 	UserID               *string            `json:"user_id"`
 	FirstInput           string             `json:"first_input"`
 	LastOutput           string             `json:"last_output"`
@@ -42,6 +44,7 @@ func (a *API) toSessionJSON(r *http.Request, s store.Session) (sessionJSON, erro
 		ID: GlobalID("ProjectSession", s.RowID), SessionID: s.SessionID, ProjectID: GlobalID("Project", s.ProjectID),
 		StartTime: isoTime(s.StartTime), EndTime: isoTime(s.EndTime), NumTraces: s.TraceCount,
 		TokenCountPrompt: s.Tokens.Prompt, TokenCountCompletion: s.Tokens.Completion, TokenCountTotal: s.Tokens.Total,
+		TotalCost: s.Cost.Total, UnpricedSpans: s.Cost.Unpriced,
 		UserID: optional(s.UserID), FirstInput: s.FirstInput, LastOutput: s.LastOutput, Traces: []sessionTraceJSON{},
 	}
 	traces, err := a.Store.Traces(r.Context(), store.TraceQuery{ProjectID: s.ProjectID, SessionIDs: []string{s.SessionID}, Ascending: true})

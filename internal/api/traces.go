@@ -26,6 +26,10 @@ type traceJSON struct {
 	TokenCountCacheRead  int64      `json:"token_count_cache_read"`
 	TokenCountCacheWrite int64      `json:"token_count_cache_write"`
 	TokenCountReasoning  int64      `json:"token_count_reasoning"`
+	TotalCost            float64    `json:"total_cost"`
+	PromptCost           float64    `json:"prompt_cost"`
+	CompletionCost       float64    `json:"completion_cost"`
+	UnpricedSpans        int64      `json:"unpriced_spans"`
 	SessionID            *string    `json:"session_id"`
 	UserID               *string    `json:"user_id"`
 	Input                string     `json:"input"`
@@ -53,6 +57,7 @@ func toTraceJSON(t store.Trace) (traceJSON, error) {
 		SpanCount: t.SpanCount, ErrorCount: t.ErrorCount, LLMSpanCount: t.LLMSpanCount,
 		TokenCountPrompt: t.Tokens.Prompt, TokenCountCompletion: t.Tokens.Completion, TokenCountTotal: t.Tokens.Total,
 		TokenCountCacheRead: t.Tokens.CacheRead, TokenCountCacheWrite: t.Tokens.CacheWrite, TokenCountReasoning: t.Tokens.Reasoning,
+		TotalCost: t.Cost.Total, PromptCost: t.Cost.Prompt, CompletionCost: t.Cost.Completion, UnpricedSpans: t.Cost.Unpriced,
 		SessionID: optional(t.SessionID), UserID: optional(t.UserID), Input: t.InputPreview, Output: t.OutputPreview,
 	}
 	for _, s := range t.Spans {

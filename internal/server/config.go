@@ -29,6 +29,7 @@ type Config struct {
 	QueueBytes       Size
 	BatchSpans       int
 	ShutdownTimeout  time.Duration
+	PricesFile       string
 }
 
 // DefaultConfig is what `loupe serve` does with no flags.
@@ -71,6 +72,7 @@ var envVars = []envVar{
 	{"queue-size", "LOUPE_QUEUE_SIZE", nil},
 	{"batch-spans", "LOUPE_BATCH_SPANS", nil},
 	{"shutdown-timeout", "LOUPE_SHUTDOWN_TIMEOUT", nil},
+	{"prices", "LOUPE_PRICES", nil},
 }
 
 // RegisterFlags binds c's fields to flags on fs, with c's values as defaults.
@@ -86,6 +88,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var(&c.QueueBytes, "queue-size", "request bytes accepted but not yet stored before new requests are refused, e.g. 128MiB (env LOUPE_QUEUE_SIZE)")
 	fs.IntVar(&c.BatchSpans, "batch-spans", c.BatchSpans, "most spans written in one transaction (env LOUPE_BATCH_SPANS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long to wait for in-flight requests on shutdown (env LOUPE_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&c.PricesFile, "prices", c.PricesFile, "JSON `file` of model prices that add to or replace the built-in ones, laid out like internal/pricing/prices.json (env LOUPE_PRICES)")
 }
 
 // ApplyEnv sets every flag not given on the command line from its

@@ -16,8 +16,10 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/loupe-dev/loupe/internal/api"
+	"github.com/loupe-dev/loupe/internal/costing"
 	"github.com/loupe-dev/loupe/internal/ingest"
 	"github.com/loupe-dev/loupe/internal/otlp"
+	"github.com/loupe-dev/loupe/internal/pricing"
 	"github.com/loupe-dev/loupe/internal/store"
 	"github.com/loupe-dev/loupe/internal/store/sqlite"
 )
@@ -36,6 +38,7 @@ type Server struct {
 	http     *http.Server
 	grpc     *grpc.Server
 	api      *api.API
+	costs    *costing.Service
 	dbPath   string
 }
 
@@ -53,7 +56,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.pipeline = ingest.New(ingest.Config{
 		MaxQueueSpans: cfg.QueueSpans, MaxQueueBytes: int64(cfg.QueueBytes), MaxBatchSpans: cfg.BatchSpans,
 	}, st, log)
-	s.api = &api.API{Store: st, Ingest: s.pipeline, Log: log}
+	var fileprices []pricing.Entry
+	if cfg.PricesFile != "" {
+		if fileprices, err = pricing.LoadFile(cfg.PricesFile); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	if s.costs, err = costing.New(ctx, st, fileprices, log); err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.pipeline.SetPricer(s.costs)
+	s.api = &api.API{Store: st, Ingest: s.pipeline, Costs: s.costs, Log: log}
 	s.api.Pending.Log = log
 
 	if s.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
@@ -137,6 +152,9 @@ func (s *Server) Run(ctx context.Context) error {
 	})
 	g.Go(func() error {
 		return s.api.Pending.Run(gctx, s.store)
+	})
+	g.Go(func() error {
+		return s.costs.Run(gctx)
 	})
 	g.Go(func() error {
 		<-gctx.Done()

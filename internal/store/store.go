@@ -32,6 +32,7 @@ type Store interface {
 	Annotator
 	Manager
 	Coster
+	Settings
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error
@@ -53,7 +54,6 @@ type WriteResult struct {
 
 // Reader answers the read paths of the REST API and the UI.
 type Reader interface {
-
 	Projects(ctx context.Context, q ProjectQuery) ([]Project, error)
 	// Project finds a project by name.
 	ProjectByName(ctx context.Context, name string) (Project, error)

@@ -139,7 +139,7 @@ type traceState struct {
 	oldUnpriced                 int64
 	oldStart, oldEnd            int64
 
-	cost       costSums
+	cost costSums
 
 	start, end                       int64
 	spanCount, errorCount, llmCount  int64

@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteSession", testDeleteSession},
 		{"CostRollups", testCostRollups},
 		{"RecomputeCosts", testRecomputeCosts},
+		{"Settings", testSettings},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
