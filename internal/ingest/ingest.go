@@ -66,6 +66,9 @@ type Pipeline struct {
 	// OnCommit, when set, is called after each committed batch with the
 	// projects that received spans (live views subscribe through it).
 	OnCommit func(projects []int64)
+	// OnStored, when set, is called after each committed batch with how
+	// long the write took and the spans that were new (metrics use it).
+	OnStored func(took time.Duration, stored []*span.Span)
 
 	pricer atomic.Pointer[Pricer]
 }
@@ -225,7 +228,8 @@ func (p *Pipeline) writeBatch(batch []*request) {
 func (p *Pipeline) write(ctx context.Context, spans []span.Span) error {
 	start := time.Now()
 	res, err := p.store.WriteSpans(ctx, spans)
-	p.Stats.CommitNanos.Add(int64(time.Since(start)))
+	took := time.Since(start)
+	p.Stats.CommitNanos.Add(int64(took))
 	p.Stats.Batches.Add(1)
 	if err != nil {
 		p.Stats.SpansFailed.Add(int64(len(spans)))
@@ -234,6 +238,9 @@ func (p *Pipeline) write(ctx context.Context, spans []span.Span) error {
 	}
 	p.Stats.SpansStored.Add(int64(res.Inserted))
 	p.Stats.SpansDuplicate.Add(int64(res.Duplicates))
+	if p.OnStored != nil {
+		p.OnStored(took, res.New)
+	}
 	if p.OnCommit != nil && len(res.Projects) > 0 {
 		p.OnCommit(res.Projects)
 	}

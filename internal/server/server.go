@@ -18,6 +18,7 @@ import (
 	"github.com/loupe-dev/loupe/internal/api"
 	"github.com/loupe-dev/loupe/internal/costing"
 	"github.com/loupe-dev/loupe/internal/ingest"
+	"github.com/loupe-dev/loupe/internal/metrics"
 	"github.com/loupe-dev/loupe/internal/otlp"
 	"github.com/loupe-dev/loupe/internal/pricing"
 	"github.com/loupe-dev/loupe/internal/store"
@@ -39,6 +40,7 @@ type Server struct {
 	grpc     *grpc.Server
 	api      *api.API
 	costs    *costing.Service
+	metrics  *metrics.Metrics
 	dbPath   string
 }
 
@@ -68,6 +70,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.pipeline.SetPricer(s.costs)
+	s.metrics = metrics.New(&s.pipeline.Stats, s.pipeline.QueueDepth, s.databaseFiles)
+	s.pipeline.OnStored = s.metrics.ObserveCommit
 	s.api = &api.API{Store: st, Ingest: s.pipeline, Costs: s.costs, Log: log}
 	s.api.Pending.Log = log
 
@@ -98,6 +102,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	(&otlp.HTTPHandler{Ingest: s.pipeline, MaxBodyBytes: int64(s.cfg.MaxBodyBytes), Log: s.log}).Routes(mux)
 	s.api.Routes(mux)
+	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprint(w, "OK")
@@ -114,6 +119,14 @@ func (s *Server) routes() http.Handler {
 		fmt.Fprint(w, "{}")
 	})
 	return withVersionHeader(mux)
+}
+
+// databaseFiles are the files of an embedded database, for its size.
+func (s *Server) databaseFiles() []string {
+	if s.dbPath == "" {
+		return nil
+	}
+	return []string{s.dbPath, s.dbPath + "-wal", s.dbPath + "-shm"}
 }
 
 // withVersionHeader marks every response as Phoenix's are, so Phoenix

@@ -50,6 +50,8 @@ type WriteResult struct {
 	Inserted   int
 	Duplicates int
 	Projects   []int64 // projects that received spans
+	// New are the spans that were stored, as opposed to already present.
+	New []*span.Span
 }
 
 // Reader answers the read paths of the REST API and the UI.

@@ -190,6 +190,7 @@ func (w *batchWriter) write(spans []span.Span) (store.WriteResult, error) {
 		return res, err
 	}
 	res.Inserted = len(inserted)
+	res.New = inserted
 	res.Duplicates += len(unique) - len(inserted)
 
 	for _, sp := range inserted {
