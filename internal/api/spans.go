@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 )
@@ -144,6 +145,16 @@ func (a *API) querySpans(r *http.Request) ([]store.SpanRecord, *string, error) {
 		sq.RootsOnly = true
 	default:
 		return nil, nil, errorf(http.StatusUnprocessableEntity, "parent_id only accepts \"null\" (root spans), got %q", pid)
+	}
+	if f := strings.TrimSpace(q.Get("filter")); f != "" {
+		e, err := query.Parse(f)
+		if err == nil {
+			err = query.Check(e)
+		}
+		if err != nil {
+			return nil, nil, errorf(http.StatusUnprocessableEntity, "invalid filter: %v", err)
+		}
+		sq.Filter = e
 	}
 	for _, raw := range listParam(q, "attribute") {
 		m, err := parseAttributeFilter(raw)

@@ -22,6 +22,9 @@ stores them, and shows what each model was shown and what it returned.
 
 Usage:
   loupe [serve] [flags]     run the server (the default command)
+  loupe spans [flags]       print a project's spans from a running server (--filter, --format jsonl|csv|table)
+  loupe traces [flags]      print a project's traces from a running server
+  loupe annotate [flags]    add a label, score or explanation to a span, trace or session
   loupe bench ingest [flags] drive a running server with simulated agents and report throughput
   loupe version             print the version
   loupe help [command]      show help
@@ -44,6 +47,12 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		err = runServe(args, stdout, stderr)
 	case "bench":
 		err = runBench(args, stdout, stderr)
+	case "spans":
+		err = runSpans(args, stdout, stderr)
+	case "traces":
+		err = runTraces(args, stdout, stderr)
+	case "annotate":
+		err = runAnnotate(args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "loupe %s\n", server.Version)
 	case "help":

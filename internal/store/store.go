@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/span"
 )
 
@@ -118,6 +119,9 @@ type SpanQuery struct {
 	StatusCodes []string
 	RootsOnly   bool
 	Attributes  []AttributeMatch
+	// Filter is a checked filter-language expression; backends compile it
+	// to their SQL dialect.
+	Filter query.Expr
 }
 
 // AttributeMatch is an equality condition on one attribute, as Phoenix's

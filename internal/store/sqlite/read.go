@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 )
@@ -161,12 +162,20 @@ func (s *Store) Spans(ctx context.Context, q store.SpanQuery) ([]store.SpanRecor
 		where = append(where, cond)
 		args = append(args, cargs...)
 	}
-	query := spanSelect + whereClause(where) + " ORDER BY s.id DESC"
+	if q.Filter != nil {
+		cond, cargs, err := query.Compile(q.Filter, query.SQLite)
+		if err != nil {
+			return nil, fmt.Errorf("%v: %w", err, store.ErrInvalidArgument)
+		}
+		where = append(where, "("+cond+")")
+		args = append(args, cargs...)
+	}
+	sqlText := spanSelect + whereClause(where) + " ORDER BY s.id DESC"
 	if q.Limit > 0 {
-		query += " LIMIT ?"
+		sqlText += " LIMIT ?"
 		args = append(args, q.Limit)
 	}
-	return s.querySpans(ctx, query, args...)
+	return s.querySpans(ctx, sqlText, args...)
 }
 
 func (s *Store) querySpans(ctx context.Context, query string, args ...any) ([]store.SpanRecord, error) {

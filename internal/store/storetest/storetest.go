@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"CostRollups", testCostRollups},
 		{"RecomputeCosts", testRecomputeCosts},
 		{"Settings", testSettings},
+		{"Filters", testFilters},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,413 @@
+package query
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Limits on the SQL one filter may produce. SQLite allows 32766 parameters.
+// The SQL grows linearly with the filter (no operand is written twice except
+// the middle of a chained comparison), so these only stop absurd input.
+const (
+	maxParams  = 30000
+	maxSQLSize = 1 << 20
+)
+
+// Compile checks a filter and writes it as a boolean SQL condition over the
+// spans table aliased s. Every value from the filter, including attribute
+// keys and annotation names, is a parameter in args; none is written into
+// the SQL text. The condition is self-contained, so it can be joined to
+// others with AND without parentheses.
+func Compile(e Expr, d Dialect) (sql string, args []any, err error) {
+	c, err := check(e)
+	if err != nil {
+		return "", nil, err
+	}
+	b := &builder{d: d}
+	if d.postgres {
+		b.pgParams = map[pgParam]int{}
+	}
+	b.cond(c)
+	if b.full {
+		return "", nil, &Error{Msg: "the filter is too large"}
+	}
+	return b.sb.String(), b.args, nil
+}
+
+type builder struct {
+	d        Dialect
+	sb       strings.Builder
+	args     []any
+	pgParams map[pgParam]int // PostgreSQL: a repeated value reuses its $N
+	aliases  int
+	anns     map[annRef]string // the alias each annotation in the current atom is joined as
+	// full is set once the limits are passed; from then on nothing more is
+	// written.
+	full bool
+}
+
+type pgParam struct {
+	v   any
+	typ string
+}
+
+func (b *builder) w(parts ...string) {
+	if b.full {
+		return
+	}
+	for _, p := range parts {
+		b.sb.WriteString(p)
+	}
+	if b.sb.Len() > maxSQLSize {
+		b.full = true
+	}
+}
+
+// bind writes a placeholder for v.
+func (b *builder) bind(v any) { b.bindAs(v, pgType(v)) }
+
+func (b *builder) bindAs(v any, pgtyp string) {
+	if b.full {
+		return
+	}
+	if len(b.args) >= maxParams {
+		b.full = true
+		return
+	}
+	if !b.d.postgres {
+		b.args = append(b.args, v)
+		b.sb.WriteByte('?')
+		return
+	}
+	k := pgParam{v, pgtyp}
+	n, ok := b.pgParams[k]
+	if !ok {
+		b.args = append(b.args, v)
+		n = b.d.firstParam + len(b.args) - 1
+		b.pgParams[k] = n
+	}
+	b.w("$", strconv.Itoa(n), "::", pgtyp)
+}
+
+func (b *builder) alias(prefix string) string {
+	b.aliases++
+	return prefix + strconv.Itoa(b.aliases)
+}
+
+func (b *builder) cond(c cond) {
+	if b.full {
+		return
+	}
+	switch c := c.(type) {
+	case *boolCond:
+		op := " AND "
+		if c.op == Or {
+			op = " OR "
+		}
+		b.w("(")
+		for i, x := range c.xs {
+			if i > 0 {
+				b.w(op)
+			}
+			b.cond(x)
+		}
+		b.w(")")
+	case *notCond:
+		if _, ok := c.x.(*boolCond); ok {
+			b.w("NOT ")
+			b.cond(c.x)
+			return
+		}
+		b.w("NOT (")
+		b.cond(c.x)
+		b.w(")")
+	case *atomCond:
+		b.atom(c)
+	}
+}
+
+// atom writes a comparison chain. Annotation fields in it are read through a
+// LEFT JOIN from a one-row seed inside EXISTS, as Phoenix does: the span is
+// never duplicated, one annotation row must satisfy the whole chain, and a
+// missing annotation reads as NULL (so "annotations['x'].label is None"
+// matches spans without one).
+func (b *builder) atom(a *atomCond) {
+	var refs []annRef
+	for _, p := range a.preds {
+		if p.kind == pExists {
+			continue
+		}
+		refs = collectAnns(p.x, refs)
+		refs = collectAnns(p.y, refs)
+	}
+	if len(refs) > 0 {
+		b.w("EXISTS (SELECT 1 FROM (SELECT 1) AS qs")
+		if b.anns == nil {
+			b.anns = map[annRef]string{}
+		}
+		for _, r := range refs {
+			al := b.alias("qa")
+			b.anns[r] = al
+			b.w(" LEFT JOIN ", r.table, " ", al, " ON ")
+			b.annJoin(r, al)
+		}
+		b.w(" WHERE ")
+	}
+	if len(a.preds) > 1 {
+		b.w("(")
+	}
+	for i, p := range a.preds {
+		if i > 0 {
+			b.w(" AND ")
+		}
+		b.pred(p)
+	}
+	if len(a.preds) > 1 {
+		b.w(")")
+	}
+	if len(refs) > 0 {
+		b.w(")")
+	}
+}
+
+func (b *builder) annJoin(r annRef, al string) {
+	if r.table == traceAnnotationsTable {
+		b.w(al, ".trace_rowid = s.trace_rowid AND ", al, ".name = ")
+	} else {
+		b.w(al, ".span_rowid = s.id AND ", al, ".name = ")
+	}
+	b.bind(r.name)
+}
+
+// collectAnns lists the annotations v reads. The same name read twice is
+// one join: "evals['x'].score > 0.5 and … evals['x'].label" is about one
+// annotation, and each extra join would multiply the rows EXISTS looks at.
+func collectAnns(v val, refs []annRef) []annRef {
+	switch v := v.(type) {
+	case *annVal:
+		if slices.Contains(refs, *v.ref) {
+			return refs
+		}
+		return append(refs, *v.ref)
+	case *arithVal:
+		return collectAnns(v.y, collectAnns(v.x, refs))
+	case *negVal:
+		return collectAnns(v.x, refs)
+	case *convVal:
+		return collectAnns(v.x, refs)
+	}
+	return refs
+}
+
+var sqlOps = map[CmpOp]string{Eq: " = ", Ne: " <> ", Lt: " < ", Le: " <= ", Gt: " > ", Ge: " >= "}
+
+func (b *builder) pred(p pred) {
+	switch p.kind {
+	case pCompare:
+		b.val(p.x)
+		b.w(sqlOps[p.op])
+		b.val(p.y)
+	case pIsNull:
+		b.val(p.x)
+		if p.neg {
+			b.w(" IS NOT NULL")
+		} else {
+			b.w(" IS NULL")
+		}
+	case pIn:
+		if len(p.list) == 0 {
+			// "x in []" is false and "x not in []" true, whatever x is;
+			// PostgreSQL has no empty IN list.
+			if p.neg {
+				b.w("1 = 1")
+			} else {
+				b.w("1 = 0")
+			}
+			return
+		}
+		b.val(p.x)
+		if p.neg {
+			b.w(" NOT")
+		}
+		b.w(" IN (")
+		for i, l := range p.list {
+			if i > 0 {
+				b.w(", ")
+			}
+			b.val(l)
+		}
+		b.w(")")
+	case pContains:
+		if p.neg {
+			b.w("NOT (")
+		}
+		b.contains(func() { b.val(p.x) }, func() { b.val(p.y) })
+		if p.neg {
+			b.w(")")
+		}
+	case pExists:
+		r := *p.x.(*annVal).ref
+		if p.neg {
+			b.w("NOT ")
+		}
+		al := b.alias("qa")
+		b.w("EXISTS (SELECT 1 FROM ", r.table, " ", al, " WHERE ")
+		b.annJoin(r, al)
+		b.w(")")
+	case pRoot:
+		// Phoenix's test: the parent row is absent, so orphans count as roots.
+		if !p.neg {
+			b.w("NOT ")
+		}
+		b.w("EXISTS (SELECT 1 FROM spans qp WHERE qp.span_id = s.parent_id)")
+	}
+}
+
+func (b *builder) val(v val) {
+	if b.full {
+		return
+	}
+	switch v := v.(type) {
+	case *litVal:
+		b.bind(v.v)
+	case *colVal:
+		b.column(v.c)
+	case *attrVal:
+		b.attr(v)
+	case *annVal:
+		b.w(b.anns[*v.ref], ".", v.field)
+	case *arithVal:
+		b.arith(v)
+	case *negVal:
+		b.w("(- ")
+		b.val(v.x)
+		b.w(")")
+	case *convVal:
+		b.conv(v)
+	}
+}
+
+func (b *builder) column(c *column) {
+	switch c.kind {
+	case colPlain:
+		b.w("s.", c.sql)
+	case colJSON:
+		b.jsonColumn(c.sql)
+	case colLatency:
+		b.latency()
+	case colTraceID:
+		b.w("(SELECT qt.trace_id FROM traces qt WHERE qt.id = s.trace_rowid)")
+	case colCumulative:
+		b.cumulative(c)
+	}
+}
+
+// cumulative sums token counts over the span and its descendants, walking
+// parent_id links within the span's trace. UNION (not UNION ALL) stops at a
+// cycle in bad data instead of looping.
+func (b *builder) cumulative(c *column) {
+	tokens := func(al string) {
+		if c.sql == "" {
+			b.w("COALESCE(", al, ".prompt_tokens, 0) + COALESCE(", al, ".completion_tokens, 0)")
+			return
+		}
+		b.w("COALESCE(", al, ".", c.sql, ", 0)")
+	}
+	b.w("(WITH RECURSIVE qd(span_id, n) AS (SELECT s.span_id, ")
+	tokens("s")
+	b.w(" UNION SELECT qc.span_id, ")
+	tokens("qc")
+	b.w(" FROM spans qc JOIN qd ON qc.parent_id = qd.span_id WHERE qc.trace_rowid = s.trace_rowid)",
+		" SELECT COALESCE(SUM(qd.n), 0) FROM qd)")
+}
+
+func (b *builder) arith(v *arithVal) {
+	if v.t == tyText {
+		b.w("(")
+		b.val(v.x)
+		b.w(" || ")
+		b.val(v.y)
+		b.w(")")
+		return
+	}
+	// Python's / is true division, so operands become floating point;
+	// that also keeps PostgreSQL's bigint arithmetic from overflowing.
+	x := func() { b.float(v.x) }
+	y := func() { b.float(v.y) }
+	// Dividing by zero gives NULL (no match) rather than an error.
+	div := func() { x(); b.w(" / NULLIF("); y(); b.w(", 0)") }
+	switch v.op {
+	case Div:
+		b.w("(")
+		div()
+		b.w(")")
+	case FloorDiv:
+		b.w("floor(")
+		div()
+		b.w(")")
+	case Mod:
+		b.mod(x, y)
+	default:
+		b.w("(")
+		x()
+		b.w(" ", string(v.op), " ")
+		y()
+		b.w(")")
+	}
+}
+
+// float writes v as a floating-point number, casting only when it may not
+// be one already.
+func (b *builder) float(v val) {
+	if isFloat(v) {
+		b.val(v)
+		return
+	}
+	if l, ok := v.(*litVal); ok {
+		if n, ok := l.v.(int64); ok {
+			b.bind(float64(n))
+			return
+		}
+	}
+	b.w("CAST(")
+	b.val(v)
+	b.w(" AS ", b.real(), ")")
+}
+
+func isFloat(v val) bool {
+	switch v := v.(type) {
+	case *litVal:
+		_, ok := v.v.(float64)
+		return ok
+	case *colVal:
+		return v.c.kind == colLatency
+	case *arithVal:
+		return true
+	case *negVal:
+		return isFloat(v.x)
+	case *convVal:
+		return v.fn == "float"
+	case *annVal:
+		return v.field == "score"
+	}
+	return false
+}
+
+func (b *builder) conv(v *convVal) {
+	x := func() { b.val(v.x) }
+	switch {
+	case v.fn == "str":
+		b.w("CAST(")
+		x()
+		b.w(" AS TEXT)")
+	case v.x.vtype() == tyText && v.fn == "float":
+		b.parseNumber(x)
+	case v.x.vtype() == tyText:
+		b.truncate(func() { b.parseNumber(x) })
+	case v.fn == "float":
+		b.float(v.x)
+	default:
+		b.truncate(x)
+	}
+}

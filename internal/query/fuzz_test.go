@@ -1,0 +1,125 @@
+package query
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var (
+	fuzzDBOnce sync.Once
+	fuzzDB     *sql.DB
+)
+
+// FuzzParse checks, for any input: Parse never panics and fails only with
+// *Error; what parses prints to a canonical form that parses back to the same
+// tree; and it compiles for both dialects, or fails with *Error, into SQL
+// whose placeholders match its arguments and which SQLite runs without error.
+func FuzzParse(f *testing.F) {
+	for _, tc := range parseCases {
+		f.Add(tc.in)
+	}
+	for _, tc := range parseErrors {
+		f.Add(tc.in)
+	}
+	for _, tc := range checkErrors {
+		f.Add(tc.in)
+	}
+	for _, tc := range readExecCases(f) {
+		f.Add(tc.filter)
+	}
+	fuzzDBOnce.Do(func() { fuzzDB = openFixtureDB(f) })
+	f.Fuzz(func(t *testing.T, src string) {
+		e, err := Parse(src)
+		if err != nil {
+			checkError(t, src, err)
+			return
+		}
+		canon := e.String()
+		again, err := Parse(canon)
+		if err != nil {
+			t.Fatalf("canonical form %q of %q does not parse: %v", canon, src, err)
+		}
+		if d := cmp.Diff(e, again, ignorePos); d != "" {
+			t.Fatalf("canonical form %q of %q parses to another tree:\n%s", canon, src, d)
+		}
+		if again.String() != canon {
+			t.Fatalf("canonical form is not stable: %q then %q", canon, again.String())
+		}
+
+		for _, d := range []Dialect{SQLite, Postgres(7)} {
+			where, args, err := Compile(e, d)
+			if err != nil {
+				checkError(t, src, err)
+				if cerr := Check(e); cerr == nil && err.Error() != "the filter is too large" {
+					t.Fatalf("Compile(%q) failed with %v but Check passed", src, err)
+				}
+				return
+			}
+			checkPlaceholders(t, d, where, args)
+			if d == SQLite {
+				// A query this slow on twenty rows means the SQL blew up.
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				rows, err := fuzzDB.QueryContext(ctx, "SELECT s.span_id FROM spans s WHERE "+where, args...)
+				if err != nil {
+					t.Fatalf("SQLite rejects the SQL for %q: %v\n%s", src, err, where)
+				}
+				// The pool has one connection: an unclosed result would
+				// block every later input.
+				defer rows.Close()
+				for rows.Next() {
+				}
+				if err := rows.Err(); err != nil {
+					t.Fatalf("SQLite fails running the SQL for %q: %v\n%s", src, err, where)
+				}
+			}
+		}
+	})
+}
+
+func checkError(t *testing.T, src string, err error) {
+	t.Helper()
+	var qe *Error
+	if !errors.As(err, &qe) {
+		t.Fatalf("error for %q is %T, not *Error: %v", src, err, err)
+	}
+	if qe.Column < 0 || qe.Column > utf8.RuneCountInString(src)+1 {
+		t.Fatalf("error for %q points at column %d, outside the filter: %v", src, qe.Column, err)
+	}
+	if qe.Msg == "" {
+		t.Fatalf("error for %q has no message", src)
+	}
+}
+
+var pgPlaceholder = regexp.MustCompile(`\$(\d+)::`)
+
+func checkPlaceholders(t *testing.T, d Dialect, where string, args []any) {
+	t.Helper()
+	if !d.postgres {
+		if n := strings.Count(where, "?"); n != len(args) {
+			t.Fatalf("%d placeholders for %d args in %s", n, len(args), where)
+		}
+		return
+	}
+	seen := map[int]bool{}
+	for _, m := range pgPlaceholder.FindAllStringSubmatch(where, -1) {
+		n, _ := strconv.Atoi(m[1])
+		if n < d.firstParam || n >= d.firstParam+len(args) {
+			t.Fatalf("$%d outside $%d..$%d in %s", n, d.firstParam, d.firstParam+len(args)-1, where)
+		}
+		seen[n] = true
+	}
+	if len(seen) != len(args) {
+		t.Fatalf("%d distinct placeholders for %d args in %s", len(seen), len(args), where)
+	}
+}

@@ -1,0 +1,113 @@
+package query
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestExecPostgres runs cases.txt against PostgreSQL when
+// LOUPE_TEST_POSTGRES_DSN names a database, through the psql client so the
+// package needs no driver. Each run works in a schema of its own and drops it.
+func TestExecPostgres(t *testing.T) {
+	dsn := os.Getenv("LOUPE_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("LOUPE_TEST_POSTGRES_DSN is not set")
+	}
+	psql, err := exec.LookPath("psql")
+	if err != nil {
+		t.Skip("psql is not installed")
+	}
+	cases := readExecCases(t)
+	schema := fmt.Sprintf("loupe_query_test_%d", os.Getpid())
+	var script strings.Builder
+	fmt.Fprintf(&script, "SET client_min_messages = warning;\nDROP SCHEMA IF EXISTS %[1]s CASCADE;\nCREATE SCHEMA %[1]s;\nSET search_path = %[1]s;\n", schema)
+	for _, name := range []string{"schema_postgres.sql", "fixture.sql"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "exec", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		script.Write(b)
+		script.WriteString("\n")
+	}
+	for i, tc := range cases {
+		e, err := Parse(tc.filter)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", tc.filter, err)
+		}
+		where, args, err := Compile(e, Postgres(1))
+		if err != nil {
+			t.Fatalf("Compile(%q): %v", tc.filter, err)
+		}
+		fmt.Fprintf(&script, "PREPARE q%d AS SELECT 'case %d:' || coalesce(string_agg(s.span_id, ' ' ORDER BY s.span_id), '') FROM spans s WHERE s.project_id = 1 AND %s;\n", i, i, where)
+		fmt.Fprintf(&script, "EXECUTE q%d", i)
+		if len(args) > 0 {
+			lits := make([]string, len(args))
+			for j, a := range args {
+				lits[j] = pgLiteral(a)
+			}
+			script.WriteString("(" + strings.Join(lits, ", ") + ")")
+		}
+		script.WriteString(";\n")
+	}
+	fmt.Fprintf(&script, "DROP SCHEMA %s CASCADE;\n", schema)
+
+	path := filepath.Join(t.TempDir(), "cases.sql")
+	if err := os.WriteFile(path, []byte(script.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=0", "-f", path, dsn)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("psql: %v\n%s", err, stderr.String())
+	}
+	got := map[int][]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		rest, ok := strings.CutPrefix(line, "case ")
+		if !ok {
+			continue
+		}
+		num, ids, _ := strings.Cut(rest, ":")
+		n, _ := strconv.Atoi(num)
+		var list []string
+		list = append(list, strings.Fields(ids)...)
+		slices.Sort(list)
+		got[n] = list
+	}
+	for i, tc := range cases {
+		ids, ok := got[i]
+		if !ok {
+			t.Errorf("cases.txt:%d: %s: no result from PostgreSQL", tc.line, tc.filter)
+			continue
+		}
+		if d := cmp.Diff(tc.want, ids); d != "" {
+			t.Errorf("cases.txt:%d: %s (-want +got):\n%s", tc.line, tc.filter, d)
+		}
+	}
+	if t.Failed() {
+		t.Logf("psql errors:\n%s", stderr.String())
+	}
+}
+
+// pgLiteral writes an argument as an SQL literal for EXECUTE; the values
+// come from the test's own filters.
+func pgLiteral(v any) string {
+	switch v := v.(type) {
+	case string:
+		return "'" + strings.ReplaceAll(v, "'", "''") + "'"
+	case nil:
+		return "NULL"
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
