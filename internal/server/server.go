@@ -23,6 +23,7 @@ import (
 	"github.com/loupe-dev/loupe/internal/pricing"
 	"github.com/loupe-dev/loupe/internal/store"
 	"github.com/loupe-dev/loupe/internal/store/sqlite"
+	"github.com/loupe-dev/loupe/internal/web"
 )
 
 // Version is Loupe's version, set at build time with -ldflags.
@@ -102,6 +103,9 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	(&otlp.HTTPHandler{Ingest: s.pipeline, MaxBodyBytes: int64(s.cfg.MaxBodyBytes), Log: s.log}).Routes(mux)
 	s.api.Routes(mux)
+	ui := web.New(web.Config{Store: s.store, Log: s.log, GRPCAddr: s.GRPCAddr()})
+	s.pipeline.OnCommit = func([]int64) { ui.Notify() }
+	ui.Routes(mux)
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

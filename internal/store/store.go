@@ -57,6 +57,8 @@ type WriteResult struct {
 
 // Reader answers the read paths of the REST API and the UI.
 type Reader interface {
+	UIReader // the web UI's reads, in reader_ui.go
+
 	Projects(ctx context.Context, q ProjectQuery) ([]Project, error)
 	// Project finds a project by name.
 	ProjectByName(ctx context.Context, name string) (Project, error)

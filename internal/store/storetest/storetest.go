@@ -42,6 +42,13 @@ func Run(t *testing.T, open Opener) {
 		{"RecomputeCosts", testRecomputeCosts},
 		{"Settings", testSettings},
 		{"Filters", testFilters},
+		{"ProjectStats", testProjectStats},
+		{"SummarizeLatencies", testSummarizeLatencies},
+		{"TraceTree", testTraceTree},
+		{"SpanByID", testSpanByID},
+		{"SpanList", testSpanList},
+		{"SpanListPreview", testSpanListPreview},
+		{"SessionTraces", testSessionTraces},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

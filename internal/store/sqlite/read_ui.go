@@ -1,0 +1,230 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/loupe-dev/loupe/internal/store"
+)
+
+// traceRange is the condition every per-project trace summary uses: a range
+// of the traces_project_start index.
+func traceRange(projectID, start, end int64) (string, []any) {
+	cond := "project_id = ? AND start_time >= ?"
+	args := []any{projectID, start}
+	if end != 0 {
+		cond += " AND start_time < ?"
+		args = append(args, end)
+	}
+	return cond, args
+}
+
+// ProjectStats summarises the traces that started in [start, end); end 0 is open.
+func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (store.ProjectStats, error) {
+	var st store.ProjectStats
+	cond, args := traceRange(projectID, start, end)
+	err := s.read.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(error_count > 0), 0), coalesce(sum(span_count), 0),
+		coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0),
+		coalesce(sum(cost_total), 0)
+		FROM traces WHERE `+cond, args...).Scan(
+		&st.Traces, &st.ErrorTraces, &st.Spans, &st.Tokens.Prompt, &st.Tokens.Completion, &st.Tokens.Total, &st.Cost)
+	if err != nil {
+		return st, fmt.Errorf("summarise project %d: %w", projectID, err)
+	}
+	if st.Traces == 0 {
+		return st, nil
+	}
+	// The newest traces in range stand for all of them: reading every
+	// latency of a busy month would make the header cost grow with the data.
+	rows, err := s.read.QueryContext(ctx, `SELECT end_time - start_time FROM traces WHERE `+cond+
+		` ORDER BY start_time DESC LIMIT ?`, append(args, store.StatsLatencySample)...)
+	if err != nil {
+		return st, fmt.Errorf("read latencies of project %d: %w", projectID, err)
+	}
+	lat, err := scanInt64s(rows)
+	if err != nil {
+		return st, fmt.Errorf("read latencies of project %d: %w", projectID, err)
+	}
+	st.Latency = store.SummarizeLatencies(lat, st.Traces)
+	return st, nil
+}
+
+func scanInt64s(rows *sql.Rows) ([]int64, error) {
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// TraceInfo finds a trace by its hex id, without reading its spans.
+func (s *Store) TraceInfo(ctx context.Context, traceID string) (store.Trace, error) {
+	t, err := scanTrace(s.read.QueryRowContext(ctx, traceSelect+" WHERE tr.trace_id = ?", traceID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, fmt.Errorf("trace %s: %w", traceID, store.ErrNotFound)
+	}
+	if err != nil {
+		return t, fmt.Errorf("read trace %s: %w", traceID, err)
+	}
+	return t, nil
+}
+
+// TraceTree reads the tree columns of a trace's spans. They come first in
+// the spans table, so a row is read without touching the overflow pages of
+// large attribute values.
+func (s *Store) TraceTree(ctx context.Context, traceRowID int64) ([]store.TreeSpan, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT span_id, coalesce(parent_id, ''), name, span_kind, status_code, start_time, end_time
+		FROM spans WHERE trace_rowid = ? ORDER BY start_time, id`, traceRowID)
+	if err != nil {
+		return nil, fmt.Errorf("read tree of trace %d: %w", traceRowID, err)
+	}
+	defer rows.Close()
+	var out []store.TreeSpan
+	for rows.Next() {
+		var t store.TreeSpan
+		if err := rows.Scan(&t.SpanID, &t.ParentID, &t.Name, &t.Kind, &t.Status, &t.StartTime, &t.EndTime); err != nil {
+			return nil, fmt.Errorf("read tree of trace %d: %w", traceRowID, err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read tree of trace %d: %w", traceRowID, err)
+	}
+	return out, nil
+}
+
+// SpanByID finds one span by its hex span id.
+func (s *Store) SpanByID(ctx context.Context, spanID string) (store.SpanRecord, error) {
+	recs, err := s.querySpans(ctx, spanSelect+" WHERE s.span_id = ?", spanID)
+	if err != nil {
+		return store.SpanRecord{}, fmt.Errorf("read span %s: %w", spanID, err)
+	}
+	if len(recs) == 0 {
+		return store.SpanRecord{}, fmt.Errorf("span %s: %w", spanID, store.ErrNotFound)
+	}
+	return recs[0], nil
+}
+
+var spanRowSelect = `SELECT s.id, t.trace_id, s.span_id, coalesce(s.parent_id, ''), s.name, s.span_kind, s.status_code,
+	s.start_time, s.end_time, coalesce(s.prompt_tokens, 0), coalesce(s.completion_tokens, 0), coalesce(s.total_tokens, 0),
+	coalesce(s.user_id, ''), coalesce(s.session_id, ''),
+	coalesce(substr(s.input_value, 1, ` + strconv.Itoa(store.SpanPreviewLength) + `), ''),
+	coalesce(substr(s.output_value, 1, ` + strconv.Itoa(store.SpanPreviewLength) + `), '')
+	FROM spans s JOIN traces t ON t.id = s.trace_rowid`
+
+// SpanList pages through a project's spans by start time, on the
+// spans_project_start index.
+func (s *Store) SpanList(ctx context.Context, q store.SpanListQuery) ([]store.SpanRow, error) {
+	where := []string{"s.project_id = ?"}
+	args := []any{q.ProjectID}
+	if q.StartTime != 0 {
+		where = append(where, "s.start_time >= ?")
+		args = append(args, q.StartTime)
+	}
+	if q.EndTime != 0 {
+		where = append(where, "s.start_time < ?")
+		args = append(args, q.EndTime)
+	}
+	if q.RootsOnly {
+		where = append(where, "s.parent_id IS NULL")
+	}
+	if q.ErrorOnly {
+		where = append(where, "s.status_code = 'ERROR'")
+	}
+	where, args = inList(where, args, "s.span_kind", q.Kinds)
+	dir, cmp := "DESC", "<="
+	if q.Ascending {
+		dir, cmp = "ASC", ">="
+	}
+	if q.Cursor > 0 {
+		where = append(where, "(s.start_time, s.id) "+cmp+" (SELECT c.start_time, c.id FROM spans c WHERE c.id = ?)")
+		args = append(args, q.Cursor)
+	}
+	query := spanRowSelect + whereClause(where) + " ORDER BY s.start_time " + dir + ", s.id " + dir
+	if q.Limit > 0 {
+		query += " LIMIT ?"
+		args = append(args, q.Limit)
+	}
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list spans: %w", err)
+	}
+	defer rows.Close()
+	var out []store.SpanRow
+	for rows.Next() {
+		var r store.SpanRow
+		if err := rows.Scan(&r.RowID, &r.TraceID, &r.SpanID, &r.ParentID, &r.Name, &r.Kind, &r.Status,
+			&r.StartTime, &r.EndTime, &r.Tokens.Prompt, &r.Tokens.Completion, &r.Tokens.Total,
+			&r.UserID, &r.SessionID, &r.InputPreview, &r.OutputPreview); err != nil {
+			return nil, fmt.Errorf("list spans: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// SessionTraces lists a session's traces, oldest first, on the traces_session index.
+func (s *Store) SessionTraces(ctx context.Context, sessionRowID int64, limit int) ([]store.Trace, error) {
+	query := traceSelect + " WHERE tr.session_rowid = ? ORDER BY tr.start_time, tr.id"
+	args := []any{sessionRowID}
+	if limit > 0 {
+		query += " LIMIT ?"
+		args = append(args, limit)
+	}
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list traces of session %d: %w", sessionRowID, err)
+	}
+	defer rows.Close()
+	var out []store.Trace
+	for rows.Next() {
+		t, err := scanTrace(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list traces of session %d: %w", sessionRowID, err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// SessionLatencies reads the trace latencies of the given sessions in one query.
+func (s *Store) SessionLatencies(ctx context.Context, sessionRowIDs []int64) (map[int64]store.LatencySummary, error) {
+	out := make(map[int64]store.LatencySummary, len(sessionRowIDs))
+	if len(sessionRowIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(sessionRowIDs))
+	for i, id := range sessionRowIDs {
+		args[i] = id
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT session_rowid, end_time - start_time FROM traces
+		WHERE session_rowid IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ")+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read session latencies: %w", err)
+	}
+	defer rows.Close()
+	lat := map[int64][]int64{}
+	for rows.Next() {
+		var id, l int64
+		if err := rows.Scan(&id, &l); err != nil {
+			return nil, fmt.Errorf("read session latencies: %w", err)
+		}
+		lat[id] = append(lat[id], l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read session latencies: %w", err)
+	}
+	for id, l := range lat {
+		out[id] = store.SummarizeLatencies(l, int64(len(l)))
+	}
+	return out, nil
+}

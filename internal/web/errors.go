@@ -1,0 +1,46 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/loupe-dev/loupe/internal/store"
+)
+
+// notFound is what a 404 page says: what was not found, and where to go.
+type notFound struct {
+	frame
+	What    string // "Trace", "Project", …
+	In      string // the project the missing thing was looked for in
+	ID      string
+	Hint    string
+	Back    string // URL of the way back
+	BackFor string // its label
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, nf notFound) {
+	nf.frame = h.frame(r.Context(), r, nf.What+" not found", nf.In)
+	if nf.Back == "" {
+		nf.Back, nf.BackFor = "/", "All projects"
+	}
+	h.render(w, r, http.StatusNotFound, "notfound", nf)
+}
+
+func (h *Handler) notFoundPage(w http.ResponseWriter, r *http.Request) {
+	h.notFound(w, r, notFound{What: "Page", ID: r.URL.Path, Hint: "There is no page at this address."})
+}
+
+// fail answers a store error: not found becomes nf's 404 page, a gone
+// client nothing, anything else a logged 500.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error, nf notFound) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		h.notFound(w, r, nf)
+	case errors.Is(err, context.Canceled):
+	default:
+		h.log.Error("ui request failed", "path", r.URL.Path, "err", err)
+		f := h.frame(context.WithoutCancel(r.Context()), r, "Something went wrong", "")
+		h.render(w, r, http.StatusInternalServerError, "error", f)
+	}
+}

@@ -1,0 +1,89 @@
+package web
+
+import (
+	"cmp"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/loupe-dev/loupe/internal/store"
+)
+
+type projectSummary struct {
+	store.Project
+	Stats store.ProjectStats
+}
+
+type homePage struct {
+	frame
+	Summaries []projectSummary
+}
+
+// home lists every project with its stats over the time range, or teaches
+// how to send the first trace when nothing has arrived yet.
+func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	ps, err := h.store.Projects(ctx, store.ProjectQuery{Limit: maxSwitcherProjects})
+	if err != nil {
+		h.fail(w, r, err, notFound{})
+		return
+	}
+	empty := true
+	for _, p := range ps {
+		if p.LastSpanTime != 0 {
+			empty = false
+		}
+	}
+	if empty {
+		h.firstRun(w, r)
+		return
+	}
+	page := homePage{frame: h.frame(ctx, r, "Projects", "")}
+	page.Live, page.ShowRange = "*", true
+	// The projects in use first.
+	slices.SortStableFunc(ps, func(a, b store.Project) int { return cmp.Compare(b.LastSpanTime, a.LastSpanTime) })
+	for _, p := range ps {
+		st, err := h.store.ProjectStats(ctx, p.ID, page.Range.StartNs(), page.Range.EndNs())
+		if err != nil {
+			h.fail(w, r, err, notFound{})
+			return
+		}
+		page.Summaries = append(page.Summaries, projectSummary{Project: p, Stats: st})
+	}
+	h.render(w, r, http.StatusOK, "home", page)
+}
+
+type firstRunPage struct {
+	frame
+	HTTPBase string // http://host:port of this server as the browser reached it
+	GRPC     string // host:port of OTLP/gRPC
+}
+
+func (h *Handler) firstRun(w http.ResponseWriter, r *http.Request) {
+	page := firstRunPage{frame: h.frame(r.Context(), r, "Send your first trace", "")}
+	page.Live = "*"
+	page.HTTPBase = "http://" + r.Host
+	if r.TLS != nil {
+		page.HTTPBase = "https://" + r.Host
+	}
+	page.GRPC = grpcTarget(h.grpcAddr, r.Host)
+	h.render(w, r, http.StatusOK, "firstrun", page)
+}
+
+// grpcTarget is the gRPC address a client should dial: the configured one,
+// with the host the browser used when the server listens on every interface.
+func grpcTarget(grpcAddr, requestHost string) string {
+	host, port, err := net.SplitHostPort(grpcAddr)
+	if err != nil {
+		return grpcAddr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = requestHost
+		if h, _, err := net.SplitHostPort(requestHost); err == nil {
+			host = h
+		}
+		host = strings.Trim(host, "[]")
+	}
+	return net.JoinHostPort(host, port)
+}

@@ -1,0 +1,232 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/loupe-dev/loupe/internal/span"
+	"github.com/loupe-dev/loupe/internal/store"
+)
+
+// pageSize is the rows of one list page: one screen and a bit, from one
+// bounded index-range query.
+const pageSize = 50
+
+// projectPage is the part every project tab shares: the header stats and tabs.
+type projectPage struct {
+	frame
+	P     store.Project
+	Stats store.ProjectStats
+	Tab   string
+	Next  string // URL of the next page, empty on the last
+}
+
+func (h *Handler) projectPage(w http.ResponseWriter, r *http.Request, tab string) (projectPage, bool) {
+	ctx := r.Context()
+	name := r.PathValue("name")
+	p, err := h.store.ProjectByName(ctx, name)
+	if err != nil {
+		h.fail(w, r, err, notFound{What: "Project", ID: name,
+			Hint: "No project has this name. Projects are created when their first span arrives."})
+		return projectPage{}, false
+	}
+	page := projectPage{frame: h.frame(ctx, r, p.Name, p.Name), P: p, Tab: tab}
+	page.Live, page.ShowRange = p.Name, true
+	page.Stats, err = h.store.ProjectStats(ctx, p.ID, page.Range.StartNs(), page.Range.EndNs())
+	if err != nil {
+		h.fail(w, r, err, notFound{})
+		return projectPage{}, false
+	}
+	return page, true
+}
+
+func cursorParam(r *http.Request) int64 {
+	n, _ := strconv.ParseInt(r.URL.Query().Get("cursor"), 10, 64)
+	return max(n, 0)
+}
+
+type tracesPage struct {
+	projectPage
+	Traces []store.Trace
+	Sort   string // "start_time" or "latency"
+	Asc    bool
+}
+
+func (h *Handler) projectTraces(w http.ResponseWriter, r *http.Request) {
+	page, ok := h.projectPage(w, r, "traces")
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	tq := store.TraceQuery{
+		ProjectID: page.P.ID,
+		StartTime: page.Range.StartNs(),
+		EndTime:   page.Range.EndNs(),
+		Sort:      store.SortStartTime,
+		Ascending: q.Get("dir") == "asc",
+		Cursor:    cursorParam(r),
+		Limit:     pageSize + 1,
+	}
+	tp := tracesPage{projectPage: page, Sort: "start_time", Asc: tq.Ascending}
+	if q.Get("sort") == "latency" {
+		tq.Sort, tp.Sort = store.SortLatency, "latency"
+	}
+	traces, err := h.store.Traces(r.Context(), tq)
+	if err != nil {
+		h.fail(w, r, err, notFound{})
+		return
+	}
+	if len(traces) > pageSize {
+		tp.Next = page.URL.With("cursor", strconv.FormatInt(traces[pageSize].RowID, 10))
+		traces = traces[:pageSize]
+	}
+	tp.Traces = traces
+	h.render(w, r, http.StatusOK, "traces", tp)
+}
+
+type spansPage struct {
+	projectPage
+	Spans     []store.SpanRow
+	Kinds     []span.Kind
+	Kind      string
+	RootsOnly bool
+	ErrorOnly bool
+	Asc       bool
+}
+
+func (h *Handler) projectSpans(w http.ResponseWriter, r *http.Request) {
+	page, ok := h.projectPage(w, r, "spans")
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	sp := spansPage{
+		projectPage: page,
+		Kinds:       span.Kinds,
+		Kind:        q.Get("kind"),
+		RootsOnly:   q.Get("roots") == "1",
+		ErrorOnly:   q.Get("status") == "error",
+		Asc:         q.Get("dir") == "asc",
+	}
+	lq := store.SpanListQuery{
+		ProjectID: page.P.ID,
+		StartTime: page.Range.StartNs(),
+		EndTime:   page.Range.EndNs(),
+		RootsOnly: sp.RootsOnly,
+		ErrorOnly: sp.ErrorOnly,
+		Ascending: sp.Asc,
+		Cursor:    cursorParam(r),
+		Limit:     pageSize + 1,
+	}
+	if span.ValidKind(sp.Kind) {
+		lq.Kinds = []string{sp.Kind}
+	}
+	rows, err := h.store.SpanList(r.Context(), lq)
+	if err != nil {
+		h.fail(w, r, err, notFound{})
+		return
+	}
+	if len(rows) > pageSize {
+		sp.Next = page.URL.With("cursor", strconv.FormatInt(rows[pageSize].RowID, 10))
+		rows = rows[:pageSize]
+	}
+	sp.Spans = rows
+	h.render(w, r, http.StatusOK, "spans", sp)
+}
+
+type sessionRow struct {
+	store.Session
+	Latency store.LatencySummary
+}
+
+type sessionsPage struct {
+	projectPage
+	Sessions []sessionRow
+}
+
+func (h *Handler) projectSessions(w http.ResponseWriter, r *http.Request) {
+	page, ok := h.projectPage(w, r, "sessions")
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	list, err := h.store.Sessions(ctx, store.SessionQuery{
+		ProjectID: page.P.ID,
+		StartTime: page.Range.StartNs(),
+		EndTime:   page.Range.EndNs(),
+		Cursor:    cursorParam(r),
+		Limit:     pageSize + 1,
+	})
+	if err != nil {
+		h.fail(w, r, err, notFound{})
+		return
+	}
+	sp := sessionsPage{projectPage: page}
+	if len(list) > pageSize {
+		sp.Next = page.URL.With("cursor", strconv.FormatInt(list[pageSize].RowID, 10))
+		list = list[:pageSize]
+	}
+	ids := make([]int64, len(list))
+	for i, s := range list {
+		ids[i] = s.RowID
+	}
+	lat, err := h.store.SessionLatencies(ctx, ids)
+	if err != nil {
+		h.fail(w, r, err, notFound{})
+		return
+	}
+	for _, s := range list {
+		sp.Sessions = append(sp.Sessions, sessionRow{Session: s, Latency: lat[s.RowID]})
+	}
+	h.render(w, r, http.StatusOK, "sessions", sp)
+}
+
+// maxSessionTurns bounds the conversation page; a longer session links to
+// its traces list.
+const maxSessionTurns = 500
+
+type sessionPage struct {
+	frame
+	P       store.Project
+	S       store.Session
+	Turns   []store.Trace
+	Latency store.LatencySummary
+	More    bool
+}
+
+func (h *Handler) session(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	name, id := r.PathValue("name"), r.PathValue("session_id")
+	nf := notFound{What: "Session", ID: id, In: name, Back: projectURL(name) + "/sessions", BackFor: "Sessions of " + name,
+		Hint: "No session with this id was recorded in this project."}
+	p, err := h.store.ProjectByName(ctx, name)
+	if err != nil {
+		h.fail(w, r, err, nf)
+		return
+	}
+	s, err := h.store.Session(ctx, id)
+	if err == nil && s.ProjectID != p.ID {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		h.fail(w, r, err, nf)
+		return
+	}
+	turns, err := h.store.SessionTraces(ctx, s.RowID, maxSessionTurns+1)
+	if err != nil {
+		h.fail(w, r, err, nf)
+		return
+	}
+	page := sessionPage{frame: h.frame(ctx, r, "Session "+id, p.Name), P: p, S: s}
+	page.Live = p.Name
+	if len(turns) > maxSessionTurns {
+		page.More, turns = true, turns[:maxSessionTurns]
+	}
+	page.Turns = turns
+	lat := make([]int64, len(turns))
+	for i, t := range turns {
+		lat[i] = t.EndTime - t.StartTime
+	}
+	page.Latency = store.SummarizeLatencies(lat, s.TraceCount)
+	h.render(w, r, http.StatusOK, "session", page)
+}

@@ -1,0 +1,125 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/loupe-dev/loupe/internal/store"
+	"github.com/loupe-dev/loupe/internal/web/view"
+)
+
+// valueLimit is how much of one value the span detail shows before
+// "show all": enough to read a long prompt, small enough that a span with
+// a multi-megabyte value still opens at once.
+const valueLimit = 16 << 10
+
+// spanTabs are the span detail's tabs, in order.
+var spanTabs = []string{"overview", "attributes", "events", "raw"}
+
+type spanDetail struct {
+	Project string
+	Rec     store.SpanRecord
+	V       *view.Span
+	Tab     string
+	Raw     view.Text
+}
+
+func newSpanDetail(project string, rec store.SpanRecord, tab string) (*spanDetail, error) {
+	v, err := view.Build(rec, valueLimit)
+	if err != nil {
+		return nil, err
+	}
+	d := &spanDetail{Project: project, Rec: rec, V: v, Tab: "overview"}
+	for _, t := range spanTabs {
+		if t == tab {
+			d.Tab = tab
+		}
+	}
+	d.Raw = view.NewText(string(rec.AttributesJSON), "", 2*valueLimit, true)
+	return d, nil
+}
+
+// Tabs lists the tabs for the template.
+func (d *spanDetail) Tabs() []string { return spanTabs }
+
+// Latency is the span's duration in nanoseconds.
+func (d *spanDetail) Latency() int64 { return d.Rec.EndTime - d.Rec.StartTime }
+
+// loadSpan finds a span and checks it belongs to the project in the URL.
+func (h *Handler) loadSpan(w http.ResponseWriter, r *http.Request) (store.SpanRecord, bool) {
+	name, id := r.PathValue("name"), r.PathValue("span_id")
+	rec, err := h.store.SpanByID(r.Context(), id)
+	if err == nil {
+		var p store.Project
+		if p, err = h.store.ProjectByID(r.Context(), rec.ProjectID); err == nil && p.Name != name {
+			err = store.ErrNotFound
+		}
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		http.Error(w, "no span "+id+" in project "+name, http.StatusNotFound)
+		return rec, false
+	}
+	if err != nil {
+		h.fail(w, r, err, notFound{})
+		return rec, false
+	}
+	return rec, true
+}
+
+// spanFragment serves the detail panel of one span, for the trace page to
+// swap in when a span is selected.
+func (h *Handler) spanFragment(w http.ResponseWriter, r *http.Request) {
+	rec, ok := h.loadSpan(w, r)
+	if !ok {
+		return
+	}
+	d, err := newSpanDetail(r.PathValue("name"), rec, r.URL.Query().Get("tab"))
+	if err != nil {
+		h.fail(w, r, err, notFound{})
+		return
+	}
+	h.renderFragment(w, r, "span_detail", d)
+}
+
+// spanValue serves one attribute's whole value as plain text, for "show all".
+func (h *Handler) spanValue(w http.ResponseWriter, r *http.Request) {
+	rec, ok := h.loadSpan(w, r)
+	if !ok {
+		return
+	}
+	key := r.URL.Query().Get("key")
+	var t view.Text
+	var found bool
+	var err error
+	if key == "" {
+		t, found = view.NewText(string(rec.AttributesJSON), "", 0, true), true
+	} else {
+		t, found, err = view.FullValue(rec, key)
+	}
+	if err != nil {
+		h.fail(w, r, err, notFound{})
+		return
+	}
+	if !found {
+		http.Error(w, "the span has no attribute "+key, http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Write([]byte(t.Value))
+}
+
+// TabURL links to the trace page with this span and tab selected.
+func (d *spanDetail) TabURL(tab string) string {
+	u := traceURL(d.Project, d.Rec.TraceID) + "?span=" + url.QueryEscape(d.Rec.SpanID)
+	if tab != "overview" {
+		u += "&tab=" + url.QueryEscape(tab)
+	}
+	return u
+}
+
+// ValueURL serves whole attribute values of this span (add &key=…).
+func (d *spanDetail) ValueURL() string {
+	return projectURL(d.Project) + "/spans/" + url.PathEscape(d.Rec.SpanID) + "/value"
+}

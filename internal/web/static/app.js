@@ -1,0 +1,19 @@
+// Entry point: every page loads this module. The pages work without it;
+// it adds copying, keyboard navigation, the trace tree's interactions and
+// live refresh.
+import { setupCopy, setupFilters, setupRelativeTimes, setupShowAll, setupTabs } from "./ui.js";
+import { setupKeys } from "./keys.js";
+import { setupLists } from "./lists.js";
+import { setupLive } from "./live.js";
+import { setupTrace } from "./trace.js";
+
+setupCopy(document);
+setupRelativeTimes();
+setupShowAll(document);
+setupTabs(document);
+setupFilters(document);
+setupKeys();
+setupLists(document);
+setupLive();
+const trace = document.querySelector(".tracepage");
+if (trace) setupTrace(trace);

@@ -1,0 +1,211 @@
+package view
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// LLM is the reading of an LLM span.
+type LLM struct {
+	Model, Provider, System, FinishReason string
+	Input, Output                         []Message
+	Tools                                 []ToolDef
+	Invocation                            Text
+	Template                              *Template
+}
+
+// Message is one chat message.
+type Message struct {
+	Anchor     string // element id of the message
+	Role       string
+	Name       string
+	Content    Text
+	Parts      []Part
+	ToolCalls  []ToolCall
+	ToolCallID string // on a tool result: the call it answers
+	CallAnchor string // element id of that call, when it is in the transcript
+}
+
+// Part is one part of a multi-part message.
+type Part struct {
+	Type     string
+	Text     Text
+	ImageURL string
+}
+
+// ToolCall is a function call a model asked for.
+type ToolCall struct {
+	Anchor       string
+	ID           string
+	Name         string
+	Arguments    Text
+	ResultAnchor string // element id of the tool message answering it
+}
+
+// ToolDef is a tool offered to the model.
+type ToolDef struct {
+	Name, Description string
+	Schema            Text
+}
+
+// Template is a prompt template with its variables.
+type Template struct {
+	Version   string
+	Segments  []Segment
+	Variables []KV
+}
+
+// Segment is a run of template text; Var marks a placeholder.
+type Segment struct {
+	Text string
+	Var  bool
+}
+
+func readLLM(a Attrs, limit int) *LLM {
+	l := &LLM{
+		Model:        a.Str("llm.model_name"),
+		Provider:     a.Str("llm.provider"),
+		System:       a.Str("llm.system"),
+		FinishReason: a.Str("llm.finish_reason"),
+		Input:        readMessages(a, "llm.input_messages", "in", limit),
+		Output:       readMessages(a, "llm.output_messages", "out", limit),
+		Template:     readTemplate(a),
+	}
+	if a.Has("llm.invocation_parameters") {
+		l.Invocation = NewText(a.Str("llm.invocation_parameters"), "llm.invocation_parameters", limit, true)
+	}
+	for _, it := range a.List("llm.tools") {
+		schema := it.Str("tool.json_schema")
+		def := ToolDef{Schema: NewText(schema, it.Key+"tool.json_schema", limit, true)}
+		def.Name, def.Description = toolNameFromSchema(schema)
+		if n := it.Str("tool.name"); n != "" {
+			def.Name = n
+		}
+		if d := it.Str("tool.description"); d != "" {
+			def.Description = d
+		}
+		l.Tools = append(l.Tools, def)
+	}
+	linkToolResults(l.Input, l.Output)
+	return l
+}
+
+func readMessages(a Attrs, prefix, side string, limit int) []Message {
+	var out []Message
+	for _, it := range a.List(prefix) {
+		m := Message{
+			Anchor:     fmt.Sprintf("msg-%s-%d", side, it.Index),
+			Role:       it.Str("message.role"),
+			Name:       it.Str("message.name"),
+			ToolCallID: it.Str("message.tool_call_id"),
+		}
+		if it.Has("message.content") {
+			m.Content = NewText(it.Str("message.content"), it.Key+"message.content", limit, false)
+		}
+		for _, p := range it.List("message.contents") {
+			part := Part{Type: p.Str("message_content.type")}
+			if p.Has("message_content.text") {
+				part.Text = NewText(p.Str("message_content.text"), it.Key+p.Key+"message_content.text", limit, false)
+			}
+			part.ImageURL = p.Str("message_content.image.image.url")
+			if part.Type == "" && part.ImageURL != "" {
+				part.Type = "image"
+			}
+			m.Parts = append(m.Parts, part)
+		}
+		for _, c := range it.List("message.tool_calls") {
+			m.ToolCalls = append(m.ToolCalls, ToolCall{
+				Anchor:    fmt.Sprintf("call-%s-%d-%d", side, it.Index, c.Index),
+				ID:        c.Str("tool_call.id"),
+				Name:      c.Str("tool_call.function.name"),
+				Arguments: NewText(c.Str("tool_call.function.arguments"), it.Key+c.Key+"tool_call.function.arguments", limit, true),
+			})
+		}
+		if m.Role == "" && len(m.ToolCalls) > 0 {
+			m.Role = "assistant"
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// linkToolResults connects each tool-result message to the call it answers
+// (by tool_call_id), in both directions, across input and output.
+func linkToolResults(in, out []Message) {
+	calls := map[string]*ToolCall{}
+	for _, msgs := range [][]Message{in, out} {
+		for i := range msgs {
+			for k := range msgs[i].ToolCalls {
+				if c := &msgs[i].ToolCalls[k]; c.ID != "" {
+					calls[c.ID] = c
+				}
+			}
+		}
+	}
+	for _, msgs := range [][]Message{in, out} {
+		for i := range msgs {
+			m := &msgs[i]
+			if c, ok := calls[m.ToolCallID]; ok && m.ToolCallID != "" {
+				m.CallAnchor = c.Anchor
+				c.ResultAnchor = m.Anchor
+				if m.Name == "" {
+					m.Name = c.Name
+				}
+			}
+		}
+	}
+}
+
+func toolNameFromSchema(schema string) (name, description string) {
+	var s struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+		Function    struct {
+			Name        string `json:"name"`
+			Description string `json:"description"`
+		} `json:"function"`
+	}
+	if json.Unmarshal([]byte(schema), &s) != nil {
+		return "", ""
+	}
+	if s.Function.Name != "" {
+		return s.Function.Name, s.Function.Description
+	}
+	return s.Name, s.Description
+}
+
+// placeholder matches {name}, {{name}} and {{ name }} as template engines write them.
+var placeholder = regexp.MustCompile(`\{\{\s*[\w.\-]+\s*\}\}|\{[\w.\-]+\}`)
+
+func readTemplate(a Attrs) *Template {
+	tmpl := a.Str("llm.prompt_template.template")
+	vars := a.Str("llm.prompt_template.variables")
+	if tmpl == "" && vars == "" {
+		return nil
+	}
+	t := &Template{Version: a.Str("llm.prompt_template.version")}
+	last := 0
+	for _, m := range placeholder.FindAllStringIndex(tmpl, -1) {
+		if m[0] > last {
+			t.Segments = append(t.Segments, Segment{Text: tmpl[last:m[0]]})
+		}
+		t.Segments = append(t.Segments, Segment{Text: tmpl[m[0]:m[1]], Var: true})
+		last = m[1]
+	}
+	if last < len(tmpl) {
+		t.Segments = append(t.Segments, Segment{Text: tmpl[last:]})
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(vars), &m); err == nil {
+		for k, v := range m {
+			t.Variables = append(t.Variables, KV{Key: k, Value: valueText(v)})
+		}
+		sort.Slice(t.Variables, func(i, j int) bool { return t.Variables[i].Key < t.Variables[j].Key })
+	} else if strings.TrimSpace(vars) != "" {
+		t.Variables = []KV{{Key: "variables", Value: vars}}
+	}
+	return t
+}
