@@ -6,7 +6,9 @@
 #      tests), postgresql (PostgreSQL backend tests), nodejs and npm if there
 #      is no node at all (the Node end-to-end test);
 #   2. the Node end-to-end client's packages (npm ci in e2e/node), when
-#      node_modules is missing or older than package-lock.json;
+#      node_modules is missing or older than package-lock.json, and the
+#      Python virtual environment with Arize's arize-phoenix-client that
+#      e2e/phoenixclient drives, when it is missing or its pins changed;
 #   3. go vet, a gofmt check, then go test -race for the main module and for
 #      the sdk/ module.
 #
@@ -19,6 +21,8 @@
 #   CI=true               set LOUPE_E2E_REQUIRE=1: end-to-end tests whose
 #                         prerequisites are missing fail instead of skipping
 #   LOUPE_NO_RACE=1       run go test without the race detector
+#   LOUPE_PY_VENV=DIR     where the Python client's virtual environment lives
+#                         (default ~/.cache/loupe-test/venv)
 #
 # The race detector is on for every package, end-to-end ones included (their
 # loupe binary is built without it): measured on a 2-core machine, this whole
@@ -67,8 +71,10 @@ install_system_packages() {
 	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 		want+=(nodejs npm)
 	fi
+	# Debian's python3 makes virtual environments only with python3-venv.
+	command -v python3 >/dev/null 2>&1 && python3 -c 'import ensurepip' 2>/dev/null || want+=(python3 python3-venv)
 	if [ ${#want[@]} -eq 0 ]; then
-		echo "    chromium, postgresql and node are already installed"
+		echo "    chromium, postgresql, node and python3-venv are already installed"
 		return 0
 	fi
 	if ! command -v apt-get >/dev/null 2>&1; then
@@ -113,6 +119,32 @@ install_node_packages() {
 	fi
 	echo "    npm ci in $dir (node $(node --version))"
 	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
+# --- Python client (e2e/phoenixclient) ---
+# The compatibility test runs Phoenix's own Python client from PyPI in a
+# throw-away virtual environment outside the tree. The pins are the versions
+# the test was last checked with; changing them rebuilds the environment.
+py_client_pins=(arize-phoenix-client==3.5.0 pandas==3.1.1)
+export LOUPE_PY_VENV="${LOUPE_PY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/loupe-test/venv}"
+
+install_python_client() {
+	local venv=$LOUPE_PY_VENV stamp="$LOUPE_PY_VENV/loupe-pins.txt" want
+	want=$(printf '%s\n' "${py_client_pins[@]}")
+	if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+		echo "    $venv has ${py_client_pins[*]}"
+		return 0
+	fi
+	if ! command -v python3 >/dev/null 2>&1; then
+		warn "python3 not found: the Phoenix client test will skip (or fail under CI=true)"
+		return 0
+	fi
+	echo "    creating $venv with ${py_client_pins[*]} ($(python3 --version 2>&1))"
+	rm -rf "$venv"
+	mkdir -p "$(dirname "$venv")" &&
+		python3 -m venv "$venv" &&
+		"$venv/bin/python" -m pip install -q --disable-pip-version-check --no-input "${py_client_pins[@]}" &&
+		printf '%s\n' "$want" >"$stamp"
 }
 
 check_gofmt() {
@@ -171,6 +203,17 @@ else
 	step "system packages" install_system_packages
 fi
 step "npm packages (e2e/node)" install_node_packages
+step "Python client (e2e/phoenixclient)" install_python_client
+
+# A throw-away PostgreSQL cluster for the PostgreSQL backend's tests.
+start_postgres() {
+	local url
+	url=$(scripts/postgres.sh) || return 1
+	# storetest, e2e/postgres and e2e/retention read the first; internal/query's psql test reads the second.
+	export LOUPE_TEST_POSTGRES_URL=$url LOUPE_TEST_POSTGRES_DSN=$url
+	echo "    PostgreSQL for tests: $url"
+}
+step "PostgreSQL for tests" start_postgres
 
 # --- 3. check and test -------------------------------------------------------
 

@@ -39,11 +39,13 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/projects/{project_identifier}", a.wrap(a.getProject))
 	mux.Handle("GET /v1/projects/{project_identifier}/spans", a.wrap(a.listSpans))
 	mux.Handle("GET /v1/projects/{project_identifier}/traces", a.wrap(a.listTraces))
+	a.spanQueryRoutes(mux)
 	a.annotationRoutes(mux)
 	a.manageRoutes(mux)
 	a.sessionRoutes(mux)
 	a.spanUploadRoutes(mux)
 	a.priceRoutes(mux)
+	a.retentionRoutes(mux)
 }
 
 // Error is an API error with the status it is answered with.

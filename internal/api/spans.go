@@ -163,6 +163,8 @@ func (a *API) querySpans(r *http.Request) ([]store.SpanRecord, *string, error) {
 		}
 		sq.Attributes = append(sq.Attributes, m)
 	}
+	// q= is Loupe's full-text search over span text (Phoenix has none).
+	sq.Search = strings.TrimSpace(q.Get("q"))
 	limit := sq.Limit
 	sq.Limit++
 	records, err := a.Store.Spans(r.Context(), sq)

@@ -104,8 +104,9 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 func runServe(args []string, stdout, stderr io.Writer) error {
 	cfg := server.DefaultConfig()
 	fs := newFlagSet("serve", `Runs Loupe: the UI, the REST API and OTLP/HTTP on --http-addr, OTLP/gRPC on
---grpc-addr, with an embedded SQLite database in --data-dir. Every flag can also
-be set by its environment variable; the flag wins.`, stdout)
+--grpc-addr, with an embedded SQLite database in --data-dir, or PostgreSQL when
+--database names one (several servers can share it). Every flag can also be set
+by its environment variable; the flag wins.`, stdout)
 	cfg.RegisterFlags(fs)
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err

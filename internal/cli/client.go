@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -44,7 +45,10 @@ func (c *clientFlags) register(fs *flag.FlagSet) {
 }
 
 func (c *clientFlags) client() *client {
-	return &client{base: strings.TrimRight(c.url, "/"), apiKey: c.apiKey, http: &http.Client{Timeout: 60 * time.Second}}
+	// PHOENIX_COLLECTOR_ENDPOINT is often the OTLP traces URL rather than the
+	// server's base URL; both name the same server.
+	base := strings.TrimSuffix(strings.TrimRight(c.url, "/"), "/v1/traces")
+	return &client{base: base, apiKey: c.apiKey, http: &http.Client{Timeout: 60 * time.Second}}
 }
 
 // do sends a request and decodes a JSON answer into out, turning error
@@ -200,7 +204,11 @@ func str(v any) string {
 	case string:
 		return x
 	case float64:
-		return strings.TrimSuffix(strings.TrimSuffix(fmt.Sprintf("%f", x), "0000"), ".00")
+		// Twelve significant digits keep small costs (0.0000416) exact while
+		// dropping binary noise (0.000009600000000000001); 'f' keeps
+		// spreadsheets from reading an exponent as text.
+		x, _ = strconv.ParseFloat(strconv.FormatFloat(x, 'g', 12, 64), 64)
+		return strconv.FormatFloat(x, 'f', -1, 64)
 	default:
 		b, _ := json.Marshal(x)
 		return string(b)

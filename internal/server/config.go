@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/loupe-dev/loupe/internal/ingest"
+	"github.com/loupe-dev/loupe/internal/retention"
 )
 
 // Config is everything `loupe serve` can be told. Each field has a flag, a
@@ -30,6 +31,13 @@ type Config struct {
 	BatchSpans       int
 	ShutdownTimeout  time.Duration
 	PricesFile       string
+	// Database is empty for SQLite in DataDir, or a URL (see parseDatabase).
+	Database string
+	// RetentionDays and RetentionTraces, when given, set the default
+	// retention policy stored in the database.
+	RetentionDays     Optional[float64]
+	RetentionTraces   Optional[int64]
+	RetentionInterval time.Duration
 }
 
 // DefaultConfig is what `loupe serve` does with no flags.
@@ -39,17 +47,18 @@ func DefaultConfig() Config {
 		home = "."
 	}
 	return Config{
-		HTTPAddr:         "127.0.0.1:6006",
-		GRPCAddr:         "127.0.0.1:4317",
-		DataDir:          filepath.Join(home, ".loupe"),
-		LogLevel:         "info",
-		LogFormat:        "text",
-		MaxBodyBytes:     64 << 20,
-		GRPCMaxRecvBytes: 64 << 20,
-		QueueSpans:       ingest.DefaultConfig.MaxQueueSpans,
-		QueueBytes:       Size(ingest.DefaultConfig.MaxQueueBytes),
-		BatchSpans:       ingest.DefaultConfig.MaxBatchSpans,
-		ShutdownTimeout:  30 * time.Second,
+		HTTPAddr:          "127.0.0.1:6006",
+		GRPCAddr:          "127.0.0.1:4317",
+		DataDir:           filepath.Join(home, ".loupe"),
+		LogLevel:          "info",
+		LogFormat:         "text",
+		MaxBodyBytes:      64 << 20,
+		GRPCMaxRecvBytes:  64 << 20,
+		QueueSpans:        ingest.DefaultConfig.MaxQueueSpans,
+		QueueBytes:        Size(ingest.DefaultConfig.MaxQueueBytes),
+		BatchSpans:        ingest.DefaultConfig.MaxBatchSpans,
+		ShutdownTimeout:   30 * time.Second,
+		RetentionInterval: retention.DefaultInterval,
 	}
 }
 
@@ -73,6 +82,10 @@ var envVars = []envVar{
 	{"batch-spans", "LOUPE_BATCH_SPANS", nil},
 	{"shutdown-timeout", "LOUPE_SHUTDOWN_TIMEOUT", nil},
 	{"prices", "LOUPE_PRICES", nil},
+	{"database", "LOUPE_DATABASE_URL", []string{"PHOENIX_SQL_DATABASE_URL"}},
+	{"retention-days", "LOUPE_RETENTION_DAYS", []string{"PHOENIX_DEFAULT_RETENTION_POLICY_DAYS"}},
+	{"retention-traces", "LOUPE_RETENTION_TRACES", nil},
+	{"retention-interval", "LOUPE_RETENTION_INTERVAL", nil},
 }
 
 // RegisterFlags binds c's fields to flags on fs, with c's values as defaults.
@@ -88,6 +101,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var(&c.QueueBytes, "queue-size", "request bytes accepted but not yet stored before new requests are refused, e.g. 128MiB (env LOUPE_QUEUE_SIZE)")
 	fs.IntVar(&c.BatchSpans, "batch-spans", c.BatchSpans, "most spans written in one transaction (env LOUPE_BATCH_SPANS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long to wait for in-flight requests on shutdown (env LOUPE_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&c.Database, "database", c.Database, "database `URL`: postgres://user:password@host:5432/dbname (or postgresql://) for PostgreSQL, which several servers can share; sqlite:////absolute/path.db for a SQLite file; empty for SQLite in --data-dir (env LOUPE_DATABASE_URL; PHOENIX_SQL_DATABASE_URL)")
+	fs.Var(&c.RetentionDays, "retention-days", "default retention policy: delete traces that started more than this many `days` ago, 0 to keep them; unset keeps the stored policy (env LOUPE_RETENTION_DAYS; PHOENIX_DEFAULT_RETENTION_POLICY_DAYS)")
+	fs.Var(&c.RetentionTraces, "retention-traces", "default retention policy: keep only each project's newest `count` traces, 0 for all; unset keeps the stored policy (env LOUPE_RETENTION_TRACES)")
+	fs.DurationVar(&c.RetentionInterval, "retention-interval", c.RetentionInterval, "how often retention policies are applied (env LOUPE_RETENTION_INTERVAL)")
 	fs.StringVar(&c.PricesFile, "prices", c.PricesFile, "JSON `file` of model prices that add to or replace the built-in ones, laid out like internal/pricing/prices.json (env LOUPE_PRICES)")
 }
 
@@ -166,6 +183,12 @@ func (c *Config) Validate() error {
 	}
 	if c.QueueSpans <= 0 || c.BatchSpans <= 0 {
 		errs = append(errs, errors.New("--queue-spans and --batch-spans must be positive"))
+	}
+	if _, err := parseDatabase(c.Database); err != nil {
+		errs = append(errs, err)
+	}
+	if c.RetentionInterval <= 0 {
+		errs = append(errs, errors.New("--retention-interval must be positive"))
 	}
 	return errors.Join(errs...)
 }

@@ -21,8 +21,8 @@ import (
 	"github.com/loupe-dev/loupe/internal/metrics"
 	"github.com/loupe-dev/loupe/internal/otlp"
 	"github.com/loupe-dev/loupe/internal/pricing"
+	"github.com/loupe-dev/loupe/internal/retention"
 	"github.com/loupe-dev/loupe/internal/store"
-	"github.com/loupe-dev/loupe/internal/store/sqlite"
 	"github.com/loupe-dev/loupe/internal/web"
 )
 
@@ -42,7 +42,9 @@ type Server struct {
 	api      *api.API
 	costs    *costing.Service
 	metrics  *metrics.Metrics
-	dbPath   string
+	sweeper  *retention.Sweeper
+	dbWhere  string // where the data lives, for the log
+	dbPath   string // the SQLite file, if any
 }
 
 // New opens the store and binds the listeners, so that a bad address or an
@@ -51,11 +53,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	st, err := sqlite.Open(ctx, cfg.DataDir, log)
+	st, where, file, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, store: st, dbPath: st.Path()}
+	if err := applyDefaultRetention(ctx, st, cfg); err != nil {
+		st.Close()
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, store: st, dbWhere: where, dbPath: file}
+	s.sweeper = &retention.Sweeper{Store: st, Log: log, Interval: cfg.RetentionInterval}
 	s.pipeline = ingest.New(ingest.Config{
 		MaxQueueSpans: cfg.QueueSpans, MaxQueueBytes: int64(cfg.QueueBytes), MaxBatchSpans: cfg.BatchSpans,
 	}, st, log)
@@ -147,7 +154,7 @@ func withVersionHeader(next http.Handler) http.Handler {
 // closes the database.
 func (s *Server) Run(ctx context.Context) error {
 	s.log.Info(fmt.Sprintf("loupe %s listening on http://%s (UI, REST, OTLP/HTTP) and %s (OTLP/gRPC); data in %s",
-		Version, s.HTTPAddr(), s.GRPCAddr(), s.dbPath))
+		Version, s.HTTPAddr(), s.GRPCAddr(), s.dbWhere))
 
 	pipelineCtx, stopPipeline := context.WithCancel(context.Background())
 	defer stopPipeline()
@@ -172,6 +179,9 @@ func (s *Server) Run(ctx context.Context) error {
 	})
 	g.Go(func() error {
 		return s.costs.Run(gctx)
+	})
+	g.Go(func() error {
+		return s.sweeper.Run(gctx)
 	})
 	g.Go(func() error {
 		<-gctx.Done()

@@ -34,6 +34,8 @@ type Store interface {
 	Manager
 	Coster
 	Settings
+	Retention // in retention.go
+	Searcher  // in search.go
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error
@@ -57,7 +59,9 @@ type WriteResult struct {
 
 // Reader answers the read paths of the REST API and the UI.
 type Reader interface {
-	UIReader // the web UI's reads, in reader_ui.go
+	UIReader         // the web UI's reads, in reader_ui.go
+	AnnotationReader // header summaries of annotations, in reader_annotations.go
+	MetricsReader    // the Metrics tab's series and reports, in reader_metrics.go
 
 	Projects(ctx context.Context, q ProjectQuery) ([]Project, error)
 	// Project finds a project by name.
@@ -124,6 +128,16 @@ type SpanQuery struct {
 	// Filter is a checked filter-language expression; backends compile it
 	// to their SQL dialect.
 	Filter query.Expr
+	// OrderByStartTime orders by span start descending, then row id
+	// descending, as Phoenix's SpanQuery does. The cursor is then the pair
+	// (CursorStartTime, Cursor): spans that start before CursorStartTime, or
+	// at it with a row id <= Cursor.
+	OrderByStartTime bool
+	CursorStartTime  int64
+	// Search keeps the spans whose text contains every word and "quoted
+	// phrase" of it, through the full-text index (see Searcher); one with
+	// no word at all (blank, punctuation) matches nothing.
+	Search string
 }
 
 // AttributeMatch is an equality condition on one attribute, as Phoenix's

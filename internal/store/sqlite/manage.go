@@ -228,6 +228,8 @@ func recomputeSessions(ctx context.Context, tx *sql.Tx, ids []int64) error {
 				prompt_tokens = (SELECT coalesce(sum(prompt_tokens), 0) FROM traces WHERE session_rowid = ?1),
 				completion_tokens = (SELECT coalesce(sum(completion_tokens), 0) FROM traces WHERE session_rowid = ?1),
 				total_tokens = (SELECT coalesce(sum(total_tokens), 0) FROM traces WHERE session_rowid = ?1),
+				cost_total = (SELECT coalesce(sum(cost_total), 0) FROM traces WHERE session_rowid = ?1),
+				unpriced_spans = (SELECT coalesce(sum(unpriced_spans), 0) FROM traces WHERE session_rowid = ?1),
 				first_input = (SELECT input_preview FROM traces WHERE session_rowid = ?1 AND root_span_id IS NOT NULL ORDER BY start_time, id LIMIT 1),
 				first_input_time = (SELECT start_time FROM traces WHERE session_rowid = ?1 AND root_span_id IS NOT NULL ORDER BY start_time, id LIMIT 1),
 				last_output = (SELECT output_preview FROM traces WHERE session_rowid = ?1 AND root_span_id IS NOT NULL ORDER BY start_time DESC, id DESC LIMIT 1),

@@ -134,7 +134,11 @@ func mergeIO(attrs string, in, out sql.NullString) json.RawMessage {
 func (s *Store) Spans(ctx context.Context, q store.SpanQuery) ([]store.SpanRecord, error) {
 	where := []string{"s.project_id = ?"}
 	args := []any{q.ProjectID}
-	if q.Cursor > 0 {
+	switch {
+	case q.OrderByStartTime && q.Cursor > 0:
+		where = append(where, "(s.start_time < ? OR (s.start_time = ? AND s.id <= ?))")
+		args = append(args, q.CursorStartTime, q.CursorStartTime, q.Cursor)
+	case q.Cursor > 0:
 		where = append(where, "s.id <= ?")
 		args = append(args, q.Cursor)
 	}
@@ -170,7 +174,14 @@ func (s *Store) Spans(ctx context.Context, q store.SpanQuery) ([]store.SpanRecor
 		where = append(where, "("+cond+")")
 		args = append(args, cargs...)
 	}
-	sqlText := spanSelect + whereClause(where) + " ORDER BY s.id DESC"
+	if q.Search != "" {
+		return s.searchSpans(ctx, q, where, args)
+	}
+	order := " ORDER BY s.id DESC"
+	if q.OrderByStartTime {
+		order = " ORDER BY s.start_time DESC, s.id DESC"
+	}
+	sqlText := spanSelect + whereClause(where) + order
 	if q.Limit > 0 {
 		sqlText += " LIMIT ?"
 		args = append(args, q.Limit)

@@ -31,6 +31,7 @@ type Store struct {
 	writeM sync.Mutex // one write transaction at a time, in process
 
 	projects projectCache
+	indexer  indexer // the search indexer, in fts.go
 }
 
 var _ store.Store = (*Store)(nil)
@@ -83,6 +84,7 @@ func OpenFile(ctx context.Context, path string, log *slog.Logger) (*Store, error
 		s.Close()
 		return nil, err
 	}
+	s.startIndexer()
 	return s, nil
 }
 
@@ -109,6 +111,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close checkpoints and closes the database.
 func (s *Store) Close() error {
+	s.stopIndexer()
 	var err error
 	if s.read != nil {
 		err = s.read.Close()

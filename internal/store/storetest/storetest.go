@@ -30,10 +30,19 @@ func Run(t *testing.T, open Opener) {
 		{"AttributesRoundTrip", testAttributesRoundTrip},
 		{"SpanQueries", testSpanQueries},
 		{"SpanPagination", testSpanPagination},
+		{"SpanStartOrder", testSpanStartOrder},
 		{"TraceQueries", testTraceQueries},
 		{"NotFound", testNotFound},
+		{"ProjectStats", testProjectStats},
+		{"SummarizeLatencies", testSummarizeLatencies},
+		{"TraceTree", testTraceTree},
+		{"SpanByID", testSpanByID},
+		{"SpanList", testSpanList},
+		{"SpanListPreview", testSpanListPreview},
+		{"SessionTraces", testSessionTraces},
 		{"Annotations", testAnnotations},
 		{"FeedbackAttributes", testFeedbackAttributes},
+		{"AnnotationSummaries", testAnnotationSummaries},
 		{"ProjectsCRUD", testProjectsCRUD},
 		{"DeleteTrace", testDeleteTrace},
 		{"TransferTraces", testTransferTraces},
@@ -42,13 +51,14 @@ func Run(t *testing.T, open Opener) {
 		{"RecomputeCosts", testRecomputeCosts},
 		{"Settings", testSettings},
 		{"Filters", testFilters},
-		{"ProjectStats", testProjectStats},
-		{"SummarizeLatencies", testSummarizeLatencies},
-		{"TraceTree", testTraceTree},
-		{"SpanByID", testSpanByID},
-		{"SpanList", testSpanList},
-		{"SpanListPreview", testSpanListPreview},
-		{"SessionTraces", testSessionTraces},
+		{"RetentionPolicies", testRetentionPolicies},
+		{"RetentionByAge", testRetentionByAge},
+		{"RetentionByCount", testRetentionByCount},
+		{"StorageReport", testStorageReport},
+		{"TraceSeries", testTraceSeries}, {"BucketLatencies", testBucketLatencies},
+		{"AnnotationScoreSeries", testAnnotationScoreSeries},
+		{"PromptVersionReport", testPromptVersionReport}, {"CompareVersions", testCompareVersions},
+		{"Search", testSearch}, {"SearchConditions", testSearchConditions}, {"SearchIndexer", testSearchIndexer},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -326,6 +336,43 @@ func testSpanQueries(t *testing.T, s store.Store) {
 		if diff := cmp.Diff(tc.want, ids(got)); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
 		}
+	}
+}
+
+// testSpanStartOrder checks OrderByStartTime against row order: the later
+// trace is written first, and a third trace's root starts with the second's,
+// so the tie falls to the row id.
+func testSpanStartOrder(t *testing.T, s store.Store) {
+	write(t, s, build(agentTrace("o", 2, 5000, "", "")...))
+	write(t, s, build(agentTrace("o", 1, 0, "", "")...))
+	write(t, s, build(agentTrace("o", 3, 5000, "", "")[:1]...))
+	pid := project(t, s, "o").ID
+	want := []string{spanID(205), spanID(204), spanID(203), spanID(202), spanID(301), spanID(201),
+		spanID(105), spanID(104), spanID(103), spanID(102), spanID(101)}
+	got, err := s.Spans(context.Background(), store.SpanQuery{ProjectID: pid, OrderByStartTime: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, ids(got)); diff != "" {
+		t.Errorf("start order (-want +got):\n%s", diff)
+	}
+	// Pages of 3, a fourth span read ahead as the next page's inclusive cursor.
+	var paged []string
+	q := store.SpanQuery{ProjectID: pid, OrderByStartTime: true, Limit: 4}
+	for pages := 0; pages < 10; pages++ {
+		got, err := s.Spans(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) < 4 {
+			paged = append(paged, ids(got)...)
+			break
+		}
+		paged = append(paged, ids(got[:3])...)
+		q.Cursor, q.CursorStartTime = got[3].RowID, got[3].StartTime
+	}
+	if diff := cmp.Diff(want, paged); diff != "" {
+		t.Errorf("paged start order (-want +got):\n%s", diff)
 	}
 }
 

@@ -1,0 +1,1012 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/loupe-dev/loupe/internal/query"
+	"github.com/loupe-dev/loupe/internal/span"
+	"github.com/loupe-dev/loupe/internal/store"
+)
+
+// POST /v1/spans is Phoenix's SpanQuery endpoint, what phoenix-client's
+// spans.get_spans_dataframe calls: a list of queries (filter, select,
+// explode, concat, rename, index) answered with one pandas DataFrame each.
+// The semantics follow phoenix/trace/dsl/query.py as it runs on SQLite, the
+// request handling phoenix/server/api/routers/v1/spans.py
+// (query_spans_handler), and the encoding spanframe.go.
+
+// defaultSpanQueryLimit is QuerySpansRequestBody.limit's default.
+const defaultSpanQueryLimit = 1000
+
+// spanQueryPage bounds one store read while a query pages through spans.
+const spanQueryPage = 1000
+
+func (a *API) spanQueryRoutes(mux *http.ServeMux) {
+	h := http.HandlerFunc(a.serveSpanQuery)
+	mux.Handle("POST /v1/spans", h)
+	mux.Handle("GET /v1/spans", h) // deprecated in Phoenix, still served: it reads a body too
+}
+
+func (a *API) serveSpanQuery(w http.ResponseWriter, r *http.Request) {
+	if !acceptsJSON(r.Header.Values("Accept")) {
+		a.writeError(w, r, errorf(http.StatusNotAcceptable,
+			"Loupe answers span queries as multipart/mixed with application/json parts only; "+
+				"send Accept: application/json (the Arrow format application/x-pandas-arrow is not supported)"))
+		return
+	}
+	frames, err := a.spanQueryFrames(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	boundary := newBoundary()
+	w.Header().Set("Content-Type", "multipart/mixed; boundary="+boundary)
+	w.WriteHeader(http.StatusOK)
+	w.Write(encodeMultipart(frames, boundary))
+}
+
+// acceptsJSON reports whether the client takes JSON. Phoenix answers
+// anything but exactly application/json with Arrow, which Loupe does not
+// write; so only a client that names media types and none of JSON's is
+// refused, and one that says nothing (or */*) gets JSON.
+func acceptsJSON(accept []string) bool {
+	named := false
+	for _, h := range accept {
+		for _, part := range strings.Split(h, ",") {
+			mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil {
+				continue
+			}
+			named = true
+			switch mt {
+			case "application/json", "multipart/mixed", "*/*", "application/*", "multipart/*":
+				return true
+			}
+		}
+	}
+	return !named
+}
+
+// spanQueryBody is QuerySpansRequestBody.
+type spanQueryBody struct {
+	Queries              []spanQueryJSON `json:"queries"`
+	StartTime            *string         `json:"start_time"`
+	EndTime              *string         `json:"end_time"`
+	StopTime             *string         `json:"stop_time"` // deprecated end_time
+	Limit                *int            `json:"limit"`
+	RootSpansOnly        *bool           `json:"root_spans_only"`
+	OrphanSpanAsRootSpan *bool           `json:"orphan_span_as_root_span"`
+	ProjectName          *string         `json:"project_name"` // deprecated: the query parameter wins
+}
+
+// spanQueryJSON is SpanQuery.to_dict(). Objects whose member order is the
+// column order are kept in order.
+type spanQueryJSON struct {
+	Select orderedObject `json:"select"` // column name → {"key": expression}
+	Filter *struct {
+		Condition string `json:"condition"`
+	} `json:"filter"`
+	Explode *arrayOpJSON  `json:"explode"`
+	Concat  *arrayOpJSON  `json:"concat"`
+	Rename  orderedObject `json:"rename"`
+	Index   *keyJSON      `json:"index"`
+}
+
+type keyJSON struct {
+	Key string `json:"key"`
+}
+
+// arrayOpJSON is an Explosion or a Concatenation.
+type arrayOpJSON struct {
+	Key             string        `json:"key"`
+	Kwargs          orderedObject `json:"kwargs"` // column name → field of each element
+	PrimaryIndexKey string        `json:"primary_index_key"`
+	Separator       string        `json:"separator"`
+}
+
+// member is one member of a JSON object.
+type member struct {
+	Key   string
+	Value json.RawMessage
+}
+
+// orderedObject is a JSON object with its members in document order.
+type orderedObject []member
+
+func (o *orderedObject) UnmarshalJSON(b []byte) error {
+	if string(bytes.TrimSpace(b)) == "null" {
+		*o = nil
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return errors.New("expected a JSON object")
+	}
+	*o = (*o)[:0]
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return err
+		}
+		*o = append(*o, member{Key: t.(string), Value: v})
+	}
+	return nil
+}
+
+// stringValues reads an object of strings, such as kwargs or rename.
+func (o orderedObject) stringValues(what string) ([]strPair, error) {
+	out := make([]strPair, 0, len(o))
+	for _, m := range o {
+		var s string
+		if err := json.Unmarshal(m.Value, &s); err != nil {
+			return nil, fmt.Errorf("%s[%q] must be a string", what, m.Key)
+		}
+		out = append(out, strPair{m.Key, s})
+	}
+	return out, nil
+}
+
+// strPair is a member whose value is a string.
+type strPair struct{ name, value string }
+
+// spanQuery is a checked SpanQuery.
+type spanQuery struct {
+	filter  query.Expr
+	selects []selectColumn
+	explode *arrayOp
+	concat  *arrayOp
+	rename  []strPair
+	index   projection
+}
+
+type selectColumn struct {
+	name string
+	proj projection
+}
+
+// arrayOp explodes or concatenates the list at proj.
+type arrayOp struct {
+	proj      projection
+	kwargs    []strPair // column name → dotted field of each element
+	position  string    // explode: the position column, document_position for documents
+	primary   projection
+	separator string
+}
+
+// spanQueryOptions are the request-wide parts of the body.
+type spanQueryOptions struct {
+	start, end int64
+	limit      int
+	roots      query.Expr // nil unless root spans only
+}
+
+func (a *API) spanQueryFrames(r *http.Request) ([]frame, error) {
+	var body spanQueryBody
+	if err := decodeBody(r, &body); err != nil {
+		return nil, err
+	}
+	if body.Queries == nil {
+		return nil, errorf(http.StatusUnprocessableEntity, "the body's queries field is required: a list of span queries")
+	}
+	queries := make([]spanQuery, 0, len(body.Queries))
+	for i, qj := range body.Queries {
+		q, err := compileSpanQuery(qj)
+		if err != nil {
+			msg := "Invalid query: " + err.Error()
+			if len(body.Queries) > 1 {
+				msg = fmt.Sprintf("Invalid query %d: %v", i, err)
+			}
+			return nil, &Error{Status: http.StatusUnprocessableEntity, Msg: msg}
+		}
+		queries = append(queries, q)
+	}
+	if len(queries) == 0 {
+		return nil, errorf(http.StatusNotFound, "no span queries: the body's queries list is empty")
+	}
+	opts, err := spanQueryOptionsOf(body)
+	if err != nil {
+		return nil, err
+	}
+
+	name := spanQueryProject(r, body)
+	p, err := a.Store.ProjectByName(r.Context(), name)
+	found := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	frames := make([]frame, 0, len(queries))
+	for _, q := range queries {
+		var rows []*spanRow
+		if found { // an unknown project is simply one without spans, as in Phoenix
+			if rows, err = a.spanQueryRows(r.Context(), p.ID, q, opts); err != nil {
+				return nil, err
+			}
+		}
+		f, err := q.frame(rows)
+		if err != nil {
+			return nil, err
+		}
+		frames = append(frames, f)
+	}
+	return frames, nil
+}
+
+// spanQueryProject picks the project as Phoenix does: the project_name
+// query parameter, then project-name as a query parameter or a header,
+// then the body's project_name, then "default".
+func spanQueryProject(r *http.Request, body spanQueryBody) string {
+	q := r.URL.Query()
+	for _, v := range []string{q.Get("project_name"), q.Get("project-name"), r.Header.Get("project-name")} {
+		if v != "" {
+			return v
+		}
+	}
+	if body.ProjectName != nil && *body.ProjectName != "" {
+		return *body.ProjectName
+	}
+	return span.DefaultProject
+}
+
+func spanQueryOptionsOf(body spanQueryBody) (spanQueryOptions, error) {
+	opts := spanQueryOptions{limit: defaultSpanQueryLimit}
+	if body.Limit != nil {
+		if *body.Limit < 0 {
+			return opts, errorf(http.StatusUnprocessableEntity, "limit must not be negative, got %d", *body.Limit)
+		}
+		opts.limit = *body.Limit
+	}
+	end := body.EndTime
+	if end == nil || *end == "" {
+		end = body.StopTime
+	}
+	for _, t := range []struct {
+		name string
+		val  *string
+		dst  *int64
+	}{{"start_time", body.StartTime, &opts.start}, {"end_time", end, &opts.end}} {
+		if t.val == nil || *t.val == "" {
+			continue
+		}
+		tm, err := parseTime(*t.val)
+		if err != nil {
+			return opts, errorf(http.StatusUnprocessableEntity, "%s: %v", t.name, err)
+		}
+		*t.dst = tm.UnixNano()
+	}
+	if body.RootSpansOnly != nil && *body.RootSpansOnly {
+		// Orphans (whose parent is not stored) count as roots unless the
+		// client says otherwise; the filter language draws that same line.
+		cond := "parent_span is None"
+		if body.OrphanSpanAsRootSpan != nil && !*body.OrphanSpanAsRootSpan {
+			cond = "parent_id is None"
+		}
+		e, err := query.Parse(cond)
+		if err != nil {
+			return opts, err
+		}
+		opts.roots = e
+	}
+	return opts, nil
+}
+
+// compileSpanQuery checks a query the way SpanQuery.from_dict does, so that
+// a bad filter or projection is a 422 before anything is read.
+func compileSpanQuery(qj spanQueryJSON) (spanQuery, error) {
+	var q spanQuery
+	if qj.Filter != nil && strings.TrimSpace(qj.Filter.Condition) != "" {
+		e, err := query.Parse(qj.Filter.Condition)
+		if err == nil {
+			err = query.Check(e)
+		}
+		if err != nil {
+			return q, fmt.Errorf("filter condition %q: %w", qj.Filter.Condition, err)
+		}
+		q.filter = e
+	}
+	for _, m := range qj.Select {
+		var k keyJSON
+		if err := json.Unmarshal(m.Value, &k); err != nil {
+			return q, fmt.Errorf("select[%q] must be an object with a key", m.Key)
+		}
+		if k.Key == "" {
+			// Projection.from_dict leaves the key empty and Phoenix then
+			// fails; say what is missing instead.
+			return q, fmt.Errorf("select[%q] has no key", m.Key)
+		}
+		p, err := parseProjection(k.Key)
+		if err != nil {
+			return q, fmt.Errorf("select[%q]: %w", m.Key, err)
+		}
+		q.selects = append(q.selects, selectColumn{name: m.Key, proj: p})
+	}
+	var err error
+	if q.explode, err = compileArrayOp(qj.Explode, "explode"); err != nil {
+		return q, err
+	}
+	if q.concat, err = compileArrayOp(qj.Concat, "concat"); err != nil {
+		return q, err
+	}
+	if q.rename, err = qj.Rename.stringValues("rename"); err != nil {
+		return q, err
+	}
+	indexKey := "context.span_id"
+	if qj.Index != nil && qj.Index.Key != "" {
+		indexKey = qj.Index.Key
+	}
+	if q.index, err = parseProjection(indexKey); err != nil {
+		return q, fmt.Errorf("index: %w", err)
+	}
+	return q, nil
+}
+
+// positionPrefixes name the explode position column of well-known lists.
+var positionPrefixes = map[string]string{
+	"retrieval.documents":            "document_",
+	"attributes.retrieval.documents": "document_",
+}
+
+func compileArrayOp(j *arrayOpJSON, what string) (*arrayOp, error) {
+	if j == nil || j.Key == "" { // from_dict ignores an operation without a key
+		return nil, nil
+	}
+	p, err := parseProjection(j.Key)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	op := &arrayOp{proj: p, position: positionPrefixes[p.key] + "position", separator: j.Separator}
+	if op.separator == "" {
+		op.separator = "\n\n"
+	}
+	if op.kwargs, err = j.Kwargs.stringValues(what + ".kwargs"); err != nil {
+		return nil, err
+	}
+	primary := j.PrimaryIndexKey
+	if primary == "" {
+		primary = "context.span_id"
+	}
+	if op.primary, err = parseProjection(primary); err != nil {
+		return nil, fmt.Errorf("%s.primary_index_key: %w", what, err)
+	}
+	return op, nil
+}
+
+// spanQueryRows reads the spans a query covers, newest start first, up to
+// the limit. Spans are counted after the query's own conditions (an explode
+// or concat needs its list), as Phoenix's LIMIT applies after its WHERE.
+func (a *API) spanQueryRows(ctx context.Context, projectID int64, q spanQuery, opts spanQueryOptions) ([]*spanRow, error) {
+	if opts.limit == 0 {
+		return nil, nil
+	}
+	sq := store.SpanQuery{ProjectID: projectID, StartTime: opts.start, EndTime: opts.end, Filter: q.filter,
+		OrderByStartTime: true}
+	switch {
+	case opts.roots != nil && sq.Filter != nil:
+		sq.Filter = &query.BoolExpr{Op: query.And, X: sq.Filter, Y: opts.roots}
+	case opts.roots != nil:
+		sq.Filter = opts.roots
+	}
+	var out []*spanRow
+	for {
+		sq.Limit = min(opts.limit-len(out), spanQueryPage) + 1
+		recs, err := a.Store.Spans(ctx, sq)
+		if err != nil {
+			return nil, err
+		}
+		more := len(recs) == sq.Limit
+		if more {
+			next := recs[len(recs)-1]
+			recs = recs[:len(recs)-1]
+			sq.Cursor, sq.CursorStartTime = next.RowID, next.StartTime
+		}
+		for i := range recs {
+			row := &spanRow{rec: &recs[i]}
+			keep, err := q.covers(row)
+			if err != nil {
+				return nil, err
+			}
+			if keep {
+				out = append(out, row)
+				if len(out) == opts.limit {
+					return out, nil
+				}
+			}
+		}
+		if !more {
+			return out, nil
+		}
+	}
+}
+
+// covers reports whether a span is a row source of the query: with an
+// explode (or, without one, a concat) only spans holding that list are.
+func (q spanQuery) covers(row *spanRow) (bool, error) {
+	op := q.explode
+	if op == nil {
+		op = q.concat
+	}
+	if op == nil {
+		return true, nil
+	}
+	v, err := op.proj.value(row)
+	if err != nil {
+		return false, err
+	}
+	_, isList := v.([]any)
+	return isList, nil
+}
+
+// frame builds the query's DataFrame from its spans.
+func (q spanQuery) frame(rows []*spanRow) (frame, error) {
+	var f frame
+	var err error
+	switch {
+	case len(q.selects) == 0 && q.explode == nil && q.concat == nil:
+		// Index and rename do not apply here, as in Phoenix.
+		return defaultFrame(rows)
+	case q.explode != nil:
+		f, err = q.explodedFrame(rows)
+	default:
+		f, err = q.selectFrame(rows)
+	}
+	if err != nil {
+		return f, err
+	}
+	for i, c := range f.cols {
+		if to, ok := projectionAliases[c]; ok {
+			c = to
+		}
+		for _, m := range q.rename {
+			if m.name == c {
+				c = m.value
+				break
+			}
+		}
+		f.cols[i] = c
+	}
+	return f, nil
+}
+
+// defaultColumns are the columns of a query without select, explode or
+// concat, before one attributes.<name> column per attribute.
+var defaultColumns = []string{"name", "span_kind", "parent_id", "start_time", "end_time",
+	"status_code", "status_message", "events", "context.span_id", "context.trace_id"}
+
+// defaultFrame is _get_spans_dataframe: the span's fields, then its
+// attributes reshaped by frameAttributes, indexed by span id (kept as a
+// column too).
+func defaultFrame(rows []*spanRow) (frame, error) {
+	f := frame{index: []string{"context.span_id"}, cols: append([]string(nil), defaultColumns...)}
+	attrs := make([]map[string]any, len(rows))
+	seen := map[string]bool{}
+	var names []string
+	for i, r := range rows {
+		doc, err := r.doc()
+		if err != nil {
+			return f, err
+		}
+		attrs[i] = frameAttributes(doc)
+		for k := range attrs[i] {
+			if !seen[k] {
+				seen[k] = true
+				names = append(names, k)
+			}
+		}
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		f.cols = append(f.cols, "attributes."+n)
+	}
+	for i, r := range rows {
+		rec := r.rec
+		events, err := r.events()
+		if err != nil {
+			return f, err
+		}
+		row := []any{rec.SpanID, rec.Name, string(rec.View.Kind), parentValue(rec), timestamp(rec.StartTime),
+			timestamp(rec.EndTime), string(rec.StatusCode), rec.StatusMessage, events, rec.SpanID, rec.TraceID}
+		for _, n := range names {
+			row = append(row, attrs[i][n])
+		}
+		f.rows = append(f.rows, row)
+	}
+	return f, nil
+}
+
+// selectFrame is the select and concat path: one row per span, indexed by
+// the query's index.
+func (q spanQuery) selectFrame(rows []*spanRow) (frame, error) {
+	f := frame{index: []string{q.index.key}}
+	// A selected column named like the index becomes the index.
+	indexSel := -1
+	for i, s := range q.selects {
+		if s.name == q.index.key && indexSel < 0 {
+			indexSel = i
+			continue
+		}
+		f.cols = append(f.cols, s.name)
+	}
+	concat, concatCols, err := q.concatColumns(rows)
+	if err != nil {
+		return f, err
+	}
+	f.cols = append(f.cols, concatCols...)
+	for i, r := range rows {
+		row, err := q.baseRow(r, indexSel, q.index)
+		if err != nil {
+			return f, err
+		}
+		for _, c := range concatCols {
+			row = append(row, concat[i][c])
+		}
+		f.rows = append(f.rows, row)
+	}
+	return f, nil
+}
+
+// baseRow is the index value, then the selected values (but the one used as
+// the index).
+func (q spanQuery) baseRow(r *spanRow, indexSel int, index projection) ([]any, error) {
+	idx := index
+	if indexSel >= 0 {
+		idx = q.selects[indexSel].proj
+	}
+	v, err := idx.value(r)
+	if err != nil {
+		return nil, err
+	}
+	row := []any{v}
+	for i, s := range q.selects {
+		if i == indexSel {
+			continue
+		}
+		v, err := s.proj.value(r)
+		if err != nil {
+			return nil, err
+		}
+		row = append(row, v)
+	}
+	return row, nil
+}
+
+// concatColumns joins the concat list of each span: all of it as text
+// without kwargs, else each named field of its objects. Columns appear
+// when some span has a value for them, as pandas builds them from records.
+func (q spanQuery) concatColumns(rows []*spanRow) ([]map[string]any, []string, error) {
+	op := q.concat
+	if op == nil {
+		return nil, nil, nil
+	}
+	var cols []string
+	if len(rows) == 0 {
+		for _, m := range op.kwargs {
+			cols = append(cols, m.name)
+		}
+		return nil, cols, nil
+	}
+	out := make([]map[string]any, len(rows))
+	present := map[string]bool{}
+	for i, r := range rows {
+		v, err := op.proj.value(r)
+		if err != nil {
+			return nil, nil, err
+		}
+		list, _ := v.([]any)
+		if list == nil {
+			continue
+		}
+		out[i] = map[string]any{}
+		if len(op.kwargs) == 0 {
+			parts := make([]string, len(list))
+			for j, e := range list {
+				parts[j] = pyStr(e)
+			}
+			out[i][op.proj.key] = strings.Join(parts, op.separator)
+			present[op.proj.key] = true
+			continue
+		}
+		for _, m := range op.kwargs {
+			var parts []string
+			for _, e := range list {
+				if obj, ok := e.(map[string]any); ok {
+					if fv := attributeValue(obj, m.value); fv != nil {
+						parts = append(parts, pyStr(fv))
+					}
+				}
+			}
+			if parts != nil {
+				out[i][m.name] = strings.Join(parts, op.separator)
+				present[m.name] = true
+			}
+		}
+	}
+	if len(op.kwargs) == 0 {
+		if present[op.proj.key] {
+			cols = append(cols, op.proj.key)
+		}
+	} else {
+		for _, m := range op.kwargs {
+			if present[m.name] {
+				cols = append(cols, m.name)
+			}
+		}
+	}
+	return out, cols, nil
+}
+
+// explodedFrame is the explode path: one row per object of each span's
+// list, indexed by (primary index, position). A span whose list holds no
+// object keeps one row with empty explode columns, as Phoenix's outer join
+// leaves it.
+func (q spanQuery) explodedFrame(rows []*spanRow) (frame, error) {
+	op := q.explode
+	f := frame{index: []string{op.primary.key, op.position}}
+	indexSel := -1
+	for i, s := range q.selects {
+		if s.name == op.primary.key && indexSel < 0 {
+			indexSel = i
+			continue
+		}
+		if s.name != op.position {
+			f.cols = append(f.cols, s.name)
+		}
+	}
+	concat, concatCols, err := q.concatColumns(rows)
+	if err != nil {
+		return f, err
+	}
+	f.cols = append(f.cols, concatCols...)
+	if len(rows) == 0 {
+		for _, m := range op.kwargs {
+			f.cols = append(f.cols, m.name)
+		}
+		return f, nil
+	}
+
+	type source struct {
+		base    []any // primary index value, then select and concat values
+		records []map[string]any
+	}
+	sources := make([]source, len(rows))
+	var exploded []string
+	seen := map[string]bool{op.position: true}
+	for i, r := range rows {
+		base, err := q.baseRow(r, indexSel, op.primary)
+		if err != nil {
+			return f, err
+		}
+		for _, c := range concatCols {
+			base = append(base, concat[i][c])
+		}
+		v, err := op.proj.value(r)
+		if err != nil {
+			return f, err
+		}
+		list, _ := v.([]any)
+		recs := explodeRecords(list, op)
+		for _, rec := range recs {
+			for _, k := range recordKeys(rec, op) {
+				if !seen[k] {
+					seen[k] = true
+					exploded = append(exploded, k)
+				}
+			}
+		}
+		sources[i] = source{base: base, records: recs}
+	}
+	// A column both selected and exploded is one column: the selected value,
+	// or the exploded one where that is missing (_outer_join).
+	nbase := len(f.cols)
+	colAt := map[string]int{}
+	for j, c := range f.cols {
+		if _, dup := colAt[c]; !dup {
+			colAt[c] = j
+		}
+	}
+	var extra []string
+	for _, k := range exploded {
+		if _, ok := colAt[k]; !ok {
+			extra = append(extra, k)
+		}
+	}
+	f.cols = append(f.cols, extra...)
+	for _, s := range sources {
+		if len(s.records) == 0 {
+			row := append([]any{s.base[0], nil}, s.base[1:]...)
+			f.rows = append(f.rows, append(row, make([]any, len(extra))...))
+			continue
+		}
+		for _, rec := range s.records {
+			row := append([]any{s.base[0], rec[op.position]}, s.base[1:]...)
+			for k, v := range rec {
+				if j, ok := colAt[k]; ok && j < nbase && row[2+j] == nil {
+					row[2+j] = v
+				}
+			}
+			for _, k := range extra {
+				row = append(row, rec[k])
+			}
+			f.rows = append(f.rows, row)
+		}
+	}
+	return f, nil
+}
+
+// explodeRecords turns each object of a list into a record: its fields
+// flattened (or, with kwargs, the named fields that are present) and its
+// position in the list.
+func explodeRecords(list []any, op *arrayOp) []map[string]any {
+	var out []map[string]any
+	for i, e := range list {
+		obj, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		rec := map[string]any{}
+		if len(op.kwargs) == 0 {
+			for _, p := range flattenPairs(obj, "", false, false, nil) {
+				rec[p.key] = p.val
+			}
+		} else {
+			for _, m := range op.kwargs {
+				if v := attributeValue(obj, m.value); v != nil {
+					rec[m.name] = v
+				}
+			}
+		}
+		rec[op.position] = int64(i)
+		out = append(out, rec)
+	}
+	return out
+}
+
+// recordKeys lists a record's columns in the order pandas gives them:
+// kwargs order, or the flattened fields' order.
+func recordKeys(rec map[string]any, op *arrayOp) []string {
+	var keys []string
+	if len(op.kwargs) > 0 {
+		for _, m := range op.kwargs {
+			if _, ok := rec[m.name]; ok {
+				keys = append(keys, m.name)
+			}
+		}
+		return keys
+	}
+	for _, k := range sortedKeys(rec) {
+		if k != op.position {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+func parentValue(rec *store.SpanRecord) any {
+	if rec.ParentID == "" {
+		return nil
+	}
+	return rec.ParentID
+}
+
+// spanRow is a span with its attributes decoded on first use.
+type spanRow struct {
+	rec    *store.SpanRecord
+	stored map[string]any
+}
+
+// doc is the span's attributes as Phoenix stores them.
+func (r *spanRow) doc() (map[string]any, error) {
+	if r.stored != nil {
+		return r.stored, nil
+	}
+	v, err := decodeJSONValue(r.rec.AttributesJSON)
+	if err != nil {
+		return nil, fmt.Errorf("span %s attributes: %w", r.rec.SpanID, err)
+	}
+	flat, _ := v.(map[string]any)
+	r.stored = storedAttributes(flat)
+	return r.stored, nil
+}
+
+// events are the span's events as Phoenix stores them: name, ISO timestamp
+// and attributes.
+func (r *spanRow) events() ([]any, error) {
+	var stored []storedEvent
+	if err := json.Unmarshal(r.rec.EventsJSON, &stored); err != nil {
+		return nil, fmt.Errorf("span %s events: %w", r.rec.SpanID, err)
+	}
+	out := make([]any, 0, len(stored))
+	for _, e := range stored {
+		attrs := map[string]any{}
+		if len(e.Attributes) > 0 {
+			v, err := decodeJSONValue(e.Attributes)
+			if err != nil {
+				return nil, fmt.Errorf("span %s event attributes: %w", r.rec.SpanID, err)
+			}
+			if m, ok := v.(map[string]any); ok {
+				attrs = m
+			}
+		}
+		out = append(out, map[string]any{"name": e.Name, "timestamp": isoTime(e.TimeUnixNano), "attributes": attrs})
+	}
+	return out, nil
+}
+
+// --- projections ---
+
+// projection is what a select, explode, concat or index key reads: a span
+// field, or a path into the stored attributes.
+type projection struct {
+	key    string // the key as given (span_id and trace_id unaliased): the column or index name
+	column string // a span field, or "" for an attribute path
+	path   []any  // object keys (string) and list positions (int)
+}
+
+// projectionAliases are SpanQuery's _ALIASES, applied to keys and, at the
+// end, to column names.
+var projectionAliases = map[string]string{"span_id": "context.span_id", "trace_id": "context.trace_id"}
+
+// spanFields are the names a projection reads from the span rather than
+// its attributes; the dotted ones are Phoenix's backward-compatible spellings.
+var spanFields = map[string]string{
+	"span_id": "span_id", "context.span_id": "span_id",
+	"trace_id": "trace_id", "context.trace_id": "trace_id",
+	"parent_id": "parent_id", "span_kind": "span_kind", "name": "name",
+	"status_code": "status_code", "status_message": "status_message",
+	"latency_ms": "latency_ms", "start_time": "start_time", "end_time": "end_time",
+	"cumulative_llm_token_count_prompt":     "cumulative",
+	"cumulative_llm_token_count_completion": "cumulative",
+	"cumulative_llm_token_count_total":      "cumulative",
+	"cumulative_token_count.prompt":         "cumulative",
+	"cumulative_token_count.completion":     "cumulative",
+	"cumulative_token_count.total":          "cumulative",
+}
+
+// parseProjection reads a key as Phoenix's Projector does: a span field, a
+// dotted attribute path (llm.model_name), or a subscript path
+// (attributes['a']['b.c'], attributes[['a', 0]], metadata['k']).
+func parseProjection(key string) (projection, error) {
+	if to, ok := projectionAliases[key]; ok {
+		key = to
+	}
+	p := projection{key: key}
+	if f, ok := spanFields[strings.TrimSpace(key)]; ok {
+		if f == "cumulative" {
+			return p, fmt.Errorf("%s cannot be selected: Loupe computes cumulative token counts in filters only", key)
+		}
+		p.column = f
+		return p, nil
+	}
+	e, err := query.Parse(key)
+	if err != nil {
+		return p, fmt.Errorf("invalid expression %q: %w", key, err)
+	}
+	path, ok := attributePath(e)
+	if !ok || len(path) == 0 {
+		return p, fmt.Errorf("invalid expression %q: use a span field or an attribute path such as llm.model_name or attributes['a']['b']", key)
+	}
+	if s, isName := path[0].(string); isName {
+		if f, ok := spanFields[s]; ok && len(path) == 1 && f != "cumulative" {
+			p.column = f
+			return p, nil
+		}
+	}
+	p.path = path
+	return p, nil
+}
+
+// attributePath reads a dotted name or a subscript chain into path parts.
+func attributePath(e query.Expr) ([]any, bool) {
+	switch x := e.(type) {
+	case *query.Name:
+		return []any{x.Name}, true
+	case *query.Attr:
+		base, ok := attributePath(x.X)
+		if !ok {
+			return nil, false
+		}
+		if _, isIndex := x.X.(*query.Index); isIndex {
+			return nil, false
+		}
+		path := append(base, x.Name)
+		// attributes.llm.model_name means llm.model_name: the attributes
+		// column is not itself an attribute.
+		if path[0] == "attributes" && len(path) > 1 {
+			path = path[1:]
+		}
+		return path, true
+	case *query.Index:
+		var keys []any
+		switch k := x.Key.(type) {
+		case *query.StringLit:
+			keys = []any{k.Value}
+		case *query.NumberLit:
+			if !k.IsInt {
+				return nil, false
+			}
+			keys = []any{int(k.Int)}
+		case *query.ListExpr:
+			for _, el := range k.Elems {
+				switch v := el.(type) {
+				case *query.StringLit:
+					keys = append(keys, v.Value)
+				case *query.NumberLit:
+					if !v.IsInt {
+						return nil, false
+					}
+					keys = append(keys, int(v.Int))
+				default:
+					return nil, false
+				}
+			}
+		default:
+			return nil, false
+		}
+		if len(keys) == 0 {
+			return nil, false
+		}
+		switch base := x.X.(type) {
+		case *query.Name:
+			if _, isName := keys[0].(string); !isName {
+				return nil, false
+			}
+			switch base.Name {
+			case "attributes":
+				return keys, true
+			case "metadata":
+				return append([]any{"metadata"}, keys...), true
+			}
+			return nil, false
+		case *query.Index:
+			inner, ok := attributePath(base)
+			if !ok {
+				return nil, false
+			}
+			return append(inner, keys...), true
+		}
+	}
+	return nil, false
+}
+
+// value reads the projection from a span.
+func (p projection) value(r *spanRow) (any, error) {
+	rec := r.rec
+	switch p.column {
+	case "":
+	case "span_id":
+		return rec.SpanID, nil
+	case "trace_id":
+		return rec.TraceID, nil
+	case "parent_id":
+		return parentValue(rec), nil
+	case "span_kind":
+		return string(rec.View.Kind), nil
+	case "name":
+		return rec.Name, nil
+	case "status_code":
+		return string(rec.StatusCode), nil
+	case "status_message":
+		return rec.StatusMessage, nil
+	case "latency_ms":
+		return float64(rec.EndTime-rec.StartTime) / 1e6, nil
+	case "start_time":
+		return timestamp(rec.StartTime), nil
+	case "end_time":
+		return timestamp(rec.EndTime), nil
+	}
+	doc, err := r.doc()
+	if err != nil {
+		return nil, err
+	}
+	return lookup(doc, p.path), nil
+}

@@ -1,0 +1,185 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/loupe-dev/loupe/internal/store"
+)
+
+// traceRangeWhere is the range of traces_project_start a series reads.
+func traceRangeWhere(projectID, start, end int64) where {
+	var w where
+	w.add("project_id = " + w.arg(projectID))
+	w.add("start_time >= " + w.arg(start))
+	if end != 0 {
+		w.add("start_time < " + w.arg(end))
+	}
+	return w
+}
+
+// TraceSeries buckets a project's traces by start time: one grouped pass
+// over a range of traces_project_start, and the newest latencies.
+func (s *Store) TraceSeries(ctx context.Context, projectID, start, end, bucket int64) (store.TraceSeries, error) {
+	var series store.TraceSeries
+	if err := store.CheckBucket(bucket); err != nil {
+		return series, err
+	}
+	w := traceRangeWhere(projectID, start, end)
+	b := w.arg(bucket)
+	rows, err := s.pool.Query(ctx, `SELECT start_time / `+b+` * `+b+` AS b, count(*), count(*) FILTER (WHERE error_count > 0),
+			count(*) FILTER (WHERE error_count = 0 AND root_status IS NOT DISTINCT FROM 'OK'),
+			sum(prompt_tokens)::bigint, sum(completion_tokens)::bigint, sum(total_tokens)::bigint,
+			sum(cache_read_tokens)::bigint, sum(reasoning_tokens)::bigint, sum(cost_total), sum(unpriced_spans)::bigint
+		FROM traces`+w.clause()+` GROUP BY 1 ORDER BY 1`, w.args...)
+	if err != nil {
+		return series, fmt.Errorf("trace series of project %d: %w", projectID, err)
+	}
+	series.Buckets, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.TraceBucket, error) {
+		var b store.TraceBucket
+		err := row.Scan(&b.Start, &b.Traces, &b.Errors, &b.OK, &b.Tokens.Prompt, &b.Tokens.Completion, &b.Tokens.Total,
+			&b.Tokens.CacheRead, &b.Tokens.Reasoning, &b.Cost, &b.Unpriced)
+		b.Unset = b.Traces - b.Errors - b.OK
+		return b, err
+	})
+	if err != nil {
+		return series, fmt.Errorf("trace series of project %d: %w", projectID, err)
+	}
+	for _, b := range series.Buckets {
+		series.Traces += b.Traces
+	}
+	if series.Traces == 0 {
+		return series, nil
+	}
+	w = traceRangeWhere(projectID, start, end)
+	rows, err = s.pool.Query(ctx, `SELECT start_time, end_time - start_time FROM traces`+w.clause()+
+		` ORDER BY start_time DESC LIMIT `+strconv.Itoa(store.SeriesLatencySample), w.args...)
+	if err != nil {
+		return series, fmt.Errorf("trace latencies of project %d: %w", projectID, err)
+	}
+	sample, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.LatencyAt, error) {
+		var l store.LatencyAt
+		err := row.Scan(&l.Start, &l.Latency)
+		return l, err
+	})
+	if err != nil {
+		return series, fmt.Errorf("trace latencies of project %d: %w", projectID, err)
+	}
+	store.BucketLatencies(&series, sample, bucket)
+	return series, nil
+}
+
+// AnnotationScoreSeries averages a project's span annotation scores per
+// bucket of span start time, each span's own scores first.
+func (s *Store) AnnotationScoreSeries(ctx context.Context, projectID, start, end, bucket int64) ([]store.ScorePoint, error) {
+	if err := store.CheckBucket(bucket); err != nil {
+		return nil, err
+	}
+	var w where
+	b := w.arg(bucket)
+	w.add("e.project_id = " + w.arg(projectID))
+	w.add("e.start_time >= " + w.arg(start))
+	if end != 0 {
+		w.add("e.start_time < " + w.arg(end))
+	}
+	w.add("a.score IS NOT NULL")
+	rows, err := s.pool.Query(ctx, `SELECT b, name, avg(m), count(*) FROM (
+			SELECT e.start_time / `+b+` * `+b+` AS b, a.name AS name, avg(a.score) AS m
+			FROM span_annotations a JOIN spans e ON e.id = a.span_rowid`+w.clause()+`
+			GROUP BY a.span_rowid, a.name, 1
+		) per GROUP BY b, name ORDER BY b, name`, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("annotation score series of project %d: %w", projectID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.ScorePoint, error) {
+		var p store.ScorePoint
+		err := row.Scan(&p.Start, &p.Name, &p.Mean, &p.Spans)
+		return p, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("annotation score series of project %d: %w", projectID, err)
+	}
+	return out, nil
+}
+
+// PromptVersionReport reads the newest LLM spans in range on
+// spans_project_start with their template version (from the attributes,
+// hence the sample), the annotations of those spans and of their traces,
+// and the exact usage from the roll-ups.
+func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end int64) (store.PromptVersionReport, error) {
+	var w where
+	w.add("project_id = " + w.arg(projectID))
+	w.add("span_kind = 'LLM'")
+	w.add("start_time >= " + w.arg(start))
+	if end != 0 {
+		w.add("start_time < " + w.arg(end))
+	}
+	limit := store.PromptVersionSample
+	rows, err := s.pool.Query(ctx, `SELECT id, trace_rowid, end_time - start_time,
+			coalesce(attributes ->> 'llm.prompt_template.version', ''), status_code = 'ERROR'
+		FROM spans`+w.clause()+` ORDER BY start_time DESC`+w.limit(limit), w.args...)
+	if err != nil {
+		return store.PromptVersionReport{}, fmt.Errorf("prompt versions of project %d: %w", projectID, err)
+	}
+	sample, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.VersionedSpan, error) {
+		var v store.VersionedSpan
+		err := row.Scan(&v.RowID, &v.TraceRowID, &v.Latency, &v.Version, &v.Error)
+		return v, err
+	})
+	if err != nil {
+		return store.PromptVersionReport{}, fmt.Errorf("prompt versions of project %d: %w", projectID, err)
+	}
+	var spanIDs, traceIDs []int64
+	seenTrace := map[int64]bool{}
+	for _, v := range sample {
+		if v.Version == "" {
+			continue
+		}
+		spanIDs = append(spanIDs, v.RowID)
+		if !seenTrace[v.TraceRowID] {
+			seenTrace[v.TraceRowID] = true
+			traceIDs = append(traceIDs, v.TraceRowID)
+		}
+	}
+	var anns []store.EntityAnnotation
+	if len(spanIDs) > 0 {
+		if anns, err = s.entityAnnotations(ctx, "span_annotations", "span_rowid", false, spanIDs, anns); err != nil {
+			return store.PromptVersionReport{}, err
+		}
+		if anns, err = s.entityAnnotations(ctx, "trace_annotations", "trace_rowid", true, traceIDs, anns); err != nil {
+			return store.PromptVersionReport{}, err
+		}
+	}
+	usageEnd := end
+	if usageEnd == 0 {
+		usageEnd = math.MaxInt64
+	}
+	usage, err := s.Usage(ctx, projectID, store.ByPromptVersion, start, usageEnd)
+	if err != nil {
+		return store.PromptVersionReport{}, err
+	}
+	return store.BuildPromptVersionReport(sample, limit, anns, usage), nil
+}
+
+// entityAnnotations reads the annotations with a label or a score of the
+// given spans or traces.
+func (s *Store) entityAnnotations(ctx context.Context, table, fk string, trace bool, ids []int64, out []store.EntityAnnotation) ([]store.EntityAnnotation, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+fk+`, name, score, label FROM `+table+`
+		WHERE `+fk+` = ANY($1) AND (score IS NOT NULL OR label IS NOT NULL)`, ids)
+	if err != nil {
+		return out, fmt.Errorf("read %s: %w", table, err)
+	}
+	read, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.EntityAnnotation, error) {
+		a := store.EntityAnnotation{Trace: trace}
+		err := row.Scan(&a.RowID, &a.Name, &a.Score, &a.Label)
+		return a, err
+	})
+	if err != nil {
+		return out, fmt.Errorf("read %s: %w", table, err)
+	}
+	return append(out, read...), nil
+}

@@ -1,0 +1,190 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/loupe-dev/loupe/internal/store"
+)
+
+// projectStatsQueries are the SQL of ProjectStats: sums, then the latencies
+// of the newest traces, over a range of traces_project_start.
+func projectStatsQueries(projectID, start, end int64) (sums, latencies string, args []any) {
+	var w where
+	w.add("project_id = " + w.arg(projectID))
+	w.add("start_time >= " + w.arg(start))
+	if end != 0 {
+		w.add("start_time < " + w.arg(end))
+	}
+	sums = `SELECT count(*), count(*) FILTER (WHERE error_count > 0), coalesce(sum(span_count), 0),
+		coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0),
+		coalesce(sum(cost_total), 0) FROM traces` + w.clause()
+	// The newest traces in range stand for all of them: reading every
+	// latency of a busy month would make the header cost grow with the data.
+	latencies = `SELECT end_time - start_time FROM traces` + w.clause() +
+		` ORDER BY start_time DESC LIMIT ` + strconv.Itoa(store.StatsLatencySample)
+	return sums, latencies, w.args
+}
+
+// ProjectStats summarises the traces that started in [start, end); end 0 is open.
+func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (store.ProjectStats, error) {
+	var st store.ProjectStats
+	sums, latencies, args := projectStatsQueries(projectID, start, end)
+	err := s.pool.QueryRow(ctx, sums, args...).Scan(
+		&st.Traces, &st.ErrorTraces, &st.Spans, &st.Tokens.Prompt, &st.Tokens.Completion, &st.Tokens.Total, &st.Cost)
+	if err != nil {
+		return st, fmt.Errorf("summarise project %d: %w", projectID, err)
+	}
+	if st.Traces == 0 {
+		return st, nil
+	}
+	rows, err := s.pool.Query(ctx, latencies, args...)
+	if err != nil {
+		return st, fmt.Errorf("read latencies of project %d: %w", projectID, err)
+	}
+	lat, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return st, fmt.Errorf("read latencies of project %d: %w", projectID, err)
+	}
+	st.Latency = store.SummarizeLatencies(lat, st.Traces)
+	return st, nil
+}
+
+// TraceInfo finds a trace by its hex id, without reading its spans.
+func (s *Store) TraceInfo(ctx context.Context, traceID string) (store.Trace, error) {
+	return s.oneTrace(ctx, traceDetailQuery, text(traceID), traceID)
+}
+
+// traceTreeQuery reads the tree columns of a trace's spans, on spans_trace.
+const traceTreeQuery = `SELECT span_id, coalesce(parent_id, ''), name, span_kind, status_code, start_time, end_time
+	FROM spans WHERE trace_rowid = $1 ORDER BY start_time, id`
+
+// TraceTree reads the tree columns of a trace's spans, leaving the
+// attributes (most of a span's bytes, in TOAST) unread.
+func (s *Store) TraceTree(ctx context.Context, traceRowID int64) ([]store.TreeSpan, error) {
+	rows, err := s.pool.Query(ctx, traceTreeQuery, traceRowID)
+	if err != nil {
+		return nil, fmt.Errorf("read tree of trace %d: %w", traceRowID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.TreeSpan, error) {
+		var t store.TreeSpan
+		err := row.Scan(&t.SpanID, &t.ParentID, &t.Name, &t.Kind, &t.Status, &t.StartTime, &t.EndTime)
+		return t, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read tree of trace %d: %w", traceRowID, err)
+	}
+	return out, nil
+}
+
+// SpanByID finds one span by its hex span id.
+func (s *Store) SpanByID(ctx context.Context, spanID string) (store.SpanRecord, error) {
+	recs, err := s.querySpans(ctx, spanSelect+" WHERE s.span_id = $1", text(spanID))
+	if err != nil {
+		return store.SpanRecord{}, fmt.Errorf("read span %s: %w", spanID, err)
+	}
+	if len(recs) == 0 {
+		return store.SpanRecord{}, fmt.Errorf("span %s: %w", spanID, store.ErrNotFound)
+	}
+	return recs[0], nil
+}
+
+var spanRowSelect = `SELECT s.id, t.trace_id, s.span_id, coalesce(s.parent_id, ''), s.name, s.span_kind, s.status_code,
+	s.start_time, s.end_time, coalesce(s.prompt_tokens, 0), coalesce(s.completion_tokens, 0), coalesce(s.total_tokens, 0),
+	coalesce(s.user_id, ''), coalesce(s.session_id, ''),
+	coalesce(substr(s.input_value, 1, ` + strconv.Itoa(store.SpanPreviewLength) + `), ''),
+	coalesce(substr(s.output_value, 1, ` + strconv.Itoa(store.SpanPreviewLength) + `), '')
+	FROM spans s JOIN traces t ON t.id = s.trace_rowid`
+
+// spanListQuery is the SQL of SpanList: a keyset range on spans_project_start,
+// or on its partial twins for roots and errors.
+func spanListQuery(q store.SpanListQuery) (string, []any) {
+	var w where
+	w.add("s.project_id = " + w.arg(q.ProjectID))
+	if q.StartTime != 0 {
+		w.add("s.start_time >= " + w.arg(q.StartTime))
+	}
+	if q.EndTime != 0 {
+		w.add("s.start_time < " + w.arg(q.EndTime))
+	}
+	if q.RootsOnly {
+		w.add("s.parent_id IS NULL")
+	}
+	if q.ErrorOnly {
+		w.add("s.status_code = 'ERROR'")
+	}
+	w.in("s.span_kind", q.Kinds)
+	dir, cmp := "DESC", "<="
+	if q.Ascending {
+		dir, cmp = "ASC", ">="
+	}
+	if q.Cursor > 0 {
+		w.add("(s.start_time, s.id) " + cmp + " (SELECT c.start_time, c.id FROM spans c WHERE c.id = " + w.arg(q.Cursor) + ")")
+	}
+	return spanRowSelect + w.clause() + " ORDER BY s.start_time " + dir + ", s.id " + dir + w.limit(q.Limit), w.args
+}
+
+// SpanList pages through a project's spans by start time.
+func (s *Store) SpanList(ctx context.Context, q store.SpanListQuery) ([]store.SpanRow, error) {
+	query, args := spanListQuery(q)
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list spans: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.SpanRow, error) {
+		var r store.SpanRow
+		err := row.Scan(&r.RowID, &r.TraceID, &r.SpanID, &r.ParentID, &r.Name, &r.Kind, &r.Status,
+			&r.StartTime, &r.EndTime, &r.Tokens.Prompt, &r.Tokens.Completion, &r.Tokens.Total,
+			&r.UserID, &r.SessionID, &r.InputPreview, &r.OutputPreview)
+		return r, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list spans: %w", err)
+	}
+	return out, nil
+}
+
+// sessionTracesQuery lists a session's traces oldest first, on traces_session.
+const sessionTracesQuery = traceSelect + " WHERE tr.session_rowid = $1 ORDER BY tr.start_time, tr.id"
+
+// SessionTraces lists a session's traces, oldest first.
+func (s *Store) SessionTraces(ctx context.Context, sessionRowID int64, limit int) ([]store.Trace, error) {
+	query, args := sessionTracesQuery, []any{sessionRowID}
+	if limit > 0 {
+		query += " LIMIT $2"
+		args = append(args, limit)
+	}
+	out, err := s.queryTraces(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list traces of session %d: %w", sessionRowID, err)
+	}
+	return out, nil
+}
+
+// SessionLatencies reads the trace latencies of the given sessions in one query.
+func (s *Store) SessionLatencies(ctx context.Context, sessionRowIDs []int64) (map[int64]store.LatencySummary, error) {
+	out := make(map[int64]store.LatencySummary, len(sessionRowIDs))
+	if len(sessionRowIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT session_rowid, end_time - start_time FROM traces WHERE session_rowid = ANY($1)`, sessionRowIDs)
+	if err != nil {
+		return nil, fmt.Errorf("read session latencies: %w", err)
+	}
+	lat := map[int64][]int64{}
+	var id, l int64
+	_, err = pgx.ForEachRow(rows, []any{&id, &l}, func() error {
+		lat[id] = append(lat[id], l)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read session latencies: %w", err)
+	}
+	for id, l := range lat {
+		out[id] = store.SummarizeLatencies(l, int64(len(l)))
+	}
+	return out, nil
+}
