@@ -110,7 +110,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	(&otlp.HTTPHandler{Ingest: s.pipeline, MaxBodyBytes: int64(s.cfg.MaxBodyBytes), Log: s.log}).Routes(mux)
 	s.api.Routes(mux)
-	ui := web.New(web.Config{Store: s.store, Log: s.log, GRPCAddr: s.GRPCAddr()})
+	ui := web.New(web.Config{Store: s.store, Log: s.log, GRPCAddr: s.GRPCAddr(), Costs: s.costs, RetentionInterval: s.cfg.RetentionInterval})
 	s.pipeline.OnCommit = func([]int64) { ui.Notify() }
 	ui.Routes(mux)
 	mux.Handle("GET /metrics", s.metrics.Handler())

@@ -19,6 +19,9 @@ type projectPage struct {
 	Stats store.ProjectStats
 	Tab   string
 	Next  string // URL of the next page, empty on the last
+	// Annotations and Costs are the header's summaries, in project_head.go.
+	Annotations []annotationSummary
+	Costs       *costPanels
 }
 
 func (h *Handler) projectPage(w http.ResponseWriter, r *http.Request, tab string) (projectPage, bool) {
@@ -33,6 +36,9 @@ func (h *Handler) projectPage(w http.ResponseWriter, r *http.Request, tab string
 	page := projectPage{frame: h.frame(ctx, r, p.Name, p.Name), P: p, Tab: tab}
 	page.Live, page.ShowRange = p.Name, true
 	page.Stats, err = h.store.ProjectStats(ctx, p.ID, page.Range.StartNs(), page.Range.EndNs())
+	if err == nil {
+		err = h.projectHead(ctx, &page)
+	}
 	if err != nil {
 		h.fail(w, r, err, notFound{})
 		return projectPage{}, false
@@ -50,6 +56,8 @@ type tracesPage struct {
 	Traces []store.Trace
 	Sort   string // "start_time" or "latency"
 	Asc    bool
+	Filter listFilter
+	Chips  map[string][]annChip // annotations by trace id
 }
 
 func (h *Handler) projectTraces(w http.ResponseWriter, r *http.Request) {
@@ -71,16 +79,33 @@ func (h *Handler) projectTraces(w http.ResponseWriter, r *http.Request) {
 	if q.Get("sort") == "latency" {
 		tq.Sort, tp.Sort = store.SortLatency, "latency"
 	}
-	traces, err := h.store.Traces(r.Context(), tq)
-	if err != nil {
-		h.fail(w, r, err, notFound{})
-		return
+	ctx := r.Context()
+	tp.Filter = h.listFilter(ctx, q, page.P.ID, true)
+	if tp.Filter.Active() {
+		err := h.filteredTraces(ctx, &tp)
+		if err == nil || !tp.Filter.refused(err) {
+			h.renderTraces(w, r, tp, err)
+			return
+		}
 	}
-	if len(traces) > pageSize {
+	traces, err := h.store.Traces(ctx, tq)
+	if err == nil && len(traces) > pageSize {
 		tp.Next = page.URL.With("cursor", strconv.FormatInt(traces[pageSize].RowID, 10))
 		traces = traces[:pageSize]
 	}
 	tp.Traces = traces
+	h.renderTraces(w, r, tp, err)
+}
+
+// renderTraces adds the annotations of the listed traces and renders them.
+func (h *Handler) renderTraces(w http.ResponseWriter, r *http.Request, tp tracesPage, err error) {
+	if err == nil {
+		tp.Chips, err = h.traceRowChips(r.Context(), tp.P.ID, tp.Traces)
+	}
+	if err != nil {
+		h.fail(w, r, err, notFound{})
+		return
+	}
 	h.render(w, r, http.StatusOK, "traces", tp)
 }
 
@@ -92,6 +117,8 @@ type spansPage struct {
 	RootsOnly bool
 	ErrorOnly bool
 	Asc       bool
+	Filter    listFilter
+	Chips     map[string][]annChip // annotations by span id
 }
 
 func (h *Handler) projectSpans(w http.ResponseWriter, r *http.Request) {
@@ -121,16 +148,37 @@ func (h *Handler) projectSpans(w http.ResponseWriter, r *http.Request) {
 	if span.ValidKind(sp.Kind) {
 		lq.Kinds = []string{sp.Kind}
 	}
-	rows, err := h.store.SpanList(r.Context(), lq)
-	if err != nil {
-		h.fail(w, r, err, notFound{})
-		return
+	ctx := r.Context()
+	sp.Filter = h.listFilter(ctx, q, page.P.ID, false)
+	if sp.Filter.Active() {
+		err := h.filteredSpans(ctx, &sp)
+		if err == nil || !sp.Filter.refused(err) {
+			h.renderSpans(w, r, sp, err)
+			return
+		}
 	}
-	if len(rows) > pageSize {
+	rows, err := h.store.SpanList(ctx, lq)
+	if err == nil && len(rows) > pageSize {
 		sp.Next = page.URL.With("cursor", strconv.FormatInt(rows[pageSize].RowID, 10))
 		rows = rows[:pageSize]
 	}
 	sp.Spans = rows
+	h.renderSpans(w, r, sp, err)
+}
+
+// renderSpans adds the annotations of the listed spans and renders them.
+func (h *Handler) renderSpans(w http.ResponseWriter, r *http.Request, sp spansPage, err error) {
+	if err == nil {
+		ids := make([]string, len(sp.Spans))
+		for i, s := range sp.Spans {
+			ids[i] = s.SpanID
+		}
+		sp.Chips, err = h.spanRowChips(r.Context(), sp.P.ID, ids)
+	}
+	if err != nil {
+		h.fail(w, r, err, notFound{})
+		return
+	}
 	h.render(w, r, http.StatusOK, "spans", sp)
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -15,7 +16,7 @@ import (
 const valueLimit = 16 << 10
 
 // spanTabs are the span detail's tabs, in order.
-var spanTabs = []string{"overview", "attributes", "events", "raw"}
+var spanTabs = []string{"overview", "attributes", "events", "annotations", "raw"}
 
 type spanDetail struct {
 	Project string
@@ -23,6 +24,8 @@ type spanDetail struct {
 	V       *view.Span
 	Tab     string
 	Raw     view.Text
+	Cost    *costBreakdown    // nil when the span has no cost
+	Ann     *annotationsBlock // set by withAnnotations
 }
 
 func newSpanDetail(project string, rec store.SpanRecord, tab string) (*spanDetail, error) {
@@ -37,6 +40,7 @@ func newSpanDetail(project string, rec store.SpanRecord, tab string) (*spanDetai
 		}
 	}
 	d.Raw = view.NewText(string(rec.AttributesJSON), "", 2*valueLimit, true)
+	d.Cost = newCostBreakdown(rec.View)
 	return d, nil
 }
 
@@ -75,6 +79,9 @@ func (h *Handler) spanFragment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d, err := newSpanDetail(r.PathValue("name"), rec, r.URL.Query().Get("tab"))
+	if err == nil {
+		err = h.withAnnotations(r.Context(), d)
+	}
 	if err != nil {
 		h.fail(w, r, err, notFound{})
 		return
@@ -122,4 +129,11 @@ func (d *spanDetail) TabURL(tab string) string {
 // ValueURL serves whole attribute values of this span (add &key=…).
 func (d *spanDetail) ValueURL() string {
 	return projectURL(d.Project) + "/spans/" + url.PathEscape(d.Rec.SpanID) + "/value"
+}
+
+// withAnnotations reads the span's annotations for its Annotations tab.
+func (h *Handler) withAnnotations(ctx context.Context, d *spanDetail) error {
+	var err error
+	d.Ann, err = h.annotationsBlock(ctx, store.SpanAnnotation, d.Rec.ProjectID, d.Rec.SpanID, spanAnnotationsURL(d.Project, d.Rec.SpanID), false)
+	return err
 }

@@ -16,7 +16,7 @@ var templateFS embed.FS
 var pageNames = []string{"home", "firstrun", "traces", "spans", "sessions", "session", "trace", "notfound", "error"}
 
 // fragments are partials also served alone, to scripts that swap them in.
-var fragments = []string{"tree_rows", "span_detail"}
+var fragments = []string{"tree_rows", "span_detail", "annotations_block"}
 
 // templates are parsed once, when the program starts: a missing or broken
 // template stops it there rather than on the first request that needs it.

@@ -16,6 +16,7 @@ type tracePage struct {
 	Ticks   []tick
 	Latency int64
 	Detail  *spanDetail
+	Ann     *annotationsBlock // the trace's own annotations
 }
 
 // loadTrace finds the trace and checks it belongs to the project in the URL.
@@ -83,10 +84,21 @@ func (h *Handler) trace(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err, notFound{})
 			return
 		}
-		if page.Detail, err = newSpanDetail(name, rec, r.URL.Query().Get("tab")); err != nil {
+		if page.Detail, err = newSpanDetail(name, rec, r.URL.Query().Get("tab")); err == nil {
+			err = h.withAnnotations(ctx, page.Detail)
+		}
+		if err != nil {
 			h.fail(w, r, err, notFound{})
 			return
 		}
+	}
+	post := traceAnnotationsURL(name, t.TraceID)
+	if selected != "" {
+		post += "?span=" + url.QueryEscape(selected)
+	}
+	if page.Ann, err = h.annotationsBlock(ctx, store.TraceAnnotation, t.ProjectID, t.TraceID, post, true); err != nil {
+		h.fail(w, r, err, notFound{})
+		return
 	}
 	h.render(w, r, http.StatusOK, "trace", page)
 }

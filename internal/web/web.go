@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/loupe-dev/loupe/internal/costing"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -22,6 +23,12 @@ type Config struct {
 	// PollInterval is how often live views look for new spans in the
 	// database, which is what lets several servers share one; 0 means 1 s.
 	PollInterval time.Duration
+	// Costs is the price service the prices page edits; nil shows the
+	// built-in prices, read-only.
+	Costs *costing.Service
+	// RetentionInterval is how often the retention sweeper runs, which the
+	// storage page tells; 0 means its default.
+	RetentionInterval time.Duration
 }
 
 // Handler serves the UI.
@@ -31,6 +38,8 @@ type Handler struct {
 	grpcAddr string
 	live     *broker
 	now      func() time.Time
+	caps     capabilities // in capabilities.go
+	reports  reportDeps   // in reports.go
 }
 
 // New returns the UI handler. Its templates and static files were parsed
@@ -46,6 +55,8 @@ func New(cfg Config) *Handler {
 		grpcAddr: cfg.GRPCAddr,
 		live:     newBroker(cfg.Store, cfg.Log, poll, maxSubscribers),
 		now:      time.Now,
+		caps:     capabilitiesOf(cfg.Store),
+		reports:  reportDepsOf(cfg),
 	}
 }
 
@@ -69,5 +80,9 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /projects/{name}/traces/{trace_id}/export", h.exportTrace)
 	mux.HandleFunc("GET /projects/{name}/spans/{span_id}", h.spanFragment)
 	mux.HandleFunc("GET /projects/{name}/spans/{span_id}/value", h.spanValue)
+	mux.HandleFunc("POST /projects/{name}/spans/{span_id}/annotations", h.annotateSpan)
+	mux.HandleFunc("POST /projects/{name}/traces/{trace_id}/annotations", h.annotateTrace)
+	mux.HandleFunc("GET /filter/check", h.checkFilter)
+	h.reportRoutes(mux) // in reports.go
 	mux.HandleFunc("GET /projects/", h.notFoundPage)
 }

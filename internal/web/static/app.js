@@ -3,6 +3,8 @@
 // live refresh.
 import { setupCopy, setupFilters, setupRelativeTimes, setupShowAll, setupTabs } from "./ui.js";
 import { setupKeys } from "./keys.js";
+import { setupAnnotate } from "./annotate.js";
+import { setupFilterBar } from "./filterbar.js";
 import { setupLists } from "./lists.js";
 import { setupLive } from "./live.js";
 import { setupTrace } from "./trace.js";
@@ -14,6 +16,8 @@ setupTabs(document);
 setupFilters(document);
 setupKeys();
 setupLists(document);
+setupFilterBar(document);
+setupAnnotate(document);
 setupLive();
 const trace = document.querySelector(".tracepage");
 if (trace) setupTrace(trace);

@@ -1,0 +1,95 @@
+package web
+
+import (
+	"context"
+	"html"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loupe-dev/loupe/internal/pricing"
+	"github.com/loupe-dev/loupe/internal/span"
+)
+
+// writePriced stores spans priced with the built-in price table, as the
+// ingest pipeline does.
+func (e *testEnv) writePriced(spans ...span.Span) {
+	e.t.Helper()
+	table := pricing.Default()
+	for i := range spans {
+		span.Normalize(&spans[i])
+		table.PriceSpan(&spans[i])
+	}
+	if _, err := e.store.WriteSpans(context.Background(), spans); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func TestCostBreakdown(t *testing.T) {
+	e := newEnv(t)
+	run := agentRun("support-bot", agentTrace, "conv-1", time.Now().Add(-time.Hour))
+	run = append(run, span.Span{Project: "support-bot", TraceID: agentTrace, SpanID: "4444444444444444", ParentID: rootSpan,
+		Name: "llm.local", StartTime: run[0].StartTime + 1e9, EndTime: run[0].StartTime + 2e9, StatusCode: span.StatusOK,
+		Attributes: span.Attributes{str(span.AttrSpanKind, "LLM"), str("llm.model_name", "acme-house-model-7"),
+			str("llm.prompt_template.version", "v3"),
+			num(span.AttrTokensPrompt, 300), num(span.AttrTokensComplete, 20)}})
+	e.writePriced(run...)
+
+	// A priced LLM span: the total, the source, the price entry, each token type.
+	body := e.mustGet("/projects/support-bot/traces/" + agentTrace + "?span=" + llmSpan)
+	contains(t, "priced span", body, `class="costbox"`, "computed", "price <a href=\"/prices?model=gpt-4o-mini\">gpt-4o-mini</a>",
+		"<td>input</td><td class=\"num\">560</td>", "<td>cache read</td><td class=\"num\">640</td>", "<td>output</td>", "/ 1M")
+
+	// An unpriced one says so, and where to add the price.
+	body = e.mustGet("/projects/support-bot/traces/" + agentTrace + "?span=4444444444444444")
+	contains(t, "unpriced span", body, "No price for model <code>acme-house-model-7</code>", "not $0",
+		`href="/prices?model=acme-house-model-7"`)
+	lacks(t, "unpriced span", body, `class="costbox"`)
+
+	// The trace header and the list flag the unpriced span rather than
+	// hiding it in the total.
+	contains(t, "trace header", body, `class="unpriced plus"`)
+	body = e.mustGet("/projects/support-bot")
+	contains(t, "project page", body, `class="unpriced plus"`, "+1 unpriced",
+		"Top models by cost", "gpt-4o-mini", "acme-house-model-7", `href="/prices?model=acme-house-model-7"`,
+		"Cost by prompt version", "v3")
+	contains(t, "model link", html.UnescapeString(body), "/projects/support-bot/spans?filter=llm.model_name+%3D%3D+%27gpt-4o-mini%27")
+
+	// Sessions: the list and the session.
+	body = e.mustGet("/projects/support-bot/sessions")
+	contains(t, "sessions", body, `class="unpriced plus"`)
+	body = e.mustGet("/projects/support-bot/sessions/conv-1")
+	contains(t, "session", body, `class="unpriced plus"`)
+}
+
+func TestPreciseUSD(t *testing.T) {
+	for in, want := range map[float64]string{
+		0: "$0", 0.0000264: "$0.000026", 0.00031: "$0.00031", 0.0099999: "$0.01", 0.012: "$0.01", 1.5: "$1.50", 0.15e-6 * 1e6: "$0.15",
+	} {
+		if got := preciseUSD(in); got != want {
+			t.Errorf("preciseUSD(%g) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestCostBreakdownRows(t *testing.T) {
+	v := span.View{ModelName: "m", Cost: span.Cost{Status: span.CostPriced, Total: 0.003, Source: "computed", Entry: "m",
+		Details: `{"output":{"tokens":10,"cost":0.002,"rate":0.0002},"input":{"tokens":100,"cost":0.001,"rate":0.00001},"reasoning":{"tokens":5,"cost":0.001,"rate":0.0002}}`}}
+	b := newCostBreakdown(v)
+	var order []string
+	for _, r := range b.Rows {
+		order = append(order, r.Type)
+	}
+	if got := strings.Join(order, ","); got != "input,output,reasoning" {
+		t.Errorf("rows in order %s, want prompt side first", got)
+	}
+	if got := b.Rows[0].RateText(); got != "$10 / 1M" {
+		t.Errorf("rate = %q", got)
+	}
+	if newCostBreakdown(span.View{}) != nil {
+		t.Error("a span without cost has a breakdown")
+	}
+	if b := newCostBreakdown(span.View{ModelName: "x", Cost: span.Cost{Status: span.CostNoPrice}}); b == nil || !b.NoPrice {
+		t.Error("an unpriced span has no 'no price' breakdown")
+	}
+}

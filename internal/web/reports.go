@@ -1,0 +1,102 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/loupe-dev/loupe/internal/costing"
+	"github.com/loupe-dev/loupe/internal/retention"
+	"github.com/loupe-dev/loupe/internal/store"
+)
+
+// The report pages: a project's Metrics tab and prompt versions, the model
+// prices and the storage page. They read aggregates rather than lists, and
+// the last two change settings through forms.
+
+// reportPages are the templates/pages/*.html files of the report pages.
+// Their shared partials are in templates/reports.
+var reportPages = []string{"metrics", "prompts", "prices", "storage", "badrequest"}
+
+// reportFuncs are the template functions only the report pages use.
+var reportFuncs = template.FuncMap{
+	"coord":     coord,
+	"compact":   func(n int64) string { return compactCount(float64(n)) },
+	"inList":    slices.Contains[[]string],
+	"pctShare":  share,
+	"rateItems": rateItems,
+	"host":      host,
+	"join":      joinNames,
+	"bytes64":   bytesSize,
+	"perSpan":   func(total, spans int64) int64 { return total / spans },
+	"fraction":  func(pct float64) float64 { return pct / 100 },
+	"plural":    plural,
+	"costp":     preciseCost,
+}
+
+// The report pages are parsed at start-up like the others, with their own
+// partials and functions, so a broken one stops the program there.
+func init() {
+	base := templates[""]
+	for _, name := range reportPages {
+		t := template.Must(template.Must(base.Clone()).Funcs(reportFuncs).ParseFS(templateFS,
+			"templates/reports/*.html", "templates/pages/"+name+".html"))
+		for _, def := range []string{"title", "content"} {
+			if t.Lookup(def) == nil {
+				panic(fmt.Sprintf("web: page %q does not define %q", name, def))
+			}
+		}
+		templates[name] = t
+	}
+}
+
+// reportDeps are what the report pages need beyond the store's reads.
+type reportDeps struct {
+	costs      *costing.Service // nil: prices are shown, not edited
+	retention  store.Retention  // nil: no storage page
+	sweepEvery time.Duration
+	// guard refuses form posts from other sites: a page elsewhere must not
+	// be able to change prices or delete data through a visitor's browser.
+	guard *http.CrossOriginProtection
+}
+
+func reportDepsOf(cfg Config) reportDeps {
+	d := reportDeps{costs: cfg.Costs, sweepEvery: cfg.RetentionInterval, guard: http.NewCrossOriginProtection()}
+	if d.sweepEvery <= 0 {
+		d.sweepEvery = retention.DefaultInterval
+	}
+	d.retention, _ = cfg.Store.(store.Retention)
+	return d
+}
+
+// reportRoutes registers the report pages.
+func (h *Handler) reportRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /projects/{name}/metrics", h.projectMetrics)
+	mux.HandleFunc("GET /projects/{name}/prompts", h.projectPrompts)
+	mux.HandleFunc("GET /prices", h.prices)
+	mux.Handle("POST /prices", h.reports.guard.Handler(http.HandlerFunc(h.savePrice)))
+	mux.Handle("POST /prices/delete", h.reports.guard.Handler(http.HandlerFunc(h.deletePrice)))
+	mux.Handle("POST /prices/recompute", h.reports.guard.Handler(http.HandlerFunc(h.recomputePrices)))
+	mux.HandleFunc("GET /storage", h.storage)
+	mux.Handle("POST /storage/retention", h.reports.guard.Handler(http.HandlerFunc(h.saveRetention)))
+}
+
+// badRequest is a 4xx page saying what was wrong with the address or the form.
+type badRequest struct {
+	frame
+	Status  int
+	Message string
+	Back    string
+	BackFor string
+}
+
+func (h *Handler) badRequest(w http.ResponseWriter, r *http.Request, status int, project, msg, back, backFor string) {
+	page := badRequest{frame: h.frame(r.Context(), r, "Bad request", project), Status: status, Message: msg,
+		Back: back, BackFor: backFor}
+	if page.Back == "" {
+		page.Back, page.BackFor = "/", "All projects"
+	}
+	h.render(w, r, status, "badrequest", page)
+}
