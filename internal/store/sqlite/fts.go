@@ -69,7 +69,16 @@ func (s *Store) runIndexer(ctx context.Context) {
 	defer close(s.indexer.done)
 	tick := time.NewTicker(indexPoll)
 	defer tick.Stop()
+	var optimized time.Time
 	for {
+		// The planner's statistics go stale as data grows; refreshing them
+		// hourly (and at start) is cheap with a bounded analysis.
+		if time.Since(optimized) > time.Hour {
+			if err := s.Optimize(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("refresh query planner statistics", "err", err)
+			}
+			optimized = time.Now()
+		}
 		if err := s.indexAll(ctx, 0, true); err != nil && ctx.Err() == nil {
 			// The next tick tries again; a failure here never loses spans,
 			// only delays their becoming searchable.

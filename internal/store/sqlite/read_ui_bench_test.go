@@ -65,6 +65,9 @@ func benchStore(b *testing.B) (*sqlite.Store, int64) {
 		}
 	}
 	flush()
+	if err := st.Optimize(ctx); err != nil {
+		b.Fatal(err)
+	}
 	p, err := st.ProjectByName(ctx, "bench")
 	if err != nil {
 		b.Fatal(err)

@@ -124,3 +124,16 @@ func (s *Store) Close() error {
 	}
 	return err
 }
+
+// Optimize refreshes the statistics the query planner chooses indexes by
+// (PRAGMA optimize, with a bounded analysis), so that, say, a page of one
+// span kind uses the kind index while a page of a common status walks the
+// project's rows in order.
+func (s *Store) Optimize(ctx context.Context) error {
+	s.writeM.Lock()
+	defer s.writeM.Unlock()
+	if _, err := s.write.ExecContext(ctx, "PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002"); err != nil {
+		return fmt.Errorf("optimize: %w", err)
+	}
+	return nil
+}
