@@ -16,6 +16,7 @@ import (
 
 	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
+	"github.com/loupe-dev/loupe/internal/store/rollup"
 )
 
 // previewLength bounds the input and output previews kept on traces and
@@ -275,11 +276,11 @@ type traceState struct {
 	hadRoot                 bool
 	oldStart, oldEnd        int64
 	oldTokens               span.TokenCounts
-	oldCost                 costSums
+	oldCost                 rollup.Cost
 	oldInput, oldOutput     pgtype.Text // root previews, read when a session may need them
 	spanCount, errors, llms int64
 	tokens                  span.TokenCounts
-	cost                    costSums
+	cost                    rollup.Cost
 	root                    *span.Span
 	userID, sessionID       string
 	inserted                bool
@@ -405,7 +406,7 @@ func (w *batchWriter) lockTraces(ctx context.Context) error {
 		t := &traceState{}
 		if err := rows.Scan(&traceID, &t.id, &t.projectID, &t.session, &t.sessionKey, &t.hadRoot,
 			&t.oldStart, &t.oldEnd, &t.oldTokens.Prompt, &t.oldTokens.Completion, &t.oldTokens.Total,
-			&t.oldCost.total, &t.oldCost.unpriced, &t.oldInput, &t.oldOutput); err != nil {
+			&t.oldCost.Total, &t.oldCost.Unpriced, &t.oldInput, &t.oldOutput); err != nil {
 			return fmt.Errorf("lock traces: %w", err)
 		}
 		t.in = byID[traceID]
@@ -551,7 +552,7 @@ func (w *batchWriter) account(sp *span.Span) {
 	if sp.View.Kind == span.KindLLM {
 		t.llms++
 		t.tokens.Add(sp.View.Tokens)
-		t.cost.add(&sp.View.Cost)
+		t.cost.Add(&sp.View.Cost)
 	}
 	if sp.IsRoot() && !t.hadRoot && (t.root == nil || sp.StartTime < t.root.StartTime) {
 		t.root = sp
@@ -598,10 +599,10 @@ func (w *batchWriter) updateTraces(ctx context.Context) error {
 	for i, t := range changed {
 		for j, v := range []int64{t.id, t.in.start, t.in.end, t.spanCount, t.errors, t.llms,
 			t.tokens.Prompt, t.tokens.Completion, t.tokens.Total, t.tokens.CacheRead, t.tokens.CacheWrite, t.tokens.Reasoning,
-			t.cost.unpriced} {
+			t.cost.Unpriced} {
 			ints[j][i] = v
 		}
-		floats[0][i], floats[1][i], floats[2][i] = t.cost.total, t.cost.prompt, t.cost.completion
+		floats[0][i], floats[1][i], floats[2][i] = t.cost.Total, t.cost.Prompt, t.cost.Completion
 		texts[0][i] = nullText(t.userID)
 		if r := t.root; r != nil {
 			texts[1][i] = pgtype.Text{String: text(r.SpanID), Valid: true}
@@ -716,7 +717,7 @@ func (w *batchWriter) updateSessions(ctx context.Context) error {
 		}
 		if t.session != 0 {
 			b.Queue(sessionUpdate, start, end, t.tokens.Prompt, t.tokens.Completion, t.tokens.Total, nullText(t.userID),
-				input, output, at, t.session, t.cost.total, t.cost.unpriced)
+				input, output, at, t.session, t.cost.Total, t.cost.Unpriced)
 			continue
 		}
 		if t.root == nil && t.hadRoot {
@@ -728,7 +729,7 @@ func (w *batchWriter) updateSessions(ctx context.Context) error {
 		tokens := t.oldTokens
 		tokens.Add(t.tokens)
 		b.Queue(sessionUpsert, t.projectID, t.sessionKey, start, end, tokens.Prompt, tokens.Completion, tokens.Total,
-			nullText(t.userID), t.id, input, output, at, t.oldCost.total+t.cost.total, t.oldCost.unpriced+t.cost.unpriced).QueryRow(func(row pgx.Row) error {
+			nullText(t.userID), t.id, input, output, at, t.oldCost.Total+t.cost.Total, t.oldCost.Unpriced+t.cost.Unpriced).QueryRow(func(row pgx.Row) error {
 			return row.Scan(&t.session)
 		})
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
+	"github.com/loupe-dev/loupe/internal/store/rollup"
 )
 
 // PreviewLength bounds the input and output previews kept on traces and
@@ -139,7 +140,7 @@ type traceState struct {
 	oldUnpriced                 int64
 	oldStart, oldEnd            int64
 
-	cost costSums
+	cost rollup.Cost
 
 	start, end                       int64
 	spanCount, errorCount, llmCount  int64
@@ -203,7 +204,7 @@ func (w *batchWriter) write(spans []span.Span) (store.WriteResult, error) {
 		if sp.View.Kind == span.KindLLM {
 			t.llmCount++
 			t.tokens.Add(sp.View.Tokens)
-			t.cost.add(&sp.View.Cost)
+			t.cost.Add(&sp.View.Cost)
 		}
 		if sp.IsRoot() && !t.hadRoot {
 			if t.root == nil || sp.StartTime < t.root.StartTime {
@@ -461,7 +462,7 @@ func (w *batchWriter) updateTrace(t *traceState) error {
 		WHERE id = ?`,
 		t.start, t.end, t.spanCount, t.errorCount, t.llmCount,
 		t.tokens.Prompt, t.tokens.Completion, t.tokens.Total, t.tokens.CacheRead, t.tokens.CacheWrite,
-		t.tokens.Reasoning, nullString(t.userID), t.cost.total, t.cost.prompt, t.cost.completion, t.cost.unpriced, t.id)
+		t.tokens.Reasoning, nullString(t.userID), t.cost.Total, t.cost.Prompt, t.cost.Completion, t.cost.Unpriced, t.id)
 	if err != nil || t.root == nil {
 		return err
 	}
@@ -498,7 +499,7 @@ func (w *batchWriter) updateSession(t *traceState) error {
 		}
 		if err := st.QueryRowContext(w.ctx, t.projectID, t.sessionID, start, end,
 			tokens.Prompt, tokens.Completion, tokens.Total, nullString(t.userID),
-			t.oldCost+t.cost.total, t.oldUnpriced+t.cost.unpriced).Scan(&t.sessionRowID); err != nil {
+			t.oldCost+t.cost.Total, t.oldUnpriced+t.cost.Unpriced).Scan(&t.sessionRowID); err != nil {
 			return err
 		}
 		if err := w.exec(`UPDATE traces SET session_rowid = ? WHERE id = ?`, t.sessionRowID, t.id); err != nil {
@@ -519,7 +520,7 @@ func (w *batchWriter) updateSession(t *traceState) error {
 				prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?,
 				user_id = coalesce(user_id, ?), cost_total = cost_total + ?, unpriced_spans = unpriced_spans + ?
 			WHERE id = ?`, start, end, t.tokens.Prompt, t.tokens.Completion, t.tokens.Total, nullString(t.userID),
-			t.cost.total, t.cost.unpriced, t.sessionRowID)
+			t.cost.Total, t.cost.Unpriced, t.sessionRowID)
 		if err != nil {
 			return err
 		}
