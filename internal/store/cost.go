@@ -1,7 +1,9 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"slices"
 
 	"github.com/loupe-dev/loupe/internal/span"
 )
@@ -13,6 +15,8 @@ const (
 	ByModel         UsageDimension = "model"
 	ByUser          UsageDimension = "user"
 	ByPromptVersion UsageDimension = "prompt_version"
+	// ByTool has no roll-up: see Coster.UsageByTool.
+	ByTool UsageDimension = "tool"
 )
 
 // Usage is the tokens and cost of LLM spans in one group.
@@ -26,6 +30,62 @@ type Usage struct {
 	ReasoningTokens  int64
 	Cost             float64
 	Unpriced         int64 // LLM spans whose model has no price
+}
+
+// ToolUsageSample caps the tool calls UsageByTool reads: the newest in
+// range stand for all, so a busy month costs no more than a busy hour.
+const ToolUsageSample = 20_000
+
+// ToolUsage is the LLM usage inside the calls of one tool. LLM spans under
+// nested tool calls count for each enclosing tool, so the rows of a project
+// may sum to more than its usage.
+type ToolUsage struct {
+	Usage            // Key is the tool name
+	Calls      int64 // TOOL spans of this name
+	LatencyP50 int64 // ns
+}
+
+// ToolCall is one TOOL span with the usage of the LLM spans below it, as
+// backends read it before GroupToolCalls.
+type ToolCall struct {
+	Name     string
+	Duration int64 // ns
+	Usage    Usage
+}
+
+// GroupToolCalls sums calls by tool name, most expensive first.
+func GroupToolCalls(calls []ToolCall) []ToolUsage {
+	byName := map[string]*ToolUsage{}
+	latencies := map[string][]int64{}
+	var out []ToolUsage
+	for _, c := range calls {
+		t := byName[c.Name]
+		if t == nil {
+			t = &ToolUsage{Usage: Usage{Key: c.Name}}
+			byName[c.Name] = t
+		}
+		t.Calls++
+		t.LLMSpans += c.Usage.LLMSpans
+		t.PromptTokens += c.Usage.PromptTokens
+		t.CompletionTokens += c.Usage.CompletionTokens
+		t.TotalTokens += c.Usage.TotalTokens
+		t.CacheReadTokens += c.Usage.CacheReadTokens
+		t.ReasoningTokens += c.Usage.ReasoningTokens
+		t.Cost += c.Usage.Cost
+		t.Unpriced += c.Usage.Unpriced
+		latencies[c.Name] = append(latencies[c.Name], c.Duration)
+	}
+	for name, t := range byName {
+		lat := latencies[name]
+		slices.Sort(lat)
+		t.LatencyP50 = percentile(lat, 0.5)
+		out = append(out, *t)
+	}
+	slices.SortFunc(out, func(a, b ToolUsage) int {
+		return cmp.Or(cmp.Compare(b.Cost, a.Cost), cmp.Compare(b.TotalTokens, a.TotalTokens),
+			cmp.Compare(b.Calls, a.Calls), cmp.Compare(a.Key, b.Key))
+	})
+	return out
 }
 
 // UsagePoint is a project's usage in one time bucket.
@@ -59,6 +119,12 @@ type Coster interface {
 	Usage(ctx context.Context, projectID int64, dim UsageDimension, start, end int64) ([]Usage, error)
 	// UsageSeries is a project's LLM usage per bucket (a multiple of an hour).
 	UsageSeries(ctx context.Context, projectID int64, start, end, bucket int64) ([]UsagePoint, error)
+	// UsageByTool sums the LLM usage inside a project's tool calls that
+	// started in [start, end): the LLM spans below each TOOL span, by tool
+	// name (tool.name, else the span name). Children are often stored
+	// before their parents, so this is read from the spans, not rolled up;
+	// sampled reports that only the newest ToolUsageSample calls were read.
+	UsageByTool(ctx context.Context, projectID int64, start, end int64) (tools []ToolUsage, sampled bool, err error)
 	// Models lists every model seen, most recently used first.
 	Models(ctx context.Context) ([]ModelUsage, error)
 	// RecomputeCosts prices again the LLM spans of the named models with

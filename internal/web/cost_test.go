@@ -32,7 +32,15 @@ func TestCostBreakdown(t *testing.T) {
 		Name: "llm.local", StartTime: run[0].StartTime + 1e9, EndTime: run[0].StartTime + 2e9, StatusCode: span.StatusOK,
 		Attributes: span.Attributes{str(span.AttrSpanKind, "LLM"), str("llm.model_name", "acme-house-model-7"),
 			str("llm.prompt_template.version", "v3"),
-			num(span.AttrTokensPrompt, 300), num(span.AttrTokensComplete, 20)}})
+			num(span.AttrTokensPrompt, 300), num(span.AttrTokensComplete, 20)}},
+		// A tool that asks an LLM, and one that does not.
+		span.Span{Project: "support-bot", TraceID: agentTrace, SpanID: "5555555555555555", ParentID: rootSpan,
+			Name: "tool.summarize", StartTime: run[0].StartTime + 3e9, EndTime: run[0].StartTime + 5e9, StatusCode: span.StatusOK,
+			Attributes: span.Attributes{str(span.AttrSpanKind, "TOOL"), str("tool.name", "summarize")}},
+		span.Span{Project: "support-bot", TraceID: agentTrace, SpanID: "6666666666666666", ParentID: "5555555555555555",
+			Name: "llm.chat", StartTime: run[0].StartTime + 3e9, EndTime: run[0].StartTime + 4e9, StatusCode: span.StatusOK,
+			Attributes: span.Attributes{str(span.AttrSpanKind, "LLM"), str("llm.model_name", "gpt-4o-mini"),
+				num(span.AttrTokensPrompt, 500), num(span.AttrTokensComplete, 50)}})
 	e.writePriced(run...)
 
 	// A priced LLM span: the total, the source, the price entry, each token type.
@@ -52,8 +60,12 @@ func TestCostBreakdown(t *testing.T) {
 	body = e.mustGet("/projects/support-bot")
 	contains(t, "project page", body, `class="unpriced plus"`, "+1 unpriced",
 		"Top models by cost", "gpt-4o-mini", "acme-house-model-7", `href="/prices?model=acme-house-model-7"`,
-		"Cost by prompt version", "v3")
+		"Cost by prompt version", "v3", "Cost by tool", "summarize", "1 call(s), p50 2 s, 1 LLM span(s) inside")
+	lacks(t, "tool panel", body, ">tool.search_docs<")
 	contains(t, "model link", html.UnescapeString(body), "/projects/support-bot/spans?filter=llm.model_name+%3D%3D+%27gpt-4o-mini%27")
+	toolLink := "/projects/support-bot/spans?filter=span_kind+%3D%3D+%27TOOL%27+and+%28tool.name+%3D%3D+%27summarize%27+or+name+%3D%3D+%27summarize%27%29"
+	contains(t, "tool link", html.UnescapeString(body), toolLink)
+	contains(t, "tool link target", e.mustGet(toolLink), "tool.summarize")
 
 	// Sessions: the list and the session.
 	body = e.mustGet("/projects/support-bot/sessions")

@@ -13,12 +13,26 @@ const costPanelRows = 4
 
 // costPanels are the project page's "Top models by cost" and "Cost by
 // prompt version", read from the hourly usage roll-ups: a few rows per
-// hour in range, whatever the number of spans.
+// hour in range, whatever the number of spans; and "Cost by tool", read
+// from the newest tool calls in range (store.ToolUsageSample at most).
 type costPanels struct {
 	Models, Versions         []usageRow
 	MoreModels, MoreVersions int
+	Tools                    []toolRow
+	MoreTools                int
+	ToolsSampled             bool
 	// Unpriced counts the LLM spans in range whose model has no price.
 	Unpriced int64
+}
+
+// SampleSize is how many tool calls the tool panel reads at most.
+func (*costPanels) SampleSize() int64 { return store.ToolUsageSample }
+
+// toolRow is one tool of the "Cost by tool" panel.
+type toolRow struct {
+	store.ToolUsage
+	Pct float64
+	URL string // the calls of this tool
 }
 
 // usageRow is one model or prompt version of a cost panel.
@@ -29,11 +43,14 @@ type usageRow struct {
 }
 
 // Empty reports whether there is no LLM usage to show.
-func (c *costPanels) Empty() bool { return c == nil || len(c.Models) == 0 && len(c.Versions) == 0 }
+func (c *costPanels) Empty() bool {
+	return c == nil || len(c.Models) == 0 && len(c.Versions) == 0 && len(c.Tools) == 0
+}
 
 // costPanels reads the usage of the project over the page's range; nil
-// when the store keeps no usage.
-func (h *Handler) costPanels(ctx context.Context, page *projectPage, withVersions bool) (*costPanels, error) {
+// when the store keeps no usage. Only the Traces tab shows the panels, so
+// the others (withDetail false) read just the models, to flag unpriced spans.
+func (h *Handler) costPanels(ctx context.Context, page *projectPage, withDetail bool) (*costPanels, error) {
 	if h.caps.coster == nil {
 		return nil, nil
 	}
@@ -53,14 +70,48 @@ func (h *Handler) costPanels(ctx context.Context, page *projectPage, withVersion
 		c.Unpriced += u.Unpriced
 	}
 	c.Models, c.MoreModels = usageRows(page, models, "llm.model_name")
-	if withVersions {
+	if withDetail {
 		versions, err := h.caps.coster.Usage(ctx, page.P.ID, store.ByPromptVersion, start, end)
 		if err != nil {
 			return nil, err
 		}
 		c.Versions, c.MoreVersions = usageRows(page, versions, "llm.prompt_template.version")
+		if len(models) > 0 { // no LLM spans, no tool calls of them to read
+			tools, sampled, err := h.caps.coster.UsageByTool(ctx, page.P.ID, start, end)
+			if err != nil {
+				return nil, err
+			}
+			c.Tools, c.MoreTools = toolRows(page, tools)
+			c.ToolsSampled = sampled
+		}
 	}
 	return c, nil
+}
+
+// toolRows keeps the tools that called LLMs: the others cost nothing.
+func toolRows(page *projectPage, ts []store.ToolUsage) ([]toolRow, int) {
+	var withLLM []store.ToolUsage
+	for _, t := range ts {
+		if t.LLMSpans > 0 {
+			withLLM = append(withLLM, t)
+		}
+	}
+	more := max(len(withLLM)-costPanelRows, 0)
+	withLLM = withLLM[:min(len(withLLM), costPanelRows)]
+	top := 0.0
+	for _, t := range withLLM {
+		top = max(top, t.Cost)
+	}
+	rows := make([]toolRow, len(withLLM))
+	for i, t := range withLLM {
+		// The name is tool.name when the call has one, else the span name.
+		expr := "span_kind == 'TOOL' and (tool.name == " + pyString(t.Key) + " or name == " + pyString(t.Key) + ")"
+		rows[i] = toolRow{ToolUsage: t, URL: filterLink(page.URL, projectURL(page.P.Name)+"/spans", expr)}
+		if top > 0 {
+			rows[i].Pct = t.Cost / top * 100
+		}
+	}
+	return rows, more
 }
 
 func usageRows(page *projectPage, us []store.Usage, attr string) ([]usageRow, int) {

@@ -63,6 +63,66 @@ func (s *Store) UsageSeries(ctx context.Context, projectID int64, start, end, bu
 	return out, nil
 }
 
+// usageByToolQuery reads, for each of the newest tool calls in range (one
+// more than the sample, to tell when it is cut), its name, duration and the
+// usage of the LLM spans below it. The walk carries each call's name and
+// times and the spans' usage, so the sums are one GROUP BY over it with no
+// join back to spans; UNION, not UNION ALL, ends it on a parent cycle a
+// client may send.
+// OFFSET 0 keeps the step a lookup of spans_trace_parent per span reached:
+// flattened into a join, it is planned for the recursive term's inflated
+// row estimate as a merge join over the whole index at every level.
+const usageByToolQuery = `WITH RECURSIVE below(tool, tool_start, name, dur,
+		trace_rowid, span_id, kind, prompt, completion, total, cache_read, reasoning, cost, cost_status) AS (
+		(SELECT id, start_time, coalesce(nullif(attributes->>'tool.name', ''), name), end_time - start_time,
+			trace_rowid, span_id, span_kind, prompt_tokens, completion_tokens, total_tokens, cache_read_tokens,
+			reasoning_tokens, cost_total, cost_status
+		FROM spans WHERE project_id = $1 AND span_kind = 'TOOL' AND start_time >= $2 AND start_time < $3
+		ORDER BY start_time DESC, id DESC LIMIT $4)
+		UNION
+		SELECT b.tool, b.tool_start, b.name, b.dur, s.* FROM below b, LATERAL (
+			SELECT trace_rowid, span_id, span_kind, prompt_tokens, completion_tokens, total_tokens, cache_read_tokens,
+				reasoning_tokens, cost_total, cost_status
+			FROM spans WHERE trace_rowid = b.trace_rowid AND parent_id = b.span_id OFFSET 0) s
+	)
+	SELECT name, dur, count(*) FILTER (WHERE kind = 'LLM'),
+		coalesce(sum(prompt) FILTER (WHERE kind = 'LLM'), 0)::bigint, coalesce(sum(completion) FILTER (WHERE kind = 'LLM'), 0)::bigint,
+		coalesce(sum(total) FILTER (WHERE kind = 'LLM'), 0)::bigint, coalesce(sum(cache_read) FILTER (WHERE kind = 'LLM'), 0)::bigint,
+		coalesce(sum(reasoning) FILTER (WHERE kind = 'LLM'), 0)::bigint, coalesce(sum(cost) FILTER (WHERE kind = 'LLM'), 0),
+		count(*) FILTER (WHERE kind = 'LLM' AND cost_status = 'no_price')
+	FROM below GROUP BY tool, tool_start, name, dur ORDER BY tool_start DESC, tool DESC`
+
+// UsageByTool sums the LLM usage below a project's tool calls.
+func (s *Store) UsageByTool(ctx context.Context, projectID int64, start, end int64) ([]store.ToolUsage, bool, error) {
+	var calls []store.ToolCall
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		// The recursive term's row estimates compound level by level, so
+		// the plan looks costly enough to compile, and compiling takes
+		// longer than the walk (0.4 s against 0.2 s for 20,000 calls).
+		if _, err := tx.Exec(ctx, "SET LOCAL jit = off"); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, usageByToolQuery, projectID, start, end, store.ToolUsageSample+1)
+		if err != nil {
+			return err
+		}
+		calls, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.ToolCall, error) {
+			var c store.ToolCall
+			err := row.Scan(append([]any{&c.Name, &c.Duration}, usageDest(&c.Usage)...)...)
+			return c, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("usage by tool: %w", err)
+	}
+	sampled := len(calls) > store.ToolUsageSample
+	if sampled {
+		calls = calls[:store.ToolUsageSample]
+	}
+	return store.GroupToolCalls(calls), sampled, nil
+}
+
 // Models lists the models seen on LLM spans.
 func (s *Store) Models(ctx context.Context) ([]store.ModelUsage, error) {
 	rows, err := s.pool.Query(ctx, `SELECT model_name, provider, first_seen, last_seen, span_count, total_tokens, cost_total, unpriced_spans

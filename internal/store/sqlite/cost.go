@@ -72,6 +72,59 @@ func (s *Store) UsageSeries(ctx context.Context, projectID int64, start, end, bu
 	return out, rows.Err()
 }
 
+// usageByToolQuery reads, for each of the newest tool calls in range (one
+// more than the sample, to tell when it is cut), its name, duration and the
+// usage of the LLM spans below it. The walk carries each call's name and
+// times and the spans' usage, so the sums are one GROUP BY over it with no
+// join back to spans; UNION, not UNION ALL, ends it on a parent cycle a
+// client may send. The seed's LIMIT is in a subquery: at the top of a
+// recursive CTE, SQLite would apply it to the whole walk.
+const usageByToolQuery = `WITH RECURSIVE below(tool, tool_start, name, dur,
+		trace_rowid, span_id, kind, prompt, completion, total, cache_read, reasoning, cost, cost_status) AS (
+		SELECT * FROM (SELECT id, start_time, coalesce(nullif(json_extract(attributes, '$."tool.name"'), ''), name), end_time - start_time,
+				trace_rowid, span_id, span_kind, prompt_tokens, completion_tokens, total_tokens, cache_read_tokens,
+				reasoning_tokens, cost_total, cost_status
+			FROM spans WHERE project_id = ?1 AND span_kind = 'TOOL' AND start_time >= ?2 AND start_time < ?3
+			ORDER BY start_time DESC, id DESC LIMIT ?4)
+		UNION
+		SELECT b.tool, b.tool_start, b.name, b.dur, s.trace_rowid, s.span_id, s.span_kind, s.prompt_tokens, s.completion_tokens,
+			s.total_tokens, s.cache_read_tokens, s.reasoning_tokens, s.cost_total, s.cost_status
+		FROM below b JOIN spans s ON s.trace_rowid = b.trace_rowid AND s.parent_id = b.span_id
+	)
+	SELECT name, dur, count(*) FILTER (WHERE kind = 'LLM'),
+		coalesce(sum(prompt) FILTER (WHERE kind = 'LLM'), 0), coalesce(sum(completion) FILTER (WHERE kind = 'LLM'), 0),
+		coalesce(sum(total) FILTER (WHERE kind = 'LLM'), 0), coalesce(sum(cache_read) FILTER (WHERE kind = 'LLM'), 0),
+		coalesce(sum(reasoning) FILTER (WHERE kind = 'LLM'), 0), coalesce(sum(cost) FILTER (WHERE kind = 'LLM'), 0),
+		count(*) FILTER (WHERE kind = 'LLM' AND cost_status = 'no_price')
+	FROM below GROUP BY tool, tool_start, name, dur ORDER BY tool_start DESC, tool DESC`
+
+// UsageByTool sums the LLM usage below a project's tool calls.
+func (s *Store) UsageByTool(ctx context.Context, projectID int64, start, end int64) ([]store.ToolUsage, bool, error) {
+	rows, err := s.read.QueryContext(ctx, usageByToolQuery, projectID, start, end, store.ToolUsageSample+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("usage by tool: %w", err)
+	}
+	defer rows.Close()
+	var calls []store.ToolCall
+	for rows.Next() {
+		var c store.ToolCall
+		u, err := scanUsage(rows, &c.Name, &c.Duration)
+		if err != nil {
+			return nil, false, fmt.Errorf("usage by tool: %w", err)
+		}
+		c.Usage = u
+		calls = append(calls, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("usage by tool: %w", err)
+	}
+	sampled := len(calls) > store.ToolUsageSample
+	if sampled {
+		calls = calls[:store.ToolUsageSample]
+	}
+	return store.GroupToolCalls(calls), sampled, nil
+}
+
 // Models lists the models seen on LLM spans.
 func (s *Store) Models(ctx context.Context) ([]store.ModelUsage, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT model_name, provider, first_seen, last_seen, span_count, total_tokens, cost_total, unpriced_spans

@@ -26,6 +26,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := s.write.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
+	seen := map[int]string{}
 	for _, name := range names {
 		base := strings.TrimPrefix(name, "migrations/")
 		num, _, _ := strings.Cut(base, "_")
@@ -33,6 +34,10 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migration %s: name must start with a number", base)
 		}
+		if other, dup := seen[version]; dup {
+			return fmt.Errorf("migrations %s and %s have the same number", other, base)
+		}
+		seen[version] = base
 		if version <= current {
 			continue
 		}

@@ -181,3 +181,69 @@ func testRecomputeCosts(t *testing.T, s store.Store) {
 		t.Errorf("recomputing with unchanged prices = %+v, %v; want nothing changed", again, err)
 	}
 }
+
+func testUsageByTool(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	model := func(name string) span.Attributes {
+		return span.Attributes{{Key: span.AttrModelName, Value: span.StringValue(name)}}
+	}
+	toolName := span.Attributes{{Key: "tool.name", Value: span.StringValue("search")}}
+	specs := []spanSpec{
+		// Trace 1: the search tool reaches an LLM through a chain, and
+		// calls an unpriced one directly; calc calls none; the agent's own
+		// LLM call is outside every tool.
+		{project: "tools", trace: 1, id: 101, name: "agent.run", kind: span.KindAgent, startMs: 0, durMs: 1000, status: span.StatusOK},
+		{project: "tools", trace: 1, id: 102, par: 101, name: "web_search", kind: span.KindTool, startMs: 10, durMs: 200, status: span.StatusOK, attrs: toolName},
+		{project: "tools", trace: 1, id: 103, par: 102, name: "rerank", kind: span.KindChain, startMs: 20, durMs: 100, status: span.StatusOK},
+		{project: "tools", trace: 1, id: 104, par: 103, name: "llm.chat", kind: span.KindLLM, startMs: 30, durMs: 50, status: span.StatusOK, prompt: 100, compl: 20, attrs: model("gpt-x")},
+		{project: "tools", trace: 1, id: 105, par: 102, name: "llm.chat", kind: span.KindLLM, startMs: 130, durMs: 50, status: span.StatusOK, prompt: 10, compl: 5, attrs: model("mystery")},
+		{project: "tools", trace: 1, id: 106, par: 101, name: "calc", kind: span.KindTool, startMs: 300, durMs: 5, status: span.StatusOK},
+		{project: "tools", trace: 1, id: 107, par: 106, name: "lookup", kind: span.KindRetriever, startMs: 301, durMs: 2, status: span.StatusOK},
+		{project: "tools", trace: 1, id: 108, par: 101, name: "llm.chat", kind: span.KindLLM, startMs: 400, durMs: 500, status: span.StatusOK, prompt: 1000, compl: 100, attrs: model("gpt-x")},
+		// Trace 2: a second search call, without LLM.
+		{project: "tools", trace: 2, id: 201, name: "web_search", kind: span.KindTool, startMs: 2000, durMs: 100, status: span.StatusOK, attrs: toolName},
+		// Trace 3: a parent cycle, which the walk must not follow forever.
+		{project: "tools", trace: 3, id: 301, par: 302, name: "loop", kind: span.KindTool, startMs: 3000, durMs: 40, status: span.StatusOK},
+		{project: "tools", trace: 3, id: 302, par: 301, name: "step", kind: span.KindChain, startMs: 3001, durMs: 10, status: span.StatusOK},
+		{project: "tools", trace: 3, id: 303, par: 302, name: "llm.chat", kind: span.KindLLM, startMs: 3002, durMs: 5, status: span.StatusOK, prompt: 1, compl: 1, attrs: model("gpt-x")},
+		// Trace 4: a call before the range; trace 5: another project's.
+		{project: "tools", trace: 4, id: 401, name: "web_search", kind: span.KindTool, startMs: -60_000, durMs: 100, status: span.StatusOK, attrs: toolName},
+		{project: "tools", trace: 4, id: 402, par: 401, name: "llm.chat", kind: span.KindLLM, startMs: -59_990, durMs: 50, status: span.StatusOK, prompt: 100, compl: 20, attrs: model("gpt-x")},
+		{project: "other", trace: 5, id: 501, name: "web_search", kind: span.KindTool, startMs: 10, durMs: 100, status: span.StatusOK, attrs: toolName},
+	}
+	price := ratePricer(map[string]float64{"gpt-x": 0.001})
+	spans := build(specs...)
+	for i := range spans {
+		price(&spans[i])
+	}
+	// Children arrive first, one batch each, as exporters send them.
+	for i := len(spans) - 1; i >= 0; i-- {
+		write(t, s, spans[i:i+1])
+	}
+	got, sampled, err := s.UsageByTool(ctx, project(t, s, "tools").ID, base, base+int64(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.ToolUsage{
+		{Usage: store.Usage{Key: "search", LLMSpans: 2, PromptTokens: 110, CompletionTokens: 25, TotalTokens: 135,
+			Cost: 100*0.001 + 20*0.002, Unpriced: 1}, Calls: 2, LatencyP50: 150 * ms},
+		{Usage: store.Usage{Key: "loop", LLMSpans: 1, PromptTokens: 1, CompletionTokens: 1, TotalTokens: 2,
+			Cost: 0.001 + 0.002}, Calls: 1, LatencyP50: 40 * ms},
+		{Usage: store.Usage{Key: "calc"}, Calls: 1, LatencyP50: 5 * ms},
+	}
+	if sampled || len(got) != len(want) {
+		t.Fatalf("UsageByTool = %+v (sampled %v), want %+v", got, sampled, want)
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		gotCost, wantCost := g.Cost, w.Cost
+		g.Cost, w.Cost = 0, 0
+		if g != w || !near(gotCost, wantCost) {
+			t.Errorf("tool %d = %+v (cost %g), want %+v (cost %g)", i, g, gotCost, w, wantCost)
+		}
+	}
+	none, sampled, err := s.UsageByTool(ctx, project(t, s, "tools").ID, base+int64(time.Hour), base+int64(2*time.Hour))
+	if err != nil || len(none) != 0 || sampled {
+		t.Errorf("UsageByTool of an empty range = %+v, %v, %v", none, sampled, err)
+	}
+}

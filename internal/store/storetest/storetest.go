@@ -48,7 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"TransferTraces", testTransferTraces},
 		{"DeleteSession", testDeleteSession},
 		{"CostRollups", testCostRollups},
-		{"RecomputeCosts", testRecomputeCosts},
+		{"RecomputeCosts", testRecomputeCosts}, {"UsageByTool", testUsageByTool},
 		{"Settings", testSettings},
 		{"Filters", testFilters},
 		{"RetentionPolicies", testRetentionPolicies},
