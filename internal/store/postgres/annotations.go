@@ -9,36 +9,14 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/loupe-dev/loupe/internal/store"
+	"github.com/loupe-dev/loupe/internal/store/schema"
 )
-
-// annotationTable describes where one kind of annotation lives.
-type annotationTable struct {
-	table     string
-	fk        string // column holding the entity's row id
-	entity    string // entity table
-	entityKey string // the entity's client-facing id column
-}
-
-var annotationTables = map[store.AnnotationKind]annotationTable{
-	store.SpanAnnotation:     {"span_annotations", "span_rowid", "spans", "span_id"},
-	store.DocumentAnnotation: {"document_annotations", "span_rowid", "spans", "span_id"},
-	store.TraceAnnotation:    {"trace_annotations", "trace_rowid", "traces", "trace_id"},
-	store.SessionAnnotation:  {"session_annotations", "session_rowid", "sessions", "session_id"},
-}
-
-func tableFor(kind store.AnnotationKind) (annotationTable, error) {
-	t, ok := annotationTables[kind]
-	if !ok {
-		return t, fmt.Errorf("annotation kind %q: %w", kind, store.ErrInvalidArgument)
-	}
-	return t, nil
-}
 
 // upsertSQL is the upsert statement of each kind, on (name, entity, identifier).
 var upsertSQL = func() map[store.AnnotationKind]string {
 	out := map[store.AnnotationKind]string{}
-	for kind, t := range annotationTables {
-		cols, vals, conflict := t.fk, "$1", t.fk
+	for kind, t := range schema.AnnotationTables {
+		cols, vals, conflict := t.FK, "$1", t.FK
 		if kind == store.DocumentAnnotation {
 			cols += ", document_position"
 			vals += ", $13"
@@ -50,7 +28,7 @@ var upsertSQL = func() map[store.AnnotationKind]string {
 			ON CONFLICT (name, %s, identifier) DO UPDATE SET label = excluded.label, score = excluded.score,
 				explanation = excluded.explanation, metadata = excluded.metadata, annotator_kind = excluded.annotator_kind,
 				source = excluded.source, user_id = excluded.user_id, updated_at = excluded.updated_at
-			RETURNING id`, t.table, cols, vals, conflict)
+			RETURNING id`, t.Table, cols, vals, conflict)
 	}
 	return out
 }()
@@ -86,7 +64,7 @@ func (s *Store) UpsertAnnotations(ctx context.Context, anns []store.Annotation) 
 		return nil, nil
 	}
 	for _, a := range anns {
-		if _, err := tableFor(a.Kind); err != nil {
+		if _, err := schema.AnnotationTableFor(a.Kind); err != nil {
 			return nil, err
 		}
 	}
@@ -100,7 +78,7 @@ func (s *Store) UpsertAnnotations(ctx context.Context, anns []store.Annotation) 
 	err := s.inTx(ctx, "write annotations", func(tx pgx.Tx) error {
 		rows := map[store.AnnotationKind]map[string]int64{}
 		for _, kind := range kinds {
-			t := annotationTables[kind]
+			t := schema.AnnotationTables[kind]
 			found, err := lookupRows(ctx, tx, t, ids[kind])
 			if err != nil {
 				return err
@@ -144,21 +122,21 @@ func groupEntityIDs(anns []store.Annotation) map[store.AnnotationKind][]string {
 	return out
 }
 
-func lookupRows(ctx context.Context, tx pgx.Tx, t annotationTable, ids []string) (map[string]int64, error) {
-	rows, err := tx.Query(ctx, fmt.Sprintf("SELECT %s, id FROM %s WHERE %s = ANY($1)", t.entityKey, t.entity, t.entityKey), ids)
+func lookupRows(ctx context.Context, tx pgx.Tx, t schema.AnnotationTable, ids []string) (map[string]int64, error) {
+	rows, err := tx.Query(ctx, fmt.Sprintf("SELECT %s, id FROM %s WHERE %s = ANY($1)", t.EntityKey, t.Entity, t.EntityKey), ids)
 	if err != nil {
-		return nil, fmt.Errorf("look up %s: %w", t.entity, err)
+		return nil, fmt.Errorf("look up %s: %w", t.Entity, err)
 	}
 	found := make(map[string]int64, len(ids))
 	if err := scanNameIDs(rows, found); err != nil {
-		return nil, fmt.Errorf("look up %s: %w", t.entity, err)
+		return nil, fmt.Errorf("look up %s: %w", t.Entity, err)
 	}
 	return found, nil
 }
 
 // Annotations lists a project's annotations of one kind, newest first.
 func (s *Store) Annotations(ctx context.Context, q store.AnnotationQuery) ([]store.Annotation, error) {
-	t, err := tableFor(q.Kind)
+	t, err := schema.AnnotationTableFor(q.Kind)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +146,7 @@ func (s *Store) Annotations(ctx context.Context, q store.AnnotationQuery) ([]sto
 	}
 	var w where
 	w.add("e.project_id = " + w.arg(q.ProjectID))
-	w.in("e."+t.entityKey, q.EntityIDs)
+	w.in("e."+t.EntityKey, q.EntityIDs)
 	w.in("a.identifier", q.Identifiers)
 	w.in("a.name", q.IncludeNames)
 	if len(q.ExcludeNames) > 0 {
@@ -180,7 +158,7 @@ func (s *Store) Annotations(ctx context.Context, q store.AnnotationQuery) ([]sto
 	query := fmt.Sprintf(`SELECT a.id, e.%s, %s, a.name, a.label, a.score, a.explanation, a.metadata, a.annotator_kind,
 			a.identifier, a.source, coalesce(a.user_id, 0), a.created_at, a.updated_at
 		FROM %s a JOIN %s e ON e.id = a.%s%s ORDER BY a.id DESC%s`,
-		t.entityKey, docPos, t.table, t.entity, t.fk, w.clause(), w.limit(q.Limit))
+		t.EntityKey, docPos, t.Table, t.Entity, t.FK, w.clause(), w.limit(q.Limit))
 	rows, err := s.pool.Query(ctx, query, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list %s annotations: %w", q.Kind, err)
@@ -213,12 +191,12 @@ func (s *Store) Annotations(ctx context.Context, q store.AnnotationQuery) ([]sto
 
 // DeleteAnnotations deletes a project's annotations matching d.
 func (s *Store) DeleteAnnotations(ctx context.Context, d store.AnnotationDelete) (int64, error) {
-	t, err := tableFor(d.Kind)
+	t, err := schema.AnnotationTableFor(d.Kind)
 	if err != nil {
 		return 0, err
 	}
 	var w where
-	w.add(fmt.Sprintf("%s IN (SELECT id FROM %s WHERE project_id = %s)", t.fk, t.entity, w.arg(d.ProjectID)))
+	w.add(fmt.Sprintf("%s IN (SELECT id FROM %s WHERE project_id = %s)", t.FK, t.Entity, w.arg(d.ProjectID)))
 	w.in("name", d.Names)
 	w.in("identifier", d.Identifiers)
 	w.in("annotator_kind", d.AnnotatorKinds)
@@ -231,7 +209,7 @@ func (s *Store) DeleteAnnotations(ctx context.Context, d store.AnnotationDelete)
 	if len(w.conds) == 1 && !d.All {
 		return 0, fmt.Errorf("deleting every %s annotation of a project needs All: %w", d.Kind, store.ErrInvalidArgument)
 	}
-	tag, err := s.pool.Exec(ctx, "DELETE FROM "+t.table+w.clause(), w.args...)
+	tag, err := s.pool.Exec(ctx, "DELETE FROM "+t.Table+w.clause(), w.args...)
 	if err != nil {
 		return 0, fmt.Errorf("delete %s annotations: %w", d.Kind, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/loupe-dev/loupe/internal/store"
+	"github.com/loupe-dev/loupe/internal/store/schema"
 )
 
 // annotationSummarySQL summarises one annotation table per name, entity by
@@ -36,7 +37,7 @@ func (s *Store) AnnotationSummaries(ctx context.Context, projectID int64, kind s
 	if kind == store.DocumentAnnotation {
 		return nil, fmt.Errorf("summaries of document annotations: %w", store.ErrInvalidArgument)
 	}
-	t, err := tableFor(kind)
+	t, err := schema.AnnotationTableFor(kind)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +54,7 @@ func (s *Store) AnnotationSummaries(ctx context.Context, projectID int64, kind s
 		w.add("e.start_time < " + w.arg(end))
 	}
 	cond := w.clause()[len(" WHERE "):]
-	rows, err := s.pool.Query(ctx, fmt.Sprintf(annotationSummarySQL, t.table, t.fk, t.entity, cond), w.args...)
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(annotationSummarySQL, t.Table, t.FK, t.Entity, cond), w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("summarise %s annotations of project %d: %w", kind, projectID, err)
 	}

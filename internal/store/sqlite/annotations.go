@@ -9,30 +9,8 @@ import (
 	"time"
 
 	"github.com/loupe-dev/loupe/internal/store"
+	"github.com/loupe-dev/loupe/internal/store/schema"
 )
-
-// annotationTable describes where one kind of annotation lives.
-type annotationTable struct {
-	table     string
-	fk        string // column holding the entity's row id
-	entity    string // entity table
-	entityKey string // the entity's client-facing id column
-}
-
-var annotationTables = map[store.AnnotationKind]annotationTable{
-	store.SpanAnnotation:     {"span_annotations", "span_rowid", "spans", "span_id"},
-	store.DocumentAnnotation: {"document_annotations", "span_rowid", "spans", "span_id"},
-	store.TraceAnnotation:    {"trace_annotations", "trace_rowid", "traces", "trace_id"},
-	store.SessionAnnotation:  {"session_annotations", "session_rowid", "sessions", "session_id"},
-}
-
-func tableFor(kind store.AnnotationKind) (annotationTable, error) {
-	t, ok := annotationTables[kind]
-	if !ok {
-		return t, fmt.Errorf("annotation kind %q: %w", kind, store.ErrInvalidArgument)
-	}
-	return t, nil
-}
 
 // UpsertAnnotations writes annotations all-or-nothing.
 func (s *Store) UpsertAnnotations(ctx context.Context, anns []store.Annotation) ([]int64, error) {
@@ -48,7 +26,7 @@ func (s *Store) UpsertAnnotations(ctx context.Context, anns []store.Annotation) 
 	defer tx.Rollback()
 	rows := map[store.AnnotationKind]map[string]int64{}
 	for kind, ids := range groupEntityIDs(anns) {
-		t, err := tableFor(kind)
+		t, err := schema.AnnotationTableFor(kind)
 		if err != nil {
 			return nil, err
 		}
@@ -70,7 +48,7 @@ func (s *Store) UpsertAnnotations(ctx context.Context, anns []store.Annotation) 
 	now := time.Now().UnixNano()
 	out := make([]int64, len(anns))
 	for i, a := range anns {
-		t, _ := tableFor(a.Kind)
+		t, _ := schema.AnnotationTableFor(a.Kind)
 		if out[i], err = upsertAnnotation(ctx, tx, t, a, rows[a.Kind][a.EntityID()], now); err != nil {
 			return nil, err
 		}
@@ -94,7 +72,7 @@ func groupEntityIDs(anns []store.Annotation) map[store.AnnotationKind][]string {
 	return out
 }
 
-func lookupRows(ctx context.Context, tx *sql.Tx, t annotationTable, ids []string) (map[string]int64, error) {
+func lookupRows(ctx context.Context, tx *sql.Tx, t schema.AnnotationTable, ids []string) (map[string]int64, error) {
 	found := make(map[string]int64, len(ids))
 	for start := 0; start < len(ids); start += 500 {
 		chunk := ids[start:min(start+500, len(ids))]
@@ -102,10 +80,10 @@ func lookupRows(ctx context.Context, tx *sql.Tx, t annotationTable, ids []string
 		for i, id := range chunk {
 			args[i] = id
 		}
-		q := fmt.Sprintf("SELECT id, %s FROM %s WHERE %s IN (%s)", t.entityKey, t.entity, t.entityKey, placeholders(len(chunk)))
+		q := fmt.Sprintf("SELECT id, %s FROM %s WHERE %s IN (%s)", t.EntityKey, t.Entity, t.EntityKey, placeholders(len(chunk)))
 		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
-			return nil, fmt.Errorf("look up %s: %w", t.entity, err)
+			return nil, fmt.Errorf("look up %s: %w", t.Entity, err)
 		}
 		for rows.Next() {
 			var row int64
@@ -132,7 +110,7 @@ type execQueryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func upsertAnnotation(ctx context.Context, q execQueryer, t annotationTable, a store.Annotation, entityRow, now int64) (int64, error) {
+func upsertAnnotation(ctx context.Context, q execQueryer, t schema.AnnotationTable, a store.Annotation, entityRow, now int64) (int64, error) {
 	meta := string(a.Metadata)
 	if meta == "" || meta == "null" {
 		meta = "{}"
@@ -141,9 +119,9 @@ func upsertAnnotation(ctx context.Context, q execQueryer, t annotationTable, a s
 	if source == "" {
 		source = "API"
 	}
-	cols, vals := t.fk, "?"
+	cols, vals := t.FK, "?"
 	args := []any{entityRow}
-	conflict := t.fk
+	conflict := t.FK
 	if a.Kind == store.DocumentAnnotation {
 		cols += ", document_position"
 		vals += ", ?"
@@ -160,7 +138,7 @@ func upsertAnnotation(ctx context.Context, q execQueryer, t annotationTable, a s
 		ON CONFLICT (name, %s, identifier) DO UPDATE SET label = excluded.label, score = excluded.score,
 			explanation = excluded.explanation, metadata = excluded.metadata, annotator_kind = excluded.annotator_kind,
 			source = excluded.source, user_id = excluded.user_id, updated_at = excluded.updated_at
-		RETURNING id`, t.table, cols, vals, conflict)
+		RETURNING id`, t.Table, cols, vals, conflict)
 	var id int64
 	if err := q.QueryRowContext(ctx, query, args...).Scan(&id); err != nil {
 		return 0, fmt.Errorf("upsert %s annotation %q: %w", a.Kind, a.Name, err)
@@ -170,7 +148,7 @@ func upsertAnnotation(ctx context.Context, q execQueryer, t annotationTable, a s
 
 // Annotations lists a project's annotations of one kind, newest first.
 func (s *Store) Annotations(ctx context.Context, q store.AnnotationQuery) ([]store.Annotation, error) {
-	t, err := tableFor(q.Kind)
+	t, err := schema.AnnotationTableFor(q.Kind)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +158,7 @@ func (s *Store) Annotations(ctx context.Context, q store.AnnotationQuery) ([]sto
 	}
 	where := []string{"e.project_id = ?"}
 	args := []any{q.ProjectID}
-	where, args = inList(where, args, "e."+t.entityKey, q.EntityIDs)
+	where, args = inList(where, args, "e."+t.EntityKey, q.EntityIDs)
 	where, args = inList(where, args, "a.identifier", q.Identifiers)
 	where, args = inList(where, args, "a.name", q.IncludeNames)
 	if len(q.ExcludeNames) > 0 {
@@ -195,7 +173,7 @@ func (s *Store) Annotations(ctx context.Context, q store.AnnotationQuery) ([]sto
 	}
 	query := fmt.Sprintf(`SELECT a.id, e.%s, %s, a.name, a.label, a.score, a.explanation, a.metadata, a.annotator_kind,
 			a.identifier, a.source, coalesce(a.user_id, 0), a.created_at, a.updated_at
-		FROM %s a JOIN %s e ON e.id = a.%s%s ORDER BY a.id DESC`, t.entityKey, docPos, t.table, t.entity, t.fk, whereClause(where))
+		FROM %s a JOIN %s e ON e.id = a.%s%s ORDER BY a.id DESC`, t.EntityKey, docPos, t.Table, t.Entity, t.FK, whereClause(where))
 	if q.Limit > 0 {
 		query += " LIMIT ?"
 		args = append(args, q.Limit)
@@ -240,11 +218,11 @@ func (s *Store) Annotations(ctx context.Context, q store.AnnotationQuery) ([]sto
 
 // DeleteAnnotations deletes a project's annotations matching d.
 func (s *Store) DeleteAnnotations(ctx context.Context, d store.AnnotationDelete) (int64, error) {
-	t, err := tableFor(d.Kind)
+	t, err := schema.AnnotationTableFor(d.Kind)
 	if err != nil {
 		return 0, err
 	}
-	where := []string{fmt.Sprintf("%s IN (SELECT id FROM %s WHERE project_id = ?)", t.fk, t.entity)}
+	where := []string{fmt.Sprintf("%s IN (SELECT id FROM %s WHERE project_id = ?)", t.FK, t.Entity)}
 	args := []any{d.ProjectID}
 	where, args = inList(where, args, "name", d.Names)
 	where, args = inList(where, args, "identifier", d.Identifiers)
@@ -262,7 +240,7 @@ func (s *Store) DeleteAnnotations(ctx context.Context, d store.AnnotationDelete)
 	}
 	s.writeM.Lock()
 	defer s.writeM.Unlock()
-	res, err := s.write.ExecContext(ctx, "DELETE FROM "+t.table+whereClause(where), args...)
+	res, err := s.write.ExecContext(ctx, "DELETE FROM "+t.Table+whereClause(where), args...)
 	if err != nil {
 		return 0, fmt.Errorf("delete %s annotations: %w", d.Kind, err)
 	}

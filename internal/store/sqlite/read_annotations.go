@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/loupe-dev/loupe/internal/store"
+	"github.com/loupe-dev/loupe/internal/store/schema"
 )
 
 // annotationSummarySQL summarises one annotation table per name, entity by
@@ -40,7 +41,7 @@ func (s *Store) AnnotationSummaries(ctx context.Context, projectID int64, kind s
 	if kind == store.DocumentAnnotation {
 		return nil, fmt.Errorf("summaries of document annotations: %w", store.ErrInvalidArgument)
 	}
-	t, err := tableFor(kind)
+	t, err := schema.AnnotationTableFor(kind)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +57,7 @@ func (s *Store) AnnotationSummaries(ctx context.Context, projectID int64, kind s
 		inRange += " AND e.start_time < ?"
 		args = append(args, end)
 	}
-	query := fmt.Sprintf(annotationSummarySQL, t.table, t.fk, t.entity, inRange)
+	query := fmt.Sprintf(annotationSummarySQL, t.Table, t.FK, t.Entity, inRange)
 	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("summarise %s annotations of project %d: %w", kind, projectID, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 	"github.com/loupe-dev/loupe/internal/store/rollup"
+	"github.com/loupe-dev/loupe/internal/store/schema"
 )
 
 // PreviewLength bounds the input and output previews kept on traces and
@@ -626,7 +627,7 @@ func (w *batchWriter) storeFeedback(traces map[string]*traceState) error {
 				}
 				a.Kind, entity = store.SessionAnnotation, t.sessionRowID
 			}
-			if _, err := upsertAnnotation(w.ctx, w.tx, annotationTables[a.Kind], a, entity, w.now); err != nil {
+			if _, err := upsertAnnotation(w.ctx, w.tx, schema.AnnotationTables[a.Kind], a, entity, w.now); err != nil {
 				return err
 			}
 		}
