@@ -168,6 +168,8 @@ func TestDebugAnAgentInTheBrowser(t *testing.T) {
 	p.see("table.grid", "RETRIEVER", "EMBEDDING", "tool.search_docs")
 	p.do("choose LLM", chromedp.Evaluate[chromedp.Void](`(s => { s.value = "LLM"; s.dispatchEvent(new Event("change", {bubbles: true})) })(document.querySelector('select[name="kind"]'))`))
 	p.waitFor("the LLM filter", `location.search.includes("kind=LLM")`, 10*time.Second)
+	// The URL changes before the filtered list is drawn: wait for the rows.
+	p.waitFor("the LLM rows", `(k => k.length > 0 && k.every(x => x === "LLM"))([...document.querySelectorAll("table.grid tbody .kind")].map(e => e.textContent))`, 10*time.Second)
 	kinds := eval[[]string](p, `[...new Set([...document.querySelectorAll("table.grid tbody .kind")].map(e => e.textContent))]`)
 	if fmt.Sprint(kinds) != "[LLM]" {
 		t.Errorf("kinds listed with kind=LLM: %v", kinds)

@@ -203,7 +203,9 @@ func (p *page) waitFor(what, expr string, timeout time.Duration) {
 	var last error
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(p.ctx, 2*time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		// A navigation changes location before the new page is parsed, so
+		// a condition on the URL holds only once the document is complete.
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.readyState === "complete" && (`+expr+`)`))
 		cancel()
 		if err == nil && ok {
 			return
