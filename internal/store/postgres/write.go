@@ -283,7 +283,6 @@ type traceState struct {
 	cost                    rollup.Cost
 	root                    *span.Span
 	userID, sessionID       string
-	inserted                bool
 }
 
 func (w *batchWriter) write(ctx context.Context) error {
@@ -544,7 +543,6 @@ func (w *batchWriter) originIDs(ctx context.Context) ([]int64, error) {
 // account adds an inserted span to its trace's roll-up deltas.
 func (w *batchWriter) account(sp *span.Span) {
 	t := w.traces[sp.TraceID]
-	t.inserted = true
 	t.spanCount++
 	if sp.StatusCode == span.StatusError {
 		t.errors++
@@ -569,7 +567,7 @@ func (w *batchWriter) account(sp *span.Span) {
 func (w *batchWriter) changed() []*traceState {
 	var out []*traceState
 	for _, in := range w.b.traces {
-		if t := w.traces[in.traceID]; t.inserted {
+		if t := w.traces[in.traceID]; t.spanCount > 0 {
 			out = append(out, t)
 		}
 	}

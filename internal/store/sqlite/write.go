@@ -148,7 +148,6 @@ type traceState struct {
 	tokens                           span.TokenCounts
 	root                             *span.Span
 	userID, sessionID, sessionUserID string
-	inserted                         bool
 }
 
 func (w *batchWriter) write(spans []span.Span) (store.WriteResult, error) {
@@ -197,7 +196,6 @@ func (w *batchWriter) write(spans []span.Span) (store.WriteResult, error) {
 
 	for _, sp := range inserted {
 		t := traces[sp.TraceID]
-		t.inserted = true
 		t.spanCount++
 		if sp.StatusCode == span.StatusError {
 			t.errorCount++
@@ -223,7 +221,7 @@ func (w *batchWriter) write(spans []span.Span) (store.WriteResult, error) {
 	lastSpan := make(map[int64]int64)
 	for _, id := range order {
 		t := traces[id]
-		if !t.inserted {
+		if t.spanCount == 0 {
 			continue
 		}
 		if err := w.updateTrace(t); err != nil {
