@@ -298,8 +298,10 @@ func (w *batchWriter) write(ctx context.Context) error {
 	}
 	w.res.Inserted = len(inserted)
 	w.res.Duplicates = w.b.dups + len(w.b.spans) - len(inserted)
+	w.res.New = make([]*span.Span, 0, len(inserted))
 	for _, r := range inserted {
 		w.account(r.span)
+		w.res.New = append(w.res.New, r.span)
 	}
 	if err := w.updateTraces(ctx); err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -43,15 +44,50 @@ func (s *Store) WriteSpans(ctx context.Context, spans []span.Span) (store.WriteR
 	}
 	s.writeM.Lock()
 	defer s.writeM.Unlock()
+	// The writer links spans only to the trace and origin rows it has just
+	// written, so the foreign key checks would only cost a lookup per span
+	// and the statement journal that could undo a failed check. Deletes run
+	// with the checks on: they cascade.
+	if _, err := s.write.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+		return store.WriteResult{}, fmt.Errorf("begin write: %w", err)
+	}
+	defer s.write.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON")
+
+	res, err := s.writeTx(ctx, spans, nil)
+	var stored storedBefore
+	if !errors.As(err, &stored) {
+		return res, err
+	}
+	// Some spans were stored by an earlier request: write the batch again
+	// without them, so that no roll-up counts a span twice.
+	res, err = s.writeTx(ctx, spans, stored.ids)
+	if errors.As(err, &stored) {
+		return store.WriteResult{}, fmt.Errorf("insert spans: SQLite skipped spans that are not stored")
+	}
+	res.Duplicates += len(stored.ids)
+	return res, err
+}
+
+// storedBefore reports the spans of a batch that were already stored.
+type storedBefore struct{ ids map[string]struct{} }
+
+func (storedBefore) Error() string { return "spans stored before" }
+
+// writeTx writes the spans not in skip in one transaction.
+func (s *Store) writeTx(ctx context.Context, spans []span.Span, skip map[string]struct{}) (store.WriteResult, error) {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return store.WriteResult{}, fmt.Errorf("begin write: %w", err)
 	}
 	w := &batchWriter{s: s, tx: tx, ctx: ctx, now: time.Now().UnixNano()}
-	res, err := w.write(spans)
+	res, err := w.write(spans, skip)
 	w.closeStatements()
 	if err != nil {
 		tx.Rollback()
+		var stored storedBefore
+		if errors.As(err, &stored) {
+			return res, s.storedSpans(ctx, w.unique, stored)
+		}
 		return store.WriteResult{}, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -64,6 +100,34 @@ func (s *Store) WriteSpans(ctx context.Context, spans []span.Span) (store.WriteR
 	return res, nil
 }
 
+// storedSpans finds which of spans are already in the database.
+func (s *Store) storedSpans(ctx context.Context, spans []*span.Span, into storedBefore) error {
+	const perQuery = 500
+	for start := 0; start < len(spans); start += perQuery {
+		chunk := spans[start:min(start+perQuery, len(spans))]
+		args := make([]any, len(chunk))
+		for i, sp := range chunk {
+			args[i] = sp.SpanID
+		}
+		rows, err := s.write.QueryContext(ctx, "SELECT span_id FROM spans WHERE span_id IN ("+placeholders(len(chunk))+")", args...)
+		if err != nil {
+			return fmt.Errorf("find spans stored before: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return fmt.Errorf("find spans stored before: %w", err)
+			}
+			into.ids[id] = struct{}{}
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("find spans stored before: %w", err)
+		}
+	}
+	return into
+}
+
 // batchWriter holds the state of one write transaction.
 type batchWriter struct {
 	s     *Store
@@ -74,14 +138,8 @@ type batchWriter struct {
 	args  []any
 	buf   []byte
 
+	unique      []*span.Span     // the batch without repeats and skipped spans
 	newProjects map[string]int64 // created in this transaction
-
-	feedbackRows []spanRow // inserted spans carrying annotations
-}
-
-type spanRow struct {
-	span  *span.Span
-	rowID int64
 }
 
 func (w *batchWriter) projectID(name string) (int64, error) {
@@ -132,33 +190,63 @@ func (w *batchWriter) exec(query string, args ...any) error {
 	return err
 }
 
-// traceState accumulates what one batch changes on one trace.
+// traceState is what one batch adds to one trace, and the trace row after it.
 type traceState struct {
-	id, projectID, sessionRowID int64
-	hadRoot, hadUser            bool
-	oldTokens                   span.TokenCounts
-	oldCost                     float64
-	oldUnpriced                 int64
-	oldStart, oldEnd            int64
+	traceID   string
+	projectID int64 // the project of the batch's first span, then the trace's
 
-	cost rollup.Cost
+	start, end                      int64
+	spanCount, errorCount, llmCount int64
+	tokens                          span.TokenCounts
+	cost                            rollup.Cost
+	root                            *span.Span // the batch's earliest root span
+	userID, sessionID               string
 
-	start, end                       int64
-	spanCount, errorCount, llmCount  int64
-	tokens                           span.TokenCounts
-	root                             *span.Span
-	userID, sessionID, sessionUserID string
+	// From the stored row, after the batch.
+	id, sessionRowID            int64
+	storedSession               string // the session_id of sessionRowID
+	storedStart, storedEnd      int64
+	storedTokens                span.TokenCounts
+	storedCost                  float64
+	storedUnpriced              int64
+	hasRoot                     bool
+	inputPreview, outputPreview sql.NullString
 }
 
-func (w *batchWriter) write(spans []span.Span) (store.WriteResult, error) {
+func (t *traceState) add(sp *span.Span) {
+	t.start = min(t.start, sp.StartTime)
+	t.end = max(t.end, sp.EndTime)
+	t.spanCount++
+	if sp.StatusCode == span.StatusError {
+		t.errorCount++
+	}
+	if sp.View.Kind == span.KindLLM {
+		t.llmCount++
+		t.tokens.Add(sp.View.Tokens)
+		t.cost.Add(&sp.View.Cost)
+	}
+	if sp.IsRoot() && (t.root == nil || sp.StartTime < t.root.StartTime) {
+		t.root = sp
+	}
+	if t.userID == "" && sp.View.UserID != "" {
+		t.userID = sp.View.UserID
+	}
+	if sp.View.SessionID != "" && (t.sessionID == "" || sp.IsRoot()) {
+		t.sessionID = sp.View.SessionID
+	}
+}
+
+// write stores the batch. The roll-ups are written before the spans, as
+// if every span were new; when one turns out to be stored already, write
+// returns storedBefore and the caller writes the batch again without it.
+func (w *batchWriter) write(spans []span.Span, skip map[string]struct{}) (store.WriteResult, error) {
 	var res store.WriteResult
 
-	// Resolve the traces, first-seen order, creating them in the project of
-	// their first span when new.
+	// The traces in first-seen order, each in the project of its first span.
 	traces := make(map[string]*traceState, len(spans)/4+1)
-	order := make([]string, 0, len(spans)/4+1)
+	var order []*traceState
 	seen := make(map[string]struct{}, len(spans))
-	unique := spans[:0:0]
+	w.unique = make([]*span.Span, 0, len(spans))
 	for i := range spans {
 		sp := &spans[i]
 		if _, dup := seen[sp.SpanID]; dup {
@@ -166,77 +254,46 @@ func (w *batchWriter) write(spans []span.Span) (store.WriteResult, error) {
 			continue
 		}
 		seen[sp.SpanID] = struct{}{}
-		unique = append(unique, *sp)
+		if _, ok := skip[sp.SpanID]; ok {
+			continue
+		}
+		w.unique = append(w.unique, sp)
 		t, ok := traces[sp.TraceID]
 		if !ok {
 			projectID, err := w.projectID(sp.Project)
 			if err != nil {
 				return res, err
 			}
-			t = &traceState{projectID: projectID, start: sp.StartTime, end: sp.EndTime}
+			t = &traceState{traceID: sp.TraceID, projectID: projectID, start: sp.StartTime, end: sp.EndTime}
 			traces[sp.TraceID] = t
-			order = append(order, sp.TraceID)
+			order = append(order, t)
 		}
-		t.start = min(t.start, sp.StartTime)
-		t.end = max(t.end, sp.EndTime)
+		t.add(sp)
 	}
-	for _, id := range order {
-		if err := w.upsertTrace(id, traces[id]); err != nil {
-			return res, err
-		}
+	if len(w.unique) == 0 {
+		return res, nil
 	}
-
-	inserted, err := w.insertSpans(unique, traces)
+	if err := w.upsertTraces(order, traces); err != nil {
+		return res, err
+	}
+	feedback, err := w.insertSpans(traces)
 	if err != nil {
 		return res, err
 	}
-	res.Inserted = len(inserted)
-	res.New = inserted
-	res.Duplicates += len(unique) - len(inserted)
-
-	for _, sp := range inserted {
-		t := traces[sp.TraceID]
-		t.spanCount++
-		if sp.StatusCode == span.StatusError {
-			t.errorCount++
-		}
-		if sp.View.Kind == span.KindLLM {
-			t.llmCount++
-			t.tokens.Add(sp.View.Tokens)
-			t.cost.Add(&sp.View.Cost)
-		}
-		if sp.IsRoot() && !t.hadRoot {
-			if t.root == nil || sp.StartTime < t.root.StartTime {
-				t.root = sp
-			}
-		}
-		if t.userID == "" && sp.View.UserID != "" {
-			t.userID = sp.View.UserID
-		}
-		if sp.View.SessionID != "" && (t.sessionID == "" || sp.IsRoot()) {
-			t.sessionID = sp.View.SessionID
-		}
+	res.Inserted = len(w.unique)
+	res.New = w.unique
+	if err := w.updateSessions(order); err != nil {
+		return res, err
 	}
-
+	if err := w.storeFeedback(feedback, traces); err != nil {
+		return res, err
+	}
+	if err := w.storeUsage(w.unique, traces); err != nil {
+		return res, err
+	}
 	lastSpan := make(map[int64]int64)
-	for _, id := range order {
-		t := traces[id]
-		if t.spanCount == 0 {
-			continue
-		}
-		if err := w.updateTrace(t); err != nil {
-			return res, fmt.Errorf("update trace %s: %w", id, err)
-		}
-		if err := w.updateSession(t); err != nil {
-			return res, fmt.Errorf("update session of trace %s: %w", id, err)
-		}
+	for _, t := range order {
 		lastSpan[t.projectID] = max(lastSpan[t.projectID], t.end)
-	}
-	if err := w.storeFeedback(traces); err != nil {
-		return res, err
-	}
-	if err := w.storeUsage(inserted, traces); err != nil {
-		return res, err
 	}
 	for pid, ts := range lastSpan {
 		if err := w.exec(`UPDATE projects SET last_span_time = max(coalesce(last_span_time, 0), ?), updated_at = ? WHERE id = ?`, ts, w.now, pid); err != nil {
@@ -247,93 +304,158 @@ func (w *batchWriter) write(spans []span.Span) (store.WriteResult, error) {
 	return res, nil
 }
 
-func (w *batchWriter) upsertTrace(traceID string, t *traceState) error {
-	st, err := w.stmt(`INSERT INTO traces (project_id, trace_id, start_time, end_time) VALUES (?, ?, ?, ?)
-		ON CONFLICT (trace_id) DO UPDATE SET start_time = start_time
-		RETURNING id, project_id, coalesce(session_rowid, 0), root_span_id IS NOT NULL, user_id IS NOT NULL,
-			start_time, end_time, prompt_tokens, completion_tokens, total_tokens, cost_total, unpriced_spans`)
-	if err != nil {
-		return err
-	}
-	err = st.QueryRowContext(w.ctx, t.projectID, traceID, t.start, t.end).Scan(
-		&t.id, &t.projectID, &t.sessionRowID, &t.hadRoot, &t.hadUser,
-		&t.oldStart, &t.oldEnd, &t.oldTokens.Prompt, &t.oldTokens.Completion, &t.oldTokens.Total, &t.oldCost, &t.oldUnpriced)
-	if err != nil {
-		return fmt.Errorf("upsert trace %s: %w", traceID, err)
+// rowsPerUpsert traces or sessions go in one statement.
+const rowsPerUpsert = 64
+
+var traceUpsertColumns = []string{
+	"project_id", "trace_id", "start_time", "end_time", "span_count", "error_count", "llm_span_count",
+	"prompt_tokens", "completion_tokens", "total_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens",
+	"user_id", "cost_total", "cost_prompt", "cost_completion", "unpriced_spans",
+	"root_span_id", "root_name", "root_kind", "root_status", "input_preview", "output_preview",
+}
+
+// The root columns keep the first root stored: SET expressions read the
+// row as it was before the statement.
+const traceUpsertConflict = ` ON CONFLICT (trace_id) DO UPDATE SET
+	start_time = min(start_time, excluded.start_time), end_time = max(end_time, excluded.end_time),
+	span_count = span_count + excluded.span_count, error_count = error_count + excluded.error_count,
+	llm_span_count = llm_span_count + excluded.llm_span_count,
+	prompt_tokens = prompt_tokens + excluded.prompt_tokens, completion_tokens = completion_tokens + excluded.completion_tokens,
+	total_tokens = total_tokens + excluded.total_tokens, cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+	cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens, reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
+	user_id = coalesce(user_id, excluded.user_id),
+	cost_total = cost_total + excluded.cost_total, cost_prompt = cost_prompt + excluded.cost_prompt,
+	cost_completion = cost_completion + excluded.cost_completion, unpriced_spans = unpriced_spans + excluded.unpriced_spans,
+	root_span_id = coalesce(root_span_id, excluded.root_span_id),
+	root_name = CASE WHEN root_span_id IS NULL THEN excluded.root_name ELSE root_name END,
+	root_kind = CASE WHEN root_span_id IS NULL THEN excluded.root_kind ELSE root_kind END,
+	root_status = CASE WHEN root_span_id IS NULL THEN excluded.root_status ELSE root_status END,
+	input_preview = CASE WHEN root_span_id IS NULL THEN excluded.input_preview ELSE input_preview END,
+	output_preview = CASE WHEN root_span_id IS NULL THEN excluded.output_preview ELSE output_preview END
+RETURNING id, trace_id, project_id, coalesce(session_rowid, 0),
+	(SELECT session_id FROM sessions WHERE sessions.id = traces.session_rowid),
+	start_time, end_time, prompt_tokens, completion_tokens, total_tokens, cost_total, unpriced_spans,
+	root_span_id IS NOT NULL, input_preview, output_preview`
+
+// upsertTraces adds the batch to its traces, creating the new ones, and
+// reads back each trace row.
+func (w *batchWriter) upsertTraces(order []*traceState, traces map[string]*traceState) error {
+	for start := 0; start < len(order); start += rowsPerUpsert {
+		chunk := order[start:min(start+rowsPerUpsert, len(order))]
+		st, err := w.stmt(multiRowSQL("INSERT INTO traces", traceUpsertColumns, len(chunk), traceUpsertConflict))
+		if err != nil {
+			return err
+		}
+		w.args = w.args[:0]
+		for _, t := range chunk {
+			w.args = append(w.args, t.projectID, t.traceID, t.start, t.end, t.spanCount, t.errorCount, t.llmCount,
+				t.tokens.Prompt, t.tokens.Completion, t.tokens.Total, t.tokens.CacheRead, t.tokens.CacheWrite, t.tokens.Reasoning,
+				nullString(t.userID), t.cost.Total, t.cost.Prompt, t.cost.Completion, t.cost.Unpriced)
+			if r := t.root; r != nil {
+				w.args = append(w.args, r.SpanID, r.Name, string(r.View.Kind), string(r.StatusCode),
+					nullString(Preview(r.View.InputValue)), nullString(Preview(r.View.OutputValue)))
+			} else {
+				w.args = append(w.args, nil, nil, nil, nil, nil, nil)
+			}
+		}
+		rows, err := st.QueryContext(w.ctx, w.args...)
+		if err != nil {
+			return fmt.Errorf("upsert traces: %w", err)
+		}
+		for rows.Next() {
+			var traceID string
+			var session sql.NullString
+			var r traceState
+			if err := rows.Scan(&r.id, &traceID, &r.projectID, &r.sessionRowID, &session, &r.storedStart, &r.storedEnd,
+				&r.storedTokens.Prompt, &r.storedTokens.Completion, &r.storedTokens.Total, &r.storedCost, &r.storedUnpriced,
+				&r.hasRoot, &r.inputPreview, &r.outputPreview); err != nil {
+				rows.Close()
+				return fmt.Errorf("upsert traces: %w", err)
+			}
+			t := traces[traceID]
+			t.id, t.projectID, t.sessionRowID, t.storedSession = r.id, r.projectID, r.sessionRowID, session.String
+			t.storedStart, t.storedEnd, t.storedTokens, t.storedCost, t.storedUnpriced = r.storedStart, r.storedEnd, r.storedTokens, r.storedCost, r.storedUnpriced
+			t.hasRoot, t.inputPreview, t.outputPreview = r.hasRoot, r.inputPreview, r.outputPreview
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("upsert traces: %w", err)
+		}
 	}
 	return nil
 }
 
-// insertSpans inserts the spans whose span_id is new and returns them.
-func (w *batchWriter) insertSpans(spans []span.Span, traces map[string]*traceState) ([]*span.Span, error) {
-	bySpanID := make(map[string]*span.Span, len(spans))
-	for i := range spans {
-		bySpanID[spans[i].SpanID] = &spans[i]
-	}
-	inserted := make([]*span.Span, 0, len(spans))
+// insertSpans inserts the batch's spans and returns those carrying
+// annotations, with their row ids. A span already stored makes it return
+// storedBefore.
+func (w *batchWriter) insertSpans(traces map[string]*traceState) ([]spanRow, error) {
 	origins := make(map[string]int64)
-	for start := 0; start < len(spans); start += rowsPerInsert {
-		chunk := spans[start:min(start+rowsPerInsert, len(spans))]
-		st, err := w.stmt(insertSpansSQL(len(chunk)))
+	var feedback []*span.Span
+	for start := 0; start < len(w.unique); start += rowsPerInsert {
+		chunk := w.unique[start:min(start+rowsPerInsert, len(w.unique))]
+		st, err := w.stmt(multiRowSQL("INSERT OR IGNORE INTO spans", spanColumns, len(chunk), ""))
 		if err != nil {
 			return nil, err
 		}
 		w.args = w.args[:0]
-		for i := range chunk {
-			sp := &chunk[i]
+		for _, sp := range chunk {
 			originID, err := w.originID(sp, origins)
 			if err != nil {
 				return nil, err
 			}
 			w.args = w.spanArgs(w.args, sp, traces[sp.TraceID], originID)
+			if len(sp.View.Feedback) > 0 {
+				feedback = append(feedback, sp)
+			}
 		}
-		rows, err := st.QueryContext(w.ctx, w.args...)
+		r, err := st.ExecContext(w.ctx, w.args...)
 		if err != nil {
 			return nil, fmt.Errorf("insert spans: %w", err)
 		}
-		for rows.Next() {
-			var rowID int64
-			var id string
-			if err := rows.Scan(&rowID, &id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			sp := bySpanID[id]
-			if len(sp.View.Feedback) > 0 {
-				w.feedbackRows = append(w.feedbackRows, spanRow{sp, rowID})
-			}
-			inserted = append(inserted, sp)
-		}
-		if err := rows.Close(); err != nil {
+		if n, err := r.RowsAffected(); err != nil {
 			return nil, fmt.Errorf("insert spans: %w", err)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("insert spans: %w", err)
+		} else if int(n) < len(chunk) {
+			return nil, storedBefore{ids: make(map[string]struct{})}
 		}
 	}
-	return inserted, nil
+	rows := make([]spanRow, 0, len(feedback))
+	for _, sp := range feedback {
+		var rowID int64
+		if err := w.tx.QueryRowContext(w.ctx, `SELECT id FROM spans WHERE span_id = ?`, sp.SpanID).Scan(&rowID); err != nil {
+			return nil, fmt.Errorf("find span %s: %w", sp.SpanID, err)
+		}
+		rows = append(rows, spanRow{sp, rowID})
+	}
+	return rows, nil
 }
 
-var insertSQLCache sync.Map // row count → statement text
+type spanRow struct {
+	span  *span.Span
+	rowID int64
+}
 
-func insertSpansSQL(n int) string {
-	if q, ok := insertSQLCache.Load(n); ok {
+var multiRowSQLCache sync.Map // statement text → multi-row statement text
+
+// multiRowSQL is "head (columns) VALUES (?, …), … tail" for n rows.
+func multiRowSQL(head string, columns []string, n int, tail string) string {
+	key := fmt.Sprintf("%s\x00%d\x00%s", head, n, tail)
+	if q, ok := multiRowSQLCache.Load(key); ok {
 		return q.(string)
 	}
 	var b strings.Builder
-	b.WriteString("INSERT INTO spans (")
-	b.WriteString(strings.Join(spanColumns, ", "))
+	b.WriteString(head)
+	b.WriteString(" (")
+	b.WriteString(strings.Join(columns, ", "))
 	b.WriteString(") VALUES ")
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(spanColumns)), ", ") + ")"
+	row := "(" + placeholders(len(columns)) + ")"
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString(row)
 	}
-	b.WriteString(" ON CONFLICT (span_id) DO NOTHING RETURNING id, span_id")
+	b.WriteString(tail)
 	q := b.String()
-	insertSQLCache.Store(n, q)
+	multiRowSQLCache.Store(key, q)
 	return q
 }
 
@@ -449,95 +571,147 @@ func (w *batchWriter) originID(sp *span.Span, cache map[string]int64) (any, erro
 	return id, nil
 }
 
-func (w *batchWriter) updateTrace(t *traceState) error {
-	err := w.exec(`UPDATE traces SET
-			start_time = min(start_time, ?), end_time = max(end_time, ?),
-			span_count = span_count + ?, error_count = error_count + ?, llm_span_count = llm_span_count + ?,
-			prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?,
-			cache_read_tokens = cache_read_tokens + ?, cache_write_tokens = cache_write_tokens + ?,
-			reasoning_tokens = reasoning_tokens + ?, user_id = coalesce(user_id, ?),
-			cost_total = cost_total + ?, cost_prompt = cost_prompt + ?, cost_completion = cost_completion + ?,
-			unpriced_spans = unpriced_spans + ?
-		WHERE id = ?`,
-		t.start, t.end, t.spanCount, t.errorCount, t.llmCount,
-		t.tokens.Prompt, t.tokens.Completion, t.tokens.Total, t.tokens.CacheRead, t.tokens.CacheWrite,
-		t.tokens.Reasoning, nullString(t.userID), t.cost.Total, t.cost.Prompt, t.cost.Completion, t.cost.Unpriced, t.id)
-	if err != nil || t.root == nil {
-		return err
-	}
-	r := t.root
-	return w.exec(`UPDATE traces SET root_span_id = ?, root_name = ?, root_kind = ?, root_status = ?,
-			input_preview = ?, output_preview = ? WHERE id = ?`,
-		r.SpanID, r.Name, string(r.View.Kind), string(r.StatusCode),
-		nullString(Preview(r.View.InputValue)), nullString(Preview(r.View.OutputValue)), t.id)
+// sessionState is what one batch adds to one session.
+type sessionState struct {
+	sessionID, userID      string
+	projectID              int64
+	start, end             int64
+	traceCount             int64
+	tokens                 span.TokenCounts
+	cost                   float64
+	unpriced               int64
+	firstInput, lastOutput sql.NullString
+	firstInputTime         *int64
+	lastOutputTime         *int64
+	attach                 []*traceState // traces joining the session
 }
 
-// updateSession attaches a trace to its session (creating the session on
-// first sight) or moves the session's roll-ups by what this batch added.
-func (w *batchWriter) updateSession(t *traceState) error {
-	start, end := min(t.start, t.oldStart), max(t.end, t.oldEnd)
-	switch {
-	case t.sessionRowID == 0 && t.sessionID != "":
-		tokens := t.oldTokens
-		tokens.Add(t.tokens)
-		st, err := w.stmt(`INSERT INTO sessions (project_id, session_id, start_time, end_time, trace_count,
-				prompt_tokens, completion_tokens, total_tokens, user_id, cost_total, unpriced_spans)
-			VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (session_id) DO UPDATE SET
-				start_time = min(start_time, excluded.start_time), end_time = max(end_time, excluded.end_time),
-				trace_count = trace_count + 1,
-				prompt_tokens = prompt_tokens + excluded.prompt_tokens,
-				completion_tokens = completion_tokens + excluded.completion_tokens,
-				total_tokens = total_tokens + excluded.total_tokens,
-				user_id = coalesce(user_id, excluded.user_id),
-				cost_total = cost_total + excluded.cost_total,
-				unpriced_spans = unpriced_spans + excluded.unpriced_spans
-			RETURNING id`)
+// A session's first input is its earliest trace's root input, and its
+// last output is its latest trace's root output; the SET expressions read
+// the row as it was before the statement.
+const sessionUpsertConflict = ` ON CONFLICT (session_id) DO UPDATE SET
+	start_time = min(start_time, excluded.start_time), end_time = max(end_time, excluded.end_time),
+	trace_count = trace_count + excluded.trace_count,
+	prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+	completion_tokens = completion_tokens + excluded.completion_tokens,
+	total_tokens = total_tokens + excluded.total_tokens,
+	user_id = coalesce(user_id, excluded.user_id),
+	cost_total = cost_total + excluded.cost_total,
+	unpriced_spans = unpriced_spans + excluded.unpriced_spans,
+	first_input = CASE WHEN excluded.first_input_time IS NOT NULL AND (first_input_time IS NULL OR first_input_time > excluded.first_input_time)
+		THEN excluded.first_input ELSE first_input END,
+	first_input_time = CASE WHEN excluded.first_input_time IS NOT NULL AND (first_input_time IS NULL OR first_input_time > excluded.first_input_time)
+		THEN excluded.first_input_time ELSE first_input_time END,
+	last_output = CASE WHEN excluded.last_output_time IS NOT NULL AND (last_output_time IS NULL OR last_output_time <= excluded.last_output_time)
+		THEN excluded.last_output ELSE last_output END,
+	last_output_time = CASE WHEN excluded.last_output_time IS NOT NULL AND (last_output_time IS NULL OR last_output_time <= excluded.last_output_time)
+		THEN excluded.last_output_time ELSE last_output_time END
+RETURNING id, session_id`
+
+var sessionUpsertColumns = []string{
+	"project_id", "session_id", "start_time", "end_time", "trace_count", "prompt_tokens", "completion_tokens",
+	"total_tokens", "user_id", "cost_total", "unpriced_spans", "first_input", "first_input_time", "last_output",
+	"last_output_time",
+}
+
+// updateSessions attaches traces to their sessions (creating a session on
+// first sight) and moves the sessions' roll-ups by what the batch added.
+func (w *batchWriter) updateSessions(order []*traceState) error {
+	sessions := make(map[string]*sessionState)
+	var sessionOrder []*sessionState
+	for _, t := range order {
+		id, joins := t.storedSession, false
+		if t.sessionRowID == 0 && t.sessionID != "" {
+			id, joins = t.sessionID, true
+		}
+		if id == "" {
+			continue
+		}
+		ss := sessions[id]
+		if ss == nil {
+			ss = &sessionState{sessionID: id, projectID: t.projectID, start: t.storedStart, end: t.storedEnd}
+			sessions[id] = ss
+			sessionOrder = append(sessionOrder, ss)
+		}
+		ss.start, ss.end = min(ss.start, t.storedStart), max(ss.end, t.storedEnd)
+		if ss.userID == "" {
+			ss.userID = t.userID
+		}
+		if joins {
+			// The whole trace joins, with what earlier batches stored of it.
+			ss.traceCount++
+			ss.tokens.Prompt += t.storedTokens.Prompt
+			ss.tokens.Completion += t.storedTokens.Completion
+			ss.tokens.Total += t.storedTokens.Total
+			ss.cost += t.storedCost
+			ss.unpriced += t.storedUnpriced
+			ss.attach = append(ss.attach, t)
+		} else {
+			ss.tokens.Prompt += t.tokens.Prompt
+			ss.tokens.Completion += t.tokens.Completion
+			ss.tokens.Total += t.tokens.Total
+			ss.cost += t.cost.Total
+			ss.unpriced += t.cost.Unpriced
+		}
+		// The trace's root input and output are offered to the session when
+		// the root arrives, or when a trace whose root came earlier joins.
+		if t.hasRoot && (t.root != nil || joins) {
+			at := t.storedStart
+			if ss.firstInputTime == nil || at < *ss.firstInputTime {
+				ss.firstInputTime, ss.firstInput = &at, t.inputPreview
+			}
+			if ss.lastOutputTime == nil || at >= *ss.lastOutputTime {
+				ss.lastOutputTime, ss.lastOutput = &at, t.outputPreview
+			}
+		}
+	}
+	type attachment struct{ trace, session int64 }
+	var attach []attachment
+	for start := 0; start < len(sessionOrder); start += rowsPerUpsert {
+		chunk := sessionOrder[start:min(start+rowsPerUpsert, len(sessionOrder))]
+		st, err := w.stmt(multiRowSQL("INSERT INTO sessions", sessionUpsertColumns, len(chunk), sessionUpsertConflict))
 		if err != nil {
 			return err
 		}
-		if err := st.QueryRowContext(w.ctx, t.projectID, t.sessionID, start, end,
-			tokens.Prompt, tokens.Completion, tokens.Total, nullString(t.userID),
-			t.oldCost+t.cost.Total, t.oldUnpriced+t.cost.Unpriced).Scan(&t.sessionRowID); err != nil {
-			return err
+		w.args = w.args[:0]
+		for _, ss := range chunk {
+			w.args = append(w.args, ss.projectID, ss.sessionID, ss.start, ss.end, ss.traceCount,
+				ss.tokens.Prompt, ss.tokens.Completion, ss.tokens.Total, nullString(ss.userID), ss.cost, ss.unpriced,
+				ss.firstInput, ss.firstInputTime, ss.lastOutput, ss.lastOutputTime)
 		}
-		if err := w.exec(`UPDATE traces SET session_rowid = ? WHERE id = ?`, t.sessionRowID, t.id); err != nil {
-			return err
-		}
-		if t.root == nil && t.hadRoot {
-			// The root arrived earlier, before the trace had a session:
-			// offer its input and output to the session now.
-			return w.exec(`UPDATE sessions SET
-					first_input = CASE WHEN first_input_time IS NULL OR first_input_time > ?1 THEN (SELECT input_preview FROM traces WHERE id = ?3) ELSE first_input END,
-					first_input_time = CASE WHEN first_input_time IS NULL OR first_input_time > ?1 THEN ?1 ELSE first_input_time END,
-					last_output = CASE WHEN last_output_time IS NULL OR last_output_time <= ?1 THEN (SELECT output_preview FROM traces WHERE id = ?3) ELSE last_output END,
-					last_output_time = CASE WHEN last_output_time IS NULL OR last_output_time <= ?1 THEN ?1 ELSE last_output_time END
-				WHERE id = ?2`, start, t.sessionRowID, t.id)
-		}
-	case t.sessionRowID != 0:
-		err := w.exec(`UPDATE sessions SET start_time = min(start_time, ?), end_time = max(end_time, ?),
-				prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?,
-				user_id = coalesce(user_id, ?), cost_total = cost_total + ?, unpriced_spans = unpriced_spans + ?
-			WHERE id = ?`, start, end, t.tokens.Prompt, t.tokens.Completion, t.tokens.Total, nullString(t.userID),
-			t.cost.Total, t.cost.Unpriced, t.sessionRowID)
+		rows, err := st.QueryContext(w.ctx, w.args...)
 		if err != nil {
-			return err
+			return fmt.Errorf("update sessions: %w", err)
 		}
-	default:
-		return nil
+		for rows.Next() {
+			var rowID int64
+			var id string
+			if err := rows.Scan(&rowID, &id); err != nil {
+				rows.Close()
+				return fmt.Errorf("update sessions: %w", err)
+			}
+			for _, t := range sessions[id].attach {
+				t.sessionRowID = rowID
+				attach = append(attach, attachment{t.id, rowID})
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("update sessions: %w", err)
+		}
 	}
-	if t.root == nil {
-		return nil
+	for start := 0; start < len(attach); start += rowsPerUpsert {
+		chunk := attach[start:min(start+rowsPerUpsert, len(attach))]
+		w.args = w.args[:0]
+		for _, a := range chunk {
+			w.args = append(w.args, a.trace, a.session)
+		}
+		values := strings.TrimSuffix(strings.Repeat("(?, ?), ", len(chunk)), ", ")
+		if err := w.exec(`UPDATE traces SET session_rowid = v.column2 FROM (VALUES `+values+`) AS v
+				WHERE traces.id = v.column1`, w.args...); err != nil {
+			return fmt.Errorf("attach traces to sessions: %w", err)
+		}
 	}
-	// A session's first input is its earliest trace's root input, and its
-	// last output is its latest trace's root output.
-	return w.exec(`UPDATE sessions SET
-			first_input = CASE WHEN first_input_time IS NULL OR first_input_time > ?1 THEN ?3 ELSE first_input END,
-			first_input_time = CASE WHEN first_input_time IS NULL OR first_input_time > ?1 THEN ?1 ELSE first_input_time END,
-			last_output = CASE WHEN last_output_time IS NULL OR last_output_time <= ?1 THEN ?4 ELSE last_output END,
-			last_output_time = CASE WHEN last_output_time IS NULL OR last_output_time <= ?1 THEN ?1 ELSE last_output_time END
-		WHERE id = ?2`, start, t.sessionRowID,
-		nullString(Preview(t.root.View.InputValue)), nullString(Preview(t.root.View.OutputValue)))
+	return nil
 }
 
 // Preview cuts s to PreviewLength bytes at a rune boundary.
@@ -604,8 +778,8 @@ func (s *Store) ensureDefaultProject(ctx context.Context) error {
 
 // storeFeedback stores annotations that spans carried as attributes. It runs
 // after the trace and session roll-ups so session feedback finds its session.
-func (w *batchWriter) storeFeedback(traces map[string]*traceState) error {
-	for _, r := range w.feedbackRows {
+func (w *batchWriter) storeFeedback(feedback []spanRow, traces map[string]*traceState) error {
+	for _, r := range feedback {
 		t := traces[r.span.TraceID]
 		for _, f := range r.span.View.Feedback {
 			a := store.Annotation{Name: f.Name, Label: f.Label, Score: f.Score, Explanation: f.Explanation,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -181,6 +182,32 @@ func testIdempotent(t *testing.T, s store.Store) {
 	}
 	if diff := cmp.Diff(wantAgentRollup, rollupOf(trace(t, s, 1))); diff != "" {
 		t.Errorf("roll-up changed by a re-send (-want +got):\n%s", diff)
+	}
+	// A batch mixing stored spans (the root among them) with new ones, of
+	// this trace and of another, adds only the new ones.
+	third := build(agentTrace("agents", 3, 0, "s3", "u3")...)
+	write(t, s, third[:3])
+	res = write(t, s, append(build(agentTrace("agents", 4, 0, "", "")...), third...))
+	if res.Inserted != 7 || res.Duplicates != 3 || len(res.New) != 7 {
+		t.Errorf("batch with 3 stored spans of 10 = %d inserted, %d duplicates, %d new; want 7, 3, 7",
+			res.Inserted, res.Duplicates, len(res.New))
+	}
+	for n, who := range map[int]string{3: "3", 4: ""} {
+		want := wantAgentRollup
+		want.RootSpanID = spanID(n*100 + 1)
+		want.Input, want.Output = fmt.Sprintf("question %d", n), fmt.Sprintf("answer %d", n)
+		want.User, want.Session = "", ""
+		if who != "" {
+			want.User, want.Session = "u"+who, "s"+who
+		}
+		if diff := cmp.Diff(want, rollupOf(trace(t, s, n))); diff != "" {
+			t.Errorf("trace %d after a partly re-sent batch (-want +got):\n%s", n, diff)
+		}
+	}
+	if sess, err := s.Session(context.Background(), "s3"); err != nil {
+		t.Fatal(err)
+	} else if sess.TraceCount != 1 || sess.Tokens.Total != 470 || sess.FirstInput == "" {
+		t.Errorf("session after a partly re-sent batch = %+v, want 1 trace, 470 tokens and its first input", sess)
 	}
 	sess, err := s.Session(context.Background(), "s1")
 	if err != nil {
