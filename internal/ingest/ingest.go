@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,6 +72,7 @@ type Pipeline struct {
 	OnStored func(took time.Duration, stored []*span.Span)
 
 	pricer atomic.Pointer[Pricer]
+	syncs  chan *written // to acknowledge, when the store is a SyncWriter
 }
 
 // Pricer sets the cost of a span (span.View.Cost).
@@ -152,6 +154,14 @@ func (p *Pipeline) Submit(ctx context.Context, spans []span.Span, bytes int) err
 // Run writes queued spans until ctx is cancelled, then stops taking new
 // requests, writes everything already accepted, and returns.
 func (p *Pipeline) Run(ctx context.Context) error {
+	if sw, ok := p.store.(store.SyncWriter); ok {
+		// Batches wait for the disk on their own goroutine while the next
+		// one is written; capacity one lets the writer run a batch ahead.
+		p.syncs = make(chan *written, 1)
+		done := make(chan struct{})
+		go func() { p.acknowledge(sw); close(done) }()
+		defer func() { close(p.syncs); <-done }()
+	}
 	for {
 		select {
 		case <-p.wake:
@@ -194,10 +204,20 @@ func (p *Pipeline) take() []*request {
 	return batch
 }
 
+// written is a batch whose transactions have ended, to be answered once
+// they are durable.
+type written struct {
+	start    time.Time
+	requests []*request
+	errs     []error // per request
+	results  []store.WriteResult
+}
+
 func (p *Pipeline) writeBatch(batch []*request) {
 	// Writes outlive the caller's context: an accepted span is written even
 	// when its client has gone or the server is stopping.
 	ctx := context.Background()
+	w := &written{start: time.Now(), requests: batch, errs: make([]error, len(batch))}
 	var all []span.Span
 	if len(batch) == 1 {
 		all = batch[0].spans
@@ -211,40 +231,101 @@ func (p *Pipeline) writeBatch(batch []*request) {
 			all = append(all, r.spans...)
 		}
 	}
-	err := p.write(ctx, all)
+	err := p.write(ctx, w, all)
 	if err != nil && len(batch) > 1 {
 		// Keep one bad request from failing the others: write each alone.
 		p.log.Warn("batch write failed; retrying its requests one by one", "requests", len(batch), "spans", len(all), "err", err)
-		for _, r := range batch {
-			p.finish(r, p.write(ctx, r.spans))
+		for i, r := range batch {
+			w.errs[i] = p.write(ctx, w, r.spans)
 		}
+	} else {
+		for i := range batch {
+			w.errs[i] = err
+		}
+	}
+	if p.syncs != nil {
+		p.syncs <- w
 		return
 	}
-	for _, r := range batch {
-		p.finish(r, err)
-	}
+	p.complete(w, nil)
 }
 
-func (p *Pipeline) write(ctx context.Context, spans []span.Span) error {
+// write commits spans, durably unless a SyncWriter leaves that to Sync.
+func (p *Pipeline) write(ctx context.Context, w *written, spans []span.Span) error {
 	start := time.Now()
-	res, err := p.store.WriteSpans(ctx, spans)
-	took := time.Since(start)
-	p.Stats.CommitNanos.Add(int64(took))
+	var res store.WriteResult
+	var err error
+	if sw, ok := p.store.(store.SyncWriter); ok && p.syncs != nil {
+		res, err = sw.CommitSpans(ctx, spans)
+	} else {
+		res, err = p.store.WriteSpans(ctx, spans)
+	}
+	p.Stats.CommitNanos.Add(int64(time.Since(start)))
 	p.Stats.Batches.Add(1)
 	if err != nil {
 		p.Stats.SpansFailed.Add(int64(len(spans)))
 		p.log.Error("write spans", "spans", len(spans), "err", err)
 		return fmt.Errorf("store spans: %w", err)
 	}
-	p.Stats.SpansStored.Add(int64(res.Inserted))
-	p.Stats.SpansDuplicate.Add(int64(res.Duplicates))
-	if p.OnStored != nil {
-		p.OnStored(took, res.New)
-	}
-	if p.OnCommit != nil && len(res.Projects) > 0 {
-		p.OnCommit(res.Projects)
-	}
+	w.results = append(w.results, res)
 	return nil
+}
+
+// acknowledge makes written batches durable, one sync for all the batches
+// written meanwhile, and answers their requests.
+func (p *Pipeline) acknowledge(sw store.SyncWriter) {
+	for w := range p.syncs {
+		ready := []*written{w}
+	more:
+		for {
+			select {
+			case w, ok := <-p.syncs:
+				if !ok {
+					break more
+				}
+				ready = append(ready, w)
+			default:
+				break more
+			}
+		}
+		var err error
+		if slices.ContainsFunc(ready, func(w *written) bool { return len(w.results) > 0 }) {
+			if err = sw.Sync(context.Background()); err != nil {
+				p.log.Error("make written spans durable", "err", err)
+				err = fmt.Errorf("store spans: %w", err)
+			}
+		}
+		for _, w := range ready {
+			p.complete(w, err)
+		}
+	}
+}
+
+// complete answers a written batch's requests; syncErr fails those whose
+// transaction committed but could not be made durable.
+func (p *Pipeline) complete(w *written, syncErr error) {
+	took := time.Since(w.start)
+	for _, res := range w.results {
+		if syncErr != nil {
+			p.Stats.SpansFailed.Add(int64(res.Inserted + res.Duplicates))
+			continue
+		}
+		p.Stats.SpansStored.Add(int64(res.Inserted))
+		p.Stats.SpansDuplicate.Add(int64(res.Duplicates))
+		if p.OnStored != nil {
+			p.OnStored(took, res.New)
+		}
+		if p.OnCommit != nil && len(res.Projects) > 0 {
+			p.OnCommit(res.Projects)
+		}
+	}
+	for i, r := range w.requests {
+		err := w.errs[i]
+		if err == nil {
+			err = syncErr
+		}
+		p.finish(r, err)
+	}
 }
 
 func (p *Pipeline) finish(r *request, err error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -203,5 +204,107 @@ func TestShutdownDrainsAcceptedWork(t *testing.T) {
 	}
 	if err := p.Submit(context.Background(), spans(1, "late"), 1); !errors.Is(err, ErrStopped) {
 		t.Errorf("Submit after shutdown = %v, want ErrStopped", err)
+	}
+}
+
+// syncWriter commits at once and makes commits durable only in Sync, which
+// blocks while syncGate is held; failSync makes Sync fail.
+type syncWriter struct {
+	fakeWriter
+	syncGate  sync.Mutex
+	mu        sync.Mutex
+	committed int // spans committed
+	durable   int // spans committed before the last successful Sync
+	syncs     int
+	failSync  bool
+}
+
+func (w *syncWriter) CommitSpans(ctx context.Context, spans []span.Span) (store.WriteResult, error) {
+	res, err := w.fakeWriter.WriteSpans(ctx, spans)
+	if err == nil {
+		w.mu.Lock()
+		w.committed += len(spans)
+		w.mu.Unlock()
+	}
+	return res, err
+}
+
+func (w *syncWriter) Sync(context.Context) error {
+	w.mu.Lock()
+	upTo := w.committed
+	w.mu.Unlock()
+	w.syncGate.Lock()
+	defer w.syncGate.Unlock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.syncs++
+	if w.failSync {
+		return errors.New("disk full")
+	}
+	w.durable = upTo
+	return nil
+}
+
+func (w *syncWriter) counts() (committed, durable int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.committed, w.durable
+}
+
+func TestSubmitReturnsAfterSync(t *testing.T) {
+	w := &syncWriter{}
+	p, stop := start(t, Config{}, w)
+	defer stop()
+
+	// While the first batch waits for the disk, the next is committed.
+	w.syncGate.Lock()
+	first := make(chan error, 1)
+	go func() { first <- p.Submit(context.Background(), spans(3, "a"), 10) }()
+	second := make(chan error, 1)
+	waitFor(t, func() bool { c, _ := w.counts(); return c == 3 })
+	go func() { second <- p.Submit(context.Background(), spans(2, "b"), 10) }()
+	waitFor(t, func() bool { c, _ := w.counts(); return c == 5 })
+	select {
+	case err := <-first:
+		t.Fatalf("Submit returned (%v) before its spans were durable", err)
+	default:
+	}
+	w.syncGate.Unlock()
+	for _, done := range []chan error{first, second} {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, durable := w.counts(); durable != 5 {
+		t.Errorf("durable spans when both requests returned = %d, want 5", durable)
+	}
+	if got := p.Stats.SpansStored.Load(); got != 5 {
+		t.Errorf("stored spans counted = %d, want 5", got)
+	}
+}
+
+func TestFailedSyncFailsRequests(t *testing.T) {
+	w := &syncWriter{failSync: true}
+	p, stop := start(t, Config{}, w)
+	defer stop()
+	if err := p.Submit(context.Background(), spans(3, "a"), 10); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("Submit whose spans could not be made durable = %v, want the sync's error", err)
+	}
+	if got := p.Stats.SpansFailed.Load(); got != 3 {
+		t.Errorf("failed spans = %d, want 3", got)
+	}
+	if p.QueueDepth() != 0 {
+		t.Errorf("queue depth after a failed sync = %d, want 0", p.QueueDepth())
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 5s")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

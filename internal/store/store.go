@@ -43,9 +43,20 @@ type Store interface {
 
 // Writer stores spans.
 type Writer interface {
-	// WriteSpans commits spans in one transaction and reports how many were
-	// new (the rest were already stored).
+	// WriteSpans commits spans in one transaction, durable on return, and
+	// reports how many were new (the rest were already stored).
 	WriteSpans(ctx context.Context, spans []span.Span) (WriteResult, error)
+}
+
+// SyncWriter is a Writer whose commits can be made durable separately, so
+// that ingest writes its next batch while the last one reaches the disk.
+type SyncWriter interface {
+	Writer
+	// CommitSpans is WriteSpans without waiting for the disk: after a crash
+	// the batch may be missing, but never partly stored.
+	CommitSpans(ctx context.Context, spans []span.Span) (WriteResult, error)
+	// Sync returns once every commit made before it was called is durable.
+	Sync(ctx context.Context) error
 }
 
 // WriteResult tells what a write changed.

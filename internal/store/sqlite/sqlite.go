@@ -29,12 +29,17 @@ type Store struct {
 	read   *sql.DB
 	log    *slog.Logger
 	writeM sync.Mutex // one write transaction at a time, in process
+	wal    walSyncer
+	ckpt   checkpointer
 
 	projects projectCache
 	indexer  indexer // the search indexer, in fts.go
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store      = (*Store)(nil)
+	_ store.SyncWriter = (*Store)(nil)
+)
 
 // Open opens (creating if needed) the database in dataDir and migrates it.
 func Open(ctx context.Context, dataDir string, log *slog.Logger) (*Store, error) {
@@ -47,12 +52,14 @@ func Open(ctx context.Context, dataDir string, log *slog.Logger) (*Store, error)
 
 // OpenFile opens the database at path.
 func OpenFile(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
-	// synchronous=FULL: a commit is on disk before WriteSpans returns, which is
-	// what lets ingest acknowledge only durable spans. Group commit keeps the
-	// number of fsyncs per second small.
+	// synchronous=FULL: a commit is on disk before the write returns, which is
+	// what lets the API acknowledge only durable data. Ingest commits with
+	// NORMAL and syncs the log itself, outside the write lock (wal.go).
+	// Checkpoints run in the background, not after commits.
 	writeDSN := dsn(path, "_txlock=immediate",
 		"_pragma=journal_mode(WAL)", "_pragma=synchronous(FULL)", "_pragma=busy_timeout(10000)",
-		"_pragma=foreign_keys(ON)", "_pragma=cache_size(-65536)", "_pragma=temp_store(MEMORY)")
+		"_pragma=foreign_keys(ON)", "_pragma=cache_size(-65536)", "_pragma=temp_store(MEMORY)",
+		"_pragma=wal_autocheckpoint(0)")
 	w, err := sql.Open("sqlite", writeDSN)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -64,8 +71,13 @@ func OpenFile(ctx context.Context, path string, log *slog.Logger) (*Store, error
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &Store{path: path, write: w, log: log}
+	s := &Store{path: path, write: w, log: log, wal: walSyncer{path: path + "-wal"}}
 	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	c, err := s.openCheckpointConn()
+	if err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -74,18 +86,31 @@ func OpenFile(ctx context.Context, path string, log *slog.Logger) (*Store, error
 	r, err := sql.Open("sqlite", readDSN)
 	if err != nil {
 		w.Close()
+		c.Close()
 		return nil, fmt.Errorf("open %s for reading: %w", path, err)
 	}
 	readers := max(4, runtime.GOMAXPROCS(0)*2)
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 	s.read = r
+	s.startCheckpointer(c, restartFrames)
 	if err := s.ensureDefaultProject(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
 	s.startIndexer()
 	return s, nil
+}
+
+// openCheckpointConn opens the background checkpointer's connection.
+func (s *Store) openCheckpointConn() (*sql.DB, error) {
+	c, err := sql.Open("sqlite", dsn(s.path, "_pragma=busy_timeout(10000)", "_pragma=synchronous(FULL)"))
+	if err != nil {
+		return nil, fmt.Errorf("open %s for checkpoints: %w", s.path, err)
+	}
+	c.SetMaxOpenConns(1)
+	c.SetConnMaxLifetime(0)
+	return c, nil
 }
 
 func dsn(path string, params ...string) string {
@@ -112,6 +137,8 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close checkpoints and closes the database.
 func (s *Store) Close() error {
 	s.stopIndexer()
+	s.stopCheckpointer()
+	defer s.wal.close()
 	var err error
 	if s.read != nil {
 		err = s.read.Close()

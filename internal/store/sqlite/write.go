@@ -37,23 +37,56 @@ var spanColumns = []string{
 // amortising the per-statement cost across many spans.
 const rowsPerInsert = 32
 
-// WriteSpans stores spans and their roll-ups in one transaction.
+// WriteSpans stores spans and their roll-ups in one transaction, durable
+// on return.
 func (s *Store) WriteSpans(ctx context.Context, spans []span.Span) (store.WriteResult, error) {
+	res, err := s.CommitSpans(ctx, spans)
+	if err != nil {
+		return res, err
+	}
+	return res, s.Sync(ctx)
+}
+
+// CommitSpans stores spans like WriteSpans, returning before the commit is
+// on disk; Sync makes it durable (wal.go).
+func (s *Store) CommitSpans(ctx context.Context, spans []span.Span) (store.WriteResult, error) {
 	if len(spans) == 0 {
 		return store.WriteResult{}, nil
 	}
+	res, err := s.writeSpans(ctx, spans)
+	if err != nil {
+		return store.WriteResult{}, err
+	}
+	s.ckpt.committed()
+	return res, nil
+}
+
+// Sync makes every commit so far durable.
+func (s *Store) Sync(context.Context) error {
+	if err := s.wal.sync(); err != nil {
+		return fmt.Errorf("make spans durable: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) writeSpans(ctx context.Context, spans []span.Span) (res store.WriteResult, err error) {
 	s.writeM.Lock()
 	defer s.writeM.Unlock()
 	// The writer links spans only to the trace and origin rows it has just
 	// written, so the foreign key checks would only cost a lookup per span
 	// and the statement journal that could undo a failed check. Deletes run
-	// with the checks on: they cascade.
-	if _, err := s.write.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
-		return store.WriteResult{}, fmt.Errorf("begin write: %w", err)
+	// with the checks on: they cascade. The commit does not wait for the
+	// disk: Sync does, after the lock is released.
+	if _, err := s.write.ExecContext(ctx, "PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL"); err != nil {
+		return res, fmt.Errorf("begin write: %w", err)
 	}
-	defer s.write.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON")
+	defer func() {
+		if _, rerr := s.write.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL"); rerr != nil && err == nil {
+			err = fmt.Errorf("end write: %w", rerr)
+		}
+	}()
 
-	res, err := s.writeTx(ctx, spans, nil)
+	res, err = s.writeTx(ctx, spans, nil)
 	var stored storedBefore
 	if !errors.As(err, &stored) {
 		return res, err
