@@ -55,7 +55,7 @@ func newTestAPI(t *testing.T, spans ...span.Span) http.Handler {
 // directSubmitter writes uploaded spans straight to the store.
 type directSubmitter struct{ st *sqlite.Store }
 
-func (d directSubmitter) Submit(ctx context.Context, spans []span.Span, _ int) error {
+func (d directSubmitter) Submit(ctx context.Context, spans []span.Span) error {
 	_, err := d.st.WriteSpans(ctx, spans)
 	return err
 }

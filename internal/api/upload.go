@@ -17,7 +17,7 @@ import (
 
 // Submitter writes spans durably (the ingest pipeline).
 type Submitter interface {
-	Submit(ctx context.Context, spans []span.Span, bytes int) error
+	Submit(ctx context.Context, spans []span.Span) error
 }
 
 func (a *API) spanUploadRoutes(mux *http.ServeMux) {
@@ -207,7 +207,7 @@ func (a *API) uploadSpans(r *http.Request) (any, error) {
 		return nil, &uploadError{status: http.StatusBadRequest, body: map[string]any{
 			"detail": msg, "total_received": len(body.Data), "total_duplicates": len(dups), "total_invalid": len(invalid)}}
 	}
-	if err := a.Ingest.Submit(r.Context(), spans, 0); err != nil {
+	if err := a.Ingest.Submit(r.Context(), spans); err != nil {
 		return nil, fmt.Errorf("store uploaded spans: %w", err)
 	}
 	return accepted{map[string]int{"total_received": len(body.Data), "total_queued": len(spans)}}, nil

@@ -27,12 +27,13 @@ var ErrStopped = errors.New("server is shutting down")
 // Config bounds the queue and the batches.
 type Config struct {
 	MaxQueueSpans int   // spans waiting or being written; beyond it requests are refused
-	MaxQueueBytes int64 // wire bytes of those spans
+	MaxQueueBytes int64 // memory those spans hold (span.Footprint)
 	MaxBatchSpans int   // spans per transaction
 }
 
-// DefaultConfig keeps memory to a few hundred MB under overload.
-var DefaultConfig = Config{MaxQueueSpans: 100_000, MaxQueueBytes: 128 << 20, MaxBatchSpans: 10_000}
+// DefaultConfig holds a second or more of ingest at full speed, enough to
+// keep the writer's batches large, in 64 MiB.
+var DefaultConfig = Config{MaxQueueSpans: 100_000, MaxQueueBytes: 64 << 20, MaxBatchSpans: 10_000}
 
 // Stats are cumulative counters, safe to read at any time.
 type Stats struct {
@@ -107,20 +108,39 @@ func (p *Pipeline) QueueDepth() int {
 	return p.queuedSpans
 }
 
-// Submit queues spans and waits until they are committed. bytes is their
-// wire size, counted against the byte bound. It returns ErrOverloaded at
-// once when the queue is full; a request larger than the whole queue is
-// still taken when the queue is empty, so no valid request is refused forever.
-func (p *Pipeline) Submit(ctx context.Context, spans []span.Span, bytes int) error {
+// Admit reports ErrOverloaded (or ErrStopped) when a request would be
+// refused now, so that receivers can refuse it before reading and decoding
+// it; Submit decides for good.
+func (p *Pipeline) Admit() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.closed:
+		return ErrStopped
+	case p.queuedSpans >= p.cfg.MaxQueueSpans || p.queuedBytes >= p.cfg.MaxQueueBytes:
+		p.Stats.RequestsRefused.Add(1)
+		return ErrOverloaded
+	}
+	return nil
+}
+
+// Submit queues spans and waits until they are committed and durable. It
+// returns ErrOverloaded at once when the queue is full; a request larger
+// than the whole queue is still taken when the queue is empty, so no valid
+// request is refused forever.
+func (p *Pipeline) Submit(ctx context.Context, spans []span.Span) error {
 	if len(spans) == 0 {
 		return nil
 	}
 	// Pricing runs here, on the submitting request's goroutine, so that it
 	// spreads over cores instead of lengthening the single writer's batches.
-	if pr := p.pricer.Load(); pr != nil {
-		for i := range spans {
+	bytes := 0
+	pr := p.pricer.Load()
+	for i := range spans {
+		if pr != nil {
 			(*pr).PriceSpan(&spans[i])
 		}
+		bytes += spans[i].Footprint()
 	}
 	req := &request{spans: spans, bytes: int64(bytes), done: make(chan error, 1)}
 	p.mu.Lock()

@@ -86,7 +86,7 @@ func TestGroupCommit(t *testing.T) {
 	// share one transaction.
 	w.gate.Lock()
 	first := make(chan error, 1)
-	go func() { first <- p.Submit(context.Background(), spans(1, "first"), 10) }()
+	go func() { first <- p.Submit(context.Background(), spans(1, "first")) }()
 	waitQueued(t, p, 1)
 	var wg sync.WaitGroup
 	errs := make(chan error, 10)
@@ -94,7 +94,7 @@ func TestGroupCommit(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			errs <- p.Submit(context.Background(), spans(5, fmt.Sprint("r", i)), 10)
+			errs <- p.Submit(context.Background(), spans(5, fmt.Sprint("r", i)))
 		}(i)
 	}
 	waitQueued(t, p, 51)
@@ -125,7 +125,7 @@ func TestSubmitReturnsAfterCommit(t *testing.T) {
 	w := &fakeWriter{}
 	p, stop := start(t, Config{}, w)
 	defer stop()
-	if err := p.Submit(context.Background(), spans(3, "a"), 10); err != nil {
+	if err := p.Submit(context.Background(), spans(3, "a")); err != nil {
 		t.Fatal(err)
 	}
 	if w.stored() != 3 {
@@ -134,30 +134,57 @@ func TestSubmitReturnsAfterCommit(t *testing.T) {
 }
 
 func TestOverloadRefuses(t *testing.T) {
+	one := spans(1, "x")[0].Footprint()
 	w := &fakeWriter{}
-	p, stop := start(t, Config{MaxQueueSpans: 10, MaxQueueBytes: 1000}, w)
+	// Room for 10 spans, or for 9.5 spans' memory.
+	p, stop := start(t, Config{MaxQueueSpans: 10, MaxQueueBytes: int64(one*19) / 2}, w)
 	defer stop()
 	w.gate.Lock()
-	go p.Submit(context.Background(), spans(8, "a"), 100)
+	go p.Submit(context.Background(), spans(8, "x"))
 	waitQueued(t, p, 8)
-	if err := p.Submit(context.Background(), spans(3, "b"), 100); !errors.Is(err, ErrOverloaded) {
+	if err := p.Admit(); err != nil {
+		t.Errorf("Admit with room left = %v, want nil", err)
+	}
+	if err := p.Submit(context.Background(), spans(3, "x")); !errors.Is(err, ErrOverloaded) {
 		t.Errorf("Submit over the span bound = %v, want ErrOverloaded", err)
 	}
-	if err := p.Submit(context.Background(), spans(1, "c"), 950); !errors.Is(err, ErrOverloaded) {
-		t.Errorf("Submit over the byte bound = %v, want ErrOverloaded", err)
+	if err := p.Submit(context.Background(), spans(2, "x")); !errors.Is(err, ErrOverloaded) {
+		t.Errorf("Submit over the memory bound = %v, want ErrOverloaded", err)
 	}
-	if got := p.Stats.RequestsRefused.Load(); got != 2 {
-		t.Errorf("refused = %d, want 2", got)
+	go p.Submit(context.Background(), spans(1, "x"))
+	waitQueued(t, p, 9)
+	if err := p.Admit(); err != nil {
+		t.Errorf("Admit with half a span's room = %v, want nil", err)
+	}
+	go p.Submit(context.Background(), spans(1, "x")) // over the memory bound
+	if err := p.Submit(context.Background(), spans(1, "x")); !errors.Is(err, ErrOverloaded) {
+		t.Errorf("Submit over the memory bound = %v, want ErrOverloaded", err)
+	}
+	if got := p.Stats.RequestsRefused.Load(); got < 3 {
+		t.Errorf("refused = %d, want at least 3", got)
 	}
 	w.gate.Unlock()
 	// Once drained, a request larger than the whole queue is still taken.
-	waitQueued(t, p, 0)
-	deadline := time.Now().Add(5 * time.Second)
-	for p.QueueDepth() != 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if err := p.Submit(context.Background(), spans(20, "huge"), 100); err != nil {
+	waitFor(t, func() bool { return p.QueueDepth() == 0 })
+	if err := p.Submit(context.Background(), spans(20, "huge")); err != nil {
 		t.Errorf("oversized request on an empty queue = %v, want accepted", err)
+	}
+}
+
+func TestAdmitRefusesAtTheBound(t *testing.T) {
+	w := &fakeWriter{}
+	p, stop := start(t, Config{MaxQueueSpans: 4}, w)
+	defer stop()
+	w.gate.Lock()
+	go p.Submit(context.Background(), spans(4, "x"))
+	waitQueued(t, p, 4)
+	if err := p.Admit(); !errors.Is(err, ErrOverloaded) {
+		t.Errorf("Admit on a full queue = %v, want ErrOverloaded", err)
+	}
+	w.gate.Unlock()
+	waitFor(t, func() bool { return p.QueueDepth() == 0 })
+	if err := p.Admit(); err != nil {
+		t.Errorf("Admit on a drained queue = %v, want nil", err)
 	}
 }
 
@@ -166,11 +193,11 @@ func TestPoisonRequestFailsAlone(t *testing.T) {
 	p, stop := start(t, Config{}, w)
 	defer stop()
 	w.gate.Lock()
-	go p.Submit(context.Background(), spans(1, "hold"), 1)
+	go p.Submit(context.Background(), spans(1, "hold"))
 	waitQueued(t, p, 1)
 	good, bad := make(chan error, 1), make(chan error, 1)
-	go func() { good <- p.Submit(context.Background(), spans(2, "good"), 1) }()
-	go func() { bad <- p.Submit(context.Background(), spans(1, "poison"), 1) }()
+	go func() { good <- p.Submit(context.Background(), spans(2, "good")) }()
+	go func() { bad <- p.Submit(context.Background(), spans(1, "poison")) }()
 	waitQueued(t, p, 4)
 	w.gate.Unlock()
 	if err := <-good; err != nil {
@@ -187,7 +214,7 @@ func TestShutdownDrainsAcceptedWork(t *testing.T) {
 	w.gate.Lock()
 	results := make(chan error, 5)
 	for i := 0; i < 5; i++ {
-		go func(i int) { results <- p.Submit(context.Background(), spans(2, fmt.Sprint("s", i)), 1) }(i)
+		go func(i int) { results <- p.Submit(context.Background(), spans(2, fmt.Sprint("s", i))) }(i)
 	}
 	waitQueued(t, p, 10)
 	stopped := make(chan struct{})
@@ -202,7 +229,7 @@ func TestShutdownDrainsAcceptedWork(t *testing.T) {
 	if w.stored() != 10 {
 		t.Errorf("stored %d spans, want all 10 accepted before shutdown", w.stored())
 	}
-	if err := p.Submit(context.Background(), spans(1, "late"), 1); !errors.Is(err, ErrStopped) {
+	if err := p.Submit(context.Background(), spans(1, "late")); !errors.Is(err, ErrStopped) {
 		t.Errorf("Submit after shutdown = %v, want ErrStopped", err)
 	}
 }
@@ -259,10 +286,10 @@ func TestSubmitReturnsAfterSync(t *testing.T) {
 	// While the first batch waits for the disk, the next is committed.
 	w.syncGate.Lock()
 	first := make(chan error, 1)
-	go func() { first <- p.Submit(context.Background(), spans(3, "a"), 10) }()
+	go func() { first <- p.Submit(context.Background(), spans(3, "a")) }()
 	second := make(chan error, 1)
 	waitFor(t, func() bool { c, _ := w.counts(); return c == 3 })
-	go func() { second <- p.Submit(context.Background(), spans(2, "b"), 10) }()
+	go func() { second <- p.Submit(context.Background(), spans(2, "b")) }()
 	waitFor(t, func() bool { c, _ := w.counts(); return c == 5 })
 	select {
 	case err := <-first:
@@ -287,7 +314,7 @@ func TestFailedSyncFailsRequests(t *testing.T) {
 	w := &syncWriter{failSync: true}
 	p, stop := start(t, Config{}, w)
 	defer stop()
-	if err := p.Submit(context.Background(), spans(3, "a"), 10); err == nil || !strings.Contains(err.Error(), "disk full") {
+	if err := p.Submit(context.Background(), spans(3, "a")); err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("Submit whose spans could not be made durable = %v, want the sync's error", err)
 	}
 	if got := p.Stats.SpansFailed.Load(); got != 3 {

@@ -24,6 +24,7 @@ import (
 // would answer INTERNAL) and the wire size is known for queue accounting.
 type GRPCService struct {
 	Ingest Submitter
+	Slots  DecodeSlots
 	Log    *slog.Logger
 }
 
@@ -64,9 +65,8 @@ func (g *GRPCService) Register(srv *grpc.Server) {
 }
 
 func (g *GRPCService) export(ctx context.Context, in *wireMessage) (*wireMessage, error) {
-	req := ptraceotlp.NewExportRequest()
-	if err := req.UnmarshalProto(in.b); err != nil {
-		return nil, status.Errorf(codes.InvalidArgument, "message is not a valid OTLP ExportTraceServiceRequest: %v", err)
+	if err := g.Ingest.Admit(); err != nil {
+		return nil, submitStatus(err)
 	}
 	project := ""
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
@@ -74,17 +74,15 @@ func (g *GRPCService) export(ctx context.Context, in *wireMessage) (*wireMessage
 			project = v[0]
 		}
 	}
-	decoded := Decode(req.Traces(), project)
-	if err := g.Ingest.Submit(ctx, decoded.Spans, len(in.b)); err != nil {
-		switch {
-		case errors.Is(err, ingest.ErrOverloaded):
-			return nil, status.Error(codes.ResourceExhausted, "server is at capacity; retry later")
-		case errors.Is(err, ingest.ErrStopped):
-			return nil, status.Error(codes.Unavailable, "server is shutting down; retry later")
-		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-			return nil, status.FromContextError(err).Err()
+	decoded, err := g.Slots.decode(ctx, func(req ptraceotlp.ExportRequest) error { return req.UnmarshalProto(in.b) }, project)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, status.FromContextError(ctx.Err()).Err()
 		}
-		return nil, status.Errorf(codes.Internal, "could not store the spans: %v", err)
+		return nil, status.Errorf(codes.InvalidArgument, "message is not a valid OTLP ExportTraceServiceRequest: %v", err)
+	}
+	if err := g.Ingest.Submit(ctx, decoded.Spans); err != nil {
+		return nil, submitStatus(err)
 	}
 	resp := ptraceotlp.NewExportResponse()
 	if decoded.Rejected > 0 {
@@ -117,4 +115,17 @@ func (c wireCodec) Unmarshal(data mem.BufferSlice, v any) error {
 		return nil
 	}
 	return c.fallback.Unmarshal(data, v)
+}
+
+// submitStatus maps queue errors to the codes OTLP exporters retry on.
+func submitStatus(err error) error {
+	switch {
+	case errors.Is(err, ingest.ErrOverloaded):
+		return status.Error(codes.ResourceExhausted, "server is at capacity; retry later")
+	case errors.Is(err, ingest.ErrStopped):
+		return status.Error(codes.Unavailable, "server is shutting down; retry later")
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return status.FromContextError(err).Err()
+	}
+	return status.Errorf(codes.Internal, "could not store the spans: %v", err)
 }

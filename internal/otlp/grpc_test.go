@@ -71,16 +71,19 @@ func TestGRPCErrors(t *testing.T) {
 		body      []byte
 		submitErr error
 		want      codes.Code
+		admitErr  error
 	}{
-		{"malformed message", []byte("\xff\xff\xff"), nil, codes.InvalidArgument},
-		{"queue full", protoBody(t, testTraces("p", false)), ingest.ErrOverloaded, codes.ResourceExhausted},
-		{"shutting down", protoBody(t, testTraces("p", false)), ingest.ErrStopped, codes.Unavailable},
-		{"store failure", protoBody(t, testTraces("p", false)), errors.New("disk full"), codes.Internal},
-		{"too large", make([]byte, 2<<20), nil, codes.ResourceExhausted},
+		{"malformed message", []byte("\xff\xff\xff"), nil, codes.InvalidArgument, nil},
+		{"queue full", protoBody(t, testTraces("p", false)), ingest.ErrOverloaded, codes.ResourceExhausted, nil},
+		{"shutting down", protoBody(t, testTraces("p", false)), ingest.ErrStopped, codes.Unavailable, nil},
+		{"store failure", protoBody(t, testTraces("p", false)), errors.New("disk full"), codes.Internal, nil},
+		{"too large", make([]byte, 2<<20), nil, codes.ResourceExhausted, nil},
+		// Refused before decoding: even a malformed message.
+		{"queue full before decoding", []byte("\xff\xff\xff"), nil, codes.ResourceExhausted, ingest.ErrOverloaded},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			conn := startGRPC(t, &recorder{err: tc.submitErr})
+			conn := startGRPC(t, &recorder{err: tc.submitErr, admitErr: tc.admitErr})
 			var out []byte
 			err := conn.Invoke(context.Background(), "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
 				&tc.body, &out, grpc.ForceCodecV2(rawCodec{}))

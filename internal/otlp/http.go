@@ -24,7 +24,37 @@ import (
 
 // Submitter queues decoded spans and returns once they are durable.
 type Submitter interface {
-	Submit(ctx context.Context, spans []span.Span, bytes int) error
+	// Admit tells whether a request would be refused now, before it costs
+	// the reading and decoding.
+	Admit() error
+	Submit(ctx context.Context, spans []span.Span) error
+}
+
+// DecodeSlots bounds how many requests are decoded at once, across both
+// receivers. Decoding is CPU work: more requests at once than cores only
+// hold more memory (a request takes three to six times its wire size
+// while it is decoded).
+type DecodeSlots chan struct{}
+
+// NewDecodeSlots allows n decodes at once.
+func NewDecodeSlots(n int) DecodeSlots { return make(DecodeSlots, max(n, 1)) }
+
+// decode unmarshals and decodes a request in a slot; a nil DecodeSlots
+// does not limit.
+func (d DecodeSlots) decode(ctx context.Context, unmarshal func(ptraceotlp.ExportRequest) error, project string) (Decoded, error) {
+	if d != nil {
+		select {
+		case d <- struct{}{}:
+			defer func() { <-d }()
+		case <-ctx.Done():
+			return Decoded{}, ctx.Err()
+		}
+	}
+	req := ptraceotlp.NewExportRequest()
+	if err := unmarshal(req); err != nil {
+		return Decoded{}, err
+	}
+	return Decode(req.Traces(), project), nil
 }
 
 // ProjectHeader names the project for every span of an HTTP request.
@@ -39,6 +69,7 @@ const (
 type HTTPHandler struct {
 	Ingest       Submitter
 	MaxBodyBytes int64 // after decompression as well as before
+	Slots        DecodeSlots
 	Log          *slog.Logger
 }
 
@@ -63,29 +94,44 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, err)
 		return
 	}
+	if err := h.Ingest.Admit(); err != nil {
+		// Refused before the body is read: under overload, refusing must
+		// cost far less than accepting.
+		httpError(w, submitError(err))
+		return
+	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
-	defer func() {
-		if buf.Cap() <= 16<<20 {
+	// The body goes back to the pool once decoded (decoding copies what it
+	// keeps), not when the spans are stored: a request waiting for its
+	// commit should not also hold its body.
+	release := func() {
+		if buf != nil && buf.Cap() <= 16<<20 {
 			bufPool.Put(buf)
 		}
-	}()
+		buf = nil
+	}
+	defer release()
 	if err := h.readBody(w, r, buf); err != nil {
 		httpError(w, err)
 		return
 	}
-	req := ptraceotlp.NewExportRequest()
-	if encoding == contentTypeJSON {
-		err = req.UnmarshalJSON(buf.Bytes())
-	} else {
-		err = req.UnmarshalProto(buf.Bytes())
-	}
+	decoded, err := h.Slots.decode(r.Context(), func(req ptraceotlp.ExportRequest) error {
+		if encoding == contentTypeJSON {
+			return req.UnmarshalJSON(buf.Bytes())
+		}
+		return req.UnmarshalProto(buf.Bytes())
+	}, r.Header.Get(ProjectHeader))
+	release()
 	if err != nil {
+		if r.Context().Err() != nil {
+			httpError(w, submitError(err))
+			return
+		}
 		httpError(w, &requestError{http.StatusBadRequest, fmt.Sprintf("body is not a valid OTLP ExportTraceServiceRequest (%s): %v", encoding, err)})
 		return
 	}
-	decoded := Decode(req.Traces(), r.Header.Get(ProjectHeader))
-	if err := h.Ingest.Submit(r.Context(), decoded.Spans, buf.Len()); err != nil {
+	if err := h.Ingest.Submit(r.Context(), decoded.Spans); err != nil {
 		httpError(w, submitError(err))
 		return
 	}

@@ -24,12 +24,15 @@ import (
 
 // recorder is a Submitter that keeps what it is given, or fails with err.
 type recorder struct {
-	mu    sync.Mutex
-	spans []span.Span
-	err   error
+	mu       sync.Mutex
+	spans    []span.Span
+	err      error
+	admitErr error // refuses before decoding
 }
 
-func (r *recorder) Submit(_ context.Context, spans []span.Span, _ int) error {
+func (r *recorder) Admit() error { return r.admitErr }
+
+func (r *recorder) Submit(_ context.Context, spans []span.Span) error {
 	if r.err != nil {
 		return r.err
 	}
@@ -163,30 +166,33 @@ func TestHTTPRequests(t *testing.T) {
 		wantInBody string
 		wantStored int
 		retryAfter bool
+		admitErr   error
 	}{
-		{"protobuf", "POST", "application/x-protobuf", "", pb, nil, 200, "", 1, false},
-		{"json", "POST", "application/json", "", js, nil, 200, "{", 1, false},
-		{"json with charset", "POST", "application/json; charset=utf-8", "", js, nil, 200, "", 1, false},
-		{"gzip", "POST", "application/x-protobuf", "gzip", gzipped(pb), nil, 200, "", 1, false},
-		{"deflate", "POST", "application/x-protobuf", "deflate", zlibbed(pb), nil, 200, "", 1, false},
-		{"empty request", "POST", "application/x-protobuf", "", nil, nil, 200, "", 0, false},
-		{"wrong method", "GET", "", "", nil, nil, 405, "", 0, false},
-		{"no content type", "POST", "", "", pb, nil, 415, "missing Content-Type", 0, false},
-		{"text content type", "POST", "text/plain", "", pb, nil, 415, "unsupported content type: text/plain", 0, false},
-		{"unknown encoding", "POST", "application/x-protobuf", "br", pb, nil, 415, "unsupported Content-Encoding: br", 0, false},
-		{"bad gzip", "POST", "application/x-protobuf", "gzip", []byte("not gzip"), nil, 400, "could not decompress", 0, false},
-		{"bad protobuf", "POST", "application/x-protobuf", "", []byte("\xff\xff\xff"), nil, 400, "not a valid OTLP ExportTraceServiceRequest", 0, false},
-		{"bad json", "POST", "application/json", "", []byte(`{"resourceSpans": [`), nil, 400, "not a valid OTLP ExportTraceServiceRequest", 0, false},
-		{"json sent as protobuf", "POST", "application/x-protobuf", "", js, nil, 400, "not a valid OTLP", 0, false},
-		{"too large", "POST", "application/x-protobuf", "", big, nil, 413, "larger than 65536 bytes", 0, false},
-		{"too large once inflated", "POST", "application/x-protobuf", "gzip", gzipped(big), nil, 413, "after decompression", 0, false},
-		{"queue full", "POST", "application/x-protobuf", "", pb, ingest.ErrOverloaded, 503, "at capacity", 0, true},
-		{"shutting down", "POST", "application/x-protobuf", "", pb, ingest.ErrStopped, 503, "shutting down", 0, true},
-		{"store failure", "POST", "application/x-protobuf", "", pb, errors.New("disk full"), 500, "disk full", 0, false},
+		{"protobuf", "POST", "application/x-protobuf", "", pb, nil, 200, "", 1, false, nil},
+		{"json", "POST", "application/json", "", js, nil, 200, "{", 1, false, nil},
+		{"json with charset", "POST", "application/json; charset=utf-8", "", js, nil, 200, "", 1, false, nil},
+		{"gzip", "POST", "application/x-protobuf", "gzip", gzipped(pb), nil, 200, "", 1, false, nil},
+		{"deflate", "POST", "application/x-protobuf", "deflate", zlibbed(pb), nil, 200, "", 1, false, nil},
+		{"empty request", "POST", "application/x-protobuf", "", nil, nil, 200, "", 0, false, nil},
+		{"wrong method", "GET", "", "", nil, nil, 405, "", 0, false, nil},
+		{"no content type", "POST", "", "", pb, nil, 415, "missing Content-Type", 0, false, nil},
+		{"text content type", "POST", "text/plain", "", pb, nil, 415, "unsupported content type: text/plain", 0, false, nil},
+		{"unknown encoding", "POST", "application/x-protobuf", "br", pb, nil, 415, "unsupported Content-Encoding: br", 0, false, nil},
+		{"bad gzip", "POST", "application/x-protobuf", "gzip", []byte("not gzip"), nil, 400, "could not decompress", 0, false, nil},
+		{"bad protobuf", "POST", "application/x-protobuf", "", []byte("\xff\xff\xff"), nil, 400, "not a valid OTLP ExportTraceServiceRequest", 0, false, nil},
+		{"bad json", "POST", "application/json", "", []byte(`{"resourceSpans": [`), nil, 400, "not a valid OTLP ExportTraceServiceRequest", 0, false, nil},
+		{"json sent as protobuf", "POST", "application/x-protobuf", "", js, nil, 400, "not a valid OTLP", 0, false, nil},
+		{"too large", "POST", "application/x-protobuf", "", big, nil, 413, "larger than 65536 bytes", 0, false, nil},
+		{"too large once inflated", "POST", "application/x-protobuf", "gzip", gzipped(big), nil, 413, "after decompression", 0, false, nil},
+		{"queue full", "POST", "application/x-protobuf", "", pb, ingest.ErrOverloaded, 503, "at capacity", 0, true, nil},
+		{"shutting down", "POST", "application/x-protobuf", "", pb, ingest.ErrStopped, 503, "shutting down", 0, true, nil},
+		{"store failure", "POST", "application/x-protobuf", "", pb, errors.New("disk full"), 500, "disk full", 0, false, nil},
+		// Refused before the body is read: even a malformed one.
+		{"queue full before decoding", "POST", "application/x-protobuf", "", []byte("\xff\xff\xff"), nil, 503, "at capacity", 0, true, ingest.ErrOverloaded},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := &recorder{err: tc.submitErr}
+			rec := &recorder{err: tc.submitErr, admitErr: tc.admitErr}
 			req := httptest.NewRequest(tc.method, "/v1/traces", bytes.NewReader(tc.body))
 			if tc.ctype != "" {
 				req.Header.Set("Content-Type", tc.ctype)

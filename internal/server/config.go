@@ -29,8 +29,10 @@ type Config struct {
 	QueueSpans       int
 	QueueBytes       Size
 	BatchSpans       int
-	ShutdownTimeout  time.Duration
-	PricesFile       string
+	// MemoryLimit is the Go runtime's soft memory limit; 0 leaves it alone.
+	MemoryLimit     Size
+	ShutdownTimeout time.Duration
+	PricesFile      string
 	// Database is empty for SQLite in DataDir, or a URL (see parseDatabase).
 	Database string
 	// RetentionDays and RetentionTraces, when given, set the default
@@ -57,6 +59,7 @@ func DefaultConfig() Config {
 		QueueSpans:        ingest.DefaultConfig.MaxQueueSpans,
 		QueueBytes:        Size(ingest.DefaultConfig.MaxQueueBytes),
 		BatchSpans:        ingest.DefaultConfig.MaxBatchSpans,
+		MemoryLimit:       192 << 20,
 		ShutdownTimeout:   30 * time.Second,
 		RetentionInterval: retention.DefaultInterval,
 	}
@@ -80,6 +83,7 @@ var envVars = []envVar{
 	{"queue-spans", "LOUPE_QUEUE_SPANS", []string{"PHOENIX_MAX_SPANS_QUEUE_SIZE"}},
 	{"queue-size", "LOUPE_QUEUE_SIZE", nil},
 	{"batch-spans", "LOUPE_BATCH_SPANS", nil},
+	{"memory-limit", "LOUPE_MEMORY_LIMIT", nil},
 	{"shutdown-timeout", "LOUPE_SHUTDOWN_TIMEOUT", nil},
 	{"prices", "LOUPE_PRICES", nil},
 	{"database", "LOUPE_DATABASE_URL", []string{"PHOENIX_SQL_DATABASE_URL"}},
@@ -98,7 +102,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var(&c.MaxBodyBytes, "max-body-size", "largest OTLP/HTTP request body accepted, before and after decompression, e.g. 64MiB (env LOUPE_MAX_BODY_SIZE)")
 	fs.Var(&c.GRPCMaxRecvBytes, "grpc-max-recv-size", "largest OTLP/gRPC message accepted, e.g. 64MiB (env LOUPE_GRPC_MAX_RECV_SIZE)")
 	fs.IntVar(&c.QueueSpans, "queue-spans", c.QueueSpans, "spans accepted but not yet stored before new requests are refused with 503 (env LOUPE_QUEUE_SPANS; PHOENIX_MAX_SPANS_QUEUE_SIZE)")
-	fs.Var(&c.QueueBytes, "queue-size", "request bytes accepted but not yet stored before new requests are refused, e.g. 128MiB (env LOUPE_QUEUE_SIZE)")
+	fs.Var(&c.QueueBytes, "queue-size", "memory the spans accepted but not yet stored may hold before new requests are refused, e.g. 64MiB (env LOUPE_QUEUE_SIZE)")
+	fs.Var(&c.MemoryLimit, "memory-limit", "soft limit on the memory the Go runtime holds, which makes garbage collection keep up under load; SQLite's caches come on top; 0 for none; GOMEMLIMIT, when set, wins (env LOUPE_MEMORY_LIMIT)")
 	fs.IntVar(&c.BatchSpans, "batch-spans", c.BatchSpans, "most spans written in one transaction (env LOUPE_BATCH_SPANS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long to wait for in-flight requests on shutdown (env LOUPE_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&c.Database, "database", c.Database, "database `URL`: postgres://user:password@host:5432/dbname (or postgresql://) for PostgreSQL, which several servers can share; sqlite:////absolute/path.db for a SQLite file; empty for SQLite in --data-dir (env LOUPE_DATABASE_URL; PHOENIX_SQL_DATABASE_URL)")
@@ -180,6 +185,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes <= 0 || c.GRPCMaxRecvBytes <= 0 || c.QueueBytes <= 0 {
 		errs = append(errs, errors.New("sizes must be positive"))
+	}
+	if c.MemoryLimit < 0 {
+		errs = append(errs, errors.New("--memory-limit must be 0 or positive"))
 	}
 	if c.QueueSpans <= 0 || c.BatchSpans <= 0 {
 		errs = append(errs, errors.New("--queue-spans and --batch-spans must be positive"))

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -35,16 +36,18 @@ type Server struct {
 	log      *slog.Logger
 	store    store.Store
 	pipeline *ingest.Pipeline
-	httpLn   net.Listener
-	grpcLn   net.Listener
-	http     *http.Server
-	grpc     *grpc.Server
-	api      *api.API
-	costs    *costing.Service
-	metrics  *metrics.Metrics
-	sweeper  *retention.Sweeper
-	dbWhere  string // where the data lives, for the log
-	dbPath   string // the SQLite file, if any
+	// decodeSlots is shared by the OTLP receivers: decoding is CPU work.
+	decodeSlots otlp.DecodeSlots
+	httpLn      net.Listener
+	grpcLn      net.Listener
+	http        *http.Server
+	grpc        *grpc.Server
+	api         *api.API
+	costs       *costing.Service
+	metrics     *metrics.Metrics
+	sweeper     *retention.Sweeper
+	dbWhere     string // where the data lives, for the log
+	dbPath      string // the SQLite file, if any
 }
 
 // New opens the store and binds the listeners, so that a bad address or an
@@ -61,7 +64,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, store: st, dbWhere: where, dbPath: file}
+	s := &Server{cfg: cfg, log: log, store: st, dbWhere: where, dbPath: file,
+		decodeSlots: otlp.NewDecodeSlots(runtime.GOMAXPROCS(0))}
 	s.sweeper = &retention.Sweeper{Store: st, Log: log, Interval: cfg.RetentionInterval}
 	s.pipeline = ingest.New(ingest.Config{
 		MaxQueueSpans: cfg.QueueSpans, MaxQueueBytes: int64(cfg.QueueBytes), MaxBatchSpans: cfg.BatchSpans,
@@ -98,7 +102,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	s.grpc = grpc.NewServer(otlp.ServerOptions(int(cfg.GRPCMaxRecvBytes))...)
-	(&otlp.GRPCService{Ingest: s.pipeline, Log: log}).Register(s.grpc)
+	(&otlp.GRPCService{Ingest: s.pipeline, Slots: s.decodeSlots, Log: log}).Register(s.grpc)
 	return s, nil
 }
 
@@ -108,7 +112,7 @@ func (s *Server) GRPCAddr() string { return s.grpcLn.Addr().String() }
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	(&otlp.HTTPHandler{Ingest: s.pipeline, MaxBodyBytes: int64(s.cfg.MaxBodyBytes), Log: s.log}).Routes(mux)
+	(&otlp.HTTPHandler{Ingest: s.pipeline, MaxBodyBytes: int64(s.cfg.MaxBodyBytes), Slots: s.decodeSlots, Log: s.log}).Routes(mux)
 	s.api.Routes(mux)
 	ui := web.New(web.Config{Store: s.store, Log: s.log, GRPCAddr: s.GRPCAddr(), Costs: s.costs, RetentionInterval: s.cfg.RetentionInterval})
 	s.pipeline.OnCommit = func([]int64) { ui.Notify() }

@@ -58,7 +58,7 @@ func OpenFile(ctx context.Context, path string, log *slog.Logger) (*Store, error
 	// Checkpoints run in the background, not after commits.
 	writeDSN := dsn(path, "_txlock=immediate",
 		"_pragma=journal_mode(WAL)", "_pragma=synchronous(FULL)", "_pragma=busy_timeout(10000)",
-		"_pragma=foreign_keys(ON)", "_pragma=cache_size(-65536)", "_pragma=temp_store(MEMORY)",
+		"_pragma=foreign_keys(ON)", "_pragma=cache_size(-32768)", "_pragma=temp_store(MEMORY)",
 		"_pragma=wal_autocheckpoint(0)")
 	w, err := sql.Open("sqlite", writeDSN)
 	if err != nil {
