@@ -73,7 +73,10 @@ type Pipeline struct {
 	OnStored func(took time.Duration, stored []*span.Span)
 
 	pricer atomic.Pointer[Pricer]
-	syncs  chan *written // to acknowledge, when the store is a SyncWriter
+	// syncer and syncs are set when the store is a SyncWriter: written
+	// batches go to the acknowledger through syncs.
+	syncer store.SyncWriter
+	syncs  chan *written
 }
 
 // Pricer sets the cost of a span (span.View.Cost).
@@ -177,9 +180,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if sw, ok := p.store.(store.SyncWriter); ok {
 		// Batches wait for the disk on their own goroutine while the next
 		// one is written; capacity one lets the writer run a batch ahead.
-		p.syncs = make(chan *written, 1)
+		p.syncer, p.syncs = sw, make(chan *written, 1)
 		done := make(chan struct{})
-		go func() { p.acknowledge(sw); close(done) }()
+		go func() { p.acknowledge(); close(done) }()
 		defer func() { close(p.syncs); <-done }()
 	}
 	for {
@@ -263,7 +266,7 @@ func (p *Pipeline) writeBatch(batch []*request) {
 			w.errs[i] = err
 		}
 	}
-	if p.syncs != nil {
+	if p.syncer != nil {
 		p.syncs <- w
 		return
 	}
@@ -275,8 +278,8 @@ func (p *Pipeline) write(ctx context.Context, w *written, spans []span.Span) err
 	start := time.Now()
 	var res store.WriteResult
 	var err error
-	if sw, ok := p.store.(store.SyncWriter); ok && p.syncs != nil {
-		res, err = sw.CommitSpans(ctx, spans)
+	if p.syncer != nil {
+		res, err = p.syncer.CommitSpans(ctx, spans)
 	} else {
 		res, err = p.store.WriteSpans(ctx, spans)
 	}
@@ -293,7 +296,7 @@ func (p *Pipeline) write(ctx context.Context, w *written, spans []span.Span) err
 
 // acknowledge makes written batches durable, one sync for all the batches
 // written meanwhile, and answers their requests.
-func (p *Pipeline) acknowledge(sw store.SyncWriter) {
+func (p *Pipeline) acknowledge() {
 	for w := range p.syncs {
 		ready := []*written{w}
 	more:
@@ -310,7 +313,7 @@ func (p *Pipeline) acknowledge(sw store.SyncWriter) {
 		}
 		var err error
 		if slices.ContainsFunc(ready, func(w *written) bool { return len(w.results) > 0 }) {
-			if err = sw.Sync(context.Background()); err != nil {
+			if err = p.syncer.Sync(context.Background()); err != nil {
 				p.log.Error("make written spans durable", "err", err)
 				err = fmt.Errorf("store spans: %w", err)
 			}

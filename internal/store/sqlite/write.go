@@ -235,7 +235,11 @@ type traceState struct {
 	root                            *span.Span // the batch's earliest root span
 	userID, sessionID               string
 
-	// From the stored row, after the batch.
+	traceRow
+}
+
+// traceRow is the stored trace row, after the batch.
+type traceRow struct {
 	id, sessionRowID            int64
 	storedSession               string // the session_id of sessionRowID
 	storedStart, storedEnd      int64
@@ -397,18 +401,18 @@ func (w *batchWriter) upsertTraces(order []*traceState, traces map[string]*trace
 		}
 		for rows.Next() {
 			var traceID string
+			var projectID int64
 			var session sql.NullString
-			var r traceState
-			if err := rows.Scan(&r.id, &traceID, &r.projectID, &r.sessionRowID, &session, &r.storedStart, &r.storedEnd,
+			var r traceRow
+			if err := rows.Scan(&r.id, &traceID, &projectID, &r.sessionRowID, &session, &r.storedStart, &r.storedEnd,
 				&r.storedTokens.Prompt, &r.storedTokens.Completion, &r.storedTokens.Total, &r.storedCost, &r.storedUnpriced,
 				&r.hasRoot, &r.inputPreview, &r.outputPreview); err != nil {
 				rows.Close()
 				return fmt.Errorf("upsert traces: %w", err)
 			}
+			r.storedSession = session.String
 			t := traces[traceID]
-			t.id, t.projectID, t.sessionRowID, t.storedSession = r.id, r.projectID, r.sessionRowID, session.String
-			t.storedStart, t.storedEnd, t.storedTokens, t.storedCost, t.storedUnpriced = r.storedStart, r.storedEnd, r.storedTokens, r.storedCost, r.storedUnpriced
-			t.hasRoot, t.inputPreview, t.outputPreview = r.hasRoot, r.inputPreview, r.outputPreview
+			t.traceRow, t.projectID = r, projectID
 		}
 		if err := rows.Close(); err != nil {
 			return fmt.Errorf("upsert traces: %w", err)
@@ -466,11 +470,17 @@ type spanRow struct {
 	rowID int64
 }
 
-var multiRowSQLCache sync.Map // statement text → multi-row statement text
+var multiRowSQLCache sync.Map // multiRowKey → statement text
+
+type multiRowKey struct {
+	head string
+	rows int
+	tail string
+}
 
 // multiRowSQL is "head (columns) VALUES (?, …), … tail" for n rows.
 func multiRowSQL(head string, columns []string, n int, tail string) string {
-	key := fmt.Sprintf("%s\x00%d\x00%s", head, n, tail)
+	key := multiRowKey{head, n, tail}
 	if q, ok := multiRowSQLCache.Load(key); ok {
 		return q.(string)
 	}
