@@ -260,7 +260,7 @@ func (b *builder) pred(p pred) {
 		if !p.neg {
 			b.w("NOT ")
 		}
-		b.w("EXISTS (SELECT 1 FROM spans qp WHERE qp.span_id = s.parent_id)")
+		b.w("EXISTS (SELECT 1 FROM spans qp WHERE qp.trace_rowid = s.trace_rowid AND qp.span_id = s.parent_id)")
 	}
 }
 

@@ -81,6 +81,9 @@ func lookupRows(ctx context.Context, tx *sql.Tx, t schema.AnnotationTable, ids [
 			args[i] = id
 		}
 		q := fmt.Sprintf("SELECT id, %s FROM %s WHERE %s IN (%s)", t.EntityKey, t.Entity, t.EntityKey, placeholders(len(chunk)))
+		if t.Entity == "spans" {
+			q = spanIDLookup("l.id, l.span_id", len(chunk))
+		}
 		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("look up %s: %w", t.Entity, err)

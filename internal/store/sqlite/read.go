@@ -151,7 +151,12 @@ func (s *Store) Spans(ctx context.Context, q store.SpanQuery) ([]store.SpanRecor
 		args = append(args, q.EndTime)
 	}
 	where, args = inList(where, args, "t.trace_id", q.TraceIDs)
-	where, args = inList(where, args, "s.span_id", q.SpanIDs)
+	if len(q.SpanIDs) > 0 {
+		where = append(where, "s.id IN ("+spanIDLookup("l.id", len(q.SpanIDs))+")")
+		for _, id := range q.SpanIDs {
+			args = append(args, id)
+		}
+	}
 	where, args = inList(where, args, "s.name", q.Names)
 	where, args = inList(where, args, "s.span_kind", q.Kinds)
 	where, args = inList(where, args, "s.status_code", q.StatusCodes)
@@ -442,7 +447,7 @@ func (s *Store) ExistingSpanIDs(ctx context.Context, ids []string) ([]string, er
 		for i, id := range chunk {
 			args[i] = id
 		}
-		rows, err := s.read.QueryContext(ctx, "SELECT span_id FROM spans WHERE span_id IN ("+placeholders(len(chunk))+")", args...)
+		rows, err := s.read.QueryContext(ctx, spanIDLookup("DISTINCT l.span_id", len(chunk)), args...)
 		if err != nil {
 			return nil, fmt.Errorf("look up spans: %w", err)
 		}

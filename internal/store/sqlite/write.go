@@ -102,12 +102,15 @@ func (s *Store) writeSpans(ctx context.Context, spans []span.Span) (res store.Wr
 }
 
 // storedBefore reports the spans of a batch that were already stored.
-type storedBefore struct{ ids map[string]struct{} }
+type storedBefore struct{ ids map[spanKey]struct{} }
+
+// spanKey identifies a stored span: its id is unique within its trace.
+type spanKey struct{ traceID, spanID string }
 
 func (storedBefore) Error() string { return "spans stored before" }
 
 // writeTx writes the spans not in skip in one transaction.
-func (s *Store) writeTx(ctx context.Context, spans []span.Span, skip map[string]struct{}) (store.WriteResult, error) {
+func (s *Store) writeTx(ctx context.Context, spans []span.Span, skip map[spanKey]struct{}) (store.WriteResult, error) {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return store.WriteResult{}, fmt.Errorf("begin write: %w", err)
@@ -133,26 +136,32 @@ func (s *Store) writeTx(ctx context.Context, spans []span.Span, skip map[string]
 	return res, nil
 }
 
-// storedSpans finds which of spans are already in the database.
+// storedSpans finds which of spans are already in the database, in their
+// trace: a span of another trace may have the same id.
 func (s *Store) storedSpans(ctx context.Context, spans []*span.Span, into storedBefore) error {
 	const perQuery = 500
 	for start := 0; start < len(spans); start += perQuery {
 		chunk := spans[start:min(start+perQuery, len(spans))]
 		args := make([]any, len(chunk))
+		batch := make(map[spanKey]bool, len(chunk))
 		for i, sp := range chunk {
 			args[i] = sp.SpanID
+			batch[spanKey{sp.TraceID, sp.SpanID}] = true
 		}
-		rows, err := s.write.QueryContext(ctx, "SELECT span_id FROM spans WHERE span_id IN ("+placeholders(len(chunk))+")", args...)
+		rows, err := s.write.QueryContext(ctx, "SELECT t.trace_id, s.span_id FROM traces t JOIN ("+
+			spanIDLookup("l.trace_rowid, l.span_id", len(chunk))+") s ON t.id = s.trace_rowid", args...)
 		if err != nil {
 			return fmt.Errorf("find spans stored before: %w", err)
 		}
 		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
+			var traceID, spanID string
+			if err := rows.Scan(&traceID, &spanID); err != nil {
 				rows.Close()
 				return fmt.Errorf("find spans stored before: %w", err)
 			}
-			into.ids[id] = struct{}{}
+			if key := (spanKey{traceID, spanID}); batch[key] {
+				into.ids[key] = struct{}{}
+			}
 		}
 		if err := rows.Close(); err != nil {
 			return fmt.Errorf("find spans stored before: %w", err)
@@ -276,22 +285,23 @@ func (t *traceState) add(sp *span.Span) {
 // write stores the batch. The roll-ups are written before the spans, as
 // if every span were new; when one turns out to be stored already, write
 // returns storedBefore and the caller writes the batch again without it.
-func (w *batchWriter) write(spans []span.Span, skip map[string]struct{}) (store.WriteResult, error) {
+func (w *batchWriter) write(spans []span.Span, skip map[spanKey]struct{}) (store.WriteResult, error) {
 	var res store.WriteResult
 
 	// The traces in first-seen order, each in the project of its first span.
 	traces := make(map[string]*traceState, len(spans)/4+1)
 	var order []*traceState
-	seen := make(map[string]struct{}, len(spans))
+	seen := make(map[spanKey]struct{}, len(spans))
 	w.unique = make([]*span.Span, 0, len(spans))
 	for i := range spans {
 		sp := &spans[i]
-		if _, dup := seen[sp.SpanID]; dup {
+		key := spanKey{sp.TraceID, sp.SpanID}
+		if _, dup := seen[key]; dup {
 			res.Duplicates++
 			continue
 		}
-		seen[sp.SpanID] = struct{}{}
-		if _, ok := skip[sp.SpanID]; ok {
+		seen[key] = struct{}{}
+		if _, ok := skip[key]; ok {
 			continue
 		}
 		w.unique = append(w.unique, sp)
@@ -451,13 +461,14 @@ func (w *batchWriter) insertSpans(traces map[string]*traceState) ([]spanRow, err
 		if n, err := r.RowsAffected(); err != nil {
 			return nil, fmt.Errorf("insert spans: %w", err)
 		} else if int(n) < len(chunk) {
-			return nil, storedBefore{ids: make(map[string]struct{})}
+			return nil, storedBefore{ids: make(map[spanKey]struct{})}
 		}
 	}
 	rows := make([]spanRow, 0, len(feedback))
 	for _, sp := range feedback {
 		var rowID int64
-		if err := w.tx.QueryRowContext(w.ctx, `SELECT id FROM spans WHERE span_id = ?`, sp.SpanID).Scan(&rowID); err != nil {
+		if err := w.tx.QueryRowContext(w.ctx, `SELECT id FROM spans WHERE trace_rowid = ? AND span_id = ?`,
+			traces[sp.TraceID].id, sp.SpanID).Scan(&rowID); err != nil {
 			return nil, fmt.Errorf("find span %s: %w", sp.SpanID, err)
 		}
 		rows = append(rows, spanRow{sp, rowID})

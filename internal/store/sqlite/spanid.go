@@ -1,0 +1,22 @@
+package sqlite
+
+import "fmt"
+
+// spanBlocks lists the blocks of the spans_span_id index (migration 0010),
+// whose entries are grouped by row id >> 16: SQLite uses that index only
+// for a lookup that names the block with the very same expression.
+const spanBlocks = `WITH RECURSIVE span_block(n) AS (
+	SELECT (SELECT coalesce(min(id), 0) >> 16 FROM spans)
+	UNION ALL SELECT n + 1 FROM span_block WHERE n < (SELECT coalesce(max(id), 0) >> 16 FROM spans))`
+
+// spanIDLookup selects columns (of spans aliased l) of the spans whose
+// span_id is one of n bound parameters, probing each block of spans_span_id
+// from the oldest stored span to the newest.
+func spanIDLookup(columns string, n int) string {
+	cond := "= ?"
+	if n != 1 {
+		cond = "IN (" + placeholders(n) + ")"
+	}
+	return fmt.Sprintf("%s SELECT %s FROM span_block CROSS JOIN spans l ON (l.id >> 16) = span_block.n AND l.span_id %s",
+		spanBlocks, columns, cond)
+}

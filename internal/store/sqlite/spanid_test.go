@@ -1,0 +1,225 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loupe-dev/loupe/internal/bench/agentgen"
+	"github.com/loupe-dev/loupe/internal/otlp"
+	"github.com/loupe-dev/loupe/internal/span"
+	"github.com/loupe-dev/loupe/internal/store"
+)
+
+// seedV9 writes, through the schema before migration 0010, a project, a
+// trace, spans in three blocks of spans_span_id and an annotation.
+func seedV9(t *testing.T, path string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", dsn(path, "_pragma=journal_mode(WAL)"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	old := &Store{write: db, log: slog.New(slog.DiscardHandler)}
+	if err := old.migrateTo(ctx, 9); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO projects (id, name, created_at, updated_at) VALUES (7, 'p', 0, 0)`,
+		`INSERT INTO traces (id, project_id, trace_id, start_time, end_time, span_count)
+			VALUES (3, 7, '0102030405060708090a0b0c0d0e0f10', 100, 400, 3)`,
+		`INSERT INTO spans (id, trace_rowid, project_id, span_id, parent_id, name, span_kind, start_time, end_time,
+			status_code, status_message, attributes, cost_status)
+			VALUES (5, 3, 7, 'a000000000000001', NULL, 'root', 'AGENT', 100, 400, 'OK', '', '{"k":1}', NULL),
+			       (70000, 3, 7, 'a000000000000002', 'a000000000000001', 'llm', 'LLM', 200, 300, 'OK', '', '{}', 'no_price'),
+			       (200000, 3, 7, 'a000000000000003', 'a000000000000001', 'tool', 'TOOL', 300, 350, 'ERROR', 'boom', '{}', NULL)`,
+		`INSERT INTO span_annotations (span_rowid, name, label, annotator_kind, created_at, updated_at)
+			VALUES (70000, 'correct', 'yes', 'HUMAN', 0, 0)`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+func TestMigrationKeepsSpansAndAnnotations(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	seedV9(t, filepath.Join(dir, FileName))
+
+	s, err := Open(ctx, dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	var version int
+	if err := s.read.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if version < 10 {
+		t.Fatalf("user_version %d after opening, want at least 10", version)
+	}
+	var indexes []string
+	rows, err := s.read.QueryContext(ctx, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'spans' ORDER BY name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		indexes = append(indexes, name)
+	}
+	rows.Close()
+	want := []string{"spans_project_kind_start", "spans_project_roots", "spans_project_rowid", "spans_project_start",
+		"spans_span_id", "spans_trace", "spans_trace_parent", "spans_trace_span"}
+	if !slices.Equal(indexes, want) {
+		t.Errorf("indexes on spans: %v, want %v (no UNIQUE on span_id alone)", indexes, want)
+	}
+
+	sp, err := s.SpanByID(ctx, "a000000000000002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp.RowID != 70000 || sp.Name != "llm" || sp.ParentID != "a000000000000001" {
+		t.Errorf("span after migration: row %d %q parent %q", sp.RowID, sp.Name, sp.ParentID)
+	}
+	var annotated int64
+	if err := s.read.QueryRowContext(ctx, "SELECT span_rowid FROM span_annotations WHERE name = 'correct'").Scan(&annotated); err != nil {
+		t.Fatalf("annotation after migration: %v", err)
+	}
+	if annotated != 70000 {
+		t.Errorf("annotation points at span row %d, want 70000", annotated)
+	}
+	// The trigger that keeps search in step with deletes came back.
+	var trigger int
+	if err := s.read.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'span_search_forget'").Scan(&trigger); err != nil || trigger != 1 {
+		t.Errorf("span_search_forget trigger: %d, %v", trigger, err)
+	}
+	// Foreign keys are enforced again once the migrations are done.
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO span_annotations (span_rowid, name, annotator_kind, created_at, updated_at)
+		VALUES (12345, 'orphan', 'HUMAN', 0, 0)`); err == nil {
+		t.Error("an annotation of a missing span was accepted after migrating")
+	}
+}
+
+func TestSpanIDLookupProbesEveryBlock(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	seedV9(t, filepath.Join(dir, FileName))
+	s, err := Open(ctx, dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	ids := []string{"a000000000000001", "a000000000000002", "a000000000000003", "ffffffffffffffff"}
+	got, err := s.ExistingSpanIDs(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, ids[:3]) {
+		t.Errorf("ExistingSpanIDs = %v, want %v", got, ids[:3])
+	}
+	recs, err := s.Spans(ctx, store.SpanQuery{ProjectID: 7, Limit: 10, SpanIDs: []string{"a000000000000003", "a000000000000001"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range recs {
+		names = append(names, r.Name)
+	}
+	if !slices.Equal(names, []string{"tool", "root"}) {
+		t.Errorf("spans by span_id[]: %v, want [tool root]", names)
+	}
+	if _, err := s.SpanByID(ctx, "ffffffffffffffff"); err == nil {
+		t.Error("SpanByID found a span that was never stored")
+	}
+	label := "ok"
+	ann, err := s.UpsertAnnotations(ctx, []store.Annotation{{Kind: store.SpanAnnotation, SpanID: "a000000000000003",
+		Name: "checked", AnnotatorKind: "HUMAN", Label: &label}})
+	if err != nil || len(ann) != 1 {
+		t.Fatalf("annotate the span of the newest block: %v %v", ann, err)
+	}
+}
+
+// A lookup must name the index's block expression exactly, or SQLite
+// reads the whole table.
+func TestSpanIDLookupUsesItsIndex(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, n := range []int{1, 3} {
+		args := make([]any, n)
+		for i := range args {
+			args[i] = "a000000000000001"
+		}
+		rows, err := s.read.QueryContext(ctx, "EXPLAIN QUERY PLAN "+spanIDLookup("l.id", n), args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if !slices.ContainsFunc(plan, func(d string) bool { return strings.Contains(d, "INDEX spans_span_id") }) {
+			t.Errorf("lookup of %d span ids does not use spans_span_id:\n%s", n, strings.Join(plan, "\n"))
+		}
+	}
+}
+
+// A span id is unique within its trace: another trace may reuse it, and a
+// batch that mixes such a span with a re-sent one stores the first only.
+func TestSpanIDReusedByAnotherTrace(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	gen := agentgen.New(agentgen.Small, 1, time.Unix(1_750_000_000, 0))
+	spans := otlp.Decode(agentgen.Traces(agentgen.Resource{ServiceName: "svc", Project: "p"}, gen.Spans(20)), "").Spans
+	if _, err := s.WriteSpans(ctx, spans); err != nil {
+		t.Fatal(err)
+	}
+
+	reused := spans[0]
+	reused.TraceID = "ffffffffffffffffffffffffffffffff"
+	reused.ParentID = ""
+	res, err := s.WriteSpans(ctx, []span.Span{reused, spans[1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Inserted != 1 || res.Duplicates != 1 {
+		t.Errorf("inserted %d, duplicates %d; want the reused id stored and the re-sent span skipped", res.Inserted, res.Duplicates)
+	}
+	var stored, spanCount int
+	if err := s.read.QueryRowContext(ctx, "SELECT count(*) FROM spans WHERE span_id = ?", spans[0].SpanID).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.read.QueryRowContext(ctx, "SELECT span_count FROM traces WHERE trace_id = ?", reused.TraceID).Scan(&spanCount); err != nil {
+		t.Fatal(err)
+	}
+	if stored != 2 || spanCount != 1 {
+		t.Errorf("span id stored %d times, new trace counts %d spans; want 2 and 1", stored, spanCount)
+	}
+}
