@@ -435,7 +435,7 @@ func (w *batchWriter) upsertTraces(order []*traceState, traces map[string]*trace
 // annotations, with their row ids. A span already stored makes it return
 // storedBefore.
 func (w *batchWriter) insertSpans(traces map[string]*traceState) ([]spanRow, error) {
-	origins := make(map[string]int64)
+	origins := make(map[originKey]int64)
 	var feedback []*span.Span
 	for start := 0; start < len(w.unique); start += rowsPerInsert {
 		chunk := w.unique[start:min(start+rowsPerInsert, len(w.unique))]
@@ -600,17 +600,29 @@ func linksJSON(links []span.Link) any {
 	return string(append(b, ']'))
 }
 
+// originKey identifies a span's resource and scope within a batch: the
+// spans of one ResourceSpans share their resource attributes, so comparing
+// the slice saves encoding the resource for every span.
+type originKey struct {
+	resource      *span.Attr
+	n             int
+	scope, scopeV string
+}
+
 // originID returns the row of the span's resource and scope, creating it once.
-func (w *batchWriter) originID(sp *span.Span, cache map[string]int64) (any, error) {
+func (w *batchWriter) originID(sp *span.Span, cache map[originKey]int64) (any, error) {
 	if len(sp.Resource) == 0 && sp.Scope.Name == "" && sp.Scope.Version == "" {
 		return nil, nil
 	}
-	resource := string(sp.Resource.AppendJSON(nil))
-	key := resource + "\x00" + sp.Scope.Name + "\x00" + sp.Scope.Version
+	key := originKey{n: len(sp.Resource), scope: sp.Scope.Name, scopeV: sp.Scope.Version}
+	if len(sp.Resource) > 0 {
+		key.resource = &sp.Resource[0]
+	}
 	if id, ok := cache[key]; ok {
 		return id, nil
 	}
-	sum := sha256.Sum256([]byte(key))
+	resource := string(sp.Resource.AppendJSON(nil))
+	sum := sha256.Sum256([]byte(resource + "\x00" + sp.Scope.Name + "\x00" + sp.Scope.Version))
 	hash := hex.EncodeToString(sum[:16])
 	st, err := w.stmt(`INSERT INTO origins (hash, resource, scope_name, scope_version) VALUES (?, ?, ?, ?)
 		ON CONFLICT (hash) DO UPDATE SET hash = hash RETURNING id`)
