@@ -123,7 +123,10 @@ func groupEntityIDs(anns []store.Annotation) map[store.AnnotationKind][]string {
 }
 
 func lookupRows(ctx context.Context, tx pgx.Tx, t schema.AnnotationTable, ids []string) (map[string]int64, error) {
-	rows, err := tx.Query(ctx, fmt.Sprintf("SELECT %s, id FROM %s WHERE %s = ANY($1)", t.EntityKey, t.Entity, t.EntityKey), ids)
+	// Another trace may reuse a span id: the first span stored with it
+	// takes the annotation, as SpanByID finds it.
+	rows, err := tx.Query(ctx, fmt.Sprintf("SELECT DISTINCT ON (%[1]s) %[1]s, id FROM %[2]s WHERE %[1]s = ANY($1) ORDER BY %[1]s, id",
+		t.EntityKey, t.Entity), ids)
 	if err != nil {
 		return nil, fmt.Errorf("look up %s: %w", t.Entity, err)
 	}

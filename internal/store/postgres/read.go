@@ -440,7 +440,7 @@ func (s *Store) ExistingSpanIDs(ctx context.Context, ids []string) ([]string, er
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, "SELECT span_id FROM spans WHERE span_id = ANY($1)", texts(ids))
+	rows, err := s.pool.Query(ctx, "SELECT DISTINCT span_id FROM spans WHERE span_id = ANY($1)", texts(ids))
 	if err != nil {
 		return nil, fmt.Errorf("look up spans: %w", err)
 	}

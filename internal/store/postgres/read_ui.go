@@ -82,7 +82,7 @@ func (s *Store) TraceTree(ctx context.Context, traceRowID int64) ([]store.TreeSp
 
 // SpanByID finds one span by its hex span id.
 func (s *Store) SpanByID(ctx context.Context, spanID string) (store.SpanRecord, error) {
-	recs, err := s.querySpans(ctx, spanSelect+" WHERE s.span_id = $1", text(spanID))
+	recs, err := s.querySpans(ctx, spanSelect+" WHERE s.span_id = $1 ORDER BY s.id LIMIT 1", text(spanID))
 	if err != nil {
 		return store.SpanRecord{}, fmt.Errorf("read span %s: %w", spanID, err)
 	}

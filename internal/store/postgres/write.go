@@ -67,15 +67,16 @@ type originIn struct {
 func newBatch(spans []span.Span) *batch {
 	b := &batch{}
 	traces := map[string]*traceIn{}
-	seen := make(map[string]struct{}, len(spans))
+	seen := make(map[spanKey]struct{}, len(spans))
 	origins := map[string]int{}
 	for i := range spans {
 		sp := &spans[i]
-		if _, dup := seen[sp.SpanID]; dup {
+		key := spanKey{sp.TraceID, sp.SpanID}
+		if _, dup := seen[key]; dup {
 			b.dups++
 			continue
 		}
-		seen[sp.SpanID] = struct{}{}
+		seen[key] = struct{}{}
 		b.spans = append(b.spans, sp)
 		t, ok := traces[sp.TraceID]
 		if !ok {
@@ -448,8 +449,11 @@ const spanInsert = `INSERT INTO spans (trace_rowid, project_id, span_id, parent_
 		prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
 		attributes, events, links, otel_kind, trace_state, origin_id,
 		cost_status, cost_total, cost_prompt, cost_completion, cost_details, cost_source, cost_entry, search)
-	ON CONFLICT (span_id) DO NOTHING
-	RETURNING id, span_id`
+	ON CONFLICT (trace_rowid, span_id) DO NOTHING
+	RETURNING id, trace_rowid, span_id`
+
+// spanKey identifies a span: its id is unique within its trace.
+type spanKey struct{ traceID, spanID string }
 
 // insertedSpan is a span this transaction stored, with its row id.
 type insertedSpan struct {
@@ -483,18 +487,22 @@ func (w *batchWriter) insertSpans(ctx context.Context) ([]insertedSpan, error) {
 		return nil, fmt.Errorf("insert spans: %w", err)
 	}
 	defer rows.Close()
-	bySpanID := make(map[string]*span.Span, n)
+	type stored struct {
+		traceRowID int64
+		spanID     string
+	}
+	byKey := make(map[stored]*span.Span, n)
 	for i, sp := range w.b.spans {
-		bySpanID[c.spanID[i]] = sp
+		byKey[stored{c.traceRowID[i], c.spanID[i]}] = sp
 	}
 	inserted := make([]insertedSpan, 0, n)
 	for rows.Next() {
 		var r insertedSpan
-		var id string
-		if err := rows.Scan(&r.rowID, &id); err != nil {
+		var k stored
+		if err := rows.Scan(&r.rowID, &k.traceRowID, &k.spanID); err != nil {
 			return nil, fmt.Errorf("insert spans: %w", err)
 		}
-		r.span = bySpanID[id]
+		r.span = byKey[k]
 		inserted = append(inserted, r)
 	}
 	if err := rows.Err(); err != nil {

@@ -95,7 +95,11 @@ func lookupRows(ctx context.Context, tx *sql.Tx, t schema.AnnotationTable, ids [
 				rows.Close()
 				return nil, err
 			}
-			found[id] = row
+			// Another trace may reuse a span id: the first span stored
+			// with it takes the annotation, as SpanByID finds it.
+			if prev, ok := found[id]; !ok || row < prev {
+				found[id] = row
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {

@@ -8,11 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/loupe-dev/loupe/internal/bench/agentgen"
-	"github.com/loupe-dev/loupe/internal/otlp"
-	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -184,42 +180,5 @@ func TestSpanIDLookupUsesItsIndex(t *testing.T) {
 		if !slices.ContainsFunc(plan, func(d string) bool { return strings.Contains(d, "INDEX spans_span_id") }) {
 			t.Errorf("lookup of %d span ids does not use spans_span_id:\n%s", n, strings.Join(plan, "\n"))
 		}
-	}
-}
-
-// A span id is unique within its trace: another trace may reuse it, and a
-// batch that mixes such a span with a re-sent one stores the first only.
-func TestSpanIDReusedByAnotherTrace(t *testing.T) {
-	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	gen := agentgen.New(agentgen.Small, 1, time.Unix(1_750_000_000, 0))
-	spans := otlp.Decode(agentgen.Traces(agentgen.Resource{ServiceName: "svc", Project: "p"}, gen.Spans(20)), "").Spans
-	if _, err := s.WriteSpans(ctx, spans); err != nil {
-		t.Fatal(err)
-	}
-
-	reused := spans[0]
-	reused.TraceID = "ffffffffffffffffffffffffffffffff"
-	reused.ParentID = ""
-	res, err := s.WriteSpans(ctx, []span.Span{reused, spans[1]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Inserted != 1 || res.Duplicates != 1 {
-		t.Errorf("inserted %d, duplicates %d; want the reused id stored and the re-sent span skipped", res.Inserted, res.Duplicates)
-	}
-	var stored, spanCount int
-	if err := s.read.QueryRowContext(ctx, "SELECT count(*) FROM spans WHERE span_id = ?", spans[0].SpanID).Scan(&stored); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.read.QueryRowContext(ctx, "SELECT span_count FROM traces WHERE trace_id = ?", reused.TraceID).Scan(&spanCount); err != nil {
-		t.Fatal(err)
-	}
-	if stored != 2 || spanCount != 1 {
-		t.Errorf("span id stored %d times, new trace counts %d spans; want 2 and 1", stored, spanCount)
 	}
 }

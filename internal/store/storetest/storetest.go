@@ -26,6 +26,7 @@ func Run(t *testing.T, open Opener) {
 		{"TraceRollups", testTraceRollups},
 		{"RollupsAnyArrivalOrder", testArrivalOrder},
 		{"Idempotent", testIdempotent},
+		{"SpanIDScope", testSpanIDScope},
 		{"TraceKeepsFirstProject", testTraceKeepsProject},
 		{"SessionRollups", testSessionRollups},
 		{"AttributesRoundTrip", testAttributesRoundTrip},
