@@ -10,7 +10,7 @@ CREATE TABLE spans (
     id                 BIGINT PRIMARY KEY,
     trace_rowid        BIGINT NOT NULL REFERENCES traces(id),
     project_id         BIGINT NOT NULL,
-    span_id            TEXT    NOT NULL UNIQUE,
+    span_id            TEXT    NOT NULL,
     parent_id          TEXT,
     name               TEXT    NOT NULL,
     span_kind          TEXT    NOT NULL,
@@ -36,6 +36,7 @@ CREATE TABLE spans (
     events             JSONB
 );
 CREATE INDEX spans_trace ON spans(trace_rowid, start_time);
+ALTER TABLE spans ADD CONSTRAINT spans_trace_span UNIQUE (trace_rowid, span_id);
 CREATE TABLE span_annotations (
     id             BIGINT PRIMARY KEY,
     span_rowid     BIGINT NOT NULL REFERENCES spans(id),

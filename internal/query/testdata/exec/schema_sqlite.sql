@@ -10,7 +10,7 @@ CREATE TABLE spans (
     id                 INTEGER PRIMARY KEY,
     trace_rowid        INTEGER NOT NULL REFERENCES traces(id),
     project_id         INTEGER NOT NULL,
-    span_id            TEXT    NOT NULL UNIQUE,
+    span_id            TEXT    NOT NULL,
     parent_id          TEXT,
     name               TEXT    NOT NULL,
     span_kind          TEXT    NOT NULL,
@@ -35,7 +35,8 @@ CREATE TABLE spans (
     attributes         TEXT    NOT NULL,
     events             TEXT
 );
-CREATE INDEX spans_trace ON spans(trace_rowid, start_time);
+CREATE UNIQUE INDEX spans_trace_span ON spans(trace_rowid, span_id);
+CREATE INDEX spans_trace_parent ON spans(trace_rowid, parent_id);
 CREATE TABLE span_annotations (
     id             INTEGER PRIMARY KEY,
     span_rowid     INTEGER NOT NULL REFERENCES spans(id),
