@@ -77,7 +77,7 @@ func TestMigrationKeepsSpansAndAnnotations(t *testing.T) {
 	}
 	rows.Close()
 	want := []string{"spans_project_kind_start", "spans_project_roots", "spans_project_rowid", "spans_project_start",
-		"spans_span_id", "spans_trace", "spans_trace_parent", "spans_trace_span"}
+		"spans_span_id", "spans_trace_parent", "spans_trace_span"}
 	if !slices.Equal(indexes, want) {
 		t.Errorf("indexes on spans: %v, want %v (no UNIQUE on span_id alone)", indexes, want)
 	}
