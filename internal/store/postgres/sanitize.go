@@ -31,11 +31,11 @@ func nullInt(n int64) pgtype.Int8 {
 	return pgtype.Int8{Int64: n, Valid: n != 0}
 }
 
-var nulEscape = []byte(`\u0000`)
+const nulEscape = `\u0000`
 
 // jsonb makes a JSON document, written by span's encoders, storable as JSONB.
-func jsonb(doc []byte) string {
-	if !bytes.Contains(doc, nulEscape) {
+func jsonb[T string | []byte](doc T) string {
+	if !strings.Contains(string(doc), nulEscape) {
 		return string(doc)
 	}
 	out := make([]byte, 0, len(doc)+8)
@@ -47,7 +47,7 @@ func jsonb(doc []byte) string {
 		}
 		// An escape: copy it whole, so the backslash of "\\" is not taken
 		// for the start of the next one.
-		if bytes.HasPrefix(doc[i:], nulEscape) {
+		if strings.HasPrefix(string(doc[i:]), nulEscape) {
 			out = append(out, `\ufffd`...)
 			i += len(nulEscape) - 1
 			continue

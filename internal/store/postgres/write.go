@@ -143,6 +143,7 @@ type spanColumns struct {
 	costStatus, costDetails, costSource, costEntry           []pgtype.Text
 	costTotal, costPrompt, costCompletion                    []pgtype.Float8
 	search                                                   []*string
+	buf                                                      []byte // scratch for the JSON columns
 }
 
 func (c *spanColumns) add(sp *span.Span) {
@@ -169,9 +170,10 @@ func (c *spanColumns) add(sp *span.Span) {
 	c.cacheRead = append(c.cacheRead, nullInt(v.Tokens.CacheRead))
 	c.cacheWrite = append(c.cacheWrite, nullInt(v.Tokens.CacheWrite))
 	c.reason = append(c.reason, nullInt(v.Tokens.Reasoning))
-	c.attrs = append(c.attrs, jsonb(sp.Attributes.AppendJSONExcept(nil, isIOValue)))
-	c.events = append(c.events, eventsJSON(sp.Events))
-	c.links = append(c.links, linksJSON(sp.Links))
+	stored := sp.StoredJSON(&c.buf)
+	c.attrs = append(c.attrs, jsonb(stored.Attributes))
+	c.events = append(c.events, nullJSON(stored.Events))
+	c.links = append(c.links, nullJSON(stored.Links))
 	c.otelKind = append(c.otelKind, int32(sp.OTelKind))
 	c.tst = append(c.tst, nullText(sp.TraceState))
 	cost := &v.Cost
@@ -189,11 +191,6 @@ func (c *spanColumns) add(sp *span.Span) {
 	c.search = append(c.search, searchVector(sp))
 }
 
-// isIOValue marks the attributes kept in their own columns instead of the JSON.
-func isIOValue(key string) bool {
-	return key == span.AttrInputValue || key == span.AttrOutputValue
-}
-
 // ioValue keeps "absent" and "empty string" apart for input and output values.
 func ioValue(a span.Attributes, key, value string) pgtype.Text {
 	if value != "" {
@@ -203,44 +200,12 @@ func ioValue(a span.Attributes, key, value string) pgtype.Text {
 	return pgtype.Text{Valid: ok}
 }
 
-func eventsJSON(events []span.Event) pgtype.Text {
-	if len(events) == 0 {
+// nullJSON is a JSON document, or NULL for "".
+func nullJSON(doc string) pgtype.Text {
+	if doc == "" {
 		return pgtype.Text{}
 	}
-	b := []byte{'['}
-	for i, e := range events {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"name":`...)
-		b = span.AppendJSONString(b, e.Name)
-		b = fmt.Appendf(b, `,"time_unix_nano":%d,"attributes":`, e.Time)
-		b = e.Attributes.AppendJSON(b)
-		b = append(b, '}')
-	}
-	return pgtype.Text{String: jsonb(append(b, ']')), Valid: true}
-}
-
-func linksJSON(links []span.Link) pgtype.Text {
-	if len(links) == 0 {
-		return pgtype.Text{}
-	}
-	b := []byte{'['}
-	for i, l := range links {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"trace_id":`...)
-		b = span.AppendJSONString(b, l.TraceID)
-		b = append(b, `,"span_id":`...)
-		b = span.AppendJSONString(b, l.SpanID)
-		b = append(b, `,"trace_state":`...)
-		b = span.AppendJSONString(b, l.TraceState)
-		b = append(b, `,"attributes":`...)
-		b = l.Attributes.AppendJSON(b)
-		b = append(b, '}')
-	}
-	return pgtype.Text{String: jsonb(append(b, ']')), Valid: true}
+	return pgtype.Text{String: jsonb(doc), Valid: true}
 }
 
 // preview cuts s to previewLength bytes at a rune boundary.

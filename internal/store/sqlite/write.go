@@ -515,8 +515,7 @@ func multiRowSQL(head string, columns []string, n int, tail string) string {
 
 func (w *batchWriter) spanArgs(args []any, sp *span.Span, t *traceState, originID any) []any {
 	v := &sp.View
-	w.buf = sp.Attributes.AppendJSONExcept(w.buf[:0], isIOValue)
-	attrs := string(w.buf)
+	stored := sp.StoredJSON(&w.buf)
 	args = append(args,
 		t.id, t.projectID, sp.SpanID, nullString(sp.ParentID), sp.Name, string(v.Kind),
 		sp.StartTime, sp.EndTime, string(sp.StatusCode), sp.StatusMessage,
@@ -525,18 +524,13 @@ func (w *batchWriter) spanArgs(args []any, sp *span.Span, t *traceState, originI
 		nullIO(sp.Attributes, span.AttrOutputValue, v.OutputValue), nullString(v.OutputMimeType),
 		nullInt(v.Tokens.Prompt), nullInt(v.Tokens.Completion), nullInt(v.Tokens.Total),
 		nullInt(v.Tokens.CacheRead), nullInt(v.Tokens.CacheWrite), nullInt(v.Tokens.Reasoning),
-		attrs, eventsJSON(sp.Events), linksJSON(sp.Links), sp.OTelKind, nullString(sp.TraceState), originID,
+		stored.Attributes, nullString(stored.Events), nullString(stored.Links), sp.OTelKind, nullString(sp.TraceState), originID,
 	)
 	c := &v.Cost
 	if c.Status != span.CostPriced {
 		return append(args, nullString(string(c.Status)), nil, nil, nil, nil, nil, nil)
 	}
 	return append(args, string(c.Status), c.Total, c.Prompt, c.Completion, nullString(c.Details), nullString(c.Source), nullString(c.Entry))
-}
-
-// isIOValue marks the attributes kept in their own columns instead of the JSON.
-func isIOValue(key string) bool {
-	return key == span.AttrInputValue || key == span.AttrOutputValue
 }
 
 // nullIO keeps "absent" and "empty string" apart for input and output values.
@@ -562,42 +556,6 @@ func nullInt(n int64) any {
 		return nil
 	}
 	return n
-}
-
-func eventsJSON(events []span.Event) any {
-	if len(events) == 0 {
-		return nil
-	}
-	b := []byte{'['}
-	for i, e := range events {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"name":`...)
-		b = span.AppendJSONString(b, e.Name)
-		b = fmt.Appendf(b, `,"time_unix_nano":%d,"attributes":`, e.Time)
-		b = e.Attributes.AppendJSON(b)
-		b = append(b, '}')
-	}
-	return string(append(b, ']'))
-}
-
-func linksJSON(links []span.Link) any {
-	if len(links) == 0 {
-		return nil
-	}
-	b := []byte{'['}
-	for i, l := range links {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = fmt.Appendf(b, `{"trace_id":%q,"span_id":%q,"trace_state":`, l.TraceID, l.SpanID)
-		b = span.AppendJSONString(b, l.TraceState)
-		b = append(b, `,"attributes":`...)
-		b = l.Attributes.AppendJSON(b)
-		b = append(b, '}')
-	}
-	return string(append(b, ']'))
 }
 
 // originKey identifies a span's resource and scope within a batch: the
