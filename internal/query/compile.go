@@ -205,6 +205,9 @@ var sqlOps = map[CmpOp]string{Eq: " = ", Ne: " <> ", Lt: " < ", Le: " <= ", Gt: 
 func (b *builder) pred(p pred) {
 	switch p.kind {
 	case pCompare:
+		if (p.op == Eq || p.op == Ne) && (b.idLookup(p.x, []val{p.y}, p.op == Ne) || b.idLookup(p.y, []val{p.x}, p.op == Ne)) {
+			return
+		}
 		b.val(p.x)
 		b.w(sqlOps[p.op])
 		b.val(p.y)
@@ -224,6 +227,13 @@ func (b *builder) pred(p pred) {
 			} else {
 				b.w("1 = 0")
 			}
+			return
+		}
+		list := make([]val, len(p.list))
+		for i, l := range p.list {
+			list[i] = l
+		}
+		if b.idLookup(p.x, list, p.neg) {
 			return
 		}
 		b.val(p.x)
@@ -262,6 +272,61 @@ func (b *builder) pred(p pred) {
 		}
 		b.w("EXISTS (SELECT 1 FROM spans qp WHERE qp.trace_rowid = s.trace_rowid AND qp.span_id = s.parent_id)")
 	}
+}
+
+// idLookup writes "x [NOT] IN list" when x is the trace or span id and the
+// list holds text literals, as a lookup of the spans' row ids through the
+// ids' indexes: compared span by span, "trace_id == '…'" read every span of
+// the project and the trace row of each. It reports whether it wrote
+// anything.
+func (b *builder) idLookup(x val, list []val, neg bool) bool {
+	c, ok := x.(*colVal)
+	if !ok || (c.c != traceIDCol && (c.c != spanIDCol || b.d.spanRows == nil)) {
+		return false
+	}
+	for _, l := range list {
+		if lit, ok := l.(*litVal); !ok {
+			return false
+		} else if _, ok := lit.v.(string); !ok {
+			return false
+		}
+	}
+	if neg {
+		b.w("s.id NOT IN (")
+	} else if b.d.postgres {
+		b.w("s.id IN (")
+	} else {
+		// SQLite's statistics, sampled (PRAGMA optimize with an analysis
+		// limit), can make walking the project in the page's order look
+		// cheaper than reading a few rows and sorting them; the likelihood
+		// says how few match.
+		b.w("likelihood(s.id IN (")
+	}
+	if c.c == traceIDCol {
+		b.w("SELECT qs.id FROM spans qs WHERE qs.trace_rowid IN (SELECT qt.id FROM traces qt WHERE qt.trace_id IN (")
+		for i, l := range list {
+			if i > 0 {
+				b.w(", ")
+			}
+			b.val(l)
+		}
+		b.w("))")
+	} else {
+		// The subquery's placeholders are SQLite's plain "?", bound in order.
+		b.w(b.d.spanRows(len(list)))
+		for _, l := range list {
+			if len(b.args) >= maxParams {
+				b.full = true
+				break
+			}
+			b.args = append(b.args, l.(*litVal).v)
+		}
+	}
+	b.w(")")
+	if !neg && !b.d.postgres {
+		b.w(", 0.000001)")
+	}
+	return true
 }
 
 func (b *builder) val(v val) {

@@ -10,6 +10,7 @@ import (
 type Dialect struct {
 	postgres   bool
 	firstParam int
+	spanRows   func(n int) string
 }
 
 // SQLite writes ? placeholders and reads attributes with json_extract.
@@ -21,6 +22,15 @@ var SQLite = Dialect{}
 // Attributes and events are JSONB; times are BIGINT unix nanoseconds.
 func Postgres(firstParam int) Dialect {
 	return Dialect{postgres: true, firstParam: max(firstParam, 1)}
+}
+
+// WithSpanRows has span_id comparisons with literals look the spans up
+// through rows(n): a subquery selecting the row ids (id) of the spans whose
+// span_id is one of n ? parameters. A backend whose span_id index cannot
+// serve "s.span_id = ?" directly provides it (SQLite, spanid.go).
+func (d Dialect) WithSpanRows(rows func(n int) string) Dialect {
+	d.spanRows = rows
+	return d
 }
 
 func (d Dialect) String() string {

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/loupe-dev/loupe/internal/query"
@@ -26,6 +27,9 @@ func BenchmarkFilter(b *testing.B) {
 		{"attribute_equals", "llm.input_messages.0.message.role == 'user'"},
 		{"attribute_substring", "'password' in input.value"},
 		{"tokens", "llm.token_count.prompt > 500"},
+		// One trace, and one span, from the middle of the week.
+		{"trace_id", fmt.Sprintf("trace_id == '%032s'", fmt.Sprintf("%016x", benchTraceCount()/2))},
+		{"span_id", fmt.Sprintf("span_id == '%014x%02x'", benchTraceCount()/2, 3)},
 	}
 	for _, f := range filters {
 		e, err := query.Parse(f.expr)

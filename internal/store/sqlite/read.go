@@ -172,7 +172,7 @@ func (s *Store) Spans(ctx context.Context, q store.SpanQuery) ([]store.SpanRecor
 		args = append(args, cargs...)
 	}
 	if q.Filter != nil {
-		cond, cargs, err := query.Compile(q.Filter, query.SQLite)
+		cond, cargs, err := query.Compile(q.Filter, filterDialect)
 		if err != nil {
 			return nil, fmt.Errorf("%v: %w", err, store.ErrInvalidArgument)
 		}

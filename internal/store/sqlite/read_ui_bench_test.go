@@ -25,10 +25,7 @@ const (
 
 func benchStore(b *testing.B) (*sqlite.Store, int64) {
 	b.Helper()
-	n := defaultBenchTraces
-	if v, err := strconv.Atoi(os.Getenv("LOUPE_BENCH_TRACES")); err == nil && v > 0 {
-		n = v
-	}
+	n := benchTraceCount()
 	st, err := sqlite.Open(context.Background(), b.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
@@ -73,6 +70,14 @@ func benchStore(b *testing.B) (*sqlite.Store, int64) {
 		b.Fatal(err)
 	}
 	return st, p.ID
+}
+
+// benchTraceCount is the number of agent traces in benchStore's corpus.
+func benchTraceCount() int {
+	if v, err := strconv.Atoi(os.Getenv("LOUPE_BENCH_TRACES")); err == nil && v > 0 {
+		return v
+	}
+	return defaultBenchTraces
 }
 
 func hugeID(i int) string { return fmt.Sprintf("ff%014x", i) }

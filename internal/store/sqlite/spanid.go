@@ -1,6 +1,10 @@
 package sqlite
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/loupe-dev/loupe/internal/query"
+)
 
 // spanBlocks lists the blocks of the spans_span_id index (migration 0010),
 // whose entries are grouped by row id >> 16: SQLite uses that index only
@@ -20,3 +24,8 @@ func spanIDLookup(columns string, n int) string {
 	return fmt.Sprintf("%s SELECT %s FROM span_block CROSS JOIN spans l ON (l.id >> 16) = span_block.n AND l.span_id %s",
 		spanBlocks, columns, cond)
 }
+
+// filterDialect compiles filters for this store: a span_id compared with
+// literals is looked up block by block instead of tested on every span of
+// the project.
+var filterDialect = query.SQLite.WithSpanRows(func(n int) string { return spanIDLookup("l.id", n) })

@@ -60,6 +60,12 @@ func testFilters(t *testing.T, s store.Store) {
 		{"name == 'retrieval' and start_time >= '2024-05-01T10:00:10+00:00'", []string{spanID(204)}},
 		{"cumulative_token_count.total > 400", []string{spanID(201), spanID(101)}},
 		{"input.value == '\\' OR 1=1 --'", []string{}},
+		{"span_id == '" + spanID(202) + "'", []string{spanID(202)}},
+		{"span_id in ['" + spanID(202) + "', '" + spanID(104) + "'] and span_kind != 'LLM'", []string{spanID(104)}},
+		{"span_id != '" + spanID(101) + "' and trace_id == '" + traceID(1) + "'", []string{spanID(105), spanID(104), spanID(103), spanID(102)}},
+		{"trace_id == '" + traceID(2) + "' and span_kind == 'LLM'", []string{spanID(205), spanID(202)}},
+		{"trace_id not in ['" + traceID(1) + "'] and parent_id is None", []string{spanID(201)}},
+		{"span_id == 'ffffffffffffffff'", []string{}},
 	}
 	for _, tc := range tests {
 		e, err := query.Parse(tc.filter)
