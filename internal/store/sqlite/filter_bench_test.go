@@ -50,3 +50,34 @@ func BenchmarkFilter(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSpansByID measures the REST span list's trace_id[] and span_id[]
+// parameters over benchStore's corpus: the first page, in both orders, for
+// one trace and one span from the middle of the week.
+func BenchmarkSpansByID(b *testing.B) {
+	st, pid := benchStore(b)
+	ctx := context.Background()
+	queries := []struct {
+		name string
+		q    store.SpanQuery
+	}{
+		{"trace_id", store.SpanQuery{TraceIDs: []string{fmt.Sprintf("%032s", fmt.Sprintf("%016x", benchTraceCount()/2))}}},
+		{"span_id", store.SpanQuery{SpanIDs: []string{fmt.Sprintf("%014x%02x", benchTraceCount()/2, 3)}}},
+	}
+	for _, tc := range queries {
+		for _, order := range []struct {
+			name    string
+			byStart bool
+		}{{"rowid", false}, {"start", true}} {
+			b.Run(tc.name+"/"+order.name, func(b *testing.B) {
+				q := tc.q
+				q.ProjectID, q.Limit, q.OrderByStartTime = pid, 101, order.byStart
+				for b.Loop() {
+					if recs, err := st.Spans(ctx, q); err != nil || len(recs) == 0 {
+						b.Fatalf("%d spans, %v", len(recs), err)
+					}
+				}
+			})
+		}
+	}
+}

@@ -150,9 +150,14 @@ func (s *Store) Spans(ctx context.Context, q store.SpanQuery) ([]store.SpanRecor
 		where = append(where, "s.start_time < ?")
 		args = append(args, q.EndTime)
 	}
-	where, args = inList(where, args, "t.trace_id", q.TraceIDs)
+	if len(q.TraceIDs) > 0 {
+		where = append(where, fewSpans(traceSpanRows(len(q.TraceIDs))))
+		for _, id := range q.TraceIDs {
+			args = append(args, id)
+		}
+	}
 	if len(q.SpanIDs) > 0 {
-		where = append(where, "s.id IN ("+spanIDLookup("l.id", len(q.SpanIDs))+")")
+		where = append(where, fewSpans(spanIDLookup("l.id", len(q.SpanIDs))))
 		for _, id := range q.SpanIDs {
 			args = append(args, id)
 		}

@@ -29,3 +29,19 @@ func spanIDLookup(columns string, n int) string {
 // literals is looked up block by block instead of tested on every span of
 // the project.
 var filterDialect = query.SQLite.WithSpanRows(func(n int) string { return spanIDLookup("l.id", n) })
+
+// traceSpanRows selects the row ids of the spans of the traces whose
+// trace_id is one of n bound parameters.
+func traceSpanRows(n int) string {
+	return "SELECT qs.id FROM spans qs WHERE qs.trace_rowid IN (SELECT qt.id FROM traces qt WHERE qt.trace_id IN (" +
+		placeholders(n) + "))"
+}
+
+// fewSpans is the condition that a span's row id is among those rowIDs
+// selects, marked as matching few rows: the statistics PRAGMA optimize
+// samples can make walking the whole project in the page's order look
+// cheaper to the planner than reading those rows and sorting them (at 1M
+// spans, 870 ms against under 1 ms for one trace's spans).
+func fewSpans(rowIDs string) string {
+	return "likelihood(s.id IN (" + rowIDs + "), 0.000001)"
+}
