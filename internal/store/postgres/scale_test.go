@@ -16,6 +16,7 @@ import (
 
 	"github.com/loupe-dev/loupe/internal/bench/agentgen"
 	"github.com/loupe-dev/loupe/internal/otlp"
+	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/store"
 	"github.com/loupe-dev/loupe/internal/store/postgres/pgtest"
 )
@@ -71,7 +72,16 @@ func TestPlansAtScale(t *testing.T) {
 		OFFSET (SELECT count(*) / 2 FROM sessions WHERE project_id = $1) LIMIT 1`, busy.ID), &sessionRow, &sessionID)
 	mustScan(t, s.pool.QueryRow(ctx, `SELECT id FROM spans WHERE project_id = $1 ORDER BY start_time DESC, id DESC OFFSET 2000 LIMIT 1`, busy.ID), &spanCursor)
 	mustScan(t, s.pool.QueryRow(ctx, `SELECT id FROM traces WHERE project_id = $1 ORDER BY start_time DESC, id DESC OFFSET 500 LIMIT 1`, busy.ID), &traceCursor)
+	var spanID string
+	mustScan(t, s.pool.QueryRow(ctx, `SELECT span_id FROM spans WHERE trace_rowid = $1 ORDER BY id DESC LIMIT 1`, traceRow), &spanID)
 	lastDay := time.Now().Add(-24 * time.Hour).UnixNano()
+	filter := func(expr string) query.Expr {
+		e, err := query.Parse(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
 
 	type query struct {
 		name string
@@ -110,6 +120,10 @@ func TestPlansAtScale(t *testing.T) {
 		restSpans("REST spans, newest first", store.SpanQuery{ProjectID: busy.ID, Limit: 100}),
 		restSpans("REST spans, quiet project", store.SpanQuery{ProjectID: quiet.ID, Limit: 100}),
 		restSpans("REST spans of one kind", store.SpanQuery{ProjectID: busy.ID, Limit: 100, Kinds: []string{"RETRIEVER"}}),
+		restSpans("REST spans of a trace (trace_id[])", store.SpanQuery{ProjectID: busy.ID, Limit: 100, TraceIDs: []string{traceID}}),
+		restSpans("REST spans by span_id[]", store.SpanQuery{ProjectID: busy.ID, Limit: 100, SpanIDs: []string{spanID}}),
+		restSpans("REST spans, filter trace_id == …", store.SpanQuery{ProjectID: busy.ID, Limit: 100, Filter: filter("trace_id == '" + traceID + "'")}),
+		restSpans("REST spans, filter span_id == …", store.SpanQuery{ProjectID: busy.ID, Limit: 100, Filter: filter("span_id == '" + spanID + "'")}),
 		traceList("trace list by start time", store.TraceQuery{ProjectID: busy.ID, Limit: 50}),
 		traceList("trace list, a later page", store.TraceQuery{ProjectID: busy.ID, Limit: 50, Cursor: traceCursor}),
 		traceList("trace list by latency", store.TraceQuery{ProjectID: busy.ID, Limit: 50, Sort: store.SortLatency}),
