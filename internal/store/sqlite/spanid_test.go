@@ -63,6 +63,10 @@ func TestMigrationKeepsSpansAndAnnotations(t *testing.T) {
 	if version < 10 {
 		t.Fatalf("user_version %d after opening, want at least 10", version)
 	}
+	// A database keeps the page size it was created with.
+	if size := pragmaInt(t, s.read, "page_size"); size != 4096 {
+		t.Errorf("page_size %d after opening a 4096-byte-page database", size)
+	}
 	var indexes []string
 	rows, err := s.read.QueryContext(ctx, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'spans' ORDER BY name")
 	if err != nil {

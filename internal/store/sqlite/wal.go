@@ -82,9 +82,9 @@ const (
 	// checkpointEvery spaces background checkpoints while commits arrive, so
 	// that a page written by several commits is copied once.
 	checkpointEvery = 250 * time.Millisecond
-	// restartFrames is the log length (4 KiB pages) past which a checkpoint
-	// finishes under the write lock, letting the next commit restart the log.
-	restartFrames = 16384
+	// restartLogBytes is the log length past which a checkpoint finishes
+	// under the write lock, letting the next commit restart the log.
+	restartLogBytes = 64 << 20
 	// checkpointIdle is how often the checkpointer looks without a nudge.
 	checkpointIdle = 5 * time.Second
 )
@@ -99,10 +99,17 @@ type checkpointer struct {
 	done          chan struct{}
 }
 
-func (s *Store) startCheckpointer(db *sql.DB, restartFrames int) {
-	ctx, cancel := context.WithCancel(context.Background())
-	s.ckpt = checkpointer{db: db, restartFrames: restartFrames, nudge: make(chan struct{}, 1), stop: cancel, done: make(chan struct{})}
+// startCheckpointer starts checkpoints on db, restarting the log once it is
+// longer than restartBytes.
+func (s *Store) startCheckpointer(ctx context.Context, db *sql.DB, restartBytes int) error {
+	var pageSize int
+	if err := db.QueryRowContext(ctx, "PRAGMA page_size").Scan(&pageSize); err != nil {
+		return fmt.Errorf("read the page size: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.ckpt = checkpointer{db: db, restartFrames: max(1, restartBytes/pageSize), nudge: make(chan struct{}, 1), stop: cancel, done: make(chan struct{})}
 	go s.runCheckpointer(ctx)
+	return nil
 }
 
 // committed tells the checkpointer that the log has grown.

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -28,7 +29,9 @@ func TestWALStaysBoundedUnderSustainedIngest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.startCheckpointer(c, 256) // restart past 1 MiB
+	if err := s.startCheckpointer(ctx, c, 1<<20); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
 
 	// Commits follow each other with no pause in which a passive checkpoint
@@ -82,4 +85,37 @@ func walRestarts(t *testing.T, path string) uint32 {
 		t.Fatalf("read the write-ahead log header: %v", err)
 	}
 	return binary.BigEndian.Uint32(header[12:16])
+}
+
+// A new database has large pages and is in WAL mode, and its checkpointer
+// counts the restart threshold in those pages.
+func TestNewDatabaseLayout(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if size := pragmaInt(t, s.read, "page_size"); size != pageSize {
+		t.Errorf("page_size %d, want %d", size, pageSize)
+	}
+	var mode string
+	if err := s.read.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" {
+		t.Errorf("journal_mode %q, want wal", mode)
+	}
+	if want := restartLogBytes / pageSize; s.ckpt.restartFrames != want {
+		t.Errorf("checkpointer restarts the log past %d frames, want %d", s.ckpt.restartFrames, want)
+	}
+}
+
+func pragmaInt(t *testing.T, db *sql.DB, name string) int {
+	t.Helper()
+	var v int
+	if err := db.QueryRow("PRAGMA " + name).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
