@@ -57,6 +57,13 @@ func Open(ctx context.Context, dataDir string, log *slog.Logger) (*Store, error)
 // size they have.
 const pageSize = 16384
 
+// cacheSize bounds each connection's page cache (8 MiB). The driver's
+// allocator gives each 16 KiB page a 64 KiB region of its own, most of it
+// resident once regions are reused: a 32 MiB writer cache held 150 MiB more
+// than on 4 KiB pages. 8 MiB keeps the server's memory where it was, and
+// the writer was no slower with it at 1M spans.
+const cacheSize = "_pragma=cache_size(-8192)"
+
 // OpenFile opens the database at path.
 func OpenFile(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 	// synchronous=FULL: a commit is on disk before the write returns, which is
@@ -64,7 +71,7 @@ func OpenFile(ctx context.Context, path string, log *slog.Logger) (*Store, error
 	// NORMAL and syncs the log itself, outside the write lock (wal.go).
 	// Checkpoints run in the background, not after commits.
 	writeDSN := dsn(path, "_txlock=immediate", "_pragma=synchronous(FULL)", "_pragma=busy_timeout(10000)",
-		"_pragma=foreign_keys(ON)", "_pragma=cache_size(-32768)", "_pragma=temp_store(MEMORY)",
+		"_pragma=foreign_keys(ON)", cacheSize, "_pragma=temp_store(MEMORY)",
 		"_pragma=wal_autocheckpoint(0)")
 	w, err := sql.Open("sqlite", writeDSN)
 	if err != nil {
@@ -95,7 +102,7 @@ func OpenFile(ctx context.Context, path string, log *slog.Logger) (*Store, error
 		return nil, err
 	}
 	readDSN := dsn(path, "_pragma=busy_timeout(10000)", "_pragma=query_only(ON)",
-		"_pragma=cache_size(-16384)", "_pragma=temp_store(MEMORY)")
+		cacheSize, "_pragma=temp_store(MEMORY)")
 	r, err := sql.Open("sqlite", readDSN)
 	if err != nil {
 		w.Close()
