@@ -117,6 +117,9 @@ func TestMetricsEndpoint(t *testing.T) {
 	if got := value(fams, "loupe_batch_commit_seconds", nil); got < 1 {
 		t.Errorf("no batch commit observed: %v", got)
 	}
+	if got := value(fams, "loupe_write_seconds_total", nil); !(got > 0) {
+		t.Errorf("writer time = %v, want more than 0 after a write", got)
+	}
 	// The trace's cost in the REST API agrees.
 	var traces struct {
 		Data []struct {

@@ -44,6 +44,9 @@ func New(stats *ingest.Stats, queueDepth func() int, dbFiles func() []string) *M
 	counter("loupe_spans_failed_total", "Spans whose write failed; their requests were answered with an error.", stats.SpansFailed.Load)
 	counter("loupe_requests_refused_total", "Export requests refused because the ingest queue was full (HTTP 503, gRPC RESOURCE_EXHAUSTED).", stats.RequestsRefused.Load)
 	counter("loupe_batches_total", "Write transactions committed or attempted.", stats.Batches.Load)
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "loupe_write_seconds_total",
+		Help: "Time the single writer spent writing batches, not counting the wait for the disk; a rate near 1 means ingest is held by the writer."},
+		func() float64 { return time.Duration(stats.CommitNanos.Load()).Seconds() }))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "loupe_ingest_queue_spans",
 		Help: "Spans accepted and not yet stored."}, func() float64 { return float64(queueDepth()) }))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "loupe_database_size_bytes",
