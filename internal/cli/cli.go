@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -119,9 +120,7 @@ by its environment variable; the flag wins.`, stdout)
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
-	if cfg.MemoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(int64(cfg.MemoryLimit))
-	}
+	tuneRuntime(int64(cfg.MemoryLimit), os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := server.New(ctx, cfg, log)
@@ -129,6 +128,24 @@ by its environment variable; the flag wins.`, stdout)
 		return err
 	}
 	return srv.Run(ctx)
+}
+
+// gcPercentUnderLimit is the garbage collector's pace (GOGC) while a memory
+// limit is set.
+const gcPercentUnderLimit = 400
+
+// tuneRuntime sets the runtime's memory limit unless GOMEMLIMIT is set and,
+// under a limit, collects garbage less often unless GOGC is set. The limit
+// bounds the heap, not the collector's pace: GOGC 400 took 8-13% off the
+// server's CPU per span, ingest rose by about as much, and the peak under
+// overload stayed where the limit holds it (BENCHMARKS.md).
+func tuneRuntime(memoryLimit int64, getenv func(string) string) {
+	if memoryLimit > 0 && getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
+	if debug.SetMemoryLimit(-1) < math.MaxInt64 && getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercentUnderLimit)
+	}
 }
 
 func newLogger(w io.Writer, level, format string) *slog.Logger {

@@ -103,7 +103,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var(&c.GRPCMaxRecvBytes, "grpc-max-recv-size", "largest OTLP/gRPC message accepted, e.g. 64MiB (env LOUPE_GRPC_MAX_RECV_SIZE)")
 	fs.IntVar(&c.QueueSpans, "queue-spans", c.QueueSpans, "spans accepted but not yet stored before new requests are refused with 503 (env LOUPE_QUEUE_SPANS; PHOENIX_MAX_SPANS_QUEUE_SIZE)")
 	fs.Var(&c.QueueBytes, "queue-size", "memory the spans accepted but not yet stored may hold before new requests are refused, e.g. 64MiB (env LOUPE_QUEUE_SIZE)")
-	fs.Var(&c.MemoryLimit, "memory-limit", "soft limit on the memory the Go runtime holds, which makes garbage collection keep up under load; SQLite's caches come on top; 0 for none; GOMEMLIMIT, when set, wins (env LOUPE_MEMORY_LIMIT)")
+	fs.Var(&c.MemoryLimit, "memory-limit", "soft limit on the memory the Go runtime holds, which makes garbage collection keep up under load; SQLite's caches come on top; under a limit garbage is collected at GOGC 400 unless GOGC is set; 0 for none; GOMEMLIMIT, when set, wins (env LOUPE_MEMORY_LIMIT)")
 	fs.IntVar(&c.BatchSpans, "batch-spans", c.BatchSpans, "most spans written in one transaction (env LOUPE_BATCH_SPANS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long to wait for in-flight requests on shutdown (env LOUPE_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&c.Database, "database", c.Database, "database `URL`: postgres://user:password@host:5432/dbname (or postgresql://) for PostgreSQL, which several servers can share; sqlite:////absolute/path.db for a SQLite file; empty for SQLite in --data-dir (env LOUPE_DATABASE_URL; PHOENIX_SQL_DATABASE_URL)")
