@@ -67,6 +67,9 @@ func TestMigrationKeepsSpansAndAnnotations(t *testing.T) {
 	if size := pragmaInt(t, s.read, "page_size"); size != 4096 {
 		t.Errorf("page_size %d after opening a 4096-byte-page database", size)
 	}
+	if cache := pragmaInt(t, s.write, "cache_size"); cache != -32768 {
+		t.Errorf("writer's cache_size %d on 4096-byte pages, want -32768 (32 MiB)", cache)
+	}
 	var indexes []string
 	rows, err := s.read.QueryContext(ctx, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'spans' ORDER BY name")
 	if err != nil {
