@@ -63,8 +63,8 @@ const pageSize = 16384
 // 32 MiB writer cache held 150 MiB more than on 4 KiB pages, and at 8 MiB
 // the writer was no slower at 1M spans. On 4 KiB pages 8 MiB made it 7-10%
 // slower, so databases created before keep the caches they had.
-func pageCaches(pageSize int) (writer, reader int) {
-	if pageSize >= 16384 {
+func pageCaches(size int) (writer, reader int) {
+	if size >= pageSize {
 		return 8 << 10, 8 << 10
 	}
 	return 32 << 10, 16 << 10
@@ -138,12 +138,7 @@ func OpenFile(ctx context.Context, path string, log *slog.Logger) (*Store, error
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 	s.read = r
-	if err := s.startCheckpointer(ctx, c, restartLogBytes); err != nil {
-		w.Close()
-		c.Close()
-		r.Close()
-		return nil, err
-	}
+	s.startCheckpointer(c, restartLogBytes/size)
 	if err := s.ensureDefaultProject(ctx); err != nil {
 		s.Close()
 		return nil, err

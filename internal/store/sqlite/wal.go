@@ -100,16 +100,11 @@ type checkpointer struct {
 }
 
 // startCheckpointer starts checkpoints on db, restarting the log once it is
-// longer than restartBytes.
-func (s *Store) startCheckpointer(ctx context.Context, db *sql.DB, restartBytes int) error {
-	var pageSize int
-	if err := db.QueryRowContext(ctx, "PRAGMA page_size").Scan(&pageSize); err != nil {
-		return fmt.Errorf("read the page size: %w", err)
-	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s.ckpt = checkpointer{db: db, restartFrames: max(1, restartBytes/pageSize), nudge: make(chan struct{}, 1), stop: cancel, done: make(chan struct{})}
+// longer than restartFrames pages.
+func (s *Store) startCheckpointer(db *sql.DB, restartFrames int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.ckpt = checkpointer{db: db, restartFrames: restartFrames, nudge: make(chan struct{}, 1), stop: cancel, done: make(chan struct{})}
 	go s.runCheckpointer(ctx)
-	return nil
 }
 
 // committed tells the checkpointer that the log has grown.
