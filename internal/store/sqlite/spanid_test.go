@@ -45,16 +45,22 @@ func seedV9(t *testing.T, path string) {
 	}
 }
 
-func TestMigrationKeepsSpansAndAnnotations(t *testing.T) {
-	ctx := context.Background()
+// openSeededV9 opens, and so migrates, a database seeded by seedV9.
+func openSeededV9(t *testing.T) *Store {
+	t.Helper()
 	dir := t.TempDir()
 	seedV9(t, filepath.Join(dir, FileName))
-
-	s, err := Open(ctx, dir, slog.New(slog.DiscardHandler))
+	s, err := Open(context.Background(), dir, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestMigrationKeepsSpansAndAnnotations(t *testing.T) {
+	ctx := context.Background()
+	s := openSeededV9(t)
 
 	var version int
 	if err := s.read.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
@@ -117,13 +123,7 @@ func TestMigrationKeepsSpansAndAnnotations(t *testing.T) {
 
 func TestSpanIDLookupProbesEveryBlock(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	seedV9(t, filepath.Join(dir, FileName))
-	s, err := Open(ctx, dir, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openSeededV9(t)
 
 	ids := []string{"a000000000000001", "a000000000000002", "a000000000000003", "ffffffffffffffff"}
 	got, err := s.ExistingSpanIDs(ctx, ids)
