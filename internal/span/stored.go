@@ -22,9 +22,21 @@ func isIOValue(key string) bool {
 // buf is scratch space for the encoding, kept by the caller between calls
 // so that only the results are allocated.
 func (s *Span) StoredJSON(buf *[]byte) StoredJSON {
+	*buf = s.AppendStoredAttributes((*buf)[:0])
+	out := StoredJSON{Attributes: string(*buf)}
+	out.Events, out.Links = s.StoredEventsAndLinks(buf)
+	return out
+}
+
+// AppendStoredAttributes appends the attributes as StoredJSON has them,
+// for a store that transforms them further before keeping them.
+func (s *Span) AppendStoredAttributes(b []byte) []byte {
+	return s.Attributes.AppendJSONExcept(b, isIOValue)
+}
+
+// StoredEventsAndLinks encodes the events and links as StoredJSON does.
+func (s *Span) StoredEventsAndLinks(buf *[]byte) (events, links string) {
 	b := (*buf)[:0]
-	b = s.Attributes.AppendJSONExcept(b, isIOValue)
-	out := StoredJSON{Attributes: string(b)}
 	if len(s.Events) > 0 {
 		b = append(b[:0], '[')
 		for i, e := range s.Events {
@@ -39,7 +51,8 @@ func (s *Span) StoredJSON(buf *[]byte) StoredJSON {
 			b = e.Attributes.AppendJSON(b)
 			b = append(b, '}')
 		}
-		out.Events = string(append(b, ']'))
+		b = append(b, ']')
+		events = string(b)
 	}
 	if len(s.Links) > 0 {
 		b = append(b[:0], '[')
@@ -57,8 +70,9 @@ func (s *Span) StoredJSON(buf *[]byte) StoredJSON {
 			b = l.Attributes.AppendJSON(b)
 			b = append(b, '}')
 		}
-		out.Links = string(append(b, ']'))
+		b = append(b, ']')
+		links = string(b)
 	}
 	*buf = b
-	return out
+	return events, links
 }
