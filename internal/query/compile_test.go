@@ -131,3 +131,23 @@ func TestCompileLimits(t *testing.T) {
 		t.Errorf("got %v, want 'the filter is too large'", err)
 	}
 }
+
+// A store that keeps attributes in another form reads every attribute
+// through its own expression, whatever the filter reaches them by.
+func TestAttributesText(t *testing.T) {
+	e, err := Parse(`metadata['topic'] == 'billing' and llm.token_count.prompt > 5 and 'x' in attributes and tool.name == 't'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlText, _, err := Compile(e, SQLite.WithAttributesText("unpack(s.attributes)"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := strings.ReplaceAll(sqlText, "unpack(s.attributes)", "")
+	if strings.Contains(bare, "attributes") {
+		t.Errorf("attributes read directly in %s", sqlText)
+	}
+	if n := strings.Count(sqlText, "unpack(s.attributes)"); n < 4 {
+		t.Errorf("attributes read through the expression %d times, want one per condition at least: %s", n, sqlText)
+	}
+}

@@ -11,6 +11,7 @@ type Dialect struct {
 	postgres   bool
 	firstParam int
 	spanRows   func(n int) string
+	attrsText  string // SQLite: the expression reading the attributes as JSON text
 }
 
 // SQLite writes ? placeholders and reads attributes with json_extract.
@@ -31,6 +32,23 @@ func Postgres(firstParam int) Dialect {
 func (d Dialect) WithSpanRows(rows func(n int) string) Dialect {
 	d.spanRows = rows
 	return d
+}
+
+// WithAttributesText has SQLite read the span's attributes through expr, an
+// SQL expression that yields their JSON text, for a store that keeps them in
+// another form (SQLite's packs them, jsonpack.go).
+func (d Dialect) WithAttributesText(expr string) Dialect {
+	d.attrsText = expr
+	return d
+}
+
+// attributes writes the SQLite expression for the attributes' JSON text.
+func (b *builder) attributes() {
+	if b.d.attrsText != "" {
+		b.w(b.d.attrsText)
+		return
+	}
+	b.w("s.attributes")
 }
 
 func (d Dialect) String() string {
@@ -72,6 +90,10 @@ func (b *builder) latency() {
 func (b *builder) jsonColumn(col string) {
 	if b.d.postgres {
 		b.w("CAST(s.", col, " AS TEXT)")
+		return
+	}
+	if col == "attributes" {
+		b.attributes()
 		return
 	}
 	b.w("s.", col)
@@ -169,14 +191,18 @@ func (b *builder) jsonRead(as typ, docKey *string, path []pathSeg) {
 		b.pgJSONRead(as, docKey, path)
 		return
 	}
-	doc := func() { b.w("s.attributes") }
+	doc := b.attributes
 	if docKey != nil {
 		// json_extract raises on text that is not JSON, so the document is
 		// only read when it is valid.
 		doc = func() {
-			b.w("(CASE WHEN json_valid(json_extract(s.attributes, ")
+			b.w("(CASE WHEN json_valid(json_extract(")
+			b.attributes()
+			b.w(", ")
 			b.bind("$." + jsonQuote(*docKey))
-			b.w(")) THEN json_extract(s.attributes, ")
+			b.w(")) THEN json_extract(")
+			b.attributes()
+			b.w(", ")
 			b.bind("$." + jsonQuote(*docKey))
 			b.w(") END)")
 		}
