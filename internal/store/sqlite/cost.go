@@ -81,7 +81,7 @@ func (s *Store) UsageSeries(ctx context.Context, projectID int64, start, end, bu
 // recursive CTE, SQLite would apply it to the whole walk.
 const usageByToolQuery = `WITH RECURSIVE below(tool, tool_start, name, dur,
 		trace_rowid, span_id, kind, prompt, completion, total, cache_read, reasoning, cost, cost_status) AS (
-		SELECT * FROM (SELECT id, start_time, coalesce(nullif(json_extract(attributes, '$."tool.name"'), ''), name), end_time - start_time,
+		SELECT * FROM (SELECT id, start_time, coalesce(nullif(json_extract(loupe_json(attributes), '$."tool.name"'), ''), name), end_time - start_time,
 				trace_rowid, span_id, span_kind, prompt_tokens, completion_tokens, total_tokens, cache_read_tokens,
 				reasoning_tokens, cost_total, cost_status
 			FROM spans WHERE project_id = ?1 AND span_kind = 'TOOL' AND start_time >= ?2 AND start_time < ?3
@@ -190,10 +190,10 @@ func recomputeRange(ctx context.Context, tx *sql.Tx, lo, hi int64, models []stri
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT s.id, s.trace_rowid, s.project_id, coalesce(t.session_rowid, 0), s.start_time,
 			s.model_name, coalesce(s.provider, ''), coalesce(s.user_id, t.user_id, ''),
-			coalesce(json_extract(s.attributes, '$."llm.prompt_template.version"'), ''),
+			coalesce(json_extract(loupe_json(s.attributes), '$."llm.prompt_template.version"'), ''),
 			coalesce(s.prompt_tokens, 0), coalesce(s.completion_tokens, 0), coalesce(s.total_tokens, 0),
 			coalesce(s.cache_read_tokens, 0), coalesce(s.cache_write_tokens, 0), coalesce(s.reasoning_tokens, 0),
-			CASE WHEN instr(s.attributes, '"llm.cost.') > 0 THEN s.attributes ELSE '' END,
+			CASE WHEN instr(loupe_json(s.attributes), '"llm.cost.') > 0 THEN loupe_json(s.attributes) ELSE '' END,
 			coalesce(s.cost_status, ''), coalesce(s.cost_total, 0), coalesce(s.cost_prompt, 0), coalesce(s.cost_completion, 0)
 		FROM spans s JOIN traces t ON t.id = s.trace_rowid
 		WHERE s.id >= ? AND s.id < ? AND s.span_kind = 'LLM' AND s.model_name IN (`+placeholders(len(models))+`)`, args...)

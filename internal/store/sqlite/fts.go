@@ -38,7 +38,7 @@ const partSeparator = "\x1e"
 // retrieved documents, which live in the flat attribute object. An object
 // that does not parse counts as empty rather than stopping the indexer.
 const indexSelect = `SELECT s.id, coalesce(s.input_value, ''), coalesce(s.output_value, ''),
-	coalesce((SELECT group_concat(j.value, char(30)) FROM json_each(iif(json_valid(s.attributes), s.attributes, '{}')) j
+	coalesce((SELECT group_concat(j.value, char(30)) FROM json_each(iif(json_valid(loupe_json(s.attributes)), loupe_json(s.attributes), '{}')) j
 		WHERE j.type = 'text' AND (
 			j.key GLOB 'llm.input_messages.*.message.content' OR j.key GLOB 'llm.output_messages.*.message.content' OR
 			j.key GLOB 'llm.input_messages.*.message_content.text' OR j.key GLOB 'llm.output_messages.*.message_content.text' OR

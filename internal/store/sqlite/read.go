@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -86,7 +87,8 @@ const spanSelect = `SELECT s.id, s.project_id, t.trace_id, coalesce(s.parent_id,
 func scanSpan(rows *sql.Rows) (store.SpanRecord, error) {
 	var r store.SpanRecord
 	var in, out sql.NullString
-	var attrs, events string
+	var attrs sql.RawBytes
+	var events string
 	var kind string
 	v := &r.View
 	err := rows.Scan(&r.RowID, &r.ProjectID, &r.TraceID, &r.ParentID, &r.SpanID, &r.Name, &kind,
@@ -102,16 +104,20 @@ func scanSpan(rows *sql.Rows) (store.SpanRecord, error) {
 	}
 	v.Kind = span.Kind(kind)
 	v.InputValue, v.OutputValue = in.String, out.String
-	r.AttributesJSON = mergeIO(attrs, in, out)
+	text, err := ownedJSON(attrs)
+	if err != nil {
+		return r, fmt.Errorf("span %d: %w", r.RowID, err)
+	}
+	r.AttributesJSON = mergeIO(text, in, out)
 	r.EventsJSON = json.RawMessage(events)
 	return r, nil
 }
 
 // mergeIO puts input.value and output.value, stored in columns, back into
 // the attribute object.
-func mergeIO(attrs string, in, out sql.NullString) json.RawMessage {
+func mergeIO(attrs []byte, in, out sql.NullString) json.RawMessage {
 	if !in.Valid && !out.Valid {
-		return json.RawMessage(attrs)
+		return attrs
 	}
 	b := make([]byte, 0, len(attrs)+len(in.String)+len(out.String)+40)
 	b = append(b, '{')
@@ -123,8 +129,8 @@ func mergeIO(attrs string, in, out sql.NullString) json.RawMessage {
 		b = span.AppendJSONString(append(b, `"output.value":`...), out.String)
 		b = append(b, ',')
 	}
-	rest := strings.TrimPrefix(attrs, "{")
-	if rest == "}" {
+	rest := bytes.TrimPrefix(attrs, []byte("{"))
+	if string(rest) == "}" {
 		b = b[:len(b)-1]
 	}
 	return append(b, rest...)
@@ -235,11 +241,11 @@ func attributeCondition(m store.AttributeMatch) (string, []any, error) {
 		if v {
 			typ = "true"
 		}
-		return "json_type(s.attributes, ?) = ?", []any{path, typ}, nil
+		return "json_type(loupe_json(s.attributes), ?) = ?", []any{path, typ}, nil
 	case string:
-		return "(json_type(s.attributes, ?) = 'text' AND json_extract(s.attributes, ?) = ?)", []any{path, path, v}, nil
+		return "(json_type(loupe_json(s.attributes), ?) = 'text' AND json_extract(loupe_json(s.attributes), ?) = ?)", []any{path, path, v}, nil
 	case int64, float64:
-		return "(json_type(s.attributes, ?) IN ('integer', 'real') AND json_extract(s.attributes, ?) = ?)", []any{path, path, v}, nil
+		return "(json_type(loupe_json(s.attributes), ?) IN ('integer', 'real') AND json_extract(loupe_json(s.attributes), ?) = ?)", []any{path, path, v}, nil
 	}
 	return "", nil, fmt.Errorf("attribute %q: unsupported value %v: %w", m.Key, m.Value, store.ErrInvalidArgument)
 }

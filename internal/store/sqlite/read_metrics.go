@@ -141,7 +141,7 @@ func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end i
 	}
 	limit := store.PromptVersionSample
 	rows, err := s.read.QueryContext(ctx, `SELECT id, trace_rowid, end_time - start_time,
-			coalesce(CAST(json_extract(attributes, '$."llm.prompt_template.version"') AS TEXT), ''), status_code = 'ERROR'
+			coalesce(CAST(json_extract(loupe_json(attributes), '$."llm.prompt_template.version"') AS TEXT), ''), status_code = 'ERROR'
 		FROM spans WHERE project_id = ? AND span_kind = 'LLM' AND `+inRange+`
 		ORDER BY start_time DESC LIMIT ?`, append(args, limit)...)
 	if err != nil {

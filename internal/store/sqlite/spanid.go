@@ -27,8 +27,10 @@ func spanIDLookup(columns string, n int) string {
 
 // filterDialect compiles filters for this store: a span_id compared with
 // literals is looked up block by block instead of tested on every span of
-// the project.
-var filterDialect = query.SQLite.WithSpanRows(func(n int) string { return spanIDLookup("l.id", n) })
+// the project, and attributes are read through loupe_json (jsonpack.go).
+var filterDialect = query.SQLite.
+	WithSpanRows(func(n int) string { return spanIDLookup("l.id", n) }).
+	WithAttributesText("loupe_json(s.attributes)")
 
 // traceSpanRows selects the row ids of the spans of the traces whose
 // trace_id is one of n bound parameters.

@@ -320,10 +320,11 @@ func (w *batchWriter) write(spans []span.Span, skip map[spanKey]struct{}) (store
 	if len(w.unique) == 0 {
 		return res, nil
 	}
+	packed := startPacking(w.unique, rowsPerInsert)
 	if err := w.upsertTraces(order, traces); err != nil {
 		return res, err
 	}
-	feedback, err := w.insertSpans(traces)
+	feedback, err := w.insertSpans(traces, packed)
 	if err != nil {
 		return res, err
 	}
@@ -434,7 +435,7 @@ func (w *batchWriter) upsertTraces(order []*traceState, traces map[string]*trace
 // insertSpans inserts the batch's spans and returns those carrying
 // annotations, with their row ids. A span already stored makes it return
 // storedBefore.
-func (w *batchWriter) insertSpans(traces map[string]*traceState) ([]spanRow, error) {
+func (w *batchWriter) insertSpans(traces map[string]*traceState, packed *packer) ([]spanRow, error) {
 	origins := make(map[originKey]int64)
 	var feedback []*span.Span
 	for start := 0; start < len(w.unique); start += rowsPerInsert {
@@ -444,12 +445,13 @@ func (w *batchWriter) insertSpans(traces map[string]*traceState) ([]spanRow, err
 			return nil, err
 		}
 		w.args = w.args[:0]
-		for _, sp := range chunk {
+		packed.wait()
+		for i, sp := range chunk {
 			originID, err := w.originID(sp, origins)
 			if err != nil {
 				return nil, err
 			}
-			w.args = w.spanArgs(w.args, sp, traces[sp.TraceID], originID)
+			w.args = w.spanArgs(w.args, sp, traces[sp.TraceID], originID, packed.attributes[start+i])
 			if len(sp.View.Feedback) > 0 {
 				feedback = append(feedback, sp)
 			}
@@ -513,9 +515,9 @@ func multiRowSQL(head string, columns []string, n int, tail string) string {
 	return q
 }
 
-func (w *batchWriter) spanArgs(args []any, sp *span.Span, t *traceState, originID any) []any {
+func (w *batchWriter) spanArgs(args []any, sp *span.Span, t *traceState, originID any, attributes []byte) []any {
 	v := &sp.View
-	stored := sp.StoredJSON(&w.buf)
+	events, links := sp.StoredEventsAndLinks(&w.buf)
 	args = append(args,
 		t.id, t.projectID, sp.SpanID, nullString(sp.ParentID), sp.Name, string(v.Kind),
 		sp.StartTime, sp.EndTime, string(sp.StatusCode), sp.StatusMessage,
@@ -524,7 +526,7 @@ func (w *batchWriter) spanArgs(args []any, sp *span.Span, t *traceState, originI
 		nullIO(sp.Attributes, span.AttrOutputValue, v.OutputValue), nullString(v.OutputMimeType),
 		nullInt(v.Tokens.Prompt), nullInt(v.Tokens.Completion), nullInt(v.Tokens.Total),
 		nullInt(v.Tokens.CacheRead), nullInt(v.Tokens.CacheWrite), nullInt(v.Tokens.Reasoning),
-		stored.Attributes, nullString(stored.Events), nullString(stored.Links), sp.OTelKind, nullString(sp.TraceState), originID,
+		attributes, nullString(events), nullString(links), sp.OTelKind, nullString(sp.TraceState), originID,
 	)
 	c := &v.Cost
 	if c.Status != span.CostPriced {
