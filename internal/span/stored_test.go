@@ -2,6 +2,7 @@ package span
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 )
 
@@ -53,5 +54,35 @@ func TestStoredJSON(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A repeated key has its last value wherever it is read, in short lists and
+// in long ones, which find repeats another way.
+func TestRepeatedKeysKeepTheirLastValue(t *testing.T) {
+	for _, n := range []int{3, shadowScanMax + 1, 5000} {
+		var a Attributes
+		for i := 0; i < n; i++ {
+			a = append(a, Attr{Key: fmt.Sprintf("k%d", i%(n/3+1)), Value: IntValue(int64(i))})
+		}
+		var got map[string]int64
+		if err := json.Unmarshal(a.AppendJSON(nil), &got); err != nil {
+			t.Fatal(err)
+		}
+		want := make(map[string]int64)
+		for _, kv := range a {
+			want[kv.Key] = kv.Value.Int
+		}
+		if len(got) != len(want) {
+			t.Errorf("%d attributes: %d keys in the JSON, want %d", n, len(got), len(want))
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%d attributes: JSON has %s = %d, want %d", n, k, got[k], v)
+			}
+			if g, ok := a.Get(k); !ok || g.Int != v {
+				t.Errorf("%d attributes: Get(%s) = %d, want %d", n, k, g.Int, v)
+			}
+		}
 	}
 }

@@ -143,7 +143,8 @@ type Attributes []Attr
 
 // Get returns the value of key.
 func (a Attributes) Get(key string) (Value, bool) {
-	for i := range a {
+	// From the end: a repeated key has its last value, as in AppendJSON.
+	for i := len(a) - 1; i >= 0; i-- {
 		if a[i].Key == key {
 			return a[i].Value, true
 		}
@@ -188,13 +189,22 @@ func (a Attributes) AppendJSON(b []byte) []byte {
 
 // AppendJSONExcept is AppendJSON leaving out the keys for which skip returns true.
 func (a Attributes) AppendJSONExcept(b []byte, skip func(key string) bool) []byte {
+	// A long list has where each key last occurs looked up, not scanned
+	// for: scanning is quadratic, and a span can carry thousands.
+	var last map[string]int
+	if len(a) > shadowScanMax {
+		last = make(map[string]int, len(a))
+		for i := range a {
+			last[a[i].Key] = i
+		}
+	}
 	b = append(b, '{')
 	first := true
 	for i := range a {
 		if skip != nil && skip(a[i].Key) {
 			continue
 		}
-		if a.shadowed(i) {
+		if last != nil && last[a[i].Key] != i || last == nil && a.shadowed(i) {
 			continue
 		}
 		if !first {
@@ -207,6 +217,10 @@ func (a Attributes) AppendJSONExcept(b []byte, skip func(key string) bool) []byt
 	}
 	return append(b, '}')
 }
+
+// shadowScanMax is the longest attribute list whose repeated keys are found
+// by scanning: below it, scanning costs less than building a map.
+const shadowScanMax = 64
 
 // shadowed reports whether a later attribute has the same key as a[i].
 func (a Attributes) shadowed(i int) bool {
