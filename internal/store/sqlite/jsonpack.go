@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/klauspost/compress/s2"
@@ -49,12 +50,18 @@ var jsonPackDict1Bytes []byte
 
 var jsonPackDict1 = s2.MakeDict(jsonPackDict1Bytes, nil)
 
-// packJSON returns the packed form of the JSON text.
-func packJSON(text []byte) []byte {
-	out := make([]byte, 1+s2.MaxEncodedLen(len(text)))
-	out[0] = jsonPackS2Dict1
-	enc := jsonPackDict1.Encode(out[1:], text) // in place: out[1:] is large enough
-	return out[:1+len(enc)]
+// packJSON returns the packed form of the JSON text, in a slice of its own
+// sized to fit: a batch holds its spans' packed attributes until it is
+// written. scratch is space to pack in, kept by the caller between calls.
+func packJSON(scratch *[]byte, text []byte) []byte {
+	need := 1 + s2.MaxEncodedLen(len(text))
+	if cap(*scratch) < need {
+		*scratch = make([]byte, need)
+	}
+	buf := (*scratch)[:need]
+	buf[0] = jsonPackS2Dict1
+	enc := jsonPackDict1.Encode(buf[1:], text) // in place: buf[1:] is large enough
+	return bytes.Clone(buf[:1+len(enc)])
 }
 
 var errCorruptJSON = errors.New("stored attributes are neither JSON text nor a packed value")
@@ -132,21 +139,24 @@ func init() {
 type packer struct {
 	attributes [][]byte      // by index in the batch
 	ready      chan struct{} // a value for each chunk packed, in order
+	quit       atomic.Bool   // the writer gave up on the batch
+	done       chan struct{} // closed when the goroutine has returned
 }
 
 func startPacking(spans []*span.Span, chunk int) *packer {
 	p := &packer{
 		attributes: make([][]byte, len(spans)),
-		// Room for every chunk: the goroutine never waits for a writer
-		// that gave up on the batch.
+		// Room for every chunk: the goroutine never waits for the writer.
 		ready: make(chan struct{}, (len(spans)+chunk-1)/chunk),
+		done:  make(chan struct{}),
 	}
 	go func() {
-		var buf []byte
-		for start := 0; start < len(spans); start += chunk {
+		defer close(p.done)
+		var text, scratch []byte
+		for start := 0; start < len(spans) && !p.quit.Load(); start += chunk {
 			for i := start; i < min(start+chunk, len(spans)); i++ {
-				buf = spans[i].AppendStoredAttributes(buf[:0])
-				p.attributes[i] = packJSON(buf)
+				text = spans[i].AppendStoredAttributes(text[:0])
+				p.attributes[i] = packJSON(&scratch, text)
 			}
 			p.ready <- struct{}{}
 		}
@@ -156,3 +166,11 @@ func startPacking(spans []*span.Span, chunk int) *packer {
 
 // wait returns when the next chunk, in order, is packed.
 func (p *packer) wait() { <-p.ready }
+
+// stop returns once the goroutine has, so that no span is read after the
+// write that was given it returns. A batch written to the end has nothing
+// left to pack.
+func (p *packer) stop() {
+	p.quit.Store(true)
+	<-p.done
+}

@@ -36,7 +36,7 @@ func TestPackJSONRoundTrip(t *testing.T) {
 		{"over 64 KiB", long},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			packed := packJSON([]byte(tc.json))
+			packed := packJSON(new([]byte), []byte(tc.json))
 			if packed[0] != jsonPackS2Dict1 {
 				t.Fatalf("format byte %#x", packed[0])
 			}
@@ -49,7 +49,7 @@ func TestPackJSONRoundTrip(t *testing.T) {
 			}
 		})
 	}
-	if got := len(packJSON([]byte(long))); got > len(long)/10 {
+	if got := len(packJSON(new([]byte), []byte(long))); got > len(long)/10 {
 		t.Errorf("a repetitive 420 KB object packed to %d bytes", got)
 	}
 }
@@ -65,7 +65,7 @@ func TestUnpackJSONLeavesTextAlone(t *testing.T) {
 }
 
 func TestUnpackJSONRejectsCorruptValues(t *testing.T) {
-	good := packJSON([]byte(`{"llm.model_name":"gpt-4o-mini","llm.provider":"openai"}`))
+	good := packJSON(new([]byte), []byte(`{"llm.model_name":"gpt-4o-mini","llm.provider":"openai"}`))
 	for _, tc := range []struct {
 		name   string
 		stored []byte
@@ -85,13 +85,13 @@ func TestUnpackJSONRejectsCorruptValues(t *testing.T) {
 
 func FuzzUnpackJSON(f *testing.F) {
 	f.Add([]byte(`{"a":1}`))
-	f.Add(packJSON([]byte(`{"openinference.span.kind":"TOOL","tool.name":"search"}`)))
+	f.Add(packJSON(new([]byte), []byte(`{"openinference.span.kind":"TOOL","tool.name":"search"}`)))
 	f.Add([]byte{jsonPackS2Dict1, 0x05, 0x00})
 	f.Fuzz(func(t *testing.T, stored []byte) {
 		// Whatever is stored, unpacking returns or fails; it never panics.
 		unpackJSON(nil, stored)
 		// And whatever text is packed comes back byte for byte.
-		got, err := unpackJSON(nil, packJSON(stored))
+		got, err := unpackJSON(nil, packJSON(new([]byte), stored))
 		if err != nil || !bytes.Equal(got, stored) {
 			t.Fatalf("round trip of %q: %q, %v", stored, got, err)
 		}

@@ -321,6 +321,7 @@ func (w *batchWriter) write(spans []span.Span, skip map[spanKey]struct{}) (store
 		return res, nil
 	}
 	packed := startPacking(w.unique, rowsPerInsert)
+	defer packed.stop()
 	if err := w.upsertTraces(order, traces); err != nil {
 		return res, err
 	}
