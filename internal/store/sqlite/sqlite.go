@@ -61,11 +61,14 @@ const pageSize = 16384
 // KiB. The driver's allocator gives each 16 KiB page a 64 KiB region of its
 // own, most of it resident once regions are reused: on 16 KiB pages the
 // 32 MiB writer cache held 150 MiB more than on 4 KiB pages, and at 8 MiB
-// the writer was no slower at 1M spans. On 4 KiB pages 8 MiB made it 7-10%
-// slower, so databases created before keep the caches they had.
+// the writer was no slower at 1M spans. Readers keep 2 MiB each: at 8 MiB,
+// reads during an overload took the server past 300 MB, and the read
+// benchmarks at 1M spans were no slower with 2. On 4 KiB pages 8 MiB made
+// the writer 7-10% slower, so databases created before keep the caches they
+// had.
 func pageCaches(size int) (writer, reader int) {
 	if size >= pageSize {
-		return 8 << 10, 8 << 10
+		return 8 << 10, 2 << 10
 	}
 	return 32 << 10, 16 << 10
 }

@@ -107,8 +107,8 @@ func TestNewDatabaseLayout(t *testing.T) {
 	if cache := pragmaInt(t, s.write, "cache_size"); cache != -8192 {
 		t.Errorf("writer's cache_size %d, want -8192 (8 MiB)", cache)
 	}
-	if cache := pragmaInt(t, s.read, "cache_size"); cache != -8192 {
-		t.Errorf("reader's cache_size %d, want -8192 (8 MiB)", cache)
+	if cache := pragmaInt(t, s.read, "cache_size"); cache != -2048 {
+		t.Errorf("reader's cache_size %d, want -2048 (2 MiB)", cache)
 	}
 	if want := restartLogBytes / pageSize; s.ckpt.restartFrames != want {
 		t.Errorf("checkpointer restarts the log past %d frames, want %d", s.ckpt.restartFrames, want)
