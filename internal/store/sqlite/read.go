@@ -157,13 +157,13 @@ func (s *Store) Spans(ctx context.Context, q store.SpanQuery) ([]store.SpanRecor
 		args = append(args, q.EndTime)
 	}
 	if len(q.TraceIDs) > 0 {
-		where = append(where, fewSpans(traceSpanRows(len(q.TraceIDs))))
+		where = append(where, fewRows("s.id", traceSpanRows(len(q.TraceIDs))))
 		for _, id := range q.TraceIDs {
 			args = append(args, id)
 		}
 	}
 	if len(q.SpanIDs) > 0 {
-		where = append(where, fewSpans(spanIDLookup("l.id", len(q.SpanIDs))))
+		where = append(where, fewRows("s.id", spanIDLookup("l.id", len(q.SpanIDs))))
 		for _, id := range q.SpanIDs {
 			args = append(args, id)
 		}

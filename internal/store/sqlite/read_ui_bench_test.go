@@ -161,6 +161,23 @@ func BenchmarkUIReads(b *testing.B) {
 			}
 		}
 	})
+	// The annotation chips of a page of traces: those of their root spans,
+	// looked up by span id.
+	b.Run("Traces/newest/root-annotations", func(b *testing.B) {
+		page, err := st.Traces(ctx, store.TraceQuery{ProjectID: pid, StartTime: weekAgo, Limit: 51})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var roots []string
+		for _, t := range page {
+			roots = append(roots, t.RootSpanID)
+		}
+		for b.Loop() {
+			if _, err := st.Annotations(ctx, store.AnnotationQuery{Kind: store.SpanAnnotation, ProjectID: pid, EntityIDs: roots, Limit: 500}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("SpanList/newest/page", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := st.SpanList(ctx, store.SpanListQuery{ProjectID: pid, StartTime: weekAgo, Limit: 51}); err != nil {

@@ -39,11 +39,11 @@ func traceSpanRows(n int) string {
 		placeholders(n) + "))"
 }
 
-// fewSpans is the condition that a span's row id is among those rowIDs
+// fewRows is the condition that column, a row id, is among those rowIDs
 // selects, marked as matching few rows: the statistics PRAGMA optimize
 // samples can make walking the whole project in the page's order look
 // cheaper to the planner than reading those rows and sorting them (at 1M
 // spans, 870 ms against under 1 ms for one trace's spans).
-func fewSpans(rowIDs string) string {
-	return "likelihood(s.id IN (" + rowIDs + "), 0.000001)"
+func fewRows(column, rowIDs string) string {
+	return "likelihood(" + column + " IN (" + rowIDs + "), 0.000001)"
 }
