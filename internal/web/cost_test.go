@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"html"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -104,4 +106,45 @@ func TestCostBreakdownRows(t *testing.T) {
 	if b := newCostBreakdown(span.View{ModelName: "x", Cost: span.Cost{Status: span.CostNoPrice}}); b == nil || !b.NoPrice {
 		t.Error("an unpriced span has no 'no price' breakdown")
 	}
+}
+
+// A live refresh reuses the "cost by tool" reading for a while, as it comes
+// about once a second while spans arrive; loading the page reads afresh.
+func TestLiveRefreshReusesToolUsage(t *testing.T) {
+	e := newEnv(t)
+	now := time.Now()
+	e.h.now = func() time.Time { return now }
+	start := now.Add(-time.Hour).UnixNano()
+	toolCall := func(trace, tool, id string) []span.Span {
+		return []span.Span{
+			{Project: "bot", TraceID: trace, SpanID: id + "000000000001", Name: "tool." + tool, StartTime: start, EndTime: start + 2e9,
+				StatusCode: span.StatusOK, Attributes: span.Attributes{str(span.AttrSpanKind, "TOOL"), str("tool.name", tool)}},
+			{Project: "bot", TraceID: trace, SpanID: id + "000000000002", ParentID: id + "000000000001", Name: "llm.chat",
+				StartTime: start, EndTime: start + 1e9, StatusCode: span.StatusOK,
+				Attributes: span.Attributes{str(span.AttrSpanKind, "LLM"), str("llm.model_name", "gpt-4o-mini"),
+					num(span.AttrTokensPrompt, 500), num(span.AttrTokensComplete, 50)}},
+		}
+	}
+	live := func() string {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodGet, "/projects/bot", nil)
+		req.Header.Set(liveHeader, "1")
+		rec := httptest.NewRecorder()
+		e.mux.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("live refresh: %d", rec.Code)
+		}
+		return rec.Body.String()
+	}
+
+	e.writePriced(toolCall("11111111111111111111111111111111", "summarize", "1111")...)
+	contains(t, "first load", e.mustGet("/projects/bot"), "Cost by tool", "summarize")
+	e.writePriced(toolCall("22222222222222222222222222222222", "translate", "2222")...)
+	lacks(t, "live refresh within the reuse", live(), ">translate<")
+	contains(t, "page load", e.mustGet("/projects/bot"), ">translate<")
+
+	e.writePriced(toolCall("33333333333333333333333333333333", "classify", "3333")...)
+	lacks(t, "live refresh after a load", live(), ">classify<")
+	now = now.Add(toolUsageReuse)
+	contains(t, "live refresh once the reading is old", live(), ">classify<")
 }

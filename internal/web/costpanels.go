@@ -77,7 +77,7 @@ func (h *Handler) costPanels(ctx context.Context, page *projectPage, withDetail 
 		}
 		c.Versions, c.MoreVersions = usageRows(page, versions, "llm.prompt_template.version")
 		if len(models) > 0 { // no LLM spans, no tool calls of them to read
-			tools, sampled, err := h.caps.coster.UsageByTool(ctx, page.P.ID, start, end)
+			tools, sampled, err := h.usageByTool(ctx, page, start, end)
 			if err != nil {
 				return nil, err
 			}

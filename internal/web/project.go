@@ -22,6 +22,8 @@ type projectPage struct {
 	// Annotations and Costs are the header's summaries, in project_head.go.
 	Annotations []annotationSummary
 	Costs       *costPanels
+	// live is set on live.js's refreshes, which may reuse recent readings.
+	live bool
 }
 
 func (h *Handler) projectPage(w http.ResponseWriter, r *http.Request, tab string) (projectPage, bool) {
@@ -33,7 +35,7 @@ func (h *Handler) projectPage(w http.ResponseWriter, r *http.Request, tab string
 			Hint: "No project has this name. Projects are created when their first span arrives."})
 		return projectPage{}, false
 	}
-	page := projectPage{frame: h.frame(ctx, r, p.Name, p.Name), P: p, Tab: tab}
+	page := projectPage{frame: h.frame(ctx, r, p.Name, p.Name), P: p, Tab: tab, live: r.Header.Get(liveHeader) != ""}
 	page.Live, page.ShowRange = p.Name, true
 	page.Stats, err = h.store.ProjectStats(ctx, p.ID, page.Range.StartNs(), page.Range.EndNs())
 	if err == nil {

@@ -40,6 +40,8 @@ type Handler struct {
 	now      func() time.Time
 	caps     capabilities // in capabilities.go
 	reports  reportDeps   // in reports.go
+
+	toolUsage toolUsageCache // in toolusage.go
 }
 
 // New returns the UI handler. Its templates and static files were parsed

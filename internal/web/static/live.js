@@ -54,7 +54,9 @@ async function refresh() {
   }
   running = true;
   try {
-    const res = await fetch(location.href, { headers: { Accept: "text/html" } });
+    // The header lets the server reuse readings too costly to repeat at
+    // every refresh (toolusage.go).
+    const res = await fetch(location.href, { headers: { Accept: "text/html", "X-Loupe-Live": "1" } });
     if (res.ok) swap(new DOMParser().parseFromString(await res.text(), "text/html"));
   } finally {
     running = false;
