@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -102,11 +101,7 @@ func FuzzUnpackJSON(f *testing.F) {
 // read back the same, and both answer filters on attributes.
 func TestPackedAndTextAttributesReadAlike(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTempStore(t)
 	res := agentgen.Resource{ServiceName: "pack", Project: "pack"}
 	gen := agentgen.New(agentgen.Agent, 1, time.Unix(1_750_000_000, 0))
 	spans := otlp.Decode(agentgen.Traces(res, gen.Spans(400)), "").Spans

@@ -160,11 +160,7 @@ func TestSpanIDLookupProbesEveryBlock(t *testing.T) {
 // reads the whole table.
 func TestSpanIDLookupUsesItsIndex(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTempStore(t)
 	for _, n := range []int{1, 3} {
 		args := make([]any, n)
 		for i := range args {

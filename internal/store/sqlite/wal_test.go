@@ -19,11 +19,7 @@ import (
 // write-ahead log start over, or it would grow with every span stored.
 func TestWALStaysBoundedUnderSustainedIngest(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTempStore(t)
 	s.stopCheckpointer()
 	c, err := s.openCheckpointConn()
 	if err != nil {
@@ -69,6 +65,18 @@ func TestWALStaysBoundedUnderSustainedIngest(t *testing.T) {
 	}
 }
 
+// openTempStore opens a new store in a directory of the test's own, closed
+// when the test ends.
+func openTempStore(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), t.TempDir(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // walRestarts reads the checkpoint sequence number from the log's header,
 // which SQLite increments each time a writer starts the log over.
 func walRestarts(t *testing.T, path string) uint32 {
@@ -89,11 +97,7 @@ func walRestarts(t *testing.T, path string) uint32 {
 // counts the restart threshold in those pages.
 func TestNewDatabaseLayout(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTempStore(t)
 	if size := pragmaInt(t, s.read, "page_size"); size != pageSize {
 		t.Errorf("page_size %d, want %d", size, pageSize)
 	}
