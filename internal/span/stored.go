@@ -36,30 +36,21 @@ func (s *Span) AppendStoredAttributes(b []byte) []byte {
 
 // StoredEventsAndLinks encodes the events and links as StoredJSON does.
 func (s *Span) StoredEventsAndLinks(buf *[]byte) (events, links string) {
-	b := (*buf)[:0]
 	if len(s.Events) > 0 {
-		b = append(b[:0], '[')
-		for i, e := range s.Events {
-			if i > 0 {
-				b = append(b, ',')
-			}
+		events = appendArray(buf, len(s.Events), func(b []byte, i int) []byte {
+			e := &s.Events[i]
 			b = append(b, `{"name":`...)
 			b = AppendJSONString(b, e.Name)
 			b = append(b, `,"time_unix_nano":`...)
 			b = strconv.AppendInt(b, e.Time, 10)
 			b = append(b, `,"attributes":`...)
 			b = e.Attributes.AppendJSON(b)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-		events = string(b)
+			return append(b, '}')
+		})
 	}
 	if len(s.Links) > 0 {
-		b = append(b[:0], '[')
-		for i, l := range s.Links {
-			if i > 0 {
-				b = append(b, ',')
-			}
+		links = appendArray(buf, len(s.Links), func(b []byte, i int) []byte {
+			l := &s.Links[i]
 			b = append(b, `{"trace_id":`...)
 			b = AppendJSONString(b, l.TraceID)
 			b = append(b, `,"span_id":`...)
@@ -68,11 +59,23 @@ func (s *Span) StoredEventsAndLinks(buf *[]byte) (events, links string) {
 			b = AppendJSONString(b, l.TraceState)
 			b = append(b, `,"attributes":`...)
 			b = l.Attributes.AppendJSON(b)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-		links = string(b)
+			return append(b, '}')
+		})
 	}
-	*buf = b
 	return events, links
+}
+
+// appendArray encodes n elements, each appended by elem, as a JSON array in
+// the scratch space buf, and returns it.
+func appendArray(buf *[]byte, n int, elem func(b []byte, i int) []byte) string {
+	b := append((*buf)[:0], '[')
+	for i := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = elem(b, i)
+	}
+	b = append(b, ']')
+	*buf = b
+	return string(b)
 }
