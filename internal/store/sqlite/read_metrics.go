@@ -129,7 +129,7 @@ func (s *Store) AnnotationScoreSeries(ctx context.Context, projectID, start, end
 }
 
 // PromptVersionReport reads the newest LLM spans in range on the
-// spans_project_kind_start index with their template version (from the
+// spans_project_start_kind index with their template version (from the
 // attributes, hence the sample), then the annotations of those spans and
 // of their traces by row id, and the exact usage from the roll-ups.
 func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end int64) (store.PromptVersionReport, error) {

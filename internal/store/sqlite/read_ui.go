@@ -122,8 +122,29 @@ var spanRowSelect = `SELECT s.id, t.trace_id, s.span_id, coalesce(s.parent_id, '
 	FROM spans s JOIN traces t ON t.id = s.trace_rowid`
 
 // SpanList pages through a project's spans by start time, on the
-// spans_project_start index.
+// spans_project_start_kind index.
 func (s *Store) SpanList(ctx context.Context, q store.SpanListQuery) ([]store.SpanRow, error) {
+	query, args := spanListQuery(q)
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list spans: %w", err)
+	}
+	defer rows.Close()
+	var out []store.SpanRow
+	for rows.Next() {
+		var r store.SpanRow
+		if err := rows.Scan(&r.RowID, &r.TraceID, &r.SpanID, &r.ParentID, &r.Name, &r.Kind, &r.Status,
+			&r.StartTime, &r.EndTime, &r.Tokens.Prompt, &r.Tokens.Completion, &r.Tokens.Total,
+			&r.UserID, &r.SessionID, &r.InputPreview, &r.OutputPreview); err != nil {
+			return nil, fmt.Errorf("list spans: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// spanListQuery is the SQL of SpanList.
+func spanListQuery(q store.SpanListQuery) (string, []any) {
 	where := []string{"s.project_id = ?"}
 	args := []any{q.ProjectID}
 	if q.StartTime != 0 {
@@ -154,22 +175,7 @@ func (s *Store) SpanList(ctx context.Context, q store.SpanListQuery) ([]store.Sp
 		query += " LIMIT ?"
 		args = append(args, q.Limit)
 	}
-	rows, err := s.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list spans: %w", err)
-	}
-	defer rows.Close()
-	var out []store.SpanRow
-	for rows.Next() {
-		var r store.SpanRow
-		if err := rows.Scan(&r.RowID, &r.TraceID, &r.SpanID, &r.ParentID, &r.Name, &r.Kind, &r.Status,
-			&r.StartTime, &r.EndTime, &r.Tokens.Prompt, &r.Tokens.Completion, &r.Tokens.Total,
-			&r.UserID, &r.SessionID, &r.InputPreview, &r.OutputPreview); err != nil {
-			return nil, fmt.Errorf("list spans: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return query, args
 }
 
 // SessionTraces lists a session's traces, oldest first, on the traces_session index.
