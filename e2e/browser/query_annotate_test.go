@@ -156,6 +156,12 @@ func TestFilterAnnotateAndCost(t *testing.T) {
 	// The project page: top models and prompt versions by cost.
 	p.open("/projects/support-bot")
 	p.see(".costpanels", "Top models by cost", "gpt-4o-mini", "acme-house-model-7", "no price", "Cost by prompt version", "v12")
+	// "Cost by tool" follows the page; no tool here called an LLM, so its
+	// placeholder goes away.
+	p.waitFor("the tool panel's placeholder to be answered", `!document.querySelector(".costpanels [data-defer]")`, 10*time.Second)
+	if got := p.text(".costpanels"); strings.Contains(got, "Could not load") || strings.Contains(got, "Reading tool calls") {
+		t.Errorf("the cost panels show %q", got)
+	}
 	p.see(".phead", "unpriced")
 	p.darkMode(true)
 	p.open("/projects/support-bot")

@@ -59,15 +59,26 @@ func TestCostBreakdown(t *testing.T) {
 	// The trace header and the list flag the unpriced span rather than
 	// hiding it in the total.
 	contains(t, "trace header", body, `class="unpriced plus"`)
-	body = e.mustGet("/projects/support-bot")
+	body = e.mustGet("/projects/support-bot?range=24h")
 	contains(t, "project page", body, `class="unpriced plus"`, "+1 unpriced",
 		"Top models by cost", "gpt-4o-mini", "acme-house-model-7", `href="/prices?model=acme-house-model-7"`,
-		"Cost by prompt version", "v3", "Cost by tool", "summarize", "1 call(s), p50 2 s, 1 LLM span(s) inside")
-	lacks(t, "tool panel", body, ">tool.search_docs<")
+		"Cost by prompt version", "v3")
 	contains(t, "model link", html.UnescapeString(body), "/projects/support-bot/spans?filter=llm.model_name+%3D%3D+%27gpt-4o-mini%27")
-	toolLink := "/projects/support-bot/spans?filter=span_kind+%3D%3D+%27TOOL%27+and+%28tool.name+%3D%3D+%27summarize%27+or+name+%3D%3D+%27summarize%27%29"
+	// The tool panel, slow to read, comes after the page, over its range.
+	contains(t, "tool panel placeholder", body, "Cost by tool", `data-defer="/projects/support-bot/tool-costs?range=24h"`)
+	lacks(t, "tool panel placeholder", body, ">summarize<")
+	body = e.mustGet("/projects/support-bot/tool-costs?range=24h")
+	contains(t, "tool panel", body, "Cost by tool", ">summarize<", "1 call(s), p50 2 s, 1 LLM span(s) inside")
+	lacks(t, "tool panel", body, ">tool.search_docs<", "data-defer")
+	toolLink := "/projects/support-bot/spans?filter=span_kind+%3D%3D+%27TOOL%27+and+%28tool.name+%3D%3D+%27summarize%27+or+name+%3D%3D+%27summarize%27%29&range=24h"
 	contains(t, "tool link", html.UnescapeString(body), toolLink)
 	contains(t, "tool link target", e.mustGet(toolLink), "tool.summarize")
+	if body := e.mustGet("/projects/support-bot/tool-costs?range=15m"); strings.TrimSpace(body) != "" {
+		t.Errorf("tool panel of a range without tool calls: %q, want nothing", body)
+	}
+	if code, _ := e.get("/projects/no-such-project/tool-costs"); code != http.StatusNotFound {
+		t.Errorf("tool panel of an unknown project: %d, want 404", code)
+	}
 
 	// Sessions: the list and the session.
 	body = e.mustGet("/projects/support-bot/sessions")
@@ -109,7 +120,8 @@ func TestCostBreakdownRows(t *testing.T) {
 }
 
 // A live refresh reuses the "cost by tool" reading for a while, as it comes
-// about once a second while spans arrive; loading the page reads afresh.
+// about once a second while spans arrive; loading the page leaves the panel
+// to a request of its own, which reads afresh.
 func TestLiveRefreshReusesToolUsage(t *testing.T) {
 	e := newEnv(t)
 	now := time.Now()
@@ -138,10 +150,12 @@ func TestLiveRefreshReusesToolUsage(t *testing.T) {
 	}
 
 	e.writePriced(toolCall("11111111111111111111111111111111", "summarize", "1111")...)
-	contains(t, "first load", e.mustGet("/projects/bot"), "Cost by tool", "summarize")
+	lacks(t, "page load", e.mustGet("/projects/bot"), ">summarize<")
+	contains(t, "the page's tool panel", e.mustGet("/projects/bot/tool-costs"), ">summarize<")
 	e.writePriced(toolCall("22222222222222222222222222222222", "translate", "2222")...)
+	contains(t, "live refresh within the reuse", live(), ">summarize<")
 	lacks(t, "live refresh within the reuse", live(), ">translate<")
-	contains(t, "page load", e.mustGet("/projects/bot"), ">translate<")
+	contains(t, "the tool panel of a page load", e.mustGet("/projects/bot/tool-costs"), ">translate<")
 
 	e.writePriced(toolCall("33333333333333333333333333333333", "classify", "3333")...)
 	lacks(t, "live refresh after a load", live(), ">classify<")

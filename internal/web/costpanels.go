@@ -21,6 +21,10 @@ type costPanels struct {
 	Tools                    []toolRow
 	MoreTools                int
 	ToolsSampled             bool
+	// ToolsURL, when set, is where the page fetches the "cost by tool"
+	// panel once it has loaded: reading it takes far longer than the rest
+	// of the page (toolusage.go).
+	ToolsURL string
 	// Unpriced counts the LLM spans in range whose model has no price.
 	Unpriced int64
 }
@@ -44,7 +48,7 @@ type usageRow struct {
 
 // Empty reports whether there is no LLM usage to show.
 func (c *costPanels) Empty() bool {
-	return c == nil || len(c.Models) == 0 && len(c.Versions) == 0 && len(c.Tools) == 0
+	return c == nil || len(c.Models) == 0 && len(c.Versions) == 0 && len(c.Tools) == 0 && c.ToolsURL == ""
 }
 
 // costPanels reads the usage of the project over the page's range; nil
@@ -76,20 +80,29 @@ func (h *Handler) costPanels(ctx context.Context, page *projectPage, withDetail 
 			return nil, err
 		}
 		c.Versions, c.MoreVersions = usageRows(page, versions, "llm.prompt_template.version")
-		if len(models) > 0 { // no LLM spans, no tool calls of them to read
-			tools, sampled, err := h.usageByTool(ctx, page, start, end)
+		switch {
+		case len(models) == 0: // no LLM spans, no tool calls of them to read
+		case page.live:
+			tools, sampled, err := h.usageByTool(ctx, page.P.ID, start, end, true)
 			if err != nil {
 				return nil, err
 			}
-			c.Tools, c.MoreTools = toolRows(page, tools)
-			c.ToolsSampled = sampled
+			c.setTools(page.URL, page.P.Name, tools, sampled)
+		default:
+			c.ToolsURL = projectURL(page.P.Name) + "/tool-costs" + page.URL.RangeQuery()
 		}
 	}
 	return c, nil
 }
 
-// toolRows keeps the tools that called LLMs: the others cost nothing.
-func toolRows(page *projectPage, ts []store.ToolUsage) ([]toolRow, int) {
+// setTools fills the "cost by tool" panel with the tools that called LLMs:
+// the others cost nothing. Links keep the time range of u.
+func (c *costPanels) setTools(u pageURL, project string, ts []store.ToolUsage, sampled bool) {
+	c.Tools, c.MoreTools = toolRows(u, project, ts)
+	c.ToolsSampled = sampled
+}
+
+func toolRows(u pageURL, project string, ts []store.ToolUsage) ([]toolRow, int) {
 	var withLLM []store.ToolUsage
 	for _, t := range ts {
 		if t.LLMSpans > 0 {
@@ -106,7 +119,7 @@ func toolRows(page *projectPage, ts []store.ToolUsage) ([]toolRow, int) {
 	for i, t := range withLLM {
 		// The name is tool.name when the call has one, else the span name.
 		expr := "span_kind == 'TOOL' and (tool.name == " + pyString(t.Key) + " or name == " + pyString(t.Key) + ")"
-		rows[i] = toolRow{ToolUsage: t, URL: filterLink(page.URL, projectURL(page.P.Name)+"/spans", expr)}
+		rows[i] = toolRow{ToolUsage: t, URL: filterLink(u, projectURL(project)+"/spans", expr)}
 		if top > 0 {
 			rows[i].Pct = t.Cost / top * 100
 		}

@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"math"
+	"net/http"
 	"sync"
 	"time"
 
@@ -11,12 +13,14 @@ import (
 // liveHeader marks the requests live.js makes to refresh a page in place.
 const liveHeader = "X-Loupe-Live"
 
-// toolUsageReuse is how long a live refresh of the Traces tab reuses the
-// "cost by tool" panel's reading. The panel walks up to
-// store.ToolUsageSample tool calls and what they called, 0.5-0.7 s of a core
-// over 300,000 agent spans, and an open page refreshes about once a second
-// while spans arrive, which took a fifth of ingest's throughput on two cores
-// (BENCHMARKS.md). Loading or reloading the page always reads afresh.
+// The "cost by tool" panel walks up to store.ToolUsageSample tool calls and
+// what they called: 0.5-0.7 s of a core over 300,000 agent spans, where the
+// rest of the Traces tab takes tens of milliseconds. Loading the page
+// therefore leaves a placeholder that fetches the panel from toolCosts,
+// which always reads afresh. An open page refreshes about once a second
+// while spans arrive, which took a fifth of ingest's throughput on two
+// cores (BENCHMARKS.md): a live refresh draws the panel in place, reusing a
+// reading for toolUsageReuse.
 const toolUsageReuse = 30 * time.Second
 
 // toolUsageMax bounds the readings kept: one per project and time range in
@@ -37,13 +41,13 @@ type toolUsageCache struct {
 	readings map[toolUsageKey]toolUsageReading
 }
 
-// usageByTool reads the project's usage by tool, or, for a live refresh,
-// reuses a reading younger than toolUsageReuse.
-func (h *Handler) usageByTool(ctx context.Context, page *projectPage, start, end int64) ([]store.ToolUsage, bool, error) {
-	key := toolUsageKey{page.P.ID, start, end}
+// usageByTool reads the project's usage by tool, or, with reuse, returns a
+// reading younger than toolUsageReuse.
+func (h *Handler) usageByTool(ctx context.Context, projectID, start, end int64, reuse bool) ([]store.ToolUsage, bool, error) {
+	key := toolUsageKey{projectID, start, end}
 	c := &h.toolUsage
 	now := h.now()
-	if page.live {
+	if reuse {
 		c.mu.Lock()
 		r, ok := c.readings[key]
 		c.mu.Unlock()
@@ -51,7 +55,7 @@ func (h *Handler) usageByTool(ctx context.Context, page *projectPage, start, end
 			return r.tools, r.sampled, nil
 		}
 	}
-	tools, sampled, err := h.caps.coster.UsageByTool(ctx, page.P.ID, start, end)
+	tools, sampled, err := h.caps.coster.UsageByTool(ctx, projectID, start, end)
 	if err != nil {
 		return nil, false, err
 	}
@@ -62,4 +66,34 @@ func (h *Handler) usageByTool(ctx context.Context, page *projectPage, start, end
 	}
 	c.readings[key] = toolUsageReading{now, tools, sampled}
 	return tools, sampled, nil
+}
+
+// toolCosts answers the placeholder of the Traces tab's "cost by tool"
+// panel with the panel, over the time range of its query; an empty answer
+// when no tool called an LLM.
+func (h *Handler) toolCosts(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	name := r.PathValue("name")
+	p, err := h.store.ProjectByName(ctx, name)
+	if err != nil {
+		h.fail(w, r, err, notFound{What: "Project", ID: name})
+		return
+	}
+	if h.caps.coster == nil {
+		h.renderFragment(w, r, "tool_panel", &costPanels{})
+		return
+	}
+	rng := parseTimeRange(r.URL.Query(), h.now())
+	start, end := rng.StartNs(), rng.EndNs()
+	if end == 0 {
+		end = math.MaxInt64 // as costPanels reads it
+	}
+	tools, sampled, err := h.usageByTool(ctx, p.ID, start, end, false)
+	if err != nil {
+		h.fail(w, r, err, notFound{})
+		return
+	}
+	c := &costPanels{}
+	c.setTools(pageURL{Path: projectURL(p.Name), Query: r.URL.Query()}, p.Name, tools, sampled)
+	h.renderFragment(w, r, "tool_panel", c)
 }

@@ -75,6 +75,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /traces/{trace_id}", h.traceRedirect)
 	mux.HandleFunc("GET /projects/{name}", h.projectTraces)
 	mux.HandleFunc("GET /projects/{name}/spans", h.projectSpans)
+	mux.HandleFunc("GET /projects/{name}/tool-costs", h.toolCosts)
 	mux.HandleFunc("GET /projects/{name}/sessions", h.projectSessions)
 	mux.HandleFunc("GET /projects/{name}/sessions/{session_id}", h.session)
 	mux.HandleFunc("GET /projects/{name}/traces/{trace_id}", h.trace)

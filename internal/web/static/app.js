@@ -1,7 +1,7 @@
 // Entry point: every page loads this module. The pages work without it;
 // it adds copying, keyboard navigation, the trace tree's interactions and
 // live refresh.
-import { setupCopy, setupFilters, setupRelativeTimes, setupShowAll, setupTabs } from "./ui.js";
+import { setupCopy, setupDeferred, setupFilters, setupRelativeTimes, setupShowAll, setupTabs } from "./ui.js";
 import { setupKeys } from "./keys.js";
 import { setupAnnotate } from "./annotate.js";
 import { setupFilterBar } from "./filterbar.js";
@@ -12,6 +12,7 @@ import { setupTrace } from "./trace.js";
 setupCopy(document);
 setupRelativeTimes();
 setupShowAll(document);
+setupDeferred(document);
 setupTabs(document);
 setupFilters(document);
 setupKeys();

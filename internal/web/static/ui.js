@@ -82,6 +82,26 @@ export function setupShowAll(root) {
   });
 }
 
+// Parts of a page that take long to read arrive after it: each
+// [data-defer] placeholder is replaced by the HTML its URL answers (nothing
+// when there is nothing to show). Without this, its link opens the part.
+export function setupDeferred(root) {
+  for (const el of root.querySelectorAll("[data-defer]")) {
+    fetch(el.dataset.defer, { headers: { Accept: "text/html" } })
+      .then(async (res) => {
+        if (!res.ok) throw new Error(`${res.status}`);
+        const part = document.createElement("template");
+        part.innerHTML = await res.text();
+        el.replaceWith(part.content);
+      })
+      .catch((err) => {
+        el.removeAttribute("aria-busy");
+        const note = el.querySelector("p");
+        if (note) note.textContent = `Could not load (${err.message})`;
+      });
+  }
+}
+
 // Client-side tabs: [data-tabs] holds buttons with data-tab and panels with data-panel.
 export function setupTabs(root) {
   for (const box of root.querySelectorAll("[data-tabs]")) {
