@@ -7,6 +7,7 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"time"
 
@@ -28,6 +29,9 @@ type Config struct {
 	PID      int            // server process whose RSS is sampled; 0 for none
 	Seed     uint64         // generator seed; 0 picks one from the clock
 	Drain    time.Duration  // after Duration, how long to wait for queued spans to be acknowledged
+	// Progress, when set, gets a line every ProgressEvery while spans are sent.
+	Progress      io.Writer
+	ProgressEvery time.Duration
 }
 
 // DefaultConfig is what `loupe bench ingest` does with no flags.
@@ -42,6 +46,8 @@ func DefaultConfig() Config {
 		Shape:    agentgen.Agent,
 		Batch:    512,
 		Drain:    15 * time.Second,
+
+		ProgressEvery: 10 * time.Second,
 	}
 }
 
@@ -67,8 +73,8 @@ func (c *Config) Validate() error {
 	if c.Duration <= 0 || c.Drain <= 0 {
 		errs = append(errs, errors.New("--duration and --drain must be positive"))
 	}
-	if c.Traces < 0 || c.Rate < 0 || c.PID < 0 {
-		errs = append(errs, errors.New("--traces, --rate and --pid must not be negative"))
+	if c.Traces < 0 || c.Rate < 0 || c.PID < 0 || c.ProgressEvery < 0 {
+		errs = append(errs, errors.New("--traces, --rate, --pid and --progress must not be negative"))
 	}
 	if c.Project == "" {
 		errs = append(errs, errors.New("--project must not be empty"))

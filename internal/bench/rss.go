@@ -36,10 +36,11 @@ func readRSS(pid int) (int64, error) {
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
 
-// rssSampler keeps the largest RSS seen of one process.
+// rssSampler keeps the largest and the latest RSS seen of one process.
 type rssSampler struct {
 	pid  int
 	peak atomic.Int64
+	last atomic.Int64
 }
 
 // run samples every interval until ctx ends. A process that has gone keeps
@@ -58,7 +59,12 @@ func (s *rssSampler) run(ctx context.Context, every time.Duration) {
 }
 
 func (s *rssSampler) sample() {
-	if rss, err := readRSS(s.pid); err == nil && rss > s.peak.Load() {
+	rss, err := readRSS(s.pid)
+	if err != nil {
+		return
+	}
+	s.last.Store(rss)
+	if rss > s.peak.Load() {
 		s.peak.Store(rss)
 	}
 }

@@ -70,7 +70,16 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	for _, a := range apps {
 		wg.Go(func() { a.run(genCtx, left, pace, st) })
 	}
+	// Progress stops with the apps, which may run out of traces before
+	// the duration ends.
+	progressCtx, stopProgress := context.WithCancel(genCtx)
+	var progress sync.WaitGroup
+	if cfg.Progress != nil && cfg.ProgressEvery > 0 {
+		progress.Go(func() { reportProgress(progressCtx, cfg.Progress, cfg.ProgressEvery, st, sampler) })
+	}
 	wg.Wait()
+	stopProgress()
+	progress.Wait()
 	stopGenerating()
 	if !shutdown(apps, cfg.Drain) {
 		close(abort)

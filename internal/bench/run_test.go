@@ -1,6 +1,7 @@
 package bench_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -250,5 +252,40 @@ func TestOverloadedRunEndsOnTime(t *testing.T) {
 	if res.ReqsRefused == 0 || res.SpansFailed != res.SpansSent || res.SpansSent == 0 {
 		t.Errorf("refused %d requests, sent %d spans, failed %d: want refusals and every span failed",
 			res.ReqsRefused, res.SpansSent, res.SpansFailed)
+	}
+}
+
+// A run prints a line of progress each interval, and one that runs out of
+// traces stops at once, not at the end of its duration.
+func TestProgress(t *testing.T) {
+	var out bytes.Buffer
+	rc := &receiver{}
+	res := runAgainst(t, rc, func(c *bench.Config) {
+		c.Shape = agentgen.Small
+		c.Rate = 2000
+		c.Traces = 0
+		c.Duration = 1200 * time.Millisecond
+		c.Progress, c.ProgressEvery = &out, 250*time.Millisecond
+	})
+	line := regexp.MustCompile(`^ +[0-9.]+m?s +[0-9,]+ spans/s +[0-9,]+ refused requests$`)
+	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
+	if len(lines) < 3 {
+		t.Fatalf("%d lines of progress in 1.2 s at every 250 ms:\n%s", len(lines), out.String())
+	}
+	for _, l := range lines {
+		if !line.MatchString(l) {
+			t.Errorf("progress line %q", l)
+		}
+	}
+	if res.SpansAcked == 0 {
+		t.Error("nothing acknowledged")
+	}
+
+	start := time.Now()
+	runAgainst(t, &receiver{}, func(c *bench.Config) {
+		c.Progress, c.ProgressEvery = io.Discard, 250*time.Millisecond
+	})
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("a run of 200 traces with progress took %v, as long as its 20 s duration", took)
 	}
 }

@@ -47,6 +47,7 @@ non-zero when no span was acknowledged.`, stdout)
 	fs.IntVar(&cfg.PID, "pid", cfg.PID, "server process `id` whose peak RSS to report (0: none)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "generator seed (0: from the clock)")
 	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "after --duration, how long to wait for queued spans to be acknowledged")
+	fs.DurationVar(&cfg.ProgressEvery, "progress", cfg.ProgressEvery, "print the rate acknowledged so far this often, on standard error (0: never)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := parseFlags(fs, args[1:], stderr); err != nil {
 		return err
@@ -56,6 +57,7 @@ non-zero when no span was acknowledged.`, stdout)
 		return fmt.Errorf("--span-size: %w", err)
 	}
 	cfg.Shape = shape
+	cfg.Progress = stderr
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
