@@ -58,10 +58,7 @@ func (h *Handler) costPanels(ctx context.Context, page *projectPage, withDetail 
 	if h.caps.coster == nil {
 		return nil, nil
 	}
-	start, end := page.Range.StartNs(), page.Range.EndNs()
-	if end == 0 {
-		end = math.MaxInt64 // the roll-ups take a closed range
-	}
+	start, end := usageRange(page.Range)
 	models, err := h.caps.coster.Usage(ctx, page.P.ID, store.ByModel, start, end)
 	if errors.Is(err, errors.ErrUnsupported) {
 		return nil, nil
@@ -95,21 +92,27 @@ func (h *Handler) costPanels(ctx context.Context, page *projectPage, withDetail 
 	return c, nil
 }
 
+// usageRange is the time range as the usage readings take it: closed, so
+// an open end is the end of time.
+func usageRange(r timeRange) (start, end int64) {
+	start, end = r.StartNs(), r.EndNs()
+	if end == 0 {
+		end = math.MaxInt64
+	}
+	return start, end
+}
+
 // setTools fills the "cost by tool" panel with the tools that called LLMs:
 // the others cost nothing. Links keep the time range of u.
 func (c *costPanels) setTools(u pageURL, project string, ts []store.ToolUsage, sampled bool) {
-	c.Tools, c.MoreTools = toolRows(u, project, ts)
 	c.ToolsSampled = sampled
-}
-
-func toolRows(u pageURL, project string, ts []store.ToolUsage) ([]toolRow, int) {
 	var withLLM []store.ToolUsage
 	for _, t := range ts {
 		if t.LLMSpans > 0 {
 			withLLM = append(withLLM, t)
 		}
 	}
-	more := max(len(withLLM)-costPanelRows, 0)
+	c.MoreTools = max(len(withLLM)-costPanelRows, 0)
 	withLLM = withLLM[:min(len(withLLM), costPanelRows)]
 	top := 0.0
 	for _, t := range withLLM {
@@ -124,7 +127,7 @@ func toolRows(u pageURL, project string, ts []store.ToolUsage) ([]toolRow, int) 
 			rows[i].Pct = t.Cost / top * 100
 		}
 	}
-	return rows, more
+	c.Tools = rows
 }
 
 func usageRows(page *projectPage, us []store.Usage, attr string) ([]usageRow, int) {

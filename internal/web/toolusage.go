@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"math"
 	"net/http"
 	"sync"
 	"time"
@@ -83,11 +82,7 @@ func (h *Handler) toolCosts(w http.ResponseWriter, r *http.Request) {
 		h.renderFragment(w, r, "tool_panel", &costPanels{})
 		return
 	}
-	rng := parseTimeRange(r.URL.Query(), h.now())
-	start, end := rng.StartNs(), rng.EndNs()
-	if end == 0 {
-		end = math.MaxInt64 // as costPanels reads it
-	}
+	start, end := usageRange(parseTimeRange(r.URL.Query(), h.now()))
 	tools, sampled, err := h.usageByTool(ctx, p.ID, start, end, false)
 	if err != nil {
 		h.fail(w, r, err, notFound{})
