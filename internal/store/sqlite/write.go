@@ -178,6 +178,7 @@ type batchWriter struct {
 	now   int64
 	stmts map[string]*sql.Stmt
 	args  []any
+	row   []any // a chunk's span values, every column
 	buf   []byte
 
 	unique      []*span.Span     // the batch without repeats and skipped spans
@@ -441,22 +442,24 @@ func (w *batchWriter) insertSpans(traces map[string]*traceState, packed *packer)
 	var feedback []*span.Span
 	for start := 0; start < len(w.unique); start += rowsPerInsert {
 		chunk := w.unique[start:min(start+rowsPerInsert, len(w.unique))]
-		st, err := w.stmt(multiRowSQL("INSERT OR IGNORE INTO spans", spanColumns, len(chunk), ""))
-		if err != nil {
-			return nil, err
-		}
-		w.args = w.args[:0]
+		w.row = w.row[:0]
 		packed.wait()
 		for i, sp := range chunk {
 			originID, err := w.originID(sp, origins)
 			if err != nil {
 				return nil, err
 			}
-			w.args = w.spanArgs(w.args, sp, traces[sp.TraceID], originID, packed.attributes[start+i])
+			w.row = w.spanArgs(w.row, sp, traces[sp.TraceID], originID, packed.attributes[start+i])
 			if len(sp.View.Feedback) > 0 {
 				feedback = append(feedback, sp)
 			}
 		}
+		used := usedColumns(w.row, len(spanColumns))
+		st, err := w.stmt(spanInsertSQL(used, len(chunk)))
+		if err != nil {
+			return nil, err
+		}
+		w.args = appendUsed(w.args[:0], w.row, len(spanColumns), used)
 		r, err := st.ExecContext(w.ctx, w.args...)
 		if err != nil {
 			return nil, fmt.Errorf("insert spans: %w", err)
@@ -498,6 +501,12 @@ func multiRowSQL(head string, columns []string, n int, tail string) string {
 	if q, ok := multiRowSQLCache.Load(key); ok {
 		return q.(string)
 	}
+	q := buildMultiRowSQL(head, columns, n, tail)
+	multiRowSQLCache.Store(key, q)
+	return q
+}
+
+func buildMultiRowSQL(head string, columns []string, n int, tail string) string {
 	var b strings.Builder
 	b.WriteString(head)
 	b.WriteString(" (")
@@ -511,8 +520,62 @@ func multiRowSQL(head string, columns []string, n int, tail string) string {
 		b.WriteString(row)
 	}
 	b.WriteString(tail)
-	q := b.String()
-	multiRowSQLCache.Store(key, q)
+	return b.String()
+}
+
+// columnSet is a set of spanColumns, by index.
+type columnSet uint64
+
+// usedColumns is the set of columns with a value in some row of values,
+// which holds rows of width values each.
+func usedColumns(values []any, width int) columnSet {
+	var used columnSet
+	for row := 0; row < len(values); row += width {
+		for col, v := range values[row : row+width] {
+			if v != nil {
+				used |= 1 << col
+			}
+		}
+	}
+	return used
+}
+
+// appendUsed appends the values of the columns in used, row by row.
+func appendUsed(args, values []any, width int, used columnSet) []any {
+	for row := 0; row < len(values); row += width {
+		for col, v := range values[row : row+width] {
+			if used&(1<<col) != 0 {
+				args = append(args, v)
+			}
+		}
+	}
+	return args
+}
+
+type spanInsertKey struct {
+	used columnSet
+	rows int
+}
+
+var spanInsertCache sync.Map // spanInsertKey → statement text
+
+// spanInsertSQL inserts rows spans, naming only the columns in used: the
+// others take their default, NULL, without a parameter to bind. Small spans
+// leave most columns empty, and binding a parameter through the driver
+// costs about as much as SQLite's work on the value.
+func spanInsertSQL(used columnSet, rows int) string {
+	key := spanInsertKey{used, rows}
+	if q, ok := spanInsertCache.Load(key); ok {
+		return q.(string)
+	}
+	columns := make([]string, 0, len(spanColumns))
+	for i, c := range spanColumns {
+		if used&(1<<i) != 0 {
+			columns = append(columns, c)
+		}
+	}
+	q := buildMultiRowSQL("INSERT OR IGNORE INTO spans", columns, rows, "")
+	spanInsertCache.Store(key, q)
 	return q
 }
 

@@ -30,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 		{"TraceKeepsFirstProject", testTraceKeepsProject},
 		{"SessionRollups", testSessionRollups},
 		{"AttributesRoundTrip", testAttributesRoundTrip},
+		{"MixedColumns", testMixedColumns},
 		{"SpanQueries", testSpanQueries},
 		{"SpanPagination", testSpanPagination},
 		{"SpanStartOrder", testSpanStartOrder},
@@ -322,6 +323,58 @@ func testAttributesRoundTrip(t *testing.T, s store.Store) {
 	}
 	if got[0].View.Kind != span.KindLLM || got[0].View.InputValue != "in" {
 		t.Errorf("view = %+v", got[0].View)
+	}
+}
+
+// testMixedColumns writes one batch whose spans fill different optional
+// columns (an LLM span has a model, tokens, a session, input and output; a
+// bare span none of them), more spans than one insert statement takes, and
+// reads each back as it was sent.
+func testMixedColumns(t *testing.T, s store.Store) {
+	var specs []spanSpec
+	for i := 1; i <= 75; i++ {
+		sp := spanSpec{trace: 1, id: i, name: "step", kind: span.KindChain, startMs: int64(i), durMs: 1}
+		if i > 1 {
+			sp.par = 1
+		}
+		switch i % 4 {
+		case 0:
+			sp.kind, sp.name = span.KindLLM, "chat"
+			sp.prompt, sp.compl = int64(100+i), int64(i)
+			sp.session, sp.input, sp.output = "conv-1", fmt.Sprintf("question %d", i), fmt.Sprintf("answer %d", i)
+			sp.attrs = span.Attributes{{Key: span.AttrModelName, Value: span.StringValue("gpt-4o-mini")}}
+		case 1:
+			sp.user = "u-7"
+		}
+		specs = append(specs, sp)
+	}
+	sent := build(specs...)
+	write(t, s, sent)
+	got, err := s.Spans(context.Background(), store.SpanQuery{ProjectID: project(t, s, span.DefaultProject).ID, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type columns struct {
+		Kind                      span.Kind
+		Model, Session, User      string
+		Input, Output             string
+		Prompt, Completion, Total int64
+	}
+	view := func(sp span.Span) columns {
+		v := sp.View
+		return columns{v.Kind, v.ModelName, v.SessionID, v.UserID, v.InputValue, v.OutputValue,
+			v.Tokens.Prompt, v.Tokens.Completion, v.Tokens.Total}
+	}
+	want := make(map[string]columns, len(sent))
+	for _, sp := range sent {
+		want[sp.SpanID] = view(sp)
+	}
+	have := make(map[string]columns, len(got))
+	for _, r := range got {
+		have[r.SpanID] = view(r.Span)
+	}
+	if diff := cmp.Diff(want, have); diff != "" {
+		t.Errorf("stored columns (-sent +read):\n%s", diff)
 	}
 }
 
