@@ -35,6 +35,22 @@ func Compile(e Expr, d Dialect) (sql string, args []any, err error) {
 	return b.sb.String(), b.args, nil
 }
 
+// LooksUpIDs reports whether e, compiled for d, looks spans up by trace or
+// span id ("trace_id == '…'", "span_id in [...]"): a store then reads those
+// few spans and sorts them, rather than walking a project's spans in order.
+func LooksUpIDs(e Expr, d Dialect) bool {
+	c, err := check(e)
+	if err != nil {
+		return false
+	}
+	b := &builder{d: d}
+	if d.postgres {
+		b.pgParams = map[pgParam]int{}
+	}
+	b.cond(c)
+	return b.byID > 0
+}
+
 type builder struct {
 	d        Dialect
 	sb       strings.Builder
@@ -45,6 +61,8 @@ type builder struct {
 	// full is set once the limits are passed; from then on nothing more is
 	// written.
 	full bool
+	// byID counts the lookups of spans by trace or span id written.
+	byID int
 }
 
 type pgParam struct {
@@ -290,6 +308,9 @@ func (b *builder) idLookup(x val, list []val, neg bool) bool {
 		} else if _, ok := lit.v.(string); !ok {
 			return false
 		}
+	}
+	if !neg {
+		b.byID++
 	}
 	if neg {
 		b.w("s.id NOT IN (")

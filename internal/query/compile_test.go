@@ -151,3 +151,26 @@ func TestAttributesText(t *testing.T) {
 		t.Errorf("attributes read through the expression %d times, want one per condition at least: %s", n, sqlText)
 	}
 }
+
+func TestLooksUpIDs(t *testing.T) {
+	d := SQLite.WithSpanRows(func(n int) string { return "SELECT id FROM span_ids LIMIT " + strconv.Itoa(n) })
+	for _, tc := range []struct {
+		expr string
+		want bool
+	}{
+		{"trace_id == '0af7651916cd43dd8448eb211c80319c'", true},
+		{"span_id in ['b7ad6b7169203331', '00f067aa0ba902b7'] and latency_ms > 10", true},
+		{"context.span_id == 'b7ad6b7169203331'", true},
+		{"trace_id != '0af7651916cd43dd8448eb211c80319c'", false},
+		{"span_kind == 'LLM' and latency_ms > 4000", false},
+		{"parent_id == 'b7ad6b7169203331'", false},
+	} {
+		e, err := Parse(tc.expr)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.expr, err)
+		}
+		if got := LooksUpIDs(e, d); got != tc.want {
+			t.Errorf("LooksUpIDs(%s) = %v, want %v", tc.expr, got, tc.want)
+		}
+	}
+}

@@ -79,13 +79,14 @@ func (s *Store) UsageSeries(ctx context.Context, projectID int64, start, end, bu
 // join back to spans; UNION, not UNION ALL, ends it on a parent cycle a
 // client may send. The seed's LIMIT is in a subquery: at the top of a
 // recursive CTE, SQLite would apply it to the whole walk.
-const usageByToolQuery = `WITH RECURSIVE below(tool, tool_start, name, dur,
+var usageByToolQuery = `WITH RECURSIVE below(tool, tool_start, name, dur,
 		trace_rowid, span_id, kind, prompt, completion, total, cache_read, reasoning, cost, cost_status) AS (
 		SELECT * FROM (SELECT id, start_time, coalesce(nullif(json_extract(loupe_json(attributes), '$."tool.name"'), ''), name), end_time - start_time,
 				trace_rowid, span_id, span_kind, prompt_tokens, completion_tokens, total_tokens, cache_read_tokens,
 				reasoning_tokens, cost_total, cost_status
-			FROM spans WHERE project_id = ?1 AND span_kind = 'TOOL' AND start_time >= ?2 AND start_time < ?3
-			ORDER BY start_time DESC, id DESC LIMIT ?4)
+			FROM spans WHERE id IN (SELECT id FROM spans INDEXED BY ` + startIndex + `
+				WHERE project_id = ?1 AND span_kind = 'TOOL' AND start_time >= ?2 AND start_time < ?3
+				AND ` + startBucket("") + ` BETWEEN (?2 >> 30) AND (?3 >> 30)` + startOrder("", "DESC") + ` LIMIT ?4))
 		UNION
 		SELECT b.tool, b.tool_start, b.name, b.dur, s.trace_rowid, s.span_id, s.span_kind, s.prompt_tokens, s.completion_tokens,
 			s.total_tokens, s.cache_read_tokens, s.reasoning_tokens, s.cost_total, s.cost_status

@@ -2,12 +2,14 @@ package sqlite
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/loupe-dev/loupe/internal/bench/agentgen"
 	"github.com/loupe-dev/loupe/internal/otlp"
+	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -34,11 +36,14 @@ func queryPlan(t *testing.T, s *Store, query string, args ...any) string {
 	return strings.Join(plan, "\n")
 }
 
-// Every page of the span list walks one index in start-time order. Spans
-// that start in the same nanosecond may be sorted among themselves by row
-// id ("LAST TERM OF ORDER BY"); a plan that sorts by start time reads every
-// span of the project in range before returning the first.
-func TestSpanListPlans(t *testing.T) {
+// Every page in start-time order finds its spans on one index without
+// sorting the project: the page's row ids come from
+// spans_project_start_bucket, sorted bucket by bucket ("LAST 2 TERMS OF
+// ORDER BY"), and only the page is then read and sorted; root-span pages walk
+// spans_project_roots in order. A plan that sorts by start time reads every
+// span of the project in range before returning the first. A filter on a
+// trace id reads that trace's spans and sorts them.
+func TestStartTimePlans(t *testing.T) {
 	ctx := context.Background()
 	s := openTempStore(t)
 	gen := agentgen.New(agentgen.Agent, 1, time.Unix(1_750_000_000, 0))
@@ -53,27 +58,69 @@ func TestSpanListPlans(t *testing.T) {
 	if err := s.read.QueryRowContext(ctx, "SELECT id FROM projects WHERE name = 'plan'").Scan(&projectID); err != nil {
 		t.Fatal(err)
 	}
+	filter := func(expr string) store.SpanQuery {
+		e, err := query.Parse(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return store.SpanQuery{ProjectID: projectID, Filter: e, OrderByStartTime: true, Limit: 101}
+	}
+	restQuery := func(q store.SpanQuery) (string, []any) {
+		where, args, err := spanConditions(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return spansQuery(q, where, args)
+	}
 	for _, tc := range []struct {
 		name  string
-		q     store.SpanListQuery
-		index string
+		query func() (string, []any)
+		walk  string // bucket, roots or trace
 	}{
-		{"newest", store.SpanListQuery{Limit: 50}, "spans_project_start_kind"},
-		{"oldest", store.SpanListQuery{Ascending: true, Limit: 50}, "spans_project_start_kind"},
-		{"one kind", store.SpanListQuery{Kinds: []string{"LLM"}, Limit: 50}, "spans_project_start_kind"},
-		{"two kinds", store.SpanListQuery{Kinds: []string{"LLM", "TOOL"}, Limit: 50}, "spans_project_start_kind"},
-		{"errors", store.SpanListQuery{ErrorOnly: true, Limit: 50}, "spans_project_start_kind"},
-		{"time range and cursor", store.SpanListQuery{StartTime: 1_750_000_000e9, EndTime: 1_750_000_100e9, Cursor: 2000, Limit: 50}, "spans_project_start_kind"},
-		{"roots", store.SpanListQuery{RootsOnly: true, Limit: 50}, "spans_project_roots"},
-		{"root LLM spans", store.SpanListQuery{RootsOnly: true, Kinds: []string{"LLM"}, Limit: 50}, "spans_project_roots"},
+		{"newest", list(store.SpanListQuery{ProjectID: projectID, Limit: 50}), "bucket"},
+		{"oldest", list(store.SpanListQuery{ProjectID: projectID, Ascending: true, Limit: 50}), "bucket"},
+		{"one kind", list(store.SpanListQuery{ProjectID: projectID, Kinds: []string{"LLM"}, Limit: 50}), "bucket"},
+		{"two kinds", list(store.SpanListQuery{ProjectID: projectID, Kinds: []string{"LLM", "TOOL"}, Limit: 50}), "bucket"},
+		{"errors", list(store.SpanListQuery{ProjectID: projectID, ErrorOnly: true, Limit: 50}), "bucket"},
+		{"time range and cursor", list(store.SpanListQuery{ProjectID: projectID, StartTime: 1_750_000_000e9,
+			EndTime: 1_750_000_100e9, Cursor: 2000, Limit: 50}), "bucket"},
+		{"roots", list(store.SpanListQuery{ProjectID: projectID, RootsOnly: true, Limit: 50}), "roots"},
+		{"root LLM spans", list(store.SpanListQuery{ProjectID: projectID, RootsOnly: true, Kinds: []string{"LLM"}, Limit: 50}), "roots"},
+		{"filter", func() (string, []any) { return restQuery(filter("span_kind == 'LLM' and latency_ms > 4000")) }, "bucket"},
+		{"filter by trace id", func() (string, []any) {
+			return restQuery(filter("trace_id == '0af7651916cd43dd8448eb211c80319c'"))
+		}, "trace"},
+		{"filter after a cursor", func() (string, []any) {
+			q := filter("status_code == 'ERROR'")
+			q.Cursor, q.CursorStartTime, q.StartTime = 2000, 1_750_000_050e9, 1_750_000_000e9
+			return restQuery(q)
+		}, "bucket"},
+		{"prompt versions", func() (string, []any) {
+			return promptVersionSampleQuery(projectID, 1_750_000_000e9, 0)
+		}, "bucket"},
+		{"tool calls", func() (string, []any) { return usageByToolQuery, []any{projectID, 0, int64(2e18), 20_001} }, "bucket"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.q.ProjectID = projectID
-			query, args := spanListQuery(tc.q)
-			plan := queryPlan(t, s, query, args...)
-			if !strings.Contains(plan, "INDEX "+tc.index) || strings.Contains(plan, "TEMP B-TREE FOR ORDER BY") {
-				t.Errorf("plan does not walk %s in order:\n%s", tc.index, plan)
+			q, args := tc.query()
+			plan := queryPlan(t, s, q, args...)
+			var ok bool
+			switch tc.walk {
+			case "bucket":
+				ok = regexp.MustCompile(`INDEX spans_project_start_bucket \(project_id=\?[^\n]*\)\n(SCALAR SUBQUERY \d+\n.*\n)*USE TEMP B-TREE FOR LAST 2 TERMS OF ORDER BY`).MatchString(plan)
+			case "roots":
+				ok = strings.Contains(plan, "INDEX spans_project_roots") && !strings.Contains(plan, "TEMP B-TREE FOR ORDER BY")
+			case "trace":
+				// The trace's spans, looked up through its id, then sorted.
+				ok = strings.Contains(plan, "(trace_id=?)") && !strings.Contains(plan, "spans_project_start_bucket")
+			}
+			if !ok {
+				t.Errorf("plan does not find the spans in start-time order on an index:\n%s", plan)
 			}
 		})
 	}
+}
+
+// list is the SQL of SpanList for q.
+func list(q store.SpanListQuery) func() (string, []any) {
+	return func() (string, []any) { return spanListQuery(q) }
 }

@@ -138,23 +138,34 @@ func mergeIO(attrs []byte, in, out sql.NullString) json.RawMessage {
 
 // Spans lists a project's spans, newest row first.
 func (s *Store) Spans(ctx context.Context, q store.SpanQuery) ([]store.SpanRecord, error) {
+	where, args, err := spanConditions(q)
+	if err != nil {
+		return nil, err
+	}
+	if q.Search != "" {
+		return s.searchSpans(ctx, q, where, args)
+	}
+	sqlText, args := spansQuery(q, where, args)
+	return s.querySpans(ctx, sqlText, args...)
+}
+
+// spanConditions are the conditions of q but its search.
+func spanConditions(q store.SpanQuery) ([]string, []any, error) {
 	where := []string{"s.project_id = ?"}
 	args := []any{q.ProjectID}
 	switch {
 	case q.OrderByStartTime && q.Cursor > 0:
-		where = append(where, "(s.start_time < ? OR (s.start_time = ? AND s.id <= ?))")
-		args = append(args, q.CursorStartTime, q.CursorStartTime, q.Cursor)
+		where = append(where, "(s.start_time < ? OR (s.start_time = ? AND s.id <= ?))", startBucket("s.")+" <= (? >> 30)")
+		args = append(args, q.CursorStartTime, q.CursorStartTime, q.Cursor, q.CursorStartTime)
 	case q.Cursor > 0:
 		where = append(where, "s.id <= ?")
 		args = append(args, q.Cursor)
 	}
 	if q.StartTime != 0 {
-		where = append(where, "s.start_time >= ?")
-		args = append(args, q.StartTime)
+		where, args = startFrom(where, args, "s.", q.StartTime)
 	}
 	if q.EndTime != 0 {
-		where = append(where, "s.start_time < ?")
-		args = append(args, q.EndTime)
+		where, args = startBefore(where, args, "s.", q.EndTime)
 	}
 	if len(q.TraceIDs) > 0 {
 		where = append(where, fewRows("s.id", traceSpanRows(len(q.TraceIDs))))
@@ -177,7 +188,7 @@ func (s *Store) Spans(ctx context.Context, q store.SpanQuery) ([]store.SpanRecor
 	for _, m := range q.Attributes {
 		cond, cargs, err := attributeCondition(m)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		where = append(where, cond)
 		args = append(args, cargs...)
@@ -185,24 +196,33 @@ func (s *Store) Spans(ctx context.Context, q store.SpanQuery) ([]store.SpanRecor
 	if q.Filter != nil {
 		cond, cargs, err := query.Compile(q.Filter, filterDialect)
 		if err != nil {
-			return nil, fmt.Errorf("%v: %w", err, store.ErrInvalidArgument)
+			return nil, nil, fmt.Errorf("%v: %w", err, store.ErrInvalidArgument)
 		}
 		where = append(where, "("+cond+")")
 		args = append(args, cargs...)
 	}
-	if q.Search != "" {
-		return s.searchSpans(ctx, q, where, args)
+	return where, args, nil
+}
+
+// spansQuery is the SQL of Spans without a search, over the conditions of q.
+func spansQuery(q store.SpanQuery, where []string, args []any) (string, []any) {
+	sqlText := spanSelect + whereClause(where)
+	switch {
+	case !q.OrderByStartTime:
+		sqlText += " ORDER BY s.id DESC"
+	case q.RootsOnly || len(q.TraceIDs) > 0 || len(q.SpanIDs) > 0 ||
+		(q.Filter != nil && query.LooksUpIDs(q.Filter, filterDialect)):
+		// On spans_project_roots, in start-time order, or a few spans
+		// looked up by id and sorted.
+		sqlText += " ORDER BY s.start_time DESC, s.id DESC"
+	default:
+		return startPage(spanSelect, where, args, "DESC", q.Limit)
 	}
-	order := " ORDER BY s.id DESC"
-	if q.OrderByStartTime {
-		order = " ORDER BY s.start_time DESC, s.id DESC"
-	}
-	sqlText := spanSelect + whereClause(where) + order
 	if q.Limit > 0 {
 		sqlText += " LIMIT ?"
 		args = append(args, q.Limit)
 	}
-	return s.querySpans(ctx, sqlText, args...)
+	return sqlText, args
 }
 
 func (s *Store) querySpans(ctx context.Context, query string, args ...any) ([]store.SpanRecord, error) {

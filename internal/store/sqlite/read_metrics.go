@@ -129,21 +129,12 @@ func (s *Store) AnnotationScoreSeries(ctx context.Context, projectID, start, end
 }
 
 // PromptVersionReport reads the newest LLM spans in range on the
-// spans_project_start_kind index with their template version (from the
+// spans_project_start_bucket index with their template version (from the
 // attributes, hence the sample), then the annotations of those spans and
 // of their traces by row id, and the exact usage from the roll-ups.
 func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end int64) (store.PromptVersionReport, error) {
-	args := []any{projectID, start}
-	inRange := "start_time >= ?"
-	if end != 0 {
-		inRange += " AND start_time < ?"
-		args = append(args, end)
-	}
-	limit := store.PromptVersionSample
-	rows, err := s.read.QueryContext(ctx, `SELECT id, trace_rowid, end_time - start_time,
-			coalesce(CAST(json_extract(loupe_json(attributes), '$."llm.prompt_template.version"') AS TEXT), ''), status_code = 'ERROR'
-		FROM spans WHERE project_id = ? AND span_kind = 'LLM' AND `+inRange+`
-		ORDER BY start_time DESC LIMIT ?`, append(args, limit)...)
+	query, args := promptVersionSampleQuery(projectID, start, end)
+	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return store.PromptVersionReport{}, fmt.Errorf("prompt versions of project %d: %w", projectID, err)
 	}
@@ -186,7 +177,20 @@ func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end i
 	if err != nil {
 		return store.PromptVersionReport{}, err
 	}
-	return store.BuildPromptVersionReport(sample, limit, anns, usage), nil
+	return store.BuildPromptVersionReport(sample, store.PromptVersionSample, anns, usage), nil
+}
+
+// promptVersionSampleQuery reads the newest LLM spans in range, at most
+// store.PromptVersionSample of them.
+func promptVersionSampleQuery(projectID, start, end int64) (string, []any) {
+	where, args := startFrom([]string{"s.project_id = ?", "s.span_kind = 'LLM'"}, []any{projectID}, "s.", start)
+	if end != 0 {
+		where, args = startBefore(where, args, "s.", end)
+	}
+	return `SELECT s.id, s.trace_rowid, s.end_time - s.start_time,
+			coalesce(CAST(json_extract(loupe_json(s.attributes), '$."llm.prompt_template.version"') AS TEXT), ''), s.status_code = 'ERROR'
+		FROM spans s INDEXED BY ` + startIndex + whereClause(where) + startOrder("s.", "DESC") + ` LIMIT ?`,
+		append(args, store.PromptVersionSample)
 }
 
 // entityAnnotations reads the annotations with a label or a score of the

@@ -122,7 +122,7 @@ var spanRowSelect = `SELECT s.id, t.trace_id, s.span_id, coalesce(s.parent_id, '
 	FROM spans s JOIN traces t ON t.id = s.trace_rowid`
 
 // SpanList pages through a project's spans by start time, on the
-// spans_project_start_kind index.
+// spans_project_start_bucket index (starttime.go).
 func (s *Store) SpanList(ctx context.Context, q store.SpanListQuery) ([]store.SpanRow, error) {
 	query, args := spanListQuery(q)
 	rows, err := s.read.QueryContext(ctx, query, args...)
@@ -148,12 +148,10 @@ func spanListQuery(q store.SpanListQuery) (string, []any) {
 	where := []string{"s.project_id = ?"}
 	args := []any{q.ProjectID}
 	if q.StartTime != 0 {
-		where = append(where, "s.start_time >= ?")
-		args = append(args, q.StartTime)
+		where, args = startFrom(where, args, "s.", q.StartTime)
 	}
 	if q.EndTime != 0 {
-		where = append(where, "s.start_time < ?")
-		args = append(args, q.EndTime)
+		where, args = startBefore(where, args, "s.", q.EndTime)
 	}
 	if q.RootsOnly {
 		where = append(where, "s.parent_id IS NULL")
@@ -167,9 +165,14 @@ func spanListQuery(q store.SpanListQuery) (string, []any) {
 		dir, cmp = "ASC", ">="
 	}
 	if q.Cursor > 0 {
-		where = append(where, "(s.start_time, s.id) "+cmp+" (SELECT c.start_time, c.id FROM spans c WHERE c.id = ?)")
-		args = append(args, q.Cursor)
+		where = append(where, "(s.start_time, s.id) "+cmp+" (SELECT c.start_time, c.id FROM spans c WHERE c.id = ?)",
+			startBucket("s.")+" "+cmp+" (SELECT c.start_time >> 30 FROM spans c WHERE c.id = ?)")
+		args = append(args, q.Cursor, q.Cursor)
 	}
+	if !q.RootsOnly {
+		return startPage(spanRowSelect, where, args, dir, q.Limit)
+	}
+	// spans_project_roots is in start-time order.
 	query := spanRowSelect + whereClause(where) + " ORDER BY s.start_time " + dir + ", s.id " + dir
 	if q.Limit > 0 {
 		query += " LIMIT ?"
