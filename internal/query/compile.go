@@ -24,10 +24,7 @@ func Compile(e Expr, d Dialect) (sql string, args []any, err error) {
 	if err != nil {
 		return "", nil, err
 	}
-	b := &builder{d: d}
-	if d.postgres {
-		b.pgParams = map[pgParam]int{}
-	}
+	b := newBuilder(d)
 	b.cond(c)
 	if b.full {
 		return "", nil, &Error{Msg: "the filter is too large"}
@@ -43,12 +40,17 @@ func LooksUpIDs(e Expr, d Dialect) bool {
 	if err != nil {
 		return false
 	}
+	b := newBuilder(d)
+	b.cond(c)
+	return b.byID > 0
+}
+
+func newBuilder(d Dialect) *builder {
 	b := &builder{d: d}
 	if d.postgres {
 		b.pgParams = map[pgParam]int{}
 	}
-	b.cond(c)
-	return b.byID > 0
+	return b
 }
 
 type builder struct {
