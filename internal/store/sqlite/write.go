@@ -250,14 +250,78 @@ type traceState struct {
 
 // traceRow is the stored trace row, after the batch.
 type traceRow struct {
-	id, sessionRowID            int64
-	storedSession               string // the session_id of sessionRowID
-	storedStart, storedEnd      int64
-	storedTokens                span.TokenCounts
-	storedCost                  float64
-	storedUnpriced              int64
-	hasRoot                     bool
-	inputPreview, outputPreview sql.NullString
+	id, sessionRowID int64
+	storedSession    string // the session_id of sessionRowID
+	stored           traceValues
+}
+
+// traceValues are the roll-up columns of a trace row.
+type traceValues struct {
+	start, end                      int64
+	spanCount, errorCount, llmCount int64
+	tokens                          span.TokenCounts
+	cost                            rollup.Cost
+	userID                          sql.NullString
+	root                            traceRoot
+}
+
+// traceRoot is what a trace row keeps of its root span.
+type traceRoot struct {
+	spanID, name, kind, status, input, output sql.NullString
+}
+
+// values returns what the batch adds to its trace, as a trace row.
+func (t *traceState) values() traceValues {
+	v := traceValues{
+		start: t.start, end: t.end,
+		spanCount: t.spanCount, errorCount: t.errorCount, llmCount: t.llmCount,
+		tokens: t.tokens, cost: t.cost, userID: optional(t.userID),
+	}
+	if r := t.root; r != nil {
+		v.root = traceRoot{
+			spanID: present(r.SpanID), name: present(r.Name), kind: present(string(r.View.Kind)),
+			status: present(string(r.StatusCode)),
+			input:  optional(Preview(r.View.InputValue)), output: optional(Preview(r.View.OutputValue)),
+		}
+	}
+	return v
+}
+
+// add adds a later batch to a stored trace: the time range widens, the
+// counts and sums grow, and the trace keeps the first user and the first
+// root stored.
+func (v *traceValues) add(b *traceValues) {
+	v.start, v.end = min(v.start, b.start), max(v.end, b.end)
+	v.spanCount += b.spanCount
+	v.errorCount += b.errorCount
+	v.llmCount += b.llmCount
+	v.tokens.Add(b.tokens)
+	v.cost.Total += b.cost.Total
+	v.cost.Prompt += b.cost.Prompt
+	v.cost.Completion += b.cost.Completion
+	v.cost.Unpriced += b.cost.Unpriced
+	if !v.userID.Valid {
+		v.userID = b.userID
+	}
+	if !v.root.spanID.Valid {
+		v.root = b.root
+	}
+}
+
+// appendArgs appends the values in the order of traceValueColumns.
+func (v *traceValues) appendArgs(args []any) []any {
+	return append(args, v.start, v.end, v.spanCount, v.errorCount, v.llmCount,
+		v.tokens.Prompt, v.tokens.Completion, v.tokens.Total, v.tokens.CacheRead, v.tokens.CacheWrite, v.tokens.Reasoning,
+		v.userID, v.cost.Total, v.cost.Prompt, v.cost.Completion, v.cost.Unpriced,
+		v.root.spanID, v.root.name, v.root.kind, v.root.status, v.root.input, v.root.output)
+}
+
+// scanArgs returns the destinations of the columns of traceValueColumns.
+func (v *traceValues) scanArgs(dest []any) []any {
+	return append(dest, &v.start, &v.end, &v.spanCount, &v.errorCount, &v.llmCount,
+		&v.tokens.Prompt, &v.tokens.Completion, &v.tokens.Total, &v.tokens.CacheRead, &v.tokens.CacheWrite, &v.tokens.Reasoning,
+		&v.userID, &v.cost.Total, &v.cost.Prompt, &v.cost.Completion, &v.cost.Unpriced,
+		&v.root.spanID, &v.root.name, &v.root.kind, &v.root.status, &v.root.input, &v.root.output)
 }
 
 func (t *traceState) add(sp *span.Span) {
@@ -357,78 +421,151 @@ func (w *batchWriter) write(spans []span.Span, skip map[spanKey]struct{}) (store
 // rowsPerUpsert traces or sessions go in one statement.
 const rowsPerUpsert = 64
 
-var traceUpsertColumns = []string{
-	"project_id", "trace_id", "start_time", "end_time", "span_count", "error_count", "llm_span_count",
+// traceValueColumns are the columns of traceValues.
+var traceValueColumns = []string{
+	"start_time", "end_time", "span_count", "error_count", "llm_span_count",
 	"prompt_tokens", "completion_tokens", "total_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens",
 	"user_id", "cost_total", "cost_prompt", "cost_completion", "unpriced_spans",
 	"root_span_id", "root_name", "root_kind", "root_status", "input_preview", "output_preview",
 }
 
-// The root columns keep the first root stored: SET expressions read the
-// row as it was before the statement.
-const traceUpsertConflict = ` ON CONFLICT (trace_id) DO UPDATE SET
-	start_time = min(start_time, excluded.start_time), end_time = max(end_time, excluded.end_time),
-	span_count = span_count + excluded.span_count, error_count = error_count + excluded.error_count,
-	llm_span_count = llm_span_count + excluded.llm_span_count,
-	prompt_tokens = prompt_tokens + excluded.prompt_tokens, completion_tokens = completion_tokens + excluded.completion_tokens,
-	total_tokens = total_tokens + excluded.total_tokens, cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
-	cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens, reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
-	user_id = coalesce(user_id, excluded.user_id),
-	cost_total = cost_total + excluded.cost_total, cost_prompt = cost_prompt + excluded.cost_prompt,
-	cost_completion = cost_completion + excluded.cost_completion, unpriced_spans = unpriced_spans + excluded.unpriced_spans,
-	root_span_id = coalesce(root_span_id, excluded.root_span_id),
-	root_name = CASE WHEN root_span_id IS NULL THEN excluded.root_name ELSE root_name END,
-	root_kind = CASE WHEN root_span_id IS NULL THEN excluded.root_kind ELSE root_kind END,
-	root_status = CASE WHEN root_span_id IS NULL THEN excluded.root_status ELSE root_status END,
-	input_preview = CASE WHEN root_span_id IS NULL THEN excluded.input_preview ELSE input_preview END,
-	output_preview = CASE WHEN root_span_id IS NULL THEN excluded.output_preview ELSE output_preview END
-RETURNING id, trace_id, project_id, coalesce(session_rowid, 0),
-	(SELECT session_id FROM sessions WHERE sessions.id = traces.session_rowid),
-	start_time, end_time, prompt_tokens, completion_tokens, total_tokens, cost_total, unpriced_spans,
-	root_span_id IS NOT NULL, input_preview, output_preview`
+var (
+	traceInsertColumns = append([]string{"project_id", "trace_id"}, traceValueColumns...)
+	traceFindSQL       = "SELECT id, trace_id, project_id, coalesce(session_rowid, 0), " +
+		"(SELECT session_id FROM sessions WHERE sessions.id = traces.session_rowid), " +
+		strings.Join(traceValueColumns, ", ") + " FROM traces WHERE trace_id IN "
+	traceUpdateSQL = traceUpdate()
+)
 
-// upsertTraces adds the batch to its traces, creating the new ones, and
-// reads back each trace row.
+// traceUpdate returns the head of the statement that writes traces'
+// values, by row id, from a VALUES list appended to it.
+func traceUpdate() string {
+	set := make([]string, len(traceValueColumns))
+	for i, c := range traceValueColumns {
+		set[i] = fmt.Sprintf("%s = v.column%d", c, i+2)
+	}
+	return "UPDATE OR FAIL traces SET " + strings.Join(set, ", ") + " FROM (VALUES "
+}
+
+// upsertTraces adds the batch to its traces: it reads the traces stored
+// before, adds the batch to them here, then inserts the new traces and
+// writes the others back.
+//
+// Merging here rather than in an INSERT … ON CONFLICT DO UPDATE keeps the
+// statements free of a statement journal: SQLite journals every page an
+// upsert of many rows touches, so that it can undo the statement alone,
+// and a trace's page in the trace_id index is a new random one for almost
+// every new trace. OR FAIL reports a violated constraint without undoing
+// the statement's earlier rows; the transaction is rolled back instead.
 func (w *batchWriter) upsertTraces(order []*traceState, traces map[string]*traceState) error {
-	for start := 0; start < len(order); start += rowsPerUpsert {
-		chunk := order[start:min(start+rowsPerUpsert, len(order))]
-		st, err := w.stmt(multiRowSQL("INSERT INTO traces", traceUpsertColumns, len(chunk), traceUpsertConflict))
+	if err := w.findTraces(order, traces); err != nil {
+		return err
+	}
+	var fresh, continued []*traceState
+	for _, t := range order {
+		batch := t.values()
+		if t.id == 0 {
+			t.stored = batch
+			fresh = append(fresh, t)
+			continue
+		}
+		t.stored.add(&batch)
+		continued = append(continued, t)
+	}
+	if err := w.insertTraces(fresh, traces); err != nil {
+		return err
+	}
+	return w.updateTraces(continued)
+}
+
+// findTraces reads the batch's traces that are stored already.
+func (w *batchWriter) findTraces(order []*traceState, traces map[string]*traceState) error {
+	const perQuery = 256
+	var dest []any
+	for start := 0; start < len(order); start += perQuery {
+		chunk := order[start:min(start+perQuery, len(order))]
+		st, err := w.stmt(traceFindSQL + "(" + placeholders(len(chunk)) + ")")
 		if err != nil {
 			return err
 		}
 		w.args = w.args[:0]
 		for _, t := range chunk {
-			w.args = append(w.args, t.projectID, t.traceID, t.start, t.end, t.spanCount, t.errorCount, t.llmCount,
-				t.tokens.Prompt, t.tokens.Completion, t.tokens.Total, t.tokens.CacheRead, t.tokens.CacheWrite, t.tokens.Reasoning,
-				nullString(t.userID), t.cost.Total, t.cost.Prompt, t.cost.Completion, t.cost.Unpriced)
-			if r := t.root; r != nil {
-				w.args = append(w.args, r.SpanID, r.Name, string(r.View.Kind), string(r.StatusCode),
-					nullString(Preview(r.View.InputValue)), nullString(Preview(r.View.OutputValue)))
-			} else {
-				w.args = append(w.args, nil, nil, nil, nil, nil, nil)
-			}
+			w.args = append(w.args, t.traceID)
 		}
 		rows, err := st.QueryContext(w.ctx, w.args...)
 		if err != nil {
-			return fmt.Errorf("upsert traces: %w", err)
+			return fmt.Errorf("find traces: %w", err)
 		}
 		for rows.Next() {
 			var traceID string
 			var projectID int64
 			var session sql.NullString
 			var r traceRow
-			if err := rows.Scan(&r.id, &traceID, &projectID, &r.sessionRowID, &session, &r.storedStart, &r.storedEnd,
-				&r.storedTokens.Prompt, &r.storedTokens.Completion, &r.storedTokens.Total, &r.storedCost, &r.storedUnpriced,
-				&r.hasRoot, &r.inputPreview, &r.outputPreview); err != nil {
+			dest = r.stored.scanArgs(append(dest[:0], &r.id, &traceID, &projectID, &r.sessionRowID, &session))
+			if err := rows.Scan(dest...); err != nil {
 				rows.Close()
-				return fmt.Errorf("upsert traces: %w", err)
+				return fmt.Errorf("find traces: %w", err)
 			}
 			r.storedSession = session.String
 			t := traces[traceID]
 			t.traceRow, t.projectID = r, projectID
 		}
 		if err := rows.Close(); err != nil {
-			return fmt.Errorf("upsert traces: %w", err)
+			return fmt.Errorf("find traces: %w", err)
+		}
+	}
+	return nil
+}
+
+// insertTraces inserts new traces and learns their row ids.
+func (w *batchWriter) insertTraces(fresh []*traceState, traces map[string]*traceState) error {
+	for start := 0; start < len(fresh); start += rowsPerUpsert {
+		chunk := fresh[start:min(start+rowsPerUpsert, len(fresh))]
+		st, err := w.stmt(multiRowSQL("INSERT OR FAIL INTO traces", traceInsertColumns, len(chunk), " RETURNING id, trace_id"))
+		if err != nil {
+			return err
+		}
+		w.args = w.args[:0]
+		for _, t := range chunk {
+			w.args = t.stored.appendArgs(append(w.args, t.projectID, t.traceID))
+		}
+		rows, err := st.QueryContext(w.ctx, w.args...)
+		if err != nil {
+			return fmt.Errorf("insert traces: %w", err)
+		}
+		inserted := 0
+		for rows.Next() {
+			var id int64
+			var traceID string
+			if err := rows.Scan(&id, &traceID); err != nil {
+				rows.Close()
+				return fmt.Errorf("insert traces: %w", err)
+			}
+			traces[traceID].id = id
+			inserted++
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("insert traces: %w", err)
+		}
+		if inserted != len(chunk) {
+			return fmt.Errorf("insert traces: %d of %d rows inserted", inserted, len(chunk))
+		}
+	}
+	return nil
+}
+
+// updateTraces writes back traces stored before, with the batch added.
+func (w *batchWriter) updateTraces(continued []*traceState) error {
+	row := "(" + placeholders(1+len(traceValueColumns)) + ")"
+	for start := 0; start < len(continued); start += rowsPerUpsert {
+		chunk := continued[start:min(start+rowsPerUpsert, len(continued))]
+		w.args = w.args[:0]
+		for _, t := range chunk {
+			w.args = t.stored.appendArgs(append(w.args, t.id))
+		}
+		values := strings.TrimSuffix(strings.Repeat(row+", ", len(chunk)), ", ")
+		if err := w.exec(traceUpdateSQL+values+") AS v WHERE traces.id = v.column1", w.args...); err != nil {
+			return fmt.Errorf("update traces: %w", err)
 		}
 	}
 	return nil
@@ -610,6 +747,16 @@ func nullIO(a span.Attributes, key, value string) any {
 	return nil
 }
 
+// optional is s, or NULL when s is empty.
+func optional(s string) sql.NullString {
+	return sql.NullString{String: s, Valid: s != ""}
+}
+
+// present is s, even when empty.
+func present(s string) sql.NullString {
+	return sql.NullString{String: s, Valid: true}
+}
+
 func nullString(s string) any {
 	if s == "" {
 		return nil
@@ -719,22 +866,22 @@ func (w *batchWriter) updateSessions(order []*traceState) error {
 		}
 		ss := sessions[id]
 		if ss == nil {
-			ss = &sessionState{sessionID: id, projectID: t.projectID, start: t.storedStart, end: t.storedEnd}
+			ss = &sessionState{sessionID: id, projectID: t.projectID, start: t.stored.start, end: t.stored.end}
 			sessions[id] = ss
 			sessionOrder = append(sessionOrder, ss)
 		}
-		ss.start, ss.end = min(ss.start, t.storedStart), max(ss.end, t.storedEnd)
+		ss.start, ss.end = min(ss.start, t.stored.start), max(ss.end, t.stored.end)
 		if ss.userID == "" {
 			ss.userID = t.userID
 		}
 		if joins {
 			// The whole trace joins, with what earlier batches stored of it.
 			ss.traceCount++
-			ss.tokens.Prompt += t.storedTokens.Prompt
-			ss.tokens.Completion += t.storedTokens.Completion
-			ss.tokens.Total += t.storedTokens.Total
-			ss.cost += t.storedCost
-			ss.unpriced += t.storedUnpriced
+			ss.tokens.Prompt += t.stored.tokens.Prompt
+			ss.tokens.Completion += t.stored.tokens.Completion
+			ss.tokens.Total += t.stored.tokens.Total
+			ss.cost += t.stored.cost.Total
+			ss.unpriced += t.stored.cost.Unpriced
 			ss.attach = append(ss.attach, t)
 		} else {
 			ss.tokens.Prompt += t.tokens.Prompt
@@ -745,13 +892,13 @@ func (w *batchWriter) updateSessions(order []*traceState) error {
 		}
 		// The trace's root input and output are offered to the session when
 		// the root arrives, or when a trace whose root came earlier joins.
-		if t.hasRoot && (t.root != nil || joins) {
-			at := t.storedStart
+		if t.stored.root.spanID.Valid && (t.root != nil || joins) {
+			at := t.stored.start
 			if ss.firstInputTime == nil || at < *ss.firstInputTime {
-				ss.firstInputTime, ss.firstInput = &at, t.inputPreview
+				ss.firstInputTime, ss.firstInput = &at, t.stored.root.input
 			}
 			if ss.lastOutputTime == nil || at >= *ss.lastOutputTime {
-				ss.lastOutputTime, ss.lastOutput = &at, t.outputPreview
+				ss.lastOutputTime, ss.lastOutput = &at, t.stored.root.output
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -43,7 +44,11 @@ func costFixture(t *testing.T, s store.Store, price func(*span.Span)) []span.Spa
 		for i := range spans {
 			price(&spans[i])
 		}
-		write(t, s, spans)
+		// In two requests, so that a trace's sums add up across batches: the
+		// priced call comes last in some traces, the unpriced one in others.
+		last := map[bool]int{true: 1, false: 4}[n%2 == 0]
+		write(t, s, append(slices.Clone(spans[:last]), spans[last+1:]...))
+		write(t, s, spans[last:last+1])
 		all = append(all, spans...)
 	}
 	return all
@@ -54,6 +59,8 @@ func checkCostRollups(t *testing.T, s store.Store, spans []span.Span) {
 	ctx := context.Background()
 	pid := project(t, s, "cost").ID
 	perTrace := map[string]float64{}
+	promptPerTrace := map[string]float64{}
+	completionPerTrace := map[string]float64{}
 	perSession := map[string]float64{}
 	unpricedPerTrace := map[string]int64{}
 	var total float64
@@ -67,6 +74,8 @@ func checkCostRollups(t *testing.T, s store.Store, spans []span.Span) {
 	for _, sp := range spans {
 		c := sp.View.Cost
 		perTrace[sp.TraceID] += c.Total
+		promptPerTrace[sp.TraceID] += c.Prompt
+		completionPerTrace[sp.TraceID] += c.Completion
 		perSession[sessionOf[sp.TraceID]] += c.Total
 		total += c.Total
 		if c.Status == span.CostNoPrice {
@@ -79,8 +88,10 @@ func checkCostRollups(t *testing.T, s store.Store, spans []span.Span) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !near(tr.Cost.Total, want) || tr.Cost.Unpriced != unpricedPerTrace[id] {
-			t.Errorf("trace %s cost = %+v, want total %g and %d unpriced", id, tr.Cost, want, unpricedPerTrace[id])
+		if !near(tr.Cost.Total, want) || !near(tr.Cost.Prompt, promptPerTrace[id]) ||
+			!near(tr.Cost.Completion, completionPerTrace[id]) || tr.Cost.Unpriced != unpricedPerTrace[id] {
+			t.Errorf("trace %s cost = %+v, want total %g (prompt %g, completion %g) and %d unpriced",
+				id, tr.Cost, want, promptPerTrace[id], completionPerTrace[id], unpricedPerTrace[id])
 		}
 		var spanSum float64
 		for _, r := range tr.Spans {
