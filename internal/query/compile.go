@@ -32,17 +32,42 @@ func Compile(e Expr, d Dialect) (sql string, args []any, err error) {
 	return b.sb.String(), b.args, nil
 }
 
-// LooksUpIDs reports whether e, compiled for d, looks spans up by trace or
-// span id ("trace_id == '…'", "span_id in [...]"): a store then reads those
-// few spans and sorts them, rather than walking a project's spans in order.
+// LooksUpIDs reports whether every span e matches, compiled for d, is found
+// by looking spans up by trace or span id ("trace_id == '…'", "span_id in
+// [...] and latency_ms > 10"): a store then reads those few spans and sorts
+// them, rather than walking a project's spans in order. A lookup on one side
+// of an "or", or under a "not", does not bound the spans matched.
 func LooksUpIDs(e Expr, d Dialect) bool {
 	c, err := check(e)
 	if err != nil {
 		return false
 	}
-	b := newBuilder(d)
-	b.cond(c)
-	return b.byID > 0
+	return boundedByIDs(c, d)
+}
+
+func boundedByIDs(c cond, d Dialect) bool {
+	switch c := c.(type) {
+	case *boolCond:
+		if c.op == Or {
+			for _, x := range c.xs {
+				if !boundedByIDs(x, d) {
+					return false
+				}
+			}
+			return len(c.xs) > 0
+		}
+		for _, x := range c.xs {
+			if boundedByIDs(x, d) {
+				return true
+			}
+		}
+	case *atomCond:
+		// The comparisons of a chain all hold for a span it matches.
+		b := newBuilder(d)
+		b.atom(c)
+		return b.byID > 0
+	}
+	return false
 }
 
 func newBuilder(d Dialect) *builder {

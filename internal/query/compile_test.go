@@ -164,6 +164,10 @@ func TestLooksUpIDs(t *testing.T) {
 		{"trace_id != '0af7651916cd43dd8448eb211c80319c'", false},
 		{"span_kind == 'LLM' and latency_ms > 4000", false},
 		{"parent_id == 'b7ad6b7169203331'", false},
+		{"trace_id == '0af7651916cd43dd8448eb211c80319c' or status_code == 'ERROR'", false},
+		{"trace_id == '0af7651916cd43dd8448eb211c80319c' or span_id == 'b7ad6b7169203331'", true},
+		{"(trace_id == '0af7651916cd43dd8448eb211c80319c' or status_code == 'ERROR') and span_id == 'b7ad6b7169203331'", true},
+		{"not (trace_id == '0af7651916cd43dd8448eb211c80319c' and latency_ms > 10)", false},
 	} {
 		e, err := Parse(tc.expr)
 		if err != nil {

@@ -30,6 +30,8 @@ func BenchmarkFilter(b *testing.B) {
 		// One trace, and one span, from the middle of the week.
 		{"trace_id", fmt.Sprintf("trace_id == '%032s'", fmt.Sprintf("%016x", benchTraceCount()/2))},
 		{"span_id", fmt.Sprintf("span_id == '%014x%02x'", benchTraceCount()/2, 3)},
+		// A lookup on one side of an "or" does not bound the spans matched.
+		{"trace_id_or_error", fmt.Sprintf("trace_id == '%032s' or status_code == 'ERROR'", fmt.Sprintf("%016x", benchTraceCount()/2))},
 	}
 	for _, f := range filters {
 		e, err := query.Parse(f.expr)
