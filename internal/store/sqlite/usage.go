@@ -12,7 +12,7 @@ import (
 func (w *batchWriter) storeUsage(inserted []*span.Span, traces map[string]*traceState) error {
 	rollups, models := rollup.Batch(inserted, func(sp *span.Span) (int64, string) {
 		t := traces[sp.TraceID]
-		return t.projectID, t.userID
+		return t.projectID, t.batch.userID.String
 	}, nil)
 	for _, k := range rollup.UsageKeys(rollups) {
 		u := rollups[k]

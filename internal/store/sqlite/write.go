@@ -238,12 +238,9 @@ type traceState struct {
 	traceID   string
 	projectID int64 // the project of the batch's first span, then the trace's
 
-	start, end                      int64
-	spanCount, errorCount, llmCount int64
-	tokens                          span.TokenCounts
-	cost                            rollup.Cost
-	root                            *span.Span // the batch's earliest root span
-	userID, sessionID               string
+	batch     traceValues // what the batch adds, but for the root columns, which values fills from root
+	root      *span.Span  // the batch's earliest root span
+	sessionID string
 
 	traceRow
 }
@@ -272,11 +269,7 @@ type traceRoot struct {
 
 // values returns what the batch adds to its trace, as a trace row.
 func (t *traceState) values() traceValues {
-	v := traceValues{
-		start: t.start, end: t.end,
-		spanCount: t.spanCount, errorCount: t.errorCount, llmCount: t.llmCount,
-		tokens: t.tokens, cost: t.cost, userID: optional(t.userID),
-	}
+	v := t.batch
 	if r := t.root; r != nil {
 		v.root = traceRoot{
 			spanID: present(r.SpanID), name: present(r.Name), kind: present(string(r.View.Kind)),
@@ -325,22 +318,23 @@ func (v *traceValues) scanArgs(dest []any) []any {
 }
 
 func (t *traceState) add(sp *span.Span) {
-	t.start = min(t.start, sp.StartTime)
-	t.end = max(t.end, sp.EndTime)
-	t.spanCount++
+	b := &t.batch
+	b.start = min(b.start, sp.StartTime)
+	b.end = max(b.end, sp.EndTime)
+	b.spanCount++
 	if sp.StatusCode == span.StatusError {
-		t.errorCount++
+		b.errorCount++
 	}
 	if sp.View.Kind == span.KindLLM {
-		t.llmCount++
-		t.tokens.Add(sp.View.Tokens)
-		t.cost.Add(&sp.View.Cost)
+		b.llmCount++
+		b.tokens.Add(sp.View.Tokens)
+		b.cost.Add(&sp.View.Cost)
 	}
 	if sp.IsRoot() && (t.root == nil || sp.StartTime < t.root.StartTime) {
 		t.root = sp
 	}
-	if t.userID == "" && sp.View.UserID != "" {
-		t.userID = sp.View.UserID
+	if !b.userID.Valid {
+		b.userID = optional(sp.View.UserID)
 	}
 	if sp.View.SessionID != "" && (t.sessionID == "" || sp.IsRoot()) {
 		t.sessionID = sp.View.SessionID
@@ -376,7 +370,7 @@ func (w *batchWriter) write(spans []span.Span, skip map[spanKey]struct{}) (store
 			if err != nil {
 				return res, err
 			}
-			t = &traceState{traceID: sp.TraceID, projectID: projectID, start: sp.StartTime, end: sp.EndTime}
+			t = &traceState{traceID: sp.TraceID, projectID: projectID, batch: traceValues{start: sp.StartTime, end: sp.EndTime}}
 			traces[sp.TraceID] = t
 			order = append(order, t)
 		}
@@ -407,7 +401,7 @@ func (w *batchWriter) write(spans []span.Span, skip map[spanKey]struct{}) (store
 	}
 	lastSpan := make(map[int64]int64)
 	for _, t := range order {
-		lastSpan[t.projectID] = max(lastSpan[t.projectID], t.end)
+		lastSpan[t.projectID] = max(lastSpan[t.projectID], t.batch.end)
 	}
 	for pid, ts := range lastSpan {
 		if err := w.exec(`UPDATE projects SET last_span_time = max(coalesce(last_span_time, 0), ?), updated_at = ? WHERE id = ?`, ts, w.now, pid); err != nil {
@@ -872,7 +866,7 @@ func (w *batchWriter) updateSessions(order []*traceState) error {
 		}
 		ss.start, ss.end = min(ss.start, t.stored.start), max(ss.end, t.stored.end)
 		if ss.userID == "" {
-			ss.userID = t.userID
+			ss.userID = t.batch.userID.String
 		}
 		if joins {
 			// The whole trace joins, with what earlier batches stored of it.
@@ -884,11 +878,11 @@ func (w *batchWriter) updateSessions(order []*traceState) error {
 			ss.unpriced += t.stored.cost.Unpriced
 			ss.attach = append(ss.attach, t)
 		} else {
-			ss.tokens.Prompt += t.tokens.Prompt
-			ss.tokens.Completion += t.tokens.Completion
-			ss.tokens.Total += t.tokens.Total
-			ss.cost += t.cost.Total
-			ss.unpriced += t.cost.Unpriced
+			ss.tokens.Prompt += t.batch.tokens.Prompt
+			ss.tokens.Completion += t.batch.tokens.Completion
+			ss.tokens.Total += t.batch.tokens.Total
+			ss.cost += t.batch.cost.Total
+			ss.unpriced += t.batch.cost.Unpriced
 		}
 		// The trace's root input and output are offered to the session when
 		// the root arrives, or when a trace whose root came earlier joins.
