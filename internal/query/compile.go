@@ -350,7 +350,11 @@ func (b *builder) idLookup(x val, list []val, neg bool) bool {
 		// says how few match.
 		b.w("likelihood(s.id IN (")
 	}
+	rows := b.d.spanRows
 	if c.c == traceIDCol {
+		rows = b.d.traceSpanRows
+	}
+	if rows == nil {
 		b.w("SELECT qs.id FROM spans qs WHERE qs.trace_rowid IN (SELECT qt.id FROM traces qt WHERE qt.trace_id IN (")
 		for i, l := range list {
 			if i > 0 {
@@ -361,7 +365,7 @@ func (b *builder) idLookup(x val, list []val, neg bool) bool {
 		b.w("))")
 	} else {
 		// The subquery's placeholders are SQLite's plain "?", bound in order.
-		b.w(b.d.spanRows(len(list)))
+		b.w(rows(len(list)))
 		for _, l := range list {
 			if len(b.args) >= maxParams {
 				b.full = true

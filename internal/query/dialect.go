@@ -8,10 +8,11 @@ import (
 
 // Dialect is the SQL flavour Compile writes. The zero value is SQLite.
 type Dialect struct {
-	postgres   bool
-	firstParam int
-	spanRows   func(n int) string
-	attrsText  string // SQLite: the expression reading the attributes as JSON text
+	postgres      bool
+	firstParam    int
+	spanRows      func(n int) string
+	traceSpanRows func(n int) string
+	attrsText     string // SQLite: the expression reading the attributes as JSON text
 }
 
 // SQLite writes ? placeholders and reads attributes with json_extract.
@@ -31,6 +32,16 @@ func Postgres(firstParam int) Dialect {
 // serve "s.span_id = ?" directly provides it (SQLite, spanid.go).
 func (d Dialect) WithSpanRows(rows func(n int) string) Dialect {
 	d.spanRows = rows
+	return d
+}
+
+// WithTraceSpanRows has trace_id comparisons with literals look the spans
+// up through rows(n): a subquery selecting the row ids (id) of the spans of
+// the traces whose trace_id is one of n ? parameters. A backend whose
+// trace_id index cannot serve "trace_id = ?" directly provides it (SQLite,
+// traceid.go).
+func (d Dialect) WithTraceSpanRows(rows func(n int) string) Dialect {
+	d.traceSpanRows = rows
 	return d
 }
 

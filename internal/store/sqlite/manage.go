@@ -105,7 +105,7 @@ func (s *Store) DeleteTrace(ctx context.Context, traceID string) error {
 	return s.inWriteTx(ctx, "delete trace", func(tx *sql.Tx) error {
 		var rowID int64
 		var session sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT id, session_rowid FROM traces WHERE trace_id = ?`, traceID).Scan(&rowID, &session)
+		err := tx.QueryRowContext(ctx, `SELECT id, session_rowid FROM traces WHERE `+traceRowIDs("id", 1), traceID).Scan(&rowID, &session)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("trace %s: %w", traceID, store.ErrNotFound)
 		}
@@ -140,8 +140,8 @@ func (s *Store) TransferTraces(ctx context.Context, traceIDs []string, toProject
 		for i, id := range traceIDs {
 			args[i] = id
 		}
-		in := "(" + placeholders(len(traceIDs)) + ")"
-		rows, err := tx.QueryContext(ctx, `SELECT trace_id, project_id, coalesce(session_rowid, 0) FROM traces WHERE trace_id IN `+in, args...)
+		byTraceID := traceRowIDs("id", len(traceIDs))
+		rows, err := tx.QueryContext(ctx, `SELECT trace_id, project_id, coalesce(session_rowid, 0) FROM traces WHERE `+byTraceID, args...)
 		if err != nil {
 			return fmt.Errorf("find traces: %w", err)
 		}
@@ -174,13 +174,13 @@ func (s *Store) TransferTraces(ctx context.Context, traceIDs []string, toProject
 		if len(sources) > 1 {
 			return fmt.Errorf("traces come from %d projects; transfer traces of one project at a time: %w", len(sources), store.ErrInvalidArgument)
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE traces SET project_id = ? WHERE trace_id IN `+in, append([]any{toProject}, args...)...)
+		res, err := tx.ExecContext(ctx, `UPDATE traces SET project_id = ? WHERE `+byTraceID, append([]any{toProject}, args...)...)
 		if err != nil {
 			return fmt.Errorf("move traces: %w", err)
 		}
 		n, _ := res.RowsAffected()
 		moved = int(n)
-		if _, err := tx.ExecContext(ctx, `UPDATE spans SET project_id = ? WHERE trace_rowid IN (SELECT id FROM traces WHERE trace_id IN `+in+`)`,
+		if _, err := tx.ExecContext(ctx, `UPDATE spans SET project_id = ? WHERE `+traceRowIDs("trace_rowid", len(traceIDs)),
 			append([]any{toProject}, args...)...); err != nil {
 			return fmt.Errorf("move spans: %w", err)
 		}

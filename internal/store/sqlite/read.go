@@ -369,7 +369,7 @@ func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, 
 
 // Trace finds a trace by its hex id, with its spans in start order.
 func (s *Store) Trace(ctx context.Context, traceID string) (store.Trace, error) {
-	t, err := scanTrace(s.read.QueryRowContext(ctx, traceSelect+" WHERE tr.trace_id = ?", traceID))
+	t, err := scanTrace(s.read.QueryRowContext(ctx, traceSelect+" WHERE "+traceRowIDs("tr.id", 1), traceID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, fmt.Errorf("trace %s: %w", traceID, store.ErrNotFound)
 	}

@@ -68,7 +68,7 @@ func scanInt64s(rows *sql.Rows) ([]int64, error) {
 
 // TraceInfo finds a trace by its hex id, without reading its spans.
 func (s *Store) TraceInfo(ctx context.Context, traceID string) (store.Trace, error) {
-	t, err := scanTrace(s.read.QueryRowContext(ctx, traceSelect+" WHERE tr.trace_id = ?", traceID))
+	t, err := scanTrace(s.read.QueryRowContext(ctx, traceSelect+" WHERE "+traceRowIDs("tr.id", 1), traceID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, fmt.Errorf("trace %s: %w", traceID, store.ErrNotFound)
 	}

@@ -30,13 +30,13 @@ func spanIDLookup(columns string, n int) string {
 // the project, and attributes are read through loupe_json (jsonpack.go).
 var filterDialect = query.SQLite.
 	WithSpanRows(func(n int) string { return spanIDLookup("l.id", n) }).
+	WithTraceSpanRows(traceSpanRows).
 	WithAttributesText("loupe_json(s.attributes)")
 
 // traceSpanRows selects the row ids of the spans of the traces whose
 // trace_id is one of n bound parameters.
 func traceSpanRows(n int) string {
-	return "SELECT qs.id FROM spans qs WHERE qs.trace_rowid IN (SELECT qt.id FROM traces qt WHERE qt.trace_id IN (" +
-		placeholders(n) + "))"
+	return "SELECT qs.id FROM spans qs WHERE " + traceRowIDs("qs.trace_rowid", n)
 }
 
 // fewRows is the condition that column, a row id, is among those rowIDs

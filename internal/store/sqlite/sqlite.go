@@ -33,7 +33,9 @@ type Store struct {
 	ckpt   checkpointer
 
 	projects projectCache
-	indexer  indexer // the search indexer, in fts.go
+	known    *knownTraces // the trace ids stored, for the writer (traceid.go)
+	lock     *os.File     // held while the store is open (lock_unix.go)
+	indexer  indexer      // the search indexer, in fts.go
 }
 
 var (
@@ -94,8 +96,25 @@ func createFile(ctx context.Context, path string) (int, error) {
 	return size, nil
 }
 
-// OpenFile opens the database at path.
+// OpenFile opens the database at path, which no other process may have
+// open.
 func OpenFile(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
+	lock, err := lockDatabase(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := openLocked(ctx, path, log)
+	if err != nil {
+		if lock != nil {
+			lock.Close()
+		}
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+func openLocked(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 	// synchronous=FULL: a commit is on disk before the write returns, which is
 	// what lets the API acknowledge only durable data. Ingest commits with
 	// NORMAL and syncs the log itself, outside the write lock (wal.go).
@@ -121,6 +140,10 @@ func OpenFile(ctx context.Context, path string, log *slog.Logger) (*Store, error
 	}
 	s := &Store{path: path, write: w, log: log, wal: walSyncer{path: path + "-wal"}}
 	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if s.known, err = s.loadKnownTraces(ctx); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -196,6 +219,9 @@ func (s *Store) Close() error {
 	}
 	if cerr := s.write.Close(); cerr != nil && err == nil {
 		err = cerr
+	}
+	if s.lock != nil {
+		s.lock.Close()
 	}
 	return err
 }

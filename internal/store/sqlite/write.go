@@ -129,9 +129,16 @@ func (s *Store) writeTx(ctx context.Context, spans []span.Span, skip map[spanKey
 	if err := tx.Commit(); err != nil {
 		return store.WriteResult{}, fmt.Errorf("commit %d spans: %w", len(spans), err)
 	}
-	// Only committed projects enter the cache: a rolled-back id would be reused.
+	// Only committed projects and traces are remembered: a rolled-back id
+	// would be reused.
 	for name, id := range w.newProjects {
 		s.projects.put(name, id)
+	}
+	for _, t := range w.traces {
+		if t.fresh {
+			s.known.add(t.traceID)
+		}
+		s.known.remember(t.traceID, t.id)
 	}
 	return res, nil
 }
@@ -182,6 +189,7 @@ type batchWriter struct {
 	buf   []byte
 
 	unique      []*span.Span     // the batch without repeats and skipped spans
+	traces      []*traceState    // the batch's traces, in first-seen order
 	newProjects map[string]int64 // created in this transaction
 }
 
@@ -241,6 +249,7 @@ type traceState struct {
 	batch     traceValues // what the batch adds, but for the root columns, which values fills from root
 	root      *span.Span  // the batch's earliest root span
 	sessionID string
+	fresh     bool // the batch inserts the trace
 
 	traceRow
 }
@@ -379,6 +388,7 @@ func (w *batchWriter) write(spans []span.Span, skip map[spanKey]struct{}) (store
 	if len(w.unique) == 0 {
 		return res, nil
 	}
+	w.traces = order
 	packed := startPacking(w.unique, rowsPerInsert)
 	defer packed.stop()
 	if err := w.upsertTraces(order, traces); err != nil {
@@ -427,7 +437,7 @@ var (
 	traceInsertColumns = append([]string{"project_id", "trace_id"}, traceValueColumns...)
 	traceFindSQL       = "SELECT id, trace_id, project_id, coalesce(session_rowid, 0), " +
 		"(SELECT session_id FROM sessions WHERE sessions.id = traces.session_rowid), " +
-		strings.Join(traceValueColumns, ", ") + " FROM traces WHERE trace_id IN "
+		strings.Join(traceValueColumns, ", ") + " FROM traces WHERE "
 	traceUpdateSQL = traceUpdate()
 )
 
@@ -459,7 +469,7 @@ func (w *batchWriter) upsertTraces(order []*traceState, traces map[string]*trace
 	for _, t := range order {
 		batch := t.values()
 		if t.id == 0 {
-			t.stored = batch
+			t.stored, t.fresh = batch, true
 			fresh = append(fresh, t)
 			continue
 		}
@@ -472,21 +482,43 @@ func (w *batchWriter) upsertTraces(order []*traceState, traces map[string]*trace
 	return w.updateTraces(continued)
 }
 
-// findTraces reads the batch's traces that are stored already.
+// findTraces reads the batch's traces that are stored already. Most are
+// new, and the filter of stored trace ids says so without a lookup; a trace
+// written lately is read by its row id; the others are looked up by trace
+// id, block by block.
 func (w *batchWriter) findTraces(order []*traceState, traces map[string]*traceState) error {
+	known := w.s.known
+	var rowIDs []any
+	for _, t := range order {
+		if id, ok := known.rowID(t.traceID); ok {
+			rowIDs = append(rowIDs, id)
+		}
+	}
+	if err := w.readTraces(rowIDs, func(n int) string { return "id IN (" + placeholders(n) + ")" }, traces); err != nil {
+		return err
+	}
+	var traceIDs []any
+	for _, t := range order {
+		if t.id == 0 && known.mayBeStored(t.traceID) {
+			traceIDs = append(traceIDs, t.traceID)
+		}
+	}
+	return w.readTraces(traceIDs, func(n int) string { return traceRowIDs("id", n) }, traces)
+}
+
+// readTraces reads the stored traces that cond, given the number of keys,
+// selects by keys, into the batch's traces. A row of a trace not in the
+// batch (a row id reused since it was remembered) is ignored.
+func (w *batchWriter) readTraces(keys []any, cond func(n int) string, traces map[string]*traceState) error {
 	const perQuery = 256
 	var dest []any
-	for start := 0; start < len(order); start += perQuery {
-		chunk := order[start:min(start+perQuery, len(order))]
-		st, err := w.stmt(traceFindSQL + "(" + placeholders(len(chunk)) + ")")
+	for start := 0; start < len(keys); start += perQuery {
+		chunk := keys[start:min(start+perQuery, len(keys))]
+		st, err := w.stmt(traceFindSQL + cond(len(chunk)))
 		if err != nil {
 			return err
 		}
-		w.args = w.args[:0]
-		for _, t := range chunk {
-			w.args = append(w.args, t.traceID)
-		}
-		rows, err := st.QueryContext(w.ctx, w.args...)
+		rows, err := st.QueryContext(w.ctx, chunk...)
 		if err != nil {
 			return fmt.Errorf("find traces: %w", err)
 		}
@@ -501,8 +533,9 @@ func (w *batchWriter) findTraces(order []*traceState, traces map[string]*traceSt
 				return fmt.Errorf("find traces: %w", err)
 			}
 			r.storedSession = session.String
-			t := traces[traceID]
-			t.traceRow, t.projectID = r, projectID
+			if t := traces[traceID]; t != nil {
+				t.traceRow, t.projectID = r, projectID
+			}
 		}
 		if err := rows.Close(); err != nil {
 			return fmt.Errorf("find traces: %w", err)
