@@ -6,23 +6,29 @@ import (
 	"github.com/loupe-dev/loupe/internal/query"
 )
 
-// spanBlocks lists the blocks of the spans_span_id index (migration 0010),
-// whose entries are grouped by row id >> 16: SQLite uses that index only
-// for a lookup that names the block with the very same expression.
-const spanBlocks = `WITH RECURSIVE span_block(n) AS (
-	SELECT (SELECT coalesce(min(id), 0) >> 16 FROM spans)
-	UNION ALL SELECT n + 1 FROM span_block WHERE n < (SELECT coalesce(max(id), 0) >> 16 FROM spans))`
-
-// spanIDLookup selects columns (of spans aliased l) of the spans whose
-// span_id is one of n bound parameters, probing each block of spans_span_id
-// from the oldest stored span to the newest.
-func spanIDLookup(columns string, n int) string {
+// blockLookup selects columns (of table, aliased alias) of the rows whose
+// key is one of n bound parameters, through an index on (id >> 16, key):
+// one whose entries are grouped by blocks of 65,536 row ids, so that new
+// rows only ever land in the newest block. It probes each block from the
+// oldest row to the newest; SQLite uses the index only for a lookup that
+// names the block with the very same expression.
+func blockLookup(table, alias, key, columns string, n int) string {
 	cond := "= ?"
 	if n != 1 {
 		cond = "IN (" + placeholders(n) + ")"
 	}
-	return fmt.Sprintf("%s SELECT %s FROM span_block CROSS JOIN spans l ON (l.id >> 16) = span_block.n AND l.span_id %s",
-		spanBlocks, columns, cond)
+	return fmt.Sprintf(`WITH RECURSIVE block(n) AS (
+	SELECT (SELECT coalesce(min(id), 0) >> 16 FROM %[1]s)
+	UNION ALL SELECT n + 1 FROM block WHERE n < (SELECT coalesce(max(id), 0) >> 16 FROM %[1]s))
+SELECT %[3]s FROM block CROSS JOIN %[1]s %[2]s ON (%[2]s.id >> 16) = block.n AND %[2]s.%[4]s %[5]s`,
+		table, alias, columns, key, cond)
+}
+
+// spanIDLookup selects columns (of spans aliased l) of the spans whose
+// span_id is one of n bound parameters, through spans_span_id (migration
+// 0010).
+func spanIDLookup(columns string, n int) string {
+	return blockLookup("spans", "l", "span_id", columns, n)
 }
 
 // filterDialect compiles filters for this store: a span_id compared with

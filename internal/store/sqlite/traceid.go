@@ -6,23 +6,11 @@ import (
 	"hash/maphash"
 )
 
-// traceBlocks lists the blocks of the traces_trace_id index (migration
-// 0014), whose entries are grouped by row id >> 16: SQLite uses that index
-// only for a lookup that names the block with the very same expression.
-const traceBlocks = `WITH RECURSIVE trace_block(n) AS (
-	SELECT (SELECT coalesce(min(id), 0) >> 16 FROM traces)
-	UNION ALL SELECT n + 1 FROM trace_block WHERE n < (SELECT coalesce(max(id), 0) >> 16 FROM traces))`
-
 // traceIDLookup selects columns (of traces aliased lt) of the traces whose
-// trace_id is one of n bound parameters, probing each block of
-// traces_trace_id from the oldest stored trace to the newest.
+// trace_id is one of n bound parameters, through traces_trace_id (migration
+// 0014).
 func traceIDLookup(columns string, n int) string {
-	cond := "= ?"
-	if n != 1 {
-		cond = "IN (" + placeholders(n) + ")"
-	}
-	return fmt.Sprintf("%s SELECT %s FROM trace_block CROSS JOIN traces lt ON (lt.id >> 16) = trace_block.n AND lt.trace_id %s",
-		traceBlocks, columns, cond)
+	return blockLookup("traces", "lt", "trace_id", columns, n)
 }
 
 // traceRowIDs is the condition that column, a trace row id, belongs to a
