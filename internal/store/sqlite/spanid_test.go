@@ -76,19 +76,7 @@ func TestMigrationKeepsSpansAndAnnotations(t *testing.T) {
 	if cache := pragmaInt(t, s.write, "cache_size"); cache != -32768 {
 		t.Errorf("writer's cache_size %d on 4096-byte pages, want -32768 (32 MiB)", cache)
 	}
-	var indexes []string
-	rows, err := s.read.QueryContext(ctx, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'spans' ORDER BY name")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			t.Fatal(err)
-		}
-		indexes = append(indexes, name)
-	}
-	rows.Close()
+	indexes := indexNames(t, s, "spans")
 	want := []string{"spans_project_roots", "spans_project_rowid", "spans_project_start_bucket",
 		"spans_span_id", "spans_trace_parent", "spans_trace_span"}
 	if !slices.Equal(indexes, want) {
@@ -119,6 +107,29 @@ func TestMigrationKeepsSpansAndAnnotations(t *testing.T) {
 		VALUES (12345, 'orphan', 'HUMAN', 0, 0)`); err == nil {
 		t.Error("an annotation of a missing span was accepted after migrating")
 	}
+}
+
+// indexNames lists the indexes on table, by name.
+func indexNames(t *testing.T, s *Store, table string) []string {
+	t.Helper()
+	rows, err := s.read.QueryContext(context.Background(),
+		"SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? ORDER BY name", table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return names
 }
 
 func TestSpanIDLookupProbesEveryBlock(t *testing.T) {

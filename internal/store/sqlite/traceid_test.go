@@ -183,19 +183,7 @@ func TestTraceIDLookupUsesItsIndex(t *testing.T) {
 func TestMigrationKeepsTracesFindable(t *testing.T) {
 	ctx := context.Background()
 	s := openSeededV9(t)
-	var indexes []string
-	rows, err := s.read.QueryContext(ctx, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'traces' ORDER BY name")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			t.Fatal(err)
-		}
-		indexes = append(indexes, name)
-	}
-	rows.Close()
+	indexes := indexNames(t, s, "traces")
 	want := []string{"traces_project_start", "traces_project_stats", "traces_session", "traces_trace_id"}
 	if !slices.Equal(indexes, want) {
 		t.Errorf("indexes on traces: %v, want %v (no UNIQUE on trace_id)", indexes, want)
