@@ -34,9 +34,10 @@ type knownTraces struct {
 }
 
 const (
-	// bloomBits is the size of each filter, which takes bloomCapacity ids
-	// (11 bits an id, 7 probes: under 0.5% false positives) before the next
-	// one starts.
+	// bloomBits is the size of each filter (2 MiB), which takes
+	// bloomCapacity ids (11 bits an id, 7 probes: about 0.5% false
+	// positives once full) before the next one starts. Filters are not
+	// emptied by deletes; a server start fills them afresh.
 	bloomBits     = 1 << 24
 	bloomCapacity = bloomBits / 11
 	bloomProbes   = 7
