@@ -169,16 +169,25 @@ func TestSpanIDLookupProbesEveryBlock(t *testing.T) {
 
 // A lookup must name the index's block expression exactly, or SQLite
 // reads the whole table.
-func TestSpanIDLookupUsesItsIndex(t *testing.T) {
+func TestBlockLookupsUseTheirIndexes(t *testing.T) {
 	s := openTempStore(t)
-	for _, n := range []int{1, 3} {
-		args := make([]any, n)
-		for i := range args {
-			args[i] = "a000000000000001"
-		}
-		plan := queryPlan(t, s, spanIDLookup("l.id", n), args...)
-		if !strings.Contains(plan, "INDEX spans_span_id") {
-			t.Errorf("lookup of %d span ids does not use spans_span_id:\n%s", n, plan)
+	for _, tc := range []struct {
+		lookup func(columns string, n int) string
+		index  string
+		id     string
+	}{
+		{spanIDLookup, "spans_span_id", "a000000000000001"},
+		{traceIDLookup, "traces_trace_id", strings.Repeat("5", 32)},
+	} {
+		for _, n := range []int{1, 3} {
+			args := make([]any, n)
+			for i := range args {
+				args[i] = tc.id
+			}
+			plan := queryPlan(t, s, tc.lookup("id", n), args...)
+			if !strings.Contains(plan, "INDEX "+tc.index) {
+				t.Errorf("lookup of %d ids does not use %s:\n%s", n, tc.index, plan)
+			}
 		}
 	}
 }

@@ -164,22 +164,6 @@ func TestDeletedTraceSentAgain(t *testing.T) {
 	}
 }
 
-// A lookup must name the index's block expression exactly, or SQLite
-// reads the whole table.
-func TestTraceIDLookupUsesItsIndex(t *testing.T) {
-	s := openTempStore(t)
-	for _, n := range []int{1, 3} {
-		args := make([]any, n)
-		for i := range args {
-			args[i] = strings.Repeat("5", 32)
-		}
-		plan := queryPlan(t, s, traceIDLookup("lt.id", n), args...)
-		if !strings.Contains(plan, "INDEX traces_trace_id") {
-			t.Errorf("lookup of %d trace ids does not use traces_trace_id:\n%s", n, plan)
-		}
-	}
-}
-
 func TestMigrationKeepsTracesFindable(t *testing.T) {
 	ctx := context.Background()
 	s := openSeededV9(t)
