@@ -191,3 +191,14 @@ func TestBlockLookupsUseTheirIndexes(t *testing.T) {
 		}
 	}
 }
+
+// A re-sent batch finds its stored spans through spans_span_id and their
+// traces by row id, never by walking the traces.
+func TestStoredSpansFoundThroughBlocks(t *testing.T) {
+	s := openTempStore(t)
+	plan := queryPlan(t, s, storedSpansSQL(2), "a000000000000001", "a000000000000002")
+	if !strings.Contains(plan, "INDEX spans_span_id") || !strings.Contains(plan, "SEARCH t USING INTEGER PRIMARY KEY") ||
+		strings.Contains(plan, "SCAN t") {
+		t.Errorf("spans stored before are not looked up block by block, then their traces by row id:\n%s", plan)
+	}
+}

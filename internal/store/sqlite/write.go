@@ -155,8 +155,7 @@ func (s *Store) storedSpans(ctx context.Context, spans []*span.Span, into stored
 			args[i] = sp.SpanID
 			batch[spanKey{sp.TraceID, sp.SpanID}] = true
 		}
-		rows, err := s.write.QueryContext(ctx, "SELECT t.trace_id, s.span_id FROM traces t JOIN ("+
-			spanIDLookup("l.trace_rowid, l.span_id", len(chunk))+") s ON t.id = s.trace_rowid", args...)
+		rows, err := s.write.QueryContext(ctx, storedSpansSQL(len(chunk)), args...)
 		if err != nil {
 			return fmt.Errorf("find spans stored before: %w", err)
 		}
@@ -175,6 +174,16 @@ func (s *Store) storedSpans(ctx context.Context, spans []*span.Span, into stored
 		}
 	}
 	return into
+}
+
+// storedSpansSQL selects the trace_id and span_id of the stored spans
+// whose span_id is one of n bound parameters. The spans are found first,
+// then their traces by row id: left to choose, SQLite walked every trace and
+// looked the ids up in each (15 s for a re-sent batch of 2,000 spans over
+// 100,000 stored).
+func storedSpansSQL(n int) string {
+	return "SELECT t.trace_id, s.span_id FROM (" + spanIDLookup("l.trace_rowid, l.span_id", n) +
+		") s CROSS JOIN traces t ON t.id = s.trace_rowid"
 }
 
 // batchWriter holds the state of one write transaction.
