@@ -17,8 +17,11 @@ func (s *Store) UpsertAnnotations(ctx context.Context, anns []store.Annotation) 
 	if len(anns) == 0 {
 		return nil, nil
 	}
-	s.writeM.Lock()
-	defer s.writeM.Unlock()
+	unlock, err := s.lockWrite(ctx, checkedWrites)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin annotation write: %w", err)
@@ -255,8 +258,11 @@ func (s *Store) DeleteAnnotations(ctx context.Context, d store.AnnotationDelete)
 	if len(where) == 1 && !d.All {
 		return 0, fmt.Errorf("deleting every %s annotation of a project needs All: %w", d.Kind, store.ErrInvalidArgument)
 	}
-	s.writeM.Lock()
-	defer s.writeM.Unlock()
+	unlock, err := s.lockWrite(ctx, checkedWrites)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
 	res, err := s.write.ExecContext(ctx, "DELETE FROM "+t.Table+whereClause(where), args...)
 	if err != nil {
 		return 0, fmt.Errorf("delete %s annotations: %w", d.Kind, err)

@@ -140,7 +140,7 @@ func (s *Store) indexPosition(ctx context.Context) (indexed, newest int64, err e
 
 // indexBatch indexes the next batch of spans in one write transaction.
 func (s *Store) indexBatch(ctx context.Context) error {
-	return s.inWriteTx(ctx, "index spans for search", func(tx *sql.Tx) error {
+	return s.inWriteTxMode(ctx, anyWrites, "index spans for search", func(tx *sql.Tx) error {
 		var from int64
 		if err := tx.QueryRowContext(ctx, `SELECT indexed_to FROM span_search_state`).Scan(&from); err != nil {
 			return fmt.Errorf("read search index position: %w", err)

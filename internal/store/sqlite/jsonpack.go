@@ -147,16 +147,19 @@ func startPacking(spans []*span.Span, chunk int) *packer {
 	p := &packer{
 		attributes: make([][]byte, len(spans)),
 		// Room for every chunk: the goroutine never waits for the writer.
-		ready: make(chan struct{}, (len(spans)+chunk-1)/chunk),
+		ready: make(chan struct{}, countChunks(len(spans), chunk)),
 		done:  make(chan struct{}),
 	}
 	go func() {
 		defer close(p.done)
 		var text, scratch []byte
-		for start := 0; start < len(spans) && !p.quit.Load(); start += chunk {
-			for i := start; i < min(start+chunk, len(spans)); i++ {
-				text = spans[i].AppendStoredAttributes(text[:0])
-				p.attributes[i] = packJSON(&scratch, text)
+		for start, run := range rowChunks(spans, chunk) {
+			if p.quit.Load() {
+				return
+			}
+			for i, sp := range run {
+				text = sp.AppendStoredAttributes(text[:0])
+				p.attributes[start+i] = packJSON(&scratch, text)
 			}
 			p.ready <- struct{}{}
 		}
@@ -164,7 +167,8 @@ func startPacking(spans []*span.Span, chunk int) *packer {
 	return p
 }
 
-// wait returns when the next chunk, in order, is packed.
+// wait returns when the next chunk, in order, is packed: the chunks are
+// those rowChunks(spans, chunk) yields.
 func (p *packer) wait() { <-p.ready }
 
 // stop returns once the goroutine has, so that no span is read after the

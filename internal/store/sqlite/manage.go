@@ -11,10 +11,18 @@ import (
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
-// inWriteTx runs fn in a write transaction.
+// inWriteTx runs fn in a checked write transaction.
 func (s *Store) inWriteTx(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
-	s.writeM.Lock()
-	defer s.writeM.Unlock()
+	return s.inWriteTxMode(ctx, checkedWrites, what, fn)
+}
+
+// inWriteTxMode runs fn in a write transaction in mode.
+func (s *Store) inWriteTxMode(ctx context.Context, mode writeMode, what string, fn func(tx *sql.Tx) error) error {
+	unlock, err := s.lockWrite(ctx, mode)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer unlock()
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)

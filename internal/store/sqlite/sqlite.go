@@ -28,7 +28,9 @@ type Store struct {
 	write  *sql.DB
 	read   *sql.DB
 	log    *slog.Logger
-	writeM sync.Mutex // one write transaction at a time, in process
+	writeM sync.Mutex     // one write transaction at a time, in process: lockWrite
+	mode   writeMode      // the write connection's, under writeM
+	kept   keptStatements // the writer's prepared statements, under writeM
 	wal    walSyncer
 	ckpt   checkpointer
 
@@ -138,7 +140,7 @@ func openLocked(ctx context.Context, path string, log *slog.Logger) (*Store, err
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &Store{path: path, write: w, log: log, wal: walSyncer{path: path + "-wal"}}
+	s := &Store{path: path, write: w, mode: checkedWrites, kept: keptStatements{db: w, limit: maxKeptStatements}, log: log, wal: walSyncer{path: path + "-wal"}}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -214,6 +216,7 @@ func (s *Store) Close() error {
 	if s.read != nil {
 		err = s.read.Close()
 	}
+	s.kept.close()
 	if _, cerr := s.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -231,8 +234,8 @@ func (s *Store) Close() error {
 // span kind uses the kind index while a page of a common status walks the
 // project's rows in order.
 func (s *Store) Optimize(ctx context.Context) error {
-	s.writeM.Lock()
-	defer s.writeM.Unlock()
+	unlock, _ := s.lockWrite(ctx, anyWrites)
+	defer unlock()
 	if _, err := s.write.ExecContext(ctx, "PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002"); err != nil {
 		return fmt.Errorf("optimize: %w", err)
 	}

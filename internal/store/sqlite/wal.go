@@ -139,9 +139,9 @@ func (s *Store) runCheckpointer(ctx context.Context) {
 			// Copy what the writer added meanwhile while it waits, so that
 			// the whole log is in the database and its next commit starts
 			// the log over.
-			s.writeM.Lock()
+			unlock, _ := s.lockWrite(ctx, anyWrites)
 			_, err = s.checkpoint(ctx)
-			s.writeM.Unlock()
+			unlock()
 		}
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("checkpoint the write-ahead log", "err", err)

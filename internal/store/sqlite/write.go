@@ -70,22 +70,11 @@ func (s *Store) Sync(context.Context) error {
 }
 
 func (s *Store) writeSpans(ctx context.Context, spans []span.Span) (res store.WriteResult, err error) {
-	s.writeM.Lock()
-	defer s.writeM.Unlock()
-	// The writer links spans only to the trace and origin rows it has just
-	// written, so the foreign key checks would only cost a lookup per span
-	// and the statement journal that could undo a failed check. Deletes run
-	// with the checks on: they cascade. The commit does not wait for the
-	// disk: Sync does, after the lock is released.
-	if _, err := s.write.ExecContext(ctx, "PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL"); err != nil {
-		return res, fmt.Errorf("begin write: %w", err)
+	unlock, err := s.lockWrite(ctx, ingestWrites)
+	if err != nil {
+		return res, err
 	}
-	defer func() {
-		if _, rerr := s.write.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL"); rerr != nil && err == nil {
-			err = fmt.Errorf("end write: %w", rerr)
-		}
-	}()
-
+	defer unlock()
 	res, err = s.writeTx(ctx, spans, nil)
 	var stored storedBefore
 	if !errors.As(err, &stored) {
@@ -118,6 +107,11 @@ func (s *Store) writeTx(ctx context.Context, spans []span.Span, skip map[spanKey
 	w := &batchWriter{s: s, tx: tx, ctx: ctx, now: time.Now().UnixNano()}
 	res, err := w.write(spans, skip)
 	w.closeStatements()
+	defer func() {
+		if err := s.kept.keepPending(ctx); err != nil {
+			s.log.Debug("keep the writer's statements", "err", err)
+		}
+	}()
 	if err != nil {
 		tx.Rollback()
 		var stored storedBefore
@@ -227,7 +221,7 @@ func (w *batchWriter) stmt(query string) (*sql.Stmt, error) {
 	if w.stmts == nil {
 		w.stmts = make(map[string]*sql.Stmt)
 	}
-	st, err := w.tx.PrepareContext(w.ctx, query)
+	st, err := w.s.kept.in(w.ctx, w.tx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -521,8 +515,7 @@ func (w *batchWriter) findTraces(order []*traceState, traces map[string]*traceSt
 func (w *batchWriter) readTraces(keys []any, cond func(n int) string, traces map[string]*traceState) error {
 	const perQuery = 256
 	var dest []any
-	for start := 0; start < len(keys); start += perQuery {
-		chunk := keys[start:min(start+perQuery, len(keys))]
+	for _, chunk := range rowChunks(keys, perQuery) {
 		st, err := w.stmt(traceFindSQL + cond(len(chunk)))
 		if err != nil {
 			return err
@@ -555,8 +548,7 @@ func (w *batchWriter) readTraces(keys []any, cond func(n int) string, traces map
 
 // insertTraces inserts new traces and learns their row ids.
 func (w *batchWriter) insertTraces(fresh []*traceState, traces map[string]*traceState) error {
-	for start := 0; start < len(fresh); start += rowsPerUpsert {
-		chunk := fresh[start:min(start+rowsPerUpsert, len(fresh))]
+	for _, chunk := range rowChunks(fresh, rowsPerUpsert) {
 		st, err := w.stmt(multiRowSQL("INSERT OR FAIL INTO traces", traceInsertColumns, len(chunk), " RETURNING id, trace_id"))
 		if err != nil {
 			return err
@@ -593,8 +585,7 @@ func (w *batchWriter) insertTraces(fresh []*traceState, traces map[string]*trace
 // updateTraces writes back traces stored before, with the batch added.
 func (w *batchWriter) updateTraces(continued []*traceState) error {
 	row := "(" + placeholders(1+len(traceValueColumns)) + ")"
-	for start := 0; start < len(continued); start += rowsPerUpsert {
-		chunk := continued[start:min(start+rowsPerUpsert, len(continued))]
+	for _, chunk := range rowChunks(continued, rowsPerUpsert) {
 		w.args = w.args[:0]
 		for _, t := range chunk {
 			w.args = t.stored.appendArgs(append(w.args, t.id))
@@ -613,8 +604,7 @@ func (w *batchWriter) updateTraces(continued []*traceState) error {
 func (w *batchWriter) insertSpans(traces map[string]*traceState, packed *packer) ([]spanRow, error) {
 	origins := make(map[originKey]int64)
 	var feedback []*span.Span
-	for start := 0; start < len(w.unique); start += rowsPerInsert {
-		chunk := w.unique[start:min(start+rowsPerInsert, len(w.unique))]
+	for start, chunk := range rowChunks(w.unique, rowsPerInsert) {
 		w.row = w.row[:0]
 		packed.wait()
 		for i, sp := range chunk {
@@ -940,8 +930,7 @@ func (w *batchWriter) updateSessions(order []*traceState) error {
 	}
 	type attachment struct{ trace, session int64 }
 	var attach []attachment
-	for start := 0; start < len(sessionOrder); start += rowsPerUpsert {
-		chunk := sessionOrder[start:min(start+rowsPerUpsert, len(sessionOrder))]
+	for _, chunk := range rowChunks(sessionOrder, rowsPerUpsert) {
 		st, err := w.stmt(multiRowSQL("INSERT INTO sessions", sessionUpsertColumns, len(chunk), sessionUpsertConflict))
 		if err != nil {
 			return err
@@ -972,8 +961,7 @@ func (w *batchWriter) updateSessions(order []*traceState) error {
 			return fmt.Errorf("update sessions: %w", err)
 		}
 	}
-	for start := 0; start < len(attach); start += rowsPerUpsert {
-		chunk := attach[start:min(start+rowsPerUpsert, len(attach))]
+	for _, chunk := range rowChunks(attach, rowsPerUpsert) {
 		w.args = w.args[:0]
 		for _, a := range chunk {
 			w.args = append(w.args, a.trace, a.session)
@@ -1043,9 +1031,12 @@ func createProject(ctx context.Context, q queryer, name string, now int64) (int6
 }
 
 func (s *Store) ensureDefaultProject(ctx context.Context) error {
-	s.writeM.Lock()
-	defer s.writeM.Unlock()
-	_, err := createProject(ctx, s.write, span.DefaultProject, time.Now().UnixNano())
+	unlock, err := s.lockWrite(ctx, checkedWrites)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	_, err = createProject(ctx, s.write, span.DefaultProject, time.Now().UnixNano())
 	return err
 }
 
