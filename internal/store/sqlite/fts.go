@@ -139,15 +139,57 @@ func (s *Store) indexPosition(ctx context.Context) (indexed, newest int64, err e
 }
 
 // indexBatch indexes the next batch of spans in one write transaction.
+//
+// The batch's text is read and prepared before, outside the write lock,
+// which the indexer then holds only to add it: reading was most of a
+// batch's time (0.56 s of 0.67 s in a profile under small-span load), and
+// ingest waited through it.
 func (s *Store) indexBatch(ctx context.Context) error {
+	b, err := s.readSearchBatch(ctx)
+	if err != nil {
+		return err
+	}
+	return s.addSearchBatch(ctx, b)
+}
+
+// searchBatch is the text of the spans after row id from up to row id to,
+// read for the search index.
+type searchBatch struct {
+	from, to int64
+	docs     []document
+	checked  uint64 // Store.checkedWrites when read
+}
+
+// readSearchBatch reads the next batch from the read pool.
+func (s *Store) readSearchBatch(ctx context.Context) (searchBatch, error) {
+	b := searchBatch{checked: s.checkedWrites.Load()}
+	var err error
+	if b.from, err = searchPosition(ctx, s.read); err != nil {
+		return b, err
+	}
+	b.docs, b.to, err = readDocuments(ctx, s.read, b.from)
+	return b, err
+}
+
+// addSearchBatch adds b to the index and moves the position past it. The
+// spans read stay as they were unless a checked write (a delete, which can
+// also hand the newest row ids to new spans) began after b was read, or
+// another indexer moved the position: then the batch is read again, under
+// the lock.
+func (s *Store) addSearchBatch(ctx context.Context, b searchBatch) error {
 	return s.inWriteTxMode(ctx, anyWrites, "index spans for search", func(tx *sql.Tx) error {
-		var from int64
-		if err := tx.QueryRowContext(ctx, `SELECT indexed_to FROM span_search_state`).Scan(&from); err != nil {
-			return fmt.Errorf("read search index position: %w", err)
-		}
-		docs, to, err := readDocuments(ctx, tx, from)
-		if err != nil || to == from {
+		from, err := searchPosition(ctx, tx)
+		if err != nil {
 			return err
+		}
+		docs, to := b.docs, b.to
+		if from != b.from || s.checkedWrites.Load() != b.checked {
+			if docs, to, err = readDocuments(ctx, tx, from); err != nil {
+				return err
+			}
+		}
+		if to == from {
+			return nil
 		}
 		ins, err := tx.PrepareContext(ctx, `INSERT INTO span_search (rowid, text) VALUES (?, ?)`)
 		if err != nil {
@@ -171,10 +213,19 @@ type document struct {
 	text  string
 }
 
+// searchPosition reads the row id up to which spans are indexed.
+func searchPosition(ctx context.Context, q queryer) (int64, error) {
+	var at int64
+	if err := q.QueryRowContext(ctx, `SELECT indexed_to FROM span_search_state`).Scan(&at); err != nil {
+		return 0, fmt.Errorf("read search index position: %w", err)
+	}
+	return at, nil
+}
+
 // readDocuments reads the text of the next batch of spans after row id from
 // and returns the documents of those that have any, and the last row id read.
-func readDocuments(ctx context.Context, tx *sql.Tx, from int64) ([]document, int64, error) {
-	rows, err := tx.QueryContext(ctx, indexSelect, from, indexBatchSpans)
+func readDocuments(ctx context.Context, q queryer, from int64) ([]document, int64, error) {
+	rows, err := q.QueryContext(ctx, indexSelect, from, indexBatchSpans)
 	if err != nil {
 		return nil, from, fmt.Errorf("read spans to index: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
@@ -28,11 +29,13 @@ type Store struct {
 	write  *sql.DB
 	read   *sql.DB
 	log    *slog.Logger
-	writeM sync.Mutex     // one write transaction at a time, in process: lockWrite
-	mode   writeMode      // the write connection's, under writeM
-	kept   keptStatements // the writer's prepared statements, under writeM
-	wal    walSyncer
-	ckpt   checkpointer
+	writeM sync.Mutex // one write transaction at a time, in process: lockWrite
+	mode   writeMode  // the write connection's, under writeM
+	// checkedWrites counts the checked writes begun, for the search indexer.
+	checkedWrites atomic.Uint64
+	kept          keptStatements // the writer's prepared statements, under writeM
+	wal           walSyncer
+	ckpt          checkpointer
 
 	projects projectCache
 	known    *knownTraces // the trace ids stored, for the writer (traceid.go)

@@ -1016,6 +1016,7 @@ func (c *projectCache) forget() {
 }
 
 type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 

@@ -37,6 +37,9 @@ var modePragmas = map[writeMode]string{
 // says; at worst, ingest then runs with the checks on.
 func (s *Store) lockWrite(ctx context.Context, mode writeMode) (unlock func(), err error) {
 	s.writeM.Lock()
+	if mode == checkedWrites {
+		s.checkedWrites.Add(1)
+	}
 	if mode == anyWrites || mode == s.mode {
 		return s.writeM.Unlock, nil
 	}
