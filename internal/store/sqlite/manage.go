@@ -91,13 +91,17 @@ func (s *Store) DeleteProject(ctx context.Context, id int64) error {
 		s.projects.forget()
 		// Spans reference their trace, not their project, so they go first
 		// through the traces' cascade.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM traces WHERE project_id = ?`, id); err != nil {
+		res, err := tx.ExecContext(ctx, `DELETE FROM traces WHERE project_id = ?`, id)
+		if err != nil {
 			return fmt.Errorf("delete traces of project %d: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err == nil {
+			s.tracesDeleted(int(n))
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE project_id = ?`, id); err != nil {
 			return fmt.Errorf("delete sessions of project %d: %w", id, err)
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM projects WHERE id = ?`, id)
+		res, err = tx.ExecContext(ctx, `DELETE FROM projects WHERE id = ?`, id)
 		if err != nil {
 			return fmt.Errorf("delete project %d: %w", id, err)
 		}
@@ -123,6 +127,7 @@ func (s *Store) DeleteTrace(ctx context.Context, traceID string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM traces WHERE id = ?`, rowID); err != nil {
 			return fmt.Errorf("delete trace %s: %w", traceID, err)
 		}
+		s.tracesDeleted(1)
 		if session.Valid {
 			return recomputeSessions(ctx, tx, []int64{session.Int64})
 		}
@@ -215,8 +220,12 @@ func (s *Store) DeleteSession(ctx context.Context, sessionID string) error {
 		if err != nil {
 			return fmt.Errorf("find session %q: %w", sessionID, err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM traces WHERE session_rowid = ?`, rowID); err != nil {
+		res, err := tx.ExecContext(ctx, `DELETE FROM traces WHERE session_rowid = ?`, rowID)
+		if err != nil {
 			return fmt.Errorf("delete traces of session %q: %w", sessionID, err)
+		}
+		if n, err := res.RowsAffected(); err == nil {
+			s.tracesDeleted(int(n))
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, rowID); err != nil {
 			return fmt.Errorf("delete session %q: %w", sessionID, err)

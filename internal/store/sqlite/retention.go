@@ -120,6 +120,7 @@ func (s *Store) DeleteTraces(ctx context.Context, d store.TraceDeletion) (store.
 		if err != nil {
 			return fmt.Errorf("delete traces of project %d: %w", d.ProjectID, err)
 		}
+		s.tracesDeleted(int(del.Traces))
 		if len(sessions) == 0 {
 			return nil
 		}

@@ -41,6 +41,12 @@ type Store struct {
 	known    *knownTraces // the trace ids stored, for the writer (traceid.go)
 	lock     *os.File     // held while the store is open (lock_unix.go)
 	indexer  indexer      // the search indexer, in fts.go
+
+	// closing ends with Close, which waits for the background work
+	// (rebuildKnownTraces) it stops.
+	closing        context.Context
+	stopBackground context.CancelFunc
+	background     sync.WaitGroup
 }
 
 var (
@@ -144,6 +150,7 @@ func openLocked(ctx context.Context, path string, log *slog.Logger) (*Store, err
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	s := &Store{path: path, write: w, mode: checkedWrites, kept: keptStatements{db: w, limit: maxKeptStatements}, log: log, wal: walSyncer{path: path + "-wal"}}
+	s.closing, s.stopBackground = context.WithCancel(context.Background())
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -212,6 +219,8 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close checkpoints and closes the database.
 func (s *Store) Close() error {
+	s.stopBackground()
+	s.background.Wait()
 	s.stopIndexer()
 	s.stopCheckpointer()
 	defer s.wal.close()

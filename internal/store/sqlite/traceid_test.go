@@ -164,6 +164,67 @@ func TestDeletedTraceSentAgain(t *testing.T) {
 	}
 }
 
+// A rebuild drops the ids deleted before it read and keeps those the
+// writer added while it read.
+func TestKnownTracesRebuild(t *testing.T) {
+	defer func(n int) { rebuildAfterDeletes = n }(rebuildAfterDeletes)
+	rebuildAfterDeletes = 2
+	k := newKnownTraces()
+	for _, id := range []string{"kept", "deleted"} {
+		k.add(id)
+	}
+	if k.forget(1) {
+		t.Fatal("a rebuild starts before rebuildAfterDeletes traces are deleted")
+	}
+	if !k.forget(1) {
+		t.Fatal("no rebuild after rebuildAfterDeletes traces are deleted")
+	}
+	if k.forget(5) {
+		t.Fatal("a second rebuild starts during the first")
+	}
+	k.add("added meanwhile")
+	read := k.addTo(nil, "kept") // what the rebuild read
+	k.replace(read)
+	for id, want := range map[string]bool{"kept": true, "added meanwhile": true, "deleted": false} {
+		if got := k.mayBeStored(id); got != want {
+			t.Errorf("after the rebuild, mayBeStored(%q) = %v, want %v", id, got, want)
+		}
+	}
+	if k.deleted != 0 || k.rebuilding || k.recorded != nil {
+		t.Errorf("the rebuild left deleted=%d rebuilding=%v recorded=%q", k.deleted, k.rebuilding, k.recorded)
+	}
+}
+
+// Deleting traces empties the writer's filters of their ids: a server that
+// deletes as much as it stores keeps them bounded.
+func TestDeletedTracesLeaveTheFilters(t *testing.T) {
+	defer func(n int) { rebuildAfterDeletes = n }(rebuildAfterDeletes)
+	rebuildAfterDeletes = 3
+	ctx := context.Background()
+	s := openTempStore(t)
+	var ids []string
+	for i := range 5 {
+		id := strings.Repeat(fmt.Sprint(i+1), 32)
+		ids = append(ids, id)
+		if _, err := s.WriteSpans(ctx, traceSpans(id, 2, 1_750_000_000e9)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range ids[:3] {
+		if err := s.DeleteTrace(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.background.Wait()
+	unlock, _ := s.lockWrite(ctx, anyWrites)
+	defer unlock()
+	for i, id := range ids {
+		if got, want := s.known.mayBeStored(id), i >= 3; got != want {
+			t.Errorf("trace %d: mayBeStored = %v, want %v", i, got, want)
+		}
+	}
+}
+
 func TestMigrationKeepsTracesFindable(t *testing.T) {
 	ctx := context.Background()
 	s := openSeededV9(t)
