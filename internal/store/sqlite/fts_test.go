@@ -41,30 +41,9 @@ func TestIndexerSkipsSpansDeletedAfterItsRead(t *testing.T) {
 	if err := s.addSearchBatch(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	matched := rowIDs(t, s, `SELECT rowid FROM span_search WHERE span_search MATCH 'needle' ORDER BY rowid`)
-	stored := rowIDs(t, s, `SELECT id FROM spans ORDER BY id`)
+	matched := column[int64](t, s, `SELECT rowid FROM span_search WHERE span_search MATCH 'needle' ORDER BY rowid`)
+	stored := column[int64](t, s, `SELECT id FROM spans ORDER BY id`)
 	if len(stored) != 2 || !slices.Equal(matched, stored) {
 		t.Errorf("the index matches spans %v; the spans left are %v", matched, stored)
 	}
-}
-
-func rowIDs(t *testing.T, s *Store, query string) []int64 {
-	t.Helper()
-	rows, err := s.read.Query(query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return ids
 }

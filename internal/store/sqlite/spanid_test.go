@@ -112,24 +112,29 @@ func TestMigrationKeepsSpansAndAnnotations(t *testing.T) {
 // indexNames lists the indexes on table, by name.
 func indexNames(t *testing.T, s *Store, table string) []string {
 	t.Helper()
-	rows, err := s.read.QueryContext(context.Background(),
-		"SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? ORDER BY name", table)
+	return column[string](t, s, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? ORDER BY name", table)
+}
+
+// column reads the one column query selects, a value a row.
+func column[T any](t *testing.T, s *Store, query string, args ...any) []T {
+	t.Helper()
+	rows, err := s.read.QueryContext(context.Background(), query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	var names []string
+	var values []T
 	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
+		var v T
+		if err := rows.Scan(&v); err != nil {
 			t.Fatal(err)
 		}
-		names = append(names, name)
+		values = append(values, v)
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return names
+	return values
 }
 
 func TestSpanIDLookupProbesEveryBlock(t *testing.T) {
