@@ -149,7 +149,8 @@ func openLocked(ctx context.Context, path string, log *slog.Logger) (*Store, err
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &Store{path: path, write: w, mode: checkedWrites, kept: keptStatements{db: w, limit: maxKeptStatements}, log: log, wal: walSyncer{path: path + "-wal"}}
+	s := &Store{path: path, write: w, log: log, wal: walSyncer{path: path + "-wal"},
+		mode: checkedWrites, kept: keptStatements{db: w, limit: maxKeptStatements}}
 	s.closing, s.stopBackground = context.WithCancel(context.Background())
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
