@@ -236,6 +236,11 @@ var ErrInvalidArgument = errors.New("invalid argument")
 // ErrConflict is returned (wrapped) when a write would duplicate something unique.
 var ErrConflict = errors.New("conflict")
 
+// ErrUnavailable is returned (wrapped) when the database cannot serve now
+// but may later: unreachable or restarting, busy, out of disk space. Callers
+// answer it as retryable and keep the wrapped detail out of what clients see.
+var ErrUnavailable = errors.New("storage unavailable")
+
 // Manager changes what is stored: projects, and deletes and moves of traces
 // and sessions. Roll-ups stay consistent with what remains.
 type Manager interface {
