@@ -80,6 +80,17 @@ func New(stats *ingest.Stats, queueDepth func() int, dbFiles func() []string) *M
 	return m
 }
 
+// WatchBodies reports the memory held by export request bodies not yet
+// decoded, and the requests refused for want of it.
+func (m *Metrics) WatchBodies(held, refused func() int64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "loupe_request_bodies_bytes",
+		Help: "Memory held by export request bodies being received or waiting to be decoded."},
+		func() float64 { return float64(held()) }))
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "loupe_requests_refused_bodies_total",
+		Help: "Export requests refused because the bodies held at once were at --inflight-size (HTTP 503, gRPC RESOURCE_EXHAUSTED)."},
+		func() float64 { return float64(refused()) }))
+}
+
 // Handler serves the metrics.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})

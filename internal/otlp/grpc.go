@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
@@ -13,8 +14,7 @@ import (
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-
-	"github.com/loupe-dev/loupe/internal/ingest"
+	"google.golang.org/grpc/tap"
 )
 
 // GRPCService serves opentelemetry.proto.collector.trace.v1.TraceService.
@@ -23,21 +23,69 @@ import (
 // malformed message gets INVALID_ARGUMENT with the decoder's reason (gRPC
 // would answer INTERNAL) and the wire size is known for queue accounting.
 type GRPCService struct {
-	Ingest Submitter
-	Slots  DecodeSlots
-	Log    *slog.Logger
+	Ingest       Submitter
+	Slots        DecodeSlots
+	Budget       *Budget // bodies held at once; nil for no bound
+	MaxRecvBytes int     // largest message, after decompression
+	Log          *slog.Logger
 }
+
+// exportMethod is the one method the service has.
+const exportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
 // wireMessage is a message kept as its protobuf bytes.
 type wireMessage struct{ b []byte }
 
 // ServerOptions returns the options the gRPC server needs for this service.
-func ServerOptions(maxRecvBytes int) []grpc.ServerOption {
+func (g *GRPCService) ServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
-		grpc.MaxRecvMsgSize(maxRecvBytes),
+		grpc.MaxRecvMsgSize(g.MaxRecvBytes),
 		grpc.ForceServerCodecV2(wireCodec{fallback: encoding.GetCodecV2("proto")}),
+		grpc.InTapHandle(g.admit),
 	}
 }
+
+// reservationKey carries an export's share of the Budget from admit to
+// the handler.
+type reservationKey struct{}
+
+// admit runs when an export's headers arrive, before gRPC reads its
+// message: a refusal then costs the server nothing, and the message, which
+// gRPC reads and decompresses whole before the handler runs, is counted
+// against the Budget at the largest size it may take. The handler brings
+// the count down to the message's real size.
+func (g *GRPCService) admit(ctx context.Context, info *tap.Info) (context.Context, error) {
+	if info.FullMethodName != exportMethod {
+		return ctx, nil
+	}
+	if err := g.Ingest.Admit(); err != nil {
+		return ctx, submitFailure(err).grpc.Err()
+	}
+	res, err := g.Budget.reserve(int64(g.MaxRecvBytes))
+	if err != nil {
+		return ctx, submitFailure(err).grpc.Err()
+	}
+	// Streams that end before the handler runs (cancelled, too large)
+	// give their share back too.
+	context.AfterFunc(ctx, res.release)
+	// A message trickled in holds its share; exporters send theirs within
+	// their own timeout (10 s by default), far inside this one.
+	ctx, cancel := context.WithCancelCause(ctx)
+	slow := time.AfterFunc(ReceiveTimeout, func() { cancel(errSlowClient) })
+	context.AfterFunc(ctx, func() { slow.Stop() })
+	ctx = context.WithValue(ctx, receivingKey{}, slow)
+	return context.WithValue(ctx, reservationKey{}, res), nil
+}
+
+// ReceiveTimeout bounds how long a client may take to send one export
+// request, on both receivers.
+const ReceiveTimeout = time.Minute
+
+var errSlowClient = errors.New("the export request was not received in time")
+
+// receivingKey carries the timer that ends a stream whose message takes
+// too long to arrive; the handler stops it.
+type receivingKey struct{}
 
 // Register adds the trace service to srv.
 func (g *GRPCService) Register(srv *grpc.Server) {
@@ -54,7 +102,7 @@ func (g *GRPCService) Register(srv *grpc.Server) {
 				if interceptor == nil {
 					return g.export(ctx, in)
 				}
-				info := &grpc.UnaryServerInfo{FullMethod: "/opentelemetry.proto.collector.trace.v1.TraceService/Export"}
+				info := &grpc.UnaryServerInfo{FullMethod: exportMethod}
 				return interceptor(ctx, in, info, func(ctx context.Context, req any) (any, error) {
 					return g.export(ctx, req.(*wireMessage))
 				})
@@ -65,8 +113,14 @@ func (g *GRPCService) Register(srv *grpc.Server) {
 }
 
 func (g *GRPCService) export(ctx context.Context, in *wireMessage) (*wireMessage, error) {
+	if slow, ok := ctx.Value(receivingKey{}).(*time.Timer); ok {
+		slow.Stop()
+	}
+	res, _ := ctx.Value(reservationKey{}).(*reservation)
+	defer res.release()
+	res.resize(int64(cap(in.b)))
 	if err := g.Ingest.Admit(); err != nil {
-		return nil, submitStatus(err)
+		return nil, submitFailure(err).grpc.Err()
 	}
 	project := ""
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
@@ -75,6 +129,8 @@ func (g *GRPCService) export(ctx context.Context, in *wireMessage) (*wireMessage
 		}
 	}
 	decoded, err := g.Slots.decode(ctx, func(req ptraceotlp.ExportRequest) error { return req.UnmarshalProto(in.b) }, project)
+	in.b = nil
+	res.release()
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, status.FromContextError(ctx.Err()).Err()
@@ -82,7 +138,7 @@ func (g *GRPCService) export(ctx context.Context, in *wireMessage) (*wireMessage
 		return nil, status.Errorf(codes.InvalidArgument, "message is not a valid OTLP ExportTraceServiceRequest: %v", err)
 	}
 	if err := g.Ingest.Submit(ctx, decoded.Spans); err != nil {
-		return nil, submitStatus(err)
+		return nil, submitFailure(err).grpc.Err()
 	}
 	resp := ptraceotlp.NewExportResponse()
 	if decoded.Rejected > 0 {
@@ -115,17 +171,4 @@ func (c wireCodec) Unmarshal(data mem.BufferSlice, v any) error {
 		return nil
 	}
 	return c.fallback.Unmarshal(data, v)
-}
-
-// submitStatus maps queue errors to the codes OTLP exporters retry on.
-func submitStatus(err error) error {
-	switch {
-	case errors.Is(err, ingest.ErrOverloaded):
-		return status.Error(codes.ResourceExhausted, "server is at capacity; retry later")
-	case errors.Is(err, ingest.ErrStopped):
-		return status.Error(codes.Unavailable, "server is shutting down; retry later")
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return status.FromContextError(err).Err()
-	}
-	return status.Errorf(codes.Internal, "could not store the spans: %v", err)
 }

@@ -1,6 +1,7 @@
 package otlp
 
 import (
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"compress/gzip"
@@ -12,13 +13,12 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"strconv"
+	"os"
 	"strings"
 	"sync"
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
-	"github.com/loupe-dev/loupe/internal/ingest"
 	"github.com/loupe-dev/loupe/internal/span"
 )
 
@@ -70,6 +70,7 @@ type HTTPHandler struct {
 	Ingest       Submitter
 	MaxBodyBytes int64 // after decompression as well as before
 	Slots        DecodeSlots
+	Budget       *Budget // bodies held at once; nil for no bound
 	Log          *slog.Logger
 }
 
@@ -88,31 +89,59 @@ type requestError struct {
 
 func (e *requestError) Error() string { return e.msg }
 
+// maxPooledBuffer is the largest body buffer kept for reuse: a request is
+// charged its buffer's capacity, so a large pooled buffer would make a
+// small request look large.
+const maxPooledBuffer = 1 << 20
+
+// readChunk is what a body is first given of the budget when its size is
+// not known beforehand (compressed, or sent in chunks).
+const readChunk = 64 << 10
+
 func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	encoding, err := contentType(r.Header.Get("Content-Type"))
 	if err != nil {
 		httpError(w, err)
 		return
 	}
+	if r.ContentLength > h.MaxBodyBytes {
+		httpError(w, &requestError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", h.MaxBodyBytes)})
+		return
+	}
 	if err := h.Ingest.Admit(); err != nil {
 		// Refused before the body is read: under overload, refusing must
 		// cost far less than accepting.
-		httpError(w, submitError(err))
+		httpError(w, err)
 		return
 	}
+	compressed := !isIdentity(r.Header.Get("Content-Encoding"))
+	initial := int64(readChunk)
+	if r.ContentLength > 0 && !compressed {
+		initial = r.ContentLength
+	}
+	res, err := h.Budget.reserve(min(initial, h.MaxBodyBytes))
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	defer res.release()
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	// The body goes back to the pool once decoded (decoding copies what it
 	// keeps), not when the spans are stored: a request waiting for its
 	// commit should not also hold its body.
 	release := func() {
-		if buf != nil && buf.Cap() <= 16<<20 {
+		if buf != nil && buf.Cap() <= maxPooledBuffer {
 			bufPool.Put(buf)
 		}
 		buf = nil
+		res.release()
 	}
 	defer release()
-	if err := h.readBody(w, r, buf); err != nil {
+	if r.ContentLength > 0 && !compressed {
+		buf.Grow(int(r.ContentLength))
+	}
+	if err := h.readBody(w, r, buf, res); err != nil {
 		httpError(w, err)
 		return
 	}
@@ -125,14 +154,14 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	release()
 	if err != nil {
 		if r.Context().Err() != nil {
-			httpError(w, submitError(err))
+			httpError(w, err)
 			return
 		}
 		httpError(w, &requestError{http.StatusBadRequest, fmt.Sprintf("body is not a valid OTLP ExportTraceServiceRequest (%s): %v", encoding, err)})
 		return
 	}
 	if err := h.Ingest.Submit(r.Context(), decoded.Spans); err != nil {
-		httpError(w, submitError(err))
+		httpError(w, err)
 		return
 	}
 	resp := ptraceotlp.NewExportResponse()
@@ -171,9 +200,16 @@ func contentType(header string) (string, error) {
 	return "", &requestError{http.StatusUnsupportedMediaType, fmt.Sprintf("unsupported content type: %s; send application/x-protobuf or application/json", header)}
 }
 
+// isIdentity reports whether a Content-Encoding leaves the body as it is.
+func isIdentity(enc string) bool {
+	enc = strings.ToLower(strings.TrimSpace(enc))
+	return enc == "" || enc == "identity"
+}
+
 // readBody reads the (possibly compressed) body into buf, bounding its size
-// before and after decompression.
-func (h *HTTPHandler) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer) error {
+// before and after decompression and counting what it holds against res.
+// Decompression streams, so a compressed body is never held whole.
+func (h *HTTPHandler) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer, res *reservation) error {
 	body := http.MaxBytesReader(w, r.Body, h.MaxBodyBytes)
 	var rd io.Reader = body
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
@@ -181,36 +217,38 @@ func (h *HTTPHandler) readBody(w http.ResponseWriter, r *http.Request, buf *byte
 	case "gzip", "x-gzip":
 		gz, err := gzip.NewReader(body)
 		if err != nil {
-			return decompressError(enc, err)
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return readFailure(err, h.MaxBodyBytes, enc)
 		}
 		defer gz.Close()
 		rd = gz
 	case "deflate":
-		// HTTP's deflate is zlib-wrapped, but some clients send raw deflate.
-		raw, err := io.ReadAll(body)
-		if err != nil {
-			return readError(err, h.MaxBodyBytes)
-		}
-		zr, err := zlib.NewReader(bytes.NewReader(raw))
-		if err != nil {
-			rd = flate.NewReader(bytes.NewReader(raw))
-		} else {
+		// HTTP's deflate is zlib-wrapped, but some clients send raw deflate:
+		// a zlib stream opens with a header whose first 16 bits are a
+		// multiple of 31 and name the deflate method.
+		br := bufio.NewReader(body)
+		if head, err := br.Peek(2); err == nil && head[0]&0x0f == 8 && (uint16(head[0])<<8|uint16(head[1]))%31 == 0 {
+			zr, err := zlib.NewReader(br)
+			if err != nil {
+				return readFailure(err, h.MaxBodyBytes, enc)
+			}
 			defer zr.Close()
 			rd = zr
+		} else {
+			rd = flate.NewReader(br)
 		}
 	default:
 		return &requestError{http.StatusUnsupportedMediaType, fmt.Sprintf("unsupported Content-Encoding: %s; use gzip or deflate", enc)}
 	}
-	n, err := buf.ReadFrom(io.LimitReader(rd, h.MaxBodyBytes+1))
+	n, err := buf.ReadFrom(&budgetReader{r: io.LimitReader(rd, h.MaxBodyBytes+1), res: res, buf: buf})
 	if err != nil {
-		var maxErr *http.MaxBytesError
-		if errors.As(err, &maxErr) {
-			return readError(err, h.MaxBodyBytes)
-		}
+		enc := ""
 		if rd != io.Reader(body) {
-			return decompressError(r.Header.Get("Content-Encoding"), err)
+			enc = r.Header.Get("Content-Encoding")
 		}
-		return &requestError{http.StatusBadRequest, fmt.Sprintf("could not read the request body: %v", err)}
+		return readFailure(err, h.MaxBodyBytes, enc)
 	}
 	if n > h.MaxBodyBytes {
 		return &requestError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes after decompression", h.MaxBodyBytes)}
@@ -218,41 +256,48 @@ func (h *HTTPHandler) readBody(w http.ResponseWriter, r *http.Request, buf *byte
 	return nil
 }
 
-func readError(err error, limit int64) error {
+// budgetReader counts the buffer a body is read into against the
+// request's reservation as it grows, and stops the read when the budget
+// cannot hold more.
+type budgetReader struct {
+	r   io.Reader
+	res *reservation
+	buf *bytes.Buffer
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	// bytes.Buffer.ReadFrom grows the buffer before it reads into it; the
+	// buffer's capacity is what the request holds.
+	if !b.res.atLeast(int64(b.buf.Cap())) {
+		return 0, errOverBudget
+	}
+	return b.r.Read(p)
+}
+
+// readFailure says why a body could not be read: too large, over the
+// budget, not decompressible (enc names the encoding), or cut short.
+func readFailure(err error, limit int64, enc string) error {
 	var maxErr *http.MaxBytesError
-	if errors.As(err, &maxErr) {
+	switch {
+	case errors.As(err, &maxErr):
 		return &requestError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", limit)}
+	case errors.Is(err, errOverBudget):
+		return err
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return &requestError{http.StatusRequestTimeout, fmt.Sprintf("the request body did not arrive within %v", ReceiveTimeout)}
+	case enc != "":
+		return &requestError{http.StatusBadRequest, fmt.Sprintf("could not decompress the %s body: %v", enc, err)}
 	}
 	return &requestError{http.StatusBadRequest, fmt.Sprintf("could not read the request body: %v", err)}
 }
 
-func decompressError(enc string, err error) error {
-	return &requestError{http.StatusBadRequest, fmt.Sprintf("could not decompress the %s body: %v", enc, err)}
-}
-
-// submitError maps queue errors to HTTP answers OTLP exporters retry on.
-func submitError(err error) error {
-	switch {
-	case errors.Is(err, ingest.ErrOverloaded):
-		return &requestError{http.StatusServiceUnavailable, "server is at capacity; retry later"}
-	case errors.Is(err, ingest.ErrStopped):
-		return &requestError{http.StatusServiceUnavailable, "server is shutting down; retry later"}
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return &requestError{http.StatusServiceUnavailable, "request ended before its spans were stored; retry"}
-	}
-	return &requestError{http.StatusInternalServerError, "could not store the spans: " + err.Error()}
-}
-
-// RetryAfterSeconds is what overloaded answers ask clients to wait.
-const RetryAfterSeconds = 1
-
+// httpError answers a client error with its status, and anything else as
+// a failure that may pass.
 func httpError(w http.ResponseWriter, err error) {
 	var re *requestError
-	if !errors.As(err, &re) {
-		re = &requestError{http.StatusInternalServerError, err.Error()}
+	if errors.As(err, &re) {
+		http.Error(w, re.msg, re.status)
+		return
 	}
-	if re.status == http.StatusServiceUnavailable || re.status == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
-	}
-	http.Error(w, re.msg, re.status)
+	submitFailure(err).writeHTTP(w)
 }

@@ -186,7 +186,8 @@ func TestHTTPRequests(t *testing.T) {
 		{"too large once inflated", "POST", "application/x-protobuf", "gzip", gzipped(big), nil, 413, "after decompression", 0, false, nil},
 		{"queue full", "POST", "application/x-protobuf", "", pb, ingest.ErrOverloaded, 503, "at capacity", 0, true, nil},
 		{"shutting down", "POST", "application/x-protobuf", "", pb, ingest.ErrStopped, 503, "shutting down", 0, true, nil},
-		{"store failure", "POST", "application/x-protobuf", "", pb, errors.New("disk full"), 500, "disk full", 0, false, nil},
+		// A store failure may pass: retryable, and its detail stays in the log.
+		{"store failure", "POST", "application/x-protobuf", "", pb, errors.New("dial tcp 10.0.0.7:5432: loupe@spans refused"), 503, "could not store the spans now; retry later", 0, true, nil},
 		// Refused before the body is read: even a malformed one.
 		{"queue full before decoding", "POST", "application/x-protobuf", "", []byte("\xff\xff\xff"), nil, 503, "at capacity", 0, true, ingest.ErrOverloaded},
 	}
@@ -207,6 +208,9 @@ func TestHTTPRequests(t *testing.T) {
 			}
 			if !strings.Contains(w.Body.String(), tc.wantInBody) {
 				t.Errorf("body = %q, want it to contain %q", w.Body, tc.wantInBody)
+			}
+			if strings.Contains(w.Body.String(), "10.0.0.7") {
+				t.Errorf("body = %q tells the client the internal error", w.Body)
 			}
 			if len(rec.spans) != tc.wantStored {
 				t.Errorf("submitted %d spans, want %d", len(rec.spans), tc.wantStored)

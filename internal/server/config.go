@@ -26,6 +26,7 @@ type Config struct {
 	LogFormat        string
 	MaxBodyBytes     Size
 	GRPCMaxRecvBytes Size
+	InflightBytes    Size
 	QueueSpans       int
 	QueueBytes       Size
 	BatchSpans       int
@@ -55,7 +56,8 @@ func DefaultConfig() Config {
 		LogLevel:          "info",
 		LogFormat:         "text",
 		MaxBodyBytes:      64 << 20,
-		GRPCMaxRecvBytes:  64 << 20,
+		GRPCMaxRecvBytes:  16 << 20,
+		InflightBytes:     64 << 20,
 		QueueSpans:        ingest.DefaultConfig.MaxQueueSpans,
 		QueueBytes:        Size(ingest.DefaultConfig.MaxQueueBytes),
 		BatchSpans:        ingest.DefaultConfig.MaxBatchSpans,
@@ -80,6 +82,7 @@ var envVars = []envVar{
 	{"log-format", "LOUPE_LOG_FORMAT", nil},
 	{"max-body-size", "LOUPE_MAX_BODY_SIZE", nil},
 	{"grpc-max-recv-size", "LOUPE_GRPC_MAX_RECV_SIZE", nil},
+	{"inflight-size", "LOUPE_INFLIGHT_SIZE", nil},
 	{"queue-spans", "LOUPE_QUEUE_SPANS", []string{"PHOENIX_MAX_SPANS_QUEUE_SIZE"}},
 	{"queue-size", "LOUPE_QUEUE_SIZE", nil},
 	{"batch-spans", "LOUPE_BATCH_SPANS", nil},
@@ -100,7 +103,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log `level`: debug, info, warn or error (env LOUPE_LOG_LEVEL; PHOENIX_LOGGING_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log `format`: text or json (env LOUPE_LOG_FORMAT)")
 	fs.Var(&c.MaxBodyBytes, "max-body-size", "largest OTLP/HTTP request body accepted, before and after decompression, e.g. 64MiB (env LOUPE_MAX_BODY_SIZE)")
-	fs.Var(&c.GRPCMaxRecvBytes, "grpc-max-recv-size", "largest OTLP/gRPC message accepted, e.g. 64MiB (env LOUPE_GRPC_MAX_RECV_SIZE)")
+	fs.Var(&c.GRPCMaxRecvBytes, "grpc-max-recv-size", "largest OTLP/gRPC message accepted, after decompression, e.g. 16MiB (env LOUPE_GRPC_MAX_RECV_SIZE)")
+	fs.Var(&c.InflightBytes, "inflight-size", "memory the export requests being received or waiting to be decoded may hold at once, over both receivers, e.g. 64MiB; beyond it requests are refused with 503 (gRPC RESOURCE_EXHAUSTED) for the client to retry; a gRPC export counts as --grpc-max-recv-size until its message is in (env LOUPE_INFLIGHT_SIZE)")
 	fs.IntVar(&c.QueueSpans, "queue-spans", c.QueueSpans, "spans accepted but not yet stored before new requests are refused with 503 (env LOUPE_QUEUE_SPANS; PHOENIX_MAX_SPANS_QUEUE_SIZE)")
 	fs.Var(&c.QueueBytes, "queue-size", "memory the spans accepted but not yet stored may hold before new requests are refused, e.g. 64MiB (env LOUPE_QUEUE_SIZE)")
 	fs.Var(&c.MemoryLimit, "memory-limit", "soft limit on the memory the Go runtime holds, which makes garbage collection keep up under load; SQLite's caches come on top; under a limit garbage is collected at GOGC 400 unless GOGC is set; 0 for none; GOMEMLIMIT, when set, wins (env LOUPE_MEMORY_LIMIT)")
@@ -183,7 +187,7 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("--log-format %q: use text or json", c.LogFormat))
 	}
-	if c.MaxBodyBytes <= 0 || c.GRPCMaxRecvBytes <= 0 || c.QueueBytes <= 0 {
+	if c.MaxBodyBytes <= 0 || c.GRPCMaxRecvBytes <= 0 || c.QueueBytes <= 0 || c.InflightBytes <= 0 {
 		errs = append(errs, errors.New("sizes must be positive"))
 	}
 	if c.MemoryLimit < 0 {

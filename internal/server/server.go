@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/loupe-dev/loupe/internal/api"
 	"github.com/loupe-dev/loupe/internal/costing"
@@ -36,8 +38,10 @@ type Server struct {
 	log      *slog.Logger
 	store    store.Store
 	pipeline *ingest.Pipeline
-	// decodeSlots is shared by the OTLP receivers: decoding is CPU work.
+	// decodeSlots and bodies are shared by the OTLP receivers: decoding
+	// is CPU work, and request bodies are memory.
 	decodeSlots otlp.DecodeSlots
+	bodies      *otlp.Budget
 	httpLn      net.Listener
 	grpcLn      net.Listener
 	http        *http.Server
@@ -65,7 +69,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, store: st, dbWhere: where, dbPath: file,
-		decodeSlots: otlp.NewDecodeSlots(runtime.GOMAXPROCS(0))}
+		decodeSlots: otlp.NewDecodeSlots(runtime.GOMAXPROCS(0)), bodies: otlp.NewBudget(int64(cfg.InflightBytes))}
 	s.sweeper = &retention.Sweeper{Store: st, Log: log, Interval: cfg.RetentionInterval}
 	s.pipeline = ingest.New(ingest.Config{
 		MaxQueueSpans: cfg.QueueSpans, MaxQueueBytes: int64(cfg.QueueBytes), MaxBatchSpans: cfg.BatchSpans,
@@ -83,6 +87,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.pipeline.SetPricer(s.costs)
 	s.metrics = metrics.New(&s.pipeline.Stats, s.pipeline.QueueDepth, s.databaseFiles)
+	s.metrics.WatchBodies(s.bodies.Used, s.bodies.Refused)
 	s.pipeline.OnStored = s.metrics.ObserveCommit
 	s.api = &api.API{Store: st, Ingest: s.pipeline, Costs: s.costs, Log: log}
 	s.api.Pending.Log = log
@@ -99,10 +104,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		// Bodies have their own deadline (withBodyDeadline): a server-wide
+		// ReadTimeout would also end long answers such as exports and live
+		// views.
+		IdleTimeout: idleTimeout,
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
-	s.grpc = grpc.NewServer(otlp.ServerOptions(int(cfg.GRPCMaxRecvBytes))...)
-	(&otlp.GRPCService{Ingest: s.pipeline, Slots: s.decodeSlots, Log: log}).Register(s.grpc)
+	svc := &otlp.GRPCService{Ingest: s.pipeline, Slots: s.decodeSlots, Budget: s.bodies,
+		MaxRecvBytes: int(cfg.GRPCMaxRecvBytes), Log: log}
+	s.grpc = grpc.NewServer(append(svc.ServerOptions(),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: idleTimeout}))...)
+	svc.Register(s.grpc)
 	return s, nil
 }
 
@@ -112,7 +124,8 @@ func (s *Server) GRPCAddr() string { return s.grpcLn.Addr().String() }
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	(&otlp.HTTPHandler{Ingest: s.pipeline, MaxBodyBytes: int64(s.cfg.MaxBodyBytes), Slots: s.decodeSlots, Log: s.log}).Routes(mux)
+	(&otlp.HTTPHandler{Ingest: s.pipeline, MaxBodyBytes: int64(s.cfg.MaxBodyBytes), Slots: s.decodeSlots,
+		Budget: s.bodies, Log: s.log}).Routes(mux)
 	s.api.Routes(mux)
 	ui := web.New(web.Config{Store: s.store, Log: s.log, GRPCAddr: s.GRPCAddr(), Costs: s.costs, RetentionInterval: s.cfg.RetentionInterval})
 	s.pipeline.OnCommit = func([]int64) { ui.Notify() }
@@ -133,7 +146,42 @@ func (s *Server) routes() http.Handler {
 		}
 		fmt.Fprint(w, "{}")
 	})
-	return withVersionHeader(mux)
+	return withVersionHeader(withBodyDeadline(mux, otlp.ReceiveTimeout))
+}
+
+// idleTimeout closes connections, HTTP and gRPC, left idle this long.
+const idleTimeout = 2 * time.Minute
+
+// withBodyDeadline gives a request's body d to arrive, so that a client
+// trickling one byte at a time cannot hold a connection, its goroutine and
+// the memory its body was granted. The deadline is lifted once the body
+// is read, leaving the answer, however long, unbounded.
+func withBodyDeadline(next http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			rc := http.NewResponseController(w)
+			if rc.SetReadDeadline(time.Now().Add(d)) == nil {
+				r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// deadlineBody lifts the read deadline when the body has been read.
+type deadlineBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	done bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.done {
+		b.done = true
+		b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
 
 // databaseFiles are the files of an embedded database, for its size.
