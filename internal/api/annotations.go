@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"strings"
 
@@ -75,6 +76,9 @@ func (d annotationData) entityID(kind store.AnnotationKind) string {
 func decodeBody(r *http.Request, v any) error {
 	if r.Body == nil {
 		return errorf(http.StatusUnprocessableEntity, "request body is required")
+	}
+	if err := requireJSON(r); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 32<<20))
 	if err := dec.Decode(v); err != nil {
@@ -363,3 +367,23 @@ func (a *API) deleteAnnotations(rt annotationRoute) handlerFunc {
 
 // noContent makes the wrapper answer 204 with no body.
 type noContent struct{}
+
+// requireJSON refuses a body sent as anything but JSON. A page on another
+// site can make a browser send a "simple" POST without asking first only
+// as text/plain or a form: refusing those (415) here keeps such a page from
+// writing through this API, whatever else guards it. A GET's body (the
+// deprecated GET /v1/spans) changes nothing and is read as it comes.
+func requireJSON(r *http.Request) error {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return nil
+	}
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		return nil
+	}
+	if ct == "" {
+		return errorf(http.StatusUnsupportedMediaType, "the request body must be JSON: send it with Content-Type: application/json")
+	}
+	return errorf(http.StatusUnsupportedMediaType, "the request body must be JSON, sent with Content-Type: application/json, not %s", ct)
+}

@@ -146,7 +146,22 @@ func (s *Server) routes() http.Handler {
 		}
 		fmt.Fprint(w, "{}")
 	})
-	return withVersionHeader(withBodyDeadline(mux, otlp.ReceiveTimeout))
+	return withVersionHeader(withCrossOriginProtection(withBodyDeadline(mux, otlp.ReceiveTimeout)))
+}
+
+// withCrossOriginProtection refuses the state-changing requests (POST,
+// PUT, DELETE, PATCH) that a page on another site makes a visitor's
+// browser send to this server, on every surface: the browser says where a
+// request comes from (Sec-Fetch-Site, else Origin), and only this server's
+// own pages may write. Clients that are not browsers (exporters, the
+// Phoenix client, curl) send neither header and pass: they cannot ride on
+// a visitor's browser.
+func withCrossOriginProtection(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "Refused: this request came from a page on another site. Loupe accepts changes only from its own pages and from clients that are not browsers.", http.StatusForbidden)
+	}))
+	return cop.Handler(next)
 }
 
 // idleTimeout closes connections, HTTP and gRPC, left idle this long.

@@ -134,32 +134,27 @@ func TestAnnotateBadInput(t *testing.T) {
 	e.write(agentRun("support-bot", agentTrace, "conv-1", time.Now().Add(-time.Hour))...)
 	span := "/projects/support-bot/spans/" + llmSpan + "/annotations"
 	tests := []struct {
-		name   string
-		path   string
-		form   url.Values
-		header []string
-		code   int
-		says   string
+		name string
+		path string
+		form url.Values
+		code int
+		says string
 	}{
-		{"no name", span, url.Values{"label": {"x"}}, nil, 422, "needs a name"},
-		{"neither label nor score", span, url.Values{"name": {"correctness"}}, nil, 422, "a label, a score or both"},
-		{"score not a number", span, url.Values{"name": {"q"}, "score": {"high"}}, nil, 422, `"high" is not a number`},
-		{"infinite score", span, url.Values{"name": {"q"}, "score": {"Inf"}}, nil, 422, "not a number"},
-		{"note as a name", span, url.Values{"name": {"note"}, "label": {"x"}}, nil, 422, "kept for notes"},
-		{"empty note", span, url.Values{"note": {"  "}}, nil, 422, "note is empty"},
-		{"long name", span, url.Values{"name": {strings.Repeat("n", 201)}, "label": {"x"}}, nil, 422, "longer than 200"},
-		{"huge form", span, url.Values{"name": {"q"}, "label": {strings.Repeat("x", 70<<10)}}, nil, 413, "larger than 64 KB"},
-		{"unknown span", "/projects/support-bot/spans/ffffffffffffffff/annotations", url.Values{"name": {"q"}, "label": {"x"}}, nil, 404, "no span"},
-		{"span of another project", "/projects/other/spans/" + llmSpan + "/annotations", url.Values{"name": {"q"}, "label": {"x"}}, nil, 404, "no span"},
-		{"unknown trace", "/projects/support-bot/traces/" + strings.Repeat("ab", 16) + "/annotations", url.Values{"name": {"q"}, "label": {"x"}}, nil, 404, "Trace not found"},
-		{"from another site", span, url.Values{"name": {"thumbs"}, "label": {"up"}},
-			[]string{"Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"}, 403, "only accepted from this server's own pages"},
-		{"another origin, no fetch metadata", span, url.Values{"name": {"thumbs"}, "label": {"up"}},
-			[]string{"Origin", "https://evil.example", "Sec-Fetch-Site", ""}, 403, "Refused"},
+		{"no name", span, url.Values{"label": {"x"}}, 422, "needs a name"},
+		{"neither label nor score", span, url.Values{"name": {"correctness"}}, 422, "a label, a score or both"},
+		{"score not a number", span, url.Values{"name": {"q"}, "score": {"high"}}, 422, `"high" is not a number`},
+		{"infinite score", span, url.Values{"name": {"q"}, "score": {"Inf"}}, 422, "not a number"},
+		{"note as a name", span, url.Values{"name": {"note"}, "label": {"x"}}, 422, "kept for notes"},
+		{"empty note", span, url.Values{"note": {"  "}}, 422, "note is empty"},
+		{"long name", span, url.Values{"name": {strings.Repeat("n", 201)}, "label": {"x"}}, 422, "longer than 200"},
+		{"huge form", span, url.Values{"name": {"q"}, "label": {strings.Repeat("x", 70<<10)}}, 413, "larger than 64 KB"},
+		{"unknown span", "/projects/support-bot/spans/ffffffffffffffff/annotations", url.Values{"name": {"q"}, "label": {"x"}}, 404, "no span"},
+		{"span of another project", "/projects/other/spans/" + llmSpan + "/annotations", url.Values{"name": {"q"}, "label": {"x"}}, 404, "no span"},
+		{"unknown trace", "/projects/support-bot/traces/" + strings.Repeat("ab", 16) + "/annotations", url.Values{"name": {"q"}, "label": {"x"}}, 404, "Trace not found"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := e.post(tc.path, tc.form, tc.header...)
+			rec := e.post(tc.path, tc.form)
 			if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.says) {
 				t.Errorf("= %d %q, want %d saying %q", rec.Code, abbreviate(rec.Body.String()), tc.code, tc.says)
 			}
@@ -167,11 +162,6 @@ func TestAnnotateBadInput(t *testing.T) {
 	}
 	if anns := e.annotations(store.SpanAnnotation, llmSpan); len(anns) != 0 {
 		t.Errorf("bad input wrote %d annotations", len(anns))
-	}
-	// A client that is not a browser (no Origin, no fetch metadata) cannot
-	// ride on a visitor's browser, and may post.
-	if rec := e.post(span, url.Values{"name": {"thumbs"}, "label": {"up"}}, "Origin", "", "Sec-Fetch-Site", ""); rec.Code != http.StatusSeeOther {
-		t.Errorf("post without browser headers = %d, want 303", rec.Code)
 	}
 }
 

@@ -57,13 +57,10 @@ type reportDeps struct {
 	costs      *costing.Service // nil: prices are shown, not edited
 	retention  store.Retention  // nil: no storage page
 	sweepEvery time.Duration
-	// guard refuses form posts from other sites: a page elsewhere must not
-	// be able to change prices or delete data through a visitor's browser.
-	guard *http.CrossOriginProtection
 }
 
 func reportDepsOf(cfg Config) reportDeps {
-	d := reportDeps{costs: cfg.Costs, sweepEvery: cfg.RetentionInterval, guard: http.NewCrossOriginProtection()}
+	d := reportDeps{costs: cfg.Costs, sweepEvery: cfg.RetentionInterval}
 	if d.sweepEvery <= 0 {
 		d.sweepEvery = retention.DefaultInterval
 	}
@@ -76,11 +73,11 @@ func (h *Handler) reportRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /projects/{name}/metrics", h.projectMetrics)
 	mux.HandleFunc("GET /projects/{name}/prompts", h.projectPrompts)
 	mux.HandleFunc("GET /prices", h.prices)
-	mux.Handle("POST /prices", h.reports.guard.Handler(http.HandlerFunc(h.savePrice)))
-	mux.Handle("POST /prices/delete", h.reports.guard.Handler(http.HandlerFunc(h.deletePrice)))
-	mux.Handle("POST /prices/recompute", h.reports.guard.Handler(http.HandlerFunc(h.recomputePrices)))
+	mux.HandleFunc("POST /prices", h.savePrice)
+	mux.HandleFunc("POST /prices/delete", h.deletePrice)
+	mux.HandleFunc("POST /prices/recompute", h.recomputePrices)
 	mux.HandleFunc("GET /storage", h.storage)
-	mux.Handle("POST /storage/retention", h.reports.guard.Handler(http.HandlerFunc(h.saveRetention)))
+	mux.HandleFunc("POST /storage/retention", h.saveRetention)
 }
 
 // badRequest is a 4xx page saying what was wrong with the address or the form.

@@ -204,17 +204,3 @@ func TestPromptVersions(t *testing.T) {
 	body = e.mustGet("/projects/bot/prompts?range=custom&start=2020-01-01T00:00&end=2020-01-02T00:00")
 	contains(t, "no versions", body, "llm.prompt_template.version", "using_prompt_template")
 }
-
-func TestCrossSitePostsAreRefused(t *testing.T) {
-	e := newReportEnv(t)
-	for _, path := range []string{"/prices", "/prices/delete", "/prices/recompute", "/storage/retention"} {
-		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader("max_days=1"))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Sec-Fetch-Site", "cross-site")
-		rec := httptest.NewRecorder()
-		e.mux.ServeHTTP(rec, req)
-		if rec.Code != http.StatusForbidden {
-			t.Errorf("cross-site POST %s = %d, want 403", path, rec.Code)
-		}
-	}
-}
