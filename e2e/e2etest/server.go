@@ -317,6 +317,16 @@ func (s *Server) Output() string { return s.out.String() }
 // does not decode.
 func (s *Server) GetJSON(t testing.TB, path string, v any) {
 	t.Helper()
+	body := s.GetText(t, path)
+	if err := json.Unmarshal([]byte(body), v); err != nil {
+		t.Fatalf("GET %s: decoding into %T: %v; body: %s", path, v, err, body)
+	}
+}
+
+// GetText sends GET s.HTTPURL+path and returns the body, failing the test
+// on a transport error or a status other than 200.
+func (s *Server) GetText(t testing.TB, path string) string {
+	t.Helper()
 	client := &http.Client{Timeout: 10 * time.Second}
 	resp, err := client.Get(s.HTTPURL + path)
 	if err != nil {
@@ -330,9 +340,7 @@ func (s *Server) GetJSON(t testing.TB, path string, v any) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %s, want 200 OK; body: %s", path, resp.Status, body)
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		t.Fatalf("GET %s: decoding into %T: %v; body: %s", path, v, err, body)
-	}
+	return string(body)
 }
 
 // freePorts picks two distinct free loopback ports. Both listeners are held

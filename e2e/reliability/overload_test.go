@@ -1,0 +1,31 @@
+package reliability_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/loupe-dev/loupe/e2e/e2etest"
+)
+
+// TestOverloadLosesNothing sends from 64 applications at once into a
+// queue that holds a few of their batches: the server refuses most
+// requests, and the exporters, told to retry, deliver every span.
+func TestOverloadLosesNothing(t *testing.T) {
+	bin := e2etest.Build(t)
+	for _, protocol := range []string{"grpc", "http"} {
+		t.Run(protocol, func(t *testing.T) {
+			t.Parallel()
+			srv := e2etest.Start(t, bin, "--queue-spans", "2000")
+			apps := newFleet(t, srv, protocol, "overload", 64)
+			apps.produce(21_000, 0)
+			apps.shutdown(t)
+			if got := storedSpans(t, srv, "overload"); got != apps.produced {
+				t.Errorf("stored %d of the %d spans produced", got, apps.produced)
+			}
+			if metrics := srv.GetText(t, "/metrics"); strings.Contains(metrics, "loupe_requests_refused_total 0\n") {
+				t.Errorf("the queue never refused a request: the test did not overload the server")
+			}
+			srv.Stop(t)
+		})
+	}
+}
