@@ -145,7 +145,8 @@ func TestHTTPBodiesWithinBudget(t *testing.T) {
 
 // TestGRPCAdmission checks that an export is refused before its message
 // is read when the queue is full or the budget cannot hold one more
-// message of the largest size, and that every share is given back.
+// message of the largest size (twice: in pieces and copied), and that
+// every share is given back.
 func TestGRPCAdmission(t *testing.T) {
 	budget := NewBudget(4 << 20)
 	rec := &recorder{}
@@ -159,7 +160,7 @@ func TestGRPCAdmission(t *testing.T) {
 	if err := export(pb); err != nil {
 		t.Fatalf("export: %v", err)
 	}
-	held, _ := budget.reserve(3<<20 + 1)
+	held, _ := budget.reserve(2<<20 + 1)
 	err := export(pb)
 	if st := status.Convert(err); st.Code() != codes.ResourceExhausted || !hasRetryInfo(st) {
 		t.Errorf("export with the budget full: %v, want RESOURCE_EXHAUSTED with RetryInfo", err)

@@ -52,8 +52,9 @@ type reservationKey struct{}
 // admit runs when an export's headers arrive, before gRPC reads its
 // message: a refusal then costs the server nothing, and the message, which
 // gRPC reads and decompresses whole before the handler runs, is counted
-// against the Budget at the largest size it may take. The handler brings
-// the count down to the message's real size.
+// against the Budget at the most it may take: the largest message, twice,
+// as gRPC holds it in pieces while the codec copies it into one. The
+// handler brings the count down to the message's real size.
 func (g *GRPCService) admit(ctx context.Context, info *tap.Info) (context.Context, error) {
 	if info.FullMethodName != exportMethod {
 		return ctx, nil
@@ -61,7 +62,7 @@ func (g *GRPCService) admit(ctx context.Context, info *tap.Info) (context.Contex
 	if err := g.Ingest.Admit(); err != nil {
 		return ctx, submitFailure(err).grpc.Err()
 	}
-	res, err := g.Budget.reserve(int64(g.MaxRecvBytes))
+	res, err := g.Budget.reserve(2 * int64(g.MaxRecvBytes))
 	if err != nil {
 		return ctx, submitFailure(err).grpc.Err()
 	}

@@ -7,6 +7,7 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -94,6 +95,13 @@ func (e *requestError) Error() string { return e.msg }
 // small request look large.
 const maxPooledBuffer = 1 << 20
 
+// putBuffer keeps a body buffer for reuse unless it is large.
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledBuffer {
+		bufPool.Put(b)
+	}
+}
+
 // readChunk is what a body is first given of the budget when its size is
 // not known beforehand (compressed, or sent in chunks).
 const readChunk = 64 << 10
@@ -131,8 +139,8 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// keeps), not when the spans are stored: a request waiting for its
 	// commit should not also hold its body.
 	release := func() {
-		if buf != nil && buf.Cap() <= maxPooledBuffer {
-			bufPool.Put(buf)
+		if buf != nil {
+			putBuffer(buf)
 		}
 		buf = nil
 		res.release()
@@ -208,67 +216,98 @@ func isIdentity(enc string) bool {
 
 // readBody reads the (possibly compressed) body into buf, bounding its size
 // before and after decompression and counting what it holds against res.
-// Decompression streams, so a compressed body is never held whole.
 func (h *HTTPHandler) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer, res *reservation) error {
 	body := http.MaxBytesReader(w, r.Body, h.MaxBodyBytes)
-	var rd io.Reader = body
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	var inflate func(io.Reader) (io.Reader, error)
+	switch enc {
 	case "", "identity":
+		return h.readInto(buf, body, res, 0, "")
 	case "gzip", "x-gzip":
-		gz, err := gzip.NewReader(body)
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return readFailure(err, h.MaxBodyBytes, enc)
-		}
-		defer gz.Close()
-		rd = gz
+		inflate = func(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }
 	case "deflate":
-		// HTTP's deflate is zlib-wrapped, but some clients send raw deflate:
-		// a zlib stream opens with a header whose first 16 bits are a
-		// multiple of 31 and name the deflate method.
-		br := bufio.NewReader(body)
-		if head, err := br.Peek(2); err == nil && head[0]&0x0f == 8 && (uint16(head[0])<<8|uint16(head[1]))%31 == 0 {
-			zr, err := zlib.NewReader(br)
-			if err != nil {
-				return readFailure(err, h.MaxBodyBytes, enc)
-			}
-			defer zr.Close()
-			rd = zr
-		} else {
-			rd = flate.NewReader(br)
-		}
+		inflate = inflateDeflate
 	default:
 		return &requestError{http.StatusUnsupportedMediaType, fmt.Sprintf("unsupported Content-Encoding: %s; use gzip or deflate", enc)}
 	}
-	n, err := buf.ReadFrom(&budgetReader{r: io.LimitReader(rd, h.MaxBodyBytes+1), res: res, buf: buf})
+	// A compressed body is read whole before it is inflated: it is small
+	// beside what it inflates to, and gzip's trailer then tells that size,
+	// so the inflated body is allocated once rather than by doubling, which
+	// would leave as much again behind as garbage.
+	compressed := bufPool.Get().(*bytes.Buffer)
+	compressed.Reset()
+	defer putBuffer(compressed)
+	if err := h.readInto(compressed, body, res, 0, ""); err != nil {
+		return err
+	}
+	held := int64(compressed.Cap())
+	if size := gzipSize(compressed.Bytes()); enc != "deflate" && size > 0 && size <= h.MaxBodyBytes {
+		if !res.atLeast(held + size) {
+			return errOverBudget
+		}
+		buf.Grow(int(size))
+	}
+	rd, err := inflate(bytes.NewReader(compressed.Bytes()))
 	if err != nil {
-		enc := ""
-		if rd != io.Reader(body) {
-			enc = r.Header.Get("Content-Encoding")
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
 		}
 		return readFailure(err, h.MaxBodyBytes, enc)
 	}
+	return h.readInto(buf, rd, res, held, enc)
+}
+
+// inflateDeflate reads HTTP's deflate, which is zlib-wrapped, or the raw
+// deflate some clients send: a zlib stream opens with a header whose first
+// 16 bits are a multiple of 31 and name the deflate method.
+func inflateDeflate(r io.Reader) (io.Reader, error) {
+	br := bufio.NewReader(r)
+	if head, err := br.Peek(2); err == nil && head[0]&0x0f == 8 && (uint16(head[0])<<8|uint16(head[1]))%31 == 0 {
+		return zlib.NewReader(br)
+	}
+	return flate.NewReader(br), nil
+}
+
+// gzipSize is the inflated size a gzip stream's trailer states (modulo
+// 2^32, of its last member): a hint to size the buffer, never trusted
+// further than the body limit.
+func gzipSize(b []byte) int64 {
+	if len(b) < 18 {
+		return 0
+	}
+	return int64(binary.LittleEndian.Uint32(b[len(b)-4:]))
+}
+
+// readInto reads rd into buf, up to the body limit, counting buf and held
+// other bytes against res. enc names the encoding rd inflates, if any.
+func (h *HTTPHandler) readInto(buf *bytes.Buffer, rd io.Reader, res *reservation, held int64, enc string) error {
+	n, err := buf.ReadFrom(&budgetReader{r: io.LimitReader(rd, h.MaxBodyBytes+1), res: res, buf: buf, held: held})
+	if err != nil {
+		return readFailure(err, h.MaxBodyBytes, enc)
+	}
 	if n > h.MaxBodyBytes {
-		return &requestError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes after decompression", h.MaxBodyBytes)}
+		if enc != "" {
+			return &requestError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes after decompression", h.MaxBodyBytes)}
+		}
+		return &requestError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", h.MaxBodyBytes)}
 	}
 	return nil
 }
 
-// budgetReader counts the buffer a body is read into against the
-// request's reservation as it grows, and stops the read when the budget
-// cannot hold more.
+// budgetReader counts the buffer a body is read into, with what else the
+// request holds, against its reservation as the buffer grows, and stops
+// the read when the budget cannot hold more.
 type budgetReader struct {
-	r   io.Reader
-	res *reservation
-	buf *bytes.Buffer
+	r    io.Reader
+	res  *reservation
+	buf  *bytes.Buffer
+	held int64
 }
 
 func (b *budgetReader) Read(p []byte) (int, error) {
 	// bytes.Buffer.ReadFrom grows the buffer before it reads into it; the
 	// buffer's capacity is what the request holds.
-	if !b.res.atLeast(int64(b.buf.Cap())) {
+	if !b.res.atLeast(b.held + int64(b.buf.Cap())) {
 		return 0, errOverBudget
 	}
 	return b.r.Read(p)
