@@ -73,11 +73,72 @@ type HTTPHandler struct {
 	Slots        DecodeSlots
 	Budget       *Budget // bodies held at once; nil for no bound
 	Log          *slog.Logger
+
+	misroutesMu sync.Mutex
+	misroutes   map[string]bool // paths OTLP was wrongly sent to, logged once each
 }
+
+// maxMisroutes bounds the wrong paths remembered (and logged).
+const maxMisroutes = 32
 
 // Routes registers the OTLP/HTTP routes on mux.
 func (h *HTTPHandler) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /v1/traces", h)
+	// Every other POST no route takes: an exporter pointed at the base
+	// URL posts to "/", and its spans would be lost with a bare 404.
+	mux.HandleFunc("POST /", h.misrouted)
+}
+
+// misrouted answers a POST to a path no route takes. When it carries OTLP
+// it says where OTLP goes, in the answer the exporter logs and once in
+// Loupe's log.
+func (h *HTTPHandler) misrouted(w http.ResponseWriter, r *http.Request) {
+	if !looksLikeOTLP(r) {
+		http.Error(w, fmt.Sprintf("404 page not found: nothing here takes POST %s", r.URL.Path), http.StatusNotFound)
+		return
+	}
+	if h.firstMisroute(r.URL.Path) {
+		h.Log.Warn("OTLP export sent to the wrong path; its spans were not stored", "path", r.URL.Path,
+			"remote", r.RemoteAddr, "want", "/v1/traces")
+	}
+	http.Error(w, fmt.Sprintf("Loupe receives OTLP traces at POST /v1/traces, not %s: set the exporter's traces endpoint to "+
+		"http://HOST:PORT/v1/traces (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), or its base endpoint to http://HOST:PORT "+
+		"(OTEL_EXPORTER_OTLP_ENDPOINT), to which the exporter adds /v1/traces. Loupe takes traces only, no metrics or logs.", r.URL.Path),
+		http.StatusNotFound)
+}
+
+// firstMisroute reports whether OTLP was not sent to path before.
+func (h *HTTPHandler) firstMisroute(path string) bool {
+	h.misroutesMu.Lock()
+	defer h.misroutesMu.Unlock()
+	if h.misroutes[path] || len(h.misroutes) >= maxMisroutes {
+		return false
+	}
+	if h.misroutes == nil {
+		h.misroutes = map[string]bool{}
+	}
+	h.misroutes[path] = true
+	return true
+}
+
+// looksLikeOTLP tells an OTLP export from a mistyped API call: protobuf is
+// only ever OTLP here, and OTLP/JSON opens with its resource lists.
+func looksLikeOTLP(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case contentTypeProtobuf:
+		return true
+	case contentTypeJSON:
+		if !isIdentity(r.Header.Get("Content-Encoding")) {
+			return true
+		}
+		head := make([]byte, 256)
+		n, _ := io.ReadFull(r.Body, head)
+		s := string(head[:n])
+		return strings.Contains(s, `"resourceSpans"`) || strings.Contains(s, `"resource_spans"`) ||
+			strings.Contains(s, `"resourceMetrics"`) || strings.Contains(s, `"resourceLogs"`)
+	}
+	return false
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}

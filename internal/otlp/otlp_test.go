@@ -294,3 +294,38 @@ func fuzzHTTP(f *testing.F, ctype string) {
 		}
 	})
 }
+
+// TestMisroutedExports checks what an exporter pointed at the wrong path
+// is told: where OTLP goes, in the answer it logs.
+func TestMisroutedExports(t *testing.T) {
+	pb := protoBody(t, testTraces("p", false))
+	js := jsonBody(t, testTraces("p", false))
+	tests := []struct {
+		name, path, ctype string
+		body              []byte
+		says              string
+	}{
+		{"protobuf to the base URL", "/", "application/x-protobuf", pb, "Loupe receives OTLP traces at POST /v1/traces, not /"},
+		{"JSON to the base URL", "/", "application/json", js, "at POST /v1/traces, not /"},
+		{"metrics", "/v1/metrics", "application/x-protobuf", nil, "traces only"},
+		{"an API typo", "/v1/projectz", "application/json", []byte(`{"name":"x"}`), "nothing here takes POST /v1/projectz"},
+		{"a form", "/", "application/x-www-form-urlencoded", []byte("a=b"), "nothing here takes POST /"},
+	}
+	var logged bytes.Buffer
+	mux := http.NewServeMux()
+	(&HTTPHandler{Ingest: &recorder{}, MaxBodyBytes: 64 << 10, Log: slog.New(slog.NewTextHandler(&logged, nil))}).Routes(mux)
+	for _, tc := range tests {
+		for range 2 {
+			req := httptest.NewRequest("POST", tc.path, bytes.NewReader(tc.body))
+			req.Header.Set("Content-Type", tc.ctype)
+			w := httptest.NewRecorder()
+			mux.ServeHTTP(w, req)
+			if w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), tc.says) {
+				t.Errorf("%s: %d %q, want 404 saying %q", tc.name, w.Code, w.Body, tc.says)
+			}
+		}
+	}
+	if n := strings.Count(logged.String(), "wrong path"); n != 2 {
+		t.Errorf("logged %d warnings, want one per wrong path OTLP went to (2):\n%s", n, logged.String())
+	}
+}
