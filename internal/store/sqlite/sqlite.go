@@ -14,8 +14,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -92,7 +90,7 @@ func pageCaches(size int) (writer, reader int) {
 // DSN pragmas in alphabetical order, journal_mode first: hence a connection
 // of its own, before any other.
 func createFile(ctx context.Context, path string) (int, error) {
-	db, err := sql.Open("sqlite", dsn(path, "_pragma=busy_timeout(10000)"))
+	db, err := openDB(dsn(path, "_pragma=busy_timeout(10000)"))
 	if err != nil {
 		return 0, err
 	}
@@ -138,7 +136,7 @@ func openLocked(ctx context.Context, path string, log *slog.Logger) (*Store, err
 	writeDSN := dsn(path, "_txlock=immediate", "_pragma=synchronous(FULL)", "_pragma=busy_timeout(10000)",
 		"_pragma=foreign_keys(ON)", fmt.Sprintf("_pragma=cache_size(-%d)", writerCache), "_pragma=temp_store(MEMORY)",
 		"_pragma=wal_autocheckpoint(0)")
-	w, err := sql.Open("sqlite", writeDSN)
+	w, err := openDB(writeDSN)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -167,7 +165,7 @@ func openLocked(ctx context.Context, path string, log *slog.Logger) (*Store, err
 	}
 	readDSN := dsn(path, "_pragma=busy_timeout(10000)", "_pragma=query_only(ON)",
 		fmt.Sprintf("_pragma=cache_size(-%d)", readerCache), "_pragma=temp_store(MEMORY)")
-	r, err := sql.Open("sqlite", readDSN)
+	r, err := openDB(readDSN)
 	if err != nil {
 		w.Close()
 		c.Close()
@@ -188,7 +186,7 @@ func openLocked(ctx context.Context, path string, log *slog.Logger) (*Store, err
 
 // openCheckpointConn opens the background checkpointer's connection.
 func (s *Store) openCheckpointConn() (*sql.DB, error) {
-	c, err := sql.Open("sqlite", dsn(s.path, "_pragma=busy_timeout(10000)", "_pragma=synchronous(FULL)"))
+	c, err := openDB(dsn(s.path, "_pragma=busy_timeout(10000)", "_pragma=synchronous(FULL)"))
 	if err != nil {
 		return nil, fmt.Errorf("open %s for checkpoints: %w", s.path, err)
 	}
