@@ -7,10 +7,10 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -108,6 +108,12 @@ func createFile(ctx context.Context, path string) (int, error) {
 // OpenFile opens the database at path, which no other process may have
 // open.
 func OpenFile(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
+	// Absolute, so that the log syncer's path (wal.go) and what the log
+	// says stay right whatever the working directory becomes.
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	lock, err := lockDatabase(path)
 	if err != nil {
 		return nil, err
@@ -195,17 +201,39 @@ func (s *Store) openCheckpointConn() (*sql.DB, error) {
 	return c, nil
 }
 
+// dsn names the database at path to the driver: a SQLite URI
+// (https://www.sqlite.org/uri.html) whose query holds the driver's params.
+// The path stays relative when it is ("file://data/x.db" would name a
+// host), and is escaped where SQLite would read it otherwise: '?' and '#'
+// end a URI's path, and '%' starts an escape.
 func dsn(path string, params ...string) string {
-	u := url.URL{Scheme: "file", Path: path}
-	q := ""
-	for i, p := range params {
-		if i > 0 {
-			q += "&"
-		}
-		q += p
+	p := filepath.ToSlash(filepath.Clean(path))
+	if filepath.VolumeName(path) != "" {
+		p = "/" + p // file:/C:/x.db
 	}
-	u.RawQuery = q
-	return u.String()
+	var b strings.Builder
+	b.WriteString("file:")
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; uriPathByte(c) {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	if len(params) > 0 {
+		b.WriteByte('?')
+		b.WriteString(strings.Join(params, "&"))
+	}
+	return b.String()
+}
+
+// uriPathByte reports whether c may stand for itself in a URI's path.
+func uriPathByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~/!$&'()*+,;=:@", c) >= 0
 }
 
 // Path is the database file.
