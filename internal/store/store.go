@@ -37,9 +37,19 @@ type Store interface {
 	Settings
 	Retention // in retention.go
 	Searcher  // in search.go
+	WriteChecker
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// WriteChecker checks, cheaply, whether the store can write now: while
+// writes fail, ingest runs it every few seconds to notice the recovery.
+type WriteChecker interface {
+	// CheckWritable commits a small write that changes nothing a reader
+	// sees, durably, and returns its error, which wraps ErrUnavailable
+	// while the database is unreachable or out of space.
+	CheckWritable(ctx context.Context) error
 }
 
 // Writer stores spans.

@@ -48,6 +48,7 @@ func TestOutage(t *testing.T) {
 		{"read one", func() error { _, err := s.Trace(ctx, testSpan(1, 0).TraceID); return err }},
 		{"manage", func() error { _, err := s.CreateProject(ctx, "new", ""); return err }},
 		{"ping", func() error { return s.Ping(ctx) }},
+		{"check writable", func() error { return s.CheckWritable(ctx) }},
 	} {
 		err := op.run()
 		if !errors.Is(err, store.ErrUnavailable) {
@@ -56,6 +57,9 @@ func TestOutage(t *testing.T) {
 	}
 
 	proxy.restore()
+	if err := s.CheckWritable(ctx); err != nil {
+		t.Errorf("CheckWritable once PostgreSQL is back: %v", err)
+	}
 	res, err := s.WriteSpans(ctx, spans(2))
 	if err != nil {
 		t.Fatalf("write once PostgreSQL is back: %v", err)

@@ -272,6 +272,9 @@ func TestDiskFullThenSpace(t *testing.T) {
 		t.Errorf("read on a full disk: %v", err)
 	}
 	free()
+	if err := s.CheckWritable(ctx); err != nil {
+		t.Errorf("CheckWritable once space is back: %v", err)
+	}
 	res, err := s.WriteSpans(ctx, batch)
 	if err != nil {
 		t.Fatalf("write once space is back: %v", err)
