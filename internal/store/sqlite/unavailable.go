@@ -125,6 +125,17 @@ func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, classify(err)
 	}
+	// The log and its index outlive the connections, the log emptied:
+	// a server started again on a full disk reads through the index it
+	// could not have created.
+	if p, ok := dc.(interface {
+		FileControlPersistWAL(string, int) (int, error)
+	}); ok {
+		if _, err := p.FileControlPersistWAL("main", 1); err != nil {
+			dc.Close()
+			return nil, classify(err)
+		}
+	}
 	return &conn{dc.(driverConn)}, nil
 }
 

@@ -341,3 +341,56 @@ func checkTrace(t *testing.T, s *Store, traceID string, n int64) {
 		t.Errorf("trace %s: %d rows counting %d spans, %d spans stored; want 1 row, %d", traceID, rows, count, spans, n)
 	}
 }
+
+// TestOpenOnFullDisk opens a store again after its disk filled while it
+// was closed: it opens, serves reads, says writes fail until space is
+// freed, then takes them, without being opened again.
+func TestOpenOnFullDisk(t *testing.T) {
+	dir := diskfull.Mount(t, 16<<20)
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	s, err := Open(ctx, dir, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(-time.Hour).UnixNano()
+	first := traceSpans("1111111111111111000000000000000a", 3, start)
+	if _, err := s.WriteSpans(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	free := diskfull.Fill(t, dir)
+
+	s, err = Open(ctx, dir, log)
+	if err != nil {
+		t.Fatalf("open on a full disk: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if tr, err := s.TraceInfo(ctx, first[0].TraceID); err != nil || tr.SpanCount != 3 {
+		t.Errorf("read on a full disk: %d spans, %v", tr.SpanCount, err)
+	}
+	if _, err := s.Projects(ctx, store.ProjectQuery{}); err != nil {
+		t.Errorf("list projects on a full disk: %v", err)
+	}
+	if err := s.CheckWritable(ctx); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("CheckWritable on a full disk = %v, want ErrUnavailable", err)
+	}
+	second := traceSpans("2222222222222222000000000000000b", 3, start)
+	if _, err := s.WriteSpans(ctx, second); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("write on a full disk = %v, want ErrUnavailable", err)
+	}
+	if err := s.DeleteTrace(ctx, first[0].TraceID); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("delete on a full disk = %v, want ErrUnavailable (the log has no room)", err)
+	}
+
+	free()
+	if err := s.CheckWritable(ctx); err != nil {
+		t.Errorf("CheckWritable once space is back: %v", err)
+	}
+	if res, err := s.WriteSpans(ctx, second); err != nil || res.Inserted != 3 {
+		t.Errorf("write once space is back: %+v, %v", res, err)
+	}
+	checkTrace(t, s, second[0].TraceID, 3)
+}
