@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/loupe-dev/loupe/internal/ratelimited"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -39,6 +40,9 @@ type Store struct {
 	known    *knownTraces // the trace ids stored, for the writer (traceid.go)
 	lock     *os.File     // held while the store is open (lock_unix.go)
 	indexer  indexer      // the search indexer, in fts.go
+	// errs logs the background work's failures, which repeat every
+	// fraction of a second while the disk is full.
+	errs *ratelimited.Logger
 
 	// closing ends with Close, which waits for the background work
 	// (rebuildKnownTraces) it stops.
@@ -153,7 +157,7 @@ func openLocked(ctx context.Context, path string, log *slog.Logger) (*Store, err
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &Store{path: path, write: w, log: log, wal: walSyncer{path: path + "-wal"},
+	s := &Store{path: path, write: w, log: log, errs: &ratelimited.Logger{Log: log}, wal: walSyncer{path: path + "-wal"},
 		mode: checkedWrites, kept: keptStatements{db: w, limit: maxKeptStatements}}
 	s.closing, s.stopBackground = context.WithCancel(context.Background())
 	if err := s.migrate(ctx); err != nil {
