@@ -5,6 +5,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -260,7 +261,11 @@ func (s *Store) Close() error {
 		err = s.read.Close()
 	}
 	s.kept.close()
-	if _, cerr := s.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); cerr != nil && err == nil {
+	if _, cerr := s.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); errors.Is(cerr, store.ErrUnavailable) {
+		// On a full disk the database cannot grow to take the log in. The
+		// log keeps every commit, and the next start copies it in.
+		s.log.Warn("the write-ahead log stays beside the database until the next start", "err", cerr)
+	} else if cerr != nil && err == nil {
 		err = cerr
 	}
 	if cerr := s.write.Close(); cerr != nil && err == nil {

@@ -394,3 +394,33 @@ func TestOpenOnFullDisk(t *testing.T) {
 	}
 	checkTrace(t, s, second[0].TraceID, 3)
 }
+
+// TestCloseOnFullDisk closes a store whose disk filled with its own log:
+// Close succeeds, the log is kept, and every commit is there once the
+// store opens again with space.
+func TestCloseOnFullDisk(t *testing.T) {
+	dir := diskfull.Mount(t, 16<<20)
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	s, err := Open(ctx, dir, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(-time.Hour).UnixNano()
+	first := traceSpans("3333333333333333000000000000000c", 3, start)
+	if _, err := s.WriteSpans(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	s.stopCheckpointer() // the log keeps the commit, as it does while checkpoints fail
+	free := diskfull.Fill(t, dir)
+	if err := s.Close(); err != nil {
+		t.Errorf("Close on a full disk: %v", err)
+	}
+	free()
+	s, err = Open(ctx, dir, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	checkTrace(t, s, first[0].TraceID, 3)
+}
