@@ -21,7 +21,9 @@ var outage = store.Unavailable(errors.New("failed to connect to `user=loupe data
 // downStore is a store whose database is unreachable.
 type downStore struct{ store.Store }
 
-func (downStore) Projects(context.Context, store.ProjectQuery) ([]store.Project, error) { return nil, outage }
+func (downStore) Projects(context.Context, store.ProjectQuery) ([]store.Project, error) {
+	return nil, outage
+}
 func (downStore) ProjectByName(context.Context, string) (store.Project, error) {
 	return store.Project{}, outage
 }

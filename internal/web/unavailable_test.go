@@ -21,11 +21,15 @@ var outage = store.Unavailable(errors.New("failed to connect to `user=loupe data
 // downStore is a store whose database is unreachable.
 type downStore struct{ store.Reader }
 
-func (downStore) Projects(context.Context, store.ProjectQuery) ([]store.Project, error) { return nil, outage }
+func (downStore) Projects(context.Context, store.ProjectQuery) ([]store.Project, error) {
+	return nil, outage
+}
 func (downStore) ProjectByName(context.Context, string) (store.Project, error) {
 	return store.Project{}, outage
 }
-func (downStore) TraceInfo(context.Context, string) (store.Trace, error) { return store.Trace{}, outage }
+func (downStore) TraceInfo(context.Context, string) (store.Trace, error) {
+	return store.Trace{}, outage
+}
 func (downStore) SpanByID(context.Context, string) (store.SpanRecord, error) {
 	return store.SpanRecord{}, outage
 }
