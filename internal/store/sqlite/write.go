@@ -61,10 +61,11 @@ func (s *Store) CommitSpans(ctx context.Context, spans []span.Span) (store.Write
 	return res, nil
 }
 
-// Sync makes every commit so far durable.
+// Sync makes every commit so far durable. Its failures are the system's,
+// classified here: SQLite's connections do not see them.
 func (s *Store) Sync(context.Context) error {
 	if err := s.wal.sync(); err != nil {
-		return fmt.Errorf("make spans durable: %w", err)
+		return classify(fmt.Errorf("make spans durable: %w", err))
 	}
 	return nil
 }
