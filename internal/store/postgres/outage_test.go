@@ -73,6 +73,52 @@ func TestOutage(t *testing.T) {
 	}
 }
 
+// TestRestart stops and starts a PostgreSQL of the test's own under the
+// store: while it is down, writes and reads fail as ErrUnavailable; once
+// it is up, the pool's new connections serve them, the batch that failed
+// is stored once, and no statement cached on the old connections is
+// tried again.
+func TestRestart(t *testing.T) {
+	c := pgtest.NewCluster(t)
+	s := open(t, c.URL)
+	ctx := context.Background()
+	batch := func(trace int) []span.Span {
+		return []span.Span{testSpan(trace, 0), testSpan(trace, 1), testSpan(trace, 2)}
+	}
+	// Enough to have the pool's statements prepared on several connections.
+	for i := range 20 {
+		if _, err := s.WriteSpans(ctx, batch(i)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Trace(ctx, testSpan(i, 0).TraceID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Stop(t)
+	if _, err := s.WriteSpans(ctx, batch(100)); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("write while PostgreSQL is stopped = %v, want ErrUnavailable", err)
+	}
+	if _, err := s.Trace(ctx, testSpan(1, 0).TraceID); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("read while PostgreSQL is stopped = %v, want ErrUnavailable", err)
+	}
+	if err := s.CheckWritable(ctx); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("CheckWritable while PostgreSQL is stopped = %v, want ErrUnavailable", err)
+	}
+	c.Start(t)
+	res, err := s.WriteSpans(ctx, batch(100))
+	if err != nil || res.Inserted != 3 {
+		t.Fatalf("write once PostgreSQL is back: %+v, %v", res, err)
+	}
+	for i := range 20 {
+		if tr, err := s.Trace(ctx, testSpan(i, 0).TraceID); err != nil || tr.SpanCount != 3 {
+			t.Errorf("trace %d once PostgreSQL is back: %d spans, %v", i, tr.SpanCount, err)
+		}
+	}
+	if _, err := s.WriteSpans(ctx, batch(101)); err != nil {
+		t.Errorf("next write: %v", err)
+	}
+}
+
 // TestConnectionTerminated ends the store's only connection from the
 // server's side, as a restart does: the next statement on it fails as
 // ErrUnavailable, and the one after runs on a new connection.
