@@ -92,9 +92,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.pipeline.SetPricer(s.costs)
 	if err := s.pipeline.CheckWritable(ctx); err != nil {
-		// Reads, and the UI and retention that free space, work still;
-		// ingest is answered as unavailable until writes work again,
-		// which the pipeline notices by itself.
+		// Reads and the UI work still; ingest is answered as unavailable
+		// until writes work again, which the pipeline notices by itself.
 		log.Warn("the database takes no writes: serving reads only until it does")
 	}
 	s.metrics = metrics.New(&s.pipeline.Stats, s.pipeline.QueueDepth, s.databaseFiles)

@@ -67,28 +67,28 @@ func openDB(dsn string) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sql.OpenDB(connector{c}), nil
+	return sql.OpenDB(classifyingConnector{c}), nil
 }
 
 // The types below wrap the driver's and implement the same optional
 // interfaces it does, no more: database/sql chooses its paths by them.
 var (
-	_ driver.Connector          = connector{}
-	_ driver.ConnBeginTx        = (*conn)(nil)
-	_ driver.ConnPrepareContext = (*conn)(nil)
-	_ driver.ExecerContext      = (*conn)(nil)
-	_ driver.QueryerContext     = (*conn)(nil)
-	_ driver.Pinger             = (*conn)(nil)
-	_ driver.SessionResetter    = (*conn)(nil)
-	_ driver.Validator          = (*conn)(nil)
-	_ driver.StmtExecContext    = (*stmt)(nil)
-	_ driver.StmtQueryContext   = (*stmt)(nil)
+	_ driver.Connector          = classifyingConnector{}
+	_ driver.ConnBeginTx        = (*classifiedConn)(nil)
+	_ driver.ConnPrepareContext = (*classifiedConn)(nil)
+	_ driver.ExecerContext      = (*classifiedConn)(nil)
+	_ driver.QueryerContext     = (*classifiedConn)(nil)
+	_ driver.Pinger             = (*classifiedConn)(nil)
+	_ driver.SessionResetter    = (*classifiedConn)(nil)
+	_ driver.Validator          = (*classifiedConn)(nil)
+	_ driver.StmtExecContext    = (*classifiedStmt)(nil)
+	_ driver.StmtQueryContext   = (*classifiedStmt)(nil)
 
-	_ driver.RowsColumnTypeDatabaseTypeName = (*rows)(nil)
-	_ driver.RowsColumnTypeLength           = (*rows)(nil)
-	_ driver.RowsColumnTypeNullable         = (*rows)(nil)
-	_ driver.RowsColumnTypePrecisionScale   = (*rows)(nil)
-	_ driver.RowsColumnTypeScanType         = (*rows)(nil)
+	_ driver.RowsColumnTypeDatabaseTypeName = (*classifiedRows)(nil)
+	_ driver.RowsColumnTypeLength           = (*classifiedRows)(nil)
+	_ driver.RowsColumnTypeNullable         = (*classifiedRows)(nil)
+	_ driver.RowsColumnTypePrecisionScale   = (*classifiedRows)(nil)
+	_ driver.RowsColumnTypeScanType         = (*classifiedRows)(nil)
 )
 
 // driverConn is what the driver's connections offer.
@@ -118,9 +118,9 @@ type driverRows interface {
 	driver.RowsColumnTypeScanType
 }
 
-type connector struct{ driver.Connector }
+type classifyingConnector struct{ driver.Connector }
 
-func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
+func (c classifyingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	dc, err := c.Connector.Connect(ctx)
 	if err != nil {
 		return nil, classify(err)
@@ -136,94 +136,96 @@ func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 			return nil, classify(err)
 		}
 	}
-	return &conn{dc.(driverConn)}, nil
+	return &classifiedConn{dc.(driverConn)}, nil
 }
 
-type conn struct{ c driverConn }
+type classifiedConn struct{ c driverConn }
 
-func (c *conn) Prepare(query string) (driver.Stmt, error) {
+func (c *classifiedConn) Prepare(query string) (driver.Stmt, error) {
 	return c.PrepareContext(context.Background(), query)
 }
 
-func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+func (c *classifiedConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	st, err := c.c.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, classify(err)
 	}
-	return &stmt{st.(driverStmt)}, nil
+	return &classifiedStmt{st.(driverStmt)}, nil
 }
 
-func (c *conn) Close() error { return classify(c.c.Close()) }
+func (c *classifiedConn) Close() error { return classify(c.c.Close()) }
 
-func (c *conn) Begin() (driver.Tx, error) {
+func (c *classifiedConn) Begin() (driver.Tx, error) {
 	return c.BeginTx(context.Background(), driver.TxOptions{})
 }
 
-func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+func (c *classifiedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	t, err := c.c.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, classify(err)
 	}
-	return tx{t}, nil
+	return classifiedTx{t}, nil
 }
 
-func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+func (c *classifiedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	r, err := c.c.ExecContext(ctx, query, args)
 	return r, classify(err)
 }
 
-func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+func (c *classifiedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	r, err := c.c.QueryContext(ctx, query, args)
 	if err != nil {
 		return nil, classify(err)
 	}
-	return &rows{r.(driverRows)}, nil
+	return &classifiedRows{r.(driverRows)}, nil
 }
 
-func (c *conn) Ping(ctx context.Context) error          { return classify(c.c.Ping(ctx)) }
-func (c *conn) ResetSession(ctx context.Context) error  { return c.c.ResetSession(ctx) }
-func (c *conn) IsValid() bool                           { return c.c.IsValid() }
-func (t tx) Commit() error                              { return classify(t.t.Commit()) }
-func (t tx) Rollback() error                            { return classify(t.t.Rollback()) }
-func (s *stmt) Close() error                            { return classify(s.s.Close()) }
-func (s *stmt) NumInput() int                           { return s.s.NumInput() }
-func (r *rows) Columns() []string                       { return r.r.Columns() }
-func (r *rows) Close() error                            { return classify(r.r.Close()) }
-func (r *rows) Next(dest []driver.Value) error          { return classify(r.r.Next(dest)) }
-func (r *rows) ColumnTypeDatabaseTypeName(i int) string { return r.r.ColumnTypeDatabaseTypeName(i) }
-func (r *rows) ColumnTypeLength(i int) (int64, bool)    { return r.r.ColumnTypeLength(i) }
-func (r *rows) ColumnTypeNullable(i int) (bool, bool)   { return r.r.ColumnTypeNullable(i) }
-func (r *rows) ColumnTypePrecisionScale(i int) (int64, int64, bool) {
+func (c *classifiedConn) Ping(ctx context.Context) error         { return classify(c.c.Ping(ctx)) }
+func (c *classifiedConn) ResetSession(ctx context.Context) error { return c.c.ResetSession(ctx) }
+func (c *classifiedConn) IsValid() bool                          { return c.c.IsValid() }
+func (t classifiedTx) Commit() error                             { return classify(t.t.Commit()) }
+func (t classifiedTx) Rollback() error                           { return classify(t.t.Rollback()) }
+func (s *classifiedStmt) Close() error                           { return classify(s.s.Close()) }
+func (s *classifiedStmt) NumInput() int                          { return s.s.NumInput() }
+func (r *classifiedRows) Columns() []string                      { return r.r.Columns() }
+func (r *classifiedRows) Close() error                           { return classify(r.r.Close()) }
+func (r *classifiedRows) Next(dest []driver.Value) error         { return classify(r.r.Next(dest)) }
+func (r *classifiedRows) ColumnTypeDatabaseTypeName(i int) string {
+	return r.r.ColumnTypeDatabaseTypeName(i)
+}
+func (r *classifiedRows) ColumnTypeLength(i int) (int64, bool)  { return r.r.ColumnTypeLength(i) }
+func (r *classifiedRows) ColumnTypeNullable(i int) (bool, bool) { return r.r.ColumnTypeNullable(i) }
+func (r *classifiedRows) ColumnTypePrecisionScale(i int) (int64, int64, bool) {
 	return r.r.ColumnTypePrecisionScale(i)
 }
-func (r *rows) ColumnTypeScanType(i int) reflect.Type { return r.r.ColumnTypeScanType(i) }
+func (r *classifiedRows) ColumnTypeScanType(i int) reflect.Type { return r.r.ColumnTypeScanType(i) }
 
-type tx struct{ t driver.Tx }
+type classifiedTx struct{ t driver.Tx }
 
-type stmt struct{ s driverStmt }
+type classifiedStmt struct{ s driverStmt }
 
-func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
+func (s *classifiedStmt) Exec(args []driver.Value) (driver.Result, error) {
 	return s.ExecContext(context.Background(), named(args))
 }
 
-func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
+func (s *classifiedStmt) Query(args []driver.Value) (driver.Rows, error) {
 	return s.QueryContext(context.Background(), named(args))
 }
 
-func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+func (s *classifiedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	r, err := s.s.ExecContext(ctx, args)
 	return r, classify(err)
 }
 
-func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+func (s *classifiedStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	r, err := s.s.QueryContext(ctx, args)
 	if err != nil {
 		return nil, classify(err)
 	}
-	return &rows{r.(driverRows)}, nil
+	return &classifiedRows{r.(driverRows)}, nil
 }
 
-type rows struct{ r driverRows }
+type classifiedRows struct{ r driverRows }
 
 func named(args []driver.Value) []driver.NamedValue {
 	out := make([]driver.NamedValue, len(args))
