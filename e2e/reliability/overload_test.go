@@ -22,8 +22,9 @@ func TestOverloadLosesNothing(t *testing.T) {
 			if got := storedSpans(t, srv, "overload"); got != apps.produced {
 				t.Errorf("stored %d of the %d spans produced", got, apps.produced)
 			}
-			if metrics := srv.GetText(t, "/metrics"); strings.Contains(metrics, "loupe_requests_refused_total 0\n") {
-				t.Errorf("the queue never refused a request: the test did not overload the server")
+			if metrics := srv.GetText(t, "/metrics"); strings.Contains(metrics, "loupe_requests_refused_total 0\n") &&
+				strings.Contains(metrics, "loupe_requests_refused_bodies_total 0\n") {
+				t.Errorf("no request was refused: the test did not overload the server")
 			}
 			srv.Stop(t)
 		})

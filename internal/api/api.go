@@ -11,8 +11,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/loupe-dev/loupe/internal/costing"
+	"github.com/loupe-dev/loupe/internal/ingest"
+	"github.com/loupe-dev/loupe/internal/ratelimited"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -27,10 +30,15 @@ type API struct {
 	Costs   *costing.Service // prices; nil leaves the price routes out
 	Log     *slog.Logger
 	Pending Pending // asynchronous annotations waiting for their targets
+
+	// errs logs failed requests, which repeat with every request while the
+	// database is down, at most once an interval; set up by Routes.
+	errs ratelimited.Logger
 }
 
 // Routes registers the REST routes on mux.
 func (a *API) Routes(mux *http.ServeMux) {
+	a.errs.Log = a.Log
 	mux.HandleFunc("GET /arize_phoenix_version", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprint(w, PhoenixVersion)
@@ -48,6 +56,11 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.priceRoutes(mux)
 	a.retentionRoutes(mux)
 }
+
+// RetryAfterSeconds is how long a client is asked to wait when the
+// database is unavailable: about as long as the server takes to notice
+// that it is back.
+const RetryAfterSeconds = 5
 
 // Error is an API error with the status it is answered with.
 type Error struct {
@@ -102,6 +115,15 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		json.NewEncoder(w).Encode(upErr.body)
 		return
 	case errors.As(err, &apiErr):
+	case errors.Is(err, ingest.ErrOverloaded), errors.Is(err, ingest.ErrStopped):
+		// Phoenix's words for a full span queue, which its clients know.
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
+		apiErr = &Error{http.StatusServiceUnavailable, "Server is at capacity and cannot process more requests"}
+	case errors.Is(err, store.ErrUnavailable):
+		// The detail (hosts, users, files) is for the log, not the client.
+		a.errs.Warn("api request: storage unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
+		apiErr = &Error{http.StatusServiceUnavailable, "storage is unavailable; retry later"}
 	case errors.Is(err, store.ErrNotFound):
 		apiErr = &Error{http.StatusNotFound, err.Error()}
 	case errors.Is(err, store.ErrInvalidArgument):
@@ -109,7 +131,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, context.Canceled):
 		return
 	default:
-		a.Log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		a.errs.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		apiErr = &Error{http.StatusInternalServerError, "internal server error"}
 	}
 	http.Error(w, apiErr.Msg, apiErr.Status)

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/loupe-dev/loupe/internal/ingest"
 	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 )
@@ -208,7 +209,12 @@ func (a *API) uploadSpans(r *http.Request) (any, error) {
 			"detail": msg, "total_received": len(body.Data), "total_duplicates": len(dups), "total_invalid": len(invalid)}}
 	}
 	if err := a.Ingest.Submit(r.Context(), spans); err != nil {
-		return nil, fmt.Errorf("store uploaded spans: %w", err)
+		if errors.Is(err, ingest.ErrOverloaded) || errors.Is(err, ingest.ErrStopped) {
+			return nil, err
+		}
+		// Whatever else failed in the write may pass too: the input was
+		// checked, so the client should send it again.
+		return nil, store.Unavailable(fmt.Errorf("store uploaded spans: %w", err))
 	}
 	return accepted{map[string]int{"total_received": len(body.Data), "total_queued": len(spans)}}, nil
 }

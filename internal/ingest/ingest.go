@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/loupe-dev/loupe/internal/ratelimited"
 	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 )
@@ -29,7 +30,17 @@ type Config struct {
 	MaxQueueSpans int   // spans waiting or being written; beyond it requests are refused
 	MaxQueueBytes int64 // memory those spans hold (span.Footprint)
 	MaxBatchSpans int   // spans per transaction
+	// CheckInterval spaces the checks of a store whose writes fail, while
+	// no batch comes to tell (DefaultCheckInterval when 0).
+	CheckInterval time.Duration
 }
+
+// DefaultCheckInterval is how soon an idle server notices that a store
+// whose writes failed takes them again.
+const DefaultCheckInterval = 5 * time.Second
+
+// checkTimeout bounds one check of the store.
+const checkTimeout = 10 * time.Second
 
 // DefaultConfig holds a second or more of ingest at full speed, enough to
 // keep the writer's batches large, in 64 MiB.
@@ -56,7 +67,6 @@ type request struct {
 type Pipeline struct {
 	cfg   Config
 	store store.Writer
-	log   *slog.Logger
 	Stats Stats
 
 	mu          sync.Mutex
@@ -77,7 +87,35 @@ type Pipeline struct {
 	// batches go to the acknowledger through syncs.
 	syncer store.SyncWriter
 	syncs  chan *written
+
+	// errs logs write failures, which repeat with every batch while the
+	// store is down, at most once an interval.
+	errs   *ratelimited.Logger
+	health struct {
+		sync.Mutex
+		WriteHealth
+	}
 }
+
+// WriteHealth tells whether the store takes writes.
+type WriteHealth struct {
+	// Failing is set when a batch could store none of its requests' spans,
+	// or a check of the store failed, until a write succeeds.
+	Failing bool
+	Since   time.Time // when writes began failing
+	// Err is the last failure: for the log, not for clients.
+	Err error
+}
+
+// Unavailable reports whether writes fail for a reason that may pass
+// (store.ErrUnavailable): the database unreachable, the disk full.
+func (h WriteHealth) Unavailable() bool {
+	return h.Failing && errors.Is(h.Err, store.ErrUnavailable)
+}
+
+// writeFailed is the log's message for a batch that stored nothing, or a
+// check of the store that failed.
+const writeFailed = "write spans"
 
 // Pricer sets the cost of a span (span.View.Cost).
 type Pricer interface {
@@ -101,7 +139,63 @@ func New(cfg Config, w store.Writer, log *slog.Logger) *Pipeline {
 	if cfg.MaxBatchSpans <= 0 {
 		cfg.MaxBatchSpans = DefaultConfig.MaxBatchSpans
 	}
-	return &Pipeline{cfg: cfg, store: w, log: log, wake: make(chan struct{}, 1)}
+	if cfg.CheckInterval <= 0 {
+		cfg.CheckInterval = DefaultCheckInterval
+	}
+	return &Pipeline{cfg: cfg, store: w, wake: make(chan struct{}, 1), errs: &ratelimited.Logger{Log: log}}
+}
+
+// WriteHealth reports whether the store took the last writes.
+func (p *Pipeline) WriteHealth() WriteHealth {
+	p.health.Lock()
+	defer p.health.Unlock()
+	return p.health.WriteHealth
+}
+
+func (p *Pipeline) writesFailed(err error) {
+	p.health.Lock()
+	wasFailing := p.health.Failing
+	if !wasFailing {
+		p.health.Failing, p.health.Since = true, time.Now()
+	}
+	p.health.Err = err
+	p.health.Unlock()
+	if !wasFailing {
+		// The writer arms its check of the store when it next looks.
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (p *Pipeline) writesSucceeded() {
+	p.health.Lock()
+	p.health.WriteHealth = WriteHealth{}
+	p.health.Unlock()
+	p.errs.Recovered(writeFailed)
+}
+
+// CheckWritable checks that the store takes writes now, when it can tell
+// (store.WriteChecker), and records the answer in WriteHealth. The writer
+// runs it while writes fail and no batch comes; the server, before it runs
+// the pipeline, to start read-only on a store that takes no writes.
+func (p *Pipeline) CheckWritable(ctx context.Context) error {
+	c, ok := p.store.(store.WriteChecker)
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	if err := c.CheckWritable(ctx); err != nil {
+		p.errs.Error(writeFailed, "check", true, "err", err)
+		p.writesFailed(err)
+		return err
+	}
+	if p.WriteHealth().Failing {
+		p.writesSucceeded()
+	}
+	return nil
 }
 
 // QueueDepth is the number of spans accepted and not yet written.
@@ -185,28 +279,48 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		go func() { p.acknowledge(); close(done) }()
 		defer func() { close(p.syncs); <-done }()
 	}
+	// check, while writes fail, fires once no batch has been written for
+	// an interval: batches tell whether the store is back, and checking
+	// between them would call it back while they still fail.
+	check := time.NewTimer(p.cfg.CheckInterval)
+	check.Stop()
+	checking := false
 	for {
 		select {
 		case <-p.wake:
-			p.drain()
+			if p.drain() {
+				checking = false
+			}
+		case <-check.C:
+			checking = false
+			if p.WriteHealth().Failing {
+				p.CheckWritable(ctx)
+			}
 		case <-ctx.Done():
+			check.Stop()
 			p.mu.Lock()
 			p.closed = true
 			p.mu.Unlock()
 			p.drain()
 			return nil
 		}
+		if !checking && p.WriteHealth().Failing {
+			check.Reset(p.cfg.CheckInterval)
+			checking = true
+		}
 	}
 }
 
-// drain writes batches until the queue is empty.
-func (p *Pipeline) drain() {
+// drain writes batches until the queue is empty, and reports whether it
+// wrote any.
+func (p *Pipeline) drain() (wrote bool) {
 	for {
 		batch := p.take()
 		if len(batch) == 0 {
-			return
+			return wrote
 		}
 		p.writeBatch(batch)
+		wrote = true
 	}
 }
 
@@ -255,9 +369,10 @@ func (p *Pipeline) writeBatch(batch []*request) {
 		}
 	}
 	err := p.write(ctx, w, all)
-	if err != nil && len(batch) > 1 {
+	if err != nil && len(batch) > 1 && !errors.Is(err, store.ErrUnavailable) {
 		// Keep one bad request from failing the others: write each alone.
-		p.log.Warn("batch write failed; retrying its requests one by one", "requests", len(batch), "spans", len(all), "err", err)
+		// A store that is down would fail each alike.
+		p.errs.Warn("batch write failed; retrying its requests one by one", "requests", len(batch), "spans", len(all), "err", err)
 		for i, r := range batch {
 			w.errs[i] = p.write(ctx, w, r.spans)
 		}
@@ -287,7 +402,6 @@ func (p *Pipeline) write(ctx context.Context, w *written, spans []span.Span) err
 	p.Stats.Batches.Add(1)
 	if err != nil {
 		p.Stats.SpansFailed.Add(int64(len(spans)))
-		p.log.Error("write spans", "spans", len(spans), "err", err)
 		return fmt.Errorf("store spans: %w", err)
 	}
 	w.results = append(w.results, res)
@@ -314,7 +428,6 @@ func (p *Pipeline) acknowledge() {
 		var err error
 		if slices.ContainsFunc(ready, func(w *written) bool { return len(w.results) > 0 }) {
 			if err = p.syncer.Sync(context.Background()); err != nil {
-				p.log.Error("make written spans durable", "err", err)
 				err = fmt.Errorf("store spans: %w", err)
 			}
 		}
@@ -342,12 +455,35 @@ func (p *Pipeline) complete(w *written, syncErr error) {
 			p.OnCommit(res.Projects)
 		}
 	}
+	failed, spans := 0, 0
+	var last error
 	for i, r := range w.requests {
-		err := w.errs[i]
-		if err == nil {
-			err = syncErr
+		if w.errs[i] == nil {
+			w.errs[i] = syncErr
 		}
-		p.finish(r, err)
+		if err := w.errs[i]; err != nil {
+			failed, spans, last = failed+1, spans+len(r.spans), err
+		}
+	}
+	// The health changes before the requests are answered, so that a client
+	// told of a failure finds it in WriteHealth.
+	switch {
+	case failed == 0:
+		if p.WriteHealth().Failing {
+			p.writesSucceeded()
+		}
+	case failed < len(w.requests):
+		// The store took the others: these failed on their own spans.
+		p.errs.Error("write spans of some requests", "requests", failed, "spans", spans, "err", last)
+		if p.WriteHealth().Failing {
+			p.writesSucceeded()
+		}
+	default:
+		p.errs.Error(writeFailed, "requests", failed, "spans", spans, "err", last)
+		p.writesFailed(last)
+	}
+	for i, r := range w.requests {
+		p.finish(r, w.errs[i])
 	}
 }
 

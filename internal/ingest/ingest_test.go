@@ -335,3 +335,196 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// downWriter is a store that can be taken down: its writes and checks then
+// fail as store.ErrUnavailable.
+type downWriter struct {
+	fakeWriter
+	state  sync.Mutex
+	down   bool
+	writes int
+	checks int
+}
+
+func (w *downWriter) set(down bool) {
+	w.state.Lock()
+	defer w.state.Unlock()
+	w.down = down
+}
+
+func (w *downWriter) counts() (writes, checks int) {
+	w.state.Lock()
+	defer w.state.Unlock()
+	return w.writes, w.checks
+}
+
+func (w *downWriter) WriteSpans(ctx context.Context, spans []span.Span) (store.WriteResult, error) {
+	w.gate.Lock()
+	w.gate.Unlock()
+	w.state.Lock()
+	w.writes++
+	down := w.down
+	w.state.Unlock()
+	if down {
+		return store.WriteResult{}, store.Unavailable(errors.New("dial tcp 10.0.0.7:5432: connect: connection refused"))
+	}
+	return w.fakeWriter.WriteSpans(ctx, spans)
+}
+
+func (w *downWriter) CheckWritable(context.Context) error {
+	w.state.Lock()
+	defer w.state.Unlock()
+	w.checks++
+	if w.down {
+		return store.Unavailable(errors.New("dial tcp 10.0.0.7:5432: connect: connection refused"))
+	}
+	return nil
+}
+
+// TestStoreDownFailsTheBatchOnce sends a batch of several requests to a
+// store that is down: each request fails as ErrUnavailable, from one write
+// (not one more per request), and the pipeline says writes fail.
+func TestStoreDownFailsTheBatchOnce(t *testing.T) {
+	w := &downWriter{}
+	w.set(true)
+	p, stop := start(t, Config{}, w)
+	defer stop()
+	w.gate.Lock()
+	go p.Submit(context.Background(), spans(1, "hold"))
+	waitQueued(t, p, 1)
+	errs := make(chan error, 5)
+	for i := range 5 {
+		go func() { errs <- p.Submit(context.Background(), spans(2, fmt.Sprint("r", i))) }()
+	}
+	waitQueued(t, p, 11)
+	w.gate.Unlock()
+	for range 5 {
+		if err := <-errs; !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("request to a store that is down = %v, want ErrUnavailable", err)
+		}
+	}
+	if writes, _ := w.counts(); writes != 2 {
+		t.Errorf("%d writes for a first request and a batch of five, want 2: a store that is down is not retried request by request", writes)
+	}
+	h := p.WriteHealth()
+	if !h.Failing || !h.Unavailable() || h.Since.IsZero() {
+		t.Errorf("WriteHealth with the store down = %+v, want failing, unavailable, since set", h)
+	}
+}
+
+// TestWritesRecoverWithABatch takes the store down and up again under
+// traffic: the health follows the batches.
+func TestWritesRecoverWithABatch(t *testing.T) {
+	w := &downWriter{}
+	p, stop := start(t, Config{CheckInterval: time.Hour}, w)
+	defer stop()
+	w.set(true)
+	if err := p.Submit(context.Background(), spans(1, "a")); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Submit to a store that is down = %v", err)
+	}
+	if !p.WriteHealth().Failing {
+		t.Fatal("health after a failed batch: not failing")
+	}
+	w.set(false)
+	if err := p.Submit(context.Background(), spans(1, "a")); err != nil {
+		t.Fatalf("Submit once the store is back = %v", err)
+	}
+	if h := p.WriteHealth(); h.Failing {
+		t.Errorf("health after a batch was stored = %+v, want not failing", h)
+	}
+	if _, checks := w.counts(); checks != 0 {
+		t.Errorf("%d checks of the store while batches told, want 0", checks)
+	}
+}
+
+// TestCheckNoticesRecoveryWhileIdle fails writes once, then brings the
+// store back with no more traffic: the writer's checks notice.
+func TestCheckNoticesRecoveryWhileIdle(t *testing.T) {
+	w := &downWriter{}
+	p, stop := start(t, Config{CheckInterval: time.Millisecond}, w)
+	defer stop()
+	w.set(true)
+	p.Submit(context.Background(), spans(1, "a"))
+	waitFor(t, func() bool { _, checks := w.counts(); return checks >= 2 })
+	if !p.WriteHealth().Failing {
+		t.Fatal("a failing check called the store back")
+	}
+	w.set(false)
+	waitFor(t, func() bool { return !p.WriteHealth().Failing })
+}
+
+// TestStartsReadOnly checks the store before the pipeline runs, as the
+// server does at start, on a store that takes no writes: the health says
+// so from the start, and the checks notice when writes work again.
+func TestStartsReadOnly(t *testing.T) {
+	w := &downWriter{}
+	w.set(true)
+	p := New(Config{CheckInterval: time.Millisecond}, w, quiet)
+	if err := p.CheckWritable(context.Background()); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("CheckWritable of a store that is down = %v", err)
+	}
+	if !p.WriteHealth().Unavailable() {
+		t.Fatalf("health before running = %+v, want unavailable", p.WriteHealth())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	w.set(false)
+	waitFor(t, func() bool { return !p.WriteHealth().Failing })
+}
+
+// TestFailuresLoggedOncePerInterval fails a hundred batches within the
+// log's interval, then stores one: two lines, the first failure in full
+// and the recovery with the count.
+func TestFailuresLoggedOncePerInterval(t *testing.T) {
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}}))
+	w := &downWriter{}
+	p := New(Config{CheckInterval: time.Hour}, w, log)
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	var clock sync.Mutex
+	p.errs.Now = func() time.Time { clock.Lock(); defer clock.Unlock(); return now }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	w.set(true)
+	for range 100 {
+		p.Submit(context.Background(), spans(3, "a"))
+		clock.Lock()
+		now = now.Add(50 * time.Millisecond)
+		clock.Unlock()
+	}
+	w.set(false)
+	if err := p.Submit(context.Background(), spans(3, "a")); err != nil {
+		t.Fatal(err)
+	}
+	want := `level=ERROR msg="write spans" requests=1 spans=3 err="store spans: storage unavailable: dial tcp 10.0.0.7:5432: connect: connection refused"
+level=INFO msg="write spans: recovered after 5s; 100 failed meanwhile"`
+	if got := strings.TrimSpace(buf.String()); got != want {
+		t.Errorf("logged:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,7 +25,9 @@ type database struct {
 // directory, postgres:// or postgresql:// for PostgreSQL, or sqlite:///path
 // for a SQLite file. As in Phoenix's PHOENIX_SQL_DATABASE_URL (SQLAlchemy's
 // form), the path is what follows "sqlite:///", so sqlite:////var/lib/x.db
-// is absolute and sqlite:///x.db relative to the working directory.
+// is absolute and sqlite:///x.db relative to the working directory. Its
+// percent-escapes are decoded, so that a '?' or '#' in a file name can be
+// written %3F and %23; a '%' that starts no escape stands for itself.
 func parseDatabase(raw string) (database, error) {
 	switch {
 	case raw == "":
@@ -33,6 +36,9 @@ func parseDatabase(raw string) (database, error) {
 		return database{postgresURL: raw}, nil
 	case strings.HasPrefix(raw, "sqlite:///"):
 		path, _, _ := strings.Cut(strings.TrimPrefix(raw, "sqlite:///"), "?")
+		if unescaped, err := url.PathUnescape(path); err == nil {
+			path = unescaped
+		}
 		if path == "" || path == ":memory:" {
 			return database{}, fmt.Errorf("--database %q: name a database file, e.g. sqlite:////var/lib/loupe/loupe.db", raw)
 		}

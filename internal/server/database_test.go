@@ -1,6 +1,10 @@
 package server
 
 import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -16,6 +20,12 @@ func TestParseDatabase(t *testing.T) {
 		{"postgresql://db/phoenix", database{postgresURL: "postgresql://db/phoenix"}, ""},
 		{"sqlite:////var/lib/loupe/x.db", database{sqliteFile: "/var/lib/loupe/x.db"}, ""},
 		{"sqlite:///x.db?mode=rwc", database{sqliteFile: "x.db"}, ""},
+		{"sqlite:///data/x.db", database{sqliteFile: "data/x.db"}, ""},
+		{"sqlite:///my data/x.db", database{sqliteFile: "my data/x.db"}, ""},
+		{"sqlite:///my%20data/what%3F%231.db", database{sqliteFile: "my data/what?#1.db"}, ""},
+		{"sqlite:///100%25.db", database{sqliteFile: "100%.db"}, ""},
+		{"sqlite:///100%.db", database{sqliteFile: "100%.db"}, ""},
+		{"sqlite:////tmp/%41.db", database{sqliteFile: "/tmp/A.db"}, ""},
 		{"sqlite:///", database{}, "name a database file"},
 		{"sqlite:///:memory:", database{}, "name a database file"},
 		{"mysql://db/x", database{}, "use postgres://"},
@@ -60,5 +70,34 @@ func TestDatabaseAndRetentionConfig(t *testing.T) {
 		if _, err := parse(t, args, nil); err == nil {
 			t.Errorf("%v: no error", args)
 		}
+	}
+}
+
+// TestOpenSQLiteByURL opens --database sqlite:/// files named relative to
+// the working directory, with characters that mean something in a URI.
+func TestOpenSQLiteByURL(t *testing.T) {
+	tests := []struct{ url, file string }{
+		{"sqlite:///loupe.db", "loupe.db"},
+		{"sqlite:///data/loupe.db", "data/loupe.db"},
+		{"sqlite:///my data/loupe.db", "my data/loupe.db"},
+		{"sqlite:///what%3F/%231%25.db", "what?/#1%.db"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			work := t.TempDir()
+			t.Chdir(work)
+			st, _, file, err := openStore(context.Background(), Config{Database: tc.url}, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatalf("open %s: %v", tc.url, err)
+			}
+			st.Close()
+			want := filepath.Join(work, tc.file)
+			if file != want {
+				t.Errorf("open %s: file %q, want %q", tc.url, file, want)
+			}
+			if _, err := os.Stat(want); err != nil {
+				t.Errorf("open %s: %v", tc.url, err)
+			}
+		})
 	}
 }

@@ -46,15 +46,21 @@ func applyDefaultRetention(ctx context.Context, st store.Store, cfg Config) erro
 	if !cfg.RetentionDays.Valid && !cfg.RetentionTraces.Valid {
 		return nil
 	}
-	p, err := st.RetentionPolicy(ctx, store.DefaultPolicy)
+	stored, err := st.RetentionPolicy(ctx, store.DefaultPolicy)
 	if err != nil {
 		return err
 	}
+	p := stored
 	if cfg.RetentionDays.Valid {
 		p.MaxDays = cfg.RetentionDays.Value
 	}
 	if cfg.RetentionTraces.Valid {
 		p.MaxTraces = cfg.RetentionTraces.Value
+	}
+	if p == stored {
+		// Started again with the same flags: nothing to write, which a
+		// database out of space could not take.
+		return nil
 	}
 	if err := st.SetRetentionPolicy(ctx, store.DefaultPolicy, p); err != nil {
 		return fmt.Errorf("store the default retention policy: %w", err)

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -52,6 +53,9 @@ type Server struct {
 	sweeper     *retention.Sweeper
 	dbWhere     string // where the data lives, for the log
 	dbPath      string // the SQLite file, if any
+	// retentionPending is set when the retention flags could not be stored
+	// at start: Run stores them once the database takes writes.
+	retentionPending bool
 }
 
 // New opens the store and binds the listeners, so that a bad address or an
@@ -64,12 +68,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	if err := applyDefaultRetention(ctx, st, cfg); err != nil {
-		st.Close()
-		return nil, err
-	}
 	s := &Server{cfg: cfg, log: log, store: st, dbWhere: where, dbPath: file,
 		decodeSlots: otlp.NewDecodeSlots(runtime.GOMAXPROCS(0)), bodies: otlp.NewBudget(int64(cfg.InflightBytes))}
+	if err := applyDefaultRetention(ctx, st, cfg); err != nil {
+		if !errors.Is(err, store.ErrUnavailable) {
+			st.Close()
+			return nil, err
+		}
+		// The policy is stored once the database takes writes (Run).
+		log.Warn("the database takes no writes now; the retention flags apply once it does", "err", err)
+		s.retentionPending = true
+	}
 	s.sweeper = &retention.Sweeper{Store: st, Log: log, Interval: cfg.RetentionInterval}
 	s.pipeline = ingest.New(ingest.Config{
 		MaxQueueSpans: cfg.QueueSpans, MaxQueueBytes: int64(cfg.QueueBytes), MaxBatchSpans: cfg.BatchSpans,
@@ -86,6 +95,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.pipeline.SetPricer(s.costs)
+	if err := s.pipeline.CheckWritable(ctx); err != nil {
+		// Reads and the UI work still; ingest is answered as unavailable
+		// until writes work again, which the pipeline notices by itself.
+		log.Warn("the database takes no writes: serving reads only until it does")
+	}
 	s.metrics = metrics.New(&s.pipeline.Stats, s.pipeline.QueueDepth, s.databaseFiles)
 	s.metrics.WatchBodies(s.bodies.Used, s.bodies.Refused)
 	s.pipeline.OnStored = s.metrics.ObserveCommit
@@ -135,17 +149,7 @@ func (s *Server) routes() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprint(w, "OK")
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := s.store.Ping(ctx); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintf(w, "{\"error\":%q}", "database unavailable")
-			return
-		}
-		fmt.Fprint(w, "{}")
-	})
+	mux.HandleFunc("GET /readyz", s.readyz)
 	return withVersionHeader(withCrossOriginProtection(withBodyDeadline(mux, otlp.ReceiveTimeout)))
 }
 
@@ -199,6 +203,36 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// readiness is the body of /readyz. Reason and Since are set when not
+// ready; neither says more than a client needs to decide where to send.
+type readiness struct {
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+	Since  string `json:"since,omitempty"` // RFC 3339, when writes began failing
+}
+
+// readyz answers 200 while the database answers and takes writes, and 503
+// with the reason otherwise: a load balancer then sends spans elsewhere
+// while this server serves reads.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	body, status := readiness{Status: "ready"}, http.StatusOK
+	if err := s.store.Ping(ctx); err != nil {
+		body, status = readiness{Status: "not ready", Reason: "database unavailable"}, http.StatusServiceUnavailable
+	} else if h := s.pipeline.WriteHealth(); h.Failing {
+		body, status = readiness{Status: "not ready", Reason: "writes are failing", Since: h.Since.UTC().Format(time.RFC3339)},
+			http.StatusServiceUnavailable
+		if h.Unavailable() {
+			body.Reason += ": storage unavailable"
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(body)
+}
+
 // databaseFiles are the files of an embedded database, for its size.
 func (s *Server) databaseFiles() []string {
 	if s.dbPath == "" {
@@ -250,6 +284,12 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error {
 		return s.sweeper.Run(gctx)
 	})
+	if s.retentionPending {
+		g.Go(func() error {
+			s.storeRetentionFlags(gctx)
+			return nil
+		})
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		s.shutdown()
@@ -266,6 +306,29 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.log.Debug("stopped")
 	return err
+}
+
+// storeRetentionFlags stores the default retention policy of the flags
+// once the database takes writes, trying as often as ingest checks it.
+func (s *Server) storeRetentionFlags(ctx context.Context) {
+	tick := time.NewTicker(ingest.DefaultCheckInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		err := applyDefaultRetention(ctx, s.store, s.cfg)
+		if err == nil {
+			s.log.Info("stored the default retention policy of the flags")
+			return
+		}
+		if !errors.Is(err, store.ErrUnavailable) && ctx.Err() == nil {
+			s.log.Error("store the default retention policy of the flags", "err", err)
+			return
+		}
+	}
 }
 
 func (s *Server) shutdown() {

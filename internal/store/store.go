@@ -18,6 +18,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/span"
@@ -36,9 +37,19 @@ type Store interface {
 	Settings
 	Retention // in retention.go
 	Searcher  // in search.go
+	WriteChecker
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// WriteChecker checks, cheaply, whether the store can write now: while
+// writes fail, ingest runs it every few seconds to notice the recovery.
+type WriteChecker interface {
+	// CheckWritable commits a small write that changes nothing a reader
+	// sees, durably, and returns its error, which wraps ErrUnavailable
+	// while the database is unreachable or out of space.
+	CheckWritable(ctx context.Context) error
 }
 
 // Writer stores spans.
@@ -240,6 +251,15 @@ var ErrConflict = errors.New("conflict")
 // but may later: unreachable or restarting, busy, out of disk space. Callers
 // answer it as retryable and keep the wrapped detail out of what clients see.
 var ErrUnavailable = errors.New("storage unavailable")
+
+// Unavailable marks err, a failure that may pass, as ErrUnavailable; the
+// result still wraps err, whose detail is for the log. A nil err stays nil.
+func Unavailable(err error) error {
+	if err == nil || errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
 
 // Manager changes what is stored: projects, and deletes and moves of traces
 // and sessions. Roll-ups stay consistent with what remains.

@@ -125,7 +125,13 @@ func (h *Handler) saveAnnotation(w http.ResponseWriter, r *http.Request, t annot
 			http.Error(w, "The "+string(t.kind)+" "+t.entityID+" no longer exists.", http.StatusNotFound)
 			return
 		}
-		h.log.Error("save annotation", "kind", t.kind, "id", t.entityID, "err", err)
+		if errors.Is(err, store.ErrUnavailable) {
+			h.errs.Warn("save annotation: storage unavailable", "kind", t.kind, "id", t.entityID, "err", err)
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+			http.Error(w, "The annotation could not be saved now: the database is unavailable. Try again in a moment.", http.StatusServiceUnavailable)
+			return
+		}
+		h.errs.Error("save annotation", "kind", t.kind, "id", t.entityID, "err", err)
 		http.Error(w, "The annotation could not be saved; the details are in the server's log.", http.StatusInternalServerError)
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/loupe-dev/loupe/internal/ratelimited"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -33,7 +34,7 @@ type subscriber struct {
 // database show up too; commits in this process wake it early.
 type broker struct {
 	store store.Reader
-	log   *slog.Logger
+	errs  ratelimited.Logger // a poll fails every second while the database is down
 	every time.Duration
 	limit int // most subscribers
 
@@ -46,7 +47,7 @@ type broker struct {
 }
 
 func newBroker(st store.Reader, log *slog.Logger, every time.Duration, limit int) *broker {
-	return &broker{store: st, log: log, every: every, limit: limit,
+	return &broker{store: st, errs: ratelimited.Logger{Log: log}, every: every, limit: limit,
 		subs: map[*subscriber]struct{}{}, wakeCh: make(chan struct{}, 1)}
 }
 
@@ -112,9 +113,10 @@ func (b *broker) poll() {
 	defer cancel()
 	ps, err := b.store.Projects(ctx, store.ProjectQuery{})
 	if err != nil {
-		b.log.Warn("live views: read projects", "err", err)
+		b.errs.Warn("live views: read projects", "err", err)
 		return
 	}
+	b.errs.Recovered("live views: read projects")
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.seen == nil || !b.primed {

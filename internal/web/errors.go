@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/loupe-dev/loupe/internal/store"
 )
+
+// retryAfterSeconds is how long a browser is asked to wait when the
+// database is unavailable.
+const retryAfterSeconds = 5
 
 // notFound is what a 404 page says: what was not found, and where to go.
 type notFound struct {
@@ -32,14 +37,20 @@ func (h *Handler) notFoundPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // fail answers a store error: not found becomes nf's 404 page, a gone
-// client nothing, anything else a logged 500.
+// client nothing, a database that is down a 503 page, anything else a
+// logged 500. The pages name no cause beyond that; the log has it.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error, nf notFound) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		h.notFound(w, r, nf)
 	case errors.Is(err, context.Canceled):
+	case errors.Is(err, store.ErrUnavailable):
+		h.errs.Warn("ui request: storage unavailable", "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+		f := h.frame(context.WithoutCancel(r.Context()), r, "Storage unavailable", "")
+		h.render(w, r, http.StatusServiceUnavailable, "unavailable", f)
 	default:
-		h.log.Error("ui request failed", "path", r.URL.Path, "err", err)
+		h.errs.Error("ui request failed", "path", r.URL.Path, "err", err)
 		f := h.frame(context.WithoutCancel(r.Context()), r, "Something went wrong", "")
 		h.render(w, r, http.StatusInternalServerError, "error", f)
 	}

@@ -51,7 +51,7 @@ func (h *Handler) exportTrace(w http.ResponseWriter, r *http.Request) {
 			bw.WriteByte(',')
 		}
 		if err := enc.Encode(toExportSpan(s)); err != nil {
-			h.log.Error("export trace", "trace_id", t.TraceID, "err", err)
+			h.errs.Error("export trace", "trace_id", t.TraceID, "err", err)
 			return
 		}
 	}

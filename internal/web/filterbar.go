@@ -42,7 +42,7 @@ func (h *Handler) listFilter(ctx context.Context, q url.Values, projectID int64,
 	if f.Search != "" && h.caps.searcher != nil {
 		lag, err := h.caps.searcher.SearchLag(ctx, projectID)
 		if err != nil && !errors.Is(err, errors.ErrUnsupported) {
-			h.log.Warn("read the search index lag", "project", projectID, "err", err)
+			h.errs.Warn("read the search index lag", "project", projectID, "err", err)
 		}
 		f.SearchLag = lag
 	}

@@ -42,7 +42,7 @@ func (h *Handler) frame(ctx context.Context, r *http.Request, title, project str
 	}
 	ps, err := h.store.Projects(ctx, store.ProjectQuery{Limit: maxSwitcherProjects})
 	if err != nil {
-		h.log.Warn("list projects for the switcher", "err", err)
+		h.errs.Warn("list projects for the switcher", "err", err)
 	}
 	for _, p := range ps {
 		f.Projects = append(f.Projects, p.Name)

@@ -13,7 +13,7 @@ var templateFS embed.FS
 
 // pageNames are the templates/pages/*.html files; each defines "title" and
 // "content" and is rendered inside the layout.
-var pageNames = []string{"home", "firstrun", "traces", "spans", "sessions", "session", "trace", "notfound", "error"}
+var pageNames = []string{"home", "firstrun", "traces", "spans", "sessions", "session", "trace", "notfound", "error", "unavailable"}
 
 // fragments are partials also served alone, to scripts that swap them in.
 var fragments = []string{"tree_rows", "span_detail", "annotations_block"}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/loupe-dev/loupe/internal/costing"
+	"github.com/loupe-dev/loupe/internal/ratelimited"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -35,6 +36,7 @@ type Config struct {
 type Handler struct {
 	store    store.Reader
 	log      *slog.Logger
+	errs     *ratelimited.Logger // failures that repeat with every request while the database is down
 	grpcAddr string
 	live     *broker
 	now      func() time.Time
@@ -54,6 +56,7 @@ func New(cfg Config) *Handler {
 	return &Handler{
 		store:    cfg.Store,
 		log:      cfg.Log,
+		errs:     &ratelimited.Logger{Log: cfg.Log},
 		grpcAddr: cfg.GRPCAddr,
 		live:     newBroker(cfg.Store, cfg.Log, poll, maxSubscribers),
 		now:      time.Now,

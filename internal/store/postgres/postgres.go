@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -28,7 +29,7 @@ import (
 // Store is the PostgreSQL backend. It is safe for concurrent use, by any
 // number of goroutines and of processes.
 type Store struct {
-	pool *pgxpool.Pool
+	pool dbPool
 	log  *slog.Logger
 
 	// Only ids of committed rows enter these caches: an id from a rolled
@@ -38,6 +39,9 @@ type Store struct {
 }
 
 var _ store.Store = (*Store)(nil)
+
+// defaultConnectTimeout bounds a connection attempt when the URL does not.
+const defaultConnectTimeout = 5 * time.Second
 
 // Open connects to the database at url (postgres:// or postgresql://, with
 // libpq's parameters), applies the migrations it lacks and makes sure the
@@ -52,6 +56,11 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
 		// (the number of CPUs, at least 4) starves reads on small machines.
 		cfg.MaxConns = int32(max(8, 2*runtime.GOMAXPROCS(0)))
 	}
+	if !strings.Contains(url, "connect_timeout") {
+		// Without it, a server that drops packets holds the writer for the
+		// system's TCP timeout, minutes, before its batch is failed.
+		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", Redact(url), err)
@@ -60,7 +69,7 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect to %s: %w", Redact(url), err)
 	}
-	s := &Store{pool: pool, log: log}
+	s := &Store{pool: dbPool{pool}, log: log}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err

@@ -30,3 +30,13 @@ func (s *Store) PutSetting(ctx context.Context, key, value string) error {
 	}
 	return nil
 }
+
+// CheckWritable writes the time of the check into a setting of its own.
+func (s *Store) CheckWritable(ctx context.Context) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ('write_check', '', $1)
+		ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at`, nowNanos())
+	if err != nil {
+		return fmt.Errorf("check that the database takes writes: %w", err)
+	}
+	return nil
+}

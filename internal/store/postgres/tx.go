@@ -26,7 +26,9 @@ func (s *Store) inTx(ctx context.Context, what string, fn func(tx pgx.Tx) error)
 		if err == nil {
 			return nil
 		}
-		retry := retryable(err) || errors.Is(err, errTraceVanished)
+		// SafeToRetry: the statement never reached the server, as on a
+		// pooled connection found closed since a restart.
+		retry := retryable(err) || errors.Is(err, errTraceVanished) || pgconn.SafeToRetry(err)
 		if errors.Is(err, errStaleProject) {
 			// Another server deleted a project this one had cached.
 			s.projects.forget()

@@ -82,7 +82,9 @@ func (s *Store) runIndexer(ctx context.Context) {
 		if err := s.indexAll(ctx, 0, true); err != nil && ctx.Err() == nil {
 			// The next tick tries again; a failure here never loses spans,
 			// only delays their becoming searchable.
-			s.log.Warn("index spans for search", "err", err)
+			s.errs.Warn("index spans for search", "err", err)
+		} else if err == nil {
+			s.errs.Recovered("index spans for search")
 		}
 		select {
 		case <-ctx.Done():

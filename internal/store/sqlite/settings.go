@@ -29,3 +29,13 @@ func (s *Store) PutSetting(ctx context.Context, key, value string) error {
 		return err
 	})
 }
+
+// CheckWritable writes the time of the check into a setting of its own,
+// as a checked write: under the write lock, synced before it returns.
+func (s *Store) CheckWritable(ctx context.Context) error {
+	return s.inWriteTx(ctx, "check that the database takes writes", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ('write_check', '', ?)
+			ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at`, time.Now().UnixNano())
+		return err
+	})
+}

@@ -5,17 +5,17 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
+	"github.com/loupe-dev/loupe/internal/ratelimited"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -41,6 +41,9 @@ type Store struct {
 	known    *knownTraces // the trace ids stored, for the writer (traceid.go)
 	lock     *os.File     // held while the store is open (lock_unix.go)
 	indexer  indexer      // the search indexer, in fts.go
+	// errs logs the background work's failures, which repeat every
+	// fraction of a second while the disk is full.
+	errs *ratelimited.Logger
 
 	// closing ends with Close, which waits for the background work
 	// (rebuildKnownTraces) it stops.
@@ -92,7 +95,7 @@ func pageCaches(size int) (writer, reader int) {
 // DSN pragmas in alphabetical order, journal_mode first: hence a connection
 // of its own, before any other.
 func createFile(ctx context.Context, path string) (int, error) {
-	db, err := sql.Open("sqlite", dsn(path, "_pragma=busy_timeout(10000)"))
+	db, err := openDB(dsn(path, "_pragma=busy_timeout(10000)"))
 	if err != nil {
 		return 0, err
 	}
@@ -110,6 +113,12 @@ func createFile(ctx context.Context, path string) (int, error) {
 // OpenFile opens the database at path, which no other process may have
 // open.
 func OpenFile(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
+	// Absolute, so that the log syncer's path (wal.go) and what the log
+	// says stay right whatever the working directory becomes.
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	lock, err := lockDatabase(path)
 	if err != nil {
 		return nil, err
@@ -138,7 +147,7 @@ func openLocked(ctx context.Context, path string, log *slog.Logger) (*Store, err
 	writeDSN := dsn(path, "_txlock=immediate", "_pragma=synchronous(FULL)", "_pragma=busy_timeout(10000)",
 		"_pragma=foreign_keys(ON)", fmt.Sprintf("_pragma=cache_size(-%d)", writerCache), "_pragma=temp_store(MEMORY)",
 		"_pragma=wal_autocheckpoint(0)")
-	w, err := sql.Open("sqlite", writeDSN)
+	w, err := openDB(writeDSN)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -149,7 +158,7 @@ func openLocked(ctx context.Context, path string, log *slog.Logger) (*Store, err
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &Store{path: path, write: w, log: log, wal: walSyncer{path: path + "-wal"},
+	s := &Store{path: path, write: w, log: log, errs: &ratelimited.Logger{Log: log}, wal: walSyncer{path: path + "-wal"},
 		mode: checkedWrites, kept: keptStatements{db: w, limit: maxKeptStatements}}
 	s.closing, s.stopBackground = context.WithCancel(context.Background())
 	if err := s.migrate(ctx); err != nil {
@@ -167,7 +176,7 @@ func openLocked(ctx context.Context, path string, log *slog.Logger) (*Store, err
 	}
 	readDSN := dsn(path, "_pragma=busy_timeout(10000)", "_pragma=query_only(ON)",
 		fmt.Sprintf("_pragma=cache_size(-%d)", readerCache), "_pragma=temp_store(MEMORY)")
-	r, err := sql.Open("sqlite", readDSN)
+	r, err := openDB(readDSN)
 	if err != nil {
 		w.Close()
 		c.Close()
@@ -188,7 +197,7 @@ func openLocked(ctx context.Context, path string, log *slog.Logger) (*Store, err
 
 // openCheckpointConn opens the background checkpointer's connection.
 func (s *Store) openCheckpointConn() (*sql.DB, error) {
-	c, err := sql.Open("sqlite", dsn(s.path, "_pragma=busy_timeout(10000)", "_pragma=synchronous(FULL)"))
+	c, err := openDB(dsn(s.path, "_pragma=busy_timeout(10000)", "_pragma=synchronous(FULL)"))
 	if err != nil {
 		return nil, fmt.Errorf("open %s for checkpoints: %w", s.path, err)
 	}
@@ -197,17 +206,39 @@ func (s *Store) openCheckpointConn() (*sql.DB, error) {
 	return c, nil
 }
 
+// dsn names the database at path to the driver: a SQLite URI
+// (https://www.sqlite.org/uri.html) whose query holds the driver's params.
+// The path stays relative when it is ("file://data/x.db" would name a
+// host), and is escaped where SQLite would read it otherwise: '?' and '#'
+// end a URI's path, and '%' starts an escape.
 func dsn(path string, params ...string) string {
-	u := url.URL{Scheme: "file", Path: path}
-	q := ""
-	for i, p := range params {
-		if i > 0 {
-			q += "&"
-		}
-		q += p
+	p := filepath.ToSlash(filepath.Clean(path))
+	if filepath.VolumeName(path) != "" {
+		p = "/" + p // file:/C:/x.db
 	}
-	u.RawQuery = q
-	return u.String()
+	var b strings.Builder
+	b.WriteString("file:")
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; uriPathByte(c) {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	if len(params) > 0 {
+		b.WriteByte('?')
+		b.WriteString(strings.Join(params, "&"))
+	}
+	return b.String()
+}
+
+// uriPathByte reports whether c may stand for itself in a URI's path.
+func uriPathByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~/!$&'()*+,;=:@", c) >= 0
 }
 
 // Path is the database file.
@@ -230,7 +261,11 @@ func (s *Store) Close() error {
 		err = s.read.Close()
 	}
 	s.kept.close()
-	if _, cerr := s.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); cerr != nil && err == nil {
+	if _, cerr := s.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); errors.Is(cerr, store.ErrUnavailable) {
+		// On a full disk the database cannot grow to take the log in. The
+		// log keeps every commit, and the next start copies it in.
+		s.log.Warn("the write-ahead log stays beside the database until the next start", "err", cerr)
+	} else if cerr != nil && err == nil {
 		err = cerr
 	}
 	if cerr := s.write.Close(); cerr != nil && err == nil {

@@ -144,7 +144,9 @@ func (s *Store) runCheckpointer(ctx context.Context) {
 			unlock()
 		}
 		if err != nil && ctx.Err() == nil {
-			s.log.Warn("checkpoint the write-ahead log", "err", err)
+			s.errs.Warn("checkpoint the write-ahead log", "err", err)
+		} else if err == nil {
+			s.errs.Recovered("checkpoint the write-ahead log")
 		}
 		select {
 		case <-ctx.Done():

@@ -61,10 +61,11 @@ func (s *Store) CommitSpans(ctx context.Context, spans []span.Span) (store.Write
 	return res, nil
 }
 
-// Sync makes every commit so far durable.
+// Sync makes every commit so far durable. Its failures are the system's,
+// classified here: SQLite's connections do not see them.
 func (s *Store) Sync(context.Context) error {
 	if err := s.wal.sync(); err != nil {
-		return fmt.Errorf("make spans durable: %w", err)
+		return classify(fmt.Errorf("make spans durable: %w", err))
 	}
 	return nil
 }
@@ -1031,13 +1032,28 @@ func createProject(ctx context.Context, q queryer, name string, now int64) (int6
 	return id, nil
 }
 
+// ensureDefaultProject creates the default project unless it exists. It
+// writes nothing when it does, so that a server starts on a full disk; when
+// the disk is full before it was ever created, the first span sent to it
+// creates it.
 func (s *Store) ensureDefaultProject(ctx context.Context) error {
+	var exists bool
+	if err := s.write.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM projects WHERE name = ?)`, span.DefaultProject).Scan(&exists); err != nil {
+		return fmt.Errorf("find the default project: %w", err)
+	}
+	if exists {
+		return nil
+	}
 	unlock, err := s.lockWrite(ctx, checkedWrites)
 	if err != nil {
 		return err
 	}
 	defer unlock()
 	_, err = createProject(ctx, s.write, span.DefaultProject, time.Now().UnixNano())
+	if errors.Is(err, store.ErrUnavailable) {
+		s.log.Warn("the default project is created with its first span: the database takes no writes now", "err", err)
+		return nil
+	}
 	return err
 }
 

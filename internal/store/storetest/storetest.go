@@ -62,6 +62,7 @@ func Run(t *testing.T, open Opener) {
 		{"AnnotationScoreSeries", testAnnotationScoreSeries},
 		{"PromptVersionReport", testPromptVersionReport}, {"CompareVersions", testCompareVersions},
 		{"Search", testSearch}, {"SearchConditions", testSearchConditions}, {"SearchIndexer", testSearchIndexer},
+		{"CheckWritable", testCheckWritable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,8 +10,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"net"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,15 +53,15 @@ func URL(t testing.TB) string {
 	suffix := make([]byte, 6)
 	rand.Read(suffix)
 	schema := "loupe_test_" + hex.EncodeToString(suffix)
-	exec(t, base, "CREATE SCHEMA "+schema)
-	t.Cleanup(func() { exec(t, base, "DROP SCHEMA "+schema+" CASCADE") })
+	execSQL(t, base, "CREATE SCHEMA "+schema)
+	t.Cleanup(func() { execSQL(t, base, "DROP SCHEMA "+schema+" CASCADE") })
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
 }
 
-func exec(t testing.TB, dbURL, sql string) {
+func execSQL(t testing.TB, dbURL, sql string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -68,4 +73,77 @@ func exec(t testing.TB, dbURL, sql string) {
 	if _, err := conn.Exec(ctx, sql); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
+}
+
+// Cluster is a PostgreSQL cluster of one test's own, which it may stop
+// and start: restarting the shared test database would fail the other
+// tests using it meanwhile.
+type Cluster struct {
+	// URL names the cluster's database "loupe".
+	URL    string
+	script string
+	env    []string
+}
+
+// NewCluster starts a throw-away cluster with scripts/postgres.sh, in a
+// new directory and on a free port, and stops it when the test ends. It
+// skips (or fails, as BaseURL does) where the shared test database is not
+// set up, since the same script and server make both.
+func NewCluster(t testing.TB) *Cluster {
+	t.Helper()
+	BaseURL(t)
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatalf("go env GOMOD: %v", err)
+	}
+	script := filepath.Join(filepath.Dir(strings.TrimSpace(string(out))), "scripts", "postgres.sh")
+	// Not t.TempDir: the cluster's owner, postgres when the test runs as
+	// root, must be able to reach its directory.
+	parent, err := os.MkdirTemp("", "loupe-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(parent, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	c := &Cluster{script: script, env: append(os.Environ(),
+		"LOUPE_PG_DIR="+filepath.Join(parent, "data"), fmt.Sprintf("LOUPE_PG_PORT=%d", port))}
+	t.Cleanup(func() {
+		c.run(t, "stop")
+		os.RemoveAll(parent)
+	})
+	c.URL = strings.TrimSpace(c.run(t))
+	return c
+}
+
+// Stop stops the cluster as an administrator would (pg_ctl stop -m fast):
+// its connections end with SQLSTATE 57P01, and new ones are refused.
+func (c *Cluster) Stop(t testing.TB) {
+	t.Helper()
+	c.run(t, "stop")
+}
+
+// Start starts the stopped cluster again on its data and port.
+func (c *Cluster) Start(t testing.TB) {
+	t.Helper()
+	c.run(t)
+}
+
+func (c *Cluster) run(t testing.TB, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(c.script, args...)
+	cmd.Env = c.env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", c.script, strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out)
 }
