@@ -24,7 +24,9 @@ type Decoded struct {
 // Decode converts an export request to normalized spans. headerProject, when
 // not empty, names the project for every span (HTTP x-project-name);
 // otherwise each ResourceSpans' openinference.project.name decides, then "default".
-// Spans with an invalid trace or span ID are left out and counted.
+// Spans with an invalid trace or span ID are left out and counted. Values
+// are stored to span.MaxValueDepth levels (span.Normalize, and here for the
+// resource).
 func Decode(td ptrace.Traces, headerProject string) Decoded {
 	var out Decoded
 	out.Spans = make([]span.Span, 0, td.SpanCount())
@@ -42,6 +44,7 @@ func Decode(td ptrace.Traces, headerProject string) Decoded {
 			project = span.DefaultProject
 		}
 		resource := convertMap(res)
+		resource.LimitDepth()
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			ss := sss.At(j)

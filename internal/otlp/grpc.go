@@ -74,7 +74,7 @@ func (g *GRPCService) export(ctx context.Context, in *wireMessage) (*wireMessage
 			project = v[0]
 		}
 	}
-	decoded, err := g.Slots.decode(ctx, func(req ptraceotlp.ExportRequest) error { return req.UnmarshalProto(in.b) }, project)
+	decoded, err := g.Slots.decode(ctx, func(req ptraceotlp.ExportRequest) error { return UnmarshalProto(req, in.b) }, project)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, status.FromContextError(ctx.Err()).Err()
