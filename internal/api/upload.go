@@ -301,14 +301,13 @@ func toOTLPSpan(r store.SpanRecord) (otlpSpanJSON, error) {
 	if r.ParentID != "" {
 		out.ParentSpanID = &r.ParentID
 	}
-	attrs, err := decodeObject(r.AttributesJSON)
-	if err != nil {
-		return out, fmt.Errorf("span %s attributes: %w", r.SpanID, err)
-	}
+	// A document that does not decode is left out rather than failing the
+	// page of spans it is on (span.ReadableJSON).
+	attrs, _ := decodeObject(span.ReadableJSON(r.AttributesJSON))
 	out.Attributes = toOTLPAttrs(attrs)
 	var events []storedEvent
-	if err := json.Unmarshal(r.EventsJSON, &events); err != nil {
-		return out, fmt.Errorf("span %s events: %w", r.SpanID, err)
+	if err := json.Unmarshal(span.ReadableJSON(r.EventsJSON), &events); err != nil {
+		events = nil
 	}
 	for _, e := range events {
 		ea, _ := decodeObject(e.Attributes)
