@@ -227,3 +227,43 @@ func TestUnreadableDocumentsLeftOut(t *testing.T) {
 		t.Errorf("events = %v, %v", events, err)
 	}
 }
+
+// Uploaded spans are held to what OTLP's are: times the stores can keep,
+// values stored to span.MaxValueDepth levels.
+func TestUploadBounds(t *testing.T) {
+	h := newTestAPI(t, testSpan("up", 1, 1, 0, span.KindChain)) // the project must exist
+	upload := func(id int, start, event, attrs string) string {
+		return `{"data":[{"name":"up","context":{"trace_id":"` + hexID(9, 32) + `","span_id":"` + hexID(id, 16) + `"},
+			"span_kind":"CHAIN","start_time":"` + start + `","end_time":"2024-05-01T10:00:01Z",
+			"attributes":` + attrs + `,"events":[{"name":"e","timestamp":"` + event + `","attributes":{}}]}]}`
+	}
+	const ok = "2024-05-01T10:00:00Z"
+	deep := `{"deep":` + strings.Repeat("[", 5000) + `"bottom"` + strings.Repeat("]", 5000) + `}`
+	tests := []struct {
+		name, body string
+		status     int
+		want       string
+	}{
+		{"start in 2300", upload(1, "2300-01-01T00:00:00Z", ok, "{}"), 400, "start_time: 2300-01-01T00:00:00Z is outside the times Loupe stores"},
+		{"event in 1500", upload(2, ok, "1500-01-01T00:00:00Z", "{}"), 400, `event \"e\" timestamp: 1500-01-01T00:00:00Z is outside`},
+		{"deep value", upload(3, ok, ok, deep), 202, `"total_queued":1`},
+	}
+	for _, tc := range tests {
+		code, body := send(t, h, "POST", "/v1/projects/up/spans", tc.body)
+		if code != tc.status || !strings.Contains(body, tc.want) {
+			t.Errorf("%s: %d %.300s; want %d saying %q", tc.name, code, body, tc.status, tc.want)
+		}
+	}
+	out := readPaths(t, h, "up")
+	var page struct {
+		Data []struct {
+			Attributes map[string]any `json:"attributes"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(out["spans"]), &page); err != nil || len(page.Data) != 2 {
+		t.Fatalf("spans page: %v %.300s", err, out["spans"])
+	}
+	if level, bottom := levelsOf(page.Data[0].Attributes["deep"]); level != span.MaxValueDepth {
+		t.Errorf("uploaded value read back %d levels deep, to a %T; want %d", level, bottom, span.MaxValueDepth)
+	}
+}

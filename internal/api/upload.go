@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
@@ -78,7 +80,12 @@ func (u uploadSpan) toSpan(project string) (span.Span, error) {
 	if err != nil {
 		return s, fmt.Errorf("%w: end_time: %v", errInvalid, err)
 	}
-	s.StartTime, s.EndTime = start.UnixNano(), end.UnixNano()
+	if s.StartTime, err = unixNano(start); err != nil {
+		return s, fmt.Errorf("%w: start_time: %v", errInvalid, err)
+	}
+	if s.EndTime, err = unixNano(end); err != nil {
+		return s, fmt.Errorf("%w: end_time: %v", errInvalid, err)
+	}
 	if s.Attributes, err = flatAttributes(u.Attributes); err != nil {
 		return s, fmt.Errorf("%w: attributes: %v", errInvalid, err)
 	}
@@ -94,10 +101,23 @@ func (u uploadSpan) toSpan(project string) (span.Span, error) {
 		if err != nil {
 			return s, fmt.Errorf("%w: event %q attributes: %v", errInvalid, e.Name, err)
 		}
-		s.Events = append(s.Events, span.Event{Name: e.Name, Time: t.UnixNano(), Attributes: attrs})
+		ns, err := unixNano(t)
+		if err != nil {
+			return s, fmt.Errorf("%w: event %q timestamp: %v", errInvalid, e.Name, err)
+		}
+		s.Events = append(s.Events, span.Event{Name: e.Name, Time: ns, Attributes: attrs})
 	}
 	span.Normalize(&s)
 	return s, nil
+}
+
+// unixNano is t in the int64 nanoseconds the stores keep, which reach
+// from 1677 to 2262; time.UnixNano would wrap a time outside them.
+func unixNano(t time.Time) (int64, error) {
+	if t.Before(time.Unix(0, math.MinInt64)) || t.After(time.Unix(0, math.MaxInt64)) {
+		return 0, fmt.Errorf("%s is outside the times Loupe stores (1677-09-21 to 2262-04-11)", t.Format(time.RFC3339))
+	}
+	return t.UnixNano(), nil
 }
 
 // flatAttributes turns a JSON object of attributes into span attributes,
