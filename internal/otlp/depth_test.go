@@ -635,3 +635,35 @@ func TestCheckProtoDepthAgreesWithDecoded(t *testing.T) {
 		t.Errorf("%d of 300 requests too deep; the test should try both kinds", refused)
 	}
 }
+
+// jsonStringEnd, which reads eight bytes at a time, ends a string where a
+// byte-by-byte reading does.
+func TestJSONStringEnd(t *testing.T) {
+	simple := func(b []byte, i int) int {
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				return i + 1
+			case '\\':
+				i++
+			}
+		}
+		return len(b)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	// Mostly plain bytes, so that runs long enough for each way of reading occur.
+	alphabet := []byte(`aaaaaaaaab"\\{[`)
+	for range 20000 {
+		b := make([]byte, r.IntN(80))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		start := 0
+		if len(b) > 0 {
+			start = r.IntN(len(b))
+		}
+		if got, want := jsonStringEnd(b, start), simple(b, start); got != want {
+			t.Fatalf("jsonStringEnd(%q, %d) = %d, want %d", b, start, got, want)
+		}
+	}
+}
