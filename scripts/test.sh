@@ -10,7 +10,7 @@
 #      Python virtual environment with Arize's arize-phoenix-client that
 #      e2e/phoenixclient drives, when it is missing or its pins changed;
 #   3. go vet, a gofmt check, then go test -race for the main module and for
-#      the sdk/ module.
+#      the sdk/ module, then each fuzz target of internal/otlp for 10 s.
 #
 # Every step runs even when an earlier one failed, so one run reports
 # everything that is wrong; the exit status is non-zero if any step failed.
@@ -26,8 +26,10 @@
 #
 # The race detector is on for every package, end-to-end ones included (their
 # loupe binary is built without it): measured on a 2-core machine, this whole
-# script takes about 2.5 minutes with a warm build cache, and a cold cache adds
-# about 3 minutes of compiling, far inside CI's limit, so nothing is split out.
+# script takes about 2.5 minutes with a warm build cache, plus a minute of
+# fuzzing, and a cold cache adds about 3 minutes of compiling (and as much
+# again for the fuzzing's instrumented build), far inside CI's limit, so
+# nothing is split out.
 
 set -uo pipefail
 
@@ -172,6 +174,27 @@ go_test() {
 	(cd "$dir" && go test "${race[@]}" -count=1 ./...)
 }
 
+# fuzz_otlp runs each fuzz target of the OTLP receivers for a few seconds,
+# one go test -fuzz call per target as go requires: they decode outside
+# input, and mutation finds what the seed corpus (run by go test) misses.
+# A failing input is saved under internal/otlp/testdata/fuzz. Minimizing
+# each new input is cut to a second: the deep-value seeds take about a
+# millisecond a run, and go's default minute of minimizing would spend the
+# whole run on the first input found.
+fuzz_otlp() {
+	local targets t rc=0
+	targets=$(go test -list '^Fuzz' ./internal/otlp | grep '^Fuzz') || return 1
+	for t in $targets; do
+		if go test -run '^$' -fuzz "^$t\$" -fuzztime 10s -fuzzminimizetime 1s ./internal/otlp >"$tmp/fuzz.out" 2>&1; then
+			echo "    $t: $(grep -o 'execs: [0-9]*' "$tmp/fuzz.out" | tail -1)"
+		else
+			cat "$tmp/fuzz.out"
+			rc=1
+		fi
+	done
+	return $rc
+}
+
 # --- 0. what runs here -------------------------------------------------------
 
 if ! command -v go >/dev/null 2>&1; then
@@ -227,6 +250,7 @@ step "go test ${race[*]} (main module)" go_test "$root"
 if [ -f sdk/go.mod ]; then
 	step "go test ${race[*]} (sdk module)" go_test "$root/sdk"
 fi
+step "fuzz internal/otlp (10 s a target)" fuzz_otlp
 
 elapsed=$((SECONDS - started))
 if [ ${#failed[@]} -gt 0 ]; then

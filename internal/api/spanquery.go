@@ -809,10 +809,9 @@ func (r *spanRow) doc() (map[string]any, error) {
 	if r.stored != nil {
 		return r.stored, nil
 	}
-	v, err := decodeJSONValue(r.rec.AttributesJSON)
-	if err != nil {
-		return nil, fmt.Errorf("span %s attributes: %w", r.rec.SpanID, err)
-	}
+	// A document that does not decode reads as no attributes rather than
+	// failing the whole query (span.ReadableJSON).
+	v, _ := decodeJSONValue(span.ReadableJSON(r.rec.AttributesJSON))
 	flat, _ := v.(map[string]any)
 	r.stored = storedAttributes(flat)
 	return r.stored, nil
@@ -822,17 +821,14 @@ func (r *spanRow) doc() (map[string]any, error) {
 // and attributes.
 func (r *spanRow) events() ([]any, error) {
 	var stored []storedEvent
-	if err := json.Unmarshal(r.rec.EventsJSON, &stored); err != nil {
-		return nil, fmt.Errorf("span %s events: %w", r.rec.SpanID, err)
+	if err := json.Unmarshal(span.ReadableJSON(r.rec.EventsJSON), &stored); err != nil {
+		stored = nil // as doc does
 	}
 	out := make([]any, 0, len(stored))
 	for _, e := range stored {
 		attrs := map[string]any{}
 		if len(e.Attributes) > 0 {
-			v, err := decodeJSONValue(e.Attributes)
-			if err != nil {
-				return nil, fmt.Errorf("span %s event attributes: %w", r.rec.SpanID, err)
-			}
+			v, _ := decodeJSONValue(e.Attributes)
 			if m, ok := v.(map[string]any); ok {
 				attrs = m
 			}

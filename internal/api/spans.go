@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -58,14 +57,16 @@ func toSpanJSON(r store.SpanRecord) (spanJSON, error) {
 	if r.ParentID != "" {
 		out.ParentID = &r.ParentID
 	}
-	attrs, err := withoutKey(r.AttributesJSON, span.AttrSpanKind)
+	// A document that does not decode is left out rather than failing the
+	// page of spans it is on (span.ReadableJSON).
+	attrs, err := withoutKey(span.ReadableJSON(r.AttributesJSON), span.AttrSpanKind)
 	if err != nil {
-		return out, fmt.Errorf("span %s attributes: %w", r.SpanID, err)
+		attrs = json.RawMessage("{}")
 	}
 	out.Attributes = attrs
 	var events []storedEvent
-	if err := json.Unmarshal(r.EventsJSON, &events); err != nil {
-		return out, fmt.Errorf("span %s events: %w", r.SpanID, err)
+	if err := json.Unmarshal(span.ReadableJSON(r.EventsJSON), &events); err != nil {
+		events = nil
 	}
 	for _, e := range events {
 		out.Events = append(out.Events, eventJSON{Name: e.Name, Timestamp: isoTime(e.TimeUnixNano), Attributes: e.Attributes})

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/loupe-dev/loupe/internal/ingest"
 	"github.com/loupe-dev/loupe/internal/span"
@@ -79,7 +81,12 @@ func (u uploadSpan) toSpan(project string) (span.Span, error) {
 	if err != nil {
 		return s, fmt.Errorf("%w: end_time: %v", errInvalid, err)
 	}
-	s.StartTime, s.EndTime = start.UnixNano(), end.UnixNano()
+	if s.StartTime, err = unixNano(start); err != nil {
+		return s, fmt.Errorf("%w: start_time: %v", errInvalid, err)
+	}
+	if s.EndTime, err = unixNano(end); err != nil {
+		return s, fmt.Errorf("%w: end_time: %v", errInvalid, err)
+	}
 	if s.Attributes, err = flatAttributes(u.Attributes); err != nil {
 		return s, fmt.Errorf("%w: attributes: %v", errInvalid, err)
 	}
@@ -95,10 +102,23 @@ func (u uploadSpan) toSpan(project string) (span.Span, error) {
 		if err != nil {
 			return s, fmt.Errorf("%w: event %q attributes: %v", errInvalid, e.Name, err)
 		}
-		s.Events = append(s.Events, span.Event{Name: e.Name, Time: t.UnixNano(), Attributes: attrs})
+		ns, err := unixNano(t)
+		if err != nil {
+			return s, fmt.Errorf("%w: event %q timestamp: %v", errInvalid, e.Name, err)
+		}
+		s.Events = append(s.Events, span.Event{Name: e.Name, Time: ns, Attributes: attrs})
 	}
 	span.Normalize(&s)
 	return s, nil
+}
+
+// unixNano is t in the int64 nanoseconds the stores keep, which reach
+// from 1677 to 2262; time.UnixNano would wrap a time outside them.
+func unixNano(t time.Time) (int64, error) {
+	if t.Before(time.Unix(0, math.MinInt64)) || t.After(time.Unix(0, math.MaxInt64)) {
+		return 0, fmt.Errorf("%s is outside the times Loupe stores (1677-09-21 to 2262-04-11)", t.Format(time.RFC3339))
+	}
+	return t.UnixNano(), nil
 }
 
 // flatAttributes turns a JSON object of attributes into span attributes,
@@ -307,14 +327,13 @@ func toOTLPSpan(r store.SpanRecord) (otlpSpanJSON, error) {
 	if r.ParentID != "" {
 		out.ParentSpanID = &r.ParentID
 	}
-	attrs, err := decodeObject(r.AttributesJSON)
-	if err != nil {
-		return out, fmt.Errorf("span %s attributes: %w", r.SpanID, err)
-	}
+	// A document that does not decode is left out rather than failing the
+	// page of spans it is on (span.ReadableJSON).
+	attrs, _ := decodeObject(span.ReadableJSON(r.AttributesJSON))
 	out.Attributes = toOTLPAttrs(attrs)
 	var events []storedEvent
-	if err := json.Unmarshal(r.EventsJSON, &events); err != nil {
-		return out, fmt.Errorf("span %s events: %w", r.SpanID, err)
+	if err := json.Unmarshal(span.ReadableJSON(r.EventsJSON), &events); err != nil {
+		events = nil
 	}
 	for _, e := range events {
 		ea, _ := decodeObject(e.Attributes)

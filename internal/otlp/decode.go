@@ -5,7 +5,9 @@ package otlp
 import (
 	"encoding/hex"
 	"fmt"
+	"math"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -24,7 +26,9 @@ type Decoded struct {
 // Decode converts an export request to normalized spans. headerProject, when
 // not empty, names the project for every span (HTTP x-project-name);
 // otherwise each ResourceSpans' openinference.project.name decides, then "default".
-// Spans with an invalid trace or span ID are left out and counted.
+// Spans with an invalid trace or span ID, or with times the stores cannot
+// hold (checkTimes), are left out and counted. Values are stored to
+// span.MaxValueDepth levels (span.Normalize, and here for the resource).
 func Decode(td ptrace.Traces, headerProject string) Decoded {
 	var out Decoded
 	out.Spans = make([]span.Span, 0, td.SpanCount())
@@ -42,6 +46,7 @@ func Decode(td ptrace.Traces, headerProject string) Decoded {
 			project = span.DefaultProject
 		}
 		resource := convertMap(res)
+		resource.LimitDepth()
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			ss := sss.At(j)
@@ -77,6 +82,9 @@ func convertSpan(ps ptrace.Span) (span.Span, error) {
 	}
 	if sid.IsEmpty() {
 		return span.Span{}, fmt.Errorf("span %q has an empty span_id", ps.Name())
+	}
+	if err := checkTimes(ps, sid); err != nil {
+		return span.Span{}, err
 	}
 	s := span.Span{
 		TraceID:       hex.EncodeToString(tid[:]),
@@ -117,6 +125,39 @@ func convertSpan(ps ptrace.Span) (span.Span, error) {
 		}
 	}
 	return s, nil
+}
+
+// latestTime is the last instant int64 nanoseconds since 1970 hold, as
+// the stores keep times. OTLP's fixed64 times go on past it, to 2554.
+var latestTime = time.Unix(0, math.MaxInt64).UTC().Format(time.RFC3339)
+
+// checkTimes refuses a span whose times cannot be stored as they are. A
+// time past latestTime would wrap to a date before 1970; a span without a
+// start time would sit at 1970 with a latency of decades, outside every
+// time-bounded page and inflating its trace's latency. Every SDK sets the
+// start; an unset end (0) is read as the start, and an end before the
+// start (clock skew) is kept as sent.
+func checkTimes(ps ptrace.Span, sid pcommon.SpanID) error {
+	late := func(what string, t pcommon.Timestamp) error {
+		return fmt.Errorf("span %q (span_id %s) has %s %d, after %s, the latest time Loupe stores",
+			ps.Name(), hex.EncodeToString(sid[:]), what, uint64(t), latestTime)
+	}
+	if ps.StartTimestamp() == 0 {
+		return fmt.Errorf("span %q (span_id %s) has no start_time_unix_nano", ps.Name(), hex.EncodeToString(sid[:]))
+	}
+	if ps.StartTimestamp() > math.MaxInt64 {
+		return late("start_time_unix_nano", ps.StartTimestamp())
+	}
+	if ps.EndTimestamp() > math.MaxInt64 {
+		return late("end_time_unix_nano", ps.EndTimestamp())
+	}
+	evs := ps.Events()
+	for i := 0; i < evs.Len(); i++ {
+		if t := evs.At(i).Timestamp(); t > math.MaxInt64 {
+			return late(fmt.Sprintf("event %d (%q) time_unix_nano", i+1, evs.At(i).Name()), t)
+		}
+	}
+	return nil
 }
 
 func statusCode(c ptrace.StatusCode) span.StatusCode {

@@ -129,7 +129,7 @@ func (g *GRPCService) export(ctx context.Context, in *wireMessage) (*wireMessage
 			project = v[0]
 		}
 	}
-	decoded, err := g.Slots.decode(ctx, func(req ptraceotlp.ExportRequest) error { return req.UnmarshalProto(in.b) }, project)
+	decoded, err := g.Slots.decode(ctx, func(req ptraceotlp.ExportRequest) error { return UnmarshalProto(req, in.b) }, project)
 	in.b = nil
 	res.release()
 	if err != nil {

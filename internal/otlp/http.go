@@ -216,9 +216,9 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	decoded, err := h.Slots.decode(r.Context(), func(req ptraceotlp.ExportRequest) error {
 		if encoding == contentTypeJSON {
-			return req.UnmarshalJSON(buf.Bytes())
+			return UnmarshalJSON(req, buf.Bytes())
 		}
-		return req.UnmarshalProto(buf.Bytes())
+		return UnmarshalProto(req, buf.Bytes())
 	}, r.Header.Get(ProjectHeader))
 	release()
 	if err != nil {

@@ -261,6 +261,11 @@ func FuzzHTTPProtobuf(f *testing.F) {
 	f.Add(protoBody(f, testTraces("p", true)))
 	f.Add([]byte{})
 	f.Add([]byte{0x0a, 0x02, 0x0a, 0x00})
+	// Values nested as deep as a request may, and a level deeper.
+	f.Add(deepProtoRequest(MaxDecodeDepth, true))
+	f.Add(deepProtoRequest(MaxDecodeDepth, false))
+	f.Add(deepProtoRequest(MaxDecodeDepth+1, true))
+	f.Add(deepProtoRequest(MaxDecodeDepth+1, false))
 	fuzzHTTP(f, "application/x-protobuf")
 }
 
@@ -268,6 +273,12 @@ func FuzzHTTPJSON(f *testing.F) {
 	f.Add(jsonBody(f, testTraces("p", true)))
 	f.Add([]byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz","spanId":"01"}]}]}]}`))
 	f.Add([]byte(`{}`))
+	// Values nested as deep as a request may, and past the brackets that
+	// allows.
+	f.Add(deepJSONRequest(MaxDecodeDepth, true))
+	f.Add(deepJSONRequest(MaxDecodeDepth, false))
+	f.Add(deepJSONRequest(MaxDecodeDepth+2, true))
+	f.Add(deepJSONRequest((maxJSONDepth-10)/3+2, false))
 	fuzzHTTP(f, "application/json")
 }
 

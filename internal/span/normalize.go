@@ -37,10 +37,22 @@ const (
 // Normalize derives the OpenInference view of s from its attributes. OTel
 // GenAI (gen_ai.*) keys are translated to OpenInference keys first, added
 // beside the originals only where the OpenInference key is absent, so the
-// stored attributes keep everything the client sent.
+// stored attributes keep everything the client sent. Values nested deeper
+// than MaxValueDepth are limited (LimitDepth) in the span's attributes,
+// events and links; its Resource, which spans of a request share, is left
+// to the caller that builds it.
 func Normalize(s *Span) {
 	if s.StatusCode == "" {
 		s.StatusCode = StatusUnset
+	}
+	// First, so that nothing after it, here or in the stores and readers,
+	// meets a value nested deeper than MaxValueDepth.
+	s.Attributes.LimitDepth()
+	for i := range s.Events {
+		s.Events[i].Attributes.LimitDepth()
+	}
+	for i := range s.Links {
+		s.Links[i].Attributes.LimitDepth()
 	}
 	mapGenAI(&s.Attributes)
 	a := s.Attributes

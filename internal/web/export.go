@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -66,7 +67,8 @@ func toExportSpan(s store.SpanRecord) exportSpan {
 		TraceID: s.TraceID, SpanID: s.SpanID, Name: s.Name, SpanKind: string(s.View.Kind),
 		StartTime: isoTime(s.StartTime), EndTime: isoTime(s.EndTime),
 		StatusCode: string(s.StatusCode), StatusMessage: s.StatusMessage,
-		Attributes: s.AttributesJSON, Events: s.EventsJSON,
+		// Readable: one old span nested too deep must not cut the download short.
+		Attributes: span.ReadableJSON(s.AttributesJSON), Events: span.ReadableJSON(s.EventsJSON),
 	}
 	if s.ParentID != "" {
 		e.ParentID = &s.ParentID

@@ -2,7 +2,6 @@ package view
 
 import (
 	"encoding/json"
-	"fmt"
 
 	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
@@ -45,9 +44,11 @@ type Exception struct {
 
 // Build reads rec for display, clipping every long value to limit bytes.
 func Build(rec store.SpanRecord, limit int) (*Span, error) {
-	a, err := ParseAttrs(rec.AttributesJSON)
+	// A document that does not decode is left out rather than failing the
+	// page (span.ReadableJSON); the raw tab still shows its text.
+	a, err := ParseAttrs(span.ReadableJSON(rec.AttributesJSON))
 	if err != nil {
-		return nil, fmt.Errorf("span %s: %w", rec.SpanID, err)
+		a = Attrs{}
 	}
 	v := &Span{Kind: string(rec.View.Kind)}
 	if a.Has(span.AttrInputValue) {
@@ -84,15 +85,15 @@ func Build(rec store.SpanRecord, limit int) (*Span, error) {
 	for _, kv := range a.Sorted() {
 		v.Attributes = append(v.Attributes, Attribute{Key: kv.Key, Value: NewText(kv.Value, kv.Key, limit, false)})
 	}
-	if err := v.readEvents(rec.EventsJSON); err != nil {
-		return nil, fmt.Errorf("span %s: %w", rec.SpanID, err)
-	}
+	v.readEvents(span.ReadableJSON(rec.EventsJSON))
 	return v, nil
 }
 
-func (v *Span) readEvents(raw json.RawMessage) error {
+// readEvents adds the events of raw; like Build, it leaves out what does
+// not decode.
+func (v *Span) readEvents(raw json.RawMessage) {
 	if len(raw) == 0 {
-		return nil
+		return
 	}
 	var events []struct {
 		Name       string          `json:"name"`
@@ -100,12 +101,12 @@ func (v *Span) readEvents(raw json.RawMessage) error {
 		Attributes json.RawMessage `json:"attributes"`
 	}
 	if err := json.Unmarshal(raw, &events); err != nil {
-		return fmt.Errorf("decode events: %w", err)
+		return
 	}
 	for _, e := range events {
 		a, err := ParseAttrs(e.Attributes)
 		if err != nil {
-			return err
+			a = Attrs{}
 		}
 		if e.Name == "exception" {
 			v.Exceptions = append(v.Exceptions, Exception{
@@ -116,13 +117,12 @@ func (v *Span) readEvents(raw json.RawMessage) error {
 		}
 		v.Events = append(v.Events, Event{Name: e.Name, Time: e.Time, Attributes: a.Sorted()})
 	}
-	return nil
 }
 
 // FullValue returns the whole value of one attribute of rec, pretty-printed
 // when it is JSON, for a "show all" request.
 func FullValue(rec store.SpanRecord, key string) (Text, bool, error) {
-	a, err := ParseAttrs(rec.AttributesJSON)
+	a, err := ParseAttrs(span.ReadableJSON(rec.AttributesJSON))
 	if err != nil {
 		return Text{}, false, err
 	}
