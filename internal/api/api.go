@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/loupe-dev/loupe/internal/costing"
 	"github.com/loupe-dev/loupe/internal/store"
@@ -27,6 +28,10 @@ type API struct {
 	Costs   *costing.Service // prices; nil leaves the price routes out
 	Log     *slog.Logger
 	Pending Pending // asynchronous annotations waiting for their targets
+	// QueryTimeout bounds the database queries of a read (0: none): those of
+	// a list or detail route together, and each page of a streamed answer
+	// on its own.
+	QueryTimeout time.Duration
 }
 
 // Routes registers the REST routes on mux.
@@ -68,9 +73,15 @@ type handlerFunc func(r *http.Request) (any, error)
 // the mapped status. Only unexpected (500) errors are logged.
 func (a *API) wrap(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := h(r)
+		req := r
+		if r.Method == http.MethodGet {
+			ctx, cancel := a.queryContext(r.Context())
+			defer cancel()
+			req = r.WithContext(ctx)
+		}
+		v, err := h(req)
 		if err != nil {
-			a.writeError(w, r, err)
+			a.writeError(w, r, a.timedOut(r, req.Context(), err))
 			return
 		}
 		status := http.StatusOK

@@ -73,13 +73,13 @@ func reportDepsOf(cfg Config) reportDeps {
 
 // reportRoutes registers the report pages.
 func (h *Handler) reportRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /projects/{name}/metrics", h.projectMetrics)
-	mux.HandleFunc("GET /projects/{name}/prompts", h.projectPrompts)
-	mux.HandleFunc("GET /prices", h.prices)
+	mux.Handle("GET /projects/{name}/metrics", h.bounded(h.projectMetrics))
+	mux.Handle("GET /projects/{name}/prompts", h.bounded(h.projectPrompts))
+	mux.Handle("GET /prices", h.bounded(h.prices))
 	mux.Handle("POST /prices", h.reports.guard.Handler(http.HandlerFunc(h.savePrice)))
 	mux.Handle("POST /prices/delete", h.reports.guard.Handler(http.HandlerFunc(h.deletePrice)))
 	mux.Handle("POST /prices/recompute", h.reports.guard.Handler(http.HandlerFunc(h.recomputePrices)))
-	mux.HandleFunc("GET /storage", h.storage)
+	mux.Handle("GET /storage", h.bounded(h.storage))
 	mux.Handle("POST /storage/retention", h.reports.guard.Handler(http.HandlerFunc(h.saveRetention)))
 }
 
