@@ -98,10 +98,11 @@ type Reader interface {
 	// q.Search is not supported.
 	SpanKeys(ctx context.Context, q SpanQuery) ([]SpanKey, error)
 	// SpansByRowID reads the spans with these row ids, in the order given;
-	// ids no longer stored are left out. Light records leave out the events
-	// and the text of input.value and output.value, which are in
-	// AttributesJSON as empty strings when the span has them: all a reader
-	// needs to learn the shape of many spans' attributes, for less.
+	// ids no longer stored are left out. Light records hold only RowID,
+	// ParentID, StartTime, EndTime and AttributesJSON, with input.value and
+	// output.value in it as empty strings when the span has them (EventsJSON
+	// is "[]"): what a reader needs to learn the shape of many spans'
+	// attributes, for less than reading them whole.
 	SpansByRowID(ctx context.Context, rowIDs []int64, light bool) ([]SpanRecord, error)
 }
 

@@ -254,11 +254,11 @@ func (s *Store) SpanKeys(ctx context.Context, q store.SpanQuery) ([]store.SpanKe
 	return out, nil
 }
 
-// lightSpanSelect is spanSelect for light records.
-const lightSpanSelect = `SELECT s.id, s.project_id, t.trace_id, coalesce(s.parent_id, ''), s.span_id, s.name, s.span_kind,
-	s.start_time, s.end_time, s.status_code, s.status_message,
+// lightSpanSelect is spanSelect for light records: the spans table
+// alone, without the input and output text.
+const lightSpanSelect = `SELECT s.id, coalesce(s.parent_id, ''), s.start_time, s.end_time,
 	s.input_value IS NOT NULL, s.output_value IS NOT NULL, s.attributes
-	FROM spans s JOIN traces t ON t.id = s.trace_rowid`
+	FROM spans s`
 
 // SpansByRowID reads the spans with these row ids, in that order.
 func (s *Store) SpansByRowID(ctx context.Context, rowIDs []int64, light bool) ([]store.SpanRecord, error) {
@@ -296,15 +296,11 @@ func (s *Store) SpansByRowID(ctx context.Context, rowIDs []int64, light bool) ([
 
 func scanLightSpan(row pgx.CollectableRow) (store.SpanRecord, error) {
 	var r store.SpanRecord
-	var kind, status string
 	var hasIn, hasOut bool
 	var attrs []byte
-	if err := row.Scan(&r.RowID, &r.ProjectID, &r.TraceID, &r.ParentID, &r.SpanID, &r.Name, &kind,
-		&r.StartTime, &r.EndTime, &status, &r.StatusMessage, &hasIn, &hasOut, &attrs); err != nil {
+	if err := row.Scan(&r.RowID, &r.ParentID, &r.StartTime, &r.EndTime, &hasIn, &hasOut, &attrs); err != nil {
 		return r, err
 	}
-	r.View.Kind = span.Kind(kind)
-	r.StatusCode = span.StatusCode(status)
 	r.AttributesJSON = mergeIO(compactJSON(attrs), pgtype.Text{Valid: hasIn}, pgtype.Text{Valid: hasOut})
 	r.EventsJSON = json.RawMessage("[]")
 	return r, nil

@@ -291,11 +291,11 @@ func (s *Store) SpanKeys(ctx context.Context, q store.SpanQuery) ([]store.SpanKe
 	return out, rows.Err()
 }
 
-// lightSpanSelect is spanSelect for light records.
-const lightSpanSelect = `SELECT s.id, s.project_id, t.trace_id, coalesce(s.parent_id, ''), s.span_id, s.name, s.span_kind,
-	s.start_time, s.end_time, s.status_code, s.status_message,
+// lightSpanSelect is spanSelect for light records: the spans table
+// alone, without the input and output text.
+const lightSpanSelect = `SELECT s.id, coalesce(s.parent_id, ''), s.start_time, s.end_time,
 	s.input_value IS NOT NULL, s.output_value IS NOT NULL, s.attributes
-	FROM spans s JOIN traces t ON t.id = s.trace_rowid`
+	FROM spans s`
 
 // SpansByRowID reads the spans with these row ids, in that order.
 func (s *Store) SpansByRowID(ctx context.Context, rowIDs []int64, light bool) ([]store.SpanRecord, error) {
@@ -339,14 +339,11 @@ func (s *Store) queryLightSpans(ctx context.Context, query string, args ...any) 
 	var out []store.SpanRecord
 	for rows.Next() {
 		var r store.SpanRecord
-		var kind string
 		var hasIn, hasOut bool
 		var attrs sql.RawBytes
-		if err := rows.Scan(&r.RowID, &r.ProjectID, &r.TraceID, &r.ParentID, &r.SpanID, &r.Name, &kind,
-			&r.StartTime, &r.EndTime, &r.StatusCode, &r.StatusMessage, &hasIn, &hasOut, &attrs); err != nil {
+		if err := rows.Scan(&r.RowID, &r.ParentID, &r.StartTime, &r.EndTime, &hasIn, &hasOut, &attrs); err != nil {
 			return nil, fmt.Errorf("read span: %w", err)
 		}
-		r.View.Kind = span.Kind(kind)
 		text, err := ownedJSON(attrs)
 		if err != nil {
 			return nil, fmt.Errorf("span %d: %w", r.RowID, err)

@@ -143,9 +143,8 @@ func testSpansByRowID(t *testing.T, s store.Store) {
 	}
 	for i, l := range light {
 		r := recs[i]
-		if l.RowID != r.RowID || l.SpanID != r.SpanID || l.TraceID != r.TraceID || l.ParentID != r.ParentID ||
-			l.Name != r.Name || l.View.Kind != r.View.Kind || l.StartTime != r.StartTime || l.EndTime != r.EndTime ||
-			l.StatusCode != r.StatusCode || l.StatusMessage != r.StatusMessage || string(l.EventsJSON) != "[]" {
+		if l.RowID != r.RowID || l.ParentID != r.ParentID || l.StartTime != r.StartTime || l.EndTime != r.EndTime ||
+			string(l.EventsJSON) != "[]" {
 			t.Errorf("light record %+v does not match %+v", l, r)
 		}
 		full, lightAttrs := decodeJSON(t, r.AttributesJSON), decodeJSON(t, l.AttributesJSON)
