@@ -45,7 +45,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/projects", a.wrap(a.listProjects))
 	mux.Handle("GET /v1/projects/{project_identifier}", a.wrap(a.getProject))
 	mux.Handle("GET /v1/projects/{project_identifier}/spans", a.wrap(a.listSpans))
-	mux.Handle("GET /v1/projects/{project_identifier}/traces", a.wrap(a.listTraces))
+	mux.Handle("GET /v1/projects/{project_identifier}/traces", http.HandlerFunc(a.serveTraces))
 	mux.Handle("GET /v1/projects/{project_identifier}/usage", a.wrap(a.projectUsage))
 	a.spanQueryRoutes(mux)
 	a.annotationRoutes(mux)
