@@ -42,13 +42,47 @@ func (a *API) streamingOf() streaming {
 
 // eachSpan calls fn with the spans sq selects, in its order, until fn
 // returns false or an error. Keys come a page at a time, then the spans of
-// a few keys at a time, so memory holds one page of keys and one of spans
-// whatever the count. Every store query gets its own deadline.
+// a few keys at a time, so memory holds one page of keys and a few of spans
+// whatever the count. Every store query gets its own deadline. The spans
+// are read on a goroutine of their own, a page ahead of fn: reading and
+// reshaping each take about half of an export's time, and a server has
+// more than one core.
 func (a *API) eachSpan(r *http.Request, sq store.SpanQuery, light bool, fn func(*spanRow) (bool, error)) error {
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	pages := make(chan []store.SpanRecord, 1)
+	read := make(chan error, 1)
+	go func() {
+		defer close(pages)
+		read <- a.readSpans(r.WithContext(ctx), sq, light, func(recs []store.SpanRecord) bool {
+			select {
+			case pages <- recs:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		})
+	}()
+	for recs := range pages {
+		for i := range recs {
+			cont, err := fn(&spanRow{rec: &recs[i]})
+			if err != nil || !cont {
+				cancel()
+				for range pages {
+				}
+				return err
+			}
+		}
+	}
+	return <-read
+}
+
+// readSpans hands the spans sq selects to page, a page at a time, until
+// page returns false.
+func (a *API) readSpans(r *http.Request, sq store.SpanQuery, light bool, page func([]store.SpanRecord) bool) error {
 	pages := a.streamingOf()
 	sq.OrderByStartTime = true
 	sq.Limit = pages.keysPage + 1
-	ids := make([]int64, 0, pages.spansPage)
 	for {
 		var keys []store.SpanKey
 		err := a.query(r, func(ctx context.Context) (err error) {
@@ -65,9 +99,10 @@ func (a *API) eachSpan(r *http.Request, sq store.SpanQuery, light bool, fn func(
 			sq.Cursor, sq.CursorStartTime = next.RowID, next.StartTime
 		}
 		for start := 0; start < len(keys); start += pages.spansPage {
-			ids = ids[:0]
-			for _, k := range keys[start:min(start+pages.spansPage, len(keys))] {
-				ids = append(ids, k.RowID)
+			chunk := keys[start:min(start+pages.spansPage, len(keys))]
+			ids := make([]int64, len(chunk))
+			for i, k := range chunk {
+				ids[i] = k.RowID
 			}
 			var recs []store.SpanRecord
 			err := a.query(r, func(ctx context.Context) (err error) {
@@ -77,11 +112,8 @@ func (a *API) eachSpan(r *http.Request, sq store.SpanQuery, light bool, fn func(
 			if err != nil {
 				return err
 			}
-			for i := range recs {
-				cont, err := fn(&spanRow{rec: &recs[i]})
-				if err != nil || !cont {
-					return err
-				}
+			if !page(recs) {
+				return nil
 			}
 		}
 		if !more {
