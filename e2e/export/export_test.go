@@ -30,7 +30,7 @@ const (
 	// 280,000 the server used to peak at 1.38 GB building the answer.
 	projectSpans = 200_000
 	// traceSpans is the size of the trace listed with include_spans.
-	traceSpans = 30_000
+	traceSpans = 100_000
 	// maxPeakRSS is DESIGN.md's bound on the whole process's memory.
 	maxPeakRSS = 300_000_000
 )
