@@ -1,7 +1,7 @@
-// Package export_test checks that the answers that grow with what is
-// stored are streamed: the real binary, under its default memory limit,
-// answers a span query for every span of a project, and traces with every
-// one of their spans, in full, while its memory stays flat.
+// Package export_test checks the reads that grow with what is stored: the
+// real binary, under its default memory limit, answers a span query for
+// every span of a project, and traces with every one of their spans, in
+// full, while its memory stays flat; and --query-timeout bounds reads.
 package export_test
 
 import (
@@ -209,4 +209,37 @@ func wideTrace(n int) []agentgen.Span {
 		}
 	}
 	return out
+}
+
+// TestQueryTimeoutFlag starts the binary with --query-timeout 1ns: reads
+// of the REST API and the UI are answered 503, saying what to do, while
+// ingest goes on.
+func TestQueryTimeoutFlag(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test; skipped in -short mode")
+	}
+	srv := e2etest.Start(t, e2etest.Build(t), "--query-timeout", "1ns")
+	srv.SendSmallSpans(t, "slow", 100, 3)
+	const msg = "the query took longer than 1ns; narrow the time range or the filter"
+	for _, req := range []struct{ method, path, body, want string }{
+		{"GET", "/v1/projects/slow/spans?filter=latency_ms%20%3E%200", "", msg},
+		{"POST", "/v1/spans?project_name=slow", `{"queries":[{}],"limit":100000000}`, msg},
+		{"GET", "/v1/projects/slow/traces?include_spans=true", "", msg},
+		{"GET", "/projects/slow/spans", "", "The query took longer than 1ns; narrow the time range or the filter."},
+	} {
+		r, err := http.NewRequest(req.method, srv.HTTPURL+req.path, strings.NewReader(req.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), req.want) {
+			t.Errorf("%s %s = %s %.300s, want 503 with %q", req.method, req.path, resp.Status, body, req.want)
+		}
+	}
+	srv.Stop(t)
 }
