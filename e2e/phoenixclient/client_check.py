@@ -2,7 +2,7 @@
 
 Run by phoenixclient_test.go with the test virtual environment's python:
 
-    python client_check.py BASE_URL PROJECT
+    python client_check.py BASE_URL PROJECT [EXPORT_PROJECT]
 
 It calls the client as a Phoenix user would and prints one JSON object of
 what came back; the Go test asserts on it. A client call that fails is
@@ -23,6 +23,7 @@ from phoenix.client.types.spans import SpanQuery
 
 def main() -> None:
     base_url, project = sys.argv[1], sys.argv[2]
+    export_project = sys.argv[3] if len(sys.argv) > 3 else None
     client = Client(base_url=base_url)
     out: dict = {}
 
@@ -200,6 +201,22 @@ def main() -> None:
         }
 
     step("annotations", annotations)
+
+    def large_export():
+        # Every span of a large project, with the client's default timeout
+        # (5 s between reads): the server streams the answer, and keeps
+        # the connection busy while it learns the columns.
+        df = client.spans.get_spans_dataframe(project_identifier=export_project, limit=100_000_000)
+        return {
+            "rows": len(df),
+            "span_ids": sorted(df.index),
+            "newest_first": bool(df["start_time"].is_monotonic_decreasing),
+            "start_time_dtype": str(df["start_time"].dtype),
+            "columns": list(df.columns),
+        }
+
+    if export_project:
+        step("large_export", large_export)
 
     json.dump(out, sys.stdout, default=str)
 

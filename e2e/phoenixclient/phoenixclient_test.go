@@ -36,6 +36,13 @@ func TestMain(m *testing.M) { e2etest.Main(m) }
 
 const project = "client-e2e"
 
+// exportProject holds exportSpans small spans, which the client exports
+// all at once as a DataFrame.
+const (
+	exportProject = "client-export"
+	exportSpans   = 50_000
+)
+
 // runs is how many agent runs the test sends; each has 5 spans (AGENT,
 // 2 LLM, TOOL, RETRIEVER with 2 documents).
 const runs = 3
@@ -179,6 +186,14 @@ type checkResult struct {
 		FilteredByAnnotation int      `json:"filtered_by_annotation"`
 		ExpectedCorrect      int      `json:"expected_correct"`
 	} `json:"annotations"`
+	LargeExport struct {
+		stepError
+		Rows           int      `json:"rows"`
+		SpanIDs        []string `json:"span_ids"`
+		NewestFirst    bool     `json:"newest_first"`
+		StartTimeDtype string   `json:"start_time_dtype"`
+		Columns        []string `json:"columns"`
+	} `json:"large_export"`
 }
 
 type stepError struct {
@@ -217,6 +232,7 @@ func TestPhoenixClient(t *testing.T) {
 	if err := tp.Shutdown(ctx); err != nil {
 		t.Fatalf("exporting: %v", err)
 	}
+	exportIDs := srv.SendSmallSpans(t, exportProject, exportSpans, 2)
 
 	script, err := filepath.Abs("client_check.py")
 	if err != nil {
@@ -224,7 +240,7 @@ func TestPhoenixClient(t *testing.T) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(cctx, python, script, srv.HTTPURL, project)
+	cmd := exec.CommandContext(cctx, python, script, srv.HTTPURL, project, exportProject)
 	// The client reads PHOENIX_* for its defaults; the test's own must not leak in.
 	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "PHOENIX_") })
 	var stdout, stderr bytes.Buffer
@@ -236,7 +252,7 @@ func TestPhoenixClient(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
 		t.Fatalf("client_check.py printed no JSON result: %v\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
-	t.Logf("client_check.py: %s", stdout.String())
+	t.Logf("client_check.py: %.20000s", stdout.String())
 
 	const spans = runs * 5
 	if r := res.Projects; !r.failed(t, "projects") {
@@ -335,6 +351,14 @@ func TestPhoenixClient(t *testing.T) {
 		}
 		if r.FilteredByAnnotation != r.ExpectedCorrect || r.ExpectedCorrect != runs {
 			t.Errorf("annotations['correctness'].label == 'correct' matched %d spans, want %d", r.FilteredByAnnotation, r.ExpectedCorrect)
+		}
+	}
+	if r := res.LargeExport; !r.failed(t, "large_export") {
+		slices.Sort(exportIDs)
+		if r.Rows != exportSpans || !slices.Equal(r.SpanIDs, exportIDs) || !r.NewestFirst ||
+			!strings.HasPrefix(r.StartTimeDtype, "datetime64") || !slices.Contains(r.Columns, "attributes.llm.model_name") {
+			t.Errorf("get_spans_dataframe of %d spans: %d rows (the stored spans' ids: %v), newest first %v, start_time %s, columns %v",
+				exportSpans, r.Rows, slices.Equal(r.SpanIDs, exportIDs), r.NewestFirst, r.StartTimeDtype, r.Columns)
 		}
 	}
 }

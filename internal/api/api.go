@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/loupe-dev/loupe/internal/costing"
 	"github.com/loupe-dev/loupe/internal/ingest"
@@ -34,6 +35,12 @@ type API struct {
 	// errs logs failed requests, which repeat with every request while the
 	// database is down, at most once an interval; set up by Routes.
 	errs ratelimited.Logger
+	// QueryTimeout bounds the database queries of a read (0: none): those of
+	// a list or detail route together, and each page of a streamed answer
+	// on its own.
+	QueryTimeout time.Duration
+
+	streaming streaming // how span queries stream; the zero value is the default
 }
 
 // Routes registers the REST routes on mux.
@@ -46,7 +53,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/projects", a.wrap(a.listProjects))
 	mux.Handle("GET /v1/projects/{project_identifier}", a.wrap(a.getProject))
 	mux.Handle("GET /v1/projects/{project_identifier}/spans", a.wrap(a.listSpans))
-	mux.Handle("GET /v1/projects/{project_identifier}/traces", a.wrap(a.listTraces))
+	mux.Handle("GET /v1/projects/{project_identifier}/traces", http.HandlerFunc(a.serveTraces))
 	mux.Handle("GET /v1/projects/{project_identifier}/usage", a.wrap(a.projectUsage))
 	a.spanQueryRoutes(mux)
 	a.annotationRoutes(mux)
@@ -81,9 +88,15 @@ type handlerFunc func(r *http.Request) (any, error)
 // the mapped status. Only unexpected (500) errors are logged.
 func (a *API) wrap(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := h(r)
+		req := r
+		if r.Method == http.MethodGet {
+			ctx, cancel := a.queryContext(r.Context())
+			defer cancel()
+			req = r.WithContext(ctx)
+		}
+		v, err := h(req)
 		if err != nil {
-			a.writeError(w, r, err)
+			a.writeError(w, r, a.timedOut(r, req.Context(), err))
 			return
 		}
 		status := http.StatusOK

@@ -20,16 +20,9 @@ import (
 // the attribute reshaping Phoenix applies on the way (flatten, unflatten with
 // the semantic conventions kept whole, JSON-string attributes parsed).
 
-// frame is a DataFrame: named index columns, then named data columns, and
-// rows holding a value for each (index values first). Values are nil
-// (missing), string, int64, float64, bool, timestamp, []any or map[string]any.
-type frame struct {
-	index []string
-	cols  []string
-	rows  [][]any
-}
-
-// timestamp is a datetime cell, in unix nanoseconds.
+// timestamp is a datetime cell, in unix nanoseconds. Cells are nil
+// (missing), string, int64, float64, bool, timestamp, []any or
+// map[string]any.
 type timestamp int64
 
 // Column types of the table schema, as pandas' as_json_table_type names
@@ -51,112 +44,84 @@ const pandasTableVersion = "1.4.0"
 // with text or containers is object. An empty column is object, as
 // read_sql_query leaves the columns of an empty result.
 func columnType(vals []any) string {
-	var null, ints, floats, bools, times, other bool
+	var c colStats
 	for _, v := range vals {
-		switch v.(type) {
-		case nil:
-			null = true
-		case int64:
-			ints = true
-		case float64:
-			floats = true
-		case bool:
-			bools = true
-		case timestamp:
-			times = true
-		default:
-			other = true
-		}
+		c.add(v)
 	}
-	numeric := ints || floats
-	switch {
-	case other || len(vals) == 0:
-		return tableString
-	case times:
-		if numeric || bools {
-			return tableString
-		}
-		return tableDatetime
-	case bools:
-		if numeric || null {
-			return tableString
-		}
-		return tableBoolean
-	case floats || (ints && null):
-		return tableNumber
-	case ints:
-		return tableInteger
-	}
-	return tableString // all missing
+	return c.typ(len(vals))
 }
 
-// encodeFrameJSON writes f as Phoenix's encode_df_as_json_string does:
+// table writes a DataFrame as Phoenix's encode_df_as_json_string does:
 // index columns renamed "{i}_{name}" and listed as the primary key, data
 // columns renamed "{i}_{name}" counting on from there, then one record per
 // row. Timestamps are ISO 8601 in nanoseconds with a Z, as pandas' ujson
 // writes them with iso_dates and date_unit="ns".
-func encodeFrameJSON(f frame) []byte {
-	n := len(f.index) + len(f.cols)
-	names := make([]string, 0, n)
-	for i, c := range f.index {
-		names = append(names, strconv.Itoa(i)+"_"+c)
-	}
-	for j, c := range f.cols {
-		names = append(names, strconv.Itoa(len(f.index)+j)+"_"+c)
-	}
-	types := make([]string, n)
-	col := make([]any, len(f.rows))
-	for j := range n {
-		for i, row := range f.rows {
-			col[i] = row[j]
-		}
-		types[j] = columnType(col[:len(f.rows)])
-	}
+type table struct {
+	names  []string // index columns first
+	types  []string
+	nindex int
+}
 
-	b := make([]byte, 0, 256+len(f.rows)*n*16)
+func newTable(index, cols, types []string) table {
+	t := table{types: types, nindex: len(index)}
+	for i, c := range index {
+		t.names = append(t.names, strconv.Itoa(i)+"_"+c)
+	}
+	for j, c := range cols {
+		t.names = append(t.names, strconv.Itoa(len(index)+j)+"_"+c)
+	}
+	return t
+}
+
+// appendHead writes the schema and opens the rows.
+func (t table) appendHead(b []byte) []byte {
 	b = append(b, `{"schema":{"fields":[`...)
-	for j, name := range names {
+	for j, name := range t.names {
 		if j > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `{"name":`...)
 		b = span.AppendJSONString(b, name)
 		b = append(b, `,"type":"`...)
-		b = append(b, types[j]...)
+		b = append(b, t.types[j]...)
 		b = append(b, '"')
-		if types[j] == tableDatetime {
+		if t.types[j] == tableDatetime {
 			b = append(b, `,"tz":"UTC"`...)
 		}
 		b = append(b, '}')
 	}
 	b = append(b, `],"primaryKey":[`...)
-	for i := range f.index {
+	for i := range t.nindex {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = span.AppendJSONString(b, names[i])
+		b = span.AppendJSONString(b, t.names[i])
 	}
-	b = append(b, `],"pandas_version":"`+pandasTableVersion+`"},"data":[`...)
-	for i, row := range f.rows {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '{')
-		for j, v := range row {
-			if j > 0 {
-				b = append(b, ',')
-			}
-			b = span.AppendJSONString(b, names[j])
-			b = append(b, ':')
-			if x, ok := v.(int64); ok && types[j] == tableNumber {
-				v = float64(x) // a float64 column writes its whole numbers as 1.0
-			}
-			b = appendCell(b, v)
-		}
-		b = append(b, '}')
-	}
-	return append(b, "]}"...)
+	return append(b, `],"pandas_version":"`+pandasTableVersion+`"},"data":[`...)
 }
+
+// appendRow writes one row, its values in column order, index first.
+func (t table) appendRow(b []byte, row []any, first bool) []byte {
+	if !first {
+		b = append(b, ',')
+	}
+	b = append(b, '{')
+	for j, v := range row {
+		if j > 0 {
+			b = append(b, ',')
+		}
+		b = span.AppendJSONString(b, t.names[j])
+		b = append(b, ':')
+		if x, ok := v.(int64); ok && t.types[j] == tableNumber {
+			v = float64(x) // a float64 column writes its whole numbers as 1.0
+		}
+		b = appendCell(b, v)
+	}
+	return append(b, '}')
+}
+
+// tableTail closes the rows and the table.
+const tableTail = "]}"
 
 // appendCell writes one value as JSON. Object keys are sorted, so output
 // is stable; floats keep a fraction (1.0) so that Python reads them back as
@@ -230,20 +195,20 @@ func newBoundary() string {
 	return base64.RawURLEncoding.EncodeToString(raw)
 }
 
-// encodeMultipart writes one application/json part per frame, byte for
-// byte as Phoenix's _json_multipart does; phoenix-client splits the body on
+// partHead opens the i-th application/json part of a multipart answer, as
+// Phoenix's _json_multipart writes them; phoenix-client splits the body on
 // the boundary and reads the JSON after the first blank line of each part.
-func encodeMultipart(frames []frame, boundary string) []byte {
-	var buf bytes.Buffer
-	for _, f := range frames {
-		buf.WriteString("--" + boundary + "\r\n")
-		buf.WriteString("Content-Type: application/json\r\n\r\n")
-		buf.Write(encodeFrameJSON(f))
-		buf.WriteString("\r\n")
+// The line break before a boundary belongs to it.
+func partHead(boundary string, i int) string {
+	h := "--" + boundary + "\r\nContent-Type: application/json\r\n\r\n"
+	if i > 0 {
+		h = "\r\n" + h
 	}
-	buf.WriteString("--" + boundary + "--\r\n")
-	return buf.Bytes()
+	return h
 }
+
+// multipartEnd closes a multipart answer.
+func multipartEnd(boundary string) string { return "\r\n--" + boundary + "--\r\n" }
 
 // --- attribute reshaping, after phoenix/trace/attributes.py ---
 
@@ -296,6 +261,15 @@ var semanticConventions = func() []string {
 	trace.evaluations user.id video.url`)
 	slices.SortStableFunc(s, func(a, b string) int { return len(b) - len(a) })
 	return s
+}()
+
+// semanticConventionSet holds semanticConventions, for partition.
+var semanticConventionSet = func() map[string]bool {
+	m := make(map[string]bool, len(semanticConventions))
+	for _, k := range semanticConventions {
+		m[k] = true
+	}
+	return m
 }()
 
 // kv is one flattened attribute.
@@ -515,14 +489,16 @@ func sortedIndices(m map[int]bool) []int {
 }
 
 // partition splits key at its first dot, or after the longest semantic
-// convention it starts with.
-func partition(key string, exclusions []string) (prefix, suffix string) {
-	for _, p := range exclusions {
-		if strings.HasPrefix(key, p) && (len(key) == len(p) || key[len(p)] == '.') {
-			if len(key) == len(p) {
-				return p, ""
+// convention (of exclusions) it starts with, ending at a dot or with key.
+func partition(key string, exclusions map[string]bool) (prefix, suffix string) {
+	if len(exclusions) > 0 {
+		for end := len(key); end > 0; end = strings.LastIndexByte(key[:end], '.') {
+			if exclusions[key[:end]] {
+				if end == len(key) {
+					return key, ""
+				}
+				return key[:end], key[end+1:]
 			}
-			return p, key[len(p)+1:]
 		}
 	}
 	prefix, suffix, _ = strings.Cut(key, ".")
@@ -541,7 +517,7 @@ func digits(s string) (int, bool) {
 // unflattenPairs is Phoenix's unflatten(): dotted keys become nested objects,
 // all-digit parts become list positions, and keys starting with one of
 // exclusions stay whole at that level.
-func unflattenPairs(pairs []kv, exclusions []string) map[string]any {
+func unflattenPairs(pairs []kv, exclusions map[string]bool) map[string]any {
 	root := &trie{}
 	for _, p := range pairs {
 		if p.val == nil {
@@ -623,7 +599,7 @@ func storedAttributes(flat map[string]any) map[string]any {
 // holding a list of {"message.role": …, "message.content": …} objects and a
 // custom attribute a.b is one column a holding {"b": …}.
 func frameAttributes(stored map[string]any) map[string]any {
-	return unflattenPairs(loadJSONStrings(flattenPairs(stored, "", true, true, nil)), semanticConventions)
+	return unflattenPairs(loadJSONStrings(flattenPairs(stored, "", true, true, nil)), semanticConventionSet)
 }
 
 // lookup reads a path of object keys and list positions from a stored

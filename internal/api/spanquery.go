@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"slices"
 	"strings"
+	"time"
 
 	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/span"
@@ -26,8 +26,13 @@ import (
 // defaultSpanQueryLimit is QuerySpansRequestBody.limit's default.
 const defaultSpanQueryLimit = 1000
 
-// spanQueryPage bounds one store read while a query pages through spans.
-const spanQueryPage = 1000
+// maxSpanQueries bounds the queries of one request; phoenix-client sends one.
+const maxSpanQueries = 100
+
+// spanQueryKeepAlive is how long a span query's answer may go without a
+// byte before one is written (answerStream): well inside the 5 seconds
+// phoenix-client waits by default.
+const spanQueryKeepAlive = 2 * time.Second
 
 func (a *API) spanQueryRoutes(mux *http.ServeMux) {
 	h := http.HandlerFunc(a.serveSpanQuery)
@@ -35,6 +40,11 @@ func (a *API) spanQueryRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/spans", h) // deprecated in Phoenix, still served: it reads a body too
 }
 
+// serveSpanQuery answers a SpanQuery request as it is read: each query's
+// DataFrame is streamed (spanstream.go), so an export of a million spans
+// holds a page of them in memory, not the answer. Every store query gets
+// the API's deadline of its own; errors found before the answer started
+// are answered with their status, later ones end the connection early.
 func (a *API) serveSpanQuery(w http.ResponseWriter, r *http.Request) {
 	if !acceptsJSON(r.Header.Values("Accept")) {
 		a.writeError(w, r, errorf(http.StatusNotAcceptable,
@@ -42,15 +52,111 @@ func (a *API) serveSpanQuery(w http.ResponseWriter, r *http.Request) {
 				"send Accept: application/json (the Arrow format application/x-pandas-arrow is not supported)"))
 		return
 	}
-	frames, err := a.spanQueryFrames(r)
+	req, err := a.spanQueryRequest(r)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
 	boundary := newBoundary()
-	w.Header().Set("Content-Type", "multipart/mixed; boundary="+boundary)
-	w.WriteHeader(http.StatusOK)
-	w.Write(encodeMultipart(frames, boundary))
+	out := newAnswerStream(w, func(h http.Header) {
+		h.Set("Content-Type", "multipart/mixed; boundary="+boundary)
+	}, a.streamingOf().keepAlive)
+	err = a.streamSpanQuery(r, out, boundary, req)
+	out.close()
+	switch {
+	case err == nil:
+	case !out.committed():
+		a.writeError(w, r, err)
+	case errors.Is(err, context.Canceled) || r.Context().Err() != nil:
+	default:
+		// The status is out; ending the connection before the answer ends
+		// is what tells the client that it is incomplete.
+		a.Log.Warn("span query failed after its answer started", "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// spanQueryReq is a checked SpanQuery request.
+type spanQueryReq struct {
+	queries []spanQuery
+	opts    spanQueryOptions
+	project string
+}
+
+func (a *API) spanQueryRequest(r *http.Request) (spanQueryReq, error) {
+	var req spanQueryReq
+	var body spanQueryBody
+	if err := decodeBody(r, &body); err != nil {
+		return req, err
+	}
+	if body.Queries == nil {
+		return req, errorf(http.StatusUnprocessableEntity, "the body's queries field is required: a list of span queries")
+	}
+	if len(body.Queries) > maxSpanQueries {
+		return req, errorf(http.StatusUnprocessableEntity, "at most %d span queries per request, got %d", maxSpanQueries, len(body.Queries))
+	}
+	for i, qj := range body.Queries {
+		q, err := compileSpanQuery(qj)
+		if err != nil {
+			msg := "Invalid query: " + err.Error()
+			if len(body.Queries) > 1 {
+				msg = fmt.Sprintf("Invalid query %d: %v", i, err)
+			}
+			return req, &Error{Status: http.StatusUnprocessableEntity, Msg: msg}
+		}
+		req.queries = append(req.queries, q)
+	}
+	if len(req.queries) == 0 {
+		return req, errorf(http.StatusNotFound, "no span queries: the body's queries list is empty")
+	}
+	var err error
+	if req.opts, err = spanQueryOptionsOf(body); err != nil {
+		return req, err
+	}
+	req.project = spanQueryProject(r, body)
+	return req, nil
+}
+
+// streamSpanQuery writes the answer's parts. Every query reads the spans
+// stored when the request began (the highest row id then), so that its two
+// passes, and its queries, see the same spans whatever arrives meanwhile.
+func (a *API) streamSpanQuery(r *http.Request, out *answerStream, boundary string, req spanQueryReq) error {
+	var p store.Project
+	err := a.query(r, func(ctx context.Context) (err error) {
+		p, err = a.Store.ProjectByName(ctx, req.project)
+		return err
+	})
+	found := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	var pin int64
+	if found { // an unknown project is simply one without spans, as in Phoenix
+		err := a.query(r, func(ctx context.Context) error {
+			newest, err := a.Store.SpanKeys(ctx, store.SpanQuery{ProjectID: p.ID, Limit: 1})
+			if len(newest) > 0 {
+				pin = newest[0].RowID
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for i, q := range req.queries {
+		sq := store.SpanQuery{ProjectID: p.ID, StartTime: req.opts.start, EndTime: req.opts.end, Filter: q.filter,
+			MaxRowID: pin, HasAttribute: q.listKey()}
+		switch {
+		case req.opts.roots != nil && sq.Filter != nil:
+			sq.Filter = &query.BoolExpr{Op: query.And, X: sq.Filter, Y: req.opts.roots}
+		case req.opts.roots != nil:
+			sq.Filter = req.opts.roots
+		}
+		if err := a.streamFrame(r, out, partHead(boundary, i), q, sq, req.opts.limit); err != nil {
+			return err
+		}
+	}
+	return out.write([]byte(multipartEnd(boundary)))
 }
 
 // acceptsJSON reports whether the client takes JSON. Phoenix answers
@@ -192,57 +298,6 @@ type spanQueryOptions struct {
 	roots      query.Expr // nil unless root spans only
 }
 
-func (a *API) spanQueryFrames(r *http.Request) ([]frame, error) {
-	var body spanQueryBody
-	if err := decodeBody(r, &body); err != nil {
-		return nil, err
-	}
-	if body.Queries == nil {
-		return nil, errorf(http.StatusUnprocessableEntity, "the body's queries field is required: a list of span queries")
-	}
-	queries := make([]spanQuery, 0, len(body.Queries))
-	for i, qj := range body.Queries {
-		q, err := compileSpanQuery(qj)
-		if err != nil {
-			msg := "Invalid query: " + err.Error()
-			if len(body.Queries) > 1 {
-				msg = fmt.Sprintf("Invalid query %d: %v", i, err)
-			}
-			return nil, &Error{Status: http.StatusUnprocessableEntity, Msg: msg}
-		}
-		queries = append(queries, q)
-	}
-	if len(queries) == 0 {
-		return nil, errorf(http.StatusNotFound, "no span queries: the body's queries list is empty")
-	}
-	opts, err := spanQueryOptionsOf(body)
-	if err != nil {
-		return nil, err
-	}
-
-	name := spanQueryProject(r, body)
-	p, err := a.Store.ProjectByName(r.Context(), name)
-	found := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, err
-	}
-	frames := make([]frame, 0, len(queries))
-	for _, q := range queries {
-		var rows []*spanRow
-		if found { // an unknown project is simply one without spans, as in Phoenix
-			if rows, err = a.spanQueryRows(r.Context(), p.ID, q, opts); err != nil {
-				return nil, err
-			}
-		}
-		f, err := q.frame(rows)
-		if err != nil {
-			return nil, err
-		}
-		frames = append(frames, f)
-	}
-	return frames, nil
-}
-
 // spanQueryProject picks the project as Phoenix does: the project_name
 // query parameter, then project-name as a query parameter or a header,
 // then the body's project_name, then "default".
@@ -382,60 +437,29 @@ func compileArrayOp(j *arrayOpJSON, what string) (*arrayOp, error) {
 	return op, nil
 }
 
-// spanQueryRows reads the spans a query covers, newest start first, up to
-// the limit. Spans are counted after the query's own conditions (an explode
-// or concat needs its list), as Phoenix's LIMIT applies after its WHERE.
-func (a *API) spanQueryRows(ctx context.Context, projectID int64, q spanQuery, opts spanQueryOptions) ([]*spanRow, error) {
-	if opts.limit == 0 {
-		return nil, nil
+// listOp is the explode, or without one the concat: with one, only the
+// spans holding its list are row sources of the query.
+func (q spanQuery) listOp() *arrayOp {
+	if q.explode != nil {
+		return q.explode
 	}
-	sq := store.SpanQuery{ProjectID: projectID, StartTime: opts.start, EndTime: opts.end, Filter: q.filter,
-		OrderByStartTime: true}
-	switch {
-	case opts.roots != nil && sq.Filter != nil:
-		sq.Filter = &query.BoolExpr{Op: query.And, X: sq.Filter, Y: opts.roots}
-	case opts.roots != nil:
-		sq.Filter = opts.roots
+	return q.concat
+}
+
+// listKey is the attribute key of the query's list, for the store to keep
+// only the spans that may hold it; "" for none.
+func (q spanQuery) listKey() string {
+	if op := q.listOp(); op != nil {
+		return op.proj.attributeKey()
 	}
-	var out []*spanRow
-	for {
-		sq.Limit = min(opts.limit-len(out), spanQueryPage) + 1
-		recs, err := a.Store.Spans(ctx, sq)
-		if err != nil {
-			return nil, err
-		}
-		more := len(recs) == sq.Limit
-		if more {
-			next := recs[len(recs)-1]
-			recs = recs[:len(recs)-1]
-			sq.Cursor, sq.CursorStartTime = next.RowID, next.StartTime
-		}
-		for i := range recs {
-			row := &spanRow{rec: &recs[i]}
-			keep, err := q.covers(row)
-			if err != nil {
-				return nil, err
-			}
-			if keep {
-				out = append(out, row)
-				if len(out) == opts.limit {
-					return out, nil
-				}
-			}
-		}
-		if !more {
-			return out, nil
-		}
-	}
+	return ""
 }
 
 // covers reports whether a span is a row source of the query: with an
 // explode (or, without one, a concat) only spans holding that list are.
+// Spans are counted after this, as Phoenix's LIMIT applies after its WHERE.
 func (q spanQuery) covers(row *spanRow) (bool, error) {
-	op := q.explode
-	if op == nil {
-		op = q.concat
-	}
+	op := q.listOp()
 	if op == nil {
 		return true, nil
 	}
@@ -447,117 +471,10 @@ func (q spanQuery) covers(row *spanRow) (bool, error) {
 	return isList, nil
 }
 
-// frame builds the query's DataFrame from its spans.
-func (q spanQuery) frame(rows []*spanRow) (frame, error) {
-	var f frame
-	var err error
-	switch {
-	case len(q.selects) == 0 && q.explode == nil && q.concat == nil:
-		// Index and rename do not apply here, as in Phoenix.
-		return defaultFrame(rows)
-	case q.explode != nil:
-		f, err = q.explodedFrame(rows)
-	default:
-		f, err = q.selectFrame(rows)
-	}
-	if err != nil {
-		return f, err
-	}
-	for i, c := range f.cols {
-		if to, ok := projectionAliases[c]; ok {
-			c = to
-		}
-		for _, m := range q.rename {
-			if m.name == c {
-				c = m.value
-				break
-			}
-		}
-		f.cols[i] = c
-	}
-	return f, nil
-}
-
-// defaultColumns are the columns of a query without select, explode or
-// concat, before one attributes.<name> column per attribute.
-var defaultColumns = []string{"name", "span_kind", "parent_id", "start_time", "end_time",
-	"status_code", "status_message", "events", "context.span_id", "context.trace_id"}
-
-// defaultFrame is _get_spans_dataframe: the span's fields, then its
-// attributes reshaped by frameAttributes, indexed by span id (kept as a
-// column too).
-func defaultFrame(rows []*spanRow) (frame, error) {
-	f := frame{index: []string{"context.span_id"}, cols: append([]string(nil), defaultColumns...)}
-	attrs := make([]map[string]any, len(rows))
-	seen := map[string]bool{}
-	var names []string
-	for i, r := range rows {
-		doc, err := r.doc()
-		if err != nil {
-			return f, err
-		}
-		attrs[i] = frameAttributes(doc)
-		for k := range attrs[i] {
-			if !seen[k] {
-				seen[k] = true
-				names = append(names, k)
-			}
-		}
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		f.cols = append(f.cols, "attributes."+n)
-	}
-	for i, r := range rows {
-		rec := r.rec
-		events, err := r.events()
-		if err != nil {
-			return f, err
-		}
-		row := []any{rec.SpanID, rec.Name, string(rec.View.Kind), parentValue(rec), timestamp(rec.StartTime),
-			timestamp(rec.EndTime), string(rec.StatusCode), rec.StatusMessage, events, rec.SpanID, rec.TraceID}
-		for _, n := range names {
-			row = append(row, attrs[i][n])
-		}
-		f.rows = append(f.rows, row)
-	}
-	return f, nil
-}
-
-// selectFrame is the select and concat path: one row per span, indexed by
-// the query's index.
-func (q spanQuery) selectFrame(rows []*spanRow) (frame, error) {
-	f := frame{index: []string{q.index.key}}
-	// A selected column named like the index becomes the index.
-	indexSel := -1
-	for i, s := range q.selects {
-		if s.name == q.index.key && indexSel < 0 {
-			indexSel = i
-			continue
-		}
-		f.cols = append(f.cols, s.name)
-	}
-	concat, concatCols, err := q.concatColumns(rows)
-	if err != nil {
-		return f, err
-	}
-	f.cols = append(f.cols, concatCols...)
-	for i, r := range rows {
-		row, err := q.baseRow(r, indexSel, q.index)
-		if err != nil {
-			return f, err
-		}
-		for _, c := range concatCols {
-			row = append(row, concat[i][c])
-		}
-		f.rows = append(f.rows, row)
-	}
-	return f, nil
-}
-
-// baseRow is the index value, then the selected values (but the one used as
-// the index).
-func (q spanQuery) baseRow(r *spanRow, indexSel int, index projection) ([]any, error) {
+// baseRow is the index value, then the selected values but the one used as
+// the index (indexSel) and any named skip (the explode position, which is
+// an index column of its own).
+func (q spanQuery) baseRow(r *spanRow, indexSel int, index projection, skip string) ([]any, error) {
 	idx := index
 	if indexSel >= 0 {
 		idx = q.selects[indexSel].proj
@@ -568,7 +485,7 @@ func (q spanQuery) baseRow(r *spanRow, indexSel int, index projection) ([]any, e
 	}
 	row := []any{v}
 	for i, s := range q.selects {
-		if i == indexSel {
+		if i == indexSel || (skip != "" && s.name == skip) {
 			continue
 		}
 		v, err := s.proj.value(r)
@@ -578,169 +495,6 @@ func (q spanQuery) baseRow(r *spanRow, indexSel int, index projection) ([]any, e
 		row = append(row, v)
 	}
 	return row, nil
-}
-
-// concatColumns joins the concat list of each span: all of it as text
-// without kwargs, else each named field of its objects. Columns appear
-// when some span has a value for them, as pandas builds them from records.
-func (q spanQuery) concatColumns(rows []*spanRow) ([]map[string]any, []string, error) {
-	op := q.concat
-	if op == nil {
-		return nil, nil, nil
-	}
-	var cols []string
-	if len(rows) == 0 {
-		for _, m := range op.kwargs {
-			cols = append(cols, m.name)
-		}
-		return nil, cols, nil
-	}
-	out := make([]map[string]any, len(rows))
-	present := map[string]bool{}
-	for i, r := range rows {
-		v, err := op.proj.value(r)
-		if err != nil {
-			return nil, nil, err
-		}
-		list, _ := v.([]any)
-		if list == nil {
-			continue
-		}
-		out[i] = map[string]any{}
-		if len(op.kwargs) == 0 {
-			parts := make([]string, len(list))
-			for j, e := range list {
-				parts[j] = pyStr(e)
-			}
-			out[i][op.proj.key] = strings.Join(parts, op.separator)
-			present[op.proj.key] = true
-			continue
-		}
-		for _, m := range op.kwargs {
-			var parts []string
-			for _, e := range list {
-				if obj, ok := e.(map[string]any); ok {
-					if fv := attributeValue(obj, m.value); fv != nil {
-						parts = append(parts, pyStr(fv))
-					}
-				}
-			}
-			if parts != nil {
-				out[i][m.name] = strings.Join(parts, op.separator)
-				present[m.name] = true
-			}
-		}
-	}
-	if len(op.kwargs) == 0 {
-		if present[op.proj.key] {
-			cols = append(cols, op.proj.key)
-		}
-	} else {
-		for _, m := range op.kwargs {
-			if present[m.name] {
-				cols = append(cols, m.name)
-			}
-		}
-	}
-	return out, cols, nil
-}
-
-// explodedFrame is the explode path: one row per object of each span's
-// list, indexed by (primary index, position). A span whose list holds no
-// object keeps one row with empty explode columns, as Phoenix's outer join
-// leaves it.
-func (q spanQuery) explodedFrame(rows []*spanRow) (frame, error) {
-	op := q.explode
-	f := frame{index: []string{op.primary.key, op.position}}
-	indexSel := -1
-	for i, s := range q.selects {
-		if s.name == op.primary.key && indexSel < 0 {
-			indexSel = i
-			continue
-		}
-		if s.name != op.position {
-			f.cols = append(f.cols, s.name)
-		}
-	}
-	concat, concatCols, err := q.concatColumns(rows)
-	if err != nil {
-		return f, err
-	}
-	f.cols = append(f.cols, concatCols...)
-	if len(rows) == 0 {
-		for _, m := range op.kwargs {
-			f.cols = append(f.cols, m.name)
-		}
-		return f, nil
-	}
-
-	type source struct {
-		base    []any // primary index value, then select and concat values
-		records []map[string]any
-	}
-	sources := make([]source, len(rows))
-	var exploded []string
-	seen := map[string]bool{op.position: true}
-	for i, r := range rows {
-		base, err := q.baseRow(r, indexSel, op.primary)
-		if err != nil {
-			return f, err
-		}
-		for _, c := range concatCols {
-			base = append(base, concat[i][c])
-		}
-		v, err := op.proj.value(r)
-		if err != nil {
-			return f, err
-		}
-		list, _ := v.([]any)
-		recs := explodeRecords(list, op)
-		for _, rec := range recs {
-			for _, k := range recordKeys(rec, op) {
-				if !seen[k] {
-					seen[k] = true
-					exploded = append(exploded, k)
-				}
-			}
-		}
-		sources[i] = source{base: base, records: recs}
-	}
-	// A column both selected and exploded is one column: the selected value,
-	// or the exploded one where that is missing (_outer_join).
-	nbase := len(f.cols)
-	colAt := map[string]int{}
-	for j, c := range f.cols {
-		if _, dup := colAt[c]; !dup {
-			colAt[c] = j
-		}
-	}
-	var extra []string
-	for _, k := range exploded {
-		if _, ok := colAt[k]; !ok {
-			extra = append(extra, k)
-		}
-	}
-	f.cols = append(f.cols, extra...)
-	for _, s := range sources {
-		if len(s.records) == 0 {
-			row := append([]any{s.base[0], nil}, s.base[1:]...)
-			f.rows = append(f.rows, append(row, make([]any, len(extra))...))
-			continue
-		}
-		for _, rec := range s.records {
-			row := append([]any{s.base[0], rec[op.position]}, s.base[1:]...)
-			for k, v := range rec {
-				if j, ok := colAt[k]; ok && j < nbase && row[2+j] == nil {
-					row[2+j] = v
-				}
-			}
-			for _, k := range extra {
-				row = append(row, rec[k])
-			}
-			f.rows = append(f.rows, row)
-		}
-	}
-	return f, nil
 }
 
 // explodeRecords turns each object of a list into a record: its fields

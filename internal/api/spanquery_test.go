@@ -301,7 +301,7 @@ func TestUnflatten(t *testing.T) {
 	tests := []struct {
 		name       string
 		pairs      []kv
-		exclusions []string
+		exclusions map[string]bool
 		want       string
 	}{
 		{"nesting and lists", []kv{{"a.b", int64(1)}, {"a.c.0.d", "x"}, {"a.c.1.d", "y"}}, nil,
@@ -311,7 +311,7 @@ func TestUnflatten(t *testing.T) {
 		{"value beside children", []kv{{"a", int64(1)}, {"a.b", int64(2)}}, nil, `{"a":1,"a.b":2}`},
 		{"semantic conventions stay whole",
 			[]kv{{"llm.token_count.prompt", int64(5)}, {"llm.input_messages.0.message.role", "user"}, {"custom.x", true}},
-			semanticConventions,
+			semanticConventionSet,
 			`{"custom":{"x":true},"llm.input_messages":[{"message.role":"user"}],"llm.token_count.prompt":5}`},
 		{"nil values are skipped", []kv{{"a", nil}, {"b", "x"}}, nil, `{"b":"x"}`},
 	}
@@ -377,6 +377,37 @@ func TestAcceptsJSON(t *testing.T) {
 	for _, tc := range tests {
 		if got := acceptsJSON(tc.accept); got != tc.want {
 			t.Errorf("acceptsJSON(%q) = %v, want %v", tc.accept, got, tc.want)
+		}
+	}
+}
+
+// TestPartition checks partition against the plain reading of its rule:
+// the longest convention that key starts with, ending at a dot or with key.
+func TestPartition(t *testing.T) {
+	longest := func(key string) (string, string) {
+		for _, p := range semanticConventions { // longest first
+			if strings.HasPrefix(key, p) && (len(key) == len(p) || key[len(p)] == '.') {
+				if len(key) == len(p) {
+					return p, ""
+				}
+				return p, key[len(p)+1:]
+			}
+		}
+		p, s, _ := strings.Cut(key, ".")
+		return p, s
+	}
+	keys := []string{"llm.token_count.prompt", "llm.token_count.prompt_details.cache_read", "llm.token_count.prompt_details",
+		"llm.token_count.promptX", "llm.token_count", "llm", "metadata", "metadata.tier", "metadatax.a",
+		"llm.input_messages.0.message.role", "message.contents.1.message_content.text", "custom.a.b", "custom",
+		"", ".", "a..b", "tool_call.function.arguments.x", "session.id.extra"}
+	for _, c := range semanticConventions {
+		keys = append(keys, c, c+".x", c+"x", c+".0.y")
+	}
+	for _, k := range keys {
+		gp, gs := partition(k, semanticConventionSet)
+		wp, ws := longest(k)
+		if gp != wp || gs != ws {
+			t.Errorf("partition(%q) = %q, %q; want %q, %q", k, gp, gs, wp, ws)
 		}
 	}
 }

@@ -1,40 +1,57 @@
 package api
 
 import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
 type traceJSON struct {
-	ID                   string     `json:"id"`
-	TraceID              string     `json:"trace_id"`
-	ProjectID            string     `json:"project_id"`
-	StartTime            string     `json:"start_time"`
-	EndTime              string     `json:"end_time"`
-	LatencyMs            float64    `json:"latency_ms"`
-	RootSpanID           *string    `json:"root_span_id"`
-	Name                 string     `json:"name"`
-	SpanKind             string     `json:"span_kind"`
-	StatusCode           string     `json:"status_code"`
-	SpanCount            int64      `json:"num_spans"`
-	ErrorCount           int64      `json:"error_count"`
-	LLMSpanCount         int64      `json:"llm_span_count"`
-	TokenCountPrompt     int64      `json:"token_count_prompt"`
-	TokenCountCompletion int64      `json:"token_count_completion"`
-	TokenCountTotal      int64      `json:"token_count_total"`
-	TokenCountCacheRead  int64      `json:"token_count_cache_read"`
-	TokenCountCacheWrite int64      `json:"token_count_cache_write"`
-	TokenCountReasoning  int64      `json:"token_count_reasoning"`
-	TotalCost            float64    `json:"total_cost"`
-	PromptCost           float64    `json:"prompt_cost"`
-	CompletionCost       float64    `json:"completion_cost"`
-	UnpricedSpans        int64      `json:"unpriced_spans"`
-	SessionID            *string    `json:"session_id"`
-	UserID               *string    `json:"user_id"`
-	Input                string     `json:"input"`
-	Output               string     `json:"output"`
-	Spans                []spanJSON `json:"spans,omitempty"`
+	ID                   string  `json:"id"`
+	TraceID              string  `json:"trace_id"`
+	ProjectID            string  `json:"project_id"`
+	StartTime            string  `json:"start_time"`
+	EndTime              string  `json:"end_time"`
+	LatencyMs            float64 `json:"latency_ms"`
+	RootSpanID           *string `json:"root_span_id"`
+	Name                 string  `json:"name"`
+	SpanKind             string  `json:"span_kind"`
+	StatusCode           string  `json:"status_code"`
+	SpanCount            int64   `json:"num_spans"`
+	ErrorCount           int64   `json:"error_count"`
+	LLMSpanCount         int64   `json:"llm_span_count"`
+	TokenCountPrompt     int64   `json:"token_count_prompt"`
+	TokenCountCompletion int64   `json:"token_count_completion"`
+	TokenCountTotal      int64   `json:"token_count_total"`
+	TokenCountCacheRead  int64   `json:"token_count_cache_read"`
+	TokenCountCacheWrite int64   `json:"token_count_cache_write"`
+	TokenCountReasoning  int64   `json:"token_count_reasoning"`
+	TotalCost            float64 `json:"total_cost"`
+	PromptCost           float64 `json:"prompt_cost"`
+	CompletionCost       float64 `json:"completion_cost"`
+	UnpricedSpans        int64   `json:"unpriced_spans"`
+	SessionID            *string `json:"session_id"`
+	UserID               *string `json:"user_id"`
+	Input                string  `json:"input"`
+	Output               string  `json:"output"`
+}
+
+// traceSpanJSON is a span of a trace listed with include_spans: Phoenix's
+// TraceSpanData, the fields that place a span in its trace's tree. A
+// span's attributes and events come from the spans routes.
+type traceSpanJSON struct {
+	ID         string  `json:"id"`
+	SpanID     string  `json:"span_id"`
+	ParentID   *string `json:"parent_id"`
+	Name       string  `json:"name"`
+	SpanKind   string  `json:"span_kind"`
+	StatusCode string  `json:"status_code"`
+	StartTime  string  `json:"start_time"`
+	EndTime    string  `json:"end_time"`
 }
 
 func optional(s string) *string {
@@ -44,7 +61,7 @@ func optional(s string) *string {
 	return &s
 }
 
-func toTraceJSON(t store.Trace) (traceJSON, error) {
+func toTraceJSON(t store.Trace) traceJSON {
 	status := t.RootStatus
 	if t.ErrorCount > 0 {
 		status = "ERROR"
@@ -60,14 +77,7 @@ func toTraceJSON(t store.Trace) (traceJSON, error) {
 		TotalCost: t.Cost.Total, PromptCost: t.Cost.Prompt, CompletionCost: t.Cost.Completion, UnpricedSpans: t.Cost.Unpriced,
 		SessionID: optional(t.SessionID), UserID: optional(t.UserID), Input: t.InputPreview, Output: t.OutputPreview,
 	}
-	for _, s := range t.Spans {
-		sj, err := toSpanJSON(s)
-		if err != nil {
-			return out, err
-		}
-		out.Spans = append(out.Spans, sj)
-	}
-	return out, nil
+	return out
 }
 
 // roundMs is a duration in milliseconds rounded to 0.1 ms, as Phoenix reports latency.
@@ -78,24 +88,36 @@ func roundMs(ns int64) float64 {
 	return float64((ns+50_000)/100_000) / 10
 }
 
-func (a *API) listTraces(r *http.Request) (any, error) {
+// serveTraces lists a project's traces; with include_spans the answer is
+// streamed, as a trace can hold any number of spans.
+func (a *API) serveTraces(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("include_spans") != "true" {
+		a.wrap(a.listTraces).ServeHTTP(w, r)
+		return
+	}
+	a.streamTraces(w, r)
+}
+
+// traceQuery reads a page of traces as the query parameters ask, and the
+// next page's cursor.
+func (a *API) traceQuery(r *http.Request) ([]store.Trace, *string, error) {
 	p, err := a.project(r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	q := r.URL.Query()
-	tq := store.TraceQuery{ProjectID: p.ID, SessionIDs: listParam(q, "session_identifier"), WithSpans: q.Get("include_spans") == "true"}
+	tq := store.TraceQuery{ProjectID: p.ID, SessionIDs: listParam(q, "session_identifier")}
 	if tq.Limit, err = limitParam(q, 100, 1000); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if tq.Cursor, err = cursorParam(q, "Trace"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if tq.StartTime, err = timeParam(q, "start_time"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if tq.EndTime, err = timeParam(q, "end_time"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	switch s := q.Get("sort"); s {
 	case "", "start_time":
@@ -103,35 +125,134 @@ func (a *API) listTraces(r *http.Request) (any, error) {
 	case "latency_ms":
 		tq.Sort = store.SortLatency
 	default:
-		return nil, errorf(http.StatusUnprocessableEntity, "sort must be start_time or latency_ms, got %q", s)
+		return nil, nil, errorf(http.StatusUnprocessableEntity, "sort must be start_time or latency_ms, got %q", s)
 	}
 	switch o := q.Get("order"); o {
 	case "", "desc":
 	case "asc":
 		tq.Ascending = true
 	default:
-		return nil, errorf(http.StatusUnprocessableEntity, "order must be asc or desc, got %q", o)
+		return nil, nil, errorf(http.StatusUnprocessableEntity, "order must be asc or desc, got %q", o)
 	}
 	limit := tq.Limit
 	tq.Limit++
 	traces, err := a.Store.Traces(r.Context(), tq)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := page{}
+	var next *string
 	if len(traces) > limit {
-		next := GlobalID("Trace", traces[limit].RowID)
-		out.NextCursor = &next
+		c := GlobalID("Trace", traces[limit].RowID)
+		next = &c
 		traces = traces[:limit]
+	}
+	return traces, next, nil
+}
+
+func (a *API) listTraces(r *http.Request) (any, error) {
+	traces, next, err := a.traceQuery(r)
+	if err != nil {
+		return nil, err
 	}
 	data := make([]traceJSON, 0, len(traces))
 	for _, t := range traces {
-		tj, err := toTraceJSON(t)
-		if err != nil {
-			return nil, err
-		}
-		data = append(data, tj)
+		data = append(data, toTraceJSON(t))
 	}
-	out.Data = data
-	return out, nil
+	return page{Data: data, NextCursor: next}, nil
+}
+
+// streamTraces writes a page of traces with their spans, each trace's
+// spans as the store reads them, so that memory holds one span whatever a
+// trace's size (a trace of 100,000 spans made a 37 MB answer, built whole
+// before). The page of traces gets the API's deadline, and so does the
+// reading of each trace's spans. Errors before the first byte get their
+// status; after, the connection ends before the answer does.
+func (a *API) streamTraces(w http.ResponseWriter, r *http.Request) {
+	var traces []store.Trace
+	var next *string
+	err := a.query(r, func(ctx context.Context) (err error) {
+		traces, next, err = a.traceQuery(r.WithContext(ctx))
+		return err
+	})
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	cw := &countingWriter{w: w}
+	bw := bufio.NewWriterSize(cw, 64<<10)
+	err = a.writeTraces(r, bw, traces, next)
+	if err == nil {
+		err = bw.Flush()
+	}
+	switch {
+	case err == nil:
+	case cw.n == 0:
+		a.writeError(w, r, err)
+	case r.Context().Err() != nil:
+	default:
+		a.Log.Warn("traces with spans failed after the answer started", "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+func (a *API) writeTraces(r *http.Request, bw *bufio.Writer, traces []store.Trace, next *string) error {
+	bw.WriteString(`{"data":[`)
+	var b []byte
+	for i, t := range traces {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		head, err := json.Marshal(toTraceJSON(t))
+		if err != nil {
+			return err
+		}
+		bw.Write(head[:len(head)-1])
+		bw.WriteString(`,"spans":[`)
+		first := true
+		err = a.query(r, func(ctx context.Context) error {
+			return a.Store.EachTreeSpan(ctx, t.RowID, func(s *store.TreeSpan) error {
+				if !first {
+					bw.WriteByte(',')
+				}
+				first = false
+				sj := traceSpanJSON{ID: GlobalID("Span", s.RowID), SpanID: s.SpanID, ParentID: optional(s.ParentID),
+					Name: s.Name, SpanKind: s.Kind, StatusCode: s.Status,
+					StartTime: isoTime(s.StartTime), EndTime: isoTime(s.EndTime)}
+				b, err = appendJSON(b[:0], sj)
+				if err != nil {
+					return err
+				}
+				_, err = bw.Write(b)
+				return err
+			})
+		})
+		if err != nil {
+			return err
+		}
+		bw.WriteString("]}")
+	}
+	bw.WriteString(`],"next_cursor":`)
+	cursor, _ := json.Marshal(next)
+	bw.Write(cursor)
+	_, err := bw.WriteString("}\n")
+	return err
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// appendJSON appends v as JSON, without the newline an Encoder adds.
+func appendJSON(b []byte, v any) ([]byte, error) {
+	out, err := json.Marshal(v)
+	return append(b, out...), err
 }

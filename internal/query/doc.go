@@ -72,6 +72,17 @@
 // a number (non-numbers read as NULL), a boolean against True or False, text
 // otherwise, and numbers when two attributes are ordered.
 //
+// # Limits
+//
+// A filter longer than 128 KiB, or with more than 5,000 terms (names, values,
+// operators, subscripts and list elements each count one), is refused
+// before it is checked, with an error that says which limit it broke
+// ("the filter is too complex: more than 5000 terms …"). Nesting is bounded
+// separately, at 200 levels. Every term is work for the checker and the
+// compiler, and often for every span a query reads (a chain of subscripts
+// is a JSON path walked per row), so the limits bound what one filter can
+// cost before any deadline has to.
+//
 // # Semantics
 //
 // Comparisons follow SQL: a missing attribute is NULL, so it matches neither

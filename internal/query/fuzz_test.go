@@ -34,6 +34,9 @@ func FuzzParse(f *testing.F) {
 	for _, tc := range checkErrors {
 		f.Add(tc.in)
 	}
+	for _, tc := range limitErrors {
+		f.Add(tc.in)
+	}
 	for _, tc := range readExecCases(f) {
 		f.Add(tc.filter)
 	}

@@ -2,6 +2,7 @@ package query
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -221,6 +222,45 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("Parse(%q)\n got error %s\nwant error %s", tc.in, err, tc.want)
 			}
 		})
+	}
+}
+
+// limitErrors are filters refused for their size alone, whatever they say:
+// too long, or too many terms. Long chains of subscripts and long lists are
+// not nested, so the depth limit does not stop them.
+var limitErrors = []struct{ name, in, want string }{
+	{"100,000 subscripts", "metadata" + strings.Repeat("['k']", 100_000) + " == 'x'",
+		"the filter is too long: 500015 bytes, at most 131072; narrow it, or split it into several queries"},
+	{"500 KB of text", "'" + strings.Repeat("refund ", 500_000/7) + "' in input.value",
+		"the filter is too long: 500013 bytes, at most 131072; narrow it, or split it into several queries"},
+	{"2,500 subscripts", "metadata" + strings.Repeat("['k']", 2_500) + " == 'x'",
+		"the filter is too complex: more than 5000 terms (names, values, operators and subscripts) at column 12505; narrow it, or split it into several queries"},
+	{"5,000 dotted segments", "llm" + strings.Repeat(".k", 5_000) + " == 'x'",
+		"the filter is too complex: more than 5000 terms (names, values, operators and subscripts) at column 10002; narrow it, or split it into several queries"},
+	{"a list of 5,000 values", "span_id in [" + strings.Repeat("'a', ", 5_000) + "]",
+		"the filter is too complex: more than 5000 terms (names, values, operators and subscripts) at column 24998; narrow it, or split it into several queries"},
+}
+
+func TestParseLimits(t *testing.T) {
+	for _, tc := range limitErrors {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := Parse(tc.in)
+			if err == nil {
+				t.Fatalf("Parse = %.80s…, want error %q", e, tc.want)
+			}
+			var qe *Error
+			if !errors.As(err, &qe) {
+				t.Fatalf("error %T is not *Error", err)
+			}
+			if err.Error() != tc.want {
+				t.Errorf("got error  %s\nwant error %s", err, tc.want)
+			}
+		})
+	}
+	// Just under both limits still parses.
+	ids := strings.Repeat("'0123456789abcdef', ", 4_000)
+	if _, err := Parse("span_id in [" + ids + "'0123456789abcdef']"); err != nil {
+		t.Errorf("a list of 4,001 span ids: %v", err)
 	}
 }
 

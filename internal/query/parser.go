@@ -8,6 +8,19 @@ import (
 // maxDepth bounds nesting so that hostile input cannot exhaust the stack.
 const maxDepth = 200
 
+// maxTerms and maxBytes bound what one filter may ask for. Nesting is
+// bounded by maxDepth, but a chain of subscripts or a long list is not
+// nested, and every term of it is work for the checker and the compiler and
+// often work for every span the query reads: a subscript chain becomes a
+// JSON path the database walks for each row. A filter is refused, before
+// anything reads spans, when it is longer than maxBytes or has more than
+// maxTerms terms (names, values, operators, subscripts, calls and list
+// elements each count one).
+const (
+	maxTerms = 5000
+	maxBytes = 128 << 10
+)
+
 // Binding powers, lowest first, in Python's order.
 const (
 	bpLowest = iota
@@ -29,6 +42,10 @@ func Parse(src string) (Expr, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, &Error{Msg: "the filter is empty"}
 	}
+	if len(src) > maxBytes {
+		return nil, &Error{Msg: "the filter is too long: " + strconv.Itoa(len(src)) + " bytes, at most " +
+			strconv.Itoa(maxBytes), Hint: "narrow it, or split it into several queries"}
+	}
 	toks, err := lex(src)
 	if err != nil {
 		return nil, err
@@ -48,6 +65,17 @@ type parser struct {
 	toks  []token
 	p     int
 	depth int
+	terms int
+}
+
+// term counts one term of the tree, found at t, toward maxTerms.
+func (p *parser) term(t token) error {
+	p.terms++
+	if p.terms > maxTerms {
+		return errHint(t.pos, "the filter is too complex: more than "+strconv.Itoa(maxTerms)+
+			" terms (names, values, operators and subscripts)", "narrow it, or split it into several queries")
+	}
+	return nil
 }
 
 func (p *parser) tok() token { return p.toks[p.p] }
@@ -103,6 +131,9 @@ func (p *parser) expr(rbp int, after *token) (Expr, error) {
 			return left, nil
 		}
 		t := p.tok()
+		if err := p.term(t); err != nil {
+			return nil, err
+		}
 		if lbp != bpPostfix {
 			p.depth++
 			if p.depth > maxDepth {
@@ -169,6 +200,9 @@ func (p *parser) compare(x Expr) (Expr, error) {
 	for p.infixBP() == bpCompare {
 		t := p.tok()
 		if len(c.Ops) > 0 {
+			if err := p.term(t); err != nil {
+				return nil, err
+			}
 			p.depth++
 			if p.depth > maxDepth {
 				return nil, p.tooDeep(t)
@@ -211,6 +245,9 @@ func (p *parser) call(fun Expr, lparen token) (Expr, error) {
 
 func (p *parser) prefix(rbp int, after *token) (Expr, error) {
 	t := p.tok()
+	if err := p.term(t); err != nil {
+		return nil, err
+	}
 	switch t.kind {
 	case tNot:
 		if rbp >= bpCompare {

@@ -33,7 +33,10 @@ type Config struct {
 	// MemoryLimit is the Go runtime's soft memory limit; 0 leaves it alone.
 	MemoryLimit     Size
 	ShutdownTimeout time.Duration
-	PricesFile      string
+	// QueryTimeout bounds each read query of the REST API and the UI; 0
+	// leaves them unbounded.
+	QueryTimeout time.Duration
+	PricesFile   string
 	// Database is empty for SQLite in DataDir, or a URL (see parseDatabase).
 	Database string
 	// RetentionDays and RetentionTraces, when given, set the default
@@ -63,6 +66,7 @@ func DefaultConfig() Config {
 		BatchSpans:        ingest.DefaultConfig.MaxBatchSpans,
 		MemoryLimit:       192 << 20,
 		ShutdownTimeout:   30 * time.Second,
+		QueryTimeout:      30 * time.Second,
 		RetentionInterval: retention.DefaultInterval,
 	}
 }
@@ -88,6 +92,7 @@ var envVars = []envVar{
 	{"batch-spans", "LOUPE_BATCH_SPANS", nil},
 	{"memory-limit", "LOUPE_MEMORY_LIMIT", nil},
 	{"shutdown-timeout", "LOUPE_SHUTDOWN_TIMEOUT", nil},
+	{"query-timeout", "LOUPE_QUERY_TIMEOUT", nil},
 	{"prices", "LOUPE_PRICES", nil},
 	{"database", "LOUPE_DATABASE_URL", []string{"PHOENIX_SQL_DATABASE_URL"}},
 	{"retention-days", "LOUPE_RETENTION_DAYS", []string{"PHOENIX_DEFAULT_RETENTION_POLICY_DAYS"}},
@@ -110,6 +115,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var(&c.MemoryLimit, "memory-limit", "soft limit on the memory the Go runtime holds, which makes garbage collection keep up under load; SQLite's caches come on top; under a limit garbage is collected at GOGC 400 unless GOGC is set; 0 for none; GOMEMLIMIT, when set, wins (env LOUPE_MEMORY_LIMIT)")
 	fs.IntVar(&c.BatchSpans, "batch-spans", c.BatchSpans, "most spans written in one transaction (env LOUPE_BATCH_SPANS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long to wait for in-flight requests on shutdown (env LOUPE_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&c.QueryTimeout, "query-timeout", c.QueryTimeout, "longest one read of the REST API or the UI may query the database: the query is cancelled there and the request answered 503; "+
+		"30s is far above what a page costs at millions of spans and below the 60s after which common proxies give up; "+
+		"a streamed answer (POST /v1/spans, traces with include_spans) gets it for each page it reads, not for the whole answer; 0 for none (env LOUPE_QUERY_TIMEOUT)")
 	fs.StringVar(&c.Database, "database", c.Database, "database `URL`: postgres://user:password@host:5432/dbname (or postgresql://) for PostgreSQL, which several servers can share; sqlite:////absolute/path.db for a SQLite file; empty for SQLite in --data-dir (env LOUPE_DATABASE_URL; PHOENIX_SQL_DATABASE_URL)")
 	fs.Var(&c.RetentionDays, "retention-days", "default retention policy: delete traces that started more than this many `days` ago, 0 to keep them; unset keeps the stored policy (env LOUPE_RETENTION_DAYS; PHOENIX_DEFAULT_RETENTION_POLICY_DAYS)")
 	fs.Var(&c.RetentionTraces, "retention-traces", "default retention policy: keep only each project's newest `count` traces, 0 for all; unset keeps the stored policy (env LOUPE_RETENTION_TRACES)")
@@ -201,6 +209,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RetentionInterval <= 0 {
 		errs = append(errs, errors.New("--retention-interval must be positive"))
+	}
+	if c.QueryTimeout < 0 {
+		errs = append(errs, errors.New("--query-timeout must be 0 (none) or positive"))
 	}
 	return errors.Join(errs...)
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 func parse(t *testing.T, args []string, env map[string]string) (Config, error) {
@@ -67,11 +68,32 @@ func TestConfigErrors(t *testing.T) {
 		{[]string{"--log-level", "loud"}, nil, "--log-level \"loud\""},
 		{[]string{"--max-body-size", "lots"}, nil, "not a size"},
 		{nil, map[string]string{"LOUPE_QUEUE_SPANS": "many"}, "LOUPE_QUEUE_SPANS"},
+		{[]string{"--query-timeout", "-1s"}, nil, "--query-timeout must be 0 (none) or positive"},
+		{nil, map[string]string{"LOUPE_QUERY_TIMEOUT": "soon"}, "LOUPE_QUERY_TIMEOUT"},
 	}
 	for _, tc := range tests {
 		_, err := parse(t, tc.args, tc.env)
 		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 			t.Errorf("%v %v: error %v, want %q", tc.args, tc.env, err, tc.wantErr)
+		}
+	}
+}
+
+func TestQueryTimeout(t *testing.T) {
+	tests := []struct {
+		args []string
+		env  map[string]string
+		want time.Duration
+	}{
+		{nil, nil, 30 * time.Second},
+		{nil, map[string]string{"LOUPE_QUERY_TIMEOUT": "5s"}, 5 * time.Second},
+		{[]string{"--query-timeout", "250ms"}, map[string]string{"LOUPE_QUERY_TIMEOUT": "5s"}, 250 * time.Millisecond},
+		{[]string{"--query-timeout", "0"}, nil, 0},
+	}
+	for _, tc := range tests {
+		cfg, err := parse(t, tc.args, tc.env)
+		if err != nil || cfg.QueryTimeout != tc.want {
+			t.Errorf("%v %v: query timeout %v (%v), want %v", tc.args, tc.env, cfg.QueryTimeout, err, tc.want)
 		}
 	}
 }

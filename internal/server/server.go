@@ -103,7 +103,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.metrics = metrics.New(&s.pipeline.Stats, s.pipeline.QueueDepth, s.databaseFiles)
 	s.metrics.WatchBodies(s.bodies.Used, s.bodies.Refused)
 	s.pipeline.OnStored = s.metrics.ObserveCommit
-	s.api = &api.API{Store: st, Ingest: s.pipeline, Costs: s.costs, Log: log}
+	s.api = &api.API{Store: st, Ingest: s.pipeline, Costs: s.costs, Log: log, QueryTimeout: cfg.QueryTimeout}
 	s.api.Pending.Log = log
 
 	if s.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
@@ -141,7 +141,8 @@ func (s *Server) routes() http.Handler {
 	(&otlp.HTTPHandler{Ingest: s.pipeline, MaxBodyBytes: int64(s.cfg.MaxBodyBytes), Slots: s.decodeSlots,
 		Budget: s.bodies, Log: s.log}).Routes(mux)
 	s.api.Routes(mux)
-	ui := web.New(web.Config{Store: s.store, Log: s.log, GRPCAddr: s.GRPCAddr(), Costs: s.costs, RetentionInterval: s.cfg.RetentionInterval})
+	ui := web.New(web.Config{Store: s.store, Log: s.log, GRPCAddr: s.GRPCAddr(), Costs: s.costs, RetentionInterval: s.cfg.RetentionInterval,
+		QueryTimeout: s.cfg.QueryTimeout})
 	s.pipeline.OnCommit = func([]int64) { ui.Notify() }
 	ui.Routes(mux)
 	mux.Handle("GET /metrics", s.metrics.Handler())

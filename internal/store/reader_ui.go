@@ -19,6 +19,11 @@ type UIReader interface {
 	// row id), in start order: enough to draw the tree and the waterfall of
 	// a trace of any size without reading attributes.
 	TraceTree(ctx context.Context, traceRowID int64) ([]TreeSpan, error)
+	// EachTreeSpan calls fn with the tree columns of every span of a trace,
+	// in start order, as they are read, until fn returns an error, which it
+	// returns: a trace of any size in memory of one span. ctx bounds the
+	// whole read, fn's time included.
+	EachTreeSpan(ctx context.Context, traceRowID int64, fn func(*TreeSpan) error) error
 	// SpanByID finds one span, with all its attributes and events.
 	SpanByID(ctx context.Context, spanID string) (SpanRecord, error)
 	// SpanList lists a project's spans in start-time order, as light rows
@@ -59,6 +64,7 @@ type LatencySummary struct {
 
 // TreeSpan is the part of a span a trace tree draws.
 type TreeSpan struct {
+	RowID     int64
 	SpanID    string
 	ParentID  string // empty for a root
 	Name      string

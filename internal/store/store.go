@@ -101,6 +101,26 @@ type Reader interface {
 	SessionByRowID(ctx context.Context, rowID int64) (Session, error)
 	// ExistingSpanIDs returns those of ids that are stored, in any project.
 	ExistingSpanIDs(ctx context.Context, ids []string) ([]string, error)
+
+	// SpanKeys lists the keys of the spans q selects, in q's order, at most
+	// q.Limit: the first step of reading a long stretch of spans, where
+	// pages of keys can be many times larger than pages of spans, so that a
+	// store sorts each stretch of its index once rather than once a page.
+	// q.Search is not supported.
+	SpanKeys(ctx context.Context, q SpanQuery) ([]SpanKey, error)
+	// SpansByRowID reads the spans with these row ids, in the order given;
+	// ids no longer stored are left out. Light records hold only RowID,
+	// ParentID, StartTime, EndTime and AttributesJSON, with input.value and
+	// output.value in it as empty strings when the span has them (EventsJSON
+	// is "[]"): what a reader needs to learn the shape of many spans'
+	// attributes, for less than reading them whole.
+	SpansByRowID(ctx context.Context, rowIDs []int64, light bool) ([]SpanRecord, error)
+}
+
+// SpanKey is where a span falls in start-time order.
+type SpanKey struct {
+	RowID     int64
+	StartTime int64
 }
 
 // Project is a project with its roll-ups.
@@ -160,6 +180,29 @@ type SpanQuery struct {
 	// phrase" of it, through the full-text index (see Searcher); one with
 	// no word at all (blank, punctuation) matches nothing.
 	Search string
+	// MaxRowID keeps the spans with row ids <= MaxRowID when > 0: a reader
+	// that goes over the same spans twice pins both passes to the spans
+	// stored when it began.
+	MaxRowID int64
+	// HasAttribute keeps the spans that may hold a value at this dotted
+	// attribute path: those with an attribute of that key, of a key below it
+	// (HasAttribute + "." + …, as a list is flattened), or of a key above it
+	// (a JSON-string attribute such as metadata, or an object value, may hold
+	// the rest of the path). The caller checks the value itself; this only
+	// saves it reading the spans that cannot have one.
+	HasAttribute string
+}
+
+// AttributeKeysAbove are the keys above an attribute path that may hold a
+// value at it: "a" and "a.b" for "a.b.c".
+func AttributeKeysAbove(path string) []string {
+	var out []string
+	for i := range len(path) {
+		if path[i] == '.' {
+			out = append(out, path[:i])
+		}
+	}
+	return out
 }
 
 // AttributeMatch is an equality condition on one attribute, as Phoenix's

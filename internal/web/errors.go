@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -36,13 +37,19 @@ func (h *Handler) notFoundPage(w http.ResponseWriter, r *http.Request) {
 	h.notFound(w, r, notFound{What: "Page", ID: r.URL.Path, Hint: "There is no page at this address."})
 }
 
-// fail answers a store error: not found becomes nf's 404 page, a gone
-// client nothing, a database that is down a 503 page, anything else a
-// logged 500. The pages name no cause beyond that; the log has it.
+// fail answers a store error: not found becomes nf's 404 page, a query
+// that ran out of time or a database that is down a 503 page saying so, a
+// gone client nothing, anything else a logged 500. The pages name no
+// cause beyond that; the log has it.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error, nf notFound) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		h.notFound(w, r, nf)
+	case errors.Is(r.Context().Err(), context.DeadlineExceeded):
+		h.errs.Warn("ui query ran out of time", "path", r.URL.Path, "timeout", h.timeout, "err", err)
+		r = r.WithContext(context.WithoutCancel(r.Context()))
+		h.badRequest(w, r, http.StatusServiceUnavailable, r.PathValue("name"),
+			fmt.Sprintf("The query took longer than %s; narrow the time range or the filter.", h.timeout), "", "")
 	case errors.Is(err, context.Canceled):
 	case errors.Is(err, store.ErrUnavailable):
 		h.errs.Warn("ui request: storage unavailable", "path", r.URL.Path, "err", err)
@@ -54,4 +61,17 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error, nf not
 		f := h.frame(context.WithoutCancel(r.Context()), r, "Something went wrong", "")
 		h.render(w, r, http.StatusInternalServerError, "error", f)
 	}
+}
+
+// bounded gives the database queries of one page the server's query
+// timeout; the stores cancel a query in the database when its context ends.
+func (h *Handler) bounded(page http.HandlerFunc) http.Handler {
+	if h.timeout <= 0 {
+		return page
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
+		defer cancel()
+		page(w, r.WithContext(ctx))
+	})
 }

@@ -70,13 +70,13 @@ func reportDepsOf(cfg Config) reportDeps {
 
 // reportRoutes registers the report pages.
 func (h *Handler) reportRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /projects/{name}/metrics", h.projectMetrics)
-	mux.HandleFunc("GET /projects/{name}/prompts", h.projectPrompts)
-	mux.HandleFunc("GET /prices", h.prices)
+	mux.Handle("GET /projects/{name}/metrics", h.bounded(h.projectMetrics))
+	mux.Handle("GET /projects/{name}/prompts", h.bounded(h.projectPrompts))
+	mux.Handle("GET /prices", h.bounded(h.prices))
 	mux.HandleFunc("POST /prices", h.savePrice)
 	mux.HandleFunc("POST /prices/delete", h.deletePrice)
 	mux.HandleFunc("POST /prices/recompute", h.recomputePrices)
-	mux.HandleFunc("GET /storage", h.storage)
+	mux.Handle("GET /storage", h.bounded(h.storage))
 	mux.HandleFunc("POST /storage/retention", h.saveRetention)
 }
 

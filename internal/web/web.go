@@ -30,6 +30,9 @@ type Config struct {
 	// RetentionInterval is how often the retention sweeper runs, which the
 	// storage page tells; 0 means its default.
 	RetentionInterval time.Duration
+	// QueryTimeout bounds the database queries of one page (0: none); a page
+	// whose queries run out of time is answered 503.
+	QueryTimeout time.Duration
 }
 
 // Handler serves the UI.
@@ -38,6 +41,7 @@ type Handler struct {
 	log      *slog.Logger
 	errs     *ratelimited.Logger // failures that repeat with every request while the database is down
 	grpcAddr string
+	timeout  time.Duration // QueryTimeout
 	live     *broker
 	now      func() time.Time
 	caps     capabilities // in capabilities.go
@@ -58,6 +62,7 @@ func New(cfg Config) *Handler {
 		log:      cfg.Log,
 		errs:     &ratelimited.Logger{Log: cfg.Log},
 		grpcAddr: cfg.GRPCAddr,
+		timeout:  cfg.QueryTimeout,
 		live:     newBroker(cfg.Store, cfg.Log, poll, maxSubscribers),
 		now:      time.Now,
 		caps:     capabilitiesOf(cfg.Store),
@@ -71,24 +76,24 @@ func (h *Handler) Notify() { h.live.wake() }
 
 // Routes registers the UI's routes on mux.
 func (h *Handler) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /{$}", h.home)
+	mux.Handle("GET /{$}", h.bounded(h.home))
 	mux.HandleFunc("GET /static/{version}/{file}", serveStatic)
 	mux.HandleFunc("GET /events", h.events)
-	mux.HandleFunc("GET /traces", h.gotoTrace)
-	mux.HandleFunc("GET /traces/{trace_id}", h.traceRedirect)
-	mux.HandleFunc("GET /projects/{name}", h.projectTraces)
-	mux.HandleFunc("GET /projects/{name}/spans", h.projectSpans)
-	mux.HandleFunc("GET /projects/{name}/tool-costs", h.toolCosts)
-	mux.HandleFunc("GET /projects/{name}/sessions", h.projectSessions)
-	mux.HandleFunc("GET /projects/{name}/sessions/{session_id}", h.session)
-	mux.HandleFunc("GET /projects/{name}/traces/{trace_id}", h.trace)
-	mux.HandleFunc("GET /projects/{name}/traces/{trace_id}/tree", h.treeFragment)
-	mux.HandleFunc("GET /projects/{name}/traces/{trace_id}/export", h.exportTrace)
-	mux.HandleFunc("GET /projects/{name}/spans/{span_id}", h.spanFragment)
-	mux.HandleFunc("GET /projects/{name}/spans/{span_id}/value", h.spanValue)
+	mux.Handle("GET /traces", h.bounded(h.gotoTrace))
+	mux.Handle("GET /traces/{trace_id}", h.bounded(h.traceRedirect))
+	mux.Handle("GET /projects/{name}", h.bounded(h.projectTraces))
+	mux.Handle("GET /projects/{name}/spans", h.bounded(h.projectSpans))
+	mux.Handle("GET /projects/{name}/tool-costs", h.bounded(h.toolCosts))
+	mux.Handle("GET /projects/{name}/sessions", h.bounded(h.projectSessions))
+	mux.Handle("GET /projects/{name}/sessions/{session_id}", h.bounded(h.session))
+	mux.Handle("GET /projects/{name}/traces/{trace_id}", h.bounded(h.trace))
+	mux.Handle("GET /projects/{name}/traces/{trace_id}/tree", h.bounded(h.treeFragment))
+	mux.Handle("GET /projects/{name}/traces/{trace_id}/export", h.bounded(h.exportTrace))
+	mux.Handle("GET /projects/{name}/spans/{span_id}", h.bounded(h.spanFragment))
+	mux.Handle("GET /projects/{name}/spans/{span_id}/value", h.bounded(h.spanValue))
 	mux.HandleFunc("POST /projects/{name}/spans/{span_id}/annotations", h.annotateSpan)
 	mux.HandleFunc("POST /projects/{name}/traces/{trace_id}/annotations", h.annotateTrace)
-	mux.HandleFunc("GET /filter/check", h.checkFilter)
+	mux.Handle("GET /filter/check", h.bounded(h.checkFilter))
 	h.reportRoutes(mux) // in reports.go
-	mux.HandleFunc("GET /projects/", h.notFoundPage)
+	mux.Handle("GET /projects/", h.bounded(h.notFoundPage))
 }

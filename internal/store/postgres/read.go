@@ -157,6 +157,12 @@ func projectKeyset(w *where, alias string, projectID, cursor int64, ascending bo
 // spansQuery is the SQL of Spans: newest row first on spans_project_id, or
 // newest start first on spans_project_start.
 func spansQuery(q store.SpanQuery) (string, []any, error) {
+	return spansQueryOf(spanSelect, q)
+}
+
+// spansQueryOf is spansQuery selecting sel, which reads spans as s and
+// joins traces as t when q names trace ids.
+func spansQueryOf(sel string, q store.SpanQuery) (string, []any, error) {
 	var w where
 	var order string
 	if q.OrderByStartTime {
@@ -204,7 +210,100 @@ func spansQuery(q store.SpanQuery) (string, []any, error) {
 			w.add("s.search @@ " + w.arg(match) + "::tsquery")
 		}
 	}
-	return spanSelect + w.clause() + order + w.limit(q.Limit), w.args, nil
+	if q.MaxRowID > 0 {
+		w.add("s.id <= " + w.arg(q.MaxRowID))
+	}
+	if q.HasAttribute != "" {
+		// starts_with, not a range: text compares in the database's
+		// collation, where '.' need not sort next to '/'.
+		cond := "k = " + w.arg(text(q.HasAttribute)) + " OR starts_with(k, " + w.arg(text(q.HasAttribute+".")) + ")"
+		if above := store.AttributeKeysAbove(q.HasAttribute); len(above) > 0 {
+			cond += " OR k = ANY(" + w.arg(texts(above)) + ")"
+		}
+		w.add("EXISTS (SELECT 1 FROM jsonb_object_keys(s.attributes) AS k WHERE " + cond + ")")
+	}
+	return sel + w.clause() + order + w.limit(q.Limit), w.args, nil
+}
+
+// SpanKeys lists the keys of the spans q selects, in q's order, on
+// spans_project_start (project_id, start_time, id) in start-time order.
+func (s *Store) SpanKeys(ctx context.Context, q store.SpanQuery) ([]store.SpanKey, error) {
+	if q.Search != "" {
+		return nil, fmt.Errorf("span keys of a search: %w", errors.ErrUnsupported)
+	}
+	sel := "SELECT s.id, s.start_time FROM spans s"
+	if len(q.TraceIDs) > 0 {
+		sel += " JOIN traces t ON t.id = s.trace_rowid"
+	}
+	query, args, err := spansQueryOf(sel, q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query span keys: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.SpanKey, error) {
+		var k store.SpanKey
+		err := row.Scan(&k.RowID, &k.StartTime)
+		return k, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read span keys: %w", err)
+	}
+	return out, nil
+}
+
+// lightSpanSelect is spanSelect for light records: the spans table
+// alone, without the input and output text.
+const lightSpanSelect = `SELECT s.id, coalesce(s.parent_id, ''), s.start_time, s.end_time,
+	s.input_value IS NOT NULL, s.output_value IS NOT NULL, s.attributes
+	FROM spans s`
+
+// SpansByRowID reads the spans with these row ids, in that order.
+func (s *Store) SpansByRowID(ctx context.Context, rowIDs []int64, light bool) ([]store.SpanRecord, error) {
+	byID := make(map[int64]store.SpanRecord, len(rowIDs))
+	for start := 0; start < len(rowIDs); start += 1000 {
+		chunk := rowIDs[start:min(start+1000, len(rowIDs))]
+		var recs []store.SpanRecord
+		var err error
+		if light {
+			var rows pgx.Rows
+			if rows, err = s.pool.Query(ctx, lightSpanSelect+" WHERE s.id = ANY($1)", chunk); err == nil {
+				recs, err = pgx.CollectRows(rows, scanLightSpan)
+			}
+			if err != nil {
+				err = fmt.Errorf("read spans: %w", err)
+			}
+		} else {
+			recs, err = s.querySpans(ctx, spanSelect+" WHERE s.id = ANY($1)", chunk)
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			byID[r.RowID] = r
+		}
+	}
+	out := make([]store.SpanRecord, 0, len(byID))
+	for _, id := range rowIDs {
+		if r, ok := byID[id]; ok {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func scanLightSpan(row pgx.CollectableRow) (store.SpanRecord, error) {
+	var r store.SpanRecord
+	var hasIn, hasOut bool
+	var attrs []byte
+	if err := row.Scan(&r.RowID, &r.ParentID, &r.StartTime, &r.EndTime, &hasIn, &hasOut, &attrs); err != nil {
+		return r, err
+	}
+	r.AttributesJSON = mergeIO(compactJSON(attrs), pgtype.Text{Valid: hasIn}, pgtype.Text{Valid: hasOut})
+	r.EventsJSON = json.RawMessage("[]")
+	return r, nil
 }
 
 // Spans lists a project's spans, newest row first.

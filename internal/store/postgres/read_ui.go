@@ -59,25 +59,41 @@ func (s *Store) TraceInfo(ctx context.Context, traceID string) (store.Trace, err
 }
 
 // traceTreeQuery reads the tree columns of a trace's spans, on spans_trace.
-const traceTreeQuery = `SELECT span_id, coalesce(parent_id, ''), name, span_kind, status_code, start_time, end_time
+const traceTreeQuery = `SELECT id, span_id, coalesce(parent_id, ''), name, span_kind, status_code, start_time, end_time
 	FROM spans WHERE trace_rowid = $1 ORDER BY start_time, id`
 
 // TraceTree reads the tree columns of a trace's spans, leaving the
 // attributes (most of a span's bytes, in TOAST) unread.
 func (s *Store) TraceTree(ctx context.Context, traceRowID int64) ([]store.TreeSpan, error) {
+	var out []store.TreeSpan
+	err := s.EachTreeSpan(ctx, traceRowID, func(t *store.TreeSpan) error {
+		out = append(out, *t)
+		return nil
+	})
+	return out, err
+}
+
+// EachTreeSpan calls fn with the tree columns of every span of a trace, in
+// start order, as they arrive from the server.
+func (s *Store) EachTreeSpan(ctx context.Context, traceRowID int64, fn func(*store.TreeSpan) error) error {
 	rows, err := s.pool.Query(ctx, traceTreeQuery, traceRowID)
 	if err != nil {
-		return nil, fmt.Errorf("read tree of trace %d: %w", traceRowID, err)
+		return fmt.Errorf("read tree of trace %d: %w", traceRowID, err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.TreeSpan, error) {
-		var t store.TreeSpan
-		err := row.Scan(&t.SpanID, &t.ParentID, &t.Name, &t.Kind, &t.Status, &t.StartTime, &t.EndTime)
-		return t, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read tree of trace %d: %w", traceRowID, err)
+	defer rows.Close()
+	var t store.TreeSpan
+	for rows.Next() {
+		if err := rows.Scan(&t.RowID, &t.SpanID, &t.ParentID, &t.Name, &t.Kind, &t.Status, &t.StartTime, &t.EndTime); err != nil {
+			return fmt.Errorf("read tree of trace %d: %w", traceRowID, err)
+		}
+		if err := fn(&t); err != nil {
+			return err
+		}
 	}
-	return out, nil
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read tree of trace %d: %w", traceRowID, err)
+	}
+	return nil
 }
 
 // SpanByID finds one span by its hex span id.

@@ -201,7 +201,30 @@ func spanConditions(q store.SpanQuery) ([]string, []any, error) {
 		where = append(where, "("+cond+")")
 		args = append(args, cargs...)
 	}
+	if q.MaxRowID > 0 {
+		where = append(where, "s.id <= ?")
+		args = append(args, q.MaxRowID)
+	}
+	if q.HasAttribute != "" {
+		where, args = hasAttribute(where, args, q.HasAttribute)
+	}
 	return where, args, nil
+}
+
+// hasAttribute adds the condition of SpanQuery.HasAttribute. Keys between
+// path + "." and path + "/" are those that start with path + ".", as '/'
+// follows '.' in the binary collation keys compare in.
+func hasAttribute(where []string, args []any, path string) ([]string, []any) {
+	cond := "j.key = ? OR (j.key >= ? AND j.key < ?)"
+	args = append(args, path, path+".", path+"/")
+	above := store.AttributeKeysAbove(path)
+	if len(above) > 0 {
+		cond += " OR j.key IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(above)), ", ") + ")"
+		for _, k := range above {
+			args = append(args, k)
+		}
+	}
+	return append(where, "EXISTS (SELECT 1 FROM json_each(loupe_json(s.attributes)) j WHERE "+cond+")"), args
 }
 
 // spansQuery is the SQL of Spans without a search, over the conditions of q.
@@ -223,6 +246,113 @@ func spansQuery(q store.SpanQuery, where []string, args []any) (string, []any) {
 		args = append(args, q.Limit)
 	}
 	return sqlText, args
+}
+
+// SpanKeys lists the keys of the spans q selects, in q's order. In
+// start-time order the keys come from spans_project_start_bucket alone
+// unless a condition needs the rows, and a page of keys as large as a
+// bucket sorts each bucket about once, where pages of spans re-sort the
+// bucket they stop in for every page.
+func (s *Store) SpanKeys(ctx context.Context, q store.SpanQuery) ([]store.SpanKey, error) {
+	if q.Search != "" {
+		return nil, fmt.Errorf("span keys of a search: %w", errors.ErrUnsupported)
+	}
+	where, args, err := spanConditions(q)
+	if err != nil {
+		return nil, err
+	}
+	sqlText := "SELECT s.id, s.start_time FROM spans s"
+	switch {
+	case !q.OrderByStartTime:
+		sqlText += whereClause(where) + " ORDER BY s.id DESC"
+	case q.RootsOnly || len(q.TraceIDs) > 0 || len(q.SpanIDs) > 0 ||
+		(q.Filter != nil && query.LooksUpIDs(q.Filter, filterDialect)):
+		sqlText += whereClause(where) + " ORDER BY s.start_time DESC, s.id DESC"
+	default:
+		sqlText += " INDEXED BY " + startIndex + whereClause(where) + startOrder("s.", "DESC")
+	}
+	if q.Limit > 0 {
+		sqlText += " LIMIT ?"
+		args = append(args, q.Limit)
+	}
+	rows, err := s.read.QueryContext(ctx, sqlText, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query span keys: %w", err)
+	}
+	defer rows.Close()
+	var out []store.SpanKey
+	for rows.Next() {
+		var k store.SpanKey
+		if err := rows.Scan(&k.RowID, &k.StartTime); err != nil {
+			return nil, fmt.Errorf("read span key: %w", err)
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// lightSpanSelect is spanSelect for light records: the spans table
+// alone, without the input and output text.
+const lightSpanSelect = `SELECT s.id, coalesce(s.parent_id, ''), s.start_time, s.end_time,
+	s.input_value IS NOT NULL, s.output_value IS NOT NULL, s.attributes
+	FROM spans s`
+
+// SpansByRowID reads the spans with these row ids, in that order.
+func (s *Store) SpansByRowID(ctx context.Context, rowIDs []int64, light bool) ([]store.SpanRecord, error) {
+	byID := make(map[int64]store.SpanRecord, len(rowIDs))
+	for start := 0; start < len(rowIDs); start += 500 {
+		chunk := rowIDs[start:min(start+500, len(rowIDs))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		cond := " WHERE s.id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ") + ")"
+		var recs []store.SpanRecord
+		var err error
+		if light {
+			recs, err = s.queryLightSpans(ctx, lightSpanSelect+cond, args...)
+		} else {
+			recs, err = s.querySpans(ctx, spanSelect+cond, args...)
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			byID[r.RowID] = r
+		}
+	}
+	out := make([]store.SpanRecord, 0, len(byID))
+	for _, id := range rowIDs {
+		if r, ok := byID[id]; ok {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) queryLightSpans(ctx context.Context, query string, args ...any) ([]store.SpanRecord, error) {
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query spans: %w", err)
+	}
+	defer rows.Close()
+	var out []store.SpanRecord
+	for rows.Next() {
+		var r store.SpanRecord
+		var hasIn, hasOut bool
+		var attrs sql.RawBytes
+		if err := rows.Scan(&r.RowID, &r.ParentID, &r.StartTime, &r.EndTime, &hasIn, &hasOut, &attrs); err != nil {
+			return nil, fmt.Errorf("read span: %w", err)
+		}
+		text, err := ownedJSON(attrs)
+		if err != nil {
+			return nil, fmt.Errorf("span %d: %w", r.RowID, err)
+		}
+		r.AttributesJSON = mergeIO(text, sql.NullString{Valid: hasIn}, sql.NullString{Valid: hasOut})
+		r.EventsJSON = json.RawMessage("[]")
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 func (s *Store) querySpans(ctx context.Context, query string, args ...any) ([]store.SpanRecord, error) {

@@ -82,24 +82,37 @@ func (s *Store) TraceInfo(ctx context.Context, traceID string) (store.Trace, err
 // the spans table, so a row is read without touching the overflow pages of
 // large attribute values.
 func (s *Store) TraceTree(ctx context.Context, traceRowID int64) ([]store.TreeSpan, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT span_id, coalesce(parent_id, ''), name, span_kind, status_code, start_time, end_time
+	var out []store.TreeSpan
+	err := s.EachTreeSpan(ctx, traceRowID, func(t *store.TreeSpan) error {
+		out = append(out, *t)
+		return nil
+	})
+	return out, err
+}
+
+// EachTreeSpan calls fn with the tree columns of every span of a trace, in
+// start order, as SQLite returns them: its sorter, not this process, holds
+// the trace while it is sorted.
+func (s *Store) EachTreeSpan(ctx context.Context, traceRowID int64, fn func(*store.TreeSpan) error) error {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, span_id, coalesce(parent_id, ''), name, span_kind, status_code, start_time, end_time
 		FROM spans WHERE trace_rowid = ? ORDER BY start_time, id`, traceRowID)
 	if err != nil {
-		return nil, fmt.Errorf("read tree of trace %d: %w", traceRowID, err)
+		return fmt.Errorf("read tree of trace %d: %w", traceRowID, err)
 	}
 	defer rows.Close()
-	var out []store.TreeSpan
+	var t store.TreeSpan
 	for rows.Next() {
-		var t store.TreeSpan
-		if err := rows.Scan(&t.SpanID, &t.ParentID, &t.Name, &t.Kind, &t.Status, &t.StartTime, &t.EndTime); err != nil {
-			return nil, fmt.Errorf("read tree of trace %d: %w", traceRowID, err)
+		if err := rows.Scan(&t.RowID, &t.SpanID, &t.ParentID, &t.Name, &t.Kind, &t.Status, &t.StartTime, &t.EndTime); err != nil {
+			return fmt.Errorf("read tree of trace %d: %w", traceRowID, err)
 		}
-		out = append(out, t)
+		if err := fn(&t); err != nil {
+			return err
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read tree of trace %d: %w", traceRowID, err)
+		return fmt.Errorf("read tree of trace %d: %w", traceRowID, err)
 	}
-	return out, nil
+	return nil
 }
 
 // SpanByID finds one span by its hex span id.

@@ -34,6 +34,8 @@ func Run(t *testing.T, open Opener) {
 		{"SpanQueries", testSpanQueries},
 		{"SpanPagination", testSpanPagination},
 		{"SpanStartOrder", testSpanStartOrder},
+		{"SpanKeys", testSpanKeys}, {"SpansByRowID", testSpansByRowID}, {"HasAttribute", testHasAttribute},
+		{"QueryDeadline", testQueryDeadline},
 		{"TraceQueries", testTraceQueries},
 		{"NotFound", testNotFound},
 		{"ProjectStats", testProjectStats},

@@ -84,8 +84,32 @@ func testTraceTree(t *testing.T, s store.Store) {
 		{SpanID: spanID(104), ParentID: spanID(103), Name: "retrieval", Kind: "RETRIEVER", Status: "OK", StartTime: base + 330*ms, EndTime: base + 480*ms},
 		{SpanID: spanID(105), ParentID: spanID(101), Name: "llm.chat", Kind: "LLM", Status: "ERROR", StartTime: base + 530*ms, EndTime: base + 990*ms},
 	}
+	for i := range want {
+		rec, err := s.SpanByID(ctx, want[i].SpanID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i].RowID = rec.RowID
+	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("TraceTree (-want +got):\n%s", diff)
+	}
+	// EachTreeSpan hands over the same spans one at a time, and stops at
+	// the first error fn returns.
+	var each []store.TreeSpan
+	stop := errors.New("stop")
+	err = s.EachTreeSpan(ctx, info.RowID, func(ts *store.TreeSpan) error {
+		each = append(each, *ts)
+		if len(each) == 3 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) {
+		t.Errorf("EachTreeSpan returned %v, want fn's error", err)
+	}
+	if diff := cmp.Diff(want[:3], each); diff != "" {
+		t.Errorf("EachTreeSpan (-want +got):\n%s", diff)
 	}
 	if _, err := s.TraceInfo(ctx, traceID(404)); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("TraceInfo(unknown) error = %v, want ErrNotFound", err)
