@@ -231,6 +231,9 @@ func TestQueryTimeoutFlag(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if req.body != "" {
+			r.Header.Set("Content-Type", "application/json")
+		}
 		resp, err := http.DefaultClient.Do(r)
 		if err != nil {
 			t.Fatal(err)
