@@ -65,9 +65,9 @@ func gzipBytes(b []byte) []byte {
 // TestCompressedBodiesStayWithinMemory sends, all at once, many small
 // compressed requests that inflate to nearly the body limit each: over
 // HTTP 64 of 64 KB that inflate to 63 MiB (the build before peaked at
-// 2.6 GB), over gRPC 16 of 15 KB that inflate to 15 MB. The server refuses
-// what it cannot hold, as retryable, stays within its memory bound, and
-// keeps serving.
+// 2.6 GB), over gRPC 16 of 15 KB that inflate to 15 MB (gRPC itself would
+// inflate all 16 at once). The server refuses what it cannot hold, as
+// retryable, stays within its memory bound, and keeps serving.
 func TestCompressedBodiesStayWithinMemory(t *testing.T) {
 	srv := e2etest.Start(t, e2etest.Build(t))
 
@@ -125,8 +125,10 @@ func TestCompressedBodiesStayWithinMemory(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if codes["ResourceExhausted"] == 0 || codes["ResourceExhausted"]+codes["InvalidArgument"] != 16 {
-		t.Errorf("gRPC answers = %v, want INVALID_ARGUMENT for what was read and RESOURCE_EXHAUSTED for the rest", codes)
+	// The server inflates a gzip message itself, within the budget: how
+	// many it refuses depends on how they overlap.
+	if codes["ResourceExhausted"]+codes["InvalidArgument"] != 16 {
+		t.Errorf("gRPC answers = %v, want INVALID_ARGUMENT for what was read and RESOURCE_EXHAUSTED for what was refused", codes)
 	}
 	alive(t, srv)
 	if peak := peakRSS(t, srv); peak > rssBound {

@@ -42,6 +42,17 @@ func (b *Budget) Used() int64 {
 	return b.used
 }
 
+// exhausted reports whether the budget is spent, so that a request can be
+// refused before it is read at all.
+func (b *Budget) exhausted() bool {
+	if b == nil {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.used >= b.limit
+}
+
 // Refused counts the requests refused for want of budget.
 func (b *Budget) Refused() int64 {
 	if b == nil {

@@ -144,34 +144,51 @@ func TestHTTPBodiesWithinBudget(t *testing.T) {
 }
 
 // TestGRPCAdmission checks that an export is refused before its message
-// is read when the queue is full or the budget cannot hold one more
-// message of the largest size (twice: in pieces and copied), and that
-// every share is given back.
+// is read when the queue is full or the budget is spent, that a compressed
+// message is inflated within the budget and the size limit, and that every
+// share is given back.
 func TestGRPCAdmission(t *testing.T) {
 	budget := NewBudget(4 << 20)
 	rec := &recorder{}
 	conn := startGRPCService(t, &GRPCService{Ingest: rec, Budget: budget, MaxRecvBytes: 1 << 20,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	pb := protoBody(t, testTraces("p", false))
-	export := func(body []byte) error {
+	export := func(body []byte, opts ...grpc.CallOption) error {
 		var out []byte
-		return conn.Invoke(context.Background(), exportMethod, &body, &out, grpc.ForceCodecV2(rawCodec{}))
+		return conn.Invoke(context.Background(), exportMethod, &body, &out, append(opts, grpc.ForceCodecV2(rawCodec{}))...)
 	}
+	gzipped := grpc.UseCompressor("gzip")
 	if err := export(pb); err != nil {
 		t.Fatalf("export: %v", err)
 	}
-	held, _ := budget.reserve(2<<20 + 1)
+	if err := export(pb, gzipped); err != nil || len(rec.spans) != 2 {
+		t.Fatalf("compressed export: %v (%d spans stored)", err, len(rec.spans))
+	}
+	held, _ := budget.reserve(4 << 20)
 	err := export(pb)
 	if st := status.Convert(err); st.Code() != codes.ResourceExhausted || !hasRetryInfo(st) {
-		t.Errorf("export with the budget full: %v, want RESOURCE_EXHAUSTED with RetryInfo", err)
+		t.Errorf("export with the budget spent: %v, want RESOURCE_EXHAUSTED with RetryInfo", err)
 	}
 	held.release()
 	if err := export(pb); err != nil {
 		t.Errorf("export after the budget freed: %v", err)
 	}
-	// Too large: the stream ends before the handler runs.
-	if err := export(make([]byte, 2<<20)); status.Code(err) != codes.ResourceExhausted {
-		t.Errorf("too large: %v", err)
+	// Inflating past the message limit is permanent, as gRPC's own is.
+	err = export(make([]byte, 2<<20), gzipped)
+	if st := status.Convert(err); st.Code() != codes.ResourceExhausted || hasRetryInfo(st) || !strings.Contains(st.Message(), "after decompression") {
+		t.Errorf("compressed past the limit: %v, want RESOURCE_EXHAUSTED without RetryInfo", err)
+	}
+	// Inflating past what the budget holds beside another request is
+	// refused as retryable.
+	held, _ = budget.reserve(3<<20 + 512<<10)
+	err = export(make([]byte, 1<<20-1), gzipped)
+	if st := status.Convert(err); st.Code() != codes.ResourceExhausted || !hasRetryInfo(st) {
+		t.Errorf("compressed past the budget: %v, want RESOURCE_EXHAUSTED with RetryInfo", err)
+	}
+	held.release()
+	// Bytes that open like gzip but are not are no request either.
+	if err := export([]byte("\x1f\x8bnot gzip")); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("broken gzip: %v, want INVALID_ARGUMENT", err)
 	}
 	waitFor(t, func() bool { return budget.Used() == 0 }, "every export's share given back")
 }

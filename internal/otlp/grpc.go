@@ -1,6 +1,7 @@
 package otlp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -10,7 +11,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding"
-	_ "google.golang.org/grpc/encoding/gzip" // accept gzip-compressed exports
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -21,7 +21,8 @@ import (
 //
 // It decodes requests itself rather than through gRPC's codec, so that a
 // malformed message gets INVALID_ARGUMENT with the decoder's reason (gRPC
-// would answer INTERNAL) and the wire size is known for queue accounting.
+// would answer INTERNAL), and inflates gzip messages itself, within the
+// Budget (grpcgzip.go).
 type GRPCService struct {
 	Ingest       Submitter
 	Slots        DecodeSlots
@@ -45,16 +46,8 @@ func (g *GRPCService) ServerOptions() []grpc.ServerOption {
 	}
 }
 
-// reservationKey carries an export's share of the Budget from admit to
-// the handler.
-type reservationKey struct{}
-
 // admit runs when an export's headers arrive, before gRPC reads its
-// message: a refusal then costs the server nothing, and the message, which
-// gRPC reads and decompresses whole before the handler runs, is counted
-// against the Budget at the most it may take: the largest message, twice,
-// as gRPC holds it in pieces while the codec copies it into one. The
-// handler brings the count down to the message's real size.
+// message: a refusal then costs the server nothing.
 func (g *GRPCService) admit(ctx context.Context, info *tap.Info) (context.Context, error) {
 	if info.FullMethodName != exportMethod {
 		return ctx, nil
@@ -62,20 +55,16 @@ func (g *GRPCService) admit(ctx context.Context, info *tap.Info) (context.Contex
 	if err := g.Ingest.Admit(); err != nil {
 		return ctx, submitFailure(err).grpc.Err()
 	}
-	res, err := g.Budget.reserve(2 * int64(g.MaxRecvBytes))
-	if err != nil {
-		return ctx, submitFailure(err).grpc.Err()
+	if g.Budget.exhausted() {
+		return ctx, failBodiesAtLimit.grpc.Err()
 	}
-	// Streams that end before the handler runs (cancelled, too large)
-	// give their share back too.
-	context.AfterFunc(ctx, res.release)
-	// A message trickled in holds its share; exporters send theirs within
-	// their own timeout (10 s by default), far inside this one.
+	// A message trickled in holds a connection and a goroutine; exporters
+	// send theirs within their own timeout (10 s by default), far inside
+	// this one.
 	ctx, cancel := context.WithCancelCause(ctx)
 	slow := time.AfterFunc(ReceiveTimeout, func() { cancel(errSlowClient) })
 	context.AfterFunc(ctx, func() { slow.Stop() })
-	ctx = context.WithValue(ctx, receivingKey{}, slow)
-	return context.WithValue(ctx, reservationKey{}, res), nil
+	return context.WithValue(ctx, receivingKey{}, slow), nil
 }
 
 // ReceiveTimeout bounds how long a client may take to send one export
@@ -117,11 +106,27 @@ func (g *GRPCService) export(ctx context.Context, in *wireMessage) (*wireMessage
 	if slow, ok := ctx.Value(receivingKey{}).(*time.Timer); ok {
 		slow.Stop()
 	}
-	res, _ := ctx.Value(reservationKey{}).(*reservation)
+	// Responses go uncompressed: they are a few bytes, and the gzip this
+	// server registers only compresses for the clients of this process.
+	grpc.SetSendCompressor(ctx, encoding.Identity)
+	res, err := g.Budget.reserve(int64(cap(in.b)))
+	if err != nil {
+		return nil, submitFailure(err).grpc.Err()
+	}
 	defer res.release()
-	res.resize(int64(cap(in.b)))
 	if err := g.Ingest.Admit(); err != nil {
 		return nil, submitFailure(err).grpc.Err()
+	}
+	body := in.b
+	if isGzip(body) {
+		buf := bufPool.Get().(*bytes.Buffer)
+		buf.Reset()
+		defer putBuffer(buf)
+		if err := inflate(buf, body, int64(cap(body)), "gzip", int64(g.MaxRecvBytes), res); err != nil {
+			return nil, inflateStatus(err)
+		}
+		in.b, body = nil, buf.Bytes()
+		res.resize(int64(buf.Cap()))
 	}
 	project := ""
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
@@ -129,8 +134,8 @@ func (g *GRPCService) export(ctx context.Context, in *wireMessage) (*wireMessage
 			project = v[0]
 		}
 	}
-	decoded, err := g.Slots.decode(ctx, func(req ptraceotlp.ExportRequest) error { return UnmarshalProto(req, in.b) }, project)
-	in.b = nil
+	decoded, err := g.Slots.decode(ctx, func(req ptraceotlp.ExportRequest) error { return UnmarshalProto(req, body) }, project)
+	in.b, body = nil, nil
 	res.release()
 	if err != nil {
 		if ctx.Err() != nil {

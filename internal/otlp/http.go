@@ -280,14 +280,10 @@ func isIdentity(enc string) bool {
 func (h *HTTPHandler) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer, res *reservation) error {
 	body := http.MaxBytesReader(w, r.Body, h.MaxBodyBytes)
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
-	var inflate func(io.Reader) (io.Reader, error)
 	switch enc {
 	case "", "identity":
-		return h.readInto(buf, body, res, 0, "")
-	case "gzip", "x-gzip":
-		inflate = func(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }
-	case "deflate":
-		inflate = inflateDeflate
+		return readInto(buf, body, res, 0, "", h.MaxBodyBytes)
+	case "gzip", "x-gzip", "deflate":
 	default:
 		return &requestError{http.StatusUnsupportedMediaType, fmt.Sprintf("unsupported Content-Encoding: %s; use gzip or deflate", enc)}
 	}
@@ -298,24 +294,35 @@ func (h *HTTPHandler) readBody(w http.ResponseWriter, r *http.Request, buf *byte
 	compressed := bufPool.Get().(*bytes.Buffer)
 	compressed.Reset()
 	defer putBuffer(compressed)
-	if err := h.readInto(compressed, body, res, 0, ""); err != nil {
+	if err := readInto(compressed, body, res, 0, "", h.MaxBodyBytes); err != nil {
 		return err
 	}
-	held := int64(compressed.Cap())
-	if size := gzipSize(compressed.Bytes()); enc != "deflate" && size > 0 && size <= h.MaxBodyBytes {
-		if !res.atLeast(held + size) {
-			return errOverBudget
+	return inflate(buf, compressed.Bytes(), int64(compressed.Cap()), enc, h.MaxBodyBytes, res)
+}
+
+// inflate inflates compressed, encoded with enc (gzip or deflate), into
+// dst, up to limit bytes, counting dst and held other bytes against res.
+func inflate(dst *bytes.Buffer, compressed []byte, held int64, enc string, limit int64, res *reservation) error {
+	var rd io.Reader
+	var err error
+	if enc == "deflate" {
+		rd, err = inflateDeflate(bytes.NewReader(compressed))
+	} else {
+		if size := gzipSize(compressed); size > 0 && size <= limit {
+			if !res.atLeast(held + size) {
+				return errOverBudget
+			}
+			dst.Grow(int(size))
 		}
-		buf.Grow(int(size))
+		rd, err = gzip.NewReader(bytes.NewReader(compressed))
 	}
-	rd, err := inflate(bytes.NewReader(compressed.Bytes()))
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
-		return readFailure(err, h.MaxBodyBytes, enc)
+		return readFailure(err, limit, enc)
 	}
-	return h.readInto(buf, rd, res, held, enc)
+	return readInto(dst, rd, res, held, enc, limit)
 }
 
 // inflateDeflate reads HTTP's deflate, which is zlib-wrapped, or the raw
@@ -339,18 +346,18 @@ func gzipSize(b []byte) int64 {
 	return int64(binary.LittleEndian.Uint32(b[len(b)-4:]))
 }
 
-// readInto reads rd into buf, up to the body limit, counting buf and held
+// readInto reads rd into buf, up to limit bytes, counting buf and held
 // other bytes against res. enc names the encoding rd inflates, if any.
-func (h *HTTPHandler) readInto(buf *bytes.Buffer, rd io.Reader, res *reservation, held int64, enc string) error {
-	n, err := buf.ReadFrom(&budgetReader{r: io.LimitReader(rd, h.MaxBodyBytes+1), res: res, buf: buf, held: held})
+func readInto(buf *bytes.Buffer, rd io.Reader, res *reservation, held int64, enc string, limit int64) error {
+	n, err := buf.ReadFrom(&budgetReader{r: io.LimitReader(rd, limit+1), res: res, buf: buf, held: held})
 	if err != nil {
-		return readFailure(err, h.MaxBodyBytes, enc)
+		return readFailure(err, limit, enc)
 	}
-	if n > h.MaxBodyBytes {
+	if n > limit {
 		if enc != "" {
-			return &requestError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes after decompression", h.MaxBodyBytes)}
+			return &requestError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes after decompression", limit)}
 		}
-		return &requestError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", h.MaxBodyBytes)}
+		return &requestError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", limit)}
 	}
 	return nil
 }

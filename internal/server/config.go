@@ -109,7 +109,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log `format`: text or json (env LOUPE_LOG_FORMAT)")
 	fs.Var(&c.MaxBodyBytes, "max-body-size", "largest OTLP/HTTP request body accepted, before and after decompression, e.g. 64MiB (env LOUPE_MAX_BODY_SIZE)")
 	fs.Var(&c.GRPCMaxRecvBytes, "grpc-max-recv-size", "largest OTLP/gRPC message accepted, after decompression, e.g. 16MiB (env LOUPE_GRPC_MAX_RECV_SIZE)")
-	fs.Var(&c.InflightBytes, "inflight-size", "memory the export requests being received or waiting to be decoded may hold at once, over both receivers, e.g. 64MiB; beyond it requests are refused with 503 (gRPC RESOURCE_EXHAUSTED) for the client to retry; a gRPC export counts as twice --grpc-max-recv-size until its message is in (env LOUPE_INFLIGHT_SIZE)")
+	fs.Var(&c.InflightBytes, "inflight-size", "memory the export requests being received or waiting to be decoded may hold at once, over both receivers, e.g. 64MiB; beyond it requests are refused with 503 (gRPC RESOURCE_EXHAUSTED) for the client to retry (env LOUPE_INFLIGHT_SIZE)")
 	fs.IntVar(&c.QueueSpans, "queue-spans", c.QueueSpans, "spans accepted but not yet stored before new requests are refused with 503 (env LOUPE_QUEUE_SPANS; PHOENIX_MAX_SPANS_QUEUE_SIZE)")
 	fs.Var(&c.QueueBytes, "queue-size", "memory the spans accepted but not yet stored may hold before new requests are refused, e.g. 64MiB (env LOUPE_QUEUE_SIZE)")
 	fs.Var(&c.MemoryLimit, "memory-limit", "soft limit on the memory the Go runtime holds, which makes garbage collection keep up under load; SQLite's caches come on top; under a limit garbage is collected at GOGC 400 unless GOGC is set; 0 for none; GOMEMLIMIT, when set, wins (env LOUPE_MEMORY_LIMIT)")
