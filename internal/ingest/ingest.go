@@ -2,6 +2,13 @@
 // queue bounded in spans and bytes, and one writer that commits many
 // requests per transaction (group commit). A request is answered only after
 // the transaction holding its spans has committed.
+//
+// While the store is unavailable (store.ErrUnavailable: a database
+// restarting, a full disk) the writer keeps the batch it holds and writes
+// it again until the store takes it, so a short outage loses nothing even
+// of the requests whose clients gave up waiting; requests wait for their
+// spans as long as their deadline allows (HoldWhileFailing without one),
+// and the queue, full, refuses the rest for their clients to send later.
 package ingest
 
 import (
@@ -33,6 +40,9 @@ type Config struct {
 	// CheckInterval spaces the checks of a store whose writes fail, while
 	// no batch comes to tell (DefaultCheckInterval when 0).
 	CheckInterval time.Duration
+	// Hold is how long a request without a deadline waits for its spans
+	// while writes fail (HoldWhileFailing when 0).
+	Hold time.Duration
 }
 
 // DefaultCheckInterval is how soon an idle server notices that a store
@@ -41,6 +51,18 @@ const DefaultCheckInterval = 5 * time.Second
 
 // checkTimeout bounds one check of the store.
 const checkTimeout = 10 * time.Second
+
+// HoldWhileFailing is how long a request without a deadline of its own
+// (OTLP/HTTP) waits for its spans while writes fail, before it is answered
+// as one to retry: less than the 10 s exporters wait for an answer by
+// default. Its spans stay queued, to be written once the store is back.
+const HoldWhileFailing = 5 * time.Second
+
+// Pauses between attempts at a batch the store did not take.
+const (
+	firstRetryPause = 100 * time.Millisecond
+	maxRetryPause   = time.Second
+)
 
 // DefaultConfig holds a second or more of ingest at full speed, enough to
 // keep the writer's batches large, in 64 MiB.
@@ -141,6 +163,9 @@ func New(cfg Config, w store.Writer, log *slog.Logger) *Pipeline {
 	}
 	if cfg.CheckInterval <= 0 {
 		cfg.CheckInterval = DefaultCheckInterval
+	}
+	if cfg.Hold <= 0 {
+		cfg.Hold = HoldWhileFailing
 	}
 	return &Pipeline{cfg: cfg, store: w, wake: make(chan struct{}, 1), errs: &ratelimited.Logger{Log: log}}
 }
@@ -259,14 +284,32 @@ func (p *Pipeline) Submit(ctx context.Context, spans []span.Span) error {
 	case p.wake <- struct{}{}:
 	default:
 	}
-	select {
-	case err := <-req.done:
-		return err
-	case <-ctx.Done():
-		// The spans may still be committed; a retry is deduplicated by span_id.
-		return ctx.Err()
+	var hold <-chan time.Time
+	if _, ok := ctx.Deadline(); !ok {
+		t := time.NewTicker(p.cfg.Hold)
+		defer t.Stop()
+		hold = t.C
+	}
+	for {
+		select {
+		case err := <-req.done:
+			return err
+		case <-ctx.Done():
+			// The spans may still be committed; a retry is deduplicated by span_id.
+			return ctx.Err()
+		case <-hold:
+			if p.WriteHealth().Failing {
+				// The spans stay queued; the copy the client sends again is
+				// not stored twice.
+				return errHeld
+			}
+		}
 	}
 }
+
+// errHeld answers a request whose spans are queued but could not be
+// written within the hold.
+var errHeld = store.Unavailable(errors.New("writes are failing; the spans stay queued, to be written when the store is back"))
 
 // Run writes queued spans until ctx is cancelled, then stops taking new
 // requests, writes everything already accepted, and returns.
@@ -288,7 +331,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-p.wake:
-			if p.drain() {
+			if p.drain(ctx) {
 				checking = false
 			}
 		case <-check.C:
@@ -301,7 +344,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			p.mu.Lock()
 			p.closed = true
 			p.mu.Unlock()
-			p.drain()
+			p.drain(ctx)
 			return nil
 		}
 		if !checking && p.WriteHealth().Failing {
@@ -313,13 +356,13 @@ func (p *Pipeline) Run(ctx context.Context) error {
 
 // drain writes batches until the queue is empty, and reports whether it
 // wrote any.
-func (p *Pipeline) drain() (wrote bool) {
+func (p *Pipeline) drain(stop context.Context) (wrote bool) {
 	for {
 		batch := p.take()
 		if len(batch) == 0 {
 			return wrote
 		}
-		p.writeBatch(batch)
+		p.writeBatch(stop, batch)
 		wrote = true
 	}
 }
@@ -350,7 +393,7 @@ type written struct {
 	results  []store.WriteResult
 }
 
-func (p *Pipeline) writeBatch(batch []*request) {
+func (p *Pipeline) writeBatch(stop context.Context, batch []*request) {
 	// Writes outlive the caller's context: an accepted span is written even
 	// when its client has gone or the server is stopping.
 	ctx := context.Background()
@@ -369,6 +412,17 @@ func (p *Pipeline) writeBatch(batch []*request) {
 		}
 	}
 	err := p.write(ctx, w, all)
+	// A store that is down now may be back in a moment: write the batch
+	// again until it is, or until the server stops.
+	for pause := firstRetryPause; errors.Is(err, store.ErrUnavailable) && stop.Err() == nil; pause = min(2*pause, maxRetryPause) {
+		p.errs.Error(writeFailed, "requests", len(batch), "spans", len(all), "err", err, "retry", true)
+		p.writesFailed(err)
+		select {
+		case <-stop.Done():
+		case <-time.After(pause):
+			err = p.write(ctx, w, all)
+		}
+	}
 	if err != nil && len(batch) > 1 && !errors.Is(err, store.ErrUnavailable) {
 		// Keep one bad request from failing the others: write each alone.
 		// A store that is down would fail each alike.
@@ -401,7 +455,6 @@ func (p *Pipeline) write(ctx context.Context, w *written, spans []span.Span) err
 	p.Stats.CommitNanos.Add(int64(time.Since(start)))
 	p.Stats.Batches.Add(1)
 	if err != nil {
-		p.Stats.SpansFailed.Add(int64(len(spans)))
 		return fmt.Errorf("store spans: %w", err)
 	}
 	w.results = append(w.results, res)
@@ -443,7 +496,6 @@ func (p *Pipeline) complete(w *written, syncErr error) {
 	took := time.Since(w.start)
 	for _, res := range w.results {
 		if syncErr != nil {
-			p.Stats.SpansFailed.Add(int64(res.Inserted + res.Duplicates))
 			continue
 		}
 		p.Stats.SpansStored.Add(int64(res.Inserted))
@@ -463,6 +515,7 @@ func (p *Pipeline) complete(w *written, syncErr error) {
 		}
 		if err := w.errs[i]; err != nil {
 			failed, spans, last = failed+1, spans+len(r.spans), err
+			p.Stats.SpansFailed.Add(int64(len(r.spans)))
 		}
 	}
 	// The health changes before the requests are answered, so that a client

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -381,34 +382,58 @@ func (w *downWriter) CheckWritable(context.Context) error {
 	return nil
 }
 
-// TestStoreDownFailsTheBatchOnce sends a batch of several requests to a
-// store that is down: each request fails as ErrUnavailable, from one write
-// (not one more per request), and the pipeline says writes fail.
-func TestStoreDownFailsTheBatchOnce(t *testing.T) {
+// TestStoreDownRidesOut sends requests to a store that is down: a request
+// with a deadline waits for its spans, one without is told after the hold
+// to send them again, and once the store is back every span is written,
+// once, the second request's too.
+func TestStoreDownRidesOut(t *testing.T) {
 	w := &downWriter{}
 	w.set(true)
-	p, stop := start(t, Config{}, w)
+	p, stop := start(t, Config{Hold: 20 * time.Millisecond}, w)
 	defer stop()
-	w.gate.Lock()
-	go p.Submit(context.Background(), spans(1, "hold"))
-	waitQueued(t, p, 1)
-	errs := make(chan error, 5)
-	for i := range 5 {
-		go func() { errs <- p.Submit(context.Background(), spans(2, fmt.Sprint("r", i))) }()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	waiting := make(chan error, 1)
+	go func() { waiting <- p.Submit(ctx, spans(2, "with deadline")) }()
+	waitQueued(t, p, 2)
+	if err := p.Submit(context.Background(), spans(3, "without")); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("request without a deadline to a store that is down = %v, want ErrUnavailable", err)
 	}
-	waitQueued(t, p, 11)
-	w.gate.Unlock()
-	for range 5 {
-		if err := <-errs; !errors.Is(err, store.ErrUnavailable) {
-			t.Errorf("request to a store that is down = %v, want ErrUnavailable", err)
-		}
-	}
-	if writes, _ := w.counts(); writes != 2 {
-		t.Errorf("%d writes for a first request and a batch of five, want 2: a store that is down is not retried request by request", writes)
+	if n := p.QueueDepth(); n != 5 {
+		t.Errorf("queue holds %d spans after the request was answered, want 5: its spans stay", n)
 	}
 	h := p.WriteHealth()
 	if !h.Failing || !h.Unavailable() || h.Since.IsZero() {
 		t.Errorf("WriteHealth with the store down = %+v, want failing, unavailable, since set", h)
+	}
+	waitFor(t, func() bool { writes, _ := w.counts(); return writes >= 3 })
+	w.set(false)
+	if err := <-waiting; err != nil {
+		t.Errorf("request with a deadline, once the store is back = %v", err)
+	}
+	waitFor(t, func() bool { return p.QueueDepth() == 0 })
+	if n := w.stored(); n != 5 {
+		t.Errorf("stored %d spans, want 5", n)
+	}
+	if p.WriteHealth().Failing {
+		t.Error("writes still failing after a batch was stored")
+	}
+}
+
+// TestStopGivesUpAHeldBatch stops the server while the store is down: the
+// writer stops retrying, and the request is told to send its spans again.
+func TestStopGivesUpAHeldBatch(t *testing.T) {
+	w := &downWriter{}
+	w.set(true)
+	p, stop := start(t, Config{}, w)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	waiting := make(chan error, 1)
+	go func() { waiting <- p.Submit(ctx, spans(2, "a")) }()
+	waitFor(t, func() bool { writes, _ := w.counts(); return writes >= 2 })
+	stop()
+	if err := <-waiting; !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("request held when the server stopped = %v, want ErrUnavailable", err)
 	}
 }
 
@@ -416,7 +441,7 @@ func TestStoreDownFailsTheBatchOnce(t *testing.T) {
 // traffic: the health follows the batches.
 func TestWritesRecoverWithABatch(t *testing.T) {
 	w := &downWriter{}
-	p, stop := start(t, Config{CheckInterval: time.Hour}, w)
+	p, stop := start(t, Config{CheckInterval: time.Hour, Hold: time.Millisecond}, w)
 	defer stop()
 	w.set(true)
 	if err := p.Submit(context.Background(), spans(1, "a")); !errors.Is(err, store.ErrUnavailable) {
@@ -426,7 +451,10 @@ func TestWritesRecoverWithABatch(t *testing.T) {
 		t.Fatal("health after a failed batch: not failing")
 	}
 	w.set(false)
-	if err := p.Submit(context.Background(), spans(1, "a")); err != nil {
+	// With a deadline, it waits for the writer's next attempt.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := p.Submit(ctx, spans(1, "b")); err != nil {
 		t.Fatalf("Submit once the store is back = %v", err)
 	}
 	if h := p.WriteHealth(); h.Failing {
@@ -435,16 +463,22 @@ func TestWritesRecoverWithABatch(t *testing.T) {
 	if _, checks := w.counts(); checks != 0 {
 		t.Errorf("%d checks of the store while batches told, want 0", checks)
 	}
+	if n := w.stored(); n != 2 {
+		t.Errorf("stored %d spans, want both requests' 2", n)
+	}
 }
 
-// TestCheckNoticesRecoveryWhileIdle fails writes once, then brings the
-// store back with no more traffic: the writer's checks notice.
+// TestCheckNoticesRecoveryWhileIdle fails a batch on its own spans, so
+// that the writer has nothing to write, then fails the store's checks
+// until it is back: the checks notice, with no traffic.
 func TestCheckNoticesRecoveryWhileIdle(t *testing.T) {
 	w := &downWriter{}
 	p, stop := start(t, Config{CheckInterval: time.Millisecond}, w)
 	defer stop()
+	if err := p.Submit(context.Background(), spans(1, "poison")); err == nil {
+		t.Fatal("a poison span was stored")
+	}
 	w.set(true)
-	p.Submit(context.Background(), spans(1, "a"))
 	waitFor(t, func() bool { _, checks := w.counts(); return checks >= 2 })
 	if !p.WriteHealth().Failing {
 		t.Fatal("a failing check called the store back")
@@ -474,9 +508,9 @@ func TestStartsReadOnly(t *testing.T) {
 	waitFor(t, func() bool { return !p.WriteHealth().Failing })
 }
 
-// TestFailuresLoggedOncePerInterval fails a hundred batches within the
-// log's interval, then stores one: two lines, the first failure in full
-// and the recovery with the count.
+// TestFailuresLoggedOncePerInterval has the writer fail at a batch again
+// and again within the log's interval, then store it: two lines, the first
+// failure in full and the recovery with the count.
 func TestFailuresLoggedOncePerInterval(t *testing.T) {
 	var buf syncBuffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
@@ -486,7 +520,7 @@ func TestFailuresLoggedOncePerInterval(t *testing.T) {
 		return a
 	}}))
 	w := &downWriter{}
-	p := New(Config{CheckInterval: time.Hour}, w, log)
+	p := New(Config{CheckInterval: time.Hour, Hold: time.Millisecond}, w, log)
 	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 	var clock sync.Mutex
 	p.errs.Now = func() time.Time { clock.Lock(); defer clock.Unlock(); return now }
@@ -495,20 +529,18 @@ func TestFailuresLoggedOncePerInterval(t *testing.T) {
 	go func() { p.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 	w.set(true)
-	for range 100 {
-		p.Submit(context.Background(), spans(3, "a"))
-		clock.Lock()
-		now = now.Add(50 * time.Millisecond)
-		clock.Unlock()
-	}
+	p.Submit(context.Background(), spans(3, "a"))
+	waitFor(t, func() bool { writes, _ := w.counts(); return writes >= 4 })
+	clock.Lock()
+	now = now.Add(5 * time.Second)
+	clock.Unlock()
 	w.set(false)
-	if err := p.Submit(context.Background(), spans(3, "a")); err != nil {
-		t.Fatal(err)
-	}
-	want := `level=ERROR msg="write spans" requests=1 spans=3 err="store spans: storage unavailable: dial tcp 10.0.0.7:5432: connect: connection refused"
-level=INFO msg="write spans: recovered after 5s; 100 failed meanwhile"`
-	if got := strings.TrimSpace(buf.String()); got != want {
-		t.Errorf("logged:\n%s\nwant:\n%s", got, want)
+	waitFor(t, func() bool { return p.QueueDepth() == 0 })
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 ||
+		lines[0] != `level=ERROR msg="write spans" requests=1 spans=3 err="store spans: storage unavailable: dial tcp 10.0.0.7:5432: connect: connection refused" retry=true` ||
+		!regexp.MustCompile(`^level=INFO msg="write spans: recovered after 5s; \d+ failed meanwhile"$`).MatchString(lines[1]) {
+		t.Errorf("logged:\n%s\nwant the first failure and the recovery", buf.String())
 	}
 }
 
