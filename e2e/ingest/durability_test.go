@@ -186,11 +186,12 @@ func TestKillNineLosesNothingAcknowledged(t *testing.T) {
 	again.Stop(t)
 }
 
-// TestOverloadRefusesAndStaysBounded sends more than a small queue holds:
-// requests are refused with 503 and Retry-After, memory stays bounded, and
+// TestOverloadRefusesAndStaysBounded sends more than a small queue holds,
+// from more clients than the bodies waiting for room may be: requests past
+// those are refused with 503 and Retry-After, memory stays bounded, and
 // everything acknowledged is stored.
 func TestOverloadRefusesAndStaysBounded(t *testing.T) {
-	srv := e2etest.Start(t, e2etest.Build(t), "--queue-spans", "100", "--batch-spans", "50")
+	srv := e2etest.Start(t, e2etest.Build(t), "--queue-spans", "100", "--batch-spans", "50", "--inflight-size", "64KiB")
 	res := &sendResult{}
 	var next atomic.Uint64
 	stop := make(chan struct{})
@@ -204,7 +205,7 @@ func TestOverloadRefusesAndStaysBounded(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	if res.refused.Load() == 0 {
-		t.Fatal("no request was refused although the queue holds 100 spans and 32 clients send")
+		t.Fatal("no request was refused although the queue holds 100 spans, 64 KiB of bodies may wait, and 32 clients send")
 	}
 	if n := res.retryAfterMissing.Load(); n > 0 {
 		t.Errorf("%d refusals came without Retry-After", n)

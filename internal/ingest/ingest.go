@@ -74,7 +74,8 @@ type Stats struct {
 	SpansStored     atomic.Int64 // spans new to the store
 	SpansDuplicate  atomic.Int64 // spans already stored
 	SpansFailed     atomic.Int64 // spans whose write failed
-	RequestsRefused atomic.Int64 // requests refused because the queue was full
+	RequestsWaited  atomic.Int64 // requests that waited for room in the queue
+	RequestsRefused atomic.Int64 // requests refused because the queue stayed full
 	Batches         atomic.Int64
 	CommitNanos     atomic.Int64 // time spent writing batches, without the wait for the disk
 }
@@ -97,6 +98,9 @@ type Pipeline struct {
 	queuedBytes int64
 	closed      bool
 	wake        chan struct{}
+	// room is closed, and replaced, whenever spans leave the queue: the
+	// requests waiting for room then look again.
+	room chan struct{}
 	// OnCommit, when set, is called after each committed batch with the
 	// projects that received spans (live views subscribe through it).
 	OnCommit func(projects []int64)
@@ -167,7 +171,7 @@ func New(cfg Config, w store.Writer, log *slog.Logger) *Pipeline {
 	if cfg.Hold <= 0 {
 		cfg.Hold = HoldWhileFailing
 	}
-	return &Pipeline{cfg: cfg, store: w, wake: make(chan struct{}, 1), errs: &ratelimited.Logger{Log: log}}
+	return &Pipeline{cfg: cfg, store: w, wake: make(chan struct{}, 1), room: make(chan struct{}), errs: &ratelimited.Logger{Log: log}}
 }
 
 // WriteHealth reports whether the store took the last writes.
@@ -230,26 +234,77 @@ func (p *Pipeline) QueueDepth() int {
 	return p.queuedSpans
 }
 
-// Admit reports ErrOverloaded (or ErrStopped) when a request would be
-// refused now, so that receivers can refuse it before reading and decoding
-// it; Submit decides for good.
+// Admit reports ErrStopped when the server is shutting down, so that
+// receivers can refuse a request before reading it.
 func (p *Pipeline) Admit() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	switch {
-	case p.closed:
+	if p.closed {
 		return ErrStopped
-	case p.queuedSpans >= p.cfg.MaxQueueSpans || p.queuedBytes >= p.cfg.MaxQueueBytes:
-		p.Stats.RequestsRefused.Add(1)
-		return ErrOverloaded
 	}
 	return nil
 }
 
-// Submit queues spans and waits until they are committed and durable. It
-// returns ErrOverloaded at once when the queue is full; a request larger
-// than the whole queue is still taken when the queue is empty, so no valid
-// request is refused forever.
+// AwaitRoom waits until the queue has room for more spans, so that a
+// receiver decodes a request only then: a request waiting for room holds
+// its body, which the receivers bound, not its decoded spans. It waits as
+// long as the request's deadline allows, or the hold without one, and then
+// reports ErrOverloaded.
+func (p *Pipeline) AwaitRoom(ctx context.Context) error {
+	err := p.await(ctx, func() bool {
+		return p.queuedSpans < p.cfg.MaxQueueSpans && p.queuedBytes < p.cfg.MaxQueueBytes
+	})
+	if err == nil {
+		p.mu.Unlock()
+	}
+	return err
+}
+
+// await waits until fits holds, and returns nil with p.mu held; or, the
+// server stopping, ctx ending or the hold passing, an error without it.
+// Under overload, clients then wait within their timeouts rather than
+// being refused at once: the Go gRPC exporter, for one, gives up after 10 s
+// in all, and its first pause after a refusal is 5 s.
+func (p *Pipeline) await(ctx context.Context, fits func() bool) error {
+	var hold <-chan time.Time
+	p.mu.Lock()
+	for {
+		if p.closed {
+			p.mu.Unlock()
+			return ErrStopped
+		}
+		if fits() {
+			return nil
+		}
+		room := p.room
+		p.mu.Unlock()
+		if hold == nil {
+			p.Stats.RequestsWaited.Add(1)
+			if _, ok := ctx.Deadline(); ok {
+				hold = make(chan time.Time) // the deadline decides
+			} else {
+				t := time.NewTimer(p.cfg.Hold)
+				defer t.Stop()
+				hold = t.C
+			}
+		}
+		select {
+		case <-room:
+		case <-ctx.Done():
+			p.Stats.RequestsRefused.Add(1)
+			return ErrOverloaded
+		case <-hold:
+			p.Stats.RequestsRefused.Add(1)
+			return ErrOverloaded
+		}
+		p.mu.Lock()
+	}
+}
+
+// Submit queues spans and waits until they are committed and durable.
+// When the queue is full it waits for room as AwaitRoom does; a request
+// larger than the whole queue is taken when the queue is empty, so no
+// valid request is refused forever.
 func (p *Pipeline) Submit(ctx context.Context, spans []span.Span) error {
 	if len(spans) == 0 {
 		return nil
@@ -265,15 +320,11 @@ func (p *Pipeline) Submit(ctx context.Context, spans []span.Span) error {
 		bytes += spans[i].Footprint()
 	}
 	req := &request{spans: spans, bytes: int64(bytes), done: make(chan error, 1)}
-	p.mu.Lock()
-	switch {
-	case p.closed:
-		p.mu.Unlock()
-		return ErrStopped
-	case p.queuedSpans > 0 && (p.queuedSpans+len(spans) > p.cfg.MaxQueueSpans || p.queuedBytes+req.bytes > p.cfg.MaxQueueBytes):
-		p.mu.Unlock()
-		p.Stats.RequestsRefused.Add(1)
-		return ErrOverloaded
+	if err := p.await(ctx, func() bool {
+		return p.queuedSpans == 0 ||
+			p.queuedSpans+len(spans) <= p.cfg.MaxQueueSpans && p.queuedBytes+req.bytes <= p.cfg.MaxQueueBytes
+	}); err != nil {
+		return err
 	}
 	p.queuedSpans += len(spans)
 	p.queuedBytes += req.bytes
@@ -544,6 +595,8 @@ func (p *Pipeline) finish(r *request, err error) {
 	p.mu.Lock()
 	p.queuedSpans -= len(r.spans)
 	p.queuedBytes -= r.bytes
+	close(p.room)
+	p.room = make(chan struct{})
 	p.mu.Unlock()
 	r.done <- err
 }

@@ -134,18 +134,18 @@ func TestSubmitReturnsAfterCommit(t *testing.T) {
 	}
 }
 
-func TestOverloadRefuses(t *testing.T) {
+// TestOverloadWaitsThenRefuses fills the queue: a request that does not
+// fit waits for room, and is refused once its hold passes; one with a
+// deadline waits, and is taken when room comes.
+func TestOverloadWaitsThenRefuses(t *testing.T) {
 	one := spans(1, "x")[0].Footprint()
 	w := &fakeWriter{}
 	// Room for 10 spans, or for 9.5 spans' memory.
-	p, stop := start(t, Config{MaxQueueSpans: 10, MaxQueueBytes: int64(one*19) / 2}, w)
+	p, stop := start(t, Config{MaxQueueSpans: 10, MaxQueueBytes: int64(one*19) / 2, Hold: 20 * time.Millisecond}, w)
 	defer stop()
 	w.gate.Lock()
 	go p.Submit(context.Background(), spans(8, "x"))
 	waitQueued(t, p, 8)
-	if err := p.Admit(); err != nil {
-		t.Errorf("Admit with room left = %v, want nil", err)
-	}
 	if err := p.Submit(context.Background(), spans(3, "x")); !errors.Is(err, ErrOverloaded) {
 		t.Errorf("Submit over the span bound = %v, want ErrOverloaded", err)
 	}
@@ -154,17 +154,20 @@ func TestOverloadRefuses(t *testing.T) {
 	}
 	go p.Submit(context.Background(), spans(1, "x"))
 	waitQueued(t, p, 9)
-	if err := p.Admit(); err != nil {
-		t.Errorf("Admit with half a span's room = %v, want nil", err)
-	}
-	go p.Submit(context.Background(), spans(1, "x")) // over the memory bound
 	if err := p.Submit(context.Background(), spans(1, "x")); !errors.Is(err, ErrOverloaded) {
 		t.Errorf("Submit over the memory bound = %v, want ErrOverloaded", err)
 	}
-	if got := p.Stats.RequestsRefused.Load(); got < 3 {
-		t.Errorf("refused = %d, want at least 3", got)
+	if got := p.Stats.RequestsRefused.Load(); got != 3 {
+		t.Errorf("refused = %d, want 3", got)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	waiting := make(chan error, 1)
+	go func() { waiting <- p.Submit(ctx, spans(5, "patient")) }()
 	w.gate.Unlock()
+	if err := <-waiting; err != nil {
+		t.Errorf("request with a deadline, once room came = %v, want taken", err)
+	}
 	// Once drained, a request larger than the whole queue is still taken.
 	waitFor(t, func() bool { return p.QueueDepth() == 0 })
 	if err := p.Submit(context.Background(), spans(20, "huge")); err != nil {
@@ -172,20 +175,30 @@ func TestOverloadRefuses(t *testing.T) {
 	}
 }
 
-func TestAdmitRefusesAtTheBound(t *testing.T) {
+// TestAwaitRoom is the wait receivers make before they decode a request.
+func TestAwaitRoom(t *testing.T) {
 	w := &fakeWriter{}
-	p, stop := start(t, Config{MaxQueueSpans: 4}, w)
-	defer stop()
+	p, stop := start(t, Config{MaxQueueSpans: 4, Hold: 20 * time.Millisecond}, w)
 	w.gate.Lock()
 	go p.Submit(context.Background(), spans(4, "x"))
 	waitQueued(t, p, 4)
-	if err := p.Admit(); !errors.Is(err, ErrOverloaded) {
-		t.Errorf("Admit on a full queue = %v, want ErrOverloaded", err)
-	}
-	w.gate.Unlock()
-	waitFor(t, func() bool { return p.QueueDepth() == 0 })
 	if err := p.Admit(); err != nil {
-		t.Errorf("Admit on a drained queue = %v, want nil", err)
+		t.Errorf("Admit on a full queue = %v, want nil: requests wait for room", err)
+	}
+	if err := p.AwaitRoom(context.Background()); !errors.Is(err, ErrOverloaded) {
+		t.Errorf("AwaitRoom on a full queue, past the hold = %v, want ErrOverloaded", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	waiting := make(chan error, 1)
+	go func() { waiting <- p.AwaitRoom(ctx) }()
+	w.gate.Unlock()
+	if err := <-waiting; err != nil {
+		t.Errorf("AwaitRoom with a deadline, once the queue drained = %v, want nil", err)
+	}
+	stop()
+	if err := p.Admit(); !errors.Is(err, ErrStopped) {
+		t.Errorf("Admit once stopped = %v, want ErrStopped", err)
 	}
 }
 

@@ -42,7 +42,8 @@ func New(stats *ingest.Stats, queueDepth func() int, dbFiles func() []string) *M
 	counter("loupe_spans_stored_total", "Spans stored (new to the database).", stats.SpansStored.Load)
 	counter("loupe_spans_duplicate_total", "Spans received again and not stored twice.", stats.SpansDuplicate.Load)
 	counter("loupe_spans_failed_total", "Spans whose write failed; their requests were answered with an error.", stats.SpansFailed.Load)
-	counter("loupe_requests_refused_total", "Export requests refused because the ingest queue was full (HTTP 503, gRPC RESOURCE_EXHAUSTED).", stats.RequestsRefused.Load)
+	counter("loupe_requests_waited_total", "Export requests that waited for room in the ingest queue before they were decoded.", stats.RequestsWaited.Load)
+	counter("loupe_requests_refused_total", "Export requests refused because the ingest queue stayed full as long as they could wait (HTTP 503, gRPC RESOURCE_EXHAUSTED).", stats.RequestsRefused.Load)
 	counter("loupe_batches_total", "Write transactions committed or attempted.", stats.Batches.Load)
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "loupe_write_seconds_total",
 		Help: "Time the single writer spent writing batches, not counting the wait for the disk; a rate near 1 means ingest is held by the writer."},

@@ -47,7 +47,9 @@ func (g *GRPCService) ServerOptions() []grpc.ServerOption {
 }
 
 // admit runs when an export's headers arrive, before gRPC reads its
-// message: a refusal then costs the server nothing.
+// message: a refusal then costs the server nothing. Exports that wait for
+// room in the queue hold their messages in the budget, so a spent budget
+// is what refuses them under overload.
 func (g *GRPCService) admit(ctx context.Context, info *tap.Info) (context.Context, error) {
 	if info.FullMethodName != exportMethod {
 		return ctx, nil
@@ -114,7 +116,9 @@ func (g *GRPCService) export(ctx context.Context, in *wireMessage) (*wireMessage
 		return nil, submitFailure(err).grpc.Err()
 	}
 	defer res.release()
-	if err := g.Ingest.Admit(); err != nil {
+	// Under overload a request waits here, holding its message within the
+	// budget, rather than its decoded spans.
+	if err := g.Ingest.AwaitRoom(ctx); err != nil {
 		return nil, submitFailure(err).grpc.Err()
 	}
 	body := in.b

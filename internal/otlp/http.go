@@ -25,9 +25,12 @@ import (
 
 // Submitter queues decoded spans and returns once they are durable.
 type Submitter interface {
-	// Admit tells whether a request would be refused now, before it costs
-	// the reading and decoding.
+	// Admit tells whether a request would be refused now (the server is
+	// stopping), before it costs the reading.
 	Admit() error
+	// AwaitRoom waits until the queue has room, before a read request is
+	// decoded, or reports why it gave up.
+	AwaitRoom(ctx context.Context) error
 	Submit(ctx context.Context, spans []span.Span) error
 }
 
@@ -178,8 +181,6 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.Ingest.Admit(); err != nil {
-		// Refused before the body is read: under overload, refusing must
-		// cost far less than accepting.
 		httpError(w, err)
 		return
 	}
@@ -211,6 +212,12 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		buf.Grow(int(r.ContentLength))
 	}
 	if err := h.readBody(w, r, buf, res); err != nil {
+		httpError(w, err)
+		return
+	}
+	// Under overload a request waits here, holding its body within the
+	// budget, rather than its decoded spans.
+	if err := h.Ingest.AwaitRoom(r.Context()); err != nil {
 		httpError(w, err)
 		return
 	}

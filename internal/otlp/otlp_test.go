@@ -32,6 +32,8 @@ type recorder struct {
 
 func (r *recorder) Admit() error { return r.admitErr }
 
+func (r *recorder) AwaitRoom(context.Context) error { return r.admitErr }
+
 func (r *recorder) Submit(_ context.Context, spans []span.Span) error {
 	if r.err != nil {
 		return r.err
