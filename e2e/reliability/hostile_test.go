@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	_ "google.golang.org/grpc/encoding/gzip" // the test client compresses, as exporters may
 	"google.golang.org/grpc/mem"
@@ -149,4 +152,109 @@ func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
 func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	*v.(*[]byte) = data.Materialize()
 	return nil
+}
+
+// deepRequest is an OTLP/protobuf export request of one span whose
+// attribute "deep" is a map in a map … levels deep (or a list in a list),
+// written out directly: building it as a value would need the recursion
+// it tests.
+func deepRequest(levels int, maps bool) []byte {
+	// Each level is an AnyValue holding a KeyValueList of one KeyValue
+	// {"k": AnyValue}, or an ArrayValue of one AnyValue.
+	wrap := func(inner int) (outer, list, kv int) {
+		if maps {
+			kv = 3 + 1 + uvarintLen(inner) + inner // key "k", value
+			list = 1 + uvarintLen(kv) + kv
+		} else {
+			list = 1 + uvarintLen(inner) + inner
+		}
+		return 1 + uvarintLen(list) + list, list, kv
+	}
+	sizes := make([]int, levels+1) // of the AnyValue i levels from the bottom
+	sizes[0] = 3                   // string_value "x"
+	for i := 1; i <= levels; i++ {
+		sizes[i], _, _ = wrap(sizes[i-1])
+	}
+	value := make([]byte, 0, sizes[levels])
+	for i := levels; i >= 1; i-- {
+		_, list, kv := wrap(sizes[i-1])
+		if maps {
+			value = binary.AppendUvarint(append(value, 0x32), uint64(list)) // AnyValue.kvlist_value
+			value = binary.AppendUvarint(append(value, 0x0a), uint64(kv))   // KeyValueList.values
+			value = append(value, 0x0a, 0x01, 'k', 0x12)                    // KeyValue.key, KeyValue.value
+			value = binary.AppendUvarint(value, uint64(sizes[i-1]))
+		} else {
+			value = binary.AppendUvarint(append(value, 0x2a), uint64(list)) // AnyValue.array_value
+			value = binary.AppendUvarint(append(value, 0x0a), uint64(sizes[i-1]))
+		}
+	}
+	value = append(value, 0x0a, 0x01, 'x')
+
+	field := func(tag byte, payload []byte) []byte {
+		return append(binary.AppendUvarint([]byte{tag}, uint64(len(payload))), payload...)
+	}
+	kv := append(field(0x0a, []byte("deep")), field(0x12, value)...)
+	sp := field(0x0a, bytes.Repeat([]byte{1}, 16))                    // trace_id
+	sp = append(sp, field(0x12, bytes.Repeat([]byte{2}, 8))...)       // span_id
+	sp = append(sp, field(0x2a, []byte("deep"))...)                   // name
+	sp = binary.LittleEndian.AppendUint64(append(sp, 0x39), 1.7e18)   // start_time_unix_nano
+	sp = binary.LittleEndian.AppendUint64(append(sp, 0x41), 1.7e18+1) // end_time_unix_nano
+	sp = append(sp, field(0x4a, kv)...)                               // attributes
+	return field(0x0a, field(0x12, field(0x12, sp)))                  // resource_spans, scope_spans, spans
+}
+
+func uvarintLen(n int) int { return len(binary.AppendUvarint(nil, uint64(n))) }
+
+// TestDeepValuesCannotCrashTheServer sends a value nested a million
+// levels deep, which made the build before die of a stack overflow in
+// the protobuf decoder: refused as bad input, over both protocols, and
+// the server keeps serving.
+func TestDeepValuesCannotCrashTheServer(t *testing.T) {
+	srv := e2etest.Start(t, e2etest.Build(t))
+	for _, maps := range []bool{true, false} {
+		code, body := postOTLP(t, srv, deepRequest(1_000_000, maps))
+		if code != http.StatusBadRequest || !strings.Contains(body, "nests deeper than 256 levels") {
+			t.Errorf("HTTP, maps %v = %d %q, want 400 saying how deep values may nest", maps, code, body)
+		}
+		alive(t, srv)
+	}
+	deep := deepRequest(900_000, true) // within the 16 MiB a gRPC message may take
+
+	conn, err := grpc.NewClient(srv.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var out []byte
+	err = conn.Invoke(context.Background(), "/opentelemetry.proto.collector.trace.v1.TraceService/Export", &deep, &out,
+		grpc.ForceCodecV2(rawCodec{}), grpc.MaxCallSendMsgSize(64<<20))
+	if st := status.Convert(err); st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), "nests deeper than 256 levels") {
+		t.Errorf("gRPC = %v, want INVALID_ARGUMENT saying how deep values may nest", err)
+	}
+	alive(t, srv)
+	// Shallow enough to decode, deeper than is stored: kept, and readable.
+	if code, body := postOTLP(t, srv, deepRequest(200, true)); code != http.StatusOK {
+		t.Fatalf("a value 200 levels deep = %d %q, want stored", code, body)
+	}
+	var page struct {
+		Data []struct {
+			Attributes map[string]any `json:"attributes"`
+		} `json:"data"`
+	}
+	srv.GetJSON(t, "/v1/projects/default/spans", &page)
+	if len(page.Data) != 1 || page.Data[0].Attributes["deep"] == nil {
+		t.Errorf("the span with a deep value does not read back: %+v", page.Data)
+	}
+	srv.Stop(t)
+}
+
+func postOTLP(t *testing.T, srv *e2etest.Server, body []byte) (int, string) {
+	t.Helper()
+	resp, err := http.Post(srv.HTTPURL+"/v1/traces", "application/x-protobuf", bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("POST /v1/traces: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
