@@ -117,6 +117,19 @@ type Reader interface {
 	SpansByRowID(ctx context.Context, rowIDs []int64, light bool) ([]SpanRecord, error)
 }
 
+// InRowIDOrder lists the spans of byID in the order of rowIDs, leaving
+// out the ids it does not hold (deleted meanwhile): what SpansByRowID
+// returns, whatever order a backend read them in.
+func InRowIDOrder(byID map[int64]SpanRecord, rowIDs []int64) []SpanRecord {
+	out := make([]SpanRecord, 0, len(byID))
+	for _, id := range rowIDs {
+		if r, ok := byID[id]; ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // SpanKey is where a span falls in start-time order.
 type SpanKey struct {
 	RowID     int64

@@ -285,13 +285,7 @@ func (s *Store) SpansByRowID(ctx context.Context, rowIDs []int64, light bool) ([
 			byID[r.RowID] = r
 		}
 	}
-	out := make([]store.SpanRecord, 0, len(byID))
-	for _, id := range rowIDs {
-		if r, ok := byID[id]; ok {
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return store.InRowIDOrder(byID, rowIDs), nil
 }
 
 func scanLightSpan(row pgx.CollectableRow) (store.SpanRecord, error) {
