@@ -66,7 +66,10 @@ const (
 
 // DefaultConfig holds a second or more of ingest at full speed, enough to
 // keep the writer's batches large, in 64 MiB.
-var DefaultConfig = Config{MaxQueueSpans: 100_000, MaxQueueBytes: 64 << 20, MaxBatchSpans: 10_000}
+func DefaultConfig() Config {
+	return Config{MaxQueueSpans: 100_000, MaxQueueBytes: 64 << 20, MaxBatchSpans: 10_000,
+		CheckInterval: DefaultCheckInterval, Hold: HoldWhileFailing}
+}
 
 // Stats are cumulative counters, safe to read at any time.
 type Stats struct {
@@ -100,15 +103,9 @@ type Pipeline struct {
 	wake        chan struct{}
 	// room is closed, and replaced, whenever spans leave the queue: the
 	// requests waiting for room then look again.
-	room chan struct{}
-	// OnCommit, when set, is called after each committed batch with the
-	// projects that received spans (live views subscribe through it).
-	OnCommit func(projects []int64)
-	// OnStored, when set, is called after each committed batch with how
-	// long the write took and the spans that were new (metrics use it).
-	OnStored func(took time.Duration, stored []*span.Span)
-
-	pricer atomic.Pointer[Pricer]
+	room   chan struct{}
+	hooks  Hooks
+	pricer Pricer
 	// syncer and syncs are set when the store is a SyncWriter: written
 	// batches go to the acknowledger through syncs.
 	syncer store.SyncWriter
@@ -148,30 +145,38 @@ type Pricer interface {
 	PriceSpan(sp *span.Span)
 }
 
-// SetPricer makes later submissions priced by pr; it is safe to call while
-// requests are being submitted, as happens when prices change.
-func (p *Pipeline) SetPricer(pr Pricer) {
-	p.pricer.Store(&pr)
+// Hooks are told what each committed batch stored; each may be nil.
+type Hooks struct {
+	// OnCommit gets the projects that received spans (live views
+	// subscribe through it).
+	OnCommit func(projects []int64)
+	// OnStored gets how long the write took and the spans that were new
+	// (metrics use it).
+	OnStored func(took time.Duration, stored []*span.Span)
 }
 
-// New returns a pipeline writing to w. Run must be called for it to write.
-func New(cfg Config, w store.Writer, log *slog.Logger) *Pipeline {
+// New returns a pipeline writing to w, pricing spans with pricer (none
+// when nil). Fields of cfg left zero take DefaultConfig's values. Run must
+// be called for it to write.
+func New(cfg Config, w store.Writer, log *slog.Logger, hooks Hooks, pricer Pricer) *Pipeline {
+	def := DefaultConfig()
 	if cfg.MaxQueueSpans <= 0 {
-		cfg.MaxQueueSpans = DefaultConfig.MaxQueueSpans
-	}
-	if cfg.MaxQueueBytes <= 0 {
-		cfg.MaxQueueBytes = DefaultConfig.MaxQueueBytes
+		cfg.MaxQueueSpans = def.MaxQueueSpans
 	}
 	if cfg.MaxBatchSpans <= 0 {
-		cfg.MaxBatchSpans = DefaultConfig.MaxBatchSpans
+		cfg.MaxBatchSpans = def.MaxBatchSpans
+	}
+	if cfg.MaxQueueBytes <= 0 {
+		cfg.MaxQueueBytes = def.MaxQueueBytes
 	}
 	if cfg.CheckInterval <= 0 {
-		cfg.CheckInterval = DefaultCheckInterval
+		cfg.CheckInterval = def.CheckInterval
 	}
 	if cfg.Hold <= 0 {
-		cfg.Hold = HoldWhileFailing
+		cfg.Hold = def.Hold
 	}
-	return &Pipeline{cfg: cfg, store: w, wake: make(chan struct{}, 1), room: make(chan struct{}), errs: &ratelimited.Logger{Log: log}}
+	return &Pipeline{cfg: cfg, store: w, hooks: hooks, pricer: pricer, wake: make(chan struct{}, 1),
+		room: make(chan struct{}), errs: &ratelimited.Logger{Log: log}}
 }
 
 // WriteHealth reports whether the store took the last writes.
@@ -312,10 +317,9 @@ func (p *Pipeline) Submit(ctx context.Context, spans []span.Span) error {
 	// Pricing runs here, on the submitting request's goroutine, so that it
 	// spreads over cores instead of lengthening the single writer's batches.
 	bytes := 0
-	pr := p.pricer.Load()
 	for i := range spans {
-		if pr != nil {
-			(*pr).PriceSpan(&spans[i])
+		if p.pricer != nil {
+			p.pricer.PriceSpan(&spans[i])
 		}
 		bytes += spans[i].Footprint()
 	}
@@ -551,11 +555,11 @@ func (p *Pipeline) complete(w *written, syncErr error) {
 		}
 		p.Stats.SpansStored.Add(int64(res.Inserted))
 		p.Stats.SpansDuplicate.Add(int64(res.Duplicates))
-		if p.OnStored != nil {
-			p.OnStored(took, res.New)
+		if p.hooks.OnStored != nil {
+			p.hooks.OnStored(took, res.New)
 		}
-		if p.OnCommit != nil && len(res.Projects) > 0 {
-			p.OnCommit(res.Projects)
+		if p.hooks.OnCommit != nil && len(res.Projects) > 0 {
+			p.hooks.OnCommit(res.Projects)
 		}
 	}
 	failed, spans := 0, 0

@@ -59,7 +59,7 @@ func spans(n int, name string) []span.Span {
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func start(t *testing.T, cfg Config, w store.Writer) (*Pipeline, func()) {
-	p := New(cfg, w, quiet)
+	p := New(cfg, w, quiet, Hooks{}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { p.Run(ctx); close(done) }()
@@ -506,7 +506,7 @@ func TestCheckNoticesRecoveryWhileIdle(t *testing.T) {
 func TestStartsReadOnly(t *testing.T) {
 	w := &downWriter{}
 	w.set(true)
-	p := New(Config{CheckInterval: time.Millisecond}, w, quiet)
+	p := New(Config{CheckInterval: time.Millisecond}, w, quiet, Hooks{}, nil)
 	if err := p.CheckWritable(context.Background()); !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("CheckWritable of a store that is down = %v", err)
 	}
@@ -533,7 +533,7 @@ func TestFailuresLoggedOncePerInterval(t *testing.T) {
 		return a
 	}}))
 	w := &downWriter{}
-	p := New(Config{CheckInterval: time.Hour, Hold: time.Millisecond}, w, log)
+	p := New(Config{CheckInterval: time.Hour, Hold: time.Millisecond}, w, log, Hooks{}, nil)
 	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 	var clock sync.Mutex
 	p.errs.Now = func() time.Time { clock.Lock(); defer clock.Unlock(); return now }

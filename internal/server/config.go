@@ -52,6 +52,7 @@ func DefaultConfig() Config {
 	if err != nil {
 		home = "."
 	}
+	queue := ingest.DefaultConfig()
 	return Config{
 		HTTPAddr:          "127.0.0.1:6006",
 		GRPCAddr:          "127.0.0.1:4317",
@@ -61,9 +62,9 @@ func DefaultConfig() Config {
 		MaxBodyBytes:      64 << 20,
 		GRPCMaxRecvBytes:  16 << 20,
 		InflightBytes:     64 << 20,
-		QueueSpans:        ingest.DefaultConfig.MaxQueueSpans,
-		QueueBytes:        Size(ingest.DefaultConfig.MaxQueueBytes),
-		BatchSpans:        ingest.DefaultConfig.MaxBatchSpans,
+		QueueSpans:        queue.MaxQueueSpans,
+		QueueBytes:        Size(queue.MaxQueueBytes),
+		BatchSpans:        queue.MaxBatchSpans,
 		MemoryLimit:       192 << 20,
 		ShutdownTimeout:   30 * time.Second,
 		QueryTimeout:      30 * time.Second,

@@ -53,7 +53,7 @@ func TestReadyz(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			w := &checkWriter{err: tc.write}
-			s := &Server{store: pingStore{ping: tc.ping}, pipeline: ingest.New(ingest.Config{}, w, slog.New(slog.DiscardHandler))}
+			s := &Server{store: pingStore{ping: tc.ping}, pipeline: ingest.New(ingest.Config{}, w, slog.New(slog.DiscardHandler), ingest.Hooks{}, nil)}
 			s.pipeline.CheckWritable(context.Background())
 			rec := httptest.NewRecorder()
 			s.readyz(rec, httptest.NewRequest("GET", "/readyz", nil))

@@ -26,6 +26,7 @@ import (
 	"github.com/loupe-dev/loupe/internal/otlp"
 	"github.com/loupe-dev/loupe/internal/pricing"
 	"github.com/loupe-dev/loupe/internal/retention"
+	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 	"github.com/loupe-dev/loupe/internal/web"
 )
@@ -48,6 +49,8 @@ type Server struct {
 	http        *http.Server
 	grpc        *grpc.Server
 	api         *api.API
+	ui          *web.Handler
+	otlpHTTP    *otlp.HTTPHandler
 	costs       *costing.Service
 	metrics     *metrics.Metrics
 	sweeper     *retention.Sweeper
@@ -80,9 +83,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		s.retentionPending = true
 	}
 	s.sweeper = &retention.Sweeper{Store: st, Log: log, Interval: cfg.RetentionInterval}
-	s.pipeline = ingest.New(ingest.Config{
-		MaxQueueSpans: cfg.QueueSpans, MaxQueueBytes: int64(cfg.QueueBytes), MaxBatchSpans: cfg.BatchSpans,
-	}, st, log)
 	var fileprices []pricing.Entry
 	if cfg.PricesFile != "" {
 		if fileprices, err = pricing.LoadFile(cfg.PricesFile); err != nil {
@@ -94,7 +94,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s.pipeline.SetPricer(s.costs)
+	// The hooks reach the metrics and the UI, made below, only once
+	// batches are written, which Run starts.
+	s.pipeline = ingest.New(ingest.Config{
+		MaxQueueSpans: cfg.QueueSpans, MaxQueueBytes: int64(cfg.QueueBytes), MaxBatchSpans: cfg.BatchSpans,
+	}, st, log, ingest.Hooks{
+		OnStored: func(took time.Duration, stored []*span.Span) { s.metrics.ObserveCommit(took, stored) },
+		OnCommit: func([]int64) { s.ui.Notify() },
+	}, s.costs)
 	if err := s.pipeline.CheckWritable(ctx); err != nil {
 		// Reads and the UI work still; ingest is answered as unavailable
 		// until writes work again, which the pipeline notices by itself.
@@ -102,9 +109,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.metrics = metrics.New(&s.pipeline.Stats, s.pipeline.QueueDepth, s.databaseFiles)
 	s.metrics.WatchBodies(s.bodies.Used, s.bodies.Refused)
-	s.pipeline.OnStored = s.metrics.ObserveCommit
-	s.api = &api.API{Store: st, Ingest: s.pipeline, Costs: s.costs, Log: log, QueryTimeout: cfg.QueryTimeout}
-	s.api.Pending.Log = log
 
 	if s.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		st.Close()
@@ -115,6 +119,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.GRPCAddr, err)
 	}
+
+	s.otlpHTTP = &otlp.HTTPHandler{Ingest: s.pipeline, MaxBodyBytes: int64(cfg.MaxBodyBytes), Slots: s.decodeSlots,
+		Budget: s.bodies, Log: log}
+	s.api = &api.API{Store: st, Ingest: s.pipeline, Costs: s.costs, Log: log, QueryTimeout: cfg.QueryTimeout}
+	s.api.Pending.Log = log
+	s.ui = web.New(web.Config{Store: st, Log: log, GRPCAddr: s.GRPCAddr(), Costs: s.costs,
+		RetentionInterval: cfg.RetentionInterval, QueryTimeout: cfg.QueryTimeout})
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -136,15 +147,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
 func (s *Server) GRPCAddr() string { return s.grpcLn.Addr().String() }
 
+// routes composes the surfaces New made into one handler.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	(&otlp.HTTPHandler{Ingest: s.pipeline, MaxBodyBytes: int64(s.cfg.MaxBodyBytes), Slots: s.decodeSlots,
-		Budget: s.bodies, Log: s.log}).Routes(mux)
+	s.otlpHTTP.Routes(mux)
 	s.api.Routes(mux)
-	ui := web.New(web.Config{Store: s.store, Log: s.log, GRPCAddr: s.GRPCAddr(), Costs: s.costs, RetentionInterval: s.cfg.RetentionInterval,
-		QueryTimeout: s.cfg.QueryTimeout})
-	s.pipeline.OnCommit = func([]int64) { ui.Notify() }
-	ui.Routes(mux)
+	s.ui.Routes(mux)
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
