@@ -18,7 +18,7 @@ import (
 )
 
 // SendSmallSpans stores n small spans (about 200 B each, agent-shaped
-// trees, as `loupe bench ingest --span-size small` sends) in project and
+// trees, as `loupe-bench ingest --span-size small` sends) in project and
 // returns their span ids.
 func (s *Server) SendSmallSpans(t testing.TB, project string, n int, seed uint64) []string {
 	t.Helper()

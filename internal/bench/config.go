@@ -34,7 +34,7 @@ type Config struct {
 	ProgressEvery time.Duration
 }
 
-// DefaultConfig is what `loupe bench ingest` does with no flags.
+// DefaultConfig is what `loupe-bench ingest` does with no flags.
 func DefaultConfig() Config {
 	return Config{
 		URL:      "http://127.0.0.1:6006",

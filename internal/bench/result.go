@@ -85,7 +85,7 @@ func (r Result) WriteTable(w io.Writer) error {
 		rate = fmt.Sprintf("paced at %s spans/s", count(int64(r.Rate)))
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "loupe bench ingest: %s, %s spans, %d apps, batch %d, %s, %.1f s\n\n",
+	fmt.Fprintf(&b, "loupe-bench ingest: %s, %s spans, %d apps, batch %d, %s, %.1f s\n\n",
 		r.Protocol, r.SpanSize, r.Apps, r.Batch, rate, r.Seconds)
 	row := func(name, spans, requests string) { fmt.Fprintf(&b, "%-18s %14s %10s\n", name, spans, requests) }
 	row("", "spans", "requests")

@@ -27,11 +27,11 @@ Usage:
   loupe spans [flags]       print a project's spans from a running server (--filter, --format jsonl|csv|table)
   loupe traces [flags]      print a project's traces from a running server
   loupe annotate [flags]    add a label, score or explanation to a span, trace or session
-  loupe bench ingest [flags] drive a running server with simulated agents and report throughput
   loupe version             print the version
   loupe help [command]      show help
 
-Run 'loupe serve --help' for the server's flags.
+Run 'loupe serve --help' for the server's flags. The load generator is a
+command of its own, loupe-bench.
 `
 
 // Run runs the command line and returns the process exit code.
@@ -48,7 +48,8 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	case "serve":
 		err = runServe(args, stdout, stderr)
 	case "bench":
-		err = runBench(args, stdout, stderr)
+		fmt.Fprintln(stderr, "loupe: the load generator is a command of its own: loupe-bench ingest (go run ./cmd/loupe-bench ingest --help)")
+		return 2
 	case "spans":
 		err = runSpans(args, stdout, stderr)
 	case "traces":

@@ -1,8 +1,14 @@
-package cli
+// Command loupe-bench is Loupe's load generator: simulated AI applications
+// that send agent-shaped traces through the OpenTelemetry Go SDK's OTLP
+// exporters to a running server, and a report of what it acknowledged.
+// It is a command of its own so that the server binary carries no
+// client SDK.
+package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,27 +19,48 @@ import (
 	"github.com/loupe-dev/loupe/internal/bench/agentgen"
 )
 
-const benchUsage = `Usage: loupe bench ingest [flags]
+const usage = `Usage: loupe-bench ingest [flags]
 
 Drives a running Loupe (or any OTLP receiver) with simulated AI applications
 and reports spans/s, MB/s, acknowledgement latency and the server's memory.
+Run 'loupe-bench ingest --help' for the flags.
 `
 
-func runBench(args []string, stdout, stderr io.Writer) error {
+func main() {
+	switch err := run(os.Args[1:], os.Stdout, os.Stderr); {
+	case err == nil:
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	default:
+		fmt.Fprintf(os.Stderr, "loupe-bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// errUsage marks an error already reported with the usage.
+var errUsage = errors.New("usage error")
+
+func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "ingest" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-			fmt.Fprint(stdout, benchUsage)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help") {
+			fmt.Fprint(stdout, usage)
 			return nil
 		}
-		fmt.Fprint(stderr, benchUsage)
+		fmt.Fprint(stderr, usage)
 		return errUsage
 	}
 	cfg := bench.DefaultConfig()
-	fs := newFlagSet("bench ingest", `Sends agent-shaped traces through the OpenTelemetry Go SDK's OTLP exporters from
+	fs := flag.NewFlagSet("loupe-bench ingest", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	summary := `Sends agent-shaped traces through the OpenTelemetry Go SDK's OTLP exporters from
 --apps simulated applications, each with its own tracer provider and batch span
 processor, for --duration. Refused requests (HTTP 503/429, gRPC
 RESOURCE_EXHAUSTED) are counted, then resent after a short back-off. Exits
-non-zero when no span was acknowledged.`, stdout)
+non-zero when no span was acknowledged.`
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: loupe-bench ingest [flags]\n\n%s\n\nFlags:\n", summary)
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&cfg.URL, "url", cfg.URL, "OTLP/HTTP base `URL` of the server")
 	fs.StringVar(&cfg.GRPCAddr, "grpc", cfg.GRPCAddr, "OTLP/gRPC `host:port` of the server")
 	fs.StringVar(&cfg.Protocol, "protocol", cfg.Protocol, "`protocol` to export with: http or grpc")
@@ -49,8 +76,15 @@ non-zero when no span was acknowledged.`, stdout)
 	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "after --duration, how long to wait for queued spans to be acknowledged")
 	fs.DurationVar(&cfg.ProgressEvery, "progress", cfg.ProgressEvery, "print the rate acknowledged so far this often, on standard error (0: never)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := parseFlags(fs, args[1:], stderr); err != nil {
-		return err
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "loupe-bench ingest: unexpected argument %q\n", fs.Arg(0))
+		return errUsage
 	}
 	shape, err := agentgen.ParseShape(*spanSize)
 	if err != nil {
