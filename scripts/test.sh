@@ -232,8 +232,7 @@ step "Python client (e2e/phoenixclient)" install_python_client
 start_postgres() {
 	local url
 	url=$(scripts/postgres.sh) || return 1
-	# storetest, e2e/postgres and e2e/retention read the first; internal/query's psql test reads the second.
-	export LOUPE_TEST_POSTGRES_URL=$url LOUPE_TEST_POSTGRES_DSN=$url
+	export LOUPE_TEST_POSTGRES_URL=$url
 	echo "    PostgreSQL for tests: $url"
 }
 step "PostgreSQL for tests" start_postgres

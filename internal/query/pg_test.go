@@ -14,12 +14,15 @@ import (
 )
 
 // TestExecPostgres runs cases.txt against PostgreSQL when
-// LOUPE_TEST_POSTGRES_DSN names a database, through the psql client so the
+// LOUPE_TEST_POSTGRES_URL names a database, through the psql client so the
 // package needs no driver. Each run works in a schema of its own and drops it.
 func TestExecPostgres(t *testing.T) {
-	dsn := os.Getenv("LOUPE_TEST_POSTGRES_DSN")
+	dsn := os.Getenv("LOUPE_TEST_POSTGRES_URL")
 	if dsn == "" {
-		t.Skip("LOUPE_TEST_POSTGRES_DSN is not set")
+		if os.Getenv("LOUPE_E2E_REQUIRE") == "1" {
+			t.Fatal("LOUPE_TEST_POSTGRES_URL is required (LOUPE_E2E_REQUIRE=1)")
+		}
+		t.Skip("LOUPE_TEST_POSTGRES_URL is not set; scripts/postgres.sh starts a PostgreSQL for these tests")
 	}
 	psql, err := exec.LookPath("psql")
 	if err != nil {
