@@ -268,6 +268,9 @@ type SessionQuery struct {
 	// Sessions overlapping [StartTime, EndTime) when set.
 	StartTime int64
 	EndTime   int64
+	// Filter is a checked session filter (query.CheckSessions); backends
+	// compile it with query.CompileSessions.
+	Filter query.Expr
 }
 
 // TraceQuery selects traces of one project.
@@ -281,7 +284,33 @@ type TraceQuery struct {
 	Limit      int
 	SessionIDs []string
 	WithSpans  bool
+	// AfterRowID, when > 0, keeps the traces that come after the trace
+	// (AfterValue, AfterRowID) in the page's order, that trace left out:
+	// AfterValue is its start time, or its latency (end - start) when
+	// sorting by latency. Phoenix's REST cursor names the last trace of a
+	// page this way, so a page holds the same traces whether or not the
+	// one its cursor names is still stored.
+	AfterRowID int64
+	AfterValue int64
+	// Errors keeps the traces with a span whose status is ERROR, or those
+	// without one.
+	Errors ErrorFilter
+	// MinLatency and MaxLatency, when not nil, bound end - start (ns),
+	// inclusively.
+	MinLatency, MaxLatency *int64
+	// Filter is a checked trace filter (query.CheckTraces); backends
+	// compile it with query.CompileTraces.
+	Filter query.Expr
 }
+
+// ErrorFilter selects traces by whether they hold an error.
+type ErrorFilter uint8
+
+const (
+	AnyErrors  ErrorFilter = iota // no condition
+	ErrorsOnly                    // a span of the trace has status ERROR
+	NoErrors                      // no span of the trace has
+)
 
 // ErrInvalidArgument is returned (wrapped) when a query asks for something
 // malformed; the message says what.

@@ -437,9 +437,8 @@ func scanTrace(row interface{ Scan(...any) error }) (store.Trace, error) {
 	return t, err
 }
 
-// Traces lists a project's traces in the asked order; the cursor is the row
-// id of the first trace of the page, and pages are keyset ranges on the sort key.
-func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, error) {
+// tracesQuery is the SQL of Traces: pages are keyset ranges on the sort key.
+func tracesQuery(q store.TraceQuery) (string, []any, error) {
 	where := []string{"tr.project_id = ?"}
 	args := []any{q.ProjectID}
 	if q.StartTime != 0 {
@@ -457,18 +456,36 @@ func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, 
 		key = "(tr.end_time - tr.start_time)"
 		cursorKey = "(c.end_time - c.start_time)"
 	}
-	dir, cmp := "DESC", "<="
+	dir, cmp, after := "DESC", "<=", "<"
 	if q.Ascending {
-		dir, cmp = "ASC", ">="
+		dir, cmp, after = "ASC", ">=", ">"
 	}
 	if q.Cursor > 0 {
 		where = append(where, fmt.Sprintf("(%s, tr.id) %s (SELECT %s, c.id FROM traces c WHERE c.id = ?)", key, cmp, cursorKey))
 		args = append(args, q.Cursor)
 	}
-	query := traceSelect + whereClause(where) + fmt.Sprintf(" ORDER BY %s %s, tr.id %s", key, dir, dir)
+	if q.AfterRowID > 0 {
+		where = append(where, fmt.Sprintf("(%s, tr.id) %s (?, ?)", key, after))
+		args = append(args, q.AfterValue, q.AfterRowID)
+	}
+	where, args, err := traceConditions(q, where, args)
+	if err != nil {
+		return "", nil, err
+	}
+	sqlText := traceSelect + whereClause(where) + fmt.Sprintf(" ORDER BY %s %s, tr.id %s", key, dir, dir)
 	if q.Limit > 0 {
-		query += " LIMIT ?"
+		sqlText += " LIMIT ?"
 		args = append(args, q.Limit)
+	}
+	return sqlText, args, nil
+}
+
+// Traces lists a project's traces in the asked order; the cursor is the row
+// id of the first trace of the page.
+func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, error) {
+	query, args, err := tracesQuery(q)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -495,6 +512,36 @@ func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, 
 		}
 	}
 	return out, nil
+}
+
+// traceConditions adds q's conditions on a trace's errors, latency and
+// filter, which read the trace's roll-ups. traces_project_stats holds the
+// start, end and error count, so a page by start time skips the traces
+// they leave out without reading their rows.
+func traceConditions(q store.TraceQuery, where []string, args []any) ([]string, []any, error) {
+	switch q.Errors {
+	case store.ErrorsOnly:
+		where = append(where, "tr.error_count > 0")
+	case store.NoErrors:
+		where = append(where, "tr.error_count = 0")
+	}
+	if q.MinLatency != nil {
+		where = append(where, "tr.end_time - tr.start_time >= ?")
+		args = append(args, *q.MinLatency)
+	}
+	if q.MaxLatency != nil {
+		where = append(where, "tr.end_time - tr.start_time <= ?")
+		args = append(args, *q.MaxLatency)
+	}
+	if q.Filter != nil {
+		cond, cargs, err := query.CompileTraces(q.Filter, filterDialect)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%v: %w", err, store.ErrInvalidArgument)
+		}
+		where = append(where, "("+cond+")")
+		args = append(args, cargs...)
+	}
+	return where, args, nil
 }
 
 // Trace finds a trace by its hex id, with its spans in start order.
@@ -547,12 +594,20 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 		where = append(where, "start_time < ?")
 		args = append(args, q.EndTime)
 	}
-	query := sessionSelect + whereClause(where) + " ORDER BY id " + dir
+	if q.Filter != nil {
+		cond, cargs, err := query.CompileSessions(q.Filter, filterDialect)
+		if err != nil {
+			return nil, fmt.Errorf("%v: %w", err, store.ErrInvalidArgument)
+		}
+		where = append(where, "("+cond+")")
+		args = append(args, cargs...)
+	}
+	sqlText := sessionSelect + " se" + whereClause(where) + " ORDER BY id " + dir
 	if q.Limit > 0 {
-		query += " LIMIT ?"
+		sqlText += " LIMIT ?"
 		args = append(args, q.Limit)
 	}
-	rows, err := s.read.QueryContext(ctx, query, args...)
+	rows, err := s.read.QueryContext(ctx, sqlText, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}

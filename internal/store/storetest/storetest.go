@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"SpanKeys", testSpanKeys}, {"SpansByRowID", testSpansByRowID}, {"HasAttribute", testHasAttribute},
 		{"QueryDeadline", testQueryDeadline},
 		{"TraceQueries", testTraceQueries},
+		{"TraceFilters", testTraceFilters}, {"SessionFilters", testSessionFilters},
 		{"NotFound", testNotFound},
 		{"ProjectStats", testProjectStats},
 		{"SummarizeLatencies", testSummarizeLatencies},
