@@ -176,6 +176,9 @@ type SpanQuery struct {
 	// at it with a row id <= Cursor.
 	OrderByStartTime bool
 	CursorStartTime  int64
+	// Ascending reverses the order, row ids or start times oldest first,
+	// and the cursor then keeps what is at or after it (>=).
+	Ascending bool
 	// Search keeps the spans whose text contains every word and "quoted
 	// phrase" of it, through the full-text index (see Searcher); one with
 	// no word at all (blank, punctuation) matches nothing.
@@ -347,6 +350,10 @@ type Manager interface {
 	TransferTraces(ctx context.Context, traceIDs []string, toProject int64) (int, error)
 	// DeleteSession deletes a session with its traces.
 	DeleteSession(ctx context.Context, sessionID string) error
+	// DeleteSpan deletes one span, by row id, and not its children, which
+	// stay in the trace as orphans. Its trace's roll-ups are recomputed
+	// from the spans left, and a trace left with none is deleted.
+	DeleteSpan(ctx context.Context, rowID int64) error
 }
 
 // CostTotals sums the cost of LLM spans. Unpriced counts the spans with

@@ -166,13 +166,17 @@ func spansQueryOf(sel string, q store.SpanQuery) (string, []any, error) {
 	var w where
 	var order string
 	if q.OrderByStartTime {
+		dir, upTo := "DESC", "<="
+		if q.Ascending {
+			dir, upTo = "ASC", ">="
+		}
 		w.add("s.project_id = " + w.arg(q.ProjectID))
 		if q.Cursor > 0 {
-			w.add("(s.start_time, s.id) <= (" + w.arg(q.CursorStartTime) + ", " + w.arg(q.Cursor) + ")")
+			w.add("(s.start_time, s.id) " + upTo + " (" + w.arg(q.CursorStartTime) + ", " + w.arg(q.Cursor) + ")")
 		}
-		order = " ORDER BY s.start_time DESC, s.id DESC"
+		order = " ORDER BY s.start_time " + dir + ", s.id " + dir
 	} else {
-		order = projectKeyset(&w, "s.", q.ProjectID, q.Cursor, false)
+		order = projectKeyset(&w, "s.", q.ProjectID, q.Cursor, q.Ascending)
 	}
 	if q.StartTime != 0 {
 		w.add("s.start_time >= " + w.arg(q.StartTime))

@@ -153,12 +153,16 @@ func (s *Store) Spans(ctx context.Context, q store.SpanQuery) ([]store.SpanRecor
 func spanConditions(q store.SpanQuery) ([]string, []any, error) {
 	where := []string{"s.project_id = ?"}
 	args := []any{q.ProjectID}
+	before, upTo := "<", "<="
+	if q.Ascending {
+		before, upTo = ">", ">="
+	}
 	switch {
 	case q.OrderByStartTime && q.Cursor > 0:
-		where = append(where, "(s.start_time < ? OR (s.start_time = ? AND s.id <= ?))", startBucket("s.")+" <= (? >> 30)")
+		where = append(where, "(s.start_time "+before+" ? OR (s.start_time = ? AND s.id "+upTo+" ?))", startBucket("s.")+" "+upTo+" (? >> 30)")
 		args = append(args, q.CursorStartTime, q.CursorStartTime, q.Cursor, q.CursorStartTime)
 	case q.Cursor > 0:
-		where = append(where, "s.id <= ?")
+		where = append(where, "s.id "+upTo+" ?")
 		args = append(args, q.Cursor)
 	}
 	if q.StartTime != 0 {
@@ -227,19 +231,28 @@ func hasAttribute(where []string, args []any, path string) ([]string, []any) {
 	return append(where, "EXISTS (SELECT 1 FROM json_each(loupe_json(s.attributes)) j WHERE "+cond+")"), args
 }
 
+// spanOrder is the direction of q's order.
+func spanOrder(q store.SpanQuery) string {
+	if q.Ascending {
+		return "ASC"
+	}
+	return "DESC"
+}
+
 // spansQuery is the SQL of Spans without a search, over the conditions of q.
 func spansQuery(q store.SpanQuery, where []string, args []any) (string, []any) {
 	sqlText := spanSelect + whereClause(where)
+	dir := spanOrder(q)
 	switch {
 	case !q.OrderByStartTime:
-		sqlText += " ORDER BY s.id DESC"
+		sqlText += " ORDER BY s.id " + dir
 	case q.RootsOnly || len(q.TraceIDs) > 0 || len(q.SpanIDs) > 0 ||
 		(q.Filter != nil && query.LooksUpIDs(q.Filter, filterDialect)):
 		// On spans_project_roots, in start-time order, or a few spans
 		// looked up by id and sorted.
-		sqlText += " ORDER BY s.start_time DESC, s.id DESC"
+		sqlText += " ORDER BY s.start_time " + dir + ", s.id " + dir
 	default:
-		return startPage(spanSelect, where, args, "DESC", q.Limit)
+		return startPage(spanSelect, where, args, dir, q.Limit)
 	}
 	if q.Limit > 0 {
 		sqlText += " LIMIT ?"
@@ -262,14 +275,15 @@ func (s *Store) SpanKeys(ctx context.Context, q store.SpanQuery) ([]store.SpanKe
 		return nil, err
 	}
 	sqlText := "SELECT s.id, s.start_time FROM spans s"
+	dir := spanOrder(q)
 	switch {
 	case !q.OrderByStartTime:
-		sqlText += whereClause(where) + " ORDER BY s.id DESC"
+		sqlText += whereClause(where) + " ORDER BY s.id " + dir
 	case q.RootsOnly || len(q.TraceIDs) > 0 || len(q.SpanIDs) > 0 ||
 		(q.Filter != nil && query.LooksUpIDs(q.Filter, filterDialect)):
-		sqlText += whereClause(where) + " ORDER BY s.start_time DESC, s.id DESC"
+		sqlText += whereClause(where) + " ORDER BY s.start_time " + dir + ", s.id " + dir
 	default:
-		sqlText += " INDEXED BY " + startIndex + whereClause(where) + startOrder("s.", "DESC")
+		sqlText += " INDEXED BY " + startIndex + whereClause(where) + startOrder("s.", dir)
 	}
 	if q.Limit > 0 {
 		sqlText += " LIMIT ?"
