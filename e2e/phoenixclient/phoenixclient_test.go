@@ -65,13 +65,13 @@ type turn struct {
 	session string
 }
 
-// emitTurns sends turnCount traces, a CHAIN root "turn i" with an LLM child:
-// turn i starts i seconds after base and lasts 100 + (i%10)*100 ms; its LLM
-// call fails when i%4 == 0; turns 0–5 belong to session turns-(i%2).
-func emitTurns(ctx context.Context, tp trace.TracerProvider, base time.Time) []turn {
+// emitTurns sends n traces, a CHAIN root "turn i" with an LLM child: turn i
+// starts i seconds after base and lasts 100 + (i%10)*100 ms; its LLM call
+// fails when i%4 == 0; turns 0–5 belong to session turns-(i%2).
+func emitTurns(ctx context.Context, tp trace.TracerProvider, base time.Time, n int) []turn {
 	tr := tp.Tracer("loupe-e2e-phoenixclient")
-	out := make([]turn, turnCount)
-	for i := range turnCount {
+	out := make([]turn, n)
+	for i := range n {
 		start := base.Add(time.Duration(i) * time.Second)
 		t := turn{latency: 100 + int64(i%10)*100, failed: i%4 == 0}
 		attrs := []attribute.KeyValue{
@@ -406,7 +406,7 @@ func TestPhoenixClient(t *testing.T) {
 	}
 	turnsTP := sdktrace.NewTracerProvider(sdktrace.WithBatcher(turnsExp),
 		sdktrace.WithResource(resource.NewSchemaless(attribute.String("openinference.project.name", tracesProject))))
-	turns := emitTurns(ctx, turnsTP, time.Now().Add(-time.Hour).Truncate(time.Second))
+	turns := emitTurns(ctx, turnsTP, time.Now().Add(-time.Hour).Truncate(time.Second), turnCount)
 	if err := turnsTP.Shutdown(ctx); err != nil {
 		t.Fatalf("exporting: %v", err)
 	}
