@@ -24,7 +24,8 @@
 //
 //	unknown name 'latncy_ms' at column 1; did you mean 'latency_ms'?
 //
-// The HTTP layer answers them with 422 and the message.
+// The HTTP layer answers them with the message: 422 for span filters, 400
+// for trace and session filters, as Phoenix does.
 //
 // # Language
 //
