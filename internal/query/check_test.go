@@ -171,6 +171,7 @@ var grainErrors = []struct {
 	{traceGrain, `latncy_ms > 1`, `unknown name 'latncy_ms' at column 1; did you mean 'latency_ms'?`},
 	{traceGrain, `num_spans.x > 1`, `num_spans has no fields or keys at column 11`},
 	{traceGrain, `attributes == 'x'`, `attributes needs a key in brackets at column 1; e.g. attributes['llm.model_name'] reads the root span's attribute`},
+	{sessionGrain, `metadata.topic == 'x'`, `metadata needs a key in brackets at column 1; e.g. metadata['topic'] reads the root span's metadata`},
 	{traceGrain, `parent_span is None`, `unknown name 'parent_span' at column 1; to compare with text, quote it: 'parent_span'`},
 	{traceGrain, `len(spans) > 2`, `len() over a collection is not supported at column 1; Loupe's filters test each row on its own values and the totals kept with it; only str(), int() and float() can be called`},
 	{sessionGrain, `any_input == 'x'`, `any_input is a search over every root span of the session, not a value at column 1; write 'text' in any_input or 'text' not in any_input`},

@@ -194,8 +194,11 @@ func (c *checker) grainRef(root *Name, accs []accessor, dotted string, allDots b
 			"use "+n.annotations+"[...] for the "+c.g.String()+"'s annotations")
 	case rootAttributes, rootMetadata:
 		if len(accs) == 0 || accs[0].key == nil {
-			return nil, errHint(root.NamePos, root.Name+" needs a key in brackets",
-				"e.g. "+root.Name+"['llm.model_name'] reads the root span's attribute")
+			example := "attributes['llm.model_name'] reads the root span's attribute"
+			if root.Name == rootMetadata {
+				example = "metadata['topic'] reads the root span's metadata"
+			}
+			return nil, errHint(root.NamePos, root.Name+" needs a key in brackets", "e.g. "+example)
 		}
 		var segs []pathSeg
 		if root.Name == rootMetadata {
