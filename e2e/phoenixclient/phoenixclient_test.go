@@ -1,7 +1,9 @@
 // Package phoenixclient_test checks that Arize Phoenix's own Python client,
-// arize-phoenix-client from PyPI, works unchanged against Loupe: projects,
-// spans, span DataFrames through the SpanQuery endpoint (filters, select,
-// explode, concat), and span annotations written and read back.
+// arize-phoenix-client from PyPI, works unchanged against Loupe: every
+// tracing method of the current client (projects, spans, traces, sessions,
+// annotations, notes, DataFrames, SpanQuery), each asserted on what it
+// returns against what the test sent; and, in rest_test.go, the parts of
+// Phoenix's REST surface the client does not call.
 //
 // The client runs from a virtual environment that scripts/test.sh creates
 // with pinned versions: $LOUPE_PY_VENV, or ~/.cache/loupe-test/venv. Without
@@ -46,6 +48,66 @@ const (
 // runs is how many agent runs the test sends; each has 5 spans (AGENT,
 // 2 LLM, TOOL, RETRIEVER with 2 documents).
 const runs = 3
+
+// tracesProject holds turnCount one-turn traces for the trace list's
+// filters, sorts and pages (the client pages 100 traces at a time).
+const (
+	tracesProject = "client-traces"
+	turnCount     = 130
+	deletedTurn   = 7 // whose spans spans.delete deletes
+)
+
+// turn is one trace emitTurns sent.
+type turn struct {
+	id      string
+	latency int64 // ms
+	failed  bool
+	session string
+}
+
+// emitTurns sends n traces, a CHAIN root "turn i" with an LLM child: turn i
+// starts i seconds after base and lasts 100 + (i%10)*100 ms; its LLM call
+// fails when i%4 == 0; turns 0–5 belong to session turns-(i%2).
+func emitTurns(ctx context.Context, tp trace.TracerProvider, base time.Time, n int) []turn {
+	tr := tp.Tracer("loupe-e2e-phoenixclient")
+	out := make([]turn, n)
+	for i := range n {
+		start := base.Add(time.Duration(i) * time.Second)
+		t := turn{latency: 100 + int64(i%10)*100, failed: i%4 == 0}
+		attrs := []attribute.KeyValue{
+			attribute.String("openinference.span.kind", "CHAIN"),
+			attribute.String("input.value", fmt.Sprintf("question %d", i)),
+			attribute.String("output.value", fmt.Sprintf("answer %d", i)),
+		}
+		if i < 6 {
+			t.session = fmt.Sprintf("turns-%d", i%2)
+			attrs = append(attrs, attribute.String("session.id", t.session))
+		}
+		rctx, root := tr.Start(ctx, fmt.Sprintf("turn %d", i), trace.WithTimestamp(start), trace.WithAttributes(attrs...))
+		_, llm := tr.Start(rctx, "llm.chat", trace.WithTimestamp(start.Add(10*time.Millisecond)), trace.WithAttributes(
+			attribute.String("openinference.span.kind", "LLM"), attribute.String("llm.model_name", "gpt-4o-mini")))
+		if t.failed {
+			llm.SetStatus(codes.Error, "upstream failed")
+		}
+		llm.End(trace.WithTimestamp(start.Add(50 * time.Millisecond)))
+		root.End(trace.WithTimestamp(start.Add(time.Duration(t.latency) * time.Millisecond)))
+		t.id = root.SpanContext().TraceID().String()
+		out[i] = t
+	}
+	return out
+}
+
+// turnIDs lists the ids of the turns keep selects, sorted.
+func turnIDs(turns []turn, keep func(i int, t turn) bool) []string {
+	out := []string{}
+	for i, t := range turns {
+		if keep(i, t) {
+			out = append(out, t.id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 // models are the LLM model names, one per run, for the first LLM call of
 // each run; the second call names no model and fails.
@@ -194,6 +256,109 @@ type checkResult struct {
 		StartTimeDtype string   `json:"start_time_dtype"`
 		Columns        []string `json:"columns"`
 	} `json:"large_export"`
+	tracingResult
+}
+
+// tracingResult is what client_check.py's tracing_steps print.
+type tracingResult struct {
+	ProjectsCRUD struct {
+		stepError
+		Created  string   `json:"created"`
+		Updated  string   `json:"updated"`
+		Got      []string `json:"got"`
+		Listed   bool     `json:"listed"`
+		Filtered []string `json:"filtered"`
+	} `json:"projects_crud"`
+	LogSpans struct {
+		stepError
+		Queued          int      `json:"queued"`
+		QueuedFromFrame int      `json:"queued_from_frame"`
+		Names           []string `json:"names"`
+		ErrorInputs     []string `json:"error_inputs"`
+	} `json:"log_spans"`
+	SpanFilters struct {
+		stepError
+		All        int `json:"all"`
+		TraceIDs   int `json:"trace_ids"`
+		SpanIDs    int `json:"span_ids"`
+		Name       int `json:"name"`
+		SpanKind   int `json:"span_kind"`
+		StatusCode int `json:"status_code"`
+		Roots      int `json:"roots"`
+		Attribute  int `json:"attribute"`
+		Combined   int `json:"combined"`
+		Limit      int `json:"limit"`
+	} `json:"span_filters"`
+	SpanAnnotations struct {
+		stepError
+		AnnotationID       bool     `json:"annotation_id"`
+		NoteID             bool     `json:"note_id"`
+		DocumentID         bool     `json:"document_id"`
+		Documents          int      `json:"documents"`
+		DocumentsFromFrame int      `json:"documents_from_frame"`
+		Listed             []string `json:"listed"`
+		Notes              []string `json:"notes"`
+		FrameNames         []string `json:"frame_names"`
+	} `json:"span_annotations_and_notes"`
+	Traces struct {
+		stepError
+		All                   []string   `json:"all"`
+		Pages                 int        `json:"pages"`
+		LaterPagesHaveCursors bool       `json:"later_pages_have_cursors"`
+		OldestFirst           []string   `json:"oldest_first"`
+		Slowest               []int64    `json:"slowest"`
+		Errors                []string   `json:"errors"`
+		NoErrors              []string   `json:"no_errors"`
+		LatencyWindow         []string   `json:"latency_window"`
+		SlowErrors            []string   `json:"slow_errors"`
+		Session               []string   `json:"session"`
+		Sessions              []string   `json:"sessions"`
+		TimeWindow            []string   `json:"time_window"`
+		Limited               int        `json:"limited"`
+		WithSpans             [][]string `json:"with_spans"`
+		WithSpansIDs          []string   `json:"with_spans_ids"`
+	} `json:"traces"`
+	TraceAnnotations struct {
+		stepError
+		TraceIDs        []string `json:"trace_ids"`
+		AnnotationID    bool     `json:"annotation_id"`
+		Logged          int      `json:"logged"`
+		LoggedFromFrame int      `json:"logged_from_frame"`
+		Read            []string `json:"read"`
+	} `json:"trace_annotations"`
+	Sessions struct {
+		stepError
+		Listed            []string `json:"listed"`
+		FrameRows         int      `json:"frame_rows"`
+		FrameHasSessionID bool     `json:"frame_has_session_id"`
+		GotSessionID      string   `json:"got_session_id"`
+		GotTraceIDs       []string `json:"got_trace_ids"`
+		TurnInputs        []string `json:"turn_inputs"`
+		TurnOutputs       []string `json:"turn_outputs"`
+		AnnotationID      bool     `json:"annotation_id"`
+		Logged            int      `json:"logged"`
+		LoggedFromFrame   int      `json:"logged_from_frame"`
+		Read              []string `json:"read"`
+	} `json:"sessions"`
+	SpanDelete struct {
+		stepError
+		AfterChild int  `json:"after_child"`
+		AfterRoot  int  `json:"after_root"`
+		Again      int  `json:"again"`
+		TraceGone  bool `json:"trace_gone"`
+		TracesLeft int  `json:"traces_left"`
+	} `json:"span_delete"`
+	SessionDeletes struct {
+		stepError
+		AfterDelete  int `json:"after_delete"`
+		SessionsLeft int `json:"sessions_left"`
+		TracesLeft   int `json:"traces_left"`
+	} `json:"session_deletes"`
+	ProjectDelete struct {
+		stepError
+		Status int  `json:"status"`
+		Listed bool `json:"listed"`
+	} `json:"project_delete"`
 }
 
 type stepError struct {
@@ -233,6 +398,18 @@ func TestPhoenixClient(t *testing.T) {
 		t.Fatalf("exporting: %v", err)
 	}
 	exportIDs := srv.SendSmallSpans(t, exportProject, exportSpans, 2)
+	// A provider's shutdown shuts its exporter down: the turns need their own.
+	turnsExp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(strings.TrimPrefix(srv.HTTPURL, "http://")),
+		otlptracehttp.WithInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	turnsTP := sdktrace.NewTracerProvider(sdktrace.WithBatcher(turnsExp),
+		sdktrace.WithResource(resource.NewSchemaless(attribute.String("openinference.project.name", tracesProject))))
+	turns := emitTurns(ctx, turnsTP, time.Now().Add(-time.Hour).Truncate(time.Second), turnCount)
+	if err := turnsTP.Shutdown(ctx); err != nil {
+		t.Fatalf("exporting: %v", err)
+	}
 
 	script, err := filepath.Abs("client_check.py")
 	if err != nil {
@@ -240,7 +417,7 @@ func TestPhoenixClient(t *testing.T) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(cctx, python, script, srv.HTTPURL, project, exportProject)
+	cmd := exec.CommandContext(cctx, python, script, srv.HTTPURL, project, exportProject, tracesProject, turns[deletedTurn].id)
 	// The client reads PHOENIX_* for its defaults; the test's own must not leak in.
 	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "PHOENIX_") })
 	var stdout, stderr bytes.Buffer
@@ -353,12 +530,125 @@ func TestPhoenixClient(t *testing.T) {
 			t.Errorf("annotations['correctness'].label == 'correct' matched %d spans, want %d", r.FilteredByAnnotation, r.ExpectedCorrect)
 		}
 	}
+	checkTracing(t, &res.tracingResult, turns)
 	if r := res.LargeExport; !r.failed(t, "large_export") {
 		slices.Sort(exportIDs)
 		if r.Rows != exportSpans || !slices.Equal(r.SpanIDs, exportIDs) || !r.NewestFirst ||
 			!strings.HasPrefix(r.StartTimeDtype, "datetime64") || !slices.Contains(r.Columns, "attributes.llm.model_name") {
 			t.Errorf("get_spans_dataframe of %d spans: %d rows (the stored spans' ids: %v), newest first %v, start_time %s, columns %v",
 				exportSpans, r.Rows, slices.Equal(r.SpanIDs, exportIDs), r.NewestFirst, r.StartTimeDtype, r.Columns)
+		}
+	}
+}
+
+// checkTracing asserts on the tracing steps: every value against what the
+// test sent.
+func checkTracing(t *testing.T, res *tracingResult, turns []turn) {
+	t.Helper()
+	if r := res.ProjectsCRUD; !r.failed(t, "projects_crud") {
+		if r.Created != "client-scratch" || r.Updated != "second words" || !slices.Equal(r.Got, []string{"client-scratch", "second words"}) ||
+			!r.Listed || !slices.Equal(r.Filtered, []string{"client-scratch"}) {
+			t.Errorf("projects create/update/get/list: %+v", r)
+		}
+	}
+	if r := res.LogSpans; !r.failed(t, "log_spans") {
+		if r.Queued != 1 || r.QueuedFromFrame != 1 || !slices.Equal(r.Names, []string{"uploaded", "uploaded-from-frame"}) ||
+			!slices.Equal(r.ErrorInputs, []string{"framed question"}) {
+			t.Errorf("log_spans and log_spans_dataframe: %+v", r)
+		}
+	}
+	if r := res.SpanFilters; !r.failed(t, "span_filters") {
+		want := struct{ All, TraceIDs, SpanIDs, Name, SpanKind, StatusCode, Roots, Attribute, Combined, Limit int }{
+			runs * 5, 5, 1, runs, runs, runs, runs, 1, runs, 4}
+		got := struct{ All, TraceIDs, SpanIDs, Name, SpanKind, StatusCode, Roots, Attribute, Combined, Limit int }{
+			r.All, r.TraceIDs, r.SpanIDs, r.Name, r.SpanKind, r.StatusCode, r.Roots, r.Attribute, r.Combined, r.Limit}
+		if got != want {
+			t.Errorf("get_spans filters: got %+v, want %+v", got, want)
+		}
+	}
+	if r := res.SpanAnnotations; !r.failed(t, "span_annotations_and_notes") {
+		if !r.AnnotationID || !r.NoteID || !r.DocumentID || r.Documents != runs || r.DocumentsFromFrame != runs ||
+			!slices.Equal(r.Listed, []string{"grounded:yes:v1"}) || !slices.Equal(r.Notes, []string{"check the second document"}) ||
+			!slices.Equal(r.FrameNames, []string{"grounded"}) {
+			t.Errorf("span annotations, notes and document annotations: %+v", r)
+		}
+	}
+	all := func(int, turn) bool { return true }
+	if r := res.Traces; !r.failed(t, "traces") {
+		var newestFirst []string
+		for i := len(turns) - 1; i >= 0; i-- {
+			newestFirst = append(newestFirst, turns[i].id)
+		}
+		if !slices.Equal(r.All, newestFirst) || r.Pages != 2 || !r.LaterPagesHaveCursors {
+			t.Errorf("get_traces(limit=1000): %d traces in %d requests (cursors on later pages %v), newest first %v; want %d in 2 pages",
+				len(r.All), r.Pages, r.LaterPagesHaveCursors, slices.Equal(r.All, newestFirst), turnCount)
+		}
+		if want := []string{turns[0].id, turns[1].id, turns[2].id, turns[3].id, turns[4].id}; !slices.Equal(r.OldestFirst, want) {
+			t.Errorf("order=asc: %v, want turns 0–4", r.OldestFirst)
+		}
+		if len(r.Slowest) != turnCount || r.Slowest[0] != 1000 || r.Slowest[turnCount-1] != 100 ||
+			!slices.IsSortedFunc(r.Slowest, func(a, b int64) int { return int(b - a) }) {
+			t.Errorf("sort=latency_ms, desc: %v", r.Slowest)
+		}
+		for _, c := range []struct {
+			name      string
+			got, want []string
+		}{
+			{"error=True", r.Errors, turnIDs(turns, func(_ int, t turn) bool { return t.failed })},
+			{"error=False", r.NoErrors, turnIDs(turns, func(_ int, t turn) bool { return !t.failed })},
+			{"min_latency_ms=500, max_latency_ms=800", r.LatencyWindow, turnIDs(turns, func(_ int, t turn) bool { return t.latency >= 500 && t.latency <= 800 })},
+			{"error=True, min_latency_ms=900", r.SlowErrors, turnIDs(turns, func(_ int, t turn) bool { return t.failed && t.latency >= 900 })},
+			{"session_id=turns-0", r.Session, turnIDs(turns, func(_ int, t turn) bool { return t.session == "turns-0" })},
+			{"session_id=[turns-0, turns-1]", r.Sessions, turnIDs(turns, func(_ int, t turn) bool { return t.session != "" })},
+			{"start_time, end_time", r.TimeWindow, turnIDs(turns, func(i int, _ turn) bool { return i >= 10 && i < 20 })},
+		} {
+			if !slices.Equal(c.got, c.want) {
+				t.Errorf("get_traces(%s): %d traces, want %d: %v", c.name, len(c.got), len(c.want), c.got)
+			}
+		}
+		if len(turnIDs(turns, all)) != turnCount || len(r.Errors) == 0 || len(r.SlowErrors) == 0 || len(r.LatencyWindow) == 0 {
+			t.Errorf("the turns do not exercise every filter: %d errors, %d slow errors, %d in the latency window",
+				len(r.Errors), len(r.SlowErrors), len(r.LatencyWindow))
+		}
+		wantWith := []string{turns[turnCount-1].id, turns[turnCount-2].id, turns[turnCount-3].id}
+		if r.Limited != 7 || !slices.Equal(r.WithSpansIDs, wantWith) || len(r.WithSpans) != 3 ||
+			!slices.Equal(r.WithSpans[0], []string{"llm.chat", fmt.Sprintf("turn %d", turnCount-1)}) {
+			t.Errorf("limit=7 gave %d; include_spans: %v %v", r.Limited, r.WithSpansIDs, r.WithSpans)
+		}
+	}
+	if r := res.TraceAnnotations; !r.failed(t, "trace_annotations") {
+		ids := []string{turns[0].id, turns[1].id, turns[2].id}
+		want := []string{ids[0] + ":resolved:yes", ids[0] + ":tone:polite", ids[1] + ":resolved:no", ids[1] + ":tone:polite",
+			ids[2] + ":resolved:no", ids[2] + ":tone:polite"}
+		slices.Sort(want)
+		if !slices.Equal(r.TraceIDs, ids) || !r.AnnotationID || r.Logged != 2 || r.LoggedFromFrame != 3 || !slices.Equal(r.Read, want) {
+			t.Errorf("trace annotations: %+v\nwant read back %v", r, want)
+		}
+	}
+	if r := res.Sessions; !r.failed(t, "sessions") {
+		want := []string{"turns-0:satisfied:yes", "turns-0:length:short", "turns-1:satisfied:no", "turns-1:length:long"}
+		slices.Sort(want)
+		if !slices.Equal(r.Listed, []string{"turns-0:3", "turns-1:3"}) || r.FrameRows != 2 || !r.FrameHasSessionID ||
+			r.GotSessionID != "turns-0" || !slices.Equal(r.GotTraceIDs, turnIDs(turns, func(_ int, t turn) bool { return t.session == "turns-0" })) ||
+			!slices.Equal(r.TurnInputs, []string{"question 0", "question 2", "question 4"}) ||
+			!slices.Equal(r.TurnOutputs, []string{"answer 0", "answer 2", "answer 4"}) ||
+			!r.AnnotationID || r.Logged != 1 || r.LoggedFromFrame != 2 || !slices.Equal(r.Read, want) {
+			t.Errorf("sessions: %+v\nwant annotations %v", r, want)
+		}
+	}
+	if r := res.SpanDelete; !r.failed(t, "span_delete") {
+		if r.AfterChild != 1 || r.AfterRoot != 0 || r.Again != 404 || !r.TraceGone || r.TracesLeft != turnCount-1 {
+			t.Errorf("spans.delete: %+v; want 1 span, then none, then 404, the trace gone, %d traces left", r, turnCount-1)
+		}
+	}
+	if r := res.SessionDeletes; !r.failed(t, "session_deletes") {
+		if r.AfterDelete != 404 || r.SessionsLeft != 0 || r.TracesLeft != turnCount-1-6 {
+			t.Errorf("sessions.delete and bulk_delete: %+v; want 404 after, no sessions, %d traces left", r, turnCount-7)
+		}
+	}
+	if r := res.ProjectDelete; !r.failed(t, "project_delete") {
+		if r.Status != 404 || r.Listed {
+			t.Errorf("projects.delete: then get = %d, listed %v", r.Status, r.Listed)
 		}
 	}
 }

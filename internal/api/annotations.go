@@ -151,7 +151,10 @@ func (a *API) postAnnotations(rt annotationRoute) handlerFunc {
 			}
 			anns = append(anns, ann)
 		}
-		sync := r.URL.Query().Get("sync") == "true"
+		sync, err := isTrue(r.URL.Query(), "sync")
+		if err != nil {
+			return nil, err
+		}
 		ids, err := a.Store.UpsertAnnotations(r.Context(), anns)
 		var missing *store.MissingError
 		switch {
@@ -348,7 +351,10 @@ func (a *API) deleteAnnotations(rt annotationRoute) handlerFunc {
 		q := r.URL.Query()
 		d := store.AnnotationDelete{Kind: rt.kind, ProjectID: p.ID,
 			Names: listParam(q, "name"), Identifiers: listParam(q, "identifier"), AnnotatorKinds: listParam(q, "annotator_kind"),
-			All: q.Get("delete_all") == "true"}
+		}
+		if d.All, err = isTrue(q, "delete_all"); err != nil {
+			return nil, err
+		}
 		if d.StartTime, err = timeParam(q, "start_time"); err != nil {
 			return nil, err
 		}

@@ -20,9 +20,13 @@ import (
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
-// PhoenixVersion is the Phoenix server version Loupe answers as: clients
-// gate features on it, and Loupe implements the surface of this version.
-const PhoenixVersion = "20.3.0"
+// PhoenixVersion is the Phoenix server version Loupe answers as, on
+// /arize_phoenix_version and in every response's x-phoenix-server-version:
+// clients gate features on it (arize-phoenix-client 3.5 refuses the trace
+// list's error and latency filters below 20.8.0), so Loupe implements the
+// tracing surface of this version and answers what it does not implement
+// with an error that says so, never by ignoring it.
+const PhoenixVersion = "20.26.1"
 
 // API holds the handlers' dependencies.
 type API struct {

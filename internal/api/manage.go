@@ -16,6 +16,8 @@ func (a *API) manageRoutes(mux *http.ServeMux) {
 	mux.Handle("DELETE /v1/projects/{project_identifier}", a.wrap(a.deleteProject))
 	mux.Handle("DELETE /v1/traces/{trace_identifier}", a.wrap(a.deleteTrace))
 	mux.Handle("POST /v1/traces/transfer", a.wrap(a.transferTraces))
+	mux.Handle("DELETE /v1/projects/{project_identifier}/traces", a.wrap(a.deleteProjectTraces))
+	mux.Handle("DELETE /v1/spans/{span_identifier}", a.wrap(a.deleteSpan))
 }
 
 func (a *API) createProject(r *http.Request) (any, error) {
@@ -135,4 +137,75 @@ func (a *API) transferTraces(r *http.Request) (any, error) {
 		return nil, err
 	}
 	return single{Data: map[string]any{"transferred_trace_count": n, "destination_project_id": GlobalID("Project", dest.ID)}}, nil
+}
+
+// deleteBatch is how many traces one transaction of a range deletion
+// deletes, so that a large range does not hold the writer for long.
+const deleteBatch = 1000
+
+// deleteProjectTraces deletes the traces of a project that started in
+// [start_time, end_time), with their spans, and the sessions left without
+// traces (Phoenix 20.6). Both bounds are required; a time without an
+// offset is UTC.
+func (a *API) deleteProjectTraces(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	for _, name := range []string{"start_time", "end_time"} {
+		if q.Get(name) == "" {
+			return nil, errorf(http.StatusUnprocessableEntity, "%s is required: traces that started in [start_time, end_time) are deleted", name)
+		}
+	}
+	start, err := timeParam(q, "start_time")
+	if err != nil {
+		return nil, err
+	}
+	end, err := timeParam(q, "end_time")
+	if err != nil {
+		return nil, err
+	}
+	if start >= end {
+		return nil, errorf(http.StatusUnprocessableEntity, "`start_time` must be strictly earlier than `end_time`.")
+	}
+	p, err := a.project(r)
+	if err != nil {
+		return nil, err
+	}
+	// A start at the epoch reads as no lower bound, which is the same:
+	// no span starts before 1970.
+	d := store.TraceDeletion{ProjectID: p.ID, StartedFrom: start, StartedBefore: end, Limit: deleteBatch}
+	for {
+		del, err := a.Store.DeleteTraces(r.Context(), d)
+		if err != nil {
+			return nil, err
+		}
+		if del.Traces == 0 {
+			return noContent{}, nil
+		}
+	}
+}
+
+// deleteSpan deletes one span, named by its Span GlobalID or its span id,
+// and not its children (Phoenix's DELETE /v1/spans/{span_identifier}).
+func (a *API) deleteSpan(r *http.Request) (any, error) {
+	ident := r.PathValue("span_identifier")
+	notFound := errorf(http.StatusNotFound, "Span with relay ID '%s' not found", ident)
+	rowID, err := ParseGlobalID(ident, "Span")
+	if err != nil {
+		notFound = errorf(http.StatusNotFound, "Span with span_id '%s' not found", ident)
+		rec, err := a.Store.SpanByID(r.Context(), ident)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, notFound
+		}
+		if err != nil {
+			return nil, err
+		}
+		rowID = rec.RowID
+	}
+	err = a.Store.DeleteSpan(r.Context(), rowID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return noContent{}, nil
 }

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"math"
+	"math/big"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -80,4 +82,69 @@ func listParam(q url.Values, name string) []string {
 		}
 	}
 	return out
+}
+
+// boolParam reads an optional boolean as Phoenix's server (pydantic) does:
+// true, 1, yes, on, t or y, and their opposites, in any letter case. nil
+// when absent.
+func boolParam(q url.Values, name string) (*bool, error) {
+	v := q.Get(name)
+	if v == "" {
+		return nil, nil
+	}
+	var b bool
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "1", "yes", "on", "t", "y":
+		b = true
+	case "false", "0", "no", "off", "f", "n":
+	default:
+		return nil, errorf(http.StatusUnprocessableEntity, "%s must be a boolean (true or false), got %q", name, v)
+	}
+	return &b, nil
+}
+
+// isTrue reads an optional boolean parameter; absent is false.
+func isTrue(q url.Values, name string) (bool, error) {
+	b, err := boolParam(q, name)
+	return b != nil && *b, err
+}
+
+// latencyParam reads a bound in milliseconds on a latency kept in
+// nanoseconds, as the whole nanoseconds it allows: at least the bound for a
+// lower one (rounded up), at most it for an upper one (rounded down). The
+// decimal is read exactly, so min_latency_ms=0.1 keeps a latency of 100,000
+// ns. nil when absent, or for an upper bound of infinity.
+func latencyParam(q url.Values, name string, lower bool) (*int64, error) {
+	v := strings.TrimSpace(q.Get(name))
+	if v == "" {
+		return nil, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) {
+		return nil, errorf(http.StatusUnprocessableEntity, "%s must be a number of milliseconds, got %q", name, v)
+	}
+	if f < 0 {
+		return nil, errorf(http.StatusUnprocessableEntity, "%s must be greater than or equal to 0, got %q", name, v)
+	}
+	limit := int64(math.MaxInt64)
+	if math.IsInf(f, 1) {
+		if !lower {
+			return nil, nil
+		}
+		return &limit, nil
+	}
+	r, ok := new(big.Rat).SetString(v)
+	if !ok {
+		r = new(big.Rat).SetFloat64(f)
+	}
+	r.Mul(r, big.NewRat(1_000_000, 1))
+	n := new(big.Int).Quo(r.Num(), r.Denom()) // toward zero; values are not negative
+	if lower && !r.IsInt() {
+		n.Add(n, big.NewInt(1))
+	}
+	if !n.IsInt64() {
+		return &limit, nil
+	}
+	ns := n.Int64()
+	return &ns, nil
 }

@@ -18,10 +18,19 @@ import (
 // no bound. A project without a policy of its own follows the default, and
 // its GET says "inherited": true. DELETE of a project's policy makes it follow
 // the default again; DELETE of the default keeps everything.
+//
+// Phoenix's PATCH /v1/projects/{project_identifier}/retention points a
+// project at one of its shared, named policies. Loupe's policies are not
+// shared: a project has its own or follows the default. So in Phoenix's
+// ids, ProjectTraceRetentionPolicy:0 is the default (as in Phoenix) and
+// ProjectTraceRetentionPolicy:<project row id> a project's own policy, which
+// GET and PUT report as policy_id; PATCH resets a project to the default,
+// keeps its own, and refuses another project's, which it cannot share.
 func (a *API) retentionRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/projects/{project_identifier}/retention", a.wrap(a.getRetention(true)))
 	mux.Handle("PUT /v1/projects/{project_identifier}/retention", a.wrap(a.putRetention(true)))
 	mux.Handle("DELETE /v1/projects/{project_identifier}/retention", a.wrap(a.deleteRetention(true)))
+	mux.Handle("PATCH /v1/projects/{project_identifier}/retention", a.wrap(a.patchRetention))
 	mux.Handle("GET /v1/retention", a.wrap(a.getRetention(false)))
 	mux.Handle("PUT /v1/retention", a.wrap(a.putRetention(false)))
 	mux.Handle("DELETE /v1/retention", a.wrap(a.deleteRetention(false)))
@@ -32,11 +41,81 @@ type retentionJSON struct {
 	MaxDays   float64 `json:"max_days"`
 	MaxTraces int64   `json:"max_traces"`
 	Inherited bool    `json:"inherited"`
+	PolicyID  string  `json:"policy_id"` // in Phoenix's ids
 }
 
-func toRetentionJSON(p store.RetentionPolicy) retentionJSON {
-	return retentionJSON{MaxDays: p.MaxDays, MaxTraces: p.MaxTraces, Inherited: p.Inherited}
+// toRetentionJSON is the policy p that project (store.DefaultPolicy for
+// the default) follows.
+func toRetentionJSON(p store.RetentionPolicy, project int64) retentionJSON {
+	owner := project
+	if p.Inherited {
+		owner = store.DefaultPolicy
+	}
+	return retentionJSON{MaxDays: p.MaxDays, MaxTraces: p.MaxTraces, Inherited: p.Inherited, PolicyID: policyID(owner)}
 }
+
+// policyType is Phoenix's node type of retention policies.
+const policyType = "ProjectTraceRetentionPolicy"
+
+// policyID is the Phoenix id of the policy of project owner, or of the
+// default (store.DefaultPolicy, 0, Phoenix's id of its default too).
+func policyID(owner int64) string { return GlobalID(policyType, owner) }
+
+// parsePolicyID reads a policy id, which unlike other GlobalIDs may be 0.
+func parsePolicyID(s string) (int64, bool) {
+	if s == policyID(store.DefaultPolicy) {
+		return store.DefaultPolicy, true
+	}
+	id, err := ParseGlobalID(s, policyType)
+	return id, err == nil
+}
+
+// patchRetention is Phoenix's PATCH of a project's retention policy (20.4):
+// {"policy_id": null} or the default's id makes the project follow the
+// default, the id of its own policy keeps it; policy_id must be given.
+func (a *API) patchRetention(r *http.Request) (any, error) {
+	var body map[string]*string
+	if err := decodeBody(r, &body); err != nil {
+		return nil, err
+	}
+	ref, ok := body["policy_id"]
+	if !ok {
+		return nil, errorf(http.StatusUnprocessableEntity, "policy_id is required: a retention policy's ID, or null for the default policy")
+	}
+	owner := store.DefaultPolicy
+	if ref != nil {
+		if owner, ok = parsePolicyID(*ref); !ok {
+			return nil, errorf(http.StatusUnprocessableEntity, "Invalid retention policy ID: %s", *ref)
+		}
+	}
+	p, err := a.project(r)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*string{"project_id": ptrTo(GlobalID("Project", p.ID)), "policy_id": nil}
+	if owner == store.DefaultPolicy {
+		if err := a.Store.DeleteRetentionPolicy(r.Context(), p.ID); err != nil {
+			return nil, err
+		}
+		return single{Data: out}, nil
+	}
+	policies, err := a.Store.RetentionPolicies(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	if _, exists := policies[owner]; !exists {
+		return nil, errorf(http.StatusNotFound, "Retention policy with ID %s not found", *ref)
+	}
+	if owner != p.ID {
+		return nil, errorf(http.StatusUnprocessableEntity,
+			"Retention policy with ID %s is the policy of another project: Loupe keeps a policy per project, which projects do not share; "+
+				"give this project its own with PUT /v1/projects/{project_identifier}/retention", *ref)
+	}
+	out["policy_id"] = ref
+	return single{Data: out}, nil
+}
+
+func ptrTo[T any](v T) *T { return &v }
 
 // policyTarget is the project a retention route names, or the default.
 func (a *API) policyTarget(r *http.Request, ofProject bool) (int64, error) {
@@ -57,7 +136,7 @@ func (a *API) getRetention(ofProject bool) handlerFunc {
 		if err != nil {
 			return nil, err
 		}
-		return single{Data: toRetentionJSON(p)}, nil
+		return single{Data: toRetentionJSON(p, id)}, nil
 	}
 }
 
@@ -86,7 +165,7 @@ func (a *API) putRetention(ofProject bool) handlerFunc {
 		if err := a.Store.SetRetentionPolicy(r.Context(), id, p); err != nil {
 			return nil, err
 		}
-		return single{Data: toRetentionJSON(p)}, nil
+		return single{Data: toRetentionJSON(p, id)}, nil
 	}
 }
 
@@ -148,7 +227,7 @@ func (a *API) getStorage(r *http.Request) (any, error) {
 	}
 	def := policies[store.DefaultPolicy]
 	out := storageJSON{DatabaseBytes: rep.DatabaseBytes, Traces: rep.Traces, Spans: rep.Spans,
-		DefaultRetention: toRetentionJSON(def), Projects: make([]projectStorageJSON, len(rep.Projects))}
+		DefaultRetention: toRetentionJSON(def, store.DefaultPolicy), Projects: make([]projectStorageJSON, len(rep.Projects))}
 	for i, p := range rep.Projects {
 		policy, own := policies[p.ProjectID]
 		if !own {
@@ -159,7 +238,7 @@ func (a *API) getStorage(r *http.Request) (any, error) {
 			perDay[j] = dayJSON{Date: time.Unix(0, d.Day).UTC().Format(time.DateOnly), Spans: d.Spans}
 		}
 		out.Projects[i] = projectStorageJSON{ID: GlobalID("Project", p.ProjectID), Name: p.Name, Traces: p.Traces,
-			Spans: p.Spans, EstimatedBytes: p.EstimatedBytes, Retention: toRetentionJSON(policy), SpansPerDay: perDay}
+			Spans: p.Spans, EstimatedBytes: p.EstimatedBytes, Retention: toRetentionJSON(policy, p.ProjectID), SpansPerDay: perDay}
 	}
 	return single{Data: out}, nil
 }

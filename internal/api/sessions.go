@@ -3,7 +3,9 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strings"
 
+	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -76,6 +78,18 @@ func (a *API) listSessions(r *http.Request) (any, error) {
 	}
 	if sq.Cursor, err = cursorParam(q, "ProjectSession"); err != nil {
 		return nil, err
+	}
+	// Phoenix 20.12's session filter: an empty one does not filter, an
+	// invalid one is answered 400.
+	if f := strings.TrimSpace(q.Get("filter")); f != "" {
+		e, err := query.Parse(f)
+		if err == nil {
+			err = query.CheckSessions(e)
+		}
+		if err != nil {
+			return nil, errorf(http.StatusBadRequest, "invalid session filter: %v", err)
+		}
+		sq.Filter = e
 	}
 	limit := sq.Limit
 	sq.Limit++

@@ -117,8 +117,30 @@ func (a *API) querySpans(r *http.Request) ([]store.SpanRecord, *string, error) {
 	if sq.Limit, err = limitParam(q, 100, 1000); err != nil {
 		return nil, nil, err
 	}
-	if sq.Cursor, err = cursorParam(q, "Span"); err != nil {
-		return nil, nil, err
+	// sort and order (Phoenix 20.16). The cursor names the next page's
+	// first span: its Span GlobalID in row id order, its start time and row
+	// id in start-time order.
+	switch o := q.Get("order"); o {
+	case "", "desc":
+	case "asc":
+		sq.Ascending = true
+	default:
+		return nil, nil, errorf(http.StatusUnprocessableEntity, "order must be asc or desc, got %q", o)
+	}
+	switch srt := q.Get("sort"); srt {
+	case "", "id":
+		if sq.Cursor, err = cursorParam(q, "Span"); err != nil {
+			return nil, nil, err
+		}
+	case "start_time":
+		sq.OrderByStartTime = true
+		if c := q.Get("cursor"); c != "" {
+			if sq.Cursor, sq.CursorStartTime, err = parseSortCursor(c, cursorDatetime); err != nil {
+				return nil, nil, err
+			}
+		}
+	default:
+		return nil, nil, errorf(http.StatusUnprocessableEntity, "sort must be id or start_time, got %q", srt)
 	}
 	if sq.StartTime, err = timeParam(q, "start_time"); err != nil {
 		return nil, nil, err
@@ -175,6 +197,9 @@ func (a *API) querySpans(r *http.Request) ([]store.SpanRecord, *string, error) {
 	var next *string
 	if len(records) > limit {
 		n := GlobalID("Span", records[limit].RowID)
+		if sq.OrderByStartTime {
+			n = timeCursor(records[limit].RowID, records[limit].StartTime)
+		}
 		next = &n
 		records = records[:limit]
 	}

@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 
+	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -91,7 +94,12 @@ func roundMs(ns int64) float64 {
 // serveTraces lists a project's traces; with include_spans the answer is
 // streamed, as a trace can hold any number of spans.
 func (a *API) serveTraces(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Query().Get("include_spans") != "true" {
+	withSpans, err := isTrue(r.URL.Query(), "include_spans")
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if !withSpans {
 		a.wrap(a.listTraces).ServeHTTP(w, r)
 		return
 	}
@@ -99,7 +107,8 @@ func (a *API) serveTraces(w http.ResponseWriter, r *http.Request) {
 }
 
 // traceQuery reads a page of traces as the query parameters ask, and the
-// next page's cursor.
+// next page's cursor. The cursor is Phoenix's: the sort value and row id
+// of the page's last trace, the next page starting after it.
 func (a *API) traceQuery(r *http.Request) ([]store.Trace, *string, error) {
 	p, err := a.project(r)
 	if err != nil {
@@ -110,20 +119,18 @@ func (a *API) traceQuery(r *http.Request) ([]store.Trace, *string, error) {
 	if tq.Limit, err = limitParam(q, 100, 1000); err != nil {
 		return nil, nil, err
 	}
-	if tq.Cursor, err = cursorParam(q, "Trace"); err != nil {
-		return nil, nil, err
-	}
 	if tq.StartTime, err = timeParam(q, "start_time"); err != nil {
 		return nil, nil, err
 	}
 	if tq.EndTime, err = timeParam(q, "end_time"); err != nil {
 		return nil, nil, err
 	}
+	cursorType := cursorDatetime
 	switch s := q.Get("sort"); s {
 	case "", "start_time":
 		tq.Sort = store.SortStartTime
 	case "latency_ms":
-		tq.Sort = store.SortLatency
+		tq.Sort, cursorType = store.SortLatency, cursorFloat
 	default:
 		return nil, nil, errorf(http.StatusUnprocessableEntity, "sort must be start_time or latency_ms, got %q", s)
 	}
@@ -134,6 +141,14 @@ func (a *API) traceQuery(r *http.Request) ([]store.Trace, *string, error) {
 	default:
 		return nil, nil, errorf(http.StatusUnprocessableEntity, "order must be asc or desc, got %q", o)
 	}
+	if err := traceConditions(q, &tq); err != nil {
+		return nil, nil, err
+	}
+	if c := q.Get("cursor"); c != "" {
+		if tq.AfterRowID, tq.AfterValue, err = parseSortCursor(c, cursorType); err != nil {
+			return nil, nil, err
+		}
+	}
 	limit := tq.Limit
 	tq.Limit++
 	traces, err := a.Store.Traces(r.Context(), tq)
@@ -142,11 +157,49 @@ func (a *API) traceQuery(r *http.Request) ([]store.Trace, *string, error) {
 	}
 	var next *string
 	if len(traces) > limit {
-		c := GlobalID("Trace", traces[limit].RowID)
-		next = &c
 		traces = traces[:limit]
+		last := traces[limit-1]
+		c := timeCursor(last.RowID, last.StartTime)
+		if tq.Sort == store.SortLatency {
+			c = latencyCursor(last.RowID, last.EndTime-last.StartTime)
+		}
+		next = &c
 	}
 	return traces, next, nil
+}
+
+// traceConditions reads the parameters that select traces by their
+// roll-ups: error, min_latency_ms and max_latency_ms (Phoenix 20.8), and
+// filter (Phoenix 20.12), which an empty value leaves out and an invalid
+// one is answered 400 for, as Phoenix does.
+func traceConditions(q url.Values, tq *store.TraceQuery) error {
+	hasError, err := boolParam(q, "error")
+	if err != nil {
+		return err
+	}
+	if hasError != nil {
+		tq.Errors = store.NoErrors
+		if *hasError {
+			tq.Errors = store.ErrorsOnly
+		}
+	}
+	if tq.MinLatency, err = latencyParam(q, "min_latency_ms", true); err != nil {
+		return err
+	}
+	if tq.MaxLatency, err = latencyParam(q, "max_latency_ms", false); err != nil {
+		return err
+	}
+	if f := strings.TrimSpace(q.Get("filter")); f != "" {
+		e, err := query.Parse(f)
+		if err == nil {
+			err = query.CheckTraces(e)
+		}
+		if err != nil {
+			return errorf(http.StatusBadRequest, "invalid trace filter: %v", err)
+		}
+		tq.Filter = e
+	}
+	return nil
 }
 
 func (a *API) listTraces(r *http.Request) (any, error) {

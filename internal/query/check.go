@@ -22,14 +22,18 @@ func Validate(src string) error {
 	return Check(e)
 }
 
-func check(e Expr) (cond, error) {
+func check(e Expr) (cond, error) { return checkAs(e, spanGrain) }
+
+func checkAs(e Expr, g grain) (cond, error) {
 	if e == nil {
 		return nil, &Error{Msg: "the filter is empty"}
 	}
-	return (&checker{}).cond(e)
+	return (&checker{g: g}).cond(e)
 }
 
-type checker struct{}
+type checker struct {
+	g grain // what the filter selects
+}
 
 func (c *checker) cond(e Expr) (cond, error) {
 	switch e := e.(type) {
@@ -153,6 +157,8 @@ func nullTest(e Expr, v val, not bool) (pred, error) {
 		}
 	case *listVal:
 		return pred{}, errAt(e.Pos(), "a list is never None")
+	case *anyRootVal:
+		return pred{}, anyRootMisuse(e.Pos(), v)
 	}
 	return pred{kind: pIsNull, x: coerce(v, tyAny), neg: not}, nil
 }
@@ -169,8 +175,15 @@ func usable(e Expr, v val) error {
 		}
 	case *listVal:
 		return errAt(e.Pos(), "a list can only follow 'in' or 'not in'")
+	case *anyRootVal:
+		return anyRootMisuse(e.Pos(), v)
 	}
 	return nil
+}
+
+func anyRootMisuse(p Pos, v *anyRootVal) error {
+	return errHint(p, v.name+" is a search over every root span of the session, not a value",
+		"write 'text' in "+v.name+" or 'text' not in "+v.name)
 }
 
 func parentSpanMisuse(p Pos) error {
@@ -186,6 +199,12 @@ func (c *checker) membership(not bool, xe Expr, x val, ye Expr, y val) (pred, er
 	}
 	if l, ok := y.(*listVal); ok {
 		return listMembership(not, xe, x, l)
+	}
+	if a, ok := y.(*anyRootVal); ok {
+		if tx := x.vtype(); tx != tyText && tx != tyAny {
+			return pred{}, errAt(xe.Pos(), "'in' looks for text inside text, but "+isWhat(xe, x))
+		}
+		return pred{kind: pAnyContains, x: coerce(x, tyText), y: a, neg: not}, nil
 	}
 	if err := usable(ye, y); err != nil {
 		return pred{}, err
@@ -363,6 +382,9 @@ func isWhat(e Expr, v val) string {
 
 // coerce sets how an attribute is read; other values keep their type.
 func coerce(v val, t typ) val {
+	if r, ok := v.(*rootVal); ok {
+		return &rootVal{x: coerce(r.x, t), last: r.last}
+	}
 	a, ok := v.(*attrVal)
 	if !ok {
 		return v
@@ -493,6 +515,9 @@ func (c *checker) call(e *Call) (val, error) {
 	fn := e.Fun.Name
 	switch fn {
 	case "str", "int", "float":
+	case "any", "all", "len", "sum", "max", "min":
+		return nil, errHint(e.Pos(), fn+"() over a collection is not supported",
+			"Loupe's filters test each row on its own values and the totals kept with it; only str(), int() and float() can be called")
 	default:
 		hint := didYouMean(fn, functions)
 		if hint == "" {

@@ -20,7 +20,8 @@ var checkErrors = []struct{ in, want string }{
 	{`latency_ms.x > 1`, `latency_ms has no fields or keys at column 12`},
 	{`span_kind['a'] == 'x'`, `span_kind has no fields or keys at column 10`},
 	{`str(x.y).z == 'a'`, `cannot use '.z' on str(x.y); only names have fields and keys at column 10`},
-	{`len(x.y) > 1`, `unknown function 'len' at column 1; only str(), int() and float() can be called`},
+	{`len(x.y) > 1`, `len() over a collection is not supported at column 1; Loupe's filters test each row on its own values and the totals kept with it; only str(), int() and float() can be called`},
+	{`lenght(x.y) > 1`, `unknown function 'lenght' at column 1; only str(), int() and float() can be called`},
 	{`flaot(x.y) > 1`, `unknown function 'flaot' at column 1; did you mean 'float'?`},
 	{`int(x.y, 10) > 1`, `int() takes exactly one argument at column 1`},
 	{`int() > 1`, `int() takes exactly one argument at column 1`},
@@ -41,8 +42,8 @@ var checkErrors = []struct{ in, want string }{
 	{`annotations.correctness.label == 'x'`, `annotations needs an annotation name in brackets at column 1; e.g. annotations['correctness'].label`},
 	{`annotations[1].label == 'x'`, `annotation names are quoted text at column 13; e.g. annotations['correctness'].label`},
 	{`evals['x'].lable == 'x'`, `unknown annotation field 'lable' at column 12; did you mean 'label'?`},
-	{`evals['x'].value == 'x'`, `unknown annotation field 'value' at column 12; use .label, .score or .explanation`},
-	{`evals['x']['label'] == 'x'`, `annotations are read through .label, .score or .explanation at column 11; e.g. evals['correctness'].label`},
+	{`evals['x'].value == 'x'`, `unknown annotation field 'value' at column 12; use .label, .score, .explanation or .identifier`},
+	{`evals['x']['label'] == 'x'`, `annotations are read through .label, .score, .explanation or .identifier at column 11; e.g. evals['correctness'].label`},
 	{`evals['x'].label.y == 'x'`, `annotation fields have no fields or keys at column 18`},
 	{`evals['x'] == 'good'`, `evals['x'] is an annotation, not a value at column 1; compare one of its fields: evals['x'].label, .score or .explanation`},
 	{`evals['x'].score > 'high'`, `cannot compare text 'high' with a number at column 20`},
@@ -153,5 +154,58 @@ func TestParseDatetime(t *testing.T) {
 		if err != nil || got != want {
 			t.Errorf("parseDatetime(%q) = %d, %v; want %d", in, got, err, want)
 		}
+	}
+}
+
+// grainErrors are trace and session filters refused with the exact
+// message: names of the other grains, what Loupe does not keep, and what
+// Phoenix iterates.
+var grainErrors = []struct {
+	g        grain
+	in, want string
+}{
+	{traceGrain, `tool_span_count > 0`, `tool_span_count is not supported: Loupe keeps no count of TOOL spans per trace or session at column 1; filter on num_spans, error_count, llm_span_count, latency_ms, token_count_total and total_cost`},
+	{traceGrain, `annotations['x'].label == 'y'`, `annotations[...] is not available in the trace filter at column 1; use trace_annotations[...] for the trace's annotations`},
+	{traceGrain, `spans == 1`, `'spans' is a collection, which Phoenix iterates with any(), all(), len(), sum(), max() or min(); Loupe's trace filters do not iterate collections at column 1; filter on num_spans, error_count, llm_span_count, latency_ms, token_count_total and total_cost`},
+	{traceGrain, `llm.model_name == 'x'`, `unknown name 'llm.model_name' at column 1; a trace filter reads the root span's attributes as attributes['llm.model_name']`},
+	{traceGrain, `latncy_ms > 1`, `unknown name 'latncy_ms' at column 1; did you mean 'latency_ms'?`},
+	{traceGrain, `num_spans.x > 1`, `num_spans has no fields or keys at column 11`},
+	{traceGrain, `attributes == 'x'`, `attributes needs a key in brackets at column 1; e.g. attributes['llm.model_name'] reads the root span's attribute`},
+	{sessionGrain, `metadata.topic == 'x'`, `metadata needs a key in brackets at column 1; e.g. metadata['topic'] reads the root span's metadata`},
+	{traceGrain, `parent_span is None`, `unknown name 'parent_span' at column 1; to compare with text, quote it: 'parent_span'`},
+	{traceGrain, `len(spans) > 2`, `len() over a collection is not supported at column 1; Loupe's filters test each row on its own values and the totals kept with it; only str(), int() and float() can be called`},
+	{sessionGrain, `any_input == 'x'`, `any_input is a search over every root span of the session, not a value at column 1; write 'text' in any_input or 'text' not in any_input`},
+	{sessionGrain, `any_output is None`, `any_output is a search over every root span of the session, not a value at column 1; write 'text' in any_output or 'text' not in any_output`},
+	{sessionGrain, `5 in any_input`, `'in' looks for text inside text, but found number 5 at column 1`},
+	{sessionGrain, `trace_annotations['x'].label == 'y'`, `trace_annotations[...] is not available in the session filter at column 1; use session_annotations[...] for the session's annotations`},
+	{sessionGrain, `traces == 1`, `'traces' is a collection, which Phoenix iterates with any(), all(), len(), sum(), max() or min(); Loupe's session filters do not iterate collections at column 1; filter on num_traces, num_traces_with_error, llm_span_count, duration_ms, token_count_total and total_cost`},
+	{sessionGrain, `num_trace > 1`, `unknown name 'num_trace' at column 1; did you mean 'num_traces'?`},
+	{spanGrain, `cost_details == 1`, `'cost_details' (a span's cost by token type) is a collection, which Phoenix iterates with any(), all(), len(), sum(), max() or min(); Loupe's filters do not iterate collections at column 1; filter on the span's total_cost, prompt_cost or completion_cost`},
+	{spanGrain, `sum(x.y) > 1`, `sum() over a collection is not supported at column 1; Loupe's filters test each row on its own values and the totals kept with it; only str(), int() and float() can be called`},
+}
+
+func TestGrainCheckErrors(t *testing.T) {
+	for _, tc := range grainErrors {
+		t.Run(tc.g.String()+"/"+tc.in, func(t *testing.T) {
+			e, err := Parse(tc.in)
+			if err != nil {
+				t.Fatalf("Parse(%q): %v", tc.in, err)
+			}
+			_, err = checkAs(e, tc.g)
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("check(%q) as a %s filter\n got error %v\nwant error %s", tc.in, tc.g, err, tc.want)
+			}
+			for _, d := range []Dialect{SQLite, Postgres(1)} {
+				if _, _, cerr := compileAs(e, d, tc.g); cerr == nil || cerr.Error() != err.Error() {
+					t.Errorf("compile(%q, %s) error %v, want the check error", tc.in, d, cerr)
+				}
+			}
+		})
+	}
+	// The public entry points check as their grain.
+	e, _ := Parse(`error_count > 0`)
+	if CheckTraces(e) != nil || CheckSessions(e) == nil || Check(e) == nil {
+		t.Errorf("error_count > 0: CheckTraces %v, CheckSessions %v, Check %v; want only traces to accept it",
+			CheckTraces(e), CheckSessions(e), Check(e))
 	}
 }

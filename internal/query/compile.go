@@ -20,11 +20,16 @@ const (
 // the SQL text. The condition is self-contained, so it can be joined to
 // others with AND without parentheses.
 func Compile(e Expr, d Dialect) (sql string, args []any, err error) {
-	c, err := check(e)
+	return compileAs(e, d, spanGrain)
+}
+
+func compileAs(e Expr, d Dialect, g grain) (sql string, args []any, err error) {
+	c, err := checkAs(e, g)
 	if err != nil {
 		return "", nil, err
 	}
 	b := newBuilder(d)
+	b.g = g
 	b.cond(c)
 	if b.full {
 		return "", nil, &Error{Msg: "the filter is too large"}
@@ -80,6 +85,7 @@ func newBuilder(d Dialect) *builder {
 
 type builder struct {
 	d        Dialect
+	g        grain // what the condition selects: spans s, traces tr or sessions se
 	sb       strings.Builder
 	args     []any
 	pgParams map[pgParam]int // PostgreSQL: a repeated value reuses its $N
@@ -217,9 +223,14 @@ func (b *builder) atom(a *atomCond) {
 }
 
 func (b *builder) annJoin(r annRef, al string) {
-	if r.table == traceAnnotationsTable {
+	switch {
+	case r.table == sessionAnnotationsTable:
+		b.w(al, ".session_rowid = se.id AND ", al, ".name = ")
+	case r.table == traceAnnotationsTable && b.g == traceGrain:
+		b.w(al, ".trace_rowid = tr.id AND ", al, ".name = ")
+	case r.table == traceAnnotationsTable:
 		b.w(al, ".trace_rowid = s.trace_rowid AND ", al, ".name = ")
-	} else {
+	default:
 		b.w(al, ".span_rowid = s.id AND ", al, ".name = ")
 	}
 	b.bind(r.name)
@@ -309,6 +320,16 @@ func (b *builder) pred(p pred) {
 		al := b.alias("qa")
 		b.w("EXISTS (SELECT 1 FROM ", r.table, " ", al, " WHERE ")
 		b.annJoin(r, al)
+		b.w(")")
+	case pAnyContains:
+		// Every root span of the session, as Phoenix's any_input reads:
+		// spans without a parent id, found through spans_trace_parent.
+		a := p.y.(*anyRootVal)
+		if p.neg {
+			b.w("NOT ")
+		}
+		b.w("EXISTS (SELECT 1 FROM traces qr JOIN spans s ON s.trace_rowid = qr.id AND s.parent_id IS NULL WHERE qr.session_rowid = se.id AND ")
+		b.contains(func() { b.val(p.x) }, func() { b.w("s.", a.column) })
 		b.w(")")
 	case pRoot:
 		// Phoenix's test: the parent row is absent, so orphans count as roots.
@@ -402,17 +423,57 @@ func (b *builder) val(v val) {
 		b.w(")")
 	case *convVal:
 		b.conv(v)
+	case *rootVal:
+		b.root(v)
 	}
+}
+
+// root reads v.x on a root span, aliased s in a scalar subquery: the
+// trace's root span (one probe of spans_trace_span), or the root span of
+// the session's first or last trace, in start order as the session's
+// first input and last output are chosen. No root span reads NULL.
+func (b *builder) root(v *rootVal) {
+	b.w("(SELECT ")
+	b.val(v.x)
+	if b.g == traceGrain {
+		b.w(" FROM spans s WHERE s.trace_rowid = tr.id AND s.span_id = tr.root_span_id)")
+		return
+	}
+	b.w(" FROM traces qr JOIN spans s ON s.trace_rowid = qr.id AND s.span_id = qr.root_span_id WHERE qr.session_rowid = se.id ORDER BY ")
+	if v.last {
+		b.w("qr.start_time DESC, qr.id DESC")
+	} else {
+		b.w("qr.start_time, qr.id")
+	}
+	b.w(" LIMIT 1)")
+}
+
+func (c *column) table() string {
+	if c.alias == "" {
+		return "s"
+	}
+	return c.alias
 }
 
 func (b *builder) column(c *column) {
 	switch c.kind {
 	case colPlain:
-		b.w("s.", c.sql)
+		if c.zero {
+			b.w("COALESCE(", c.table(), ".", c.sql, ", 0)")
+			return
+		}
+		b.w(c.table(), ".", c.sql)
 	case colJSON:
 		b.jsonColumn(c.sql)
 	case colLatency:
-		b.latency()
+		b.latency(c.table())
+	case colSessionTraces:
+		// A session's traces are found through traces_session.
+		b.w("(SELECT COALESCE(", c.sql, ", 0) FROM traces qt WHERE qt.session_rowid = se.id")
+		if c.where != "" {
+			b.w(" AND ", c.where)
+		}
+		b.w(")")
 	case colTraceID:
 		b.w("(SELECT qt.trace_id FROM traces qt WHERE qt.id = s.trace_rowid)")
 	case colCumulative:
@@ -507,6 +568,8 @@ func isFloat(v val) bool {
 		return v.fn == "float"
 	case *annVal:
 		return v.field == "score"
+	case *rootVal:
+		return isFloat(v.x)
 	}
 	return false
 }

@@ -90,12 +90,13 @@ func (b *builder) real() string {
 	return "REAL"
 }
 
-func (b *builder) latency() {
+// latency is end_time - start_time of the row aliased t, in milliseconds.
+func (b *builder) latency(t string) {
 	if b.d.postgres {
-		b.w("(CAST(s.end_time - s.start_time AS DOUBLE PRECISION) / 1e6)")
+		b.w("(CAST(", t, ".end_time - ", t, ".start_time AS DOUBLE PRECISION) / 1e6)")
 		return
 	}
-	b.w("((s.end_time - s.start_time) / 1e6)")
+	b.w("((", t, ".end_time - ", t, ".start_time) / 1e6)")
 }
 
 func (b *builder) jsonColumn(col string) {

@@ -24,7 +24,8 @@
 //
 //	unknown name 'latncy_ms' at column 1; did you mean 'latency_ms'?
 //
-// The HTTP layer answers them with 422 and the message.
+// The HTTP layer answers them with the message: 422 for span filters, 400
+// for trace and session filters, as Phoenix does.
 //
 // # Language
 //
@@ -48,9 +49,11 @@
 //     cumulative_token_count.{prompt,completion,total}: token sums over the
 //     span and its descendants (total is prompt + completion, as in Phoenix).
 //   - attributes, events: the JSON documents, as text (for 'x' in events).
+//   - total_cost, prompt_cost, completion_cost: the span's cost in dollars,
+//     0 when it has none (as in Phoenix, where unpriced reads 0).
 //   - annotations['name'] and evals['name'] (span annotations) and
 //     trace_annotations['name'] (annotations of the span's trace), read
-//     through .label, .score and .explanation.
+//     through .label, .score, .explanation and .identifier.
 //   - parent_span, only as parent_span is None (no parent row: roots and
 //     orphans) or parent_span is not None. parent_id is None is the strict
 //     "has no parent id" test.
@@ -71,6 +74,37 @@
 // attributes take the type of what they are compared with: a number against
 // a number (non-numbers read as NULL), a boolean against True or False, text
 // otherwise, and numbers when two attributes are ordered.
+//
+// # Trace and session filters
+//
+// CompileTraces and CompileSessions compile Phoenix's trace filter
+// (GET …/traces?filter=) over traces aliased tr, and its session filter
+// (GET …/sessions?filter=) over sessions aliased se, from the roll-ups the
+// store keeps with each row, in the same syntax.
+//
+// Trace names: trace_id (text), start_time, end_time (datetimes),
+// latency_ms, num_spans, error_count, llm_span_count, token_count_prompt,
+// token_count_completion, token_count_total, prompt_cost, completion_cost,
+// total_cost (numbers); input and output, the root span's input.value and
+// output.value; user.id, attributes['key'] and metadata['key'], read on the
+// root span; trace_annotations['name'].
+//
+// Session names: session_id, start_time, end_time, duration_ms,
+// num_traces, num_traces_with_error, the token counts and costs and
+// llm_span_count (summed over the session's traces where the session keeps
+// no total of its own); first_input and last_output, the root input of its
+// first trace and the root output of its last; 'text' in any_input and
+// 'text' in any_output, which search every root span of the session;
+// user.id, attributes['key'] and metadata['key'] on the first trace's root
+// span; session_annotations['name'].
+//
+// Phoenix's trace and session filters are strict: another dotted name is
+// an error that says to read it through attributes['…'], and the
+// annotations of another grain are refused by name. What Loupe does not
+// keep is refused with a message naming it: tool_span_count, and the
+// comprehensions any(), all(), len(), sum(), max() and min() over spans,
+// traces, annotations and cost details, which Phoenix's filters (spans'
+// cost_details too) iterate.
 //
 // # Limits
 //

@@ -20,9 +20,34 @@ type execCase struct {
 	want   []string // span_ids, sorted
 }
 
-func readExecCases(t testing.TB) []execCase {
+// grainCases are the cases of one grain's filters: testdata/exec/<file>,
+// whose lines end in the ids the filter must select from fixture.sql, run
+// with sel, and compiled into testdata/compile/<dialect><golden>.golden.
+type grainCases struct {
+	g      grain
+	file   string
+	golden string
+	// id is the column of the ids the cases list, and from the table the
+	// filter is over.
+	id, from string
+}
+
+var grainTests = []grainCases{
+	{spanGrain, "cases.txt", "", "s.span_id", "spans s"},
+	{traceGrain, "cases_traces.txt", "_traces", "tr.trace_id", "traces tr"},
+	{sessionGrain, "cases_sessions.txt", "_sessions", "se.session_id", "sessions se"},
+}
+
+func (gc grainCases) sel(where string) string {
+	alias := gc.id[:strings.Index(gc.id, ".")]
+	return "SELECT " + gc.id + " FROM " + gc.from + " WHERE " + alias + ".project_id = 1 AND " + where + " ORDER BY " + gc.id
+}
+
+func readExecCases(t testing.TB) []execCase { return readCases(t, "cases.txt") }
+
+func readCases(t testing.TB, file string) []execCase {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "exec", "cases.txt"))
+	f, err := os.Open(filepath.Join("testdata", "exec", file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +61,7 @@ func readExecCases(t testing.TB) []execCase {
 		}
 		i := strings.LastIndex(line, "=>")
 		if i < 0 {
-			t.Fatalf("cases.txt:%d: no '=>'", n)
+			t.Fatalf("%s:%d: no '=>'", file, n)
 		}
 		var want []string // nil when empty, as selectSpanIDs returns
 		want = append(want, strings.Fields(line[i+2:])...)
@@ -69,34 +94,40 @@ func openFixtureDB(t testing.TB) *sql.DB {
 	return db
 }
 
-// TestExecSQLite runs every filter in cases.txt against a real SQLite
-// database and compares the spans it returns, which shows that the SQL means
-// what the filter says.
+// TestExecSQLite runs every filter in the cases files (spans, traces,
+// sessions) against a real SQLite database and compares the rows it
+// returns, which shows that the SQL means what the filter says.
 func TestExecSQLite(t *testing.T) {
 	db := openFixtureDB(t)
-	for _, tc := range readExecCases(t) {
-		t.Run(tc.filter, func(t *testing.T) {
-			got, err := selectSpanIDs(db, tc.filter)
-			if err != nil {
-				t.Fatalf("cases.txt:%d: %v", tc.line, err)
-			}
-			if d := cmp.Diff(tc.want, got); d != "" {
-				t.Errorf("cases.txt:%d: %s (-want +got):\n%s", tc.line, tc.filter, d)
-			}
-		})
+	for _, gc := range grainTests {
+		for _, tc := range readCases(t, gc.file) {
+			t.Run(gc.g.String()+"/"+tc.filter, func(t *testing.T) {
+				got, err := selectIDs(db, gc, tc.filter)
+				if err != nil {
+					t.Fatalf("%s:%d: %v", gc.file, tc.line, err)
+				}
+				if d := cmp.Diff(tc.want, got); d != "" {
+					t.Errorf("%s:%d: %s (-want +got):\n%s", gc.file, tc.line, tc.filter, d)
+				}
+			})
+		}
 	}
 }
 
 func selectSpanIDs(db *sql.DB, filter string) ([]string, error) {
+	return selectIDs(db, grainTests[0], filter)
+}
+
+func selectIDs(db *sql.DB, gc grainCases, filter string) ([]string, error) {
 	e, err := Parse(filter)
 	if err != nil {
 		return nil, err
 	}
-	where, args, err := Compile(e, SQLite)
+	where, args, err := compileAs(e, SQLite, gc.g)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.Query("SELECT s.span_id FROM spans s WHERE s.project_id = 1 AND "+where+" ORDER BY s.span_id", args...)
+	rows, err := db.Query(gc.sel(where), args...)
 	if err != nil {
 		return nil, err
 	}

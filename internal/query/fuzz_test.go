@@ -37,8 +37,13 @@ func FuzzParse(f *testing.F) {
 	for _, tc := range limitErrors {
 		f.Add(tc.in)
 	}
-	for _, tc := range readExecCases(f) {
-		f.Add(tc.filter)
+	for _, gc := range grainTests {
+		for _, tc := range readCases(f, gc.file) {
+			f.Add(tc.filter)
+		}
+	}
+	for _, tc := range grainErrors {
+		f.Add(tc.in)
 	}
 	fuzzDBOnce.Do(func() { fuzzDB = openFixtureDB(f) })
 	f.Fuzz(func(t *testing.T, src string) {
@@ -59,35 +64,43 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("canonical form is not stable: %q then %q", canon, again.String())
 		}
 
-		for _, d := range []Dialect{SQLite, Postgres(7)} {
-			where, args, err := Compile(e, d)
-			if err != nil {
-				checkError(t, src, err)
-				if cerr := Check(e); cerr == nil && err.Error() != "the filter is too large" {
-					t.Fatalf("Compile(%q) failed with %v but Check passed", src, err)
-				}
-				return
-			}
-			checkPlaceholders(t, d, where, args)
-			if !d.postgres {
-				// A query this slow on twenty rows means the SQL blew up.
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				rows, err := fuzzDB.QueryContext(ctx, "SELECT s.span_id FROM spans s WHERE "+where, args...)
-				if err != nil {
-					t.Fatalf("SQLite rejects the SQL for %q: %v\n%s", src, err, where)
-				}
-				// The pool has one connection: an unclosed result would
-				// block every later input.
-				defer rows.Close()
-				for rows.Next() {
-				}
-				if err := rows.Err(); err != nil {
-					t.Fatalf("SQLite fails running the SQL for %q: %v\n%s", src, err, where)
-				}
-			}
+		for _, gc := range grainTests {
+			fuzzCompile(t, src, e, gc)
 		}
 	})
+}
+
+// fuzzCompile compiles e as a filter of gc's grain for both dialects and
+// runs the SQLite SQL.
+func fuzzCompile(t *testing.T, src string, e Expr, gc grainCases) {
+	for _, d := range []Dialect{SQLite, Postgres(7)} {
+		where, args, err := compileAs(e, d, gc.g)
+		if err != nil {
+			checkError(t, src, err)
+			if _, cerr := checkAs(e, gc.g); cerr == nil && err.Error() != "the filter is too large" {
+				t.Fatalf("Compile(%q) as a %s filter failed with %v but the check passed", src, gc.g, err)
+			}
+			return
+		}
+		checkPlaceholders(t, d, where, args)
+		if !d.postgres {
+			// A query this slow on twenty rows means the SQL blew up.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			rows, err := fuzzDB.QueryContext(ctx, gc.sel(where), args...)
+			if err != nil {
+				t.Fatalf("SQLite rejects the SQL for %q as a %s filter: %v\n%s", src, gc.g, err, where)
+			}
+			// The pool has one connection: an unclosed result would
+			// block every later input.
+			defer rows.Close()
+			for rows.Next() {
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatalf("SQLite fails running the SQL for %q as a %s filter: %v\n%s", src, gc.g, err, where)
+			}
+		}
+	}
 }
 
 func checkError(t *testing.T, src string, err error) {

@@ -13,11 +13,12 @@ const (
 	tyList
 	tyAnnotation // annotations['x'] on its own: "it exists"
 	tyParentSpan // parent_span, only for "is None"
+	tyAnyRoot    // any_input, any_output: only after 'in'
 )
 
 func (t typ) String() string {
 	return [...]string{"an attribute", "text", "a number", "a boolean", "a datetime", "None", "a list",
-		"an annotation", "parent_span"}[t]
+		"an annotation", "parent_span", "a search over root spans"}[t]
 }
 
 // The checked form of a filter, which the compiler turns into SQL.
@@ -39,12 +40,13 @@ func (*atomCond) isCond() {}
 type predKind uint8
 
 const (
-	pCompare  predKind = iota // x op y
-	pIsNull                   // x IS [NOT] NULL
-	pIn                       // x [NOT] IN list
-	pContains                 // x is [not] a case-insensitive substring of y
-	pExists                   // [not] exists: annotation x
-	pRoot                     // parent_span is [not] None
+	pCompare     predKind = iota // x op y
+	pIsNull                      // x IS [NOT] NULL
+	pIn                          // x [NOT] IN list
+	pContains                    // x is [not] a case-insensitive substring of y
+	pExists                      // [not] exists: annotation x
+	pRoot                        // parent_span is [not] None
+	pAnyContains                 // x is [not] a substring of any root span's input or output
 )
 
 type pred struct {
@@ -91,6 +93,18 @@ type (
 		fn string
 		x  val
 	}
+	// rootVal is x read on a root span: the trace's, or the root span of
+	// a session's first or last trace.
+	rootVal struct {
+		x    val
+		last bool // the session's last trace, not its first
+	}
+	// anyRootVal is the input or output values of every root span of a
+	// session, only searched with 'in'.
+	anyRootVal struct {
+		column string // input_value or output_value
+		name   string
+	}
 )
 
 type pathSeg struct {
@@ -112,6 +126,8 @@ func (v *annVal) vtype() typ {
 func (parentVal) vtype() typ   { return tyParentSpan }
 func (*listVal) vtype() typ    { return tyList }
 func (v *arithVal) vtype() typ { return v.t }
+func (v *rootVal) vtype() typ  { return v.x.vtype() }
+func (*anyRootVal) vtype() typ { return tyAnyRoot }
 func (*negVal) vtype() typ     { return tyNumber }
 func (v *convVal) vtype() typ {
 	if v.fn == "str" {

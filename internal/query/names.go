@@ -7,18 +7,20 @@ import (
 
 // Tables the compiled SQL reads besides spans (alias s) and traces.
 const (
-	spanAnnotationsTable  = "span_annotations"
-	traceAnnotationsTable = "trace_annotations"
+	spanAnnotationsTable    = "span_annotations"
+	traceAnnotationsTable   = "trace_annotations"
+	sessionAnnotationsTable = "session_annotations"
 )
 
 type colKind uint8
 
 const (
-	colPlain      colKind = iota // a column of spans
-	colJSON                      // a JSON column read as text
-	colLatency                   // (end_time - start_time) in milliseconds
-	colTraceID                   // traces.trace_id of the span's trace
-	colCumulative                // token sum over the span's subtree
+	colPlain         colKind = iota // a column of spans
+	colJSON                         // a JSON column read as text
+	colLatency                      // (end_time - start_time) in milliseconds
+	colTraceID                      // traces.trace_id of the span's trace
+	colCumulative                   // token sum over the span's subtree
+	colSessionTraces                // an aggregate over the session's traces
 )
 
 // column is a filter name backed by something other than a JSON lookup.
@@ -27,6 +29,13 @@ type column struct {
 	sql   string // the spans column; for colCumulative, the token column(s)
 	typ   typ
 	upper bool // text literals compared with it are upper-cased, as Phoenix does
+	// alias is the table the column is read from: s (spans, the default),
+	// tr (traces) or se (sessions).
+	alias string
+	// zero reads NULL as 0, for sums Phoenix reports as 0 when absent.
+	zero bool
+	// where narrows the rows of a colSessionTraces aggregate.
+	where string
 }
 
 func plain(sql string, t typ) *column { return &column{kind: colPlain, sql: sql, typ: t} }
@@ -62,6 +71,18 @@ var columns = map[string]*column{
 	"cumulative_token_count.total":          cumTotal,
 	"attributes":                            {kind: colJSON, sql: "attributes", typ: tyText},
 	"events":                                {kind: colJSON, sql: "events", typ: tyText},
+	// A span's cost, as priced at ingest or sent by the client; a span
+	// without one reads 0, as in Phoenix.
+	"total_cost":      {kind: colPlain, sql: "cost_total", typ: tyNumber, zero: true},
+	"prompt_cost":     {kind: colPlain, sql: "cost_prompt", typ: tyNumber, zero: true},
+	"completion_cost": {kind: colPlain, sql: "cost_completion", typ: tyNumber, zero: true},
+}
+
+// spanCollections are what Phoenix's span filter iterates with
+// comprehensions (any(d.cost > 0 for d in cost_details)), which Loupe's
+// filters do not.
+var spanCollections = map[string]string{
+	"cost_details": "a span's cost by token type",
 }
 
 // attributeColumns are attribute keys the store copies into their own
@@ -119,7 +140,7 @@ const (
 // a typo rather than an attribute.
 var reservedRoots = []string{"context", "cumulative_token_count"}
 
-var annotationFields = map[string]typ{"label": tyText, "score": tyNumber, "explanation": tyText}
+var annotationFields = map[string]typ{"label": tyText, "score": tyNumber, "explanation": tyText, "identifier": tyText}
 
 var functions = []string{"str", "int", "float"}
 

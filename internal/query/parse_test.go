@@ -163,6 +163,8 @@ var parseErrors = []struct{ in, want string }{
 	{`a == 1 || b == 2`, `unsupported operator '||' at column 8; did you mean 'or'?`},
 	{`a <> 1`, `unsupported operator '<>' at column 3; did you mean '!='?`},
 	{`!a`, `unsupported operator '!' at column 1; did you mean 'not' or '!='?`},
+	{`any(s.status_code == 'ERROR' for s in spans)`, `comprehensions over 'spans' ('… for x in …') are not supported at column 30; Loupe's filters read each span, trace or session and the totals kept with it, such as a trace's num_spans, error_count, llm_span_count, token_count_total and total_cost`},
+	{`len([d for d in cost_details]) > 1`, `comprehensions over 'cost_details' ('… for x in …') are not supported at column 8; Loupe's filters read each span, trace or session and the totals kept with it, such as a trace's num_spans, error_count, llm_span_count, token_count_total and total_cost`},
 	{`a ** 2 > 1`, `unsupported operator '**' at column 3`},
 	{`a & b`, `unsupported operator '&' at column 3; did you mean 'and'?`},
 	{`a == 1 AND b == 2`, `expected an operator or the end of the filter but found name 'AND' at column 8; did you mean 'and'?`},

@@ -337,6 +337,9 @@ func (p *parser) elems(open, after token, closer tokKind) ([]Expr, error) {
 			return nil, err
 		}
 		out = append(out, e)
+		if t := p.tok(); t.kind == tIdent && t.text == "for" {
+			return nil, p.comprehension(t)
+		}
 		if p.tok().kind != tComma {
 			break
 		}
@@ -347,6 +350,19 @@ func (p *parser) elems(open, after token, closer tokKind) ([]Expr, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// comprehension explains that Phoenix's comprehensions, such as
+// any(s.status_code == 'ERROR' for s in spans), are not supported, naming
+// what they iterate when it can be read.
+func (p *parser) comprehension(forTok token) *Error {
+	what := "comprehensions"
+	if p.peek(2).kind == tIn && p.peek(3).kind == tIdent {
+		what += " over '" + p.peek(3).text + "'"
+	}
+	return errHint(forTok.pos, what+" ('… for x in …') are not supported",
+		"Loupe's filters read each span, trace or session and the totals kept with it, "+
+			"such as a trace's num_spans, error_count, llm_span_count, token_count_total and total_cost")
 }
 
 var closerText = map[tokKind]string{tRParen: ")", tRBrack: "]"}

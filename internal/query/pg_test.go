@@ -28,7 +28,6 @@ func TestExecPostgres(t *testing.T) {
 	if err != nil {
 		t.Skip("psql is not installed")
 	}
-	cases := readExecCases(t)
 	schema := fmt.Sprintf("loupe_query_test_%d", os.Getpid())
 	var script strings.Builder
 	fmt.Fprintf(&script, "SET client_min_messages = warning;\nDROP SCHEMA IF EXISTS %[1]s CASCADE;\nCREATE SCHEMA %[1]s;\nSET search_path = %[1]s;\n", schema)
@@ -40,25 +39,28 @@ func TestExecPostgres(t *testing.T) {
 		script.Write(b)
 		script.WriteString("\n")
 	}
-	for i, tc := range cases {
-		e, err := Parse(tc.filter)
-		if err != nil {
-			t.Fatalf("Parse(%q): %v", tc.filter, err)
-		}
-		where, args, err := Compile(e, Postgres(1))
-		if err != nil {
-			t.Fatalf("Compile(%q): %v", tc.filter, err)
-		}
-		fmt.Fprintf(&script, "PREPARE q%d AS SELECT 'case %d:' || coalesce(string_agg(s.span_id, ' ' ORDER BY s.span_id), '') FROM spans s WHERE s.project_id = 1 AND %s;\n", i, i, where)
-		fmt.Fprintf(&script, "EXECUTE q%d", i)
-		if len(args) > 0 {
-			lits := make([]string, len(args))
-			for j, a := range args {
-				lits[j] = pgLiteral(a)
+	type pgCase struct {
+		execCase
+		file string
+	}
+	var cases []pgCase
+	for _, gc := range grainTests {
+		for _, tc := range readCases(t, gc.file) {
+			cases = append(cases, pgCase{tc, gc.file})
+			i := len(cases) - 1
+			e, err := Parse(tc.filter)
+			if err != nil {
+				t.Fatalf("Parse(%q): %v", tc.filter, err)
 			}
-			script.WriteString("(" + strings.Join(lits, ", ") + ")")
+			where, args, err := compileAs(e, Postgres(1), gc.g)
+			if err != nil {
+				t.Fatalf("Compile(%q): %v", tc.filter, err)
+			}
+			alias := gc.id[:strings.Index(gc.id, ".")]
+			fmt.Fprintf(&script, "PREPARE q%d AS SELECT 'case %d:' || coalesce(string_agg(%s, ' ' ORDER BY %s), '') FROM %s WHERE %s.project_id = 1 AND %s;\n",
+				i, i, gc.id, gc.id, gc.from, alias, where)
+			execute(&script, i, args)
 		}
-		script.WriteString(";\n")
 	}
 	fmt.Fprintf(&script, "DROP SCHEMA %s CASCADE;\n", schema)
 
@@ -89,16 +91,29 @@ func TestExecPostgres(t *testing.T) {
 	for i, tc := range cases {
 		ids, ok := got[i]
 		if !ok {
-			t.Errorf("cases.txt:%d: %s: no result from PostgreSQL", tc.line, tc.filter)
+			t.Errorf("%s:%d: %s: no result from PostgreSQL", tc.file, tc.line, tc.filter)
 			continue
 		}
 		if d := cmp.Diff(tc.want, ids); d != "" {
-			t.Errorf("cases.txt:%d: %s (-want +got):\n%s", tc.line, tc.filter, d)
+			t.Errorf("%s:%d: %s (-want +got):\n%s", tc.file, tc.line, tc.filter, d)
 		}
 	}
 	if t.Failed() {
 		t.Logf("psql errors:\n%s", stderr.String())
 	}
+}
+
+// execute runs prepared statement q<i> with args.
+func execute(script *strings.Builder, i int, args []any) {
+	fmt.Fprintf(script, "EXECUTE q%d", i)
+	if len(args) > 0 {
+		lits := make([]string, len(args))
+		for j, a := range args {
+			lits[j] = pgLiteral(a)
+		}
+		script.WriteString("(" + strings.Join(lits, ", ") + ")")
+	}
+	script.WriteString(";\n")
 }
 
 // pgLiteral writes an argument as an SQL literal for EXECUTE; the values

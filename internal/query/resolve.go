@@ -49,6 +49,9 @@ func (c *checker) ref(e Expr) (val, error) {
 		}
 		dotted += "." + a.name
 	}
+	if c.g != spanGrain {
+		return c.grainRef(root, accs, dotted, allDots)
+	}
 	if allDots {
 		if col, ok := columns[dotted]; ok {
 			return &colVal{c: col}, nil
@@ -62,8 +65,10 @@ func (c *checker) ref(e Expr) (val, error) {
 	}
 
 	switch root.Name {
-	case rootAnnotations, rootEvals, rootTraceAnnotations:
-		return c.annotation(root, accs)
+	case rootAnnotations, rootEvals:
+		return c.annotation(root, accs, spanAnnotationsTable)
+	case rootTraceAnnotations:
+		return c.annotation(root, accs, traceAnnotationsTable)
 	case rootParentSpan:
 		if len(accs) > 0 {
 			return nil, parentSpanMisuse(root.NamePos)
@@ -84,12 +89,19 @@ func (c *checker) ref(e Expr) (val, error) {
 		return nil, errAt(accs[0].pos, root.Name+" has no fields or keys")
 	}
 	if len(accs) == 0 {
+		if what, ok := spanCollections[root.Name]; ok {
+			return nil, errHint(root.NamePos, "'"+root.Name+"' ("+what+") is a collection, which Phoenix iterates with any(), all(), "+
+				"len(), sum(), max() or min(); Loupe's filters do not iterate collections",
+				"filter on the span's total_cost, prompt_cost or completion_cost")
+		}
 		return nil, unknownName(root)
 	}
 	return c.attribute(accs, []pathSeg{{key: root.Name, pos: root.NamePos}})
 }
 
-func unknownName(n *Name) error {
+func unknownName(n *Name) error { return unknownNameIn(n, knownNames) }
+
+func unknownNameIn(n *Name, known []string) error {
 	hint := ""
 	switch strings.ToLower(n.Name) {
 	case "true":
@@ -99,7 +111,7 @@ func unknownName(n *Name) error {
 	case "none", "null", "nil":
 		hint = "did you mean 'None'?"
 	default:
-		hint = didYouMean(n.Name, knownNames)
+		hint = didYouMean(n.Name, known)
 	}
 	if hint == "" {
 		hint = "to compare with text, quote it: '" + n.Name + "'"
@@ -107,7 +119,7 @@ func unknownName(n *Name) error {
 	return errHint(n.NamePos, "unknown name '"+n.Name+"'", hint)
 }
 
-func (c *checker) annotation(root *Name, accs []accessor) (val, error) {
+func (c *checker) annotation(root *Name, accs []accessor, table string) (val, error) {
 	example := root.Name + "['correctness'].label"
 	if len(accs) == 0 || accs[0].key == nil {
 		return nil, errHint(root.NamePos, root.Name+" needs an annotation name in brackets", "e.g. "+example)
@@ -120,22 +132,18 @@ func (c *checker) annotation(root *Name, accs []accessor) (val, error) {
 	if !ok || name.t != tyText {
 		return nil, errHint(accs[0].key.Pos(), "annotation names are quoted text", "e.g. "+example)
 	}
-	table := spanAnnotationsTable
-	if root.Name == rootTraceAnnotations {
-		table = traceAnnotationsTable
-	}
 	ref := &annRef{table: table, name: name.v.(string)}
 	if len(accs) == 1 {
 		return &annVal{ref: ref}, nil
 	}
 	f := accs[1]
 	if f.key != nil {
-		return nil, errHint(f.pos, "annotations are read through .label, .score or .explanation", "e.g. "+example)
+		return nil, errHint(f.pos, "annotations are read through .label, .score, .explanation or .identifier", "e.g. "+example)
 	}
 	if _, ok := annotationFields[f.name]; !ok {
-		hint := didYouMean(f.name, []string{"label", "score", "explanation"})
+		hint := didYouMean(f.name, []string{"label", "score", "explanation", "identifier"})
 		if hint == "" {
-			hint = "use .label, .score or .explanation"
+			hint = "use .label, .score, .explanation or .identifier"
 		}
 		return nil, errHint(f.pos, "unknown annotation field '"+f.name+"'", hint)
 	}

@@ -19,12 +19,13 @@ const (
 	KindGuardrail Kind = "GUARDRAIL"
 	KindEvaluator Kind = "EVALUATOR"
 	KindPrompt    Kind = "PROMPT"
+	KindDecision  Kind = "DECISION"
 	KindUnknown   Kind = "UNKNOWN"
 )
 
 // Kinds lists every kind in a stable order.
 var Kinds = []Kind{KindLLM, KindChain, KindAgent, KindTool, KindRetriever, KindEmbedding,
-	KindReranker, KindGuardrail, KindEvaluator, KindPrompt, KindUnknown}
+	KindReranker, KindGuardrail, KindEvaluator, KindPrompt, KindDecision, KindUnknown}
 
 // ParseKind maps an attribute value to a Kind; anything unrecognised is KindUnknown.
 func ParseKind(s string) Kind {

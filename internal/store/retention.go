@@ -47,7 +47,11 @@ type TraceDeletion struct {
 	ProjectID     int64
 	StartedBefore int64 // unix ns
 	KeepNewest    int64
-	Limit         int // at most this many traces; must be positive
+	// StartedFrom, when not zero, keeps to the selected traces that started
+	// at or after it: with StartedBefore, the range [StartedFrom,
+	// StartedBefore) that DELETE /v1/projects/{id}/traces names.
+	StartedFrom int64
+	Limit       int // at most this many traces; must be positive
 }
 
 // Deleted counts what a deletion removed.

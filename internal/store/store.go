@@ -189,6 +189,9 @@ type SpanQuery struct {
 	// at it with a row id <= Cursor.
 	OrderByStartTime bool
 	CursorStartTime  int64
+	// Ascending reverses the order, row ids or start times oldest first,
+	// and the cursor then keeps what is at or after it (>=).
+	Ascending bool
 	// Search keeps the spans whose text contains every word and "quoted
 	// phrase" of it, through the full-text index (see Searcher); one with
 	// no word at all (blank, punctuation) matches nothing.
@@ -281,6 +284,9 @@ type SessionQuery struct {
 	// Sessions overlapping [StartTime, EndTime) when set.
 	StartTime int64
 	EndTime   int64
+	// Filter is a checked session filter (query.CheckSessions); backends
+	// compile it with query.CompileSessions.
+	Filter query.Expr
 }
 
 // TraceQuery selects traces of one project.
@@ -294,7 +300,33 @@ type TraceQuery struct {
 	Limit      int
 	SessionIDs []string
 	WithSpans  bool
+	// AfterRowID, when > 0, keeps the traces that come after the trace
+	// (AfterValue, AfterRowID) in the page's order, that trace left out:
+	// AfterValue is its start time, or its latency (end - start) when
+	// sorting by latency. Phoenix's REST cursor names the last trace of a
+	// page this way, so a page holds the same traces whether or not the
+	// one its cursor names is still stored.
+	AfterRowID int64
+	AfterValue int64
+	// Errors keeps the traces with a span whose status is ERROR, or those
+	// without one.
+	Errors ErrorFilter
+	// MinLatency and MaxLatency, when not nil, bound end - start (ns),
+	// inclusively.
+	MinLatency, MaxLatency *int64
+	// Filter is a checked trace filter (query.CheckTraces); backends
+	// compile it with query.CompileTraces.
+	Filter query.Expr
 }
+
+// ErrorFilter selects traces by whether they hold an error.
+type ErrorFilter uint8
+
+const (
+	AnyErrors  ErrorFilter = iota // no condition
+	ErrorsOnly                    // a span of the trace has status ERROR
+	NoErrors                      // no span of the trace has
+)
 
 // ErrInvalidArgument is returned (wrapped) when a query asks for something
 // malformed; the message says what.
@@ -331,6 +363,10 @@ type Manager interface {
 	TransferTraces(ctx context.Context, traceIDs []string, toProject int64) (int, error)
 	// DeleteSession deletes a session with its traces.
 	DeleteSession(ctx context.Context, sessionID string) error
+	// DeleteSpan deletes one span, by row id, and not its children, which
+	// stay in the trace as orphans. Its trace's roll-ups are recomputed
+	// from the spans left, and a trace left with none is deleted.
+	DeleteSpan(ctx context.Context, rowID int64) error
 }
 
 // CostTotals sums the cost of LLM spans. Unpriced counts the spans with

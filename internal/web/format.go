@@ -140,7 +140,7 @@ func humanBytes(n int) string {
 // kindClass is the CSS class carrying a span kind's colour.
 func kindClass(kind string) string {
 	switch k := strings.ToLower(kind); k {
-	case "llm", "chain", "agent", "tool", "retriever", "embedding", "reranker", "guardrail", "evaluator", "prompt":
+	case "llm", "chain", "agent", "tool", "retriever", "embedding", "reranker", "guardrail", "evaluator", "prompt", "decision":
 		return "k-" + k
 	}
 	return "k-unknown"

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/loupe-dev/loupe/internal/store"
 )
@@ -211,4 +212,107 @@ func recomputeSessions(ctx context.Context, tx pgx.Tx, ids []int64) (int64, erro
 		return 0, fmt.Errorf("delete empty sessions: %w", err)
 	}
 	return tag.RowsAffected(), nil
+}
+
+// DeleteSpan deletes one span, leaving its children where they are (they
+// become orphans, as in Phoenix), and recomputes its trace's roll-ups from
+// the spans left; a trace left without spans is deleted, and the trace's
+// session is recomputed from its traces either way. The trace is locked
+// first, as writers lock it, so no write adds to it between the delete and
+// the recompute.
+func (s *Store) DeleteSpan(ctx context.Context, rowID int64) error {
+	return s.inTx(ctx, fmt.Sprintf("delete span %d", rowID), func(tx pgx.Tx) error {
+		var traceRow, session int64
+		err := tx.QueryRow(ctx, `SELECT t.id, coalesce(t.session_rowid, 0) FROM traces t
+			WHERE t.id = (SELECT trace_rowid FROM spans WHERE id = $1) FOR UPDATE`, rowID).Scan(&traceRow, &session)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("span %d: %w", rowID, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("lock the trace of span %d: %w", rowID, err)
+		}
+		var spanID string
+		err = tx.QueryRow(ctx, `DELETE FROM spans WHERE id = $1 AND trace_rowid = $2 RETURNING span_id`, rowID, traceRow).Scan(&spanID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("span %d: %w", rowID, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("delete span %d: %w", rowID, err)
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM traces t WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM spans WHERE trace_rowid = $1)`, traceRow)
+		if err != nil {
+			return fmt.Errorf("delete the empty trace of span %d: %w", rowID, err)
+		}
+		if tag.RowsAffected() == 0 {
+			if err := recomputeTrace(ctx, tx, traceRow, spanID); err != nil {
+				return err
+			}
+		}
+		if session != 0 {
+			_, err = recomputeSessions(ctx, tx, []int64{session})
+		}
+		return err
+	})
+}
+
+// recomputeTrace rebuilds a locked trace's roll-ups from its spans after
+// the span deletedSpan left it: the sums the writer keeps over LLM spans
+// (batchWriter.account), which must stay in step with it. The trace keeps
+// its user unless none of its spans names that user any more, and its root
+// unless the root was the span deleted.
+func recomputeTrace(ctx context.Context, tx pgx.Tx, id int64, deletedSpan string) error {
+	_, err := tx.Exec(ctx, `UPDATE traces SET
+			start_time = a.lo, end_time = a.hi, span_count = a.n, error_count = a.errors, llm_span_count = a.llms,
+			prompt_tokens = a.p, completion_tokens = a.c, total_tokens = a.t,
+			cache_read_tokens = a.cr, cache_write_tokens = a.cw, reasoning_tokens = a.r,
+			cost_total = a.cost, cost_prompt = a.cp, cost_completion = a.cc, unpriced_spans = a.unpriced
+		FROM (SELECT min(start_time) AS lo, max(end_time) AS hi, count(*) AS n,
+				count(*) FILTER (WHERE status_code = 'ERROR') AS errors,
+				count(*) FILTER (WHERE span_kind = 'LLM') AS llms,
+				coalesce(sum(prompt_tokens) FILTER (WHERE span_kind = 'LLM'), 0) AS p,
+				coalesce(sum(completion_tokens) FILTER (WHERE span_kind = 'LLM'), 0) AS c,
+				coalesce(sum(total_tokens) FILTER (WHERE span_kind = 'LLM'), 0) AS t,
+				coalesce(sum(cache_read_tokens) FILTER (WHERE span_kind = 'LLM'), 0) AS cr,
+				coalesce(sum(cache_write_tokens) FILTER (WHERE span_kind = 'LLM'), 0) AS cw,
+				coalesce(sum(reasoning_tokens) FILTER (WHERE span_kind = 'LLM'), 0) AS r,
+				coalesce(sum(cost_total) FILTER (WHERE span_kind = 'LLM' AND cost_status = 'priced'), 0) AS cost,
+				coalesce(sum(cost_prompt) FILTER (WHERE span_kind = 'LLM' AND cost_status = 'priced'), 0) AS cp,
+				coalesce(sum(cost_completion) FILTER (WHERE span_kind = 'LLM' AND cost_status = 'priced'), 0) AS cc,
+				count(*) FILTER (WHERE span_kind = 'LLM' AND cost_status = 'no_price') AS unpriced
+			FROM spans WHERE trace_rowid = $1) AS a
+		WHERE traces.id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("recompute trace %d: %w", id, err)
+	}
+	_, err = tx.Exec(ctx, `UPDATE traces t SET user_id = (SELECT user_id FROM spans
+			WHERE trace_rowid = $1 AND user_id IS NOT NULL ORDER BY start_time, id LIMIT 1)
+		WHERE t.id = $1 AND t.user_id IS NOT NULL
+			AND NOT EXISTS (SELECT 1 FROM spans WHERE trace_rowid = $1 AND user_id = t.user_id)`, id)
+	if err != nil {
+		return fmt.Errorf("recompute the user of trace %d: %w", id, err)
+	}
+	var root pgtype.Text
+	if err := tx.QueryRow(ctx, `SELECT root_span_id FROM traces WHERE id = $1`, id).Scan(&root); err != nil {
+		return fmt.Errorf("read the root of trace %d: %w", id, err)
+	}
+	if root.String != deletedSpan {
+		return nil
+	}
+	// Another span without a parent, if the trace has one, is its root now.
+	var spanID, name, kind, status, input, output pgtype.Text
+	err = tx.QueryRow(ctx, `SELECT span_id, name, span_kind, status_code, input_value, output_value FROM spans
+		WHERE trace_rowid = $1 AND parent_id IS NULL ORDER BY start_time, id LIMIT 1`, id).
+		Scan(&spanID, &name, &kind, &status, &input, &output)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("find the new root of trace %d: %w", id, err)
+	}
+	if spanID.Valid {
+		input, output = nullText(preview(input.String)), nullText(preview(output.String))
+	}
+	_, err = tx.Exec(ctx, `UPDATE traces SET root_span_id = $1, root_name = $2, root_kind = $3, root_status = $4,
+		input_preview = $5, output_preview = $6 WHERE id = $7`, spanID, name, kind, status, input, output, id)
+	if err != nil {
+		return fmt.Errorf("set the root of trace %d: %w", id, err)
+	}
+	return nil
 }

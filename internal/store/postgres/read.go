@@ -166,13 +166,17 @@ func spansQueryOf(sel string, q store.SpanQuery) (string, []any, error) {
 	var w where
 	var order string
 	if q.OrderByStartTime {
+		dir, upTo := "DESC", "<="
+		if q.Ascending {
+			dir, upTo = "ASC", ">="
+		}
 		w.add("s.project_id = " + w.arg(q.ProjectID))
 		if q.Cursor > 0 {
-			w.add("(s.start_time, s.id) <= (" + w.arg(q.CursorStartTime) + ", " + w.arg(q.Cursor) + ")")
+			w.add("(s.start_time, s.id) " + upTo + " (" + w.arg(q.CursorStartTime) + ", " + w.arg(q.Cursor) + ")")
 		}
-		order = " ORDER BY s.start_time DESC, s.id DESC"
+		order = " ORDER BY s.start_time " + dir + ", s.id " + dir
 	} else {
-		order = projectKeyset(&w, "s.", q.ProjectID, q.Cursor, false)
+		order = projectKeyset(&w, "s.", q.ProjectID, q.Cursor, q.Ascending)
 	}
 	if q.StartTime != 0 {
 		w.add("s.start_time >= " + w.arg(q.StartTime))
@@ -359,7 +363,7 @@ func scanTrace(row pgx.CollectableRow) (store.Trace, error) {
 
 // tracesQuery is the SQL of Traces: a keyset range on traces_project_start
 // or traces_project_latency.
-func tracesQuery(q store.TraceQuery) (string, []any) {
+func tracesQuery(q store.TraceQuery) (string, []any, error) {
 	var w where
 	w.add("tr.project_id = " + w.arg(q.ProjectID))
 	if q.StartTime != 0 {
@@ -373,20 +377,48 @@ func tracesQuery(q store.TraceQuery) (string, []any) {
 	if q.Sort == store.SortLatency {
 		key, cursorKey = "(tr.end_time - tr.start_time)", "(c.end_time - c.start_time)"
 	}
-	dir, cmp := "DESC", "<="
+	dir, cmp, after := "DESC", "<=", "<"
 	if q.Ascending {
-		dir, cmp = "ASC", ">="
+		dir, cmp, after = "ASC", ">=", ">"
 	}
 	if q.Cursor > 0 {
 		w.add(fmt.Sprintf("(%s, tr.id) %s (SELECT %s, c.id FROM traces c WHERE c.id = %s)", key, cmp, cursorKey, w.arg(q.Cursor)))
 	}
-	return traceSelect + w.clause() + fmt.Sprintf(" ORDER BY %s %s, tr.id %s", key, dir, dir) + w.limit(q.Limit), w.args
+	if q.AfterRowID > 0 {
+		w.add(fmt.Sprintf("(%s, tr.id) %s (%s, %s)", key, after, w.arg(q.AfterValue), w.arg(q.AfterRowID)))
+	}
+	switch q.Errors {
+	case store.ErrorsOnly:
+		w.add("tr.error_count > 0")
+	case store.NoErrors:
+		w.add("tr.error_count = 0")
+	}
+	// Written as the index traces_project_latency is, so a page by latency
+	// starts at the bound.
+	if q.MinLatency != nil {
+		w.add("(tr.end_time - tr.start_time) >= " + w.arg(*q.MinLatency))
+	}
+	if q.MaxLatency != nil {
+		w.add("(tr.end_time - tr.start_time) <= " + w.arg(*q.MaxLatency))
+	}
+	if q.Filter != nil {
+		cond, args, err := query.CompileTraces(q.Filter, query.Postgres(len(w.args)+1))
+		if err != nil {
+			return "", nil, fmt.Errorf("%v: %w", err, store.ErrInvalidArgument)
+		}
+		w.add("(" + cond + ")")
+		w.args = append(w.args, args...)
+	}
+	return traceSelect + w.clause() + fmt.Sprintf(" ORDER BY %s %s, tr.id %s", key, dir, dir) + w.limit(q.Limit), w.args, nil
 }
 
 // Traces lists a project's traces in the asked order; the cursor is the row
 // id of the first trace of the page.
 func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, error) {
-	query, args := tracesQuery(q)
+	query, args, err := tracesQuery(q)
+	if err != nil {
+		return nil, err
+	}
 	out, err := s.queryTraces(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -474,7 +506,7 @@ func scanSession(row pgx.CollectableRow) (store.Session, error) {
 }
 
 // sessionsQuery is the SQL of Sessions: pages by row id on sessions_project.
-func sessionsQuery(q store.SessionQuery) (string, []any) {
+func sessionsQuery(q store.SessionQuery) (string, []any, error) {
 	var w where
 	order := projectKeyset(&w, "", q.ProjectID, q.Cursor, q.Ascending)
 	if q.StartTime != 0 {
@@ -483,12 +515,23 @@ func sessionsQuery(q store.SessionQuery) (string, []any) {
 	if q.EndTime != 0 {
 		w.add("start_time < " + w.arg(q.EndTime))
 	}
-	return sessionSelect + w.clause() + order + w.limit(q.Limit), w.args
+	if q.Filter != nil {
+		cond, args, err := query.CompileSessions(q.Filter, query.Postgres(len(w.args)+1))
+		if err != nil {
+			return "", nil, fmt.Errorf("%v: %w", err, store.ErrInvalidArgument)
+		}
+		w.add("(" + cond + ")")
+		w.args = append(w.args, args...)
+	}
+	return sessionSelect + " se" + w.clause() + order + w.limit(q.Limit), w.args, nil
 }
 
 // Sessions lists a project's sessions by row id.
 func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error) {
-	query, args := sessionsQuery(q)
+	query, args, err := sessionsQuery(q)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)

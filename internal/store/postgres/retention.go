@@ -160,6 +160,9 @@ func expiredCondition(ctx context.Context, tx pgx.Tx, w *where, d store.TraceDel
 			cond += "(start_time, id) < (" + w.arg(start) + ", " + w.arg(id) + ")"
 		}
 	}
+	if d.StartedFrom != 0 && cond != "" {
+		cond = "(" + cond + ") AND start_time >= " + w.arg(d.StartedFrom)
+	}
 	return cond, nil
 }
 

@@ -94,7 +94,10 @@ func TestPlansAtScale(t *testing.T) {
 		return query{name, sql, args}
 	}
 	traceList := func(name string, tq store.TraceQuery) query {
-		sql, args := tracesQuery(tq)
+		sql, args, err := tracesQuery(tq)
+		if err != nil {
+			t.Fatal(err)
+		}
 		return query{name, sql, args}
 	}
 	restSpans := func(name string, sq store.SpanQuery) query {
@@ -105,9 +108,13 @@ func TestPlansAtScale(t *testing.T) {
 		return query{name, sql, args}
 	}
 	sessionList := func(name string, sq store.SessionQuery) query {
-		sql, args := sessionsQuery(sq)
+		sql, args, err := sessionsQuery(sq)
+		if err != nil {
+			t.Fatal(err)
+		}
 		return query{name, sql, args}
 	}
+	slow := int64(2000 * time.Millisecond)
 	statsSums, statsLatencies, statsArgs := projectStatsQueries(busy.ID, lastDay, 0)
 	queries := []query{
 		spanList("span list, first page", store.SpanListQuery{ProjectID: busy.ID, Limit: 50}),
@@ -130,12 +137,22 @@ func TestPlansAtScale(t *testing.T) {
 		traceList("trace list of a session", store.TraceQuery{ProjectID: busy.ID, Limit: 50, SessionIDs: []string{sessionID}}),
 		traceList("trace list, small project", store.TraceQuery{ProjectID: small.ID, Limit: 50}),
 		traceList("trace list, quiet project", store.TraceQuery{ProjectID: quiet.ID, Limit: 50}),
+		traceList("trace list, errors only", store.TraceQuery{ProjectID: busy.ID, Limit: 50, Errors: store.ErrorsOnly}),
+		traceList("trace list, no errors", store.TraceQuery{ProjectID: busy.ID, Limit: 50, Errors: store.NoErrors}),
+		traceList("trace list by latency, over 2 s", store.TraceQuery{ProjectID: busy.ID, Limit: 50, Sort: store.SortLatency, MinLatency: &slow}),
+		traceList("trace list, over 2 s", store.TraceQuery{ProjectID: busy.ID, Limit: 50, MinLatency: &slow}),
+		traceList("trace list, filter error_count > 0 and latency_ms > 2000", store.TraceQuery{ProjectID: busy.ID, Limit: 50,
+			Filter: filter("error_count > 0 and latency_ms > 2000")}),
+		traceList("trace list, filter on the root span's input", store.TraceQuery{ProjectID: busy.ID, Limit: 50,
+			Filter: filter("'refund' in input")}),
 		q("trace detail: the trace", traceDetailQuery, traceID),
 		q("trace detail: its spans", traceSpansQuery, traceRow),
 		q("trace tree", traceTreeQuery, traceRow),
 		q("session lookup", sessionLookupQuery, sessionID),
 		sessionList("session list", store.SessionQuery{ProjectID: busy.ID, Limit: 50}),
 		sessionList("session list, quiet project", store.SessionQuery{ProjectID: quiet.ID, Limit: 50}),
+		sessionList("session list, filter num_traces_with_error > 0", store.SessionQuery{ProjectID: busy.ID, Limit: 50,
+			Filter: filter("num_traces_with_error > 0")}),
 		q("session's traces", sessionTracesQuery, sessionRow),
 		q("project stats, last day: sums", statsSums, statsArgs...),
 		q("project stats, last day: latencies", statsLatencies, statsArgs...),

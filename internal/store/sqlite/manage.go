@@ -261,3 +261,103 @@ func recomputeSessions(ctx context.Context, tx *sql.Tx, ids []int64) error {
 	}
 	return nil
 }
+
+// DeleteSpan deletes one span, leaving its children where they are (they
+// become orphans, as in Phoenix), and recomputes its trace's roll-ups from
+// the spans left; a trace left without spans is deleted, and the trace's
+// session is recomputed from its traces either way.
+func (s *Store) DeleteSpan(ctx context.Context, rowID int64) error {
+	return s.inWriteTx(ctx, "delete span", func(tx *sql.Tx) error {
+		var traceRow int64
+		var spanID string
+		err := tx.QueryRowContext(ctx, `DELETE FROM spans WHERE id = ? RETURNING trace_rowid, span_id`, rowID).Scan(&traceRow, &spanID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("span %d: %w", rowID, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("delete span %d: %w", rowID, err)
+		}
+		var session sql.NullInt64
+		var left int64
+		err = tx.QueryRowContext(ctx, `SELECT session_rowid, (SELECT count(*) FROM spans WHERE trace_rowid = ?1)
+			FROM traces WHERE id = ?1`, traceRow).Scan(&session, &left)
+		if err != nil {
+			return fmt.Errorf("read the trace of span %d: %w", rowID, err)
+		}
+		if left == 0 {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM traces WHERE id = ?`, traceRow); err != nil {
+				return fmt.Errorf("delete the empty trace of span %d: %w", rowID, err)
+			}
+			s.tracesDeleted(1)
+		} else if err := recomputeTrace(ctx, tx, traceRow, spanID); err != nil {
+			return err
+		}
+		if session.Valid {
+			return recomputeSessions(ctx, tx, []int64{session.Int64})
+		}
+		return nil
+	})
+}
+
+// recomputeTrace rebuilds a trace's roll-ups from its spans after the span
+// deletedSpan left it: the sums the writer keeps over LLM spans
+// (traceState.add), which must stay in step with it. The trace keeps its
+// user unless none of its spans names that user any more, and its root
+// unless the root was the span deleted.
+func recomputeTrace(ctx context.Context, tx *sql.Tx, id int64, deletedSpan string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE traces SET
+			start_time = a.lo, end_time = a.hi, span_count = a.n, error_count = a.errors, llm_span_count = a.llms,
+			prompt_tokens = a.p, completion_tokens = a.c, total_tokens = a.t,
+			cache_read_tokens = a.cr, cache_write_tokens = a.cw, reasoning_tokens = a.r,
+			cost_total = a.cost, cost_prompt = a.cp, cost_completion = a.cc, unpriced_spans = a.unpriced
+		FROM (SELECT min(start_time) AS lo, max(end_time) AS hi, count(*) AS n,
+				coalesce(sum(status_code = 'ERROR'), 0) AS errors, coalesce(sum(span_kind = 'LLM'), 0) AS llms,
+				coalesce(sum(iif(span_kind = 'LLM', prompt_tokens, 0)), 0) AS p,
+				coalesce(sum(iif(span_kind = 'LLM', completion_tokens, 0)), 0) AS c,
+				coalesce(sum(iif(span_kind = 'LLM', total_tokens, 0)), 0) AS t,
+				coalesce(sum(iif(span_kind = 'LLM', cache_read_tokens, 0)), 0) AS cr,
+				coalesce(sum(iif(span_kind = 'LLM', cache_write_tokens, 0)), 0) AS cw,
+				coalesce(sum(iif(span_kind = 'LLM', reasoning_tokens, 0)), 0) AS r,
+				coalesce(sum(iif(span_kind = 'LLM' AND cost_status = 'priced', cost_total, 0)), 0) AS cost,
+				coalesce(sum(iif(span_kind = 'LLM' AND cost_status = 'priced', cost_prompt, 0)), 0) AS cp,
+				coalesce(sum(iif(span_kind = 'LLM' AND cost_status = 'priced', cost_completion, 0)), 0) AS cc,
+				coalesce(sum(span_kind = 'LLM' AND cost_status = 'no_price'), 0) AS unpriced
+			FROM spans WHERE trace_rowid = ?1) AS a
+		WHERE traces.id = ?1`, id)
+	if err != nil {
+		return fmt.Errorf("recompute trace %d: %w", id, err)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE traces SET user_id = (SELECT user_id FROM spans
+			WHERE trace_rowid = ?1 AND user_id IS NOT NULL ORDER BY start_time, id LIMIT 1)
+		WHERE id = ?1 AND user_id IS NOT NULL
+			AND NOT EXISTS (SELECT 1 FROM spans WHERE trace_rowid = ?1 AND user_id = traces.user_id)`, id)
+	if err != nil {
+		return fmt.Errorf("recompute the user of trace %d: %w", id, err)
+	}
+	var root sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT root_span_id FROM traces WHERE id = ?`, id).Scan(&root); err != nil {
+		return fmt.Errorf("read the root of trace %d: %w", id, err)
+	}
+	if root.String != deletedSpan {
+		return nil
+	}
+	// Another span without a parent, if the trace has one, is its root now.
+	var r traceRoot
+	var input, output sql.NullString
+	err = tx.QueryRowContext(ctx, `SELECT span_id, name, span_kind, status_code, input_value, output_value FROM spans
+		WHERE trace_rowid = ? AND parent_id IS NULL ORDER BY start_time, id LIMIT 1`, id).
+		Scan(&r.spanID, &r.name, &r.kind, &r.status, &input, &output)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return fmt.Errorf("find the new root of trace %d: %w", id, err)
+	default:
+		r.input, r.output = optional(Preview(input.String)), optional(Preview(output.String))
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE traces SET root_span_id = ?, root_name = ?, root_kind = ?, root_status = ?,
+		input_preview = ?, output_preview = ? WHERE id = ?`, r.spanID, r.name, r.kind, r.status, r.input, r.output, id)
+	if err != nil {
+		return fmt.Errorf("set the root of trace %d: %w", id, err)
+	}
+	return nil
+}

@@ -153,12 +153,16 @@ func (s *Store) Spans(ctx context.Context, q store.SpanQuery) ([]store.SpanRecor
 func spanConditions(q store.SpanQuery) ([]string, []any, error) {
 	where := []string{"s.project_id = ?"}
 	args := []any{q.ProjectID}
+	before, upTo := "<", "<="
+	if q.Ascending {
+		before, upTo = ">", ">="
+	}
 	switch {
 	case q.OrderByStartTime && q.Cursor > 0:
-		where = append(where, "(s.start_time < ? OR (s.start_time = ? AND s.id <= ?))", startBucket("s.")+" <= (? >> 30)")
+		where = append(where, "(s.start_time "+before+" ? OR (s.start_time = ? AND s.id "+upTo+" ?))", startBucket("s.")+" "+upTo+" (? >> 30)")
 		args = append(args, q.CursorStartTime, q.CursorStartTime, q.Cursor, q.CursorStartTime)
 	case q.Cursor > 0:
-		where = append(where, "s.id <= ?")
+		where = append(where, "s.id "+upTo+" ?")
 		args = append(args, q.Cursor)
 	}
 	if q.StartTime != 0 {
@@ -227,19 +231,28 @@ func hasAttribute(where []string, args []any, path string) ([]string, []any) {
 	return append(where, "EXISTS (SELECT 1 FROM json_each(loupe_json(s.attributes)) j WHERE "+cond+")"), args
 }
 
+// spanOrder is the direction of q's order.
+func spanOrder(q store.SpanQuery) string {
+	if q.Ascending {
+		return "ASC"
+	}
+	return "DESC"
+}
+
 // spansQuery is the SQL of Spans without a search, over the conditions of q.
 func spansQuery(q store.SpanQuery, where []string, args []any) (string, []any) {
 	sqlText := spanSelect + whereClause(where)
+	dir := spanOrder(q)
 	switch {
 	case !q.OrderByStartTime:
-		sqlText += " ORDER BY s.id DESC"
+		sqlText += " ORDER BY s.id " + dir
 	case q.RootsOnly || len(q.TraceIDs) > 0 || len(q.SpanIDs) > 0 ||
 		(q.Filter != nil && query.LooksUpIDs(q.Filter, filterDialect)):
 		// On spans_project_roots, in start-time order, or a few spans
 		// looked up by id and sorted.
-		sqlText += " ORDER BY s.start_time DESC, s.id DESC"
+		sqlText += " ORDER BY s.start_time " + dir + ", s.id " + dir
 	default:
-		return startPage(spanSelect, where, args, "DESC", q.Limit)
+		return startPage(spanSelect, where, args, dir, q.Limit)
 	}
 	if q.Limit > 0 {
 		sqlText += " LIMIT ?"
@@ -262,14 +275,15 @@ func (s *Store) SpanKeys(ctx context.Context, q store.SpanQuery) ([]store.SpanKe
 		return nil, err
 	}
 	sqlText := "SELECT s.id, s.start_time FROM spans s"
+	dir := spanOrder(q)
 	switch {
 	case !q.OrderByStartTime:
-		sqlText += whereClause(where) + " ORDER BY s.id DESC"
+		sqlText += whereClause(where) + " ORDER BY s.id " + dir
 	case q.RootsOnly || len(q.TraceIDs) > 0 || len(q.SpanIDs) > 0 ||
 		(q.Filter != nil && query.LooksUpIDs(q.Filter, filterDialect)):
-		sqlText += whereClause(where) + " ORDER BY s.start_time DESC, s.id DESC"
+		sqlText += whereClause(where) + " ORDER BY s.start_time " + dir + ", s.id " + dir
 	default:
-		sqlText += " INDEXED BY " + startIndex + whereClause(where) + startOrder("s.", "DESC")
+		sqlText += " INDEXED BY " + startIndex + whereClause(where) + startOrder("s.", dir)
 	}
 	if q.Limit > 0 {
 		sqlText += " LIMIT ?"
@@ -431,9 +445,8 @@ func scanTrace(row interface{ Scan(...any) error }) (store.Trace, error) {
 	return t, err
 }
 
-// Traces lists a project's traces in the asked order; the cursor is the row
-// id of the first trace of the page, and pages are keyset ranges on the sort key.
-func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, error) {
+// tracesQuery is the SQL of Traces: pages are keyset ranges on the sort key.
+func tracesQuery(q store.TraceQuery) (string, []any, error) {
 	where := []string{"tr.project_id = ?"}
 	args := []any{q.ProjectID}
 	if q.StartTime != 0 {
@@ -451,18 +464,36 @@ func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, 
 		key = "(tr.end_time - tr.start_time)"
 		cursorKey = "(c.end_time - c.start_time)"
 	}
-	dir, cmp := "DESC", "<="
+	dir, cmp, after := "DESC", "<=", "<"
 	if q.Ascending {
-		dir, cmp = "ASC", ">="
+		dir, cmp, after = "ASC", ">=", ">"
 	}
 	if q.Cursor > 0 {
 		where = append(where, fmt.Sprintf("(%s, tr.id) %s (SELECT %s, c.id FROM traces c WHERE c.id = ?)", key, cmp, cursorKey))
 		args = append(args, q.Cursor)
 	}
-	query := traceSelect + whereClause(where) + fmt.Sprintf(" ORDER BY %s %s, tr.id %s", key, dir, dir)
+	if q.AfterRowID > 0 {
+		where = append(where, fmt.Sprintf("(%s, tr.id) %s (?, ?)", key, after))
+		args = append(args, q.AfterValue, q.AfterRowID)
+	}
+	where, args, err := traceConditions(q, where, args)
+	if err != nil {
+		return "", nil, err
+	}
+	sqlText := traceSelect + whereClause(where) + fmt.Sprintf(" ORDER BY %s %s, tr.id %s", key, dir, dir)
 	if q.Limit > 0 {
-		query += " LIMIT ?"
+		sqlText += " LIMIT ?"
 		args = append(args, q.Limit)
+	}
+	return sqlText, args, nil
+}
+
+// Traces lists a project's traces in the asked order; the cursor is the row
+// id of the first trace of the page.
+func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, error) {
+	query, args, err := tracesQuery(q)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -489,6 +520,36 @@ func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, 
 		}
 	}
 	return out, nil
+}
+
+// traceConditions adds q's conditions on a trace's errors, latency and
+// filter, which read the trace's roll-ups. traces_project_stats holds the
+// start, end and error count, so a page by start time skips the traces
+// they leave out without reading their rows.
+func traceConditions(q store.TraceQuery, where []string, args []any) ([]string, []any, error) {
+	switch q.Errors {
+	case store.ErrorsOnly:
+		where = append(where, "tr.error_count > 0")
+	case store.NoErrors:
+		where = append(where, "tr.error_count = 0")
+	}
+	if q.MinLatency != nil {
+		where = append(where, "tr.end_time - tr.start_time >= ?")
+		args = append(args, *q.MinLatency)
+	}
+	if q.MaxLatency != nil {
+		where = append(where, "tr.end_time - tr.start_time <= ?")
+		args = append(args, *q.MaxLatency)
+	}
+	if q.Filter != nil {
+		cond, cargs, err := query.CompileTraces(q.Filter, filterDialect)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%v: %w", err, store.ErrInvalidArgument)
+		}
+		where = append(where, "("+cond+")")
+		args = append(args, cargs...)
+	}
+	return where, args, nil
 }
 
 // Trace finds a trace by its hex id, with its spans in start order.
@@ -541,12 +602,20 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 		where = append(where, "start_time < ?")
 		args = append(args, q.EndTime)
 	}
-	query := sessionSelect + whereClause(where) + " ORDER BY id " + dir
+	if q.Filter != nil {
+		cond, cargs, err := query.CompileSessions(q.Filter, filterDialect)
+		if err != nil {
+			return nil, fmt.Errorf("%v: %w", err, store.ErrInvalidArgument)
+		}
+		where = append(where, "("+cond+")")
+		args = append(args, cargs...)
+	}
+	sqlText := sessionSelect + " se" + whereClause(where) + " ORDER BY id " + dir
 	if q.Limit > 0 {
-		query += " LIMIT ?"
+		sqlText += " LIMIT ?"
 		args = append(args, q.Limit)
 	}
-	rows, err := s.read.QueryContext(ctx, query, args...)
+	rows, err := s.read.QueryContext(ctx, sqlText, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}

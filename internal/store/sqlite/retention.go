@@ -167,6 +167,10 @@ func expiredCondition(ctx context.Context, tx *sql.Tx, d store.TraceDeletion) (s
 			args = append(args, start, start, id)
 		}
 	}
+	if d.StartedFrom != 0 && cond != "" {
+		cond = "(" + cond + ") AND start_time >= ?"
+		args = append(args, d.StartedFrom)
+	}
 	return cond, args, nil
 }
 

@@ -25,15 +25,19 @@ func (s *Store) searchSpans(ctx context.Context, q store.SpanQuery, where []stri
 	}
 	where = append([]string{"f.span_search MATCH ?"}, where...)
 	args = append([]any{match}, args...)
-	order := " ORDER BY f.rowid DESC"
+	dir, upTo := spanOrder(q), "<="
+	if q.Ascending {
+		upTo = ">="
+	}
+	order := " ORDER BY f.rowid " + dir
 	switch {
 	case q.OrderByStartTime:
 		// Every match is read and sorted: fine for rare words, slow for
 		// words in most spans of a large project.
-		order = " ORDER BY s.start_time DESC, s.id DESC"
+		order = " ORDER BY s.start_time " + dir + ", s.id " + dir
 	case q.Cursor > 0:
 		// Also on the index, which then starts its walk at the cursor.
-		where = append(where, "f.rowid <= ?")
+		where = append(where, "f.rowid "+upTo+" ?")
 		args = append(args, q.Cursor)
 	}
 	sqlText := searchSelect + whereClause(where) + order

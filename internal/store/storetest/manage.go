@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -125,5 +126,92 @@ func testDeleteSession(t *testing.T, s store.Store) {
 	}
 	if err := s.DeleteSession(ctx, "conv"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("deleting twice = %v, want ErrNotFound", err)
+	}
+}
+
+// testDeleteSpan deletes spans one at a time, as DELETE /v1/spans/{id}
+// does: children stay as orphans, the trace's roll-ups and its session's
+// follow what is left, and the last span takes its trace with it.
+func testDeleteSpan(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	write(t, s, build(agentTrace("ds", 1, 0, "conv", "u")...))
+	write(t, s, build(agentTrace("ds", 2, 2000, "conv", "")...))
+	pid := project(t, s, "ds").ID
+	rowOf := func(id int) int64 {
+		t.Helper()
+		got, err := s.Spans(ctx, store.SpanQuery{ProjectID: pid, SpanIDs: []string{spanID(id)}})
+		if err != nil || len(got) != 1 {
+			t.Fatalf("span %d: %v, %v", id, got, err)
+		}
+		return got[0].RowID
+	}
+	del := func(id int) {
+		t.Helper()
+		if err := s.DeleteSpan(ctx, rowOf(id)); err != nil {
+			t.Fatalf("delete span %d: %v", id, err)
+		}
+	}
+	ann := store.Annotation{Kind: store.SpanAnnotation, SpanID: spanID(105), Name: "bad", Label: ptr("yes"), AnnotatorKind: "HUMAN"}
+	if _, err := s.UpsertAnnotations(ctx, []store.Annotation{ann}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The erroring LLM call (300 + 50 tokens) goes.
+	del(105)
+	tr := trace(t, s, 1)
+	if tr.SpanCount != 4 || tr.ErrorCount != 0 || tr.LLMSpanCount != 1 || tr.Tokens.Prompt != 100 || tr.Tokens.Total != 120 ||
+		tr.RootSpanID != spanID(101) || tr.UserID != "u" || tr.EndTime != base+1000*ms {
+		t.Errorf("trace after deleting its erroring LLM span = %+v", tr)
+	}
+	if sess, _ := s.Session(ctx, "conv"); sess.Tokens.Total != 120+470 || sess.TraceCount != 2 {
+		t.Errorf("session after deleting an LLM span = %+v, want 590 tokens over 2 traces", sess)
+	}
+	if got, _ := s.Annotations(ctx, store.AnnotationQuery{Kind: store.SpanAnnotation, ProjectID: pid}); len(got) != 0 {
+		t.Errorf("annotations of the deleted span remain: %+v", got)
+	}
+	if err := s.DeleteSpan(ctx, 1<<40); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleting an unknown span: %v, want ErrNotFound", err)
+	}
+
+	// The tool span goes and its retriever child stays, an orphan.
+	del(103)
+	if got, _ := s.Spans(ctx, store.SpanQuery{ProjectID: pid, SpanIDs: []string{spanID(104)}}); len(got) != 1 || got[0].ParentID != spanID(103) {
+		t.Errorf("the child of a deleted span = %+v, want it kept with its parent id", got)
+	}
+
+	// The root goes: no span of the trace is without a parent, so it has
+	// no root, no user, and spans what is left.
+	del(101)
+	tr = trace(t, s, 1)
+	if tr.SpanCount != 2 || tr.RootSpanID != "" || tr.InputPreview != "" || tr.UserID != "" ||
+		tr.StartTime != base+10*ms || tr.EndTime != base+480*ms {
+		t.Errorf("trace after deleting its root = %+v", tr)
+	}
+
+	// The last spans take the trace, then the session, with them.
+	del(102)
+	del(104)
+	if _, err := s.Trace(ctx, traceID(1)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a trace without spans is kept: %v", err)
+	}
+	if sess, err := s.Session(ctx, "conv"); err != nil || sess.TraceCount != 1 || sess.FirstInput != "question 2" {
+		t.Errorf("session after losing a trace = %+v, %v", sess, err)
+	}
+	for _, id := range []int{201, 202, 203, 204, 205} {
+		del(id)
+	}
+	if _, err := s.Session(ctx, "conv"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a session without traces is kept: %v", err)
+	}
+
+	// Of two spans without a parent, the other becomes the root.
+	specs := agentTrace("ds", 3, 0, "", "")
+	second := spanSpec{project: "ds", trace: 3, id: 310, name: "second.root", kind: span.KindChain, startMs: 500, durMs: 100,
+		status: span.StatusOK, input: "again"}
+	write(t, s, build(append(specs, second)...))
+	del(301)
+	tr = trace(t, s, 3)
+	if tr.RootSpanID != spanID(310) || tr.RootName != "second.root" || tr.RootKind != "CHAIN" || tr.InputPreview != "again" || tr.SpanCount != 5 {
+		t.Errorf("trace after deleting one of two roots = %+v", tr)
 	}
 }

@@ -261,3 +261,37 @@ func testStorageReport(t *testing.T, s store.Store) {
 		t.Errorf("empty default project = %+v, %v; want it listed with nothing", d, ok)
 	}
 }
+
+// testDeleteTraceRange deletes the traces that started in a time range,
+// as DELETE /v1/projects/{id}/traces does: the start inclusive, the end
+// not, with their spans; a session left without traces goes too, one that
+// keeps a trace is recomputed from it.
+func testDeleteTraceRange(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for n, session := range []string{"a", "a", "b", "", "c"} {
+		write(t, s, build(agentTrace("rg", n+1, int64(n+1)*1000, session, "")...))
+	}
+	write(t, s, build(agentTrace("rg-other", 9, 2000, "", "")...))
+	pid := project(t, s, "rg").ID
+	batches := deleteAll(t, s, store.TraceDeletion{ProjectID: pid,
+		StartedFrom: base + 2000*ms, StartedBefore: base + 5000*ms, Limit: 2})
+	want := []store.Deleted{{Traces: 2, Spans: 10, Sessions: 1}, {Traces: 1, Spans: 5}}
+	if diff := cmp.Diff(want, batches); diff != "" {
+		t.Errorf("deleting traces that started in [2 s, 5 s) (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{traceID(1), traceID(5)}, traceIDsOf(t, s, pid)); diff != "" {
+		t.Errorf("traces kept (-want +got):\n%s", diff)
+	}
+	if spans, _ := s.Spans(ctx, store.SpanQuery{ProjectID: pid}); len(spans) != 10 {
+		t.Errorf("spans kept = %d, want 10", len(spans))
+	}
+	if sess, err := s.Session(ctx, "a"); err != nil || sess.TraceCount != 1 || sess.LastOutput != "answer 1" {
+		t.Errorf("session a after losing a trace = %+v, %v", sess, err)
+	}
+	if _, err := s.Session(ctx, "b"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("session b, left without traces: %v, want it deleted", err)
+	}
+	if ids := traceIDsOf(t, s, project(t, s, "rg-other").ID); len(ids) != 1 {
+		t.Errorf("another project's traces = %v, want them untouched", ids)
+	}
+}

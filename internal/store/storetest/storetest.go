@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -37,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"SpanKeys", testSpanKeys}, {"SpansByRowID", testSpansByRowID}, {"HasAttribute", testHasAttribute},
 		{"QueryDeadline", testQueryDeadline},
 		{"TraceQueries", testTraceQueries},
+		{"TraceFilters", testTraceFilters}, {"SessionFilters", testSessionFilters},
 		{"NotFound", testNotFound},
 		{"ProjectStats", testProjectStats},
 		{"SummarizeLatencies", testSummarizeLatencies},
@@ -51,14 +53,14 @@ func Run(t *testing.T, open Opener) {
 		{"ProjectsCRUD", testProjectsCRUD},
 		{"DeleteTrace", testDeleteTrace},
 		{"TransferTraces", testTransferTraces},
-		{"DeleteSession", testDeleteSession},
+		{"DeleteSession", testDeleteSession}, {"DeleteSpan", testDeleteSpan},
 		{"CostRollups", testCostRollups},
 		{"RecomputeCosts", testRecomputeCosts}, {"UsageByTool", testUsageByTool},
 		{"Settings", testSettings},
 		{"Filters", testFilters},
 		{"RetentionPolicies", testRetentionPolicies},
 		{"RetentionByAge", testRetentionByAge},
-		{"RetentionByCount", testRetentionByCount},
+		{"RetentionByCount", testRetentionByCount}, {"DeleteTraceRange", testDeleteTraceRange},
 		{"StorageReport", testStorageReport},
 		{"TraceSeries", testTraceSeries}, {"BucketLatencies", testBucketLatencies},
 		{"AnnotationScoreSeries", testAnnotationScoreSeries},
@@ -457,6 +459,50 @@ func testSpanStartOrder(t *testing.T, s store.Store) {
 	}
 	if diff := cmp.Diff(want, paged); diff != "" {
 		t.Errorf("paged start order (-want +got):\n%s", diff)
+	}
+	// Oldest first, in pages the same way, and by row id.
+	slices.Reverse(want)
+	for _, tc := range []struct {
+		name string
+		q    store.SpanQuery
+		want []string
+	}{
+		{"oldest first", store.SpanQuery{OrderByStartTime: true}, want},
+		{"row ids ascending", store.SpanQuery{}, nil},
+		{"oldest LLM spans first", store.SpanQuery{OrderByStartTime: true, Kinds: []string{"LLM"}},
+			[]string{spanID(102), spanID(105), spanID(202), spanID(205)}},
+		{"oldest first, filtered", store.SpanQuery{OrderByStartTime: true, Filter: mustParse(t, "span_kind == 'LLM'")},
+			[]string{spanID(102), spanID(105), spanID(202), spanID(205)}},
+	} {
+		q := tc.q
+		q.ProjectID, q.Ascending, q.Limit = pid, true, 4
+		var paged []string
+		var byRow []int64
+		for pages := 0; pages < 10; pages++ {
+			got, err := s.Spans(context.Background(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range got {
+				byRow = append(byRow, r.RowID)
+			}
+			if len(got) < 4 {
+				paged = append(paged, ids(got)...)
+				break
+			}
+			paged = append(paged, ids(got[:3])...)
+			byRow = byRow[:len(byRow)-1]
+			q.Cursor, q.CursorStartTime = got[3].RowID, got[3].StartTime
+		}
+		if tc.want == nil {
+			if len(byRow) != 11 || !slices.IsSorted(byRow) {
+				t.Errorf("%s: row ids %v, want 11 ascending", tc.name, byRow)
+			}
+			continue
+		}
+		if diff := cmp.Diff(tc.want, paged); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
 	}
 }
 

@@ -1,11 +1,16 @@
 -- Hand-made spans for the execution tests; testdata/exec/cases.txt says
 -- which of them each filter must return. Times: span sNN starts NN seconds
 -- after 2024-01-01T00:00:00Z.
-INSERT INTO traces (id, project_id, trace_id, start_time, end_time) VALUES
-    (1, 1, 'trace-1', 1704067200000000000, 1704067400000000000),
-    (2, 1, 'trace-2', 1704067200000000000, 1704067400000000000),
-    (3, 1, 'trace-3', 1704067200000000000, 1704067400000000000),
-    (4, 1, 'trace-4', 1704067200000000000, 1704067400000000000);
+-- Traces and sessions carry the roll-ups the writer keeps, summed from
+-- the spans below by hand.
+INSERT INTO sessions (id, project_id, session_id, start_time, end_time, trace_count, prompt_tokens, completion_tokens, total_tokens, user_id, cost_total) VALUES
+    (1, 1, 'sess-1', 1704067201000000000, 1704067215000000000, 2, 1750, 1075, 2825, 'u1', 0.012),
+    (2, 1, 'sess-2', 1704067206000000000, 1704067214900000000, 1, 2100, 1020, 3120, 'u2', 0.05);
+INSERT INTO traces (id, project_id, trace_id, session_rowid, start_time, end_time, root_span_id, span_count, error_count, llm_span_count, prompt_tokens, completion_tokens, total_tokens, cost_total, cost_prompt, cost_completion) VALUES
+    (1, 1, 'trace-1', 1, 1704067201000000000, 1704067207000000000, 's01', 5, 1, 2, 1100, 450, 1550, 0.012, 0.008, 0.004),
+    (2, 1, 'trace-2', 2, 1704067206000000000, 1704067214900000000, 's06', 4, 1, 2, 2100, 1020, 3120, 0.05, 0.03, 0.02),
+    (3, 1, 'trace-3', 1, 1704067210000000000, 1704067215000000000, 's10', 5, 1, 2, 650, 625, 1275, 0, 0, 0),
+    (4, 1, 'trace-4', NULL, 1704067215000000000, 1704067340000000000, 's15', 6, 0, 2, 10, 5, 15, 0.001, 0.0006, 0.0004);
 INSERT INTO spans (id, trace_rowid, project_id, span_id, parent_id, name, span_kind, start_time, end_time, status_code, status_message, model_name, provider, session_id, user_id, input_value, input_mime_type, output_value, output_mime_type, prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, attributes, events) VALUES
     (1, 1, 1, 's01', NULL, 'agent', 'AGENT', 1704067201000000000, 1704067207000000000, 'OK', '', NULL, NULL, 'sess-1', 'u1', 'Please process my REFUND request', 'text/plain', 'Refund issued', 'text/plain', NULL, NULL, NULL, NULL, NULL, NULL, '{"metadata":"{\"topic\":\"billing\",\"tier\":\"gold\",\"n\":3}","tag.tags":["vip","billing"],"session.id":"sess-1","user.id":"u1"}', '[]'),
     (2, 1, 1, 's02', 's01', 'ChatCompletion', 'LLM', 1704067202000000000, 1704067206500000000, 'OK', '', 'gpt-4o', 'openai', NULL, NULL, 'What is the refund policy?', NULL, 'Refunds within 30 days.', NULL, 800, 400, 1200, NULL, NULL, NULL, '{"llm.model_name":"gpt-4o","llm.input_messages.0.message.role":"system","llm.input_messages.1.message.role":"user","llm.input_messages.1.message.content":"What is the refund policy?","llm.invocation_parameters":"{\"temperature\":0.7,\"max_tokens\":512}","llm.token_count.total":1200}', NULL),
@@ -38,3 +43,11 @@ INSERT INTO span_annotations (id, span_rowid, name, label, score, explanation, i
     (8, 13, 'quote''s', 'odd', 1.0, NULL, '');
 INSERT INTO trace_annotations (id, trace_rowid, name, label, score) VALUES
     (1, 2, 'user_feedback', 'thumbs_down', 0.0);
+INSERT INTO trace_annotations (id, trace_rowid, name, label, score, identifier) VALUES
+    (2, 1, 'user_feedback', 'thumbs_up', 1.0, 'v2');
+INSERT INTO session_annotations (id, session_rowid, name, label, score) VALUES
+    (1, 1, 'resolution', 'resolved', 1.0);
+UPDATE spans SET cost_total = 0.008, cost_prompt = 0.006, cost_completion = 0.002 WHERE span_id = 's02';
+UPDATE spans SET cost_total = 0.004, cost_prompt = 0.002, cost_completion = 0.002 WHERE span_id = 's04';
+UPDATE spans SET cost_total = 0.05, cost_prompt = 0.03, cost_completion = 0.02 WHERE span_id = 's07';
+UPDATE spans SET cost_total = 0.001, cost_prompt = 0.0006, cost_completion = 0.0004 WHERE span_id = 's15';

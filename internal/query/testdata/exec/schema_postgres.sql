@@ -1,10 +1,34 @@
 -- The parts of the PostgreSQL schema that compiled filters read.
+CREATE TABLE sessions (
+    id                BIGINT PRIMARY KEY,
+    project_id        BIGINT NOT NULL,
+    session_id        TEXT    NOT NULL UNIQUE,
+    start_time        BIGINT NOT NULL,
+    end_time          BIGINT NOT NULL,
+    trace_count       BIGINT NOT NULL DEFAULT 0,
+    prompt_tokens     BIGINT NOT NULL DEFAULT 0,
+    completion_tokens BIGINT NOT NULL DEFAULT 0,
+    total_tokens      BIGINT NOT NULL DEFAULT 0,
+    user_id           TEXT,
+    cost_total        DOUBLE PRECISION NOT NULL DEFAULT 0
+);
 CREATE TABLE traces (
-    id         BIGINT PRIMARY KEY,
-    project_id BIGINT NOT NULL,
-    trace_id   TEXT    NOT NULL UNIQUE,
-    start_time BIGINT NOT NULL,
-    end_time   BIGINT NOT NULL
+    id                BIGINT PRIMARY KEY,
+    project_id        BIGINT NOT NULL,
+    trace_id          TEXT    NOT NULL UNIQUE,
+    session_rowid     BIGINT REFERENCES sessions(id),
+    start_time        BIGINT NOT NULL,
+    end_time          BIGINT NOT NULL,
+    root_span_id      TEXT,
+    span_count        BIGINT NOT NULL DEFAULT 0,
+    error_count       BIGINT NOT NULL DEFAULT 0,
+    llm_span_count    BIGINT NOT NULL DEFAULT 0,
+    prompt_tokens     BIGINT NOT NULL DEFAULT 0,
+    completion_tokens BIGINT NOT NULL DEFAULT 0,
+    total_tokens      BIGINT NOT NULL DEFAULT 0,
+    cost_total        DOUBLE PRECISION NOT NULL DEFAULT 0,
+    cost_prompt       DOUBLE PRECISION NOT NULL DEFAULT 0,
+    cost_completion   DOUBLE PRECISION NOT NULL DEFAULT 0
 );
 CREATE TABLE spans (
     id                 BIGINT PRIMARY KEY,
@@ -32,6 +56,9 @@ CREATE TABLE spans (
     cache_read_tokens  BIGINT,
     cache_write_tokens BIGINT,
     reasoning_tokens   BIGINT,
+    cost_total         DOUBLE PRECISION,
+    cost_prompt        DOUBLE PRECISION,
+    cost_completion    DOUBLE PRECISION,
     attributes         JSONB   NOT NULL,
     events             JSONB
 );
@@ -68,4 +95,20 @@ CREATE TABLE trace_annotations (
     source         TEXT    NOT NULL DEFAULT 'API',
     user_id        BIGINT,
     UNIQUE (name, trace_rowid, identifier)
+);
+CREATE TABLE session_annotations (
+    id             BIGINT PRIMARY KEY,
+    session_rowid  BIGINT NOT NULL REFERENCES sessions(id),
+    name           TEXT    NOT NULL,
+    label          TEXT,
+    score          DOUBLE PRECISION,
+    explanation    TEXT,
+    metadata       JSONB   NOT NULL DEFAULT '{}',
+    annotator_kind TEXT    NOT NULL DEFAULT 'HUMAN',
+    identifier     TEXT    NOT NULL DEFAULT '',
+    created_at     BIGINT NOT NULL DEFAULT 0,
+    updated_at     BIGINT NOT NULL DEFAULT 0,
+    source         TEXT    NOT NULL DEFAULT 'API',
+    user_id        BIGINT,
+    UNIQUE (name, session_rowid, identifier)
 );

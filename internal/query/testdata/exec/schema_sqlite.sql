@@ -1,10 +1,34 @@
 -- The parts of Loupe's SQLite schema that compiled filters read.
+CREATE TABLE sessions (
+    id                INTEGER PRIMARY KEY,
+    project_id        INTEGER NOT NULL,
+    session_id        TEXT    NOT NULL UNIQUE,
+    start_time        INTEGER NOT NULL,
+    end_time          INTEGER NOT NULL,
+    trace_count       INTEGER NOT NULL DEFAULT 0,
+    prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    total_tokens      INTEGER NOT NULL DEFAULT 0,
+    user_id           TEXT,
+    cost_total        REAL NOT NULL DEFAULT 0
+);
 CREATE TABLE traces (
-    id         INTEGER PRIMARY KEY,
-    project_id INTEGER NOT NULL,
-    trace_id   TEXT    NOT NULL UNIQUE,
-    start_time INTEGER NOT NULL,
-    end_time   INTEGER NOT NULL
+    id                INTEGER PRIMARY KEY,
+    project_id        INTEGER NOT NULL,
+    trace_id          TEXT    NOT NULL UNIQUE,
+    session_rowid     INTEGER REFERENCES sessions(id),
+    start_time        INTEGER NOT NULL,
+    end_time          INTEGER NOT NULL,
+    root_span_id      TEXT,
+    span_count        INTEGER NOT NULL DEFAULT 0,
+    error_count       INTEGER NOT NULL DEFAULT 0,
+    llm_span_count    INTEGER NOT NULL DEFAULT 0,
+    prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    total_tokens      INTEGER NOT NULL DEFAULT 0,
+    cost_total        REAL NOT NULL DEFAULT 0,
+    cost_prompt       REAL NOT NULL DEFAULT 0,
+    cost_completion   REAL NOT NULL DEFAULT 0
 );
 CREATE TABLE spans (
     id                 INTEGER PRIMARY KEY,
@@ -32,6 +56,9 @@ CREATE TABLE spans (
     cache_read_tokens  INTEGER,
     cache_write_tokens INTEGER,
     reasoning_tokens   INTEGER,
+    cost_total         REAL,
+    cost_prompt        REAL,
+    cost_completion    REAL,
     attributes         TEXT    NOT NULL,
     events             TEXT
 );
@@ -68,4 +95,20 @@ CREATE TABLE trace_annotations (
     source         TEXT    NOT NULL DEFAULT 'API',
     user_id        INTEGER,
     UNIQUE (name, trace_rowid, identifier)
+);
+CREATE TABLE session_annotations (
+    id             INTEGER PRIMARY KEY,
+    session_rowid  INTEGER NOT NULL REFERENCES sessions(id),
+    name           TEXT    NOT NULL,
+    label          TEXT,
+    score          REAL,
+    explanation    TEXT,
+    metadata       TEXT    NOT NULL DEFAULT '{}',
+    annotator_kind TEXT    NOT NULL DEFAULT 'HUMAN',
+    identifier     TEXT    NOT NULL DEFAULT '',
+    created_at     INTEGER NOT NULL DEFAULT 0,
+    updated_at     INTEGER NOT NULL DEFAULT 0,
+    source         TEXT    NOT NULL DEFAULT 'API',
+    user_id        INTEGER,
+    UNIQUE (name, session_rowid, identifier)
 );
