@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteSession", testDeleteSession},
 		{"CostRollups", testCostRollups},
 		{"RecomputeCosts", testRecomputeCosts}, {"UsageByTool", testUsageByTool},
+		{"CallsCountedOnce", testCallsCountedOnce}, {"RecomputeCalls", testRecomputeCalls},
 		{"Settings", testSettings},
 		{"Filters", testFilters},
 		{"RetentionPolicies", testRetentionPolicies},
