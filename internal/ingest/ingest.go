@@ -105,8 +105,8 @@ type Pipeline struct {
 	// projects that received spans (live views subscribe through it).
 	OnCommit func(projects []int64)
 	// OnStored, when set, is called after each committed batch with how
-	// long the write took and the spans that were new (metrics use it).
-	OnStored func(took time.Duration, stored []*span.Span)
+	// long the write took and what it stored (metrics use it).
+	OnStored func(took time.Duration, stored *store.WriteResult)
 
 	pricer atomic.Pointer[Pricer]
 	// syncer and syncs are set when the store is a SyncWriter: written
@@ -552,7 +552,7 @@ func (p *Pipeline) complete(w *written, syncErr error) {
 		p.Stats.SpansStored.Add(int64(res.Inserted))
 		p.Stats.SpansDuplicate.Add(int64(res.Duplicates))
 		if p.OnStored != nil {
-			p.OnStored(took, res.New)
+			p.OnStored(took, &res)
 		}
 		if p.OnCommit != nil && len(res.Projects) > 0 {
 			p.OnCommit(res.Projects)
