@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/loupe-dev/loupe/internal/store"
+	"github.com/loupe-dev/loupe/internal/usd"
 )
 
 // usageJSON is one group of GET /v1/projects/{project_identifier}/usage.
@@ -26,7 +27,7 @@ type usageJSON struct {
 func toUsageJSON(u store.Usage) usageJSON {
 	return usageJSON{Key: u.Key, LLMSpans: u.LLMSpans, PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens,
 		TotalTokens: u.TotalTokens, CacheReadTokens: u.CacheReadTokens, ReasoningTokens: u.ReasoningTokens,
-		Cost: u.Cost, Unpriced: u.Unpriced}
+		Cost: usd.Round(u.Cost), Unpriced: u.Unpriced}
 }
 
 // usageResponse is a project's usage by one dimension. Sampled tells that
