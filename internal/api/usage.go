@@ -38,9 +38,9 @@ type usageResponse struct {
 }
 
 // projectUsage answers GET /v1/projects/{project_identifier}/usage: the
-// tokens and cost of the project's LLM spans in [start_time, end_time),
-// by model (the default), user, prompt_version or tool, most expensive
-// first. The first three come from hourly roll-ups, so their bounds round
+// tokens and cost of the project's model calls, each counted once (package
+// rollup), in [start_time, end_time), by model (the default), user,
+// prompt_version or tool, most expensive first. The first three come from hourly roll-ups, so their bounds round
 // to hours; by tool reads the tool calls that started in range.
 func (a *API) projectUsage(r *http.Request) (any, error) {
 	q := r.URL.Query()

@@ -37,17 +37,17 @@ type Usage struct {
 // range stand for all, so a busy month costs no more than a busy hour.
 const ToolUsageSample = 20_000
 
-// ToolUsage is the LLM usage inside the calls of one tool. LLM spans under
-// nested tool calls count for each enclosing tool, so the rows of a project
-// may sum to more than its usage.
+// ToolUsage is the usage of the model calls inside the calls of one tool.
+// Calls under nested tool calls count for each enclosing tool, so the rows of
+// a project may sum to more than its usage.
 type ToolUsage struct {
 	Usage            // Key is the tool name
 	Calls      int64 // TOOL spans of this name
 	LatencyP50 int64 // ns
 }
 
-// ToolCall is one TOOL span with the usage of the model calls counted below it, as
-// backends read it before GroupToolCalls.
+// ToolCall is one TOOL span with the usage of the model calls counted below
+// it, as backends read it before GroupToolCalls.
 type ToolCall struct {
 	Name     string
 	Duration int64 // ns
@@ -126,13 +126,13 @@ type RecomputeResult struct {
 
 // Coster reads and rewrites costs.
 type Coster interface {
-	// Usage sums a project's LLM usage in [start, end) by dimension, most
+	// Usage sums a project's model calls in [start, end) by dimension, most
 	// expensive first. It reads hourly roll-ups, so bounds round to hours.
 	Usage(ctx context.Context, projectID int64, dim UsageDimension, start, end int64) ([]Usage, error)
-	// UsageSeries is a project's LLM usage per bucket (a multiple of an hour).
+	// UsageSeries is a project's model calls per bucket (a multiple of an hour).
 	UsageSeries(ctx context.Context, projectID int64, start, end, bucket int64) ([]UsagePoint, error)
-	// UsageByTool sums the LLM usage inside a project's tool calls that
-	// started in [start, end): the counted model calls below each TOOL span, by tool
+	// UsageByTool sums the usage inside a project's tool calls that started
+	// in [start, end): the counted model calls below each TOOL span, by tool
 	// name (tool.name, else the span name). Children are often stored
 	// before their parents, so this is read from the spans, not rolled up;
 	// sampled reports that only the newest ToolUsageSample calls were read.

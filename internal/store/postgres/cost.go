@@ -45,7 +45,7 @@ func (s *Store) Usage(ctx context.Context, projectID int64, dim store.UsageDimen
 // UsageSeries buckets a project's usage in time.
 func (s *Store) UsageSeries(ctx context.Context, projectID int64, start, end, bucket int64) ([]store.UsagePoint, error) {
 	bucket = max(bucket, int64(time.Hour))
-	// Every LLM span is counted once under the model dimension.
+	// Every counted call that names its model is under the model dimension once.
 	rows, err := s.pool.Query(ctx, `SELECT (hour - $1) / $2 * $2 + $1 AS b, `+usageColumns+` FROM usage_rollups
 		WHERE project_id = $3 AND dimension = 'model' AND hour >= $1 AND hour < $4
 		GROUP BY b ORDER BY b`, hourFloor(start), bucket, projectID, end)
@@ -92,7 +92,7 @@ const usageByToolQuery = `WITH RECURSIVE below(tool, tool_start, name, dur,
 		count(*) FILTER (WHERE state = 1 AND cost_status = 'no_price')
 	FROM below GROUP BY tool, tool_start, name, dur ORDER BY tool_start DESC, tool DESC`
 
-// UsageByTool sums the LLM usage below a project's tool calls.
+// UsageByTool sums the model calls counted below a project's tool calls.
 func (s *Store) UsageByTool(ctx context.Context, projectID int64, start, end int64) ([]store.ToolUsage, bool, error) {
 	var calls []store.ToolCall
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {

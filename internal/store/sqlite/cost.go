@@ -51,7 +51,7 @@ func (s *Store) UsageSeries(ctx context.Context, projectID int64, start, end, bu
 	if bucket < int64(time.Hour) {
 		bucket = int64(time.Hour)
 	}
-	// Every LLM span is counted once under the model dimension.
+	// Every counted call that names its model is under the model dimension once.
 	rows, err := s.read.QueryContext(ctx, `SELECT (hour - ?1) / ?2 * ?2 + ?1 AS b, `+usageColumns+` FROM usage_rollups
 		WHERE project_id = ?3 AND dimension = 'model' AND hour >= ?1 AND hour < ?4
 		GROUP BY b ORDER BY b`, hourFloor(start), bucket, projectID, end)
@@ -99,7 +99,7 @@ var usageByToolQuery = `WITH RECURSIVE below(tool, tool_start, name, dur,
 		count(*) FILTER (WHERE state = 1 AND cost_status = 'no_price')
 	FROM below GROUP BY tool, tool_start, name, dur ORDER BY tool_start DESC, tool DESC`
 
-// UsageByTool sums the LLM usage below a project's tool calls.
+// UsageByTool sums the model calls counted below a project's tool calls.
 func (s *Store) UsageByTool(ctx context.Context, projectID int64, start, end int64) ([]store.ToolUsage, bool, error) {
 	rows, err := s.read.QueryContext(ctx, usageByToolQuery, projectID, start, end, store.ToolUsageSample+1)
 	if err != nil {
