@@ -8,7 +8,8 @@
 #   2. the Node end-to-end client's packages (npm ci in e2e/node), when
 #      node_modules is missing or older than package-lock.json, and the
 #      Python virtual environment with Arize's arize-phoenix-client that
-#      e2e/phoenixclient drives, when it is missing or its pins changed;
+#      e2e/phoenixclient drives and the litellm application e2e/litellm
+#      runs, when it is missing or its pins changed;
 #   3. go vet, a gofmt check, then go test -race for the main module and for
 #      the sdk/ module, then each fuzz target of internal/otlp for 10 s.
 #
@@ -128,6 +129,10 @@ install_node_packages() {
 # throw-away virtual environment outside the tree. The pins are the versions
 # the test was last checked with; changing them rebuilds the environment.
 py_client_pins=(arize-phoenix-client==3.5.0 pandas==3.1.1)
+# e2e/litellm: one model call made through litellm and traced as
+# phoenix.otel.register(auto_instrument=True) traces it.
+py_client_pins+=(litellm==1.110.2 openai==3.63.0 openinference-instrumentation-litellm==0.1.51
+	openinference-instrumentation-openai==0.1.66 arize-phoenix-otel==0.17.2)
 export LOUPE_PY_VENV="${LOUPE_PY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/loupe-test/venv}"
 
 install_python_client() {

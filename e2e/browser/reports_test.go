@@ -176,7 +176,7 @@ func TestPricesAndStorage(t *testing.T) {
 
 	// The trace's cost: 800 prompt tokens at $2/M and 120 completion at $6/M.
 	p.open("/projects/digests/traces/" + traceID)
-	p.see(".thead", "$0.0023")
+	p.see(".thead", "$0.00232")
 	p.shot("38-trace-cost")
 
 	// Storage: what is held, and a retention policy for one project.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/loupe-dev/loupe/internal/costing"
 	"github.com/loupe-dev/loupe/internal/pricing"
+	"github.com/loupe-dev/loupe/internal/usd"
 )
 
 func (a *API) priceRoutes(mux *http.ServeMux) {
@@ -42,7 +43,7 @@ func (a *API) listPrices(r *http.Request) (any, error) {
 		e, _ := t.Lookup(m.ModelName, m.Provider)
 		out = append(out, modelPriceJSON{ModelName: m.ModelName, Provider: m.Provider,
 			FirstSeen: isoTime(m.FirstSeen), LastSeen: isoTime(m.LastSeen), SpanCount: m.SpanCount,
-			TotalTokens: m.TotalTokens, TotalCost: m.Cost, Unpriced: m.Unpriced, Price: e})
+			TotalTokens: m.TotalTokens, TotalCost: usd.Round(m.Cost), Unpriced: m.Unpriced, Price: e})
 	}
 	return single{Data: map[string]any{
 		"unit":    pricing.Unit,

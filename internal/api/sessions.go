@@ -7,6 +7,7 @@ import (
 
 	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/store"
+	"github.com/loupe-dev/loupe/internal/usd"
 )
 
 func (a *API) sessionRoutes(mux *http.ServeMux) {
@@ -46,7 +47,7 @@ func (a *API) toSessionJSON(r *http.Request, s store.Session) (sessionJSON, erro
 		ID: GlobalID("ProjectSession", s.RowID), SessionID: s.SessionID, ProjectID: GlobalID("Project", s.ProjectID),
 		StartTime: isoTime(s.StartTime), EndTime: isoTime(s.EndTime), NumTraces: s.TraceCount,
 		TokenCountPrompt: s.Tokens.Prompt, TokenCountCompletion: s.Tokens.Completion, TokenCountTotal: s.Tokens.Total,
-		TotalCost: s.Cost.Total, UnpricedSpans: s.Cost.Unpriced,
+		TotalCost: usd.Round(s.Cost.Total), UnpricedSpans: s.Cost.Unpriced,
 		UserID: optional(s.UserID), FirstInput: s.FirstInput, LastOutput: s.LastOutput, Traces: []sessionTraceJSON{},
 	}
 	traces, err := a.Store.Traces(r.Context(), store.TraceQuery{ProjectID: s.ProjectID, SessionIDs: []string{s.SessionID}, Ascending: true})

@@ -8,6 +8,8 @@ import (
 	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
+	"github.com/loupe-dev/loupe/internal/store/rollup"
+	"github.com/loupe-dev/loupe/internal/usd"
 )
 
 type spanContextJSON struct {
@@ -33,6 +35,33 @@ type spanJSON struct {
 	StatusMessage string          `json:"status_message"`
 	Attributes    json.RawMessage `json:"attributes"`
 	Events        []eventJSON     `json:"events"`
+	Cost          *spanCostJSON   `json:"cost,omitempty"`
+}
+
+// spanCostJSON is what the server priced a model call at, beside Phoenix's
+// span fields; a client's own llm.cost.* figures stay in the attributes.
+type spanCostJSON struct {
+	// Total, Prompt and Completion are null when the model has no price.
+	Total      *float64 `json:"total"`
+	Prompt     *float64 `json:"prompt"`
+	Completion *float64 `json:"completion"`
+	// Counted is false for a wrapper, whose call is counted in a span below
+	// it, and for a span stored before embedding calls were counted.
+	Counted bool `json:"counted"`
+}
+
+func toSpanCostJSON(r *store.SpanRecord) *spanCostJSON {
+	c := &r.View.Cost
+	out := &spanCostJSON{Counted: r.Counting == rollup.Counted}
+	switch c.Status {
+	case span.CostNoPrice:
+	case span.CostPriced:
+		total, prompt, completion := usd.Round(c.Total), usd.Round(c.Prompt), usd.Round(c.Completion)
+		out.Total, out.Prompt, out.Completion = &total, &prompt, &completion
+	default:
+		return nil
+	}
+	return out
 }
 
 // storedEvent is an event as the store keeps it.
@@ -53,6 +82,7 @@ func toSpanJSON(r store.SpanRecord) (spanJSON, error) {
 		StatusCode:    string(r.StatusCode),
 		StatusMessage: r.StatusMessage,
 		Events:        []eventJSON{},
+		Cost:          toSpanCostJSON(&r),
 	}
 	if r.ParentID != "" {
 		out.ParentID = &r.ParentID

@@ -11,6 +11,7 @@ import (
 
 	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/store"
+	"github.com/loupe-dev/loupe/internal/usd"
 )
 
 type traceJSON struct {
@@ -77,7 +78,7 @@ func toTraceJSON(t store.Trace) traceJSON {
 		SpanCount: t.SpanCount, ErrorCount: t.ErrorCount, LLMSpanCount: t.LLMSpanCount,
 		TokenCountPrompt: t.Tokens.Prompt, TokenCountCompletion: t.Tokens.Completion, TokenCountTotal: t.Tokens.Total,
 		TokenCountCacheRead: t.Tokens.CacheRead, TokenCountCacheWrite: t.Tokens.CacheWrite, TokenCountReasoning: t.Tokens.Reasoning,
-		TotalCost: t.Cost.Total, PromptCost: t.Cost.Prompt, CompletionCost: t.Cost.Completion, UnpricedSpans: t.Cost.Unpriced,
+		TotalCost: usd.Round(t.Cost.Total), PromptCost: usd.Round(t.Cost.Prompt), CompletionCost: usd.Round(t.Cost.Completion), UnpricedSpans: t.Cost.Unpriced,
 		SessionID: optional(t.SessionID), UserID: optional(t.UserID), Input: t.InputPreview, Output: t.OutputPreview,
 	}
 	return out

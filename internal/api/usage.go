@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/loupe-dev/loupe/internal/store"
+	"github.com/loupe-dev/loupe/internal/usd"
 )
 
 // usageJSON is one group of GET /v1/projects/{project_identifier}/usage.
@@ -26,7 +27,7 @@ type usageJSON struct {
 func toUsageJSON(u store.Usage) usageJSON {
 	return usageJSON{Key: u.Key, LLMSpans: u.LLMSpans, PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens,
 		TotalTokens: u.TotalTokens, CacheReadTokens: u.CacheReadTokens, ReasoningTokens: u.ReasoningTokens,
-		Cost: u.Cost, Unpriced: u.Unpriced}
+		Cost: usd.Round(u.Cost), Unpriced: u.Unpriced}
 }
 
 // usageResponse is a project's usage by one dimension. Sampled tells that
@@ -37,9 +38,9 @@ type usageResponse struct {
 }
 
 // projectUsage answers GET /v1/projects/{project_identifier}/usage: the
-// tokens and cost of the project's LLM spans in [start_time, end_time),
-// by model (the default), user, prompt_version or tool, most expensive
-// first. The first three come from hourly roll-ups, so their bounds round
+// tokens and cost of the project's model calls, each counted once (package
+// rollup), in [start_time, end_time), by model (the default), user,
+// prompt_version or tool, most expensive first. The first three come from hourly roll-ups, so their bounds round
 // to hours; by tool reads the tool calls that started in range.
 func (a *API) projectUsage(r *http.Request) (any, error) {
 	q := r.URL.Query()

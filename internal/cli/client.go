@@ -17,6 +17,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/loupe-dev/loupe/internal/usd"
 )
 
 // client talks to a running Loupe's REST API.
@@ -238,7 +240,7 @@ func runSpans(args []string, stdout, stderr io.Writer) error {
 	if *since > 0 {
 		q.Set("start_time", time.Now().Add(-*since).UTC().Format(time.RFC3339Nano))
 	}
-	t, err := newTable(stdout, *format, []string{"start_time", "trace_id", "span_id", "kind", "name", "status", "latency_ms", "tokens", "input", "output"})
+	t, err := newTable(stdout, *format, []string{"start_time", "trace_id", "span_id", "kind", "name", "status", "latency_ms", "tokens", "cost", "input", "output"})
 	if err != nil {
 		return err
 	}
@@ -254,6 +256,7 @@ func runSpans(args []string, stdout, stderr io.Writer) error {
 			EndTime    string         `json:"end_time"`
 			StatusCode string         `json:"status_code"`
 			Attributes map[string]any `json:"attributes"`
+			Cost       *spanCost      `json:"cost"`
 		}
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return err
@@ -261,7 +264,7 @@ func runSpans(args []string, stdout, stderr io.Writer) error {
 		return t.row(raw, map[string]string{
 			"start_time": s.StartTime, "trace_id": s.Context.TraceID, "span_id": s.Context.SpanID, "kind": s.SpanKind,
 			"name": s.Name, "status": s.StatusCode, "latency_ms": latencyMs(s.StartTime, s.EndTime),
-			"tokens": str(s.Attributes["llm.token_count.total"]), "input": str(s.Attributes["input.value"]),
+			"tokens": str(s.Attributes["llm.token_count.total"]), "cost": s.Cost.cell(*format), "input": str(s.Attributes["input.value"]),
 			"output": str(s.Attributes["output.value"]),
 		})
 	})
@@ -312,12 +315,57 @@ func runTraces(args []string, stdout, stderr io.Writer) error {
 		}
 		cells["status"] = str(m["status_code"])
 		cells["name"] = str(m["name"])
+		if *format == "table" {
+			cells["total_cost"] = traceCost(m)
+		}
 		return t.row(raw, cells)
 	})
 	if ferr := t.flush(); err == nil {
 		err = ferr
 	}
 	return err
+}
+
+// spanCost is what the REST API says a span's model call cost.
+type spanCost struct {
+	Total   *float64 `json:"total"` // nil: no price
+	Counted bool     `json:"counted"`
+}
+
+// cell writes the cost for a table (as people read costs, a wrapper's
+// marked as not counted) or as a number for csv.
+func (c *spanCost) cell(format string) string {
+	switch {
+	case c == nil:
+		return ""
+	case format != "table":
+		if c.Total == nil {
+			return ""
+		}
+		return str(*c.Total)
+	case c.Total == nil:
+		return "no price"
+	case !c.Counted:
+		return usd.Format(*c.Total) + " (wrapper, not counted)"
+	}
+	return usd.Format(*c.Total)
+}
+
+// traceCost writes a trace's cost for a table: digits a person can
+// compare, and calls without a price said, not taken for $0.
+func traceCost(m map[string]any) string {
+	cost, _ := m["total_cost"].(float64)
+	unpriced, _ := m["unpriced_spans"].(float64)
+	tokens, _ := m["token_count_total"].(float64)
+	switch {
+	case unpriced > 0 && cost == 0:
+		return "no price"
+	case unpriced > 0:
+		return usd.Format(cost) + " + " + strconv.FormatFloat(unpriced, 'f', 0, 64) + " unpriced"
+	case cost == 0 && tokens == 0:
+		return ""
+	}
+	return usd.Format(cost)
 }
 
 func runAnnotate(args []string, stdout, stderr io.Writer) error {

@@ -36,3 +36,38 @@ func TestClientBase(t *testing.T) {
 		}
 	}
 }
+
+func TestCostCells(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	for _, tc := range []struct {
+		c            *spanCost
+		table, other string
+	}{
+		{nil, "", ""},
+		{&spanCost{Total: f(0.0000195), Counted: true}, "$0.0000195", "0.0000195"},
+		{&spanCost{Total: f(0.0000195)}, "$0.0000195 (wrapper, not counted)", "0.0000195"},
+		{&spanCost{Total: f(0), Counted: true}, "$0", "0"},
+		{&spanCost{Counted: true}, "no price", ""},
+	} {
+		if got := tc.c.cell("table"); got != tc.table {
+			t.Errorf("%+v in a table: %q, want %q", tc.c, got, tc.table)
+		}
+		if got := tc.c.cell("csv"); got != tc.other {
+			t.Errorf("%+v in csv: %q, want %q", tc.c, got, tc.other)
+		}
+	}
+	for _, tc := range []struct {
+		m    map[string]any
+		want string
+	}{
+		{map[string]any{"total_cost": 0.0000416, "token_count_total": 20.0}, "$0.0000416"},
+		{map[string]any{"total_cost": 0.000072, "unpriced_spans": 1.0, "token_count_total": 360.0}, "$0.000072 + 1 unpriced"},
+		{map[string]any{"total_cost": 0.0, "unpriced_spans": 2.0, "token_count_total": 40.0}, "no price"},
+		{map[string]any{"total_cost": 0.0, "token_count_total": 49.0}, "$0"},
+		{map[string]any{"total_cost": 0.0, "token_count_total": 0.0}, ""},
+	} {
+		if got := traceCost(tc.m); got != tc.want {
+			t.Errorf("traceCost(%v) = %q, want %q", tc.m, got, tc.want)
+		}
+	}
+}

@@ -150,9 +150,9 @@ type Hooks struct {
 	// OnCommit gets the projects that received spans (live views
 	// subscribe through it).
 	OnCommit func(projects []int64)
-	// OnStored gets how long the write took and the spans that were new
-	// (metrics use it).
-	OnStored func(took time.Duration, stored []*span.Span)
+	// OnStored gets how long the write took and what it stored (metrics
+	// use it).
+	OnStored func(took time.Duration, stored *store.WriteResult)
 }
 
 // New returns a pipeline writing to w, pricing spans with pricer (none
@@ -556,7 +556,7 @@ func (p *Pipeline) complete(w *written, syncErr error) {
 		p.Stats.SpansStored.Add(int64(res.Inserted))
 		p.Stats.SpansDuplicate.Add(int64(res.Duplicates))
 		if p.hooks.OnStored != nil {
-			p.hooks.OnStored(took, res.New)
+			p.hooks.OnStored(took, &res)
 		}
 		if p.hooks.OnCommit != nil && len(res.Projects) > 0 {
 			p.hooks.OnCommit(res.Projects)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/loupe-dev/loupe/internal/ingest"
 	"github.com/loupe-dev/loupe/internal/span"
+	"github.com/loupe-dev/loupe/internal/store"
 )
 
 // Metrics holds Loupe's collectors in their own registry.
@@ -67,14 +68,14 @@ func New(stats *ingest.Stats, queueDepth func() int, dbFiles func() []string) *M
 		spans: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loupe_project_spans_total",
 			Help: "Spans stored, by project, OpenInference kind and status."}, []string{"project", "kind", "status"}),
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loupe_llm_tokens_total",
-			Help: "Tokens reported by LLM spans, by project, model and type (prompt, completion, cache_read, cache_write, reasoning)."},
+			Help: "Tokens of model calls (LLM and embedding spans, each call once), by project, model and type (prompt, completion, cache_read, cache_write, reasoning)."},
 			[]string{"project", "model", "type"}),
 		cost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loupe_llm_cost_usd_total",
-			Help: "Cost of LLM spans in USD at the prices in force when they arrived, by project and model."}, []string{"project", "model"}),
+			Help: "Cost of model calls (each once) in USD at the prices in force when they arrived, by project and model."}, []string{"project", "model"}),
 		unpriced: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loupe_llm_unpriced_spans_total",
-			Help: "LLM spans with tokens whose model has no price, by project and model."}, []string{"project", "model"}),
+			Help: "Model calls with tokens whose model has no price, by project and model."}, []string{"project", "model"}),
 		llmLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "loupe_llm_span_duration_seconds",
-			Help:    "Duration of LLM spans, by project and model.",
+			Help:    "Duration of LLM calls (each once), by project and model.",
 			Buckets: []float64{.1, .25, .5, 1, 2, 4, 8, 16, 32, 64}}, []string{"project", "model"}),
 	}
 	reg.MustRegister(m.commit, m.spans, m.tokens, m.cost, m.unpriced, m.llmLatency)
@@ -97,13 +98,16 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// ObserveCommit records one batch write.
-func (m *Metrics) ObserveCommit(took time.Duration, stored []*span.Span) {
+// ObserveCommit records one batch write. Tokens, cost and latency count
+// each model call once, as the roll-ups do (package rollup): a wrapper is
+// left out. Counters cannot go down, so a wrapper that arrives before the
+// call inside it is counted, and the call, when it comes, is not.
+func (m *Metrics) ObserveCommit(took time.Duration, res *store.WriteResult) {
 	m.commit.Observe(took.Seconds())
-	for _, sp := range stored {
+	for _, sp := range res.New {
 		v := &sp.View
 		m.spans.WithLabelValues(sp.Project, string(v.Kind), string(sp.StatusCode)).Inc()
-		if v.Kind != span.KindLLM {
+		if (v.Kind != span.KindLLM && v.Kind != span.KindEmbedding) || res.Uncounted[sp] {
 			continue
 		}
 		model := v.ModelName
@@ -122,6 +126,8 @@ func (m *Metrics) ObserveCommit(took time.Duration, stored []*span.Span) {
 		case span.CostNoPrice:
 			m.unpriced.WithLabelValues(sp.Project, model).Inc()
 		}
-		m.llmLatency.WithLabelValues(sp.Project, model).Observe(sp.Latency().Seconds())
+		if v.Kind == span.KindLLM {
+			m.llmLatency.WithLabelValues(sp.Project, model).Observe(sp.Latency().Seconds())
+		}
 	}
 }

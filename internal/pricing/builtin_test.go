@@ -61,6 +61,8 @@ func TestBuiltinCoverage(t *testing.T) {
 		{"llama-3.3-70b-versatile", "groq"}, {"meta-llama/Llama-3.3-70B-Instruct-Turbo", "together"},
 		{"anthropic.claude-3-5-sonnet-20240620-v1:0", "aws"}, {"us.anthropic.claude-3-7-sonnet-20250219-v1:0", "aws"},
 		{"gpt-4o-2024-08-06", "azure"},
+		{"text-embedding-3-small", ""}, {"text-embedding-3-large", ""}, {"text-embedding-ada-002", ""},
+		{"gemini-embedding-001", ""}, {"mistral-embed", ""}, {"openrouter/google/gemma-3n-e4b-it:free", ""},
 	} {
 		if _, ok := Default().Lookup(m.model, m.provider); !ok {
 			t.Errorf("no price for %q (provider %q)", m.model, m.provider)

@@ -7,12 +7,14 @@ import (
 	"github.com/loupe-dev/loupe/internal/span"
 )
 
-// PriceSpan sets sp.View.Cost for LLM spans that report tokens or a cost.
-// A model without a price gets span.CostNoPrice, never $0.
+// PriceSpan sets sp.View.Cost for LLM and embedding spans that report
+// tokens or a cost. A model without a price gets span.CostNoPrice, never $0.
+// An embedding call bills its prompt tokens (llm.token_count.prompt, or the
+// total when only that is sent) at the model's input rate.
 func (t *Table) PriceSpan(sp *span.Span) {
 	v := &sp.View
 	v.Cost = span.Cost{}
-	if v.Kind != span.KindLLM {
+	if v.Kind != span.KindLLM && v.Kind != span.KindEmbedding {
 		return
 	}
 	tokens := Tokens{Prompt: v.Tokens.Prompt, Completion: v.Tokens.Completion, Total: v.Tokens.Total,

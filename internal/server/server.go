@@ -26,7 +26,6 @@ import (
 	"github.com/loupe-dev/loupe/internal/otlp"
 	"github.com/loupe-dev/loupe/internal/pricing"
 	"github.com/loupe-dev/loupe/internal/retention"
-	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 	"github.com/loupe-dev/loupe/internal/web"
 )
@@ -99,7 +98,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.pipeline = ingest.New(ingest.Config{
 		MaxQueueSpans: cfg.QueueSpans, MaxQueueBytes: int64(cfg.QueueBytes), MaxBatchSpans: cfg.BatchSpans,
 	}, st, log, ingest.Hooks{
-		OnStored: func(took time.Duration, stored []*span.Span) { s.metrics.ObserveCommit(took, stored) },
+		OnStored: func(took time.Duration, stored *store.WriteResult) { s.metrics.ObserveCommit(took, stored) },
 		OnCommit: func([]int64) { s.ui.Notify() },
 	}, s.costs)
 	if err := s.pipeline.CheckWritable(ctx); err != nil {

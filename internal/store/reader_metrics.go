@@ -75,11 +75,11 @@ func (s TraceSeries) Sampled() bool { return s.LatencySample < s.Traces }
 type TraceBucket struct {
 	Start                     int64 // unix ns
 	Traces, OK, Errors, Unset int64
-	// Tokens are the sums over LLM spans of Prompt, Completion, Total,
+	// Tokens are the sums over counted model calls of Prompt, Completion, Total,
 	// CacheRead and Reasoning; the other counts are not kept per trace.
 	Tokens   span.TokenCounts
-	Cost     float64 // USD over priced LLM spans
-	Unpriced int64   // LLM spans whose model has no price
+	Cost     float64 // USD over priced counted model calls
+	Unpriced int64   // counted model calls whose model has no price
 	Latency  SeriesLatency
 }
 
@@ -143,7 +143,7 @@ type PromptVersionReport struct {
 // PromptVersion is one template version's usage, speed and judgements.
 type PromptVersion struct {
 	Version string
-	// Usage is exact: LLM spans, tokens and cost from the hourly roll-ups,
+	// Usage is exact: model calls, tokens and cost from the hourly roll-ups,
 	// so the range is rounded to whole hours.
 	Usage Usage
 	// Spans and Traces count the sampled LLM spans of this version and the

@@ -45,11 +45,11 @@ type ProjectStats struct {
 	ErrorTraces int64 // traces with at least one error span
 	Spans       int64
 	Tokens      TokenSums
-	Cost        float64 // USD over priced LLM spans
+	Cost        float64 // USD over priced counted model calls
 	Latency     LatencySummary
 }
 
-// TokenSums are token totals over LLM spans.
+// TokenSums are token totals over counted model calls (package rollup).
 type TokenSums struct {
 	Prompt, Completion, Total int64
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/span"
+	"github.com/loupe-dev/loupe/internal/store/rollup"
 )
 
 // ErrNotFound is returned (wrapped) when a named project, trace or span does not exist.
@@ -77,6 +78,10 @@ type WriteResult struct {
 	Projects   []int64 // projects that received spans
 	// New are the spans that were stored, as opposed to already present.
 	New []*span.Span
+	// Uncounted are those of New whose model call is counted in another
+	// span (package rollup): wrappers, and calls that take the place of a
+	// wrapper counted before them. Counters kept as spans arrive skip them.
+	Uncounted map[*span.Span]bool
 }
 
 // Reader answers the read paths of the REST API and the UI.
@@ -163,6 +168,9 @@ type SpanRecord struct {
 	// output values merged back, for readers that pass it through.
 	AttributesJSON json.RawMessage
 	EventsJSON     json.RawMessage // JSON array, never nil
+	// Counting is the span's part in counting model calls: counted, a
+	// wrapper whose call is counted below it, or neither.
+	Counting rollup.State
 }
 
 // SpanQuery selects spans of one project. Zero values mean "no condition".
@@ -244,8 +252,8 @@ type Trace struct {
 	SpanCount     int64
 	ErrorCount    int64
 	LLMSpanCount  int64
-	Tokens        span.TokenCounts // sums over LLM spans
-	Cost          CostTotals       // sums over LLM spans
+	Tokens        span.TokenCounts // sums over counted model calls (package rollup)
+	Cost          CostTotals       // sums over counted model calls
 	UserID        string
 	InputPreview  string
 	OutputPreview string
@@ -369,8 +377,9 @@ type Manager interface {
 	DeleteSpan(ctx context.Context, rowID int64) error
 }
 
-// CostTotals sums the cost of LLM spans. Unpriced counts the spans with
-// tokens whose model has no price: their cost is unknown, not zero.
+// CostTotals sums the cost of counted model calls (package rollup).
+// Unpriced counts the calls whose model has no price: their cost is
+// unknown, not zero.
 type CostTotals struct {
 	Total      float64
 	Prompt     float64

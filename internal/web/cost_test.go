@@ -68,7 +68,7 @@ func TestCostBreakdown(t *testing.T) {
 	contains(t, "tool panel placeholder", body, "Cost by tool", `data-defer="/projects/support-bot/tool-costs?range=24h"`)
 	lacks(t, "tool panel placeholder", body, ">summarize<")
 	body = e.mustGet("/projects/support-bot/tool-costs?range=24h")
-	contains(t, "tool panel", body, "Cost by tool", ">summarize<", "1 call(s), p50 2 s, 1 LLM span(s) inside")
+	contains(t, "tool panel", body, "Cost by tool", ">summarize<", "1 call(s), p50 2 s, 1 model call(s) inside")
 	lacks(t, "tool panel", body, ">tool.search_docs<", "data-defer")
 	toolLink := "/projects/support-bot/spans?filter=span_kind+%3D%3D+%27TOOL%27+and+%28tool.name+%3D%3D+%27summarize%27+or+name+%3D%3D+%27summarize%27%29&range=24h"
 	contains(t, "tool link", html.UnescapeString(body), toolLink)
@@ -85,16 +85,6 @@ func TestCostBreakdown(t *testing.T) {
 	contains(t, "sessions", body, `class="unpriced plus"`)
 	body = e.mustGet("/projects/support-bot/sessions/conv-1")
 	contains(t, "session", body, `class="unpriced plus"`)
-}
-
-func TestPreciseUSD(t *testing.T) {
-	for in, want := range map[float64]string{
-		0: "$0", 0.0000264: "$0.000026", 0.00031: "$0.00031", 0.0099999: "$0.01", 0.012: "$0.01", 1.5: "$1.50", 0.15e-6 * 1e6: "$0.15",
-	} {
-		if got := preciseUSD(in); got != want {
-			t.Errorf("preciseUSD(%g) = %q, want %q", in, got, want)
-		}
-	}
 }
 
 func TestCostBreakdownRows(t *testing.T) {

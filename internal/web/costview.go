@@ -10,6 +10,7 @@ import (
 
 	"github.com/loupe-dev/loupe/internal/pricing"
 	"github.com/loupe-dev/loupe/internal/span"
+	"github.com/loupe-dev/loupe/internal/usd"
 )
 
 // pricesURL is the page listing model prices, where a missing one is added.
@@ -24,6 +25,17 @@ type costBreakdown struct {
 	Source  string // computed, client or mixed
 	Entry   string // the price entry used
 	Rows    []costRow
+	// Wrapper is set when the span wraps model calls counted below it
+	// (package rollup), which CountedIn names when they were read.
+	Wrapper   bool
+	CountedIn []countedCall
+}
+
+// countedCall is a model call a wrapper's usage is counted in.
+type countedCall struct {
+	Name, Model string
+	Child       bool   // the wrapper's child, not a span further below
+	URL         string // the trace page with the call selected
 }
 
 // costRow is one token type of a cost breakdown.
@@ -109,22 +121,5 @@ func (r costRow) RateText() string {
 	return "$" + strconv.FormatFloat(perM, 'f', -1, 64) + " / 1M"
 }
 
-// CostText is the row's cost, precise enough that small rows are not all
-// "<$0.0001".
-func (r costRow) CostText() string { return preciseUSD(r.Cost) }
-
-// preciseUSD writes an amount with two significant digits below a cent
-// and cents above: $0.000026, $0.0031, $2.50.
-func preciseUSD(f float64) string {
-	switch {
-	case f <= 0:
-		return "$0"
-	case f >= 0.01:
-		return "$" + strconv.FormatFloat(f, 'f', 2, 64)
-	}
-	// Keep the zeros after the point and two digits more.
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	zeros := strings.IndexFunc(s[2:], func(r rune) bool { return r != '0' })
-	s = strconv.FormatFloat(f, 'f', zeros+2, 64)
-	return "$" + strings.TrimRight(strings.TrimRight(s, "0"), ".")
-}
+// CostText is the row's cost.
+func (r costRow) CostText() string { return usd.Format(r.Cost) }

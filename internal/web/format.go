@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loupe-dev/loupe/internal/usd"
 	"github.com/loupe-dev/loupe/internal/web/view"
 )
 
@@ -21,7 +22,7 @@ var funcs = template.FuncMap{
 	"num":        groupDigits,
 	"pct":        percent,
 	"bytes":      humanBytes,
-	"cost":       usd,
+	"cost":       usd.Format,
 	"kindClass":  kindClass,
 	"kindLabel":  kindLabel,
 	"preview":    view.Preview,
@@ -196,17 +197,4 @@ func roleClass(role string) string {
 		return "role-tool"
 	}
 	return "role-other"
-}
-
-// usd writes a cost to a sensible precision: $0.0004, $0.012, $1.27.
-func usd(f float64) string {
-	switch {
-	case f <= 0:
-		return "–"
-	case f < 0.0001:
-		return "<$0.0001"
-	case f < 1:
-		return "$" + strings.TrimRight(strings.TrimRight(strconv.FormatFloat(f, 'f', 4, 64), "0"), ".")
-	}
-	return "$" + strconv.FormatFloat(f, 'f', 2, 64)
 }

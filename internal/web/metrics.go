@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/loupe-dev/loupe/internal/store"
+	"github.com/loupe-dev/loupe/internal/usd"
 )
 
 // steps are the bucket widths the Metrics tab offers, by name.
@@ -174,14 +175,15 @@ func metricsCharts(x xAxis, ts store.TraceSeries, scores []store.ScorePoint, per
 	if ts.Sampled() {
 		latency.Note = "Sampled: percentiles over the newest " + groupDigits(ts.LatencySample) + " of " + groupDigits(ts.Traces) + " traces"
 	}
-	tokens := stackedBars(chartSpec{Title: "Tokens", Unit: "on LLM spans, per " + per, Format: countFormat, Tick: compactCount, MinTop: 4,
-		Empty: "No LLM tokens in this range."}, x,
+	tokens := stackedBars(chartSpec{Title: "Tokens", Unit: "of model calls, per " + per, Format: countFormat, Tick: compactCount, MinTop: 4,
+		Empty: "No tokens in this range."}, x,
 		[]chartSeries{{"Prompt", "s-prompt", prompt}, {"Cache read", "s-cache", cached}, {"Completion", "s-completion", completion}, {"Reasoning", "s-reasoning", reasoning}})
 	tokens.Note = "Prompt without cache reads, completion without reasoning"
-	costs := stackedBars(chartSpec{Title: "Cost", Unit: "USD per " + per, Format: usdFormat, Tick: usdTick, MinTop: 0.0001,
-		Empty: "No priced LLM spans in this range."}, x, []chartSeries{{"Cost", "s-cost", cost}})
+	// A millionth of a dollar: the axis of a few cheap calls still shows them.
+	costs := stackedBars(chartSpec{Title: "Cost", Unit: "USD per " + per, Format: usd.Format, Tick: usd.Format, MinTop: 1e-6,
+		Empty: "No priced model calls in this range."}, x, []chartSeries{{"Cost", "s-cost", cost}})
 	if unpriced > 0 {
-		costs.Note = plural(unpriced, "LLM span has", "LLM spans have") + " no price:"
+		costs.Note = plural(unpriced, "model call has", "model calls have") + " no price:"
 		costs.NoteURL, costs.NoteLink = "/prices", "add one"
 	}
 	return []chart{traces, errorRate, latency, tokens, costs, scoreChart(x, scores)}

@@ -41,27 +41,6 @@ func percentFormat(v float64) string {
 	return strconv.FormatFloat(v, 'f', 0, 64) + "%"
 }
 
-// usdFormat is usd, with a plain $0 for a bucket that cost nothing.
-func usdFormat(v float64) string {
-	if v == 0 {
-		return "$0"
-	}
-	return usd(v)
-}
-
-// usdTick writes an axis value in dollars with as many decimals as its step needs.
-func usdTick(v float64) string {
-	switch {
-	case v == 0:
-		return "$0"
-	case v < 0.01:
-		return "$" + strconv.FormatFloat(v, 'f', -1, 64)
-	case v < 10:
-		return "$" + strconv.FormatFloat(v, 'f', 2, 64)
-	}
-	return "$" + groupDigits(int64(math.Round(v)))
-}
-
 // compactCount writes a count for an axis: 950, 2.5k, 12k, 1.2M.
 func compactCount(v float64) string {
 	a := v
@@ -123,16 +102,6 @@ func bytesSize(n int64) string {
 		i++
 	}
 	return trimZero(strconv.FormatFloat(v, 'f', 1, 64)) + " " + string("KMGTP"[i]) + "B"
-}
-
-// preciseCost writes a small cost to three significant digits, so that
-// costs per call of a few hundredths of a cent still compare: $0.000147.
-func preciseCost(v float64) string {
-	if v <= 0 || v >= 0.01 {
-		return usd(v)
-	}
-	digits := int(-math.Floor(math.Log10(v))) + 2
-	return "$" + strconv.FormatFloat(v, 'f', digits, 64)
 }
 
 // share writes a fraction as a percentage: 0.75 → "75%".

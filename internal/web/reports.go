@@ -33,7 +33,6 @@ var reportFuncs = template.FuncMap{
 	"perSpan":   func(total, spans int64) int64 { return total / spans },
 	"fraction":  func(pct float64) float64 { return pct / 100 },
 	"plural":    plural,
-	"costp":     preciseCost,
 }
 
 // The report pages are parsed at start-up like the others, with their own

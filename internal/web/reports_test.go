@@ -120,7 +120,7 @@ func TestMetricsTab(t *testing.T) {
 		"OK: 2", "Error: 1", "Unset: 1", // bar titles
 		"Error rate: 33%", "p50: 4 s", "p90: 5.6 s", "p99: 6 s", "Cache read: 1\u202f200", "Prompt: 1\u202f800",
 		"correctness: 0.5", // the mean of one span scored 1 and one scored 0
-		"1 LLM span has no price:", `href="/prices"`,
+		"1 model call has no price:", `href="/prices"`,
 		"traces", "% of traces", "UTC", // axis units
 		"By prompt version")
 	// One bar per status in the bucket of the first three traces, one in the other.
@@ -154,7 +154,7 @@ func TestMetricsEmptyAndUnknown(t *testing.T) {
 	e := newReportEnv(t)
 	e.writePriced(llmTrace("old", 1, time.Now().Add(-3*time.Hour), time.Second, span.StatusOK, "gpt-4o-mini", ""))
 	body := e.mustGet("/projects/old/metrics?range=15m")
-	contains(t, "empty metrics", body, "No traces started in this range.", "No LLM tokens in this range.",
+	contains(t, "empty metrics", body, "No traces started in this range.", "No tokens in this range.",
 		"No span annotations with a score in this range.")
 	lacks(t, "empty metrics", body, `<rect class="cbar`)
 	if code, body := e.get("/projects/nope/metrics"); code != http.StatusNotFound || !strings.Contains(body, "Project not found") {

@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/loupe-dev/loupe/internal/store"
+	"github.com/loupe-dev/loupe/internal/store/rollup"
 	"github.com/loupe-dev/loupe/internal/web/view"
 )
 
@@ -82,6 +83,9 @@ func (h *Handler) spanFragment(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = h.withAnnotations(r.Context(), d)
 	}
+	if err == nil {
+		err = h.withCounting(r.Context(), d)
+	}
 	if err != nil {
 		h.fail(w, r, err, notFound{})
 		return
@@ -129,6 +133,29 @@ func (d *spanDetail) TabURL(tab string) string {
 // ValueURL serves whole attribute values of this span (add &key=…).
 func (d *spanDetail) ValueURL() string {
 	return projectURL(d.Project) + "/spans/" + url.PathEscape(d.Rec.SpanID) + "/value"
+}
+
+// countedInShown is how many of the calls a wrapper stands for its view names.
+const countedInShown = 3
+
+// withCounting tells of a wrapper where its model call is counted.
+func (h *Handler) withCounting(ctx context.Context, d *spanDetail) error {
+	if d.Rec.Counting != rollup.Wrapper || d.Cost == nil {
+		return nil
+	}
+	d.Cost.Wrapper = true
+	if h.caps.coster == nil {
+		return nil
+	}
+	calls, err := h.caps.coster.CountedBelow(ctx, d.Rec.RowID, countedInShown)
+	if err != nil {
+		return err
+	}
+	for _, c := range calls {
+		d.Cost.CountedIn = append(d.Cost.CountedIn, countedCall{Name: c.Name, Model: c.ModelName, Child: c.Depth == 1,
+			URL: traceURL(d.Project, d.Rec.TraceID) + "?span=" + url.QueryEscape(c.SpanID)})
+	}
+	return nil
 }
 
 // withAnnotations reads the span's annotations for its Annotations tab.

@@ -87,6 +87,9 @@ func (h *Handler) trace(w http.ResponseWriter, r *http.Request) {
 		if page.Detail, err = newSpanDetail(name, rec, r.URL.Query().Get("tab")); err == nil {
 			err = h.withAnnotations(ctx, page.Detail)
 		}
+		if err == nil {
+			err = h.withCounting(ctx, page.Detail)
+		}
 		if err != nil {
 			h.fail(w, r, err, notFound{})
 			return

@@ -45,7 +45,7 @@ func (s *Store) Usage(ctx context.Context, projectID int64, dim store.UsageDimen
 // UsageSeries buckets a project's usage in time.
 func (s *Store) UsageSeries(ctx context.Context, projectID int64, start, end, bucket int64) ([]store.UsagePoint, error) {
 	bucket = max(bucket, int64(time.Hour))
-	// Every LLM span is counted once under the model dimension.
+	// Every counted call that names its model is under the model dimension once.
 	rows, err := s.pool.Query(ctx, `SELECT (hour - $1) / $2 * $2 + $1 AS b, `+usageColumns+` FROM usage_rollups
 		WHERE project_id = $3 AND dimension = 'model' AND hour >= $1 AND hour < $4
 		GROUP BY b ORDER BY b`, hourFloor(start), bucket, projectID, end)
@@ -65,7 +65,7 @@ func (s *Store) UsageSeries(ctx context.Context, projectID int64, start, end, bu
 
 // usageByToolQuery reads, for each of the newest tool calls in range (one
 // more than the sample, to tell when it is cut), its name, duration and the
-// usage of the LLM spans below it. The walk carries each call's name and
+// usage of the model calls counted below it. The walk carries each call's name and
 // times and the spans' usage, so the sums are one GROUP BY over it with no
 // join back to spans; UNION, not UNION ALL, ends it on a parent cycle a
 // client may send.
@@ -73,26 +73,26 @@ func (s *Store) UsageSeries(ctx context.Context, projectID int64, start, end, bu
 // flattened into a join, it is planned for the recursive term's inflated
 // row estimate as a merge join over the whole index at every level.
 const usageByToolQuery = `WITH RECURSIVE below(tool, tool_start, name, dur,
-		trace_rowid, span_id, kind, prompt, completion, total, cache_read, reasoning, cost, cost_status) AS (
+		trace_rowid, span_id, state, prompt, completion, total, cache_read, reasoning, cost, cost_status) AS (
 		(SELECT id, start_time, coalesce(nullif(attributes->>'tool.name', ''), name), end_time - start_time,
-			trace_rowid, span_id, span_kind, prompt_tokens, completion_tokens, total_tokens, cache_read_tokens,
+			trace_rowid, span_id, call_state, prompt_tokens, completion_tokens, total_tokens, cache_read_tokens,
 			reasoning_tokens, cost_total, cost_status
 		FROM spans WHERE project_id = $1 AND span_kind = 'TOOL' AND start_time >= $2 AND start_time < $3
 		ORDER BY start_time DESC, id DESC LIMIT $4)
 		UNION
 		SELECT b.tool, b.tool_start, b.name, b.dur, s.* FROM below b, LATERAL (
-			SELECT trace_rowid, span_id, span_kind, prompt_tokens, completion_tokens, total_tokens, cache_read_tokens,
+			SELECT trace_rowid, span_id, call_state, prompt_tokens, completion_tokens, total_tokens, cache_read_tokens,
 				reasoning_tokens, cost_total, cost_status
 			FROM spans WHERE trace_rowid = b.trace_rowid AND parent_id = b.span_id OFFSET 0) s
 	)
-	SELECT name, dur, count(*) FILTER (WHERE kind = 'LLM'),
-		coalesce(sum(prompt) FILTER (WHERE kind = 'LLM'), 0)::bigint, coalesce(sum(completion) FILTER (WHERE kind = 'LLM'), 0)::bigint,
-		coalesce(sum(total) FILTER (WHERE kind = 'LLM'), 0)::bigint, coalesce(sum(cache_read) FILTER (WHERE kind = 'LLM'), 0)::bigint,
-		coalesce(sum(reasoning) FILTER (WHERE kind = 'LLM'), 0)::bigint, coalesce(sum(cost) FILTER (WHERE kind = 'LLM'), 0),
-		count(*) FILTER (WHERE kind = 'LLM' AND cost_status = 'no_price')
+	SELECT name, dur, count(*) FILTER (WHERE state = 1),
+		coalesce(sum(prompt) FILTER (WHERE state = 1), 0)::bigint, coalesce(sum(completion) FILTER (WHERE state = 1), 0)::bigint,
+		coalesce(sum(total) FILTER (WHERE state = 1), 0)::bigint, coalesce(sum(cache_read) FILTER (WHERE state = 1), 0)::bigint,
+		coalesce(sum(reasoning) FILTER (WHERE state = 1), 0)::bigint, coalesce(sum(cost) FILTER (WHERE state = 1), 0),
+		count(*) FILTER (WHERE state = 1 AND cost_status = 'no_price')
 	FROM below GROUP BY tool, tool_start, name, dur ORDER BY tool_start DESC, tool DESC`
 
-// UsageByTool sums the LLM usage below a project's tool calls.
+// UsageByTool sums the model calls counted below a project's tool calls.
 func (s *Store) UsageByTool(ctx context.Context, projectID int64, start, end int64) ([]store.ToolUsage, bool, error) {
 	var calls []store.ToolCall
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
@@ -181,6 +181,7 @@ type costChange struct {
 	spanRow, traceRow, projectID, session int64
 	start                                 int64
 	model, provider, user, version        string
+	counted                               bool // in the roll-ups; a wrapper's cost is its own alone
 	before, after                         span.Cost
 }
 
@@ -188,14 +189,14 @@ func recomputeRange(ctx context.Context, tx pgx.Tx, lo, hi int64, models []strin
 	// Spans are locked in row id order, then their traces; the client's own
 	// llm.cost.* attributes are the only ones pricing reads.
 	rows, err := tx.Query(ctx, `SELECT s.id, s.trace_rowid, s.project_id, coalesce(t.session_rowid, 0), s.start_time,
-			s.model_name, coalesce(s.provider, ''), coalesce(s.user_id, t.user_id, ''),
+			s.span_kind, coalesce(s.call_state, 0) = 1, s.model_name, coalesce(s.provider, ''), coalesce(s.user_id, t.user_id, ''),
 			coalesce(s.attributes->>'llm.prompt_template.version', ''),
 			coalesce(s.prompt_tokens, 0), coalesce(s.completion_tokens, 0), coalesce(s.total_tokens, 0),
 			coalesce(s.cache_read_tokens, 0), coalesce(s.cache_write_tokens, 0), coalesce(s.reasoning_tokens, 0),
 			(SELECT jsonb_object_agg(key, value) FROM jsonb_each(s.attributes) WHERE key LIKE 'llm.cost.%'),
 			coalesce(s.cost_status, ''), coalesce(s.cost_total, 0), coalesce(s.cost_prompt, 0), coalesce(s.cost_completion, 0)
 		FROM spans s JOIN traces t ON t.id = s.trace_rowid
-		WHERE s.id >= $1 AND s.id < $2 AND s.span_kind = 'LLM' AND s.model_name = ANY($3)
+		WHERE s.id >= $1 AND s.id < $2 AND s.span_kind IN ('LLM', 'EMBEDDING') AND s.model_name = ANY($3)
 		ORDER BY s.id FOR UPDATE OF s`, lo, hi, models)
 	if err != nil {
 		return fmt.Errorf("read spans to reprice: %w", err)
@@ -204,13 +205,13 @@ func recomputeRange(ctx context.Context, tx pgx.Tx, lo, hi int64, models []strin
 	var c costChange
 	var tokens span.TokenCounts
 	var clientCost []byte
-	var status string
-	_, err = pgx.ForEachRow(rows, []any{&c.spanRow, &c.traceRow, &c.projectID, &c.session, &c.start, &c.model, &c.provider, &c.user, &c.version,
+	var status, kind string
+	_, err = pgx.ForEachRow(rows, []any{&c.spanRow, &c.traceRow, &c.projectID, &c.session, &c.start, &kind, &c.counted, &c.model, &c.provider, &c.user, &c.version,
 		&tokens.Prompt, &tokens.Completion, &tokens.Total, &tokens.CacheRead, &tokens.CacheWrite, &tokens.Reasoning,
 		&clientCost, &status, &c.before.Total, &c.before.Prompt, &c.before.Completion}, func() error {
 		c.before.Status = span.CostStatus(status)
 		sp := span.Span{Attributes: clientCostAttributes(clientCost),
-			View: span.View{Kind: span.KindLLM, ModelName: c.model, Provider: c.provider, Tokens: tokens}}
+			View: span.View{Kind: span.Kind(kind), ModelName: c.model, Provider: c.provider, Tokens: tokens}}
 		price(&sp)
 		res.Scanned++
 		c.after = sp.View.Cost
@@ -277,6 +278,9 @@ func queueCostChange(b *pgx.Batch, c costChange) {
 	b.Queue(`UPDATE spans SET cost_status = $1, cost_total = $2, cost_prompt = $3, cost_completion = $4,
 			cost_details = $5, cost_source = $6, cost_entry = $7 WHERE id = $8`,
 		nullText(string(a.Status)), total, prompt, completion, details, source, entry, c.spanRow)
+	if !c.counted {
+		return
+	}
 	dTotal := a.Total - c.before.Total
 	dPrompt := a.Prompt - c.before.Prompt
 	dCompletion := a.Completion - c.before.Completion

@@ -13,6 +13,7 @@ import (
 	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
+	"github.com/loupe-dev/loupe/internal/store/rollup"
 )
 
 const projectColumns = `id, name, description, created_at, updated_at, coalesce(last_span_time, 0)`
@@ -69,7 +70,7 @@ const spanSelect = `SELECT s.id, s.project_id, t.trace_id, coalesce(s.parent_id,
 	coalesce(s.cache_read_tokens, 0), coalesce(s.cache_write_tokens, 0), coalesce(s.reasoning_tokens, 0),
 	s.attributes, coalesce(s.events, '[]'::jsonb), s.otel_kind, coalesce(s.trace_state, ''),
 	coalesce(s.cost_status, ''), coalesce(s.cost_total, 0), coalesce(s.cost_prompt, 0), coalesce(s.cost_completion, 0),
-	coalesce(s.cost_details, ''), coalesce(s.cost_source, ''), coalesce(s.cost_entry, '')
+	coalesce(s.cost_details, ''), coalesce(s.cost_source, ''), coalesce(s.cost_entry, ''), coalesce(s.call_state, 0)
 	FROM spans s JOIN traces t ON t.id = s.trace_rowid`
 
 func scanSpan(row pgx.CollectableRow) (store.SpanRecord, error) {
@@ -77,6 +78,7 @@ func scanSpan(row pgx.CollectableRow) (store.SpanRecord, error) {
 	var in, out pgtype.Text
 	var attrs, events []byte
 	var kind, status, costStatus string
+	var counting int16
 	v := &r.View
 	err := row.Scan(&r.RowID, &r.ProjectID, &r.TraceID, &r.ParentID, &r.SpanID, &r.Name, &kind,
 		&r.StartTime, &r.EndTime, &status, &r.StatusMessage,
@@ -85,10 +87,12 @@ func scanSpan(row pgx.CollectableRow) (store.SpanRecord, error) {
 		&v.Tokens.Prompt, &v.Tokens.Completion, &v.Tokens.Total,
 		&v.Tokens.CacheRead, &v.Tokens.CacheWrite, &v.Tokens.Reasoning,
 		&attrs, &events, &r.OTelKind, &r.TraceState,
-		&costStatus, &v.Cost.Total, &v.Cost.Prompt, &v.Cost.Completion, &v.Cost.Details, &v.Cost.Source, &v.Cost.Entry)
+		&costStatus, &v.Cost.Total, &v.Cost.Prompt, &v.Cost.Completion, &v.Cost.Details, &v.Cost.Source, &v.Cost.Entry,
+		&counting)
 	if err != nil {
 		return r, err
 	}
+	r.Counting = rollup.State(counting)
 	v.Kind = span.Kind(kind)
 	r.StatusCode = span.StatusCode(status)
 	v.Cost.Status = span.CostStatus(costStatus)

@@ -143,7 +143,8 @@ type spanColumns struct {
 	costStatus, costDetails, costSource, costEntry           []pgtype.Text
 	costTotal, costPrompt, costCompletion                    []pgtype.Float8
 	search                                                   []*string
-	buf                                                      []byte // scratch for the JSON columns
+	callState                                                []pgtype.Int2 // per transaction, from the plan
+	buf                                                      []byte        // scratch for the JSON columns
 }
 
 func (c *spanColumns) add(sp *span.Span) {
@@ -232,6 +233,8 @@ type batchWriter struct {
 	newProjects map[string]int64 // read from the database in this transaction
 	newOrigins  map[string]int64
 	traces      map[string]*traceState
+	fresh       []*span.Span // the batch's spans not stored before
+	plan        *rollup.Plan // what the batch changes in the roll-ups
 }
 
 // traceState is what this transaction knows and changes of one trace.
@@ -240,12 +243,14 @@ type traceState struct {
 	id, projectID, session  int64
 	sessionKey              string // the session's session_id, when it has one
 	hadRoot                 bool
+	hadSpans                bool   // spans of it were stored before
+	oldUser                 string // its user before, "" for none
 	oldStart, oldEnd        int64
 	oldTokens               span.TokenCounts
 	oldCost                 rollup.Cost
 	oldInput, oldOutput     pgtype.Text // root previews, read when a session may need them
 	spanCount, errors, llms int64
-	tokens                  span.TokenCounts
+	tokens                  span.TokenCounts // what the batch adds, by the plan
 	cost                    rollup.Cost
 	root                    *span.Span
 	userID, sessionID       string
@@ -258,9 +263,17 @@ func (w *batchWriter) write(ctx context.Context) error {
 	if err := w.lockTraces(ctx); err != nil {
 		return err
 	}
+	if err := w.planRollups(ctx); err != nil {
+		return err
+	}
 	inserted, err := w.insertSpans(ctx)
 	if err != nil {
 		return err
+	}
+	if len(inserted) != len(w.fresh) {
+		// The traces are locked, so no other writer stores their spans:
+		// one that did not lock them would make the plan wrong.
+		return fmt.Errorf("insert spans: %d stored, %d expected: %w", len(inserted), len(w.fresh), errTraceVanished)
 	}
 	w.res.Inserted = len(inserted)
 	w.res.Duplicates = w.b.dups + len(w.b.spans) - len(inserted)
@@ -268,6 +281,15 @@ func (w *batchWriter) write(ctx context.Context) error {
 	for _, r := range inserted {
 		w.account(r.span)
 		w.res.New = append(w.res.New, r.span)
+	}
+	w.res.Uncounted = w.plan.Uncounted()
+	for id, d := range w.plan.Traces {
+		t := w.traces[id]
+		t.tokens.Add(d.Tokens)
+		t.cost.Merge(d.Cost)
+	}
+	if err := w.markSpans(ctx); err != nil {
+		return err
 	}
 	if err := w.updateTraces(ctx); err != nil {
 		return err
@@ -355,7 +377,8 @@ func (w *batchWriter) lockTraces(ctx context.Context) error {
 	// previews are only needed to give a session, met now, its trace's
 	// earlier root.
 	rows, err := w.tx.Query(ctx, `SELECT t.trace_id, t.id, t.project_id, coalesce(t.session_rowid, 0), coalesce(se.session_id, ''),
-			t.root_span_id IS NOT NULL, t.start_time, t.end_time, t.prompt_tokens, t.completion_tokens, t.total_tokens,
+			t.root_span_id IS NOT NULL, t.span_count > 0, coalesce(t.user_id, ''),
+			t.start_time, t.end_time, t.prompt_tokens, t.completion_tokens, t.total_tokens,
 			t.cost_total, t.unpriced_spans, CASE WHEN t.session_rowid IS NULL THEN t.input_preview END, CASE WHEN t.session_rowid IS NULL THEN t.output_preview END
 		FROM traces t LEFT JOIN sessions se ON se.id = t.session_rowid
 		WHERE t.trace_id = ANY($1) ORDER BY t.trace_id FOR UPDATE OF t`, ids)
@@ -371,7 +394,7 @@ func (w *batchWriter) lockTraces(ctx context.Context) error {
 	for rows.Next() {
 		var traceID string
 		t := &traceState{}
-		if err := rows.Scan(&traceID, &t.id, &t.projectID, &t.session, &t.sessionKey, &t.hadRoot,
+		if err := rows.Scan(&traceID, &t.id, &t.projectID, &t.session, &t.sessionKey, &t.hadRoot, &t.hadSpans, &t.oldUser,
 			&t.oldStart, &t.oldEnd, &t.oldTokens.Prompt, &t.oldTokens.Completion, &t.oldTokens.Total,
 			&t.oldCost.Total, &t.oldCost.Unpriced, &t.oldInput, &t.oldOutput); err != nil {
 			return fmt.Errorf("lock traces: %w", err)
@@ -395,25 +418,26 @@ const spanInsert = `INSERT INTO spans (trace_rowid, project_id, span_id, parent_
 		input_value, input_mime_type, output_value, output_mime_type,
 		prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
 		attributes, events, links, otel_kind, trace_state, origin_id,
-		cost_status, cost_total, cost_prompt, cost_completion, cost_details, cost_source, cost_entry, search)
+		cost_status, cost_total, cost_prompt, cost_completion, cost_details, cost_source, cost_entry, search, call_state)
 	SELECT trace_rowid, project_id, span_id, parent_id, name, span_kind, start_time, end_time,
 		status_code, status_message, model_name, provider, session_id, user_id,
 		input_value, input_mime_type, output_value, output_mime_type,
 		prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
 		attributes::jsonb, events::jsonb, links::jsonb, otel_kind, trace_state, origin_id,
-		cost_status, cost_total, cost_prompt, cost_completion, cost_details, cost_source, cost_entry, search::tsvector
+		cost_status, cost_total, cost_prompt, cost_completion, cost_details, cost_source, cost_entry, search::tsvector, call_state
 	FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[],
 		$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
 		$15::text[], $16::text[], $17::text[], $18::text[],
 		$19::bigint[], $20::bigint[], $21::bigint[], $22::bigint[], $23::bigint[], $24::bigint[],
 		$25::text[], $26::text[], $27::text[], $28::int[], $29::text[], $30::bigint[],
-		$31::text[], $32::float8[], $33::float8[], $34::float8[], $35::text[], $36::text[], $37::text[], $38::text[])
+		$31::text[], $32::float8[], $33::float8[], $34::float8[], $35::text[], $36::text[], $37::text[], $38::text[],
+		$39::smallint[])
 	AS u(trace_rowid, project_id, span_id, parent_id, name, span_kind, start_time, end_time,
 		status_code, status_message, model_name, provider, session_id, user_id,
 		input_value, input_mime_type, output_value, output_mime_type,
 		prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
 		attributes, events, links, otel_kind, trace_state, origin_id,
-		cost_status, cost_total, cost_prompt, cost_completion, cost_details, cost_source, cost_entry, search)
+		cost_status, cost_total, cost_prompt, cost_completion, cost_details, cost_source, cost_entry, search, call_state)
 	ON CONFLICT (trace_rowid, span_id) DO NOTHING
 	RETURNING id, trace_rowid, span_id`
 
@@ -434,10 +458,14 @@ func (w *batchWriter) insertSpans(ctx context.Context) ([]insertedSpan, error) {
 	c := &w.b.cols
 	n := len(w.b.spans)
 	c.traceRowID, c.projectID, c.originID = make([]int64, n), make([]int64, n), make([]pgtype.Int8, n)
+	c.callState = make([]pgtype.Int2, n)
 	for i, sp := range w.b.spans {
 		t := w.traces[sp.TraceID]
 		// A span goes to its trace's project, whatever project it named.
 		c.traceRowID[i], c.projectID[i] = t.id, t.projectID
+		if st := w.plan.New[sp]; st != rollup.Unknown {
+			c.callState[i] = pgtype.Int2{Int16: int16(st), Valid: true}
+		}
 		if o := w.b.spanOrigin[i]; o >= 0 {
 			c.originID[i] = pgtype.Int8{Int64: origins[o], Valid: true}
 		}
@@ -447,7 +475,7 @@ func (w *batchWriter) insertSpans(ctx context.Context) ([]insertedSpan, error) {
 		c.input, c.inputMime, c.output, c.outputMime,
 		c.prompt, c.completion, c.total, c.cacheRead, c.cacheWrite, c.reason,
 		c.attrs, c.events, c.links, c.otelKind, c.tst, c.originID,
-		c.costStatus, c.costTotal, c.costPrompt, c.costCompletion, c.costDetails, c.costSource, c.costEntry, c.search)
+		c.costStatus, c.costTotal, c.costPrompt, c.costCompletion, c.costDetails, c.costSource, c.costEntry, c.search, c.callState)
 	if err != nil {
 		return nil, fmt.Errorf("insert spans: %w", err)
 	}
@@ -524,8 +552,6 @@ func (w *batchWriter) account(sp *span.Span) {
 	}
 	if sp.View.Kind == span.KindLLM {
 		t.llms++
-		t.tokens.Add(sp.View.Tokens)
-		t.cost.Add(&sp.View.Cost)
 	}
 	if sp.IsRoot() && !t.hadRoot && (t.root == nil || sp.StartTime < t.root.StartTime) {
 		t.root = sp
@@ -738,7 +764,7 @@ func (w *batchWriter) finish(ctx context.Context, inserted []insertedSpan) error
 			queueAnnotation(b, a, entity, w.now)
 		}
 	}
-	w.queueUsage(b, inserted)
+	w.queueUsage(b)
 	last := map[int64]int64{}
 	for _, t := range w.changed() {
 		last[t.projectID] = max(last[t.projectID], t.in.end)

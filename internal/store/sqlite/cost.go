@@ -51,7 +51,7 @@ func (s *Store) UsageSeries(ctx context.Context, projectID int64, start, end, bu
 	if bucket < int64(time.Hour) {
 		bucket = int64(time.Hour)
 	}
-	// Every LLM span is counted once under the model dimension.
+	// Every counted call that names its model is under the model dimension once.
 	rows, err := s.read.QueryContext(ctx, `SELECT (hour - ?1) / ?2 * ?2 + ?1 AS b, `+usageColumns+` FROM usage_rollups
 		WHERE project_id = ?3 AND dimension = 'model' AND hour >= ?1 AND hour < ?4
 		GROUP BY b ORDER BY b`, hourFloor(start), bucket, projectID, end)
@@ -74,32 +74,32 @@ func (s *Store) UsageSeries(ctx context.Context, projectID int64, start, end, bu
 
 // usageByToolQuery reads, for each of the newest tool calls in range (one
 // more than the sample, to tell when it is cut), its name, duration and the
-// usage of the LLM spans below it. The walk carries each call's name and
+// usage of the model calls counted below it. The walk carries each call's name and
 // times and the spans' usage, so the sums are one GROUP BY over it with no
 // join back to spans; UNION, not UNION ALL, ends it on a parent cycle a
 // client may send. The seed's LIMIT is in a subquery: at the top of a
 // recursive CTE, SQLite would apply it to the whole walk.
 var usageByToolQuery = `WITH RECURSIVE below(tool, tool_start, name, dur,
-		trace_rowid, span_id, kind, prompt, completion, total, cache_read, reasoning, cost, cost_status) AS (
+		trace_rowid, span_id, state, prompt, completion, total, cache_read, reasoning, cost, cost_status) AS (
 		SELECT * FROM (SELECT id, start_time, coalesce(nullif(json_extract(loupe_json(attributes), '$."tool.name"'), ''), name), end_time - start_time,
-				trace_rowid, span_id, span_kind, prompt_tokens, completion_tokens, total_tokens, cache_read_tokens,
+				trace_rowid, span_id, call_state, prompt_tokens, completion_tokens, total_tokens, cache_read_tokens,
 				reasoning_tokens, cost_total, cost_status
 			FROM spans WHERE id IN (SELECT id FROM spans INDEXED BY ` + startIndex + `
 				WHERE project_id = ?1 AND span_kind = 'TOOL' AND start_time >= ?2 AND start_time < ?3
 				AND ` + startBucket("") + ` BETWEEN (?2 >> 30) AND (?3 >> 30)` + startOrder("", "DESC") + ` LIMIT ?4))
 		UNION
-		SELECT b.tool, b.tool_start, b.name, b.dur, s.trace_rowid, s.span_id, s.span_kind, s.prompt_tokens, s.completion_tokens,
+		SELECT b.tool, b.tool_start, b.name, b.dur, s.trace_rowid, s.span_id, s.call_state, s.prompt_tokens, s.completion_tokens,
 			s.total_tokens, s.cache_read_tokens, s.reasoning_tokens, s.cost_total, s.cost_status
 		FROM below b JOIN spans s ON s.trace_rowid = b.trace_rowid AND s.parent_id = b.span_id
 	)
-	SELECT name, dur, count(*) FILTER (WHERE kind = 'LLM'),
-		coalesce(sum(prompt) FILTER (WHERE kind = 'LLM'), 0), coalesce(sum(completion) FILTER (WHERE kind = 'LLM'), 0),
-		coalesce(sum(total) FILTER (WHERE kind = 'LLM'), 0), coalesce(sum(cache_read) FILTER (WHERE kind = 'LLM'), 0),
-		coalesce(sum(reasoning) FILTER (WHERE kind = 'LLM'), 0), coalesce(sum(cost) FILTER (WHERE kind = 'LLM'), 0),
-		count(*) FILTER (WHERE kind = 'LLM' AND cost_status = 'no_price')
+	SELECT name, dur, count(*) FILTER (WHERE state = 1),
+		coalesce(sum(prompt) FILTER (WHERE state = 1), 0), coalesce(sum(completion) FILTER (WHERE state = 1), 0),
+		coalesce(sum(total) FILTER (WHERE state = 1), 0), coalesce(sum(cache_read) FILTER (WHERE state = 1), 0),
+		coalesce(sum(reasoning) FILTER (WHERE state = 1), 0), coalesce(sum(cost) FILTER (WHERE state = 1), 0),
+		count(*) FILTER (WHERE state = 1 AND cost_status = 'no_price')
 	FROM below GROUP BY tool, tool_start, name, dur ORDER BY tool_start DESC, tool DESC`
 
-// UsageByTool sums the LLM usage below a project's tool calls.
+// UsageByTool sums the model calls counted below a project's tool calls.
 func (s *Store) UsageByTool(ctx context.Context, projectID int64, start, end int64) ([]store.ToolUsage, bool, error) {
 	rows, err := s.read.QueryContext(ctx, usageByToolQuery, projectID, start, end, store.ToolUsageSample+1)
 	if err != nil {
@@ -181,6 +181,7 @@ type costChange struct {
 	start                                 int64
 	model, provider, user, version        string
 	tokens                                int64
+	counted                               bool // in the roll-ups; a wrapper's cost is its own alone
 	before, after                         span.Cost
 }
 
@@ -190,31 +191,30 @@ func recomputeRange(ctx context.Context, tx *sql.Tx, lo, hi int64, models []stri
 		args = append(args, m)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT s.id, s.trace_rowid, s.project_id, coalesce(t.session_rowid, 0), s.start_time,
-			s.model_name, coalesce(s.provider, ''), coalesce(s.user_id, t.user_id, ''),
+			s.span_kind, coalesce(s.call_state, 0) = 1, s.model_name, coalesce(s.provider, ''), coalesce(s.user_id, t.user_id, ''),
 			coalesce(json_extract(loupe_json(s.attributes), '$."llm.prompt_template.version"'), ''),
 			coalesce(s.prompt_tokens, 0), coalesce(s.completion_tokens, 0), coalesce(s.total_tokens, 0),
 			coalesce(s.cache_read_tokens, 0), coalesce(s.cache_write_tokens, 0), coalesce(s.reasoning_tokens, 0),
 			CASE WHEN instr(loupe_json(s.attributes), '"llm.cost.') > 0 THEN loupe_json(s.attributes) ELSE '' END,
 			coalesce(s.cost_status, ''), coalesce(s.cost_total, 0), coalesce(s.cost_prompt, 0), coalesce(s.cost_completion, 0)
 		FROM spans s JOIN traces t ON t.id = s.trace_rowid
-		WHERE s.id >= ? AND s.id < ? AND s.span_kind = 'LLM' AND s.model_name IN (`+placeholders(len(models))+`)`, args...)
+		WHERE s.id >= ? AND s.id < ? AND s.span_kind IN ('LLM', 'EMBEDDING') AND s.model_name IN (`+placeholders(len(models))+`)`, args...)
 	if err != nil {
 		return fmt.Errorf("read spans to reprice: %w", err)
 	}
 	var changes []costChange
 	for rows.Next() {
 		var c costChange
-		var attrs string
+		var attrs, kind string
 		sp := span.Span{}
 		v := &sp.View
-		v.Kind = span.KindLLM
-		if err := rows.Scan(&c.spanRow, &c.traceRow, &c.projectID, &c.session, &c.start, &c.model, &c.provider, &c.user, &c.version,
+		if err := rows.Scan(&c.spanRow, &c.traceRow, &c.projectID, &c.session, &c.start, &kind, &c.counted, &c.model, &c.provider, &c.user, &c.version,
 			&v.Tokens.Prompt, &v.Tokens.Completion, &v.Tokens.Total, &v.Tokens.CacheRead, &v.Tokens.CacheWrite, &v.Tokens.Reasoning,
 			&attrs, &c.before.Status, &c.before.Total, &c.before.Prompt, &c.before.Completion); err != nil {
 			rows.Close()
 			return err
 		}
-		v.ModelName, v.Provider = c.model, c.provider
+		v.Kind, v.ModelName, v.Provider = span.Kind(kind), c.model, c.provider
 		if attrs != "" {
 			sp.Attributes = clientCostAttributes(attrs)
 		}
@@ -282,6 +282,9 @@ func applyCostChange(ctx context.Context, tx *sql.Tx, c costChange) error {
 			cost_details = ?, cost_source = ?, cost_entry = ? WHERE id = ?`,
 		status, total, prompt, completion, details, source, entry, c.spanRow); err != nil {
 		return fmt.Errorf("update span cost: %w", err)
+	}
+	if !c.counted {
+		return nil
 	}
 	dTotal := a.Total - c.before.Total
 	dPrompt := a.Prompt - c.before.Prompt

@@ -81,7 +81,7 @@ const spanSelect = `SELECT s.id, s.project_id, t.trace_id, coalesce(s.parent_id,
 	coalesce(s.cache_read_tokens, 0), coalesce(s.cache_write_tokens, 0), coalesce(s.reasoning_tokens, 0),
 	s.attributes, coalesce(s.events, '[]'), s.otel_kind, coalesce(s.trace_state, ''),
 	coalesce(s.cost_status, ''), coalesce(s.cost_total, 0), coalesce(s.cost_prompt, 0), coalesce(s.cost_completion, 0),
-	coalesce(s.cost_details, ''), coalesce(s.cost_source, ''), coalesce(s.cost_entry, '')
+	coalesce(s.cost_details, ''), coalesce(s.cost_source, ''), coalesce(s.cost_entry, ''), coalesce(s.call_state, 0)
 	FROM spans s JOIN traces t ON t.id = s.trace_rowid`
 
 func scanSpan(rows *sql.Rows) (store.SpanRecord, error) {
@@ -98,7 +98,8 @@ func scanSpan(rows *sql.Rows) (store.SpanRecord, error) {
 		&v.Tokens.Prompt, &v.Tokens.Completion, &v.Tokens.Total,
 		&v.Tokens.CacheRead, &v.Tokens.CacheWrite, &v.Tokens.Reasoning,
 		&attrs, &events, &r.OTelKind, &r.TraceState,
-		&v.Cost.Status, &v.Cost.Total, &v.Cost.Prompt, &v.Cost.Completion, &v.Cost.Details, &v.Cost.Source, &v.Cost.Entry)
+		&v.Cost.Status, &v.Cost.Total, &v.Cost.Prompt, &v.Cost.Completion, &v.Cost.Details, &v.Cost.Source, &v.Cost.Entry,
+		&r.Counting)
 	if err != nil {
 		return r, err
 	}

@@ -2,20 +2,17 @@ package sqlite
 
 import (
 	"fmt"
+	"math"
 
-	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store/rollup"
 )
 
-// storeUsage adds this batch's LLM spans to the hourly usage roll-ups and
-// the models seen.
-func (w *batchWriter) storeUsage(inserted []*span.Span, traces map[string]*traceState) error {
-	rollups, models := rollup.Batch(inserted, func(sp *span.Span) (int64, string) {
-		t := traces[sp.TraceID]
-		return t.projectID, t.batch.userID.String
-	}, nil)
-	for _, k := range rollup.UsageKeys(rollups) {
-		u := rollups[k]
+// storeUsage moves the hourly usage roll-ups and the models seen by what
+// the batch changed in them; a row a wrapped call leaves empty is deleted.
+func (w *batchWriter) storeUsage() error {
+	sums := w.plan.Sums
+	for _, k := range rollup.UsageKeys(sums.Rows) {
+		u := sums.Rows[k]
 		err := w.exec(`INSERT INTO usage_rollups (project_id, dimension, key, hour, llm_spans, prompt_tokens, completion_tokens,
 				total_tokens, cache_read_tokens, reasoning_tokens, cost_total, unpriced_spans)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -28,9 +25,25 @@ func (w *batchWriter) storeUsage(inserted []*span.Span, traces map[string]*trace
 		if err != nil {
 			return fmt.Errorf("update usage roll-up: %w", err)
 		}
+		if u.Shrinks() {
+			if err := w.exec(`DELETE FROM usage_rollups WHERE project_id = ? AND dimension = ? AND key = ? AND hour = ? AND llm_spans <= 0`,
+				k.Project, k.Dimension, k.Key, k.Hour); err != nil {
+				return fmt.Errorf("update usage roll-up: %w", err)
+			}
+		}
 	}
-	for _, k := range rollup.ModelKeys(models) {
-		u := models[k]
+	for _, k := range rollup.ModelKeys(sums.Models) {
+		u := sums.Models[k]
+		if u.First == math.MaxInt64 {
+			// Calls taken away, none seen: the model's row is there.
+			err := w.exec(`UPDATE models SET span_count = span_count + ?, total_tokens = total_tokens + ?,
+					cost_total = cost_total + ?, unpriced_spans = unpriced_spans + ?
+				WHERE model_name = ? AND provider = ?`, u.Spans, u.Total, u.Cost.Total, u.Cost.Unpriced, k.Name, k.Provider)
+			if err != nil {
+				return fmt.Errorf("update model %q: %w", k.Name, err)
+			}
+			continue
+		}
 		err := w.exec(`INSERT INTO models (model_name, provider, first_seen, last_seen, span_count, total_tokens, cost_total, unpriced_spans)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (model_name, provider) DO UPDATE SET

@@ -31,6 +31,7 @@ var spanColumns = []string{
 	"prompt_tokens", "completion_tokens", "total_tokens", "cache_read_tokens", "cache_write_tokens",
 	"reasoning_tokens", "attributes", "events", "links", "otel_kind", "trace_state", "origin_id",
 	"cost_status", "cost_total", "cost_prompt", "cost_completion", "cost_details", "cost_source", "cost_entry",
+	"call_state",
 }
 
 // rowsPerInsert keeps a statement under SQLite's bound-parameter limit while
@@ -195,6 +196,7 @@ type batchWriter struct {
 	unique      []*span.Span     // the batch without repeats and skipped spans
 	traces      []*traceState    // the batch's traces, in first-seen order
 	newProjects map[string]int64 // created in this transaction
+	plan        *rollup.Plan     // what the batch changes in the roll-ups
 }
 
 func (w *batchWriter) projectID(name string) (int64, error) {
@@ -302,10 +304,7 @@ func (v *traceValues) add(b *traceValues) {
 	v.errorCount += b.errorCount
 	v.llmCount += b.llmCount
 	v.tokens.Add(b.tokens)
-	v.cost.Total += b.cost.Total
-	v.cost.Prompt += b.cost.Prompt
-	v.cost.Completion += b.cost.Completion
-	v.cost.Unpriced += b.cost.Unpriced
+	v.cost.Merge(b.cost)
 	if !v.userID.Valid {
 		v.userID = b.userID
 	}
@@ -340,8 +339,6 @@ func (t *traceState) add(sp *span.Span) {
 	}
 	if sp.View.Kind == span.KindLLM {
 		b.llmCount++
-		b.tokens.Add(sp.View.Tokens)
-		b.cost.Add(&sp.View.Cost)
 	}
 	if sp.IsRoot() && (t.root == nil || sp.StartTime < t.root.StartTime) {
 		t.root = sp
@@ -395,6 +392,12 @@ func (w *batchWriter) write(spans []span.Span, skip map[spanKey]struct{}) (store
 	w.traces = order
 	packed := startPacking(w.unique, rowsPerInsert)
 	defer packed.stop()
+	if err := w.findTraces(order, traces); err != nil {
+		return res, err
+	}
+	if err := w.planRollups(traces); err != nil {
+		return res, err
+	}
 	if err := w.upsertTraces(order, traces); err != nil {
 		return res, err
 	}
@@ -404,13 +407,17 @@ func (w *batchWriter) write(spans []span.Span, skip map[spanKey]struct{}) (store
 	}
 	res.Inserted = len(w.unique)
 	res.New = w.unique
+	res.Uncounted = w.plan.Uncounted()
+	if err := w.markSpans(traces); err != nil {
+		return res, err
+	}
 	if err := w.updateSessions(order); err != nil {
 		return res, err
 	}
 	if err := w.storeFeedback(feedback, traces); err != nil {
 		return res, err
 	}
-	if err := w.storeUsage(w.unique, traces); err != nil {
+	if err := w.storeUsage(); err != nil {
 		return res, err
 	}
 	lastSpan := make(map[int64]int64)
@@ -465,10 +472,9 @@ func traceUpdate() string {
 // and a trace's page in the trace_id index is a new random one for almost
 // every new trace. OR FAIL reports a violated constraint without undoing
 // the statement's earlier rows; the transaction is rolled back instead.
+//
+// The traces stored before are read first, by findTraces.
 func (w *batchWriter) upsertTraces(order []*traceState, traces map[string]*traceState) error {
-	if err := w.findTraces(order, traces); err != nil {
-		return err
-	}
 	var fresh, continued []*traceState
 	for _, t := range order {
 		batch := t.values()
@@ -758,9 +764,11 @@ func (w *batchWriter) spanArgs(args []any, sp *span.Span, t *traceState, originI
 	)
 	c := &v.Cost
 	if c.Status != span.CostPriced {
-		return append(args, nullString(string(c.Status)), nil, nil, nil, nil, nil, nil)
+		args = append(args, nullString(string(c.Status)), nil, nil, nil, nil, nil, nil)
+	} else {
+		args = append(args, string(c.Status), c.Total, c.Prompt, c.Completion, nullString(c.Details), nullString(c.Source), nullString(c.Entry))
 	}
-	return append(args, string(c.Status), c.Total, c.Prompt, c.Completion, nullString(c.Details), nullString(c.Source), nullString(c.Entry))
+	return append(args, callState(w.plan.New[sp]))
 }
 
 // nullIO keeps "absent" and "empty string" apart for input and output values.

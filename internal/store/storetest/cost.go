@@ -11,12 +11,12 @@ import (
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
-// ratePricer prices LLM spans at rate USD per token for the models it
-// knows; others get no price, as the real price table does.
+// ratePricer prices LLM and embedding spans at rate USD per token for the
+// models it knows; others get no price, as the real price table does.
 func ratePricer(rates map[string]float64) func(*span.Span) {
 	return func(sp *span.Span) {
 		sp.View.Cost = span.Cost{}
-		if sp.View.Kind != span.KindLLM || sp.View.Tokens.Total == 0 {
+		if (sp.View.Kind != span.KindLLM && sp.View.Kind != span.KindEmbedding) || sp.View.Tokens.Total == 0 {
 			return
 		}
 		r, ok := rates[sp.View.ModelName]

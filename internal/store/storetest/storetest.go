@@ -56,6 +56,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteSession", testDeleteSession}, {"DeleteSpan", testDeleteSpan},
 		{"CostRollups", testCostRollups},
 		{"RecomputeCosts", testRecomputeCosts}, {"UsageByTool", testUsageByTool},
+		{"CallsCountedOnce", testCallsCountedOnce}, {"RecomputeCalls", testRecomputeCalls},
 		{"Settings", testSettings},
 		{"Filters", testFilters},
 		{"RetentionPolicies", testRetentionPolicies},
