@@ -8,7 +8,8 @@
 #   2. the Node end-to-end client's packages (npm ci in e2e/node), when
 #      node_modules is missing or older than package-lock.json, and the
 #      Python virtual environment with Arize's arize-phoenix-client that
-#      e2e/phoenixclient drives, when it is missing or its pins changed;
+#      e2e/phoenixclient drives, and the OpenTelemetry SDK that e2e/pyotel
+#      sends with, when it is missing or its pins changed;
 #   3. go vet, a gofmt check, then go test -race for the main module and for
 #      the sdk/ module, then each fuzz target of internal/otlp for 10 s.
 #
@@ -123,11 +124,13 @@ install_node_packages() {
 	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 }
 
-# --- Python client (e2e/phoenixclient) ---
-# The compatibility test runs Phoenix's own Python client from PyPI in a
-# throw-away virtual environment outside the tree. The pins are the versions
-# the test was last checked with; changing them rebuilds the environment.
-py_client_pins=(arize-phoenix-client==3.5.0 pandas==3.1.1)
+# --- Python client (e2e/phoenixclient, e2e/pyotel) ---
+# The compatibility tests run Phoenix's own Python client and the plain
+# OpenTelemetry SDK from PyPI in a throw-away virtual environment outside the
+# tree. The pins are the versions the tests were last checked with; changing
+# them rebuilds the environment.
+py_client_pins=(arize-phoenix-client==3.5.0 pandas==3.1.1
+	opentelemetry-sdk==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2)
 export LOUPE_PY_VENV="${LOUPE_PY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/loupe-test/venv}"
 
 install_python_client() {
