@@ -75,7 +75,7 @@ func Normalize(s *Span) {
 	v.System = a.GetString(AttrSystem)
 	v.InputValue, v.InputMimeType = ioValue(&s.Attributes, AttrInputValue, AttrInputMimeType)
 	v.OutputValue, v.OutputMimeType = ioValue(&s.Attributes, AttrOutputValue, AttrOutputMimeType)
-	in, out := previewTexts(a, v.InputValue, v.OutputValue)
+	in, out := previewTexts(a, v)
 	v.InputPreview, v.OutputPreview = Preview(in), Preview(out)
 	v.SessionID = strings.TrimSpace(a.GetString(AttrSessionID))
 	v.UserID = strings.TrimSpace(a.GetString(AttrUserID))

@@ -29,19 +29,28 @@ func Preview(s string) string {
 // a session: what a person reads, not the request an instrumentation
 // recorded. For a model call input.value is usually the whole request as
 // JSON ({"messages": [{"role": …) and output.value the whole response; the
-// messages say it plainly. So the input preview is the last user message,
-// and the output preview the model's last message: its text, and the tools
-// it called. A span without messages previews input.value and output.value.
+// messages say it plainly. So when a value is such a document (its mime
+// type says JSON, or it opens as an object or a list), or is missing, the
+// input preview is the last user message and the output preview the
+// model's last message, its text and the tools it called, however the
+// messages came. A value in plain text is kept: it is what the application
+// (or an instrumentation such as OpenInference's Go middleware, which puts
+// the last user message there) chose to say the input or output was.
 
 // previewTexts are the texts InputPreview and OutputPreview cut. The input
-// is the last user message of llm.input_messages, else the last legacy
-// prompt (llm.prompts), else input.value, else the last input message that
-// says anything, of any role. The output is the last output message that
-// says anything (its text and the tool calls it made), else the first
-// legacy choice (llm.choices), else output.value.
-func previewTexts(a Attributes, inputValue, outputValue string) (input, output string) {
+// is input.value in plain text, else the last user message of
+// llm.input_messages, else the last legacy prompt (llm.prompts), else
+// input.value, else the last input message that says anything, of any
+// role. The output is output.value in plain text, else the last output
+// message that says anything (its text and the tool calls it made), else
+// the first legacy choice (llm.choices), else output.value.
+func previewTexts(a Attributes, v *View) (input, output string) {
 	const in, out = "llm.input_messages.", "llm.output_messages."
-	// One pass finds the messages to read; most spans have none.
+	input, output = plainText(v.InputValue, v.InputMimeType), plainText(v.OutputValue, v.OutputMimeType)
+	if input != "" && output != "" {
+		return input, output // most spans: no need to look for messages
+	}
+	// One pass finds the messages to read.
 	lastUser, lastIn, lastOut := -1, -1, -1
 	var prompts, choices bool
 	for i := range a {
@@ -65,24 +74,45 @@ func previewTexts(a Attributes, inputValue, outputValue string) (input, output s
 			choices = choices || strings.HasPrefix(key, "llm.choices.")
 		}
 	}
-	input = messageText(a, in, lastUser, false)
+	if input == "" {
+		input = messageText(a, in, lastUser, false)
+	}
 	if input == "" && prompts {
 		input = listText(a, "llm.prompts.", "prompt.text", true)
 	}
 	if input == "" {
-		input = inputValue
+		input = v.InputValue
 	}
 	if input == "" {
 		input = messageText(a, in, lastIn, false)
 	}
-	output = messageText(a, out, lastOut, true)
+	if output == "" {
+		output = messageText(a, out, lastOut, true)
+	}
 	if output == "" && choices {
 		output = listText(a, "llm.choices.", "completion.text", false)
 	}
 	if output == "" {
-		output = outputValue
+		output = v.OutputValue
 	}
 	return input, output
+}
+
+// plainText is value when it is text rather than a JSON document, else "".
+func plainText(value, mime string) string {
+	if mime == MimeJSON {
+		return ""
+	}
+	for i := 0; i < len(value); i++ {
+		switch value[i] {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '{', '[':
+			return ""
+		}
+		return value
+	}
+	return ""
 }
 
 func isUserRole(role string) bool {

@@ -75,6 +75,9 @@ func TestKeptPreviews(t *testing.T) {
 		{"messages saying what the values say", attrs(AttrInputValue, "question", AttrOutputValue, "answer",
 			"llm.input_messages.0.message.role", "user", "llm.input_messages.0.message.content", "question",
 			"llm.output_messages.0.message.content", "answer"), false, false},
+		{"plain-text values beside messages", attrs(AttrInputValue, "question", AttrOutputValue, "answer",
+			"llm.input_messages.0.message.role", "user", "llm.input_messages.0.message.content", "Context: …\nquestion",
+			"llm.output_messages.0.message.content", "answer, at length"), false, false},
 		{"messages and no values", attrs("llm.input_messages.0.message.role", "user", "llm.input_messages.0.message.content", "question"), true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
