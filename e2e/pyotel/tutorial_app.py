@@ -123,6 +123,10 @@ def support_agent() -> dict:
             {"role": "tool", "tool_call_id": "call_1", "name": "search_policy", "content": DOCUMENTS[0]["text"]},
         ]
         with llm_span("answer", "gpt-4o-mini", messages, temperature=0) as span:
+            span.set_attribute("llm.prompt_template.template", "Answer {question} from {policy}.")
+            span.set_attribute(
+                "llm.prompt_template.variables", json.dumps({"question": QUESTION, "policy": DOCUMENTS[0]["id"]})
+            )
             record_llm_output(span, {"role": "assistant", "content": ANSWER}, 112, 21)
             sent["answer"] = ids(span)
         root.set_attribute("output.value", ANSWER)

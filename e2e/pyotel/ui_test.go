@@ -56,23 +56,27 @@ func checkUI(t *testing.T, srv *e2etest.Server, app appResult) {
 		t.Errorf("the tool result links to %q, want its call", href)
 	}
 	b.shot("pyotel-04-llm-answer")
+	// Below it, the prompt template with its variables by name.
+	b.see(".detail pre.template + dl.kv", "question", question, "policy", "policy-7")
+	b.do("scroll to the template", chromedp.ScrollIntoView(chromedp.CSS(".detail pre.template")))
+	b.shot("pyotel-05-template")
 
 	// The retriever: documents ranked, with their scores.
 	b.open(spanURL("search_policy"))
 	b.see(".detail .docs", "policy-7", "0.92", "Refunds are accepted within 30 days", "policy-9", "0.41", "Gift cards")
 	b.see(".detail .kv.custom", "retrieval.top_k", "2")
-	b.shot("pyotel-05-retriever")
+	b.shot("pyotel-06-retriever")
 
 	// The agent: what the application recorded about the run, in the Overview.
 	b.open(spanURL("support_agent"))
 	b.see(`.dpanel[data-panel="overview"] .kv.custom`, "agent.stop_reason", "final_answer", "agent.iterations", "2")
-	b.shot("pyotel-06-agent-overview")
+	b.shot("pyotel-07-agent-overview")
 
 	// The model call on its own: its transcript, not the request's JSON.
 	b.open("/projects/" + project + "/traces/" + app.Sent["chat"].TraceID + "?span=" + app.Sent["chat"].SpanID)
 	b.see(".detail .msg.role-user", shipping)
 	b.see("#msg-out-0.role-assistant", shippingAnswer)
-	b.shot("pyotel-07-chat")
+	b.shot("pyotel-08-chat")
 }
 
 // browser drives one headless Chromium tab.
