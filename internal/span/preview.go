@@ -18,11 +18,27 @@ func Preview(s string) string {
 	if len(s) <= PreviewLength {
 		return s
 	}
+	return s[:previewCut(s)] + ellipsis
+}
+
+const ellipsis = "…"
+
+// previewCut is where Preview cuts s, longer than PreviewLength.
+func previewCut(s string) int {
 	cut := PreviewLength
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return s[:cut] + "…"
+	return cut
+}
+
+// isPreviewOf reports whether p is Preview(value), without making it.
+func isPreviewOf(p, value string) bool {
+	if len(value) <= PreviewLength {
+		return p == value
+	}
+	cut := previewCut(value)
+	return len(p) == cut+len(ellipsis) && p[:cut] == value[:cut] && p[cut:] == ellipsis
 }
 
 // The previews are what lists show of a span, a trace (its root span) and
@@ -261,10 +277,10 @@ func listText(a Attributes, prefix, field string, last bool) string {
 // from the value (ReadPreview) rather than keep the text twice. Spans
 // without messages, most of them, keep none.
 func (v *View) KeptPreviews() (input, output string) {
-	if v.InputPreview != Preview(v.InputValue) {
+	if !isPreviewOf(v.InputPreview, v.InputValue) {
 		input = v.InputPreview
 	}
-	if v.OutputPreview != Preview(v.OutputValue) {
+	if !isPreviewOf(v.OutputPreview, v.OutputValue) {
 		output = v.OutputPreview
 	}
 	return input, output

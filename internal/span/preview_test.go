@@ -96,3 +96,21 @@ func TestKeptPreviews(t *testing.T) {
 		})
 	}
 }
+
+func TestIsPreviewOf(t *testing.T) {
+	long := "a" + strings.Repeat("é", PreviewLength)
+	for _, tc := range []struct {
+		p, value string
+		want     bool
+	}{
+		{"", "", true}, {"x", "x", true}, {"x", "y", false},
+		{Preview(long), long, true},
+		{Preview(long)[:10], long, false},
+		{strings.Replace(Preview(long), "a", "b", 1), long, false},
+		{long, long, false},
+	} {
+		if got := isPreviewOf(tc.p, tc.value); got != tc.want {
+			t.Errorf("isPreviewOf(%.12q…, %.12q…) = %v, want %v", tc.p, tc.value, got, tc.want)
+		}
+	}
+}
