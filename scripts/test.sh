@@ -8,8 +8,9 @@
 #   2. the Node end-to-end client's packages (npm ci in e2e/node), when
 #      node_modules is missing or older than package-lock.json, and the
 #      Python virtual environment with Arize's arize-phoenix-client that
-#      e2e/phoenixclient drives and the litellm application e2e/litellm
-#      runs, when it is missing or its pins changed;
+#      e2e/phoenixclient drives, the OpenTelemetry SDK that e2e/pyotel
+#      sends with and the litellm application e2e/litellm runs, when it is
+#      missing or its pins changed;
 #   3. go vet, a gofmt check, then go test -race for the main module and for
 #      the sdk/ module, then each fuzz target of internal/otlp for 10 s.
 #
@@ -124,11 +125,13 @@ install_node_packages() {
 	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 }
 
-# --- Python client (e2e/phoenixclient) ---
-# The compatibility test runs Phoenix's own Python client from PyPI in a
-# throw-away virtual environment outside the tree. The pins are the versions
-# the test was last checked with; changing them rebuilds the environment.
-py_client_pins=(arize-phoenix-client==3.5.0 pandas==3.1.1)
+# --- Python clients (e2e/phoenixclient, e2e/pyotel, e2e/litellm) ---
+# The compatibility tests run Phoenix's own Python client, the plain
+# OpenTelemetry SDK and a litellm application from PyPI in a throw-away
+# virtual environment outside the tree. The pins are the versions the tests
+# were last checked with; changing them rebuilds the environment.
+py_client_pins=(arize-phoenix-client==3.5.0 pandas==3.1.1
+	opentelemetry-sdk==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2)
 # e2e/litellm: one model call made through litellm and traced as
 # phoenix.otel.register(auto_instrument=True) traces it.
 py_client_pins+=(litellm==1.110.2 openai==3.63.0 openinference-instrumentation-litellm==0.1.51

@@ -280,12 +280,3 @@ func copyIndexed(a *Attributes, from, prefix string) {
 		a.SetDefault(prefix+"."+idx+".message."+field, StringValue(attr.Value.AsString()))
 	}
 }
-
-func hasPrefix(a Attributes, prefix string) bool {
-	for i := range a {
-		if strings.HasPrefix(a[i].Key, prefix) {
-			return true
-		}
-	}
-	return false
-}

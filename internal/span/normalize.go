@@ -37,7 +37,10 @@ const (
 // Normalize derives the OpenInference view of s from its attributes. OTel
 // GenAI (gen_ai.*) keys are translated to OpenInference keys first, added
 // beside the originals only where the OpenInference key is absent, so the
-// stored attributes keep everything the client sent. Values nested deeper
+// stored attributes keep everything the client sent; the one change is an
+// OpenInference list sent as one JSON string (llm.input_messages,
+// retrieval.documents, …), which is replaced by its flattened keys
+// (jsonlist.go). Values nested deeper
 // than MaxValueDepth are limited (LimitDepth) in the span's attributes,
 // events and links; its Resource, which spans of a request share, is left
 // to the caller that builds it.
@@ -54,6 +57,7 @@ func Normalize(s *Span) {
 	for i := range s.Links {
 		s.Links[i].Attributes.LimitDepth()
 	}
+	expandJSONLists(&s.Attributes)
 	mapGenAI(&s.Attributes)
 	a := s.Attributes
 	v := &s.View
@@ -71,6 +75,8 @@ func Normalize(s *Span) {
 	v.System = a.GetString(AttrSystem)
 	v.InputValue, v.InputMimeType = ioValue(&s.Attributes, AttrInputValue, AttrInputMimeType)
 	v.OutputValue, v.OutputMimeType = ioValue(&s.Attributes, AttrOutputValue, AttrOutputMimeType)
+	in, out := previewTexts(a, v)
+	v.InputPreview, v.OutputPreview = Preview(in), Preview(out)
 	v.SessionID = strings.TrimSpace(a.GetString(AttrSessionID))
 	v.UserID = strings.TrimSpace(a.GetString(AttrUserID))
 	v.Tokens = TokenCounts{

@@ -46,6 +46,7 @@ func TestNormalizeView(t *testing.T) {
 				AttrTemplate, "Hi {name}", AttrTemplateVersion, "v2", AttrTemplateVars, `{"name":"Ann"}`),
 			View{Kind: KindLLM, ModelName: "gpt-4o", Provider: "openai", System: "openai",
 				InputValue: `{"messages":[]}`, InputMimeType: MimeJSON, OutputValue: "hi", SessionID: "s1", UserID: "u1",
+				InputPreview: `{"messages":[]}`, OutputPreview: "hi",
 				Tokens:         TokenCounts{Prompt: 100, Completion: 20, Total: 120, CacheRead: 64, CacheWrite: 8, Reasoning: 12, AudioPrompt: 3, AudioCompletion: 4},
 				PromptTemplate: PromptTemplate{Template: "Hi {name}", Version: "v2", Variables: `{"name":"Ann"}`}},
 		},
@@ -57,7 +58,7 @@ func TestNormalizeView(t *testing.T) {
 		{
 			"non-string input becomes JSON",
 			attrs(AttrInputValue, Value{Type: TypeSlice, Slice: []Value{IntValue(1), StringValue("a")}}),
-			View{Kind: KindUnknown, InputValue: `[1,"a"]`, InputMimeType: MimeJSON},
+			View{Kind: KindUnknown, InputValue: `[1,"a"]`, InputMimeType: MimeJSON, InputPreview: `[1,"a"]`},
 		},
 		{
 			"embedding model",
@@ -80,7 +81,8 @@ func TestNormalizeView(t *testing.T) {
 		{
 			"GenAI tool call",
 			attrs("gen_ai.operation.name", "execute_tool", "gen_ai.tool.name", "search", "gen_ai.tool.call.arguments", `{"q":"x"}`, "gen_ai.tool.call.result", "found"),
-			View{Kind: KindTool, InputValue: `{"q":"x"}`, InputMimeType: MimeJSON, OutputValue: "found", OutputMimeType: MimeText},
+			View{Kind: KindTool, InputValue: `{"q":"x"}`, InputMimeType: MimeJSON, OutputValue: "found", OutputMimeType: MimeText,
+				InputPreview: `{"q":"x"}`, OutputPreview: "found"},
 		},
 	}
 	for _, tc := range tests {

@@ -129,6 +129,11 @@ type View struct {
 	InputMimeType  string
 	OutputValue    string
 	OutputMimeType string
+	// InputPreview and OutputPreview are what lists show of the span: the
+	// last user message and the model's answer or tool calls when it has
+	// messages, else input.value and output.value; cut by Preview.
+	InputPreview   string
+	OutputPreview  string
 	SessionID      string
 	UserID         string
 	Tokens         TokenCounts

@@ -86,8 +86,8 @@ func spanRowOf(r store.SpanRecord) store.SpanRow {
 		StartTime: r.StartTime, EndTime: r.EndTime,
 		Tokens: store.TokenSums{Prompt: t.Prompt, Completion: t.Completion, Total: t.Total},
 		UserID: r.View.UserID, SessionID: r.View.SessionID,
-		InputPreview:  clipRunes(r.View.InputValue, store.SpanPreviewLength),
-		OutputPreview: clipRunes(r.View.OutputValue, store.SpanPreviewLength),
+		InputPreview:  clipRunes(r.View.InputPreview, store.SpanPreviewLength),
+		OutputPreview: clipRunes(r.View.OutputPreview, store.SpanPreviewLength),
 	}
 }
 

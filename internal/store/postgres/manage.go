@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -299,15 +300,17 @@ func recomputeTrace(ctx context.Context, tx pgx.Tx, id int64, deletedSpan string
 		return nil
 	}
 	// Another span without a parent, if the trace has one, is its root now.
-	var spanID, name, kind, status, input, output pgtype.Text
-	err = tx.QueryRow(ctx, `SELECT span_id, name, span_kind, status_code, input_value, output_value FROM spans
+	var spanID, name, kind, status, input, output, inPreview, outPreview pgtype.Text
+	err = tx.QueryRow(ctx, `SELECT span_id, name, span_kind, status_code, input_value, output_value,
+		input_preview, output_preview FROM spans
 		WHERE trace_rowid = $1 AND parent_id IS NULL ORDER BY start_time, id LIMIT 1`, id).
-		Scan(&spanID, &name, &kind, &status, &input, &output)
+		Scan(&spanID, &name, &kind, &status, &input, &output, &inPreview, &outPreview)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("find the new root of trace %d: %w", id, err)
 	}
 	if spanID.Valid {
-		input, output = nullText(preview(input.String)), nullText(preview(output.String))
+		input = nullText(span.ReadPreview(inPreview.String, inPreview.Valid, input.String))
+		output = nullText(span.ReadPreview(outPreview.String, outPreview.Valid, output.String))
 	}
 	_, err = tx.Exec(ctx, `UPDATE traces SET root_span_id = $1, root_name = $2, root_kind = $3, root_status = $4,
 		input_preview = $5, output_preview = $6 WHERE id = $7`, spanID, name, kind, status, input, output, id)

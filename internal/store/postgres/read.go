@@ -70,12 +70,13 @@ const spanSelect = `SELECT s.id, s.project_id, t.trace_id, coalesce(s.parent_id,
 	coalesce(s.cache_read_tokens, 0), coalesce(s.cache_write_tokens, 0), coalesce(s.reasoning_tokens, 0),
 	s.attributes, coalesce(s.events, '[]'::jsonb), s.otel_kind, coalesce(s.trace_state, ''),
 	coalesce(s.cost_status, ''), coalesce(s.cost_total, 0), coalesce(s.cost_prompt, 0), coalesce(s.cost_completion, 0),
-	coalesce(s.cost_details, ''), coalesce(s.cost_source, ''), coalesce(s.cost_entry, ''), coalesce(s.call_state, 0)
+	coalesce(s.cost_details, ''), coalesce(s.cost_source, ''), coalesce(s.cost_entry, ''), coalesce(s.call_state, 0),
+	s.input_preview, s.output_preview
 	FROM spans s JOIN traces t ON t.id = s.trace_rowid`
 
 func scanSpan(row pgx.CollectableRow) (store.SpanRecord, error) {
 	var r store.SpanRecord
-	var in, out pgtype.Text
+	var in, out, inPreview, outPreview pgtype.Text
 	var attrs, events []byte
 	var kind, status, costStatus string
 	var counting int16
@@ -88,7 +89,7 @@ func scanSpan(row pgx.CollectableRow) (store.SpanRecord, error) {
 		&v.Tokens.CacheRead, &v.Tokens.CacheWrite, &v.Tokens.Reasoning,
 		&attrs, &events, &r.OTelKind, &r.TraceState,
 		&costStatus, &v.Cost.Total, &v.Cost.Prompt, &v.Cost.Completion, &v.Cost.Details, &v.Cost.Source, &v.Cost.Entry,
-		&counting)
+		&counting, &inPreview, &outPreview)
 	if err != nil {
 		return r, err
 	}
@@ -97,6 +98,8 @@ func scanSpan(row pgx.CollectableRow) (store.SpanRecord, error) {
 	r.StatusCode = span.StatusCode(status)
 	v.Cost.Status = span.CostStatus(costStatus)
 	v.InputValue, v.OutputValue = in.String, out.String
+	v.InputPreview = span.ReadPreview(inPreview.String, inPreview.Valid, in.String)
+	v.OutputPreview = span.ReadPreview(outPreview.String, outPreview.Valid, out.String)
 	r.AttributesJSON = mergeIO(compactJSON(attrs), in, out)
 	r.EventsJSON = compactJSON(events)
 	return r, nil

@@ -111,8 +111,8 @@ func (s *Store) SpanByID(ctx context.Context, spanID string) (store.SpanRecord, 
 var spanRowSelect = `SELECT s.id, t.trace_id, s.span_id, coalesce(s.parent_id, ''), s.name, s.span_kind, s.status_code,
 	s.start_time, s.end_time, coalesce(s.prompt_tokens, 0), coalesce(s.completion_tokens, 0), coalesce(s.total_tokens, 0),
 	coalesce(s.user_id, ''), coalesce(s.session_id, ''),
-	coalesce(substr(s.input_value, 1, ` + strconv.Itoa(store.SpanPreviewLength) + `), ''),
-	coalesce(substr(s.output_value, 1, ` + strconv.Itoa(store.SpanPreviewLength) + `), '')
+	coalesce(substr(coalesce(s.input_preview, s.input_value), 1, ` + strconv.Itoa(store.SpanPreviewLength) + `), ''),
+	coalesce(substr(coalesce(s.output_preview, s.output_value), 1, ` + strconv.Itoa(store.SpanPreviewLength) + `), '')
 	FROM spans s JOIN traces t ON t.id = s.trace_rowid`
 
 // spanListQuery is the SQL of SpanList: a keyset range on spans_project_start,

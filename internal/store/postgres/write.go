@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -18,10 +17,6 @@ import (
 	"github.com/loupe-dev/loupe/internal/store"
 	"github.com/loupe-dev/loupe/internal/store/rollup"
 )
-
-// previewLength bounds the input and output previews kept on traces and
-// sessions, in bytes; the SQLite backend cuts them the same way.
-const previewLength = 1000
 
 // WriteSpans stores spans and their roll-ups in one transaction. Concurrent
 // calls, from this process or others, may carry spans of the same traces.
@@ -143,6 +138,7 @@ type spanColumns struct {
 	costStatus, costDetails, costSource, costEntry           []pgtype.Text
 	costTotal, costPrompt, costCompletion                    []pgtype.Float8
 	search                                                   []*string
+	inPreview, outPreview                                    []pgtype.Text
 	callState                                                []pgtype.Int2 // per transaction, from the plan
 	buf                                                      []byte        // scratch for the JSON columns
 }
@@ -190,6 +186,9 @@ func (c *spanColumns) add(sp *span.Span) {
 	c.costSource = append(c.costSource, nullText(cost.Source))
 	c.costEntry = append(c.costEntry, nullText(cost.Entry))
 	c.search = append(c.search, searchVector(sp))
+	in, out := v.KeptPreviews()
+	c.inPreview = append(c.inPreview, nullText(in))
+	c.outPreview = append(c.outPreview, nullText(out))
 }
 
 // ioValue keeps "absent" and "empty string" apart for input and output values.
@@ -207,18 +206,6 @@ func nullJSON(doc string) pgtype.Text {
 		return pgtype.Text{}
 	}
 	return pgtype.Text{String: jsonb(doc), Valid: true}
-}
-
-// preview cuts s to previewLength bytes at a rune boundary.
-func preview(s string) string {
-	if len(s) <= previewLength {
-		return s
-	}
-	cut := previewLength
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }
 
 // batchWriter is one attempt at writing a batch.
@@ -418,26 +405,29 @@ const spanInsert = `INSERT INTO spans (trace_rowid, project_id, span_id, parent_
 		input_value, input_mime_type, output_value, output_mime_type,
 		prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
 		attributes, events, links, otel_kind, trace_state, origin_id,
-		cost_status, cost_total, cost_prompt, cost_completion, cost_details, cost_source, cost_entry, search, call_state)
+		cost_status, cost_total, cost_prompt, cost_completion, cost_details, cost_source, cost_entry, search, call_state,
+		input_preview, output_preview)
 	SELECT trace_rowid, project_id, span_id, parent_id, name, span_kind, start_time, end_time,
 		status_code, status_message, model_name, provider, session_id, user_id,
 		input_value, input_mime_type, output_value, output_mime_type,
 		prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
 		attributes::jsonb, events::jsonb, links::jsonb, otel_kind, trace_state, origin_id,
-		cost_status, cost_total, cost_prompt, cost_completion, cost_details, cost_source, cost_entry, search::tsvector, call_state
+		cost_status, cost_total, cost_prompt, cost_completion, cost_details, cost_source, cost_entry, search::tsvector, call_state,
+		input_preview, output_preview
 	FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[],
 		$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
 		$15::text[], $16::text[], $17::text[], $18::text[],
 		$19::bigint[], $20::bigint[], $21::bigint[], $22::bigint[], $23::bigint[], $24::bigint[],
 		$25::text[], $26::text[], $27::text[], $28::int[], $29::text[], $30::bigint[],
 		$31::text[], $32::float8[], $33::float8[], $34::float8[], $35::text[], $36::text[], $37::text[], $38::text[],
-		$39::smallint[])
+		$39::smallint[], $40::text[], $41::text[])
 	AS u(trace_rowid, project_id, span_id, parent_id, name, span_kind, start_time, end_time,
 		status_code, status_message, model_name, provider, session_id, user_id,
 		input_value, input_mime_type, output_value, output_mime_type,
 		prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
 		attributes, events, links, otel_kind, trace_state, origin_id,
-		cost_status, cost_total, cost_prompt, cost_completion, cost_details, cost_source, cost_entry, search, call_state)
+		cost_status, cost_total, cost_prompt, cost_completion, cost_details, cost_source, cost_entry, search, call_state,
+		input_preview, output_preview)
 	ON CONFLICT (trace_rowid, span_id) DO NOTHING
 	RETURNING id, trace_rowid, span_id`
 
@@ -475,7 +465,8 @@ func (w *batchWriter) insertSpans(ctx context.Context) ([]insertedSpan, error) {
 		c.input, c.inputMime, c.output, c.outputMime,
 		c.prompt, c.completion, c.total, c.cacheRead, c.cacheWrite, c.reason,
 		c.attrs, c.events, c.links, c.otelKind, c.tst, c.originID,
-		c.costStatus, c.costTotal, c.costPrompt, c.costCompletion, c.costDetails, c.costSource, c.costEntry, c.search, c.callState)
+		c.costStatus, c.costTotal, c.costPrompt, c.costCompletion, c.costDetails, c.costSource, c.costEntry, c.search, c.callState,
+		c.inPreview, c.outPreview)
 	if err != nil {
 		return nil, fmt.Errorf("insert spans: %w", err)
 	}
@@ -608,8 +599,8 @@ func (w *batchWriter) updateTraces(ctx context.Context) error {
 			texts[2][i] = pgtype.Text{String: text(r.Name), Valid: true}
 			texts[3][i] = pgtype.Text{String: text(string(r.View.Kind)), Valid: true}
 			texts[4][i] = pgtype.Text{String: text(string(r.StatusCode)), Valid: true}
-			texts[5][i] = nullText(preview(r.View.InputValue))
-			texts[6][i] = nullText(preview(r.View.OutputValue))
+			texts[5][i] = nullText(r.View.InputPreview)
+			texts[6][i] = nullText(r.View.OutputPreview)
 		}
 	}
 	_, err := w.tx.Exec(ctx, `UPDATE traces t SET
@@ -711,7 +702,7 @@ func (w *batchWriter) updateSessions(ctx context.Context) error {
 		var input, output pgtype.Text
 		var at pgtype.Int8
 		if t.root != nil {
-			input, output = nullText(preview(t.root.View.InputValue)), nullText(preview(t.root.View.OutputValue))
+			input, output = nullText(t.root.View.InputPreview), nullText(t.root.View.OutputPreview)
 			at = pgtype.Int8{Int64: start, Valid: true}
 		}
 		if t.session != 0 {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -343,16 +344,18 @@ func recomputeTrace(ctx context.Context, tx *sql.Tx, id int64, deletedSpan strin
 	}
 	// Another span without a parent, if the trace has one, is its root now.
 	var r traceRoot
-	var input, output sql.NullString
-	err = tx.QueryRowContext(ctx, `SELECT span_id, name, span_kind, status_code, input_value, output_value FROM spans
+	var input, output, inPreview, outPreview sql.NullString
+	err = tx.QueryRowContext(ctx, `SELECT span_id, name, span_kind, status_code, input_value, output_value,
+		input_preview, output_preview FROM spans
 		WHERE trace_rowid = ? AND parent_id IS NULL ORDER BY start_time, id LIMIT 1`, id).
-		Scan(&r.spanID, &r.name, &r.kind, &r.status, &input, &output)
+		Scan(&r.spanID, &r.name, &r.kind, &r.status, &input, &output, &inPreview, &outPreview)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
 		return fmt.Errorf("find the new root of trace %d: %w", id, err)
 	default:
-		r.input, r.output = optional(Preview(input.String)), optional(Preview(output.String))
+		r.input = optional(span.ReadPreview(inPreview.String, inPreview.Valid, input.String))
+		r.output = optional(span.ReadPreview(outPreview.String, outPreview.Valid, output.String))
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE traces SET root_span_id = ?, root_name = ?, root_kind = ?, root_status = ?,
 		input_preview = ?, output_preview = ? WHERE id = ?`, r.spanID, r.name, r.kind, r.status, r.input, r.output, id)

@@ -81,12 +81,13 @@ const spanSelect = `SELECT s.id, s.project_id, t.trace_id, coalesce(s.parent_id,
 	coalesce(s.cache_read_tokens, 0), coalesce(s.cache_write_tokens, 0), coalesce(s.reasoning_tokens, 0),
 	s.attributes, coalesce(s.events, '[]'), s.otel_kind, coalesce(s.trace_state, ''),
 	coalesce(s.cost_status, ''), coalesce(s.cost_total, 0), coalesce(s.cost_prompt, 0), coalesce(s.cost_completion, 0),
-	coalesce(s.cost_details, ''), coalesce(s.cost_source, ''), coalesce(s.cost_entry, ''), coalesce(s.call_state, 0)
+	coalesce(s.cost_details, ''), coalesce(s.cost_source, ''), coalesce(s.cost_entry, ''), coalesce(s.call_state, 0),
+	s.input_preview, s.output_preview
 	FROM spans s JOIN traces t ON t.id = s.trace_rowid`
 
 func scanSpan(rows *sql.Rows) (store.SpanRecord, error) {
 	var r store.SpanRecord
-	var in, out sql.NullString
+	var in, out, inPreview, outPreview sql.NullString
 	var attrs sql.RawBytes
 	var events string
 	var kind string
@@ -99,12 +100,14 @@ func scanSpan(rows *sql.Rows) (store.SpanRecord, error) {
 		&v.Tokens.CacheRead, &v.Tokens.CacheWrite, &v.Tokens.Reasoning,
 		&attrs, &events, &r.OTelKind, &r.TraceState,
 		&v.Cost.Status, &v.Cost.Total, &v.Cost.Prompt, &v.Cost.Completion, &v.Cost.Details, &v.Cost.Source, &v.Cost.Entry,
-		&r.Counting)
+		&r.Counting, &inPreview, &outPreview)
 	if err != nil {
 		return r, err
 	}
 	v.Kind = span.Kind(kind)
 	v.InputValue, v.OutputValue = in.String, out.String
+	v.InputPreview = span.ReadPreview(inPreview.String, inPreview.Valid, in.String)
+	v.OutputPreview = span.ReadPreview(outPreview.String, outPreview.Valid, out.String)
 	text, err := ownedJSON(attrs)
 	if err != nil {
 		return r, fmt.Errorf("span %d: %w", r.RowID, err)

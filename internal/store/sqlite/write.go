@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
@@ -19,15 +18,11 @@ import (
 	"github.com/loupe-dev/loupe/internal/store/schema"
 )
 
-// PreviewLength bounds the input and output previews kept on traces and
-// sessions, in bytes: enough for a table cell and a chat bubble summary.
-const PreviewLength = 1000
-
 // spanColumns are written by one multi-row INSERT; their order matches spanArgs.
 var spanColumns = []string{
 	"trace_rowid", "project_id", "span_id", "parent_id", "name", "span_kind", "start_time", "end_time",
 	"status_code", "status_message", "model_name", "provider", "session_id", "user_id",
-	"input_value", "input_mime_type", "output_value", "output_mime_type",
+	"input_value", "input_mime_type", "output_value", "output_mime_type", "input_preview", "output_preview",
 	"prompt_tokens", "completion_tokens", "total_tokens", "cache_read_tokens", "cache_write_tokens",
 	"reasoning_tokens", "attributes", "events", "links", "otel_kind", "trace_state", "origin_id",
 	"cost_status", "cost_total", "cost_prompt", "cost_completion", "cost_details", "cost_source", "cost_entry",
@@ -289,7 +284,7 @@ func (t *traceState) values() traceValues {
 		v.root = traceRoot{
 			spanID: present(r.SpanID), name: present(r.Name), kind: present(string(r.View.Kind)),
 			status: present(string(r.StatusCode)),
-			input:  optional(Preview(r.View.InputValue)), output: optional(Preview(r.View.OutputValue)),
+			input:  optional(r.View.InputPreview), output: optional(r.View.OutputPreview),
 		}
 	}
 	return v
@@ -752,12 +747,14 @@ func spanInsertSQL(used columnSet, rows int) string {
 func (w *batchWriter) spanArgs(args []any, sp *span.Span, t *traceState, originID any, attributes []byte) []any {
 	v := &sp.View
 	events, links := sp.StoredEventsAndLinks(&w.buf)
+	inPreview, outPreview := v.KeptPreviews()
 	args = append(args,
 		t.id, t.projectID, sp.SpanID, nullString(sp.ParentID), sp.Name, string(v.Kind),
 		sp.StartTime, sp.EndTime, string(sp.StatusCode), sp.StatusMessage,
 		nullString(v.ModelName), nullString(v.Provider), nullString(v.SessionID), nullString(v.UserID),
 		nullIO(sp.Attributes, span.AttrInputValue, v.InputValue), nullString(v.InputMimeType),
 		nullIO(sp.Attributes, span.AttrOutputValue, v.OutputValue), nullString(v.OutputMimeType),
+		nullString(inPreview), nullString(outPreview),
 		nullInt(v.Tokens.Prompt), nullInt(v.Tokens.Completion), nullInt(v.Tokens.Total),
 		nullInt(v.Tokens.CacheRead), nullInt(v.Tokens.CacheWrite), nullInt(v.Tokens.Reasoning),
 		attributes, nullString(events), nullString(links), sp.OTelKind, nullString(sp.TraceState), originID,
@@ -982,18 +979,6 @@ func (w *batchWriter) updateSessions(order []*traceState) error {
 		}
 	}
 	return nil
-}
-
-// Preview cuts s to PreviewLength bytes at a rune boundary.
-func Preview(s string) string {
-	if len(s) <= PreviewLength {
-		return s
-	}
-	cut := PreviewLength
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }
 
 // projectCache maps project names to ids so the hot path skips a query.

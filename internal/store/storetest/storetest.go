@@ -45,7 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"TraceTree", testTraceTree},
 		{"SpanByID", testSpanByID},
 		{"SpanList", testSpanList},
-		{"SpanListPreview", testSpanListPreview},
+		{"SpanListPreview", testSpanListPreview}, {"JSONStringLists", testJSONStringLists},
 		{"SessionTraces", testSessionTraces},
 		{"Annotations", testAnnotations},
 		{"FeedbackAttributes", testFeedbackAttributes},

@@ -134,6 +134,19 @@ func (a Attrs) Sorted() []KV {
 	return out
 }
 
+// under returns the attributes whose keys start with prefix, keyed by the
+// rest of their keys, sorted.
+func (a Attrs) under(prefix string) []KV {
+	var out []KV
+	for k, v := range a {
+		if rest, ok := strings.CutPrefix(k, prefix); ok && rest != "" {
+			out = append(out, KV{Key: rest, Value: valueText(v)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
 // KV is one key and its value as text.
 type KV struct {
 	Key   string

@@ -183,7 +183,11 @@ var placeholder = regexp.MustCompile(`\{\{\s*[\w.\-]+\s*\}\}|\{[\w.\-]+\}`)
 func readTemplate(a Attrs) *Template {
 	tmpl := a.Str("llm.prompt_template.template")
 	vars := a.Str("llm.prompt_template.variables")
-	if tmpl == "" && vars == "" {
+	// Variables are a JSON object in a string, by OpenInference's
+	// definition; a map value reads the same (Str gives its JSON), and a
+	// map some exporters flatten comes as one key per variable.
+	flat := a.under("llm.prompt_template.variables.")
+	if tmpl == "" && vars == "" && len(flat) == 0 {
 		return nil
 	}
 	t := &Template{Version: a.Str("llm.prompt_template.version")}
@@ -207,5 +211,6 @@ func readTemplate(a Attrs) *Template {
 	} else if strings.TrimSpace(vars) != "" {
 		t.Variables = []KV{{Key: "variables", Value: vars}}
 	}
+	t.Variables = append(t.Variables, flat...)
 	return t
 }

@@ -9,15 +9,21 @@ import (
 
 // Span is everything the span detail shows, read from one stored span.
 type Span struct {
-	Kind       string
-	Input      Text
-	Output     Text
-	LLM        *LLM
-	Retrieval  *Retrieval
-	Embedding  *Embedding
-	Tool       *Tool
-	Metadata   Text
-	Tags       []string
+	Kind      string
+	Input     Text
+	Output    Text
+	LLM       *LLM
+	Retrieval *Retrieval
+	Embedding *Embedding
+	Tool      *Tool
+	Metadata  Text
+	Tags      []string
+	// Custom are the attributes the Overview shows as they are: those
+	// OpenInference does not define, which the application set itself
+	// (agent.stop_reason, retrieval.top_k), at most MaxCustom of them;
+	// MoreCustom counts the rest, which the Attributes tab lists.
+	Custom     []Attribute
+	MoreCustom int
 	Exceptions []Exception
 	Events     []Event
 	Attributes []Attribute
@@ -46,10 +52,11 @@ type Exception struct {
 func Build(rec store.SpanRecord, limit int) (*Span, error) {
 	// A document that does not decode is left out rather than failing the
 	// page (span.ReadableJSON); the raw tab still shows its text.
-	a, err := ParseAttrs(span.ReadableJSON(rec.AttributesJSON))
+	stored, err := ParseAttrs(span.ReadableJSON(rec.AttributesJSON))
 	if err != nil {
-		a = Attrs{}
+		stored = Attrs{}
 	}
+	a := stored.withJSONLists()
 	v := &Span{Kind: string(rec.View.Kind)}
 	if a.Has(span.AttrInputValue) {
 		v.Input = NewText(a.Str(span.AttrInputValue), span.AttrInputValue, limit, a.Str(span.AttrInputMimeType) == span.MimeJSON)
@@ -82,8 +89,15 @@ func Build(rec store.SpanRecord, limit int) (*Span, error) {
 			v.Tags = append(v.Tags, valueText(t))
 		}
 	}
-	for _, kv := range a.Sorted() {
+	for _, kv := range stored.Sorted() {
 		v.Attributes = append(v.Attributes, Attribute{Key: kv.Key, Value: NewText(kv.Value, kv.Key, limit, false)})
+		if !isOpenInference(kv.Key) {
+			v.Custom = append(v.Custom, v.Attributes[len(v.Attributes)-1])
+		}
+	}
+	if len(v.Custom) > MaxCustom {
+		v.MoreCustom = len(v.Custom) - MaxCustom
+		v.Custom = v.Custom[:MaxCustom]
 	}
 	v.readEvents(span.ReadableJSON(rec.EventsJSON))
 	return v, nil
@@ -125,6 +139,9 @@ func FullValue(rec store.SpanRecord, key string) (Text, bool, error) {
 	a, err := ParseAttrs(span.ReadableJSON(rec.AttributesJSON))
 	if err != nil {
 		return Text{}, false, err
+	}
+	if !a.Has(key) {
+		a = a.withJSONLists() // a message of a list stored as one JSON string
 	}
 	if !a.Has(key) {
 		return Text{}, false, nil
