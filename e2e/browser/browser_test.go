@@ -32,8 +32,7 @@ func TestDebugAnAgentInTheBrowser(t *testing.T) {
 	p.see(`[data-panel="go"]`, "loupe.Register(ctx", `loupe.WithProjectName("my-app")`)
 	p.click(`[data-tab="python"]`)
 	p.shot("01-first-run")
-	p.waitFor("the live stream", `document.body.dataset.live === "*"`, 5*time.Second)
-	time.Sleep(1500 * time.Millisecond) // the stream is open and the poller has its first reading
+	p.waitFor("the live stream", `document.body.dataset.streaming === "true"`, 5*time.Second)
 	first := app.agentRun(now.Add(-40*time.Minute), turn{
 		Question: "What is our refund policy?", Answer: "Refunds are accepted within 30 days with the receipt.",
 		Session: "conv-42", User: "alice@acme.test", BigOutput: 1 << 20,

@@ -26,6 +26,10 @@ type change struct {
 type subscriber struct {
 	project string // "*" for every project
 	ch      chan change
+	// ready is closed once the poller has read the projects for the first
+	// time: changes after that reach ch. Until then a write could become
+	// part of the first reading and go unreported.
+	ready <-chan struct{}
 }
 
 // broker fans out project changes to the open live views. One goroutine
@@ -44,6 +48,8 @@ type broker struct {
 	wakeCh chan struct{}
 	seen   map[int64]int64 // project id → last update seen
 	primed bool            // seen holds a first reading
+	// firstPoll is closed by the running poller after its first reading.
+	firstPoll chan struct{}
 }
 
 func newBroker(st store.Reader, log *slog.Logger, every time.Duration, limit int) *broker {
@@ -60,12 +66,13 @@ func (b *broker) subscribe(project string) (*subscriber, error) {
 	}
 	// A few buffered changes are plenty: a view refreshes from the database,
 	// so a dropped change is made good by the next one it receives.
-	s := &subscriber{project: project, ch: make(chan change, 4)}
-	b.subs[s] = struct{}{}
 	if b.stop == nil {
 		b.stop = make(chan struct{})
-		go b.run(b.stop)
+		b.firstPoll = make(chan struct{})
+		go b.run(b.stop, b.firstPoll)
 	}
+	s := &subscriber{project: project, ch: make(chan change, 4), ready: b.firstPoll}
+	b.subs[s] = struct{}{}
 	return s, nil
 }
 
@@ -88,10 +95,11 @@ func (b *broker) wake() {
 	}
 }
 
-func (b *broker) run(stop chan struct{}) {
+func (b *broker) run(stop, firstPoll chan struct{}) {
 	t := time.NewTicker(b.every)
 	defer t.Stop()
 	b.poll()
+	close(firstPoll)
 	for {
 		select {
 		case <-stop:

@@ -34,6 +34,14 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.live.unsubscribe(sub)
+	// The stream opens once every later change will be sent: a client that
+	// writes right after it connects sees its write. The first reading
+	// takes at most the poll's timeout.
+	select {
+	case <-sub.ready:
+	case <-r.Context().Done():
+		return
+	}
 
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")

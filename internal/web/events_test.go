@@ -51,8 +51,7 @@ func TestEventsAcrossWriters(t *testing.T) {
 	ready := make(chan struct{})
 	got := make(chan []string, 1)
 	go func() { got <- readEvents(t, srv, "/events?project=watched", "", 5*time.Second, ready) }()
-	<-ready
-	time.Sleep(100 * time.Millisecond) // let the poller take its first reading
+	<-ready // the stream opens after the poller's first reading
 	// Written straight to the database, as another server sharing it would:
 	// only the poller can see it. A write to another project is not sent.
 	e.write(agentRun("quiet", traceIDn(2), "", time.Now())...)

@@ -25,6 +25,10 @@ export function setupLive() {
   const q = new URLSearchParams({ since: document.body.dataset.since });
   if (watch !== "*") q.set("project", watch);
   const source = new EventSource(`/events?${q}`);
+  // The server opens the stream once it will send every later change;
+  // data-streaming says so (and is gone while the browser reconnects).
+  source.addEventListener("open", () => (document.body.dataset.streaming = "true"));
+  source.addEventListener("error", () => delete document.body.dataset.streaming);
   source.addEventListener("change", (e) => {
     const change = JSON.parse(e.data);
     if (document.querySelector("[data-first-run]")) {
