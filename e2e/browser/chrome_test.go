@@ -13,9 +13,9 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
-)
 
-const chromium = "/usr/bin/chromium"
+	"github.com/loupe-dev/loupe/e2e/e2etest"
+)
 
 // page drives one browser tab for a test and saves screenshots of what it shows.
 type page struct {
@@ -32,12 +32,7 @@ type page struct {
 // installed (fails instead when LOUPE_E2E_REQUIRE=1, as in CI).
 func newPage(t *testing.T, base string) *page {
 	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("LOUPE_E2E_REQUIRE") == "1" {
-			t.Fatalf("%s is required (LOUPE_E2E_REQUIRE=1): %v", chromium, err)
-		}
-		t.Skipf("browser tests need Chromium at %s (apt-get install chromium); skipping", chromium)
-	}
+	chromium := e2etest.RequireChromium(t)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium),
 		chromedp.NoSandbox,

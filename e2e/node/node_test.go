@@ -206,10 +206,7 @@ func requireNode(t *testing.T) {
 	if missing == "" {
 		return
 	}
-	if os.Getenv("LOUPE_E2E_REQUIRE") == "1" {
-		t.Fatalf("LOUPE_E2E_REQUIRE=1 but %s", missing)
-	}
-	t.Skipf("%s; set LOUPE_E2E_REQUIRE=1 to make this a failure", missing)
+	e2etest.Missing(t, missing)
 }
 
 // emit runs emit.mjs against the server and returns what it reports.

@@ -380,7 +380,7 @@ func TestPhoenixClient(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test; skipped in -short mode")
 	}
-	python := requirePython(t)
+	python := e2etest.Python(t, "arize-phoenix-client", "pandas")
 	srv := e2etest.Start(t, e2etest.Build(t))
 	ctx := context.Background()
 
@@ -663,36 +663,4 @@ func mapsEqual[K comparable, V comparable](a, b map[K]V) bool {
 		}
 	}
 	return true
-}
-
-// requirePython returns the test virtual environment's python, skipping
-// (or, under LOUPE_E2E_REQUIRE=1, failing) when it is missing or lacks the
-// client.
-func requirePython(t *testing.T) string {
-	t.Helper()
-	venv := os.Getenv("LOUPE_PY_VENV")
-	if venv == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			missing(t, "no LOUPE_PY_VENV and no home directory")
-		}
-		venv = filepath.Join(home, ".cache", "loupe-test", "venv")
-	}
-	python := filepath.Join(venv, "bin", "python")
-	out, err := exec.Command(python, "-c",
-		"from importlib.metadata import version; print(version('arize-phoenix-client'), version('pandas'))").CombinedOutput()
-	if err != nil {
-		missing(t, fmt.Sprintf("no Python environment with arize-phoenix-client and pandas at %s (scripts/test.sh creates it): %v %s",
-			venv, err, bytes.TrimSpace(out)))
-	}
-	t.Logf("arize-phoenix-client and pandas versions: %s", bytes.TrimSpace(out))
-	return python
-}
-
-func missing(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("LOUPE_E2E_REQUIRE") == "1" {
-		t.Fatalf("LOUPE_E2E_REQUIRE=1 but %s", why)
-	}
-	t.Skipf("%s; set LOUPE_E2E_REQUIRE=1 to make this a failure", why)
 }

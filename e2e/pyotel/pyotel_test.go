@@ -68,7 +68,7 @@ func TestTutorialTracing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test; skipped in -short mode")
 	}
-	python := e2etest.Python(t, "opentelemetry.sdk", "opentelemetry.exporter.otlp.proto.http", "phoenix.client")
+	python := e2etest.Python(t, "opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http", "arize-phoenix-client")
 	srv := e2etest.Start(t, e2etest.Build(t))
 
 	script, err := filepath.Abs("tutorial_app.py")

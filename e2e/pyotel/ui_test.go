@@ -13,8 +13,6 @@ import (
 	"github.com/loupe-dev/loupe/e2e/e2etest"
 )
 
-const chromium = "/usr/bin/chromium"
-
 // checkUI looks at the spans as a person debugging the support bot does.
 func checkUI(t *testing.T, srv *e2etest.Server, app appResult) {
 	b := newBrowser(t, srv.HTTPURL)
@@ -91,12 +89,7 @@ type browser struct {
 // installed (fails instead when LOUPE_E2E_REQUIRE=1, as in CI).
 func newBrowser(t *testing.T, base string) *browser {
 	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("LOUPE_E2E_REQUIRE") == "1" {
-			t.Fatalf("%s is required (LOUPE_E2E_REQUIRE=1): %v", chromium, err)
-		}
-		t.Skipf("the UI check needs Chromium at %s (apt-get install chromium); skipping", chromium)
-	}
+	chromium := e2etest.RequireChromium(t)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
 		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
