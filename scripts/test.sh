@@ -11,7 +11,8 @@
 #      e2e/phoenixclient drives, the OpenTelemetry SDK that e2e/pyotel
 #      sends with and the litellm application e2e/litellm runs, when it is
 #      missing or its pins changed;
-#   3. go vet, a gofmt check, then go test -race for the main module and for
+#   3. go vet, a gofmt check, a check that the README's layout matches the
+#      package doc comments, then go test -race for the main module and for
 #      the sdk/ module, then each fuzz target of internal/otlp for 10 s.
 #
 # Every step runs even when an earlier one failed, so one run reports
@@ -252,6 +253,7 @@ if [ -f sdk/go.mod ]; then
 	step "go vet (sdk module)" bash -c 'cd sdk && go vet ./...'
 fi
 step "gofmt" check_gofmt
+step "README layout matches the package docs" go run ./scripts/layout
 step "build loupe for end-to-end tests" build_loupe
 step "go test ${race[*]} (main module)" go_test "$root"
 if [ -f sdk/go.mod ]; then
