@@ -68,6 +68,7 @@ func Run(t *testing.T, open Opener) {
 		{"PromptVersionReport", testPromptVersionReport}, {"CompareVersions", testCompareVersions},
 		{"Search", testSearch}, {"SearchConditions", testSearchConditions}, {"SearchIndexer", testSearchIndexer},
 		{"CheckWritable", testCheckWritable},
+		{"AuthUsers", testAuthUsers}, {"APIKeys", testAPIKeys}, {"LoginSessions", testLoginSessions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
