@@ -10,8 +10,6 @@
 //     the spans, whatever order the spans of a trace arrive in.
 //   - A trace keeps the project of its first span.
 //   - Returned values belong to the caller; the store keeps no reference.
-//   - A backend that lacks a capability returns an error wrapping
-//     errors.ErrUnsupported.
 package store
 
 import (
@@ -106,12 +104,17 @@ type Reader interface {
 	SessionByRowID(ctx context.Context, rowID int64) (Session, error)
 	// ExistingSpanIDs returns those of ids that are stored, in any project.
 	ExistingSpanIDs(ctx context.Context, ids []string) ([]string, error)
+	// EachTreeSpan calls fn with the tree columns of every span of a trace,
+	// in start order, as they are read, until fn returns an error, which it
+	// returns: a trace of any size in memory of one span. ctx bounds the
+	// whole read, fn's time included.
+	EachTreeSpan(ctx context.Context, traceRowID int64, fn func(*TreeSpan) error) error
 
 	// SpanKeys lists the keys of the spans q selects, in q's order, at most
 	// q.Limit: the first step of reading a long stretch of spans, where
 	// pages of keys can be many times larger than pages of spans, so that a
 	// store sorts each stretch of its index once rather than once a page.
-	// q.Search is not supported.
+	// q.Search is not supported: a q with one is an invalid argument.
 	SpanKeys(ctx context.Context, q SpanQuery) ([]SpanKey, error)
 	// SpansByRowID reads the spans with these row ids, in the order given;
 	// ids no longer stored are left out. Light records hold only RowID,
