@@ -9,7 +9,6 @@ import (
 
 	"github.com/loupe-dev/loupe/internal/costing"
 	"github.com/loupe-dev/loupe/internal/retention"
-	"github.com/loupe-dev/loupe/internal/store"
 )
 
 // The report pages: a project's Metrics tab and prompt versions, the model
@@ -51,10 +50,9 @@ func init() {
 	}
 }
 
-// reportDeps are what the report pages need beyond the store's reads.
+// reportDeps are what the report pages need beyond the store.
 type reportDeps struct {
 	costs      *costing.Service // nil: prices are shown, not edited
-	retention  store.Retention  // nil: no storage page
 	sweepEvery time.Duration
 }
 
@@ -63,7 +61,6 @@ func reportDepsOf(cfg Config) reportDeps {
 	if d.sweepEvery <= 0 {
 		d.sweepEvery = retention.DefaultInterval
 	}
-	d.retention, _ = cfg.Store.(store.Retention)
 	return d
 }
 

@@ -19,7 +19,7 @@ import (
 var outage = store.Unavailable(errors.New("failed to connect to `user=loupe database=prod`: 10.1.2.3:5432 (db.internal): dial error: dial tcp 10.1.2.3:5432: connect: connection refused"))
 
 // downStore is a store whose database is unreachable.
-type downStore struct{ store.Reader }
+type downStore struct{ Store }
 
 func (downStore) Projects(context.Context, store.ProjectQuery) ([]store.Project, error) {
 	return nil, outage

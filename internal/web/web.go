@@ -5,6 +5,7 @@
 package web
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -14,9 +15,44 @@ import (
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
+// Store is the storage the UI uses: the reads of its pages, and the
+// annotations and retention policies its forms write.
+type Store interface {
+	store.UIReader
+	store.AnnotationReader
+	store.MetricsReader
+	Projects(ctx context.Context, q store.ProjectQuery) ([]store.Project, error)
+	ProjectByName(ctx context.Context, name string) (store.Project, error)
+	ProjectByID(ctx context.Context, id int64) (store.Project, error)
+	Spans(ctx context.Context, q store.SpanQuery) ([]store.SpanRecord, error)
+	Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, error)
+	Trace(ctx context.Context, traceID string) (store.Trace, error)
+	Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error)
+	Session(ctx context.Context, sessionID string) (store.Session, error)
+
+	// The annotations of spans and traces, and their forms.
+	Annotations(ctx context.Context, q store.AnnotationQuery) ([]store.Annotation, error)
+	UpsertAnnotations(ctx context.Context, anns []store.Annotation) ([]int64, error)
+
+	// The cost panels, the prices page and a wrapper's counted calls.
+	Usage(ctx context.Context, projectID int64, dim store.UsageDimension, start, end int64) ([]store.Usage, error)
+	UsageByTool(ctx context.Context, projectID int64, start, end int64) (tools []store.ToolUsage, sampled bool, err error)
+	Models(ctx context.Context) ([]store.ModelUsage, error)
+	CountedBelow(ctx context.Context, spanRowID int64, limit int) ([]store.CountedCall, error)
+
+	// The spans not yet searchable, told under a search.
+	SearchLag(ctx context.Context, projectID int64) (int64, error)
+
+	// The storage page and its retention forms.
+	StorageReport(ctx context.Context, q store.StorageQuery) (store.StorageReport, error)
+	RetentionPolicies(ctx context.Context) (map[int64]store.RetentionPolicy, error)
+	SetRetentionPolicy(ctx context.Context, projectID int64, p store.RetentionPolicy) error
+	DeleteRetentionPolicy(ctx context.Context, projectID int64) error
+}
+
 // Config holds the UI's dependencies.
 type Config struct {
-	Store store.Reader
+	Store Store
 	Log   *slog.Logger
 	// GRPCAddr is the OTLP/gRPC listen address, shown in the first-run
 	// instructions (with the request's host when it listens on all interfaces).
@@ -37,15 +73,14 @@ type Config struct {
 
 // Handler serves the UI.
 type Handler struct {
-	store    store.Reader
+	store    Store
 	log      *slog.Logger
 	errs     *ratelimited.Logger // failures that repeat with every request while the database is down
 	grpcAddr string
 	timeout  time.Duration // QueryTimeout
 	live     *broker
 	now      func() time.Time
-	caps     capabilities // in capabilities.go
-	reports  reportDeps   // in reports.go
+	reports  reportDeps // in reports.go
 
 	toolUsage toolUsageCache // in toolusage.go
 }
@@ -65,7 +100,6 @@ func New(cfg Config) *Handler {
 		timeout:  cfg.QueryTimeout,
 		live:     newBroker(cfg.Store, cfg.Log, poll, maxSubscribers),
 		now:      time.Now,
-		caps:     capabilitiesOf(cfg.Store),
 		reports:  reportDepsOf(cfg),
 	}
 }
