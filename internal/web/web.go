@@ -18,17 +18,10 @@ import (
 // Store is the storage the UI uses: the reads of its pages, and the
 // annotations and retention policies its forms write.
 type Store interface {
+	store.Lister
 	store.UIReader
 	store.AnnotationReader
 	store.MetricsReader
-	Projects(ctx context.Context, q store.ProjectQuery) ([]store.Project, error)
-	ProjectByName(ctx context.Context, name string) (store.Project, error)
-	ProjectByID(ctx context.Context, id int64) (store.Project, error)
-	Spans(ctx context.Context, q store.SpanQuery) ([]store.SpanRecord, error)
-	Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, error)
-	Trace(ctx context.Context, traceID string) (store.Trace, error)
-	Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error)
-	Session(ctx context.Context, sessionID string) (store.Session, error)
 
 	// The annotations of spans and traces, and their forms.
 	Annotations(ctx context.Context, q store.AnnotationQuery) ([]store.Annotation, error)
