@@ -28,9 +28,23 @@ import (
 // with an error that says so, never by ignoring it.
 const PhoenixVersion = "20.26.1"
 
+// Store is the storage the REST API serves: its reads, and the changes
+// it makes to annotations, projects, traces and retention policies.
+type Store interface {
+	store.Lister
+	store.RESTReader
+	store.Annotator
+	store.Manager
+	store.Retention
+	SpanByID(ctx context.Context, spanID string) (store.SpanRecord, error)
+	Usage(ctx context.Context, projectID int64, dim store.UsageDimension, start, end int64) ([]store.Usage, error)
+	UsageByTool(ctx context.Context, projectID int64, start, end int64) (tools []store.ToolUsage, sampled bool, err error)
+	Models(ctx context.Context) ([]store.ModelUsage, error)
+}
+
 // API holds the handlers' dependencies.
 type API struct {
-	Store   store.Store
+	Store   Store
 	Ingest  Submitter        // where uploaded spans go
 	Costs   *costing.Service // prices; nil leaves the price routes out
 	Log     *slog.Logger
