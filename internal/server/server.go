@@ -149,7 +149,7 @@ func (s *Server) GRPCAddr() string { return s.grpcLn.Addr().String() }
 // routes composes the surfaces New made into one handler.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	s.otlpHTTP.Routes(mux)
+	s.otlpHTTP.Handler().Mount(mux)
 	s.api.Routes(mux)
 	s.ui.Routes(mux)
 	mux.Handle("GET /metrics", s.metrics.Handler())
