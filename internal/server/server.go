@@ -150,7 +150,7 @@ func (s *Server) GRPCAddr() string { return s.grpcLn.Addr().String() }
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	s.otlpHTTP.Handler().Mount(mux)
-	s.api.Routes(mux)
+	s.api.Handler().Mount(mux)
 	s.ui.Routes(mux)
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
