@@ -151,7 +151,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	s.otlpHTTP.Handler().Mount(mux)
 	s.api.Handler().Mount(mux)
-	s.ui.Routes(mux)
+	s.ui.Handler().Mount(mux)
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

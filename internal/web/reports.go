@@ -64,18 +64,6 @@ func reportDepsOf(cfg Config) reportDeps {
 	return d
 }
 
-// reportRoutes registers the report pages.
-func (h *Handler) reportRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /projects/{name}/metrics", h.bounded(h.projectMetrics))
-	mux.Handle("GET /projects/{name}/prompts", h.bounded(h.projectPrompts))
-	mux.Handle("GET /prices", h.bounded(h.prices))
-	mux.HandleFunc("POST /prices", h.savePrice)
-	mux.HandleFunc("POST /prices/delete", h.deletePrice)
-	mux.HandleFunc("POST /prices/recompute", h.recomputePrices)
-	mux.Handle("GET /storage", h.bounded(h.storage))
-	mux.HandleFunc("POST /storage/retention", h.saveRetention)
-}
-
 // badRequest is a 4xx page saying what was wrong with the address or the form.
 type badRequest struct {
 	frame

@@ -56,8 +56,7 @@ func TestQueryTimeout(t *testing.T) {
 	open := func(timeout time.Duration, path string) (*httptest.ResponseRecorder, *deadlineReader) {
 		dr := &deadlineReader{Store: e.store}
 		h := New(Config{Store: dr, Log: slog.New(slog.NewTextHandler(testWriter{t}, nil)), QueryTimeout: timeout})
-		mux := http.NewServeMux()
-		h.Routes(mux)
+		mux := h.Handler()
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 		return rec, dr

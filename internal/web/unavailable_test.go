@@ -42,8 +42,7 @@ func TestStorageUnavailablePage(t *testing.T) {
 	var logged bytes.Buffer
 	log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logged}, nil))
 	h := New(Config{Store: downStore{}, Log: log})
-	mux := http.NewServeMux()
-	h.Routes(mux)
+	mux := h.Handler()
 	for range 3 {
 		for _, path := range []string{"/", "/projects/default", "/projects/default/spans", "/traces/" + strings.Repeat("ab", 16)} {
 			rec := httptest.NewRecorder()

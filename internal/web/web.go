@@ -7,7 +7,6 @@ package web
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/loupe-dev/loupe/internal/costing"
@@ -100,27 +99,3 @@ func New(cfg Config) *Handler {
 // Notify tells live views that spans were committed in this process, so
 // they refresh without waiting for the next poll. It never blocks.
 func (h *Handler) Notify() { h.live.wake() }
-
-// Routes registers the UI's routes on mux.
-func (h *Handler) Routes(mux *http.ServeMux) {
-	mux.Handle("GET /{$}", h.bounded(h.home))
-	mux.HandleFunc("GET /static/{version}/{file}", serveStatic)
-	mux.HandleFunc("GET /events", h.events)
-	mux.Handle("GET /traces", h.bounded(h.gotoTrace))
-	mux.Handle("GET /traces/{trace_id}", h.bounded(h.traceRedirect))
-	mux.Handle("GET /projects/{name}", h.bounded(h.projectTraces))
-	mux.Handle("GET /projects/{name}/spans", h.bounded(h.projectSpans))
-	mux.Handle("GET /projects/{name}/tool-costs", h.bounded(h.toolCosts))
-	mux.Handle("GET /projects/{name}/sessions", h.bounded(h.projectSessions))
-	mux.Handle("GET /projects/{name}/sessions/{session_id}", h.bounded(h.session))
-	mux.Handle("GET /projects/{name}/traces/{trace_id}", h.bounded(h.trace))
-	mux.Handle("GET /projects/{name}/traces/{trace_id}/tree", h.bounded(h.treeFragment))
-	mux.Handle("GET /projects/{name}/traces/{trace_id}/export", h.bounded(h.exportTrace))
-	mux.Handle("GET /projects/{name}/spans/{span_id}", h.bounded(h.spanFragment))
-	mux.Handle("GET /projects/{name}/spans/{span_id}/value", h.bounded(h.spanValue))
-	mux.HandleFunc("POST /projects/{name}/spans/{span_id}/annotations", h.annotateSpan)
-	mux.HandleFunc("POST /projects/{name}/traces/{trace_id}/annotations", h.annotateTrace)
-	mux.Handle("GET /filter/check", h.bounded(h.checkFilter))
-	h.reportRoutes(mux) // in reports.go
-	mux.Handle("GET /projects/", h.bounded(h.notFoundPage))
-}
