@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"html/template"
 	"net/http"
 	"slices"
@@ -15,11 +14,7 @@ import (
 // prices and the storage page. They read aggregates rather than lists, and
 // the last two change settings through forms.
 
-// reportPages are the templates/pages/*.html files of the report pages.
-// Their shared partials are in templates/reports.
-var reportPages = []string{"metrics", "prompts", "prices", "storage", "badrequest"}
-
-// reportFuncs are the template functions only the report pages use.
+// reportFuncs are the template functions of the report pages.
 var reportFuncs = template.FuncMap{
 	"coord":     coord,
 	"compact":   func(n int64) string { return compactCount(float64(n)) },
@@ -32,22 +27,6 @@ var reportFuncs = template.FuncMap{
 	"perSpan":   func(total, spans int64) int64 { return total / spans },
 	"fraction":  func(pct float64) float64 { return pct / 100 },
 	"plural":    plural,
-}
-
-// The report pages are parsed at start-up like the others, with their own
-// partials and functions, so a broken one stops the program there.
-func init() {
-	base := templates[""]
-	for _, name := range reportPages {
-		t := template.Must(template.Must(base.Clone()).Funcs(reportFuncs).ParseFS(templateFS,
-			"templates/reports/*.html", "templates/pages/"+name+".html"))
-		for _, def := range []string{"title", "content"} {
-			if t.Lookup(def) == nil {
-				panic(fmt.Sprintf("web: page %q does not define %q", name, def))
-			}
-		}
-		templates[name] = t
-	}
 }
 
 // reportDeps are what the report pages need beyond the store.

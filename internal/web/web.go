@@ -74,25 +74,27 @@ type Handler struct {
 	now      func() time.Time
 	reports  reportDeps // in reports.go
 
+	templates templateSet    // in templates.go
 	toolUsage toolUsageCache // in toolusage.go
 }
 
-// New returns the UI handler. Its templates and static files were parsed
-// when the program started.
+// New returns the UI handler, its templates parsed. (Its static files
+// were hashed when the program started.)
 func New(cfg Config) *Handler {
 	poll := cfg.PollInterval
 	if poll <= 0 {
 		poll = time.Second
 	}
 	return &Handler{
-		store:    cfg.Store,
-		log:      cfg.Log,
-		errs:     &ratelimited.Logger{Log: cfg.Log},
-		grpcAddr: cfg.GRPCAddr,
-		timeout:  cfg.QueryTimeout,
-		live:     newBroker(cfg.Store, cfg.Log, poll, maxSubscribers),
-		now:      time.Now,
-		reports:  reportDepsOf(cfg),
+		store:     cfg.Store,
+		log:       cfg.Log,
+		errs:      &ratelimited.Logger{Log: cfg.Log},
+		grpcAddr:  cfg.GRPCAddr,
+		timeout:   cfg.QueryTimeout,
+		live:      newBroker(cfg.Store, cfg.Log, poll, maxSubscribers),
+		now:       time.Now,
+		reports:   reportDepsOf(cfg),
+		templates: parsedTemplates(),
 	}
 }
 
