@@ -13,34 +13,21 @@ import (
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
-// annotationRoute describes one annotated entity's REST surface.
+// annotationRoute describes how the REST routes of one kind of annotation
+// (routes.go) name what they annotate.
 type annotationRoute struct {
 	kind     store.AnnotationKind
-	path     string // POST /v1/{path}
 	idField  string // the entity id's JSON name
 	listIDs  string // GET …/{list} parameter naming entity ids
 	globalID string // GlobalID type of the annotations
 }
 
-var annotationRoutes = []annotationRoute{
-	{store.SpanAnnotation, "span_annotations", "span_id", "span_ids", "SpanAnnotation"},
-	{store.TraceAnnotation, "trace_annotations", "trace_id", "trace_ids", "TraceAnnotation"},
-	{store.SessionAnnotation, "session_annotations", "session_id", "session_ids", "ProjectSessionAnnotation"},
-	{store.DocumentAnnotation, "document_annotations", "span_id", "span_ids", "DocumentAnnotation"},
-}
-
-func (a *API) annotationRoutes(mux *http.ServeMux) {
-	for _, rt := range annotationRoutes {
-		mux.Handle("POST /v1/"+rt.path, a.wrap(a.postAnnotations(rt)))
-		if rt.kind != store.DocumentAnnotation {
-			mux.Handle("GET /v1/projects/{project_identifier}/"+rt.path, a.wrap(a.listAnnotations(rt)))
-			mux.Handle("DELETE /v1/projects/{project_identifier}/"+rt.path, a.wrap(a.deleteAnnotations(rt)))
-		}
-	}
-	mux.Handle("POST /v1/span_notes", a.wrap(a.postNote(annotationRoutes[0])))
-	mux.Handle("POST /v1/trace_notes", a.wrap(a.postNote(annotationRoutes[1])))
-	mux.Handle("POST /v1/session_notes", a.wrap(a.postNote(annotationRoutes[2])))
-}
+var (
+	spanAnnotations     = annotationRoute{store.SpanAnnotation, "span_id", "span_ids", "SpanAnnotation"}
+	traceAnnotations    = annotationRoute{store.TraceAnnotation, "trace_id", "trace_ids", "TraceAnnotation"}
+	sessionAnnotations  = annotationRoute{store.SessionAnnotation, "session_id", "session_ids", "ProjectSessionAnnotation"}
+	documentAnnotations = annotationRoute{store.DocumentAnnotation, "span_id", "span_ids", "DocumentAnnotation"}
+)
 
 type annotationResult struct {
 	Label       *string  `json:"label"`

@@ -28,16 +28,30 @@ import (
 // with an error that says so, never by ignoring it.
 const PhoenixVersion = "20.26.1"
 
+// Store is the storage the REST API serves: its reads, and the changes
+// it makes to annotations, projects, traces and retention policies.
+type Store interface {
+	store.Lister
+	store.RESTReader
+	store.Annotator
+	store.Manager
+	store.Retention
+	SpanByID(ctx context.Context, spanID string) (store.SpanRecord, error)
+	Usage(ctx context.Context, projectID int64, dim store.UsageDimension, start, end int64) ([]store.Usage, error)
+	UsageByTool(ctx context.Context, projectID int64, start, end int64) (tools []store.ToolUsage, sampled bool, err error)
+	Models(ctx context.Context) ([]store.ModelUsage, error)
+}
+
 // API holds the handlers' dependencies.
 type API struct {
-	Store   store.Store
+	Store   Store
 	Ingest  Submitter        // where uploaded spans go
-	Costs   *costing.Service // prices; nil leaves the price routes out
+	Costs   *costing.Service // prices
 	Log     *slog.Logger
 	Pending Pending // asynchronous annotations waiting for their targets
 
 	// errs logs failed requests, which repeat with every request while the
-	// database is down, at most once an interval; set up by Routes.
+	// database is down, at most once an interval; set up by Handler.
 	errs ratelimited.Logger
 	// QueryTimeout bounds the database queries of a read (0: none): those of
 	// a list or detail route together, and each page of a streamed answer
@@ -45,27 +59,6 @@ type API struct {
 	QueryTimeout time.Duration
 
 	streaming streaming // how span queries stream; the zero value is the default
-}
-
-// Routes registers the REST routes on mux.
-func (a *API) Routes(mux *http.ServeMux) {
-	a.errs.Log = a.Log
-	mux.HandleFunc("GET /arize_phoenix_version", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprint(w, PhoenixVersion)
-	})
-	mux.Handle("GET /v1/projects", a.wrap(a.listProjects))
-	mux.Handle("GET /v1/projects/{project_identifier}", a.wrap(a.getProject))
-	mux.Handle("GET /v1/projects/{project_identifier}/spans", a.wrap(a.listSpans))
-	mux.Handle("GET /v1/projects/{project_identifier}/traces", http.HandlerFunc(a.serveTraces))
-	mux.Handle("GET /v1/projects/{project_identifier}/usage", a.wrap(a.projectUsage))
-	a.spanQueryRoutes(mux)
-	a.annotationRoutes(mux)
-	a.manageRoutes(mux)
-	a.sessionRoutes(mux)
-	a.spanUploadRoutes(mux)
-	a.priceRoutes(mux)
-	a.retentionRoutes(mux)
 }
 
 // RetryAfterSeconds is how long a client is asked to wait when the

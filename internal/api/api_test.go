@@ -47,9 +47,7 @@ func newTestAPI(t *testing.T, spans ...span.Span) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	(&API{Store: st, Ingest: directSubmitter{st}, Costs: costs, Log: log}).Routes(mux)
-	return mux
+	return (&API{Store: st, Ingest: directSubmitter{st}, Costs: costs, Log: log}).Handler()
 }
 
 // directSubmitter writes uploaded spans straight to the store.

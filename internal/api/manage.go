@@ -10,16 +10,6 @@ import (
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
-func (a *API) manageRoutes(mux *http.ServeMux) {
-	mux.Handle("POST /v1/projects", a.wrap(a.createProject))
-	mux.Handle("PUT /v1/projects/{project_identifier}", a.wrap(a.updateProject))
-	mux.Handle("DELETE /v1/projects/{project_identifier}", a.wrap(a.deleteProject))
-	mux.Handle("DELETE /v1/traces/{trace_identifier}", a.wrap(a.deleteTrace))
-	mux.Handle("POST /v1/traces/transfer", a.wrap(a.transferTraces))
-	mux.Handle("DELETE /v1/projects/{project_identifier}/traces", a.wrap(a.deleteProjectTraces))
-	mux.Handle("DELETE /v1/spans/{span_identifier}", a.wrap(a.deleteSpan))
-}
-
 func (a *API) createProject(r *http.Request) (any, error) {
 	var body struct {
 		Name        string `json:"name"`

@@ -10,16 +10,6 @@ import (
 	"github.com/loupe-dev/loupe/internal/usd"
 )
 
-func (a *API) priceRoutes(mux *http.ServeMux) {
-	if a.Costs == nil {
-		return
-	}
-	mux.Handle("GET /v1/model_prices", a.wrap(a.listPrices))
-	mux.Handle("PUT /v1/model_prices", a.wrap(a.putPrices))
-	mux.Handle("GET /v1/model_prices/recompute", a.wrap(a.recomputeStatus))
-	mux.Handle("POST /v1/model_prices/recompute", a.wrap(a.recomputeAll))
-}
-
 type modelPriceJSON struct {
 	ModelName   string         `json:"model_name"`
 	Provider    string         `json:"provider"`

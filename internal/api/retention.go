@@ -8,7 +8,8 @@ import (
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
-// retentionRoutes serves retention policies and the storage report:
+// The retention routes (routes.go) serve retention policies and the
+// storage report:
 //
 //	GET, PUT, DELETE /v1/projects/{project_identifier}/retention   a project's policy
 //	GET, PUT, DELETE /v1/retention                                 the default policy
@@ -26,16 +27,6 @@ import (
 // ProjectTraceRetentionPolicy:<project row id> a project's own policy, which
 // GET and PUT report as policy_id; PATCH resets a project to the default,
 // keeps its own, and refuses another project's, which it cannot share.
-func (a *API) retentionRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /v1/projects/{project_identifier}/retention", a.wrap(a.getRetention(true)))
-	mux.Handle("PUT /v1/projects/{project_identifier}/retention", a.wrap(a.putRetention(true)))
-	mux.Handle("DELETE /v1/projects/{project_identifier}/retention", a.wrap(a.deleteRetention(true)))
-	mux.Handle("PATCH /v1/projects/{project_identifier}/retention", a.wrap(a.patchRetention))
-	mux.Handle("GET /v1/retention", a.wrap(a.getRetention(false)))
-	mux.Handle("PUT /v1/retention", a.wrap(a.putRetention(false)))
-	mux.Handle("DELETE /v1/retention", a.wrap(a.deleteRetention(false)))
-	mux.Handle("GET /v1/storage", a.wrap(a.getStorage))
-}
 
 type retentionJSON struct {
 	MaxDays   float64 `json:"max_days"`

@@ -28,8 +28,7 @@ func TestSpanSearch(t *testing.T) {
 	if err := st.WaitIndexed(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	(&API{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Routes(mux)
+	mux := (&API{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler()
 
 	pages := func(query string) string {
 		var seen []string

@@ -10,13 +10,6 @@ import (
 	"github.com/loupe-dev/loupe/internal/usd"
 )
 
-func (a *API) sessionRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /v1/projects/{project_identifier}/sessions", a.wrap(a.listSessions))
-	mux.Handle("GET /v1/sessions/{session_identifier}", a.wrap(a.getSession))
-	mux.Handle("DELETE /v1/sessions/{session_identifier}", a.wrap(a.deleteSession))
-	mux.Handle("POST /v1/sessions/delete", a.wrap(a.deleteSessions))
-}
-
 type sessionTraceJSON struct {
 	ID        string `json:"id"`
 	TraceID   string `json:"trace_id"`

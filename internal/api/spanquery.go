@@ -34,12 +34,6 @@ const maxSpanQueries = 100
 // phoenix-client waits by default.
 const spanQueryKeepAlive = 2 * time.Second
 
-func (a *API) spanQueryRoutes(mux *http.ServeMux) {
-	h := http.HandlerFunc(a.serveSpanQuery)
-	mux.Handle("POST /v1/spans", h)
-	mux.Handle("GET /v1/spans", h) // deprecated in Phoenix, still served: it reads a body too
-}
-
 // serveSpanQuery answers a SpanQuery request as it is read: each query's
 // DataFrame is streamed (spanstream.go), so an export of a million spans
 // holds a page of them in memory, not the answer. Every store query gets

@@ -111,9 +111,7 @@ func newWatchedAPI(t *testing.T, configure func(*API), spans ...span.Span) (http
 	if configure != nil {
 		configure(a)
 	}
-	mux := http.NewServeMux()
-	a.Routes(mux)
-	return mux, ws
+	return a.Handler(), ws
 }
 
 // frameDoc is a part of a span query's answer.

@@ -51,8 +51,7 @@ func (downSubmitter) Submit(context.Context, []span.Span) error { return outage 
 func TestStorageUnavailable(t *testing.T) {
 	var buf syncBuffer
 	a := &API{Store: downStore{}, Ingest: downSubmitter{}, Log: slog.New(slog.NewTextHandler(&buf, nil))}
-	mux := http.NewServeMux()
-	a.Routes(mux)
+	mux := a.Handler()
 	requests := []struct{ method, path, body string }{
 		{"GET", "/v1/projects", ""},
 		{"GET", "/v1/projects/default", ""},
@@ -119,8 +118,7 @@ func TestUploadRefusedAsRetryable(t *testing.T) {
 		{ingest.ErrStopped, "Server is at capacity"},
 		{errors.New("disk I/O error at /var/lib/loupe"), "storage is unavailable"},
 	} {
-		mux := http.NewServeMux()
-		(&API{Store: newTestStore(t), Ingest: fullSubmitter{tc.err}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Routes(mux)
+		mux := (&API{Store: newTestStore(t), Ingest: fullSubmitter{tc.err}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler()
 		req := httptest.NewRequest("POST", "/v1/projects/default/spans", strings.NewReader(upload))
 		req.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()

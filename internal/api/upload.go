@@ -23,11 +23,6 @@ type Submitter interface {
 	Submit(ctx context.Context, spans []span.Span) error
 }
 
-func (a *API) spanUploadRoutes(mux *http.ServeMux) {
-	mux.Handle("POST /v1/projects/{project_identifier}/spans", a.wrap(a.uploadSpans))
-	mux.Handle("GET /v1/projects/{project_identifier}/spans/otlpv1", a.wrap(a.listSpansOTLP))
-}
-
 // uploadSpan is a span as GET …/spans returns it, for POST …/spans.
 type uploadSpan struct {
 	Name    string `json:"name"`

@@ -25,9 +25,17 @@ var ErrInvalidPrices = errors.New("invalid price entries")
 // settingKey holds the user's price entries set through the API.
 const settingKey = "model_prices"
 
+// Store is where the service keeps the prices set through the API, and
+// whose spans it prices again when they change.
+type Store interface {
+	store.Settings
+	Models(ctx context.Context) ([]store.ModelUsage, error)
+	RecomputeCosts(ctx context.Context, models []string, price func(*span.Span), progress func(store.RecomputeResult)) (store.RecomputeResult, error)
+}
+
 // Service prices spans and manages price changes. It is safe for concurrent use.
 type Service struct {
-	store store.Store
+	store Store
 	file  []pricing.Entry // from --prices, read at start
 	log   *slog.Logger
 
@@ -52,7 +60,7 @@ type Status struct {
 
 // New builds the table from the built-in prices, fileEntries and the
 // entries stored in the database.
-func New(ctx context.Context, st store.Store, fileEntries []pricing.Entry, log *slog.Logger) (*Service, error) {
+func New(ctx context.Context, st Store, fileEntries []pricing.Entry, log *slog.Logger) (*Service, error) {
 	s := &Service{store: st, file: fileEntries, log: log, pending: make(chan []string, 16)}
 	apiEntries, err := s.storedEntries(ctx)
 	if err != nil {

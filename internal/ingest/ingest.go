@@ -89,10 +89,17 @@ type request struct {
 	done  chan error
 }
 
+// Store is what the pipeline writes to. One that is a store.SyncWriter
+// as well (SQLite) has each batch made durable while the next is written.
+type Store interface {
+	store.Writer
+	store.WriteChecker
+}
+
 // Pipeline queues spans and writes them in batches.
 type Pipeline struct {
 	cfg   Config
-	store store.Writer
+	store Store
 	Stats Stats
 
 	mu          sync.Mutex
@@ -158,7 +165,7 @@ type Hooks struct {
 // New returns a pipeline writing to w, pricing spans with pricer (none
 // when nil). Fields of cfg left zero take DefaultConfig's values. Run must
 // be called for it to write.
-func New(cfg Config, w store.Writer, log *slog.Logger, hooks Hooks, pricer Pricer) *Pipeline {
+func New(cfg Config, w Store, log *slog.Logger, hooks Hooks, pricer Pricer) *Pipeline {
 	def := DefaultConfig()
 	if cfg.MaxQueueSpans <= 0 {
 		cfg.MaxQueueSpans = def.MaxQueueSpans
@@ -210,18 +217,14 @@ func (p *Pipeline) writesSucceeded() {
 	p.errs.Recovered(writeFailed)
 }
 
-// CheckWritable checks that the store takes writes now, when it can tell
-// (store.WriteChecker), and records the answer in WriteHealth. The writer
-// runs it while writes fail and no batch comes; the server, before it runs
-// the pipeline, to start read-only on a store that takes no writes.
+// CheckWritable checks that the store takes writes now, and records the
+// answer in WriteHealth. The writer runs it while writes fail and no batch
+// comes; the server, before it runs the pipeline, to start read-only on a
+// store that takes no writes.
 func (p *Pipeline) CheckWritable(ctx context.Context) error {
-	c, ok := p.store.(store.WriteChecker)
-	if !ok {
-		return nil
-	}
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	if err := c.CheckWritable(ctx); err != nil {
+	if err := p.store.CheckWritable(ctx); err != nil {
 		p.errs.Error(writeFailed, "check", true, "err", err)
 		p.writesFailed(err)
 		return err

@@ -24,6 +24,8 @@ type fakeWriter struct {
 	gate    sync.Mutex
 }
 
+func (w *fakeWriter) CheckWritable(context.Context) error { return nil }
+
 func (w *fakeWriter) WriteSpans(_ context.Context, spans []span.Span) (store.WriteResult, error) {
 	w.gate.Lock()
 	defer w.gate.Unlock()
@@ -58,7 +60,7 @@ func spans(n int, name string) []span.Span {
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func start(t *testing.T, cfg Config, w store.Writer) (*Pipeline, func()) {
+func start(t *testing.T, cfg Config, w Store) (*Pipeline, func()) {
 	p := New(cfg, w, quiet, Hooks{}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

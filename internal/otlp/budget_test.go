@@ -83,9 +83,8 @@ func TestHTTPBodiesWithinBudget(t *testing.T) {
 	budget := NewBudget(2 * limit)
 	slots := NewDecodeSlots(1)
 	slots <- struct{}{} // every body read waits to be decoded, holding its share
-	mux := http.NewServeMux()
-	(&HTTPHandler{Ingest: &recorder{}, MaxBodyBytes: limit, Budget: budget, Slots: slots,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Routes(mux)
+	mux := (&HTTPHandler{Ingest: &recorder{}, MaxBodyBytes: limit, Budget: budget, Slots: slots,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler()
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 

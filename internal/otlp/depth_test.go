@@ -125,8 +125,7 @@ func deepJSONRequest(levels int, kvlist bool) []byte {
 }
 
 func bigHandler(sub Submitter) http.Handler {
-	mux := http.NewServeMux()
-	(&HTTPHandler{Ingest: sub, MaxBodyBytes: 64 << 20, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Routes(mux)
+	mux := (&HTTPHandler{Ingest: sub, MaxBodyBytes: 64 << 20, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler()
 	return mux
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
+	"github.com/loupe-dev/loupe/internal/route"
 	"github.com/loupe-dev/loupe/internal/span"
 )
 
@@ -84,12 +85,15 @@ type HTTPHandler struct {
 // maxMisroutes bounds the wrong paths remembered (and logged).
 const maxMisroutes = 32
 
-// Routes registers the OTLP/HTTP routes on mux.
-func (h *HTTPHandler) Routes(mux *http.ServeMux) {
-	mux.Handle("POST /v1/traces", h)
-	// Every other POST no route takes: an exporter pointed at the base
-	// URL posts to "/", and its spans would be lost with a bare 404.
-	mux.HandleFunc("POST /", h.misrouted)
+// Handler serves the OTLP/HTTP receiver's routes. Middleware that every
+// one of them goes through is passed to route.NewTable here.
+func (h *HTTPHandler) Handler() *route.Table {
+	return route.NewTable([]route.Route{
+		route.Handle("POST /v1/traces", h),
+		// Every other POST no route takes: an exporter pointed at the base
+		// URL posts to "/", and its spans would be lost with a bare 404.
+		route.HandleFunc("POST /", h.misrouted),
+	})
 }
 
 // misrouted answers a POST to a path no route takes. When it carries OTLP

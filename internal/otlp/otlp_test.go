@@ -148,8 +148,7 @@ func zlibbed(b []byte) []byte {
 }
 
 func newHandler(sub Submitter) http.Handler {
-	mux := http.NewServeMux()
-	(&HTTPHandler{Ingest: sub, MaxBodyBytes: 64 << 10, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Routes(mux)
+	mux := (&HTTPHandler{Ingest: sub, MaxBodyBytes: 64 << 10, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler()
 	return mux
 }
 
@@ -325,8 +324,7 @@ func TestMisroutedExports(t *testing.T) {
 		{"a form", "/", "application/x-www-form-urlencoded", []byte("a=b"), "nothing here takes POST /"},
 	}
 	var logged bytes.Buffer
-	mux := http.NewServeMux()
-	(&HTTPHandler{Ingest: &recorder{}, MaxBodyBytes: 64 << 10, Log: slog.New(slog.NewTextHandler(&logged, nil))}).Routes(mux)
+	mux := (&HTTPHandler{Ingest: &recorder{}, MaxBodyBytes: 64 << 10, Log: slog.New(slog.NewTextHandler(&logged, nil))}).Handler()
 	for _, tc := range tests {
 		for range 2 {
 			req := httptest.NewRequest("POST", tc.path, bytes.NewReader(tc.body))

@@ -42,7 +42,7 @@ func (o *Optional[T]) Set(s string) error {
 // applyDefaultRetention stores the default retention policy the flags name,
 // keeping the stored value of a bound they leave unset. Every server on a
 // database shares the stored policy, which the REST API can change too.
-func applyDefaultRetention(ctx context.Context, st store.Store, cfg Config) error {
+func applyDefaultRetention(ctx context.Context, st store.Retention, cfg Config) error {
 	if !cfg.RetentionDays.Valid && !cfg.RetentionTraces.Valid {
 		return nil
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/loupe-dev/loupe/internal/otlp"
 	"github.com/loupe-dev/loupe/internal/pricing"
 	"github.com/loupe-dev/loupe/internal/retention"
+	"github.com/loupe-dev/loupe/internal/route"
 	"github.com/loupe-dev/loupe/internal/store"
 	"github.com/loupe-dev/loupe/internal/web"
 )
@@ -49,12 +50,14 @@ type Server struct {
 	grpc        *grpc.Server
 	api         *api.API
 	ui          *web.Handler
-	otlpHTTP    *otlp.HTTPHandler
-	costs       *costing.Service
-	metrics     *metrics.Metrics
-	sweeper     *retention.Sweeper
-	dbWhere     string // where the data lives, for the log
-	dbPath      string // the SQLite file, if any
+	// surfaces are the route tables of the HTTP listener: the OTLP
+	// receiver's, the REST API's, the UI's and the server's own.
+	surfaces []*route.Table
+	costs    *costing.Service
+	metrics  *metrics.Metrics
+	sweeper  *retention.Sweeper
+	dbWhere  string // where the data lives, for the log
+	dbPath   string // the SQLite file, if any
 	// retentionPending is set when the retention flags could not be stored
 	// at start: Run stores them once the database takes writes.
 	retentionPending bool
@@ -119,14 +122,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.GRPCAddr, err)
 	}
 
-	s.otlpHTTP = &otlp.HTTPHandler{Ingest: s.pipeline, MaxBodyBytes: int64(cfg.MaxBodyBytes), Slots: s.decodeSlots,
+	otlpHTTP := &otlp.HTTPHandler{Ingest: s.pipeline, MaxBodyBytes: int64(cfg.MaxBodyBytes), Slots: s.decodeSlots,
 		Budget: s.bodies, Log: log}
 	s.api = &api.API{Store: st, Ingest: s.pipeline, Costs: s.costs, Log: log, QueryTimeout: cfg.QueryTimeout}
 	s.api.Pending.Log = log
 	s.ui = web.New(web.Config{Store: st, Log: log, GRPCAddr: s.GRPCAddr(), Costs: s.costs,
 		RetentionInterval: cfg.RetentionInterval, QueryTimeout: cfg.QueryTimeout})
+	s.surfaces = []*route.Table{otlpHTTP.Handler(), s.api.Handler(), s.ui.Handler(), s.ownRoutes()}
 	s.http = &http.Server{
-		Handler:           s.routes(),
+		// Every request, whichever surface serves it, is marked with the
+		// version, refused when a page on another site sends it to change
+		// something, and given a deadline for its body.
+		Handler:           withVersionHeader(withCrossOriginProtection(withBodyDeadline(s.routes(), otlp.ReceiveTimeout))),
 		ReadHeaderTimeout: 10 * time.Second,
 		// Bodies have their own deadline (withBodyDeadline): a server-wide
 		// ReadTimeout would also end long answers such as exports and live
@@ -146,19 +153,37 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
 func (s *Server) GRPCAddr() string { return s.grpcLn.Addr().String() }
 
-// routes composes the surfaces New made into one handler.
-func (s *Server) routes() http.Handler {
+// routes composes the surfaces New made into one mux, which routes as if
+// their routes were all its own.
+func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	s.otlpHTTP.Routes(mux)
-	s.api.Routes(mux)
-	s.ui.Routes(mux)
-	mux.Handle("GET /metrics", s.metrics.Handler())
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprint(w, "OK")
+	for _, t := range s.surfaces {
+		t.Mount(mux)
+	}
+	return mux
+}
+
+// Routes lists every route of the HTTP listener, of every surface.
+func (s *Server) Routes() []route.Route {
+	var out []route.Route
+	for _, t := range s.surfaces {
+		out = append(out, t.Routes()...)
+	}
+	return out
+}
+
+// ownRoutes are the server's own routes, which tell how it is.
+func (s *Server) ownRoutes() *route.Table {
+	return route.NewTable([]route.Route{
+		route.Handle("GET /metrics", s.metrics.Handler()),
+		route.HandleFunc("GET /healthz", healthz),
+		route.HandleFunc("GET /readyz", s.readyz),
 	})
-	mux.HandleFunc("GET /readyz", s.readyz)
-	return withVersionHeader(withCrossOriginProtection(withBodyDeadline(mux, otlp.ReceiveTimeout)))
+}
+
+func healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprint(w, "OK")
 }
 
 // withCrossOriginProtection refuses the state-changing requests (POST,

@@ -19,11 +19,6 @@ type UIReader interface {
 	// row id), in start order: enough to draw the tree and the waterfall of
 	// a trace of any size without reading attributes.
 	TraceTree(ctx context.Context, traceRowID int64) ([]TreeSpan, error)
-	// EachTreeSpan calls fn with the tree columns of every span of a trace,
-	// in start order, as they are read, until fn returns an error, which it
-	// returns: a trace of any size in memory of one span. ctx bounds the
-	// whole read, fn's time included.
-	EachTreeSpan(ctx context.Context, traceRowID int64, fn func(*TreeSpan) error) error
 	// SpanByID finds one span, with all its attributes and events.
 	SpanByID(ctx context.Context, spanID string) (SpanRecord, error)
 	// SpanList lists a project's spans in start-time order, as light rows

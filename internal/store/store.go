@@ -10,8 +10,6 @@
 //     the spans, whatever order the spans of a trace arrive in.
 //   - A trace keeps the project of its first span.
 //   - Returned values belong to the caller; the store keeps no reference.
-//   - A backend that lacks a capability returns an error wrapping
-//     errors.ErrUnsupported.
 package store
 
 import (
@@ -87,12 +85,18 @@ type WriteResult struct {
 
 // Reader answers the read paths of the REST API and the UI.
 type Reader interface {
+	Lister
+	RESTReader
 	UIReader         // the web UI's reads, in reader_ui.go
 	AnnotationReader // header summaries of annotations, in reader_annotations.go
 	MetricsReader    // the Metrics tab's series and reports, in reader_metrics.go
+}
 
+// Lister lists and finds projects, traces, sessions and spans: the reads
+// the REST API and the UI share.
+type Lister interface {
 	Projects(ctx context.Context, q ProjectQuery) ([]Project, error)
-	// Project finds a project by name.
+	// ProjectByName finds a project by name.
 	ProjectByName(ctx context.Context, name string) (Project, error)
 	ProjectByID(ctx context.Context, id int64) (Project, error)
 	Spans(ctx context.Context, q SpanQuery) ([]SpanRecord, error)
@@ -102,17 +106,26 @@ type Reader interface {
 	Sessions(ctx context.Context, q SessionQuery) ([]Session, error)
 	// Session finds a session by its session.id value.
 	Session(ctx context.Context, sessionID string) (Session, error)
+}
+
+// RESTReader holds the reads of the REST API beyond the shared ones: rows
+// named by GlobalIDs, and long stretches of spans read in pieces.
+type RESTReader interface {
 	// TraceByRowID and SessionByRowID find rows named by GlobalIDs.
 	TraceByRowID(ctx context.Context, rowID int64) (Trace, error)
 	SessionByRowID(ctx context.Context, rowID int64) (Session, error)
 	// ExistingSpanIDs returns those of ids that are stored, in any project.
 	ExistingSpanIDs(ctx context.Context, ids []string) ([]string, error)
-
+	// EachTreeSpan calls fn with the tree columns of every span of a trace,
+	// in start order, as they are read, until fn returns an error, which it
+	// returns: a trace of any size in memory of one span. ctx bounds the
+	// whole read, fn's time included.
+	EachTreeSpan(ctx context.Context, traceRowID int64, fn func(*TreeSpan) error) error
 	// SpanKeys lists the keys of the spans q selects, in q's order, at most
 	// q.Limit: the first step of reading a long stretch of spans, where
 	// pages of keys can be many times larger than pages of spans, so that a
 	// store sorts each stretch of its index once rather than once a page.
-	// q.Search is not supported.
+	// q.Search is not supported: a q with one is an invalid argument.
 	SpanKeys(ctx context.Context, q SpanQuery) ([]SpanKey, error)
 	// SpansByRowID reads the spans with these row ids, in the order given;
 	// ids no longer stored are left out. Light records hold only RowID,

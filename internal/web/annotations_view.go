@@ -61,19 +61,16 @@ type annotationsBlock struct {
 	Kind    store.AnnotationKind
 	PostURL string
 	Compact bool
-	// Writable is false when the store takes no annotations: the list
-	// shows without the forms.
-	Writable bool
-	Items    []annotationView // newest first
-	Chips    []annChip
-	Thumb    string // the current thumbs label: up, down or ""
+	Items   []annotationView // newest first
+	Chips   []annChip
+	Thumb   string // the current thumbs label: up, down or ""
 }
 
 // OtherChips are the chips but the one the thumbs buttons already show.
 func (b *annotationsBlock) OtherChips() []annChip {
 	var out []annChip
 	for _, c := range b.Chips {
-		if !(c.Name == thumbsName && b.Writable && c.Thumb != "" && c.Thumb == b.Thumb) {
+		if !(c.Name == thumbsName && c.Thumb != "" && c.Thumb == b.Thumb) {
 			out = append(out, c)
 		}
 	}
@@ -87,11 +84,8 @@ func (b *annotationsBlock) Count() int { return len(b.Items) }
 func (b *annotationsBlock) KindLabel() string { return string(b.Kind) }
 
 func (h *Handler) annotationsBlock(ctx context.Context, kind store.AnnotationKind, projectID int64, entityID, postURL string, compact bool) (*annotationsBlock, error) {
-	b := &annotationsBlock{Kind: kind, PostURL: postURL, Compact: compact, Writable: h.caps.annotator != nil}
-	if h.caps.annotator == nil {
-		return b, nil
-	}
-	anns, err := h.caps.annotator.Annotations(ctx, store.AnnotationQuery{
+	b := &annotationsBlock{Kind: kind, PostURL: postURL, Compact: compact}
+	anns, err := h.store.Annotations(ctx, store.AnnotationQuery{
 		Kind: kind, ProjectID: projectID, EntityIDs: []string{entityID}, Limit: maxEntityAnnotations,
 	})
 	if err != nil {
@@ -204,10 +198,10 @@ func chipOf(name string, anns []store.Annotation, trace bool) annChip {
 
 // spanRowChips reads the annotations of the spans of one list page.
 func (h *Handler) spanRowChips(ctx context.Context, projectID int64, spanIDs []string) (map[string][]annChip, error) {
-	if h.caps.annotator == nil || len(spanIDs) == 0 {
+	if len(spanIDs) == 0 {
 		return nil, nil
 	}
-	anns, err := h.caps.annotator.Annotations(ctx, store.AnnotationQuery{
+	anns, err := h.store.Annotations(ctx, store.AnnotationQuery{
 		Kind: store.SpanAnnotation, ProjectID: projectID, EntityIDs: spanIDs, Limit: maxRowAnnotations,
 	})
 	if err != nil {
@@ -223,7 +217,7 @@ func (h *Handler) spanRowChips(ctx context.Context, projectID int64, spanIDs []s
 // traceRowChips reads, for the traces of one list page, their own
 // annotations and those of their root spans, keyed by trace id.
 func (h *Handler) traceRowChips(ctx context.Context, projectID int64, traces []store.Trace) (map[string][]annChip, error) {
-	if h.caps.annotator == nil || len(traces) == 0 {
+	if len(traces) == 0 {
 		return nil, nil
 	}
 	traceIDs := make([]string, 0, len(traces))
@@ -236,7 +230,7 @@ func (h *Handler) traceRowChips(ctx context.Context, projectID int64, traces []s
 			traceOfRoot[t.RootSpanID] = t.TraceID
 		}
 	}
-	own, err := h.caps.annotator.Annotations(ctx, store.AnnotationQuery{
+	own, err := h.store.Annotations(ctx, store.AnnotationQuery{
 		Kind: store.TraceAnnotation, ProjectID: projectID, EntityIDs: traceIDs, Limit: maxRowAnnotations,
 	})
 	if err != nil {
@@ -249,7 +243,7 @@ func (h *Handler) traceRowChips(ctx context.Context, projectID int64, traces []s
 	if len(rootIDs) == 0 {
 		return out, nil
 	}
-	roots, err := h.caps.annotator.Annotations(ctx, store.AnnotationQuery{
+	roots, err := h.store.Annotations(ctx, store.AnnotationQuery{
 		Kind: store.SpanAnnotation, ProjectID: projectID, EntityIDs: rootIDs, Limit: maxRowAnnotations,
 	})
 	if err != nil {

@@ -32,12 +32,18 @@ type subscriber struct {
 	ready <-chan struct{}
 }
 
+// projectLister reads the projects, whose update times tell the broker
+// where spans arrived.
+type projectLister interface {
+	Projects(ctx context.Context, q store.ProjectQuery) ([]store.Project, error)
+}
+
 // broker fans out project changes to the open live views. One goroutine
 // per server polls the projects table (small: one row per project) while
 // anyone is watching, so spans written by another server sharing the
 // database show up too; commits in this process wake it early.
 type broker struct {
-	store store.Reader
+	store projectLister
 	errs  ratelimited.Logger // a poll fails every second while the database is down
 	every time.Duration
 	limit int // most subscribers
@@ -52,7 +58,7 @@ type broker struct {
 	firstPoll chan struct{}
 }
 
-func newBroker(st store.Reader, log *slog.Logger, every time.Duration, limit int) *broker {
+func newBroker(st projectLister, log *slog.Logger, every time.Duration, limit int) *broker {
 	return &broker{store: st, errs: ratelimited.Logger{Log: log}, every: every, limit: limit,
 		subs: map[*subscriber]struct{}{}, wakeCh: make(chan struct{}, 1)}
 }

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"math"
 
 	"github.com/loupe-dev/loupe/internal/store"
@@ -51,18 +50,12 @@ func (c *costPanels) Empty() bool {
 	return c == nil || len(c.Models) == 0 && len(c.Versions) == 0 && len(c.Tools) == 0 && c.ToolsURL == ""
 }
 
-// costPanels reads the usage of the project over the page's range; nil
-// when the store keeps no usage. Only the Traces tab shows the panels, so
-// the others (withDetail false) read just the models, to flag unpriced spans.
+// costPanels reads the usage of the project over the page's range. Only
+// the Traces tab shows the panels, so the others (withDetail false) read
+// just the models, to flag unpriced spans.
 func (h *Handler) costPanels(ctx context.Context, page *projectPage, withDetail bool) (*costPanels, error) {
-	if h.caps.coster == nil {
-		return nil, nil
-	}
 	start, end := usageRange(page.Range)
-	models, err := h.caps.coster.Usage(ctx, page.P.ID, store.ByModel, start, end)
-	if errors.Is(err, errors.ErrUnsupported) {
-		return nil, nil
-	}
+	models, err := h.store.Usage(ctx, page.P.ID, store.ByModel, start, end)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +65,7 @@ func (h *Handler) costPanels(ctx context.Context, page *projectPage, withDetail 
 	}
 	c.Models, c.MoreModels = usageRows(page, models, "llm.model_name")
 	if withDetail {
-		versions, err := h.caps.coster.Usage(ctx, page.P.ID, store.ByPromptVersion, start, end)
+		versions, err := h.store.Usage(ctx, page.P.ID, store.ByPromptVersion, start, end)
 		if err != nil {
 			return nil, err
 		}

@@ -39,9 +39,9 @@ func (h *Handler) listFilter(ctx context.Context, q url.Values, projectID int64,
 	if f.Expr != "" {
 		f.parsed, f.Err = parseFilter(f.Expr)
 	}
-	if f.Search != "" && h.caps.searcher != nil {
-		lag, err := h.caps.searcher.SearchLag(ctx, projectID)
-		if err != nil && !errors.Is(err, errors.ErrUnsupported) {
+	if f.Search != "" {
+		lag, err := h.store.SearchLag(ctx, projectID)
+		if err != nil {
 			h.errs.Warn("read the search index lag", "project", projectID, "err", err)
 		}
 		f.SearchLag = lag

@@ -19,7 +19,7 @@ type testEnv struct {
 	t     testing.TB
 	store *sqlite.Store
 	h     *Handler
-	mux   *http.ServeMux
+	mux   http.Handler
 }
 
 func newEnv(t testing.TB) *testEnv {
@@ -31,8 +31,7 @@ func newEnv(t testing.TB) *testEnv {
 	}
 	t.Cleanup(func() { st.Close() })
 	h := New(Config{Store: st, Log: log, GRPCAddr: "0.0.0.0:4317", PollInterval: 20 * time.Millisecond})
-	mux := http.NewServeMux()
-	h.Routes(mux)
+	mux := h.Handler()
 	return &testEnv{t: t, store: st, h: h, mux: mux}
 }
 

@@ -126,23 +126,21 @@ func (h *Handler) renderPrices(w http.ResponseWriter, r *http.Request, status in
 	page := pricesPage{frame: h.frame(ctx, r, "Model prices", ""), Unit: pricing.Unit, Editable: h.reports.costs != nil,
 		Classes: tokenClasses, Form: form, Flash: flash}
 	t := h.priceTable()
-	if c := h.caps.coster; c != nil {
-		models, err := c.Models(ctx)
-		if err != nil {
-			h.fail(w, r, err, notFound{})
-			return
+	models, err := h.store.Models(ctx)
+	if err != nil {
+		h.fail(w, r, err, notFound{})
+		return
+	}
+	for _, m := range models {
+		row := modelRow{ModelUsage: m}
+		row.Entry, _ = t.Lookup(m.ModelName, m.Provider)
+		if row.Entry == nil || m.Unpriced > 0 {
+			row.AddURL = "/prices?" + url.Values{"model": {m.ModelName}, "provider": {m.Provider}}.Encode() + "#price-form"
 		}
-		for _, m := range models {
-			row := modelRow{ModelUsage: m}
-			row.Entry, _ = t.Lookup(m.ModelName, m.Provider)
-			if row.Entry == nil || m.Unpriced > 0 {
-				row.AddURL = "/prices?" + url.Values{"model": {m.ModelName}, "provider": {m.Provider}}.Encode() + "#price-form"
-			}
-			if m.Unpriced > 0 {
-				page.Unpriced++
-			}
-			page.Models = append(page.Models, row)
+		if m.Unpriced > 0 {
+			page.Unpriced++
 		}
+		page.Models = append(page.Models, row)
 	}
 	for _, e := range t.Entries() {
 		if e.Origin == pricing.User {
@@ -372,11 +370,11 @@ func (h *Handler) deletePrice(w http.ResponseWriter, r *http.Request) {
 
 // recomputePrices prices every stored LLM span again with today's table.
 func (h *Handler) recomputePrices(w http.ResponseWriter, r *http.Request) {
-	if h.reports.costs == nil || h.caps.coster == nil {
+	if h.reports.costs == nil {
 		h.badRequest(w, r, http.StatusServiceUnavailable, "", "Costs cannot be recomputed here: this server runs without its price service.", "/prices", "Model prices")
 		return
 	}
-	models, err := h.caps.coster.Models(r.Context())
+	models, err := h.store.Models(r.Context())
 	if err != nil {
 		h.fail(w, r, err, notFound{})
 		return

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"html/template"
 	"net/http"
 	"slices"
@@ -9,18 +8,13 @@ import (
 
 	"github.com/loupe-dev/loupe/internal/costing"
 	"github.com/loupe-dev/loupe/internal/retention"
-	"github.com/loupe-dev/loupe/internal/store"
 )
 
 // The report pages: a project's Metrics tab and prompt versions, the model
 // prices and the storage page. They read aggregates rather than lists, and
 // the last two change settings through forms.
 
-// reportPages are the templates/pages/*.html files of the report pages.
-// Their shared partials are in templates/reports.
-var reportPages = []string{"metrics", "prompts", "prices", "storage", "badrequest"}
-
-// reportFuncs are the template functions only the report pages use.
+// reportFuncs are the template functions of the report pages.
 var reportFuncs = template.FuncMap{
 	"coord":     coord,
 	"compact":   func(n int64) string { return compactCount(float64(n)) },
@@ -35,26 +29,9 @@ var reportFuncs = template.FuncMap{
 	"plural":    plural,
 }
 
-// The report pages are parsed at start-up like the others, with their own
-// partials and functions, so a broken one stops the program there.
-func init() {
-	base := templates[""]
-	for _, name := range reportPages {
-		t := template.Must(template.Must(base.Clone()).Funcs(reportFuncs).ParseFS(templateFS,
-			"templates/reports/*.html", "templates/pages/"+name+".html"))
-		for _, def := range []string{"title", "content"} {
-			if t.Lookup(def) == nil {
-				panic(fmt.Sprintf("web: page %q does not define %q", name, def))
-			}
-		}
-		templates[name] = t
-	}
-}
-
-// reportDeps are what the report pages need beyond the store's reads.
+// reportDeps are what the report pages need beyond the store.
 type reportDeps struct {
 	costs      *costing.Service // nil: prices are shown, not edited
-	retention  store.Retention  // nil: no storage page
 	sweepEvery time.Duration
 }
 
@@ -63,20 +40,7 @@ func reportDepsOf(cfg Config) reportDeps {
 	if d.sweepEvery <= 0 {
 		d.sweepEvery = retention.DefaultInterval
 	}
-	d.retention, _ = cfg.Store.(store.Retention)
 	return d
-}
-
-// reportRoutes registers the report pages.
-func (h *Handler) reportRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /projects/{name}/metrics", h.bounded(h.projectMetrics))
-	mux.Handle("GET /projects/{name}/prompts", h.bounded(h.projectPrompts))
-	mux.Handle("GET /prices", h.bounded(h.prices))
-	mux.HandleFunc("POST /prices", h.savePrice)
-	mux.HandleFunc("POST /prices/delete", h.deletePrice)
-	mux.HandleFunc("POST /prices/recompute", h.recomputePrices)
-	mux.Handle("GET /storage", h.bounded(h.storage))
-	mux.HandleFunc("POST /storage/retention", h.saveRetention)
 }
 
 // badRequest is a 4xx page saying what was wrong with the address or the form.

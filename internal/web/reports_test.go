@@ -48,8 +48,7 @@ func newReportEnv(t *testing.T) *reportEnv {
 		st.Close()
 	})
 	h := New(Config{Store: st, Log: log, GRPCAddr: "0.0.0.0:4317", PollInterval: 20 * time.Millisecond, Costs: costs})
-	mux := http.NewServeMux()
-	h.Routes(mux)
+	mux := h.Handler()
 	return &reportEnv{testEnv: &testEnv{t: t, store: st, h: h, mux: mux}, costs: costs}
 }
 

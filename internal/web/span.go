@@ -144,10 +144,7 @@ func (h *Handler) withCounting(ctx context.Context, d *spanDetail) error {
 		return nil
 	}
 	d.Cost.Wrapper = true
-	if h.caps.coster == nil {
-		return nil
-	}
-	calls, err := h.caps.coster.CountedBelow(ctx, d.Rec.RowID, countedInShown)
+	calls, err := h.store.CountedBelow(ctx, d.Rec.RowID, countedInShown)
 	if err != nil {
 		return err
 	}

@@ -97,10 +97,6 @@ func sparkOf(days []store.DayCount) sparkline {
 // storage shows what the database holds, how fast it grows, and the
 // retention policies that bound it.
 func (h *Handler) storage(w http.ResponseWriter, r *http.Request) {
-	if h.reports.retention == nil {
-		h.notFoundPage(w, r)
-		return
-	}
 	days := 30
 	if v := r.URL.Query().Get("days"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -129,12 +125,12 @@ func flashOfStorage(q url.Values) string {
 func (h *Handler) renderStorage(w http.ResponseWriter, r *http.Request, status, days int, refused *policyForm, flash string) {
 	ctx := r.Context()
 	now := h.now().UnixNano()
-	rep, err := h.reports.retention.StorageReport(ctx, store.StorageQuery{Now: now, Days: days})
+	rep, err := h.store.StorageReport(ctx, store.StorageQuery{Now: now, Days: days})
 	if err != nil {
 		h.fail(w, r, err, notFound{})
 		return
 	}
-	policies, err := h.reports.retention.RetentionPolicies(ctx)
+	policies, err := h.store.RetentionPolicies(ctx)
 	if err != nil {
 		h.fail(w, r, err, notFound{})
 		return
@@ -200,10 +196,6 @@ func every(d time.Duration) string {
 // saveRetention sets a project's retention policy, or the default one, or
 // makes a project follow the default again.
 func (h *Handler) saveRetention(w http.ResponseWriter, r *http.Request) {
-	if h.reports.retention == nil {
-		h.notFoundPage(w, r)
-		return
-	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
 		h.badRequest(w, r, http.StatusBadRequest, "", "The form could not be read: "+err.Error(), "/storage", "Storage")
@@ -226,7 +218,7 @@ func (h *Handler) saveRetention(w http.ResponseWriter, r *http.Request) {
 			h.badRequest(w, r, http.StatusBadRequest, "", "The default policy has nothing to follow; set it to keep everything instead.", "/storage", "Storage")
 			return
 		}
-		if err := h.reports.retention.DeleteRetentionPolicy(ctx, target); err != nil {
+		if err := h.store.DeleteRetentionPolicy(ctx, target); err != nil {
 			h.fail(w, r, err, notFound{})
 			return
 		}
@@ -256,7 +248,7 @@ func (h *Handler) saveRetention(w http.ResponseWriter, r *http.Request) {
 		h.renderStorage(w, r, http.StatusUnprocessableEntity, 30, &form, "")
 		return
 	}
-	if err := h.reports.retention.SetRetentionPolicy(ctx, target, p); err != nil {
+	if err := h.store.SetRetentionPolicy(ctx, target, p); err != nil {
 		h.fail(w, r, err, notFound{})
 		return
 	}

@@ -16,7 +16,7 @@ import (
 
 // deadlineReader notes the store reads a page makes without a deadline.
 type deadlineReader struct {
-	store.Reader
+	Store
 	mu         sync.Mutex
 	reads      int
 	noDeadline int
@@ -33,17 +33,17 @@ func (d *deadlineReader) note(ctx context.Context) {
 
 func (d *deadlineReader) ProjectByName(ctx context.Context, name string) (store.Project, error) {
 	d.note(ctx)
-	return d.Reader.ProjectByName(ctx, name)
+	return d.Store.ProjectByName(ctx, name)
 }
 
 func (d *deadlineReader) SpanList(ctx context.Context, q store.SpanListQuery) ([]store.SpanRow, error) {
 	d.note(ctx)
-	return d.Reader.SpanList(ctx, q)
+	return d.Store.SpanList(ctx, q)
 }
 
 func (d *deadlineReader) Spans(ctx context.Context, q store.SpanQuery) ([]store.SpanRecord, error) {
 	d.note(ctx)
-	return d.Reader.Spans(ctx, q)
+	return d.Store.Spans(ctx, q)
 }
 
 // TestQueryTimeout opens UI pages under a query timeout: their store reads
@@ -54,10 +54,9 @@ func TestQueryTimeout(t *testing.T) {
 	e.write(span.Span{Project: "p", TraceID: traceIDn(1), SpanID: traceIDn(1)[16:], Name: "req",
 		StartTime: now.Add(-time.Minute).UnixNano(), EndTime: now.Add(-time.Minute).UnixNano() + 1e6})
 	open := func(timeout time.Duration, path string) (*httptest.ResponseRecorder, *deadlineReader) {
-		dr := &deadlineReader{Reader: e.store}
+		dr := &deadlineReader{Store: e.store}
 		h := New(Config{Store: dr, Log: slog.New(slog.NewTextHandler(testWriter{t}, nil)), QueryTimeout: timeout})
-		mux := http.NewServeMux()
-		h.Routes(mux)
+		mux := h.Handler()
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 		return rec, dr

@@ -54,7 +54,7 @@ func (h *Handler) usageByTool(ctx context.Context, projectID, start, end int64, 
 			return r.tools, r.sampled, nil
 		}
 	}
-	tools, sampled, err := h.caps.coster.UsageByTool(ctx, projectID, start, end)
+	tools, sampled, err := h.store.UsageByTool(ctx, projectID, start, end)
 	if err != nil {
 		return nil, false, err
 	}
@@ -76,10 +76,6 @@ func (h *Handler) toolCosts(w http.ResponseWriter, r *http.Request) {
 	p, err := h.store.ProjectByName(ctx, name)
 	if err != nil {
 		h.fail(w, r, err, notFound{What: "Project", ID: name})
-		return
-	}
-	if h.caps.coster == nil {
-		h.renderFragment(w, r, "tool_panel", &costPanels{})
 		return
 	}
 	start, end := usageRange(parseTimeRange(r.URL.Query(), h.now()))

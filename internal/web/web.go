@@ -5,8 +5,8 @@
 package web
 
 import (
+	"context"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/loupe-dev/loupe/internal/costing"
@@ -14,9 +14,37 @@ import (
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
+// Store is the storage the UI uses: the reads of its pages, and the
+// annotations and retention policies its forms write.
+type Store interface {
+	store.Lister
+	store.UIReader
+	store.AnnotationReader
+	store.MetricsReader
+
+	// The annotations of spans and traces, and their forms.
+	Annotations(ctx context.Context, q store.AnnotationQuery) ([]store.Annotation, error)
+	UpsertAnnotations(ctx context.Context, anns []store.Annotation) ([]int64, error)
+
+	// The cost panels, the prices page and a wrapper's counted calls.
+	Usage(ctx context.Context, projectID int64, dim store.UsageDimension, start, end int64) ([]store.Usage, error)
+	UsageByTool(ctx context.Context, projectID int64, start, end int64) (tools []store.ToolUsage, sampled bool, err error)
+	Models(ctx context.Context) ([]store.ModelUsage, error)
+	CountedBelow(ctx context.Context, spanRowID int64, limit int) ([]store.CountedCall, error)
+
+	// The spans not yet searchable, told under a search.
+	SearchLag(ctx context.Context, projectID int64) (int64, error)
+
+	// The storage page and its retention forms.
+	StorageReport(ctx context.Context, q store.StorageQuery) (store.StorageReport, error)
+	RetentionPolicies(ctx context.Context) (map[int64]store.RetentionPolicy, error)
+	SetRetentionPolicy(ctx context.Context, projectID int64, p store.RetentionPolicy) error
+	DeleteRetentionPolicy(ctx context.Context, projectID int64) error
+}
+
 // Config holds the UI's dependencies.
 type Config struct {
-	Store store.Reader
+	Store Store
 	Log   *slog.Logger
 	// GRPCAddr is the OTLP/gRPC listen address, shown in the first-run
 	// instructions (with the request's host when it listens on all interfaces).
@@ -37,63 +65,39 @@ type Config struct {
 
 // Handler serves the UI.
 type Handler struct {
-	store    store.Reader
+	store    Store
 	log      *slog.Logger
 	errs     *ratelimited.Logger // failures that repeat with every request while the database is down
 	grpcAddr string
 	timeout  time.Duration // QueryTimeout
 	live     *broker
 	now      func() time.Time
-	caps     capabilities // in capabilities.go
-	reports  reportDeps   // in reports.go
+	reports  reportDeps // in reports.go
 
+	templates templateSet    // in templates.go
 	toolUsage toolUsageCache // in toolusage.go
 }
 
-// New returns the UI handler. Its templates and static files were parsed
-// when the program started.
+// New returns the UI handler, its templates parsed. (Its static files
+// were hashed when the program started.)
 func New(cfg Config) *Handler {
 	poll := cfg.PollInterval
 	if poll <= 0 {
 		poll = time.Second
 	}
 	return &Handler{
-		store:    cfg.Store,
-		log:      cfg.Log,
-		errs:     &ratelimited.Logger{Log: cfg.Log},
-		grpcAddr: cfg.GRPCAddr,
-		timeout:  cfg.QueryTimeout,
-		live:     newBroker(cfg.Store, cfg.Log, poll, maxSubscribers),
-		now:      time.Now,
-		caps:     capabilitiesOf(cfg.Store),
-		reports:  reportDepsOf(cfg),
+		store:     cfg.Store,
+		log:       cfg.Log,
+		errs:      &ratelimited.Logger{Log: cfg.Log},
+		grpcAddr:  cfg.GRPCAddr,
+		timeout:   cfg.QueryTimeout,
+		live:      newBroker(cfg.Store, cfg.Log, poll, maxSubscribers),
+		now:       time.Now,
+		reports:   reportDepsOf(cfg),
+		templates: parsedTemplates(),
 	}
 }
 
 // Notify tells live views that spans were committed in this process, so
 // they refresh without waiting for the next poll. It never blocks.
 func (h *Handler) Notify() { h.live.wake() }
-
-// Routes registers the UI's routes on mux.
-func (h *Handler) Routes(mux *http.ServeMux) {
-	mux.Handle("GET /{$}", h.bounded(h.home))
-	mux.HandleFunc("GET /static/{version}/{file}", serveStatic)
-	mux.HandleFunc("GET /events", h.events)
-	mux.Handle("GET /traces", h.bounded(h.gotoTrace))
-	mux.Handle("GET /traces/{trace_id}", h.bounded(h.traceRedirect))
-	mux.Handle("GET /projects/{name}", h.bounded(h.projectTraces))
-	mux.Handle("GET /projects/{name}/spans", h.bounded(h.projectSpans))
-	mux.Handle("GET /projects/{name}/tool-costs", h.bounded(h.toolCosts))
-	mux.Handle("GET /projects/{name}/sessions", h.bounded(h.projectSessions))
-	mux.Handle("GET /projects/{name}/sessions/{session_id}", h.bounded(h.session))
-	mux.Handle("GET /projects/{name}/traces/{trace_id}", h.bounded(h.trace))
-	mux.Handle("GET /projects/{name}/traces/{trace_id}/tree", h.bounded(h.treeFragment))
-	mux.Handle("GET /projects/{name}/traces/{trace_id}/export", h.bounded(h.exportTrace))
-	mux.Handle("GET /projects/{name}/spans/{span_id}", h.bounded(h.spanFragment))
-	mux.Handle("GET /projects/{name}/spans/{span_id}/value", h.bounded(h.spanValue))
-	mux.HandleFunc("POST /projects/{name}/spans/{span_id}/annotations", h.annotateSpan)
-	mux.HandleFunc("POST /projects/{name}/traces/{trace_id}/annotations", h.annotateTrace)
-	mux.Handle("GET /filter/check", h.bounded(h.checkFilter))
-	h.reportRoutes(mux) // in reports.go
-	mux.Handle("GET /projects/", h.bounded(h.notFoundPage))
-}

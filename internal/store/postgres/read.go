@@ -240,7 +240,7 @@ func spansQueryOf(sel string, q store.SpanQuery) (string, []any, error) {
 // spans_project_start (project_id, start_time, id) in start-time order.
 func (s *Store) SpanKeys(ctx context.Context, q store.SpanQuery) ([]store.SpanKey, error) {
 	if q.Search != "" {
-		return nil, fmt.Errorf("span keys of a search: %w", errors.ErrUnsupported)
+		return nil, fmt.Errorf("span keys of a search: %w", store.ErrInvalidArgument)
 	}
 	sel := "SELECT s.id, s.start_time FROM spans s"
 	if len(q.TraceIDs) > 0 {

@@ -272,7 +272,7 @@ func spansQuery(q store.SpanQuery, where []string, args []any) (string, []any) {
 // bucket they stop in for every page.
 func (s *Store) SpanKeys(ctx context.Context, q store.SpanQuery) ([]store.SpanKey, error) {
 	if q.Search != "" {
-		return nil, fmt.Errorf("span keys of a search: %w", errors.ErrUnsupported)
+		return nil, fmt.Errorf("span keys of a search: %w", store.ErrInvalidArgument)
 	}
 	where, args, err := spanConditions(q)
 	if err != nil {

@@ -1,0 +1,46 @@
+package web
+
+import "github.com/loupe-dev/loupe/internal/route"
+
+// Handler serves the UI's routes. Middleware that every one of them goes
+// through is passed to route.NewTable here.
+func (h *Handler) Handler() *route.Table {
+	return route.NewTable(h.routes())
+}
+
+// routes is the UI, every page, fragment and form of it.
+func (h *Handler) routes() []route.Route {
+	return []route.Route{
+		route.Handle("GET /{$}", h.bounded(h.home)),
+		route.HandleFunc("GET /static/{version}/{file}", serveStatic),
+		route.HandleFunc("GET /events", h.events),
+		route.Handle("GET /filter/check", h.bounded(h.checkFilter)),
+
+		route.Handle("GET /traces", h.bounded(h.gotoTrace)),
+		route.Handle("GET /traces/{trace_id}", h.bounded(h.traceRedirect)),
+
+		route.Handle("GET /projects/{name}", h.bounded(h.projectTraces)),
+		route.Handle("GET /projects/{name}/spans", h.bounded(h.projectSpans)),
+		route.Handle("GET /projects/{name}/tool-costs", h.bounded(h.toolCosts)),
+		route.Handle("GET /projects/{name}/sessions", h.bounded(h.projectSessions)),
+		route.Handle("GET /projects/{name}/sessions/{session_id}", h.bounded(h.session)),
+		route.Handle("GET /projects/{name}/traces/{trace_id}", h.bounded(h.trace)),
+		route.Handle("GET /projects/{name}/traces/{trace_id}/tree", h.bounded(h.treeFragment)),
+		route.Handle("GET /projects/{name}/traces/{trace_id}/export", h.bounded(h.exportTrace)),
+		route.HandleFunc("POST /projects/{name}/traces/{trace_id}/annotations", h.annotateTrace),
+		route.Handle("GET /projects/{name}/spans/{span_id}", h.bounded(h.spanFragment)),
+		route.Handle("GET /projects/{name}/spans/{span_id}/value", h.bounded(h.spanValue)),
+		route.HandleFunc("POST /projects/{name}/spans/{span_id}/annotations", h.annotateSpan),
+		route.Handle("GET /projects/{name}/metrics", h.bounded(h.projectMetrics)),
+		route.Handle("GET /projects/{name}/prompts", h.bounded(h.projectPrompts)),
+		// Any other page of a project, or of none.
+		route.Handle("GET /projects/", h.bounded(h.notFoundPage)),
+
+		route.Handle("GET /prices", h.bounded(h.prices)),
+		route.HandleFunc("POST /prices", h.savePrice),
+		route.HandleFunc("POST /prices/delete", h.deletePrice),
+		route.HandleFunc("POST /prices/recompute", h.recomputePrices),
+		route.Handle("GET /storage", h.bounded(h.storage)),
+		route.HandleFunc("POST /storage/retention", h.saveRetention),
+	}
+}
