@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -153,4 +154,14 @@ func Require(a Access, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// ClientAddr is the address a request came from, for the login rate limit:
+// the connection's, since a header saying otherwise could be forged.
+func ClientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

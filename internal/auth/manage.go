@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 	"time"
@@ -136,7 +137,11 @@ func (s *Service) CreateAPIKey(ctx context.Context, nk NewKey) (store.APIKey, st
 		if !nk.ExpiresAt.After(s.now()) {
 			return store.APIKey{}, "", fmt.Errorf("expiration time must be in the future: %w", store.ErrInvalidArgument)
 		}
-		expires = nk.ExpiresAt.UnixNano()
+		// Times are kept as unix nanoseconds, which end in 2262.
+		expires = math.MaxInt64
+		if end := time.Unix(0, math.MaxInt64); nk.ExpiresAt.Before(end) {
+			expires = nk.ExpiresAt.UnixNano()
+		}
 	}
 	token := newToken(KeyPrefix)
 	k, err := s.st.CreateAPIKey(ctx, store.APIKey{Hash: s.h.sum(token), Name: name, Description: nk.Description,
