@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loupe-dev/loupe/internal/isotime"
 	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
@@ -334,7 +335,7 @@ func spanQueryOptionsOf(body spanQueryBody) (spanQueryOptions, error) {
 		if t.val == nil || *t.val == "" {
 			continue
 		}
-		tm, err := parseTime(*t.val)
+		tm, err := isotime.Parse(*t.val)
 		if err != nil {
 			return opts, errorf(http.StatusUnprocessableEntity, "%s: %v", t.name, err)
 		}
@@ -587,7 +588,7 @@ func (r *spanRow) events() ([]any, error) {
 				attrs = m
 			}
 		}
-		out = append(out, map[string]any{"name": e.Name, "timestamp": isoTime(e.TimeUnixNano), "attributes": attrs})
+		out = append(out, map[string]any{"name": e.Name, "timestamp": isotime.Format(e.TimeUnixNano), "attributes": attrs})
 	}
 	return out, nil
 }

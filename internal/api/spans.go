@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/loupe-dev/loupe/internal/isotime"
 	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
@@ -77,8 +78,8 @@ func toSpanJSON(r store.SpanRecord) (spanJSON, error) {
 		Name:          r.Name,
 		Context:       spanContextJSON{TraceID: r.TraceID, SpanID: r.SpanID},
 		SpanKind:      string(r.View.Kind),
-		StartTime:     isoTime(r.StartTime),
-		EndTime:       isoTime(r.EndTime),
+		StartTime:     isotime.Format(r.StartTime),
+		EndTime:       isotime.Format(r.EndTime),
 		StatusCode:    string(r.StatusCode),
 		StatusMessage: r.StatusMessage,
 		Events:        []eventJSON{},
@@ -99,7 +100,7 @@ func toSpanJSON(r store.SpanRecord) (spanJSON, error) {
 		events = nil
 	}
 	for _, e := range events {
-		out.Events = append(out.Events, eventJSON{Name: e.Name, Timestamp: isoTime(e.TimeUnixNano), Attributes: e.Attributes})
+		out.Events = append(out.Events, eventJSON{Name: e.Name, Timestamp: isotime.Format(e.TimeUnixNano), Attributes: e.Attributes})
 	}
 	return out, nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/loupe-dev/loupe/internal/ingest"
+	"github.com/loupe-dev/loupe/internal/isotime"
 	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 )
@@ -73,11 +74,11 @@ func (u uploadSpan) toSpan(project string) (span.Span, error) {
 	default:
 		return s, fmt.Errorf("%w: status_code %q", errInvalid, u.StatusCode)
 	}
-	start, err := parseTime(u.StartTime)
+	start, err := isotime.Parse(u.StartTime)
 	if err != nil {
 		return s, fmt.Errorf("%w: start_time: %v", errInvalid, err)
 	}
-	end, err := parseTime(u.EndTime)
+	end, err := isotime.Parse(u.EndTime)
 	if err != nil {
 		return s, fmt.Errorf("%w: end_time: %v", errInvalid, err)
 	}
@@ -94,7 +95,7 @@ func (u uploadSpan) toSpan(project string) (span.Span, error) {
 		s.Attributes.SetDefault(span.AttrSpanKind, span.StringValue(strings.ToUpper(u.SpanKind)))
 	}
 	for _, e := range u.Events {
-		t, err := parseTime(e.Timestamp)
+		t, err := isotime.Parse(e.Timestamp)
 		if err != nil {
 			return s, fmt.Errorf("%w: event %q timestamp: %v", errInvalid, e.Name, err)
 		}
