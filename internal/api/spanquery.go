@@ -575,10 +575,7 @@ func (r *spanRow) doc() (map[string]any, error) {
 // events are the span's events as Phoenix stores them: name, ISO timestamp
 // and attributes.
 func (r *spanRow) events() ([]any, error) {
-	var stored []storedEvent
-	if err := json.Unmarshal(span.ReadableJSON(r.rec.EventsJSON), &stored); err != nil {
-		stored = nil // as doc does
-	}
+	stored := span.ReadStoredEvents(r.rec.EventsJSON)
 	out := make([]any, 0, len(stored))
 	for _, e := range stored {
 		attrs := map[string]any{}

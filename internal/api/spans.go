@@ -65,13 +65,6 @@ func toSpanCostJSON(r *store.SpanRecord) *spanCostJSON {
 	return out
 }
 
-// storedEvent is an event as the store keeps it.
-type storedEvent struct {
-	Name         string          `json:"name"`
-	TimeUnixNano int64           `json:"time_unix_nano"`
-	Attributes   json.RawMessage `json:"attributes"`
-}
-
 func toSpanJSON(r store.SpanRecord) (spanJSON, error) {
 	out := spanJSON{
 		ID:            GlobalID("Span", r.RowID),
@@ -95,11 +88,7 @@ func toSpanJSON(r store.SpanRecord) (spanJSON, error) {
 		attrs = json.RawMessage("{}")
 	}
 	out.Attributes = attrs
-	var events []storedEvent
-	if err := json.Unmarshal(span.ReadableJSON(r.EventsJSON), &events); err != nil {
-		events = nil
-	}
-	for _, e := range events {
+	for _, e := range span.ReadStoredEvents(r.EventsJSON) {
 		out.Events = append(out.Events, eventJSON{Name: e.Name, Timestamp: isotime.Format(e.TimeUnixNano), Attributes: e.Attributes})
 	}
 	return out, nil

@@ -332,11 +332,7 @@ func toOTLPSpan(r store.SpanRecord) (otlpSpanJSON, error) {
 	// page of spans it is on (span.ReadableJSON).
 	attrs, _ := decodeObject(span.ReadableJSON(r.AttributesJSON))
 	out.Attributes = toOTLPAttrs(attrs)
-	var events []storedEvent
-	if err := json.Unmarshal(span.ReadableJSON(r.EventsJSON), &events); err != nil {
-		events = nil
-	}
-	for _, e := range events {
+	for _, e := range span.ReadStoredEvents(r.EventsJSON) {
 		ea, _ := decodeObject(e.Attributes)
 		out.Events = append(out.Events, otlpEventJSON{Name: e.Name, TimeUnixNano: strconv.FormatInt(e.TimeUnixNano, 10), Attributes: toOTLPAttrs(ea)})
 	}
