@@ -40,15 +40,26 @@
 //     which permits everything); Principal.Author says who to record on
 //     what a request writes.
 //   - Login pages: Service.Login checks a password under the rate limit
-//     and returns a session token; SetSessionCookie and
-//     ClearSessionCookie write the cookie; Service.Logout ends a session;
-//     Service.ChangePassword; SafeRedirect checks a ?next= target.
+//     (by name and by ClientAddr) and returns a session token;
+//     SetSessionCookie and ClearSessionCookie write the cookie;
+//     Service.Logout ends a session; SafeRedirect checks a ?next= target.
+//     A Principal with MustChangePassword (the first admin, users an admin
+//     made) should be sent to change it: Service.ChangePassword checks the
+//     current one and keeps the caller's session while ending the others.
 //   - Managing users and keys (REST, /settings): Service.CreateUser,
-//     DeleteUser, SetRole, Users, User; Service.CreateAPIKey (the token is
-//     returned once), RevokeAPIKey, APIKeys, APIKey.
+//     DeleteUser, SetRole, SetPassword, Users, User; Service.CreateAPIKey
+//     (the token is returned once), RevokeAPIKey, APIKeys, APIKey. Errors
+//     wrap store.ErrInvalidArgument (a message for the person),
+//     store.ErrConflict, store.ErrNotFound or ErrForbidden.
+//
+// TLS: the session cookie is Secure, with the __Host- prefix, on requests
+// that arrived over TLS (http.Request.TLS set) or when
+// Config.SecureCookies says a proxy in front serves HTTPS; nothing else
+// changes.
 //
 // An identity provider (OIDC) logs a person in by finding or creating
-// their User and calling Service.StartSession, which makes the same
+// their User (CreateUser without a password makes one who can log in no
+// other way) and calling Service.StartSession, which makes the same
 // session a password login does.
 package auth
 
