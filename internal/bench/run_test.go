@@ -125,7 +125,7 @@ func TestRunWithAPIKey(t *testing.T) {
 		for _, key := range []string{created.Data.Key, ""} {
 			cfg := bench.DefaultConfig()
 			cfg.URL, cfg.GRPCAddr, cfg.Protocol = "http://"+srv.HTTPAddr(), srv.GRPCAddr(), protocol
-			cfg.Apps, cfg.Batch, cfg.Traces, cfg.Duration, cfg.Drain = 1, 64, 20, time.Second, time.Second
+			cfg.Apps, cfg.Batch, cfg.Traces = 1, 64, 20
 			cfg.APIKey = key
 			res, err := bench.Run(context.Background(), cfg)
 			switch {
