@@ -126,7 +126,7 @@ install_node_packages() {
 	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 }
 
-# --- Python clients (e2e/phoenixclient, e2e/pyotel, e2e/litellm) ---
+# --- Python clients (e2e/phoenixclient, e2e/pyotel, e2e/litellm, e2e/tls) ---
 # The compatibility tests run Phoenix's own Python client, the plain
 # OpenTelemetry SDK and a litellm application from PyPI in a throw-away
 # virtual environment outside the tree. The pins are the versions the tests
@@ -137,6 +137,8 @@ py_client_pins=(arize-phoenix-client==3.5.0 pandas==3.1.1
 # phoenix.otel.register(auto_instrument=True) traces it.
 py_client_pins+=(litellm==1.110.2 openai==3.63.0 openinference-instrumentation-litellm==0.1.51
 	openinference-instrumentation-openai==0.1.66 arize-phoenix-otel==0.17.2)
+# e2e/tls: register() over TLS, with the gRPC and HTTP exporters
+# arize-phoenix-otel brings.
 export LOUPE_PY_VENV="${LOUPE_PY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/loupe-test/venv}"
 
 install_python_client() {
