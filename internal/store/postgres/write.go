@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -737,22 +736,9 @@ func (w *batchWriter) finish(ctx context.Context, inserted []insertedSpan) error
 	for _, r := range inserted {
 		t := w.traces[r.span.TraceID]
 		for _, f := range r.span.View.Feedback {
-			a := feedbackAnnotation(f)
-			var entity int64
-			switch f.Target {
-			case span.FeedbackSpan:
-				a.Kind, entity = store.SpanAnnotation, r.rowID
-			case span.FeedbackTrace:
-				a.Kind, entity = store.TraceAnnotation, t.id
-			case span.FeedbackSession:
-				if t.session == 0 {
-					continue
-				}
-				a.Kind, entity = store.SessionAnnotation, t.session
-			default:
-				continue
+			if a, entity, ok := store.FeedbackAnnotation(f, r.rowID, t.id, t.session); ok {
+				queueAnnotation(b, a, entity, w.now)
 			}
-			queueAnnotation(b, a, entity, w.now)
 		}
 	}
 	w.queueUsage(b)
@@ -777,13 +763,4 @@ func (w *batchWriter) finish(ctx context.Context, inserted []insertedSpan) error
 		return fmt.Errorf("store annotations, usage and project activity: %w", err)
 	}
 	return nil
-}
-
-func feedbackAnnotation(f span.Feedback) store.Annotation {
-	a := store.Annotation{Name: f.Name, Label: f.Label, Score: f.Score, Explanation: f.Explanation,
-		AnnotatorKind: f.AnnotatorKind, Identifier: f.Identifier, Source: "API"}
-	if f.Metadata != "" && json.Valid([]byte(f.Metadata)) {
-		a.Metadata = json.RawMessage(f.Metadata)
-	}
-	return a
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -1056,22 +1055,9 @@ func (w *batchWriter) storeFeedback(feedback []spanRow, traces map[string]*trace
 	for _, r := range feedback {
 		t := traces[r.span.TraceID]
 		for _, f := range r.span.View.Feedback {
-			a := store.Annotation{Name: f.Name, Label: f.Label, Score: f.Score, Explanation: f.Explanation,
-				AnnotatorKind: f.AnnotatorKind, Identifier: f.Identifier, Source: "API"}
-			if f.Metadata != "" && json.Valid([]byte(f.Metadata)) {
-				a.Metadata = json.RawMessage(f.Metadata)
-			}
-			var entity int64
-			switch f.Target {
-			case span.FeedbackSpan:
-				a.Kind, entity = store.SpanAnnotation, r.rowID
-			case span.FeedbackTrace:
-				a.Kind, entity = store.TraceAnnotation, t.id
-			case span.FeedbackSession:
-				if t.sessionRowID == 0 {
-					continue
-				}
-				a.Kind, entity = store.SessionAnnotation, t.sessionRowID
+			a, entity, ok := store.FeedbackAnnotation(f, r.rowID, t.id, t.sessionRowID)
+			if !ok {
+				continue
 			}
 			if _, err := upsertAnnotation(w.ctx, w.tx, schema.AnnotationTables[a.Kind], a, entity, w.now); err != nil {
 				return err
