@@ -246,10 +246,9 @@ type traceState struct {
 	traceID   string
 	projectID int64 // the project of the batch's first span, then the trace's
 
-	batch     traceValues // what the batch adds, but for the root columns, which values fills from root
-	root      *span.Span  // the batch's earliest root span
-	sessionID string
-	fresh     bool // the batch inserts the trace
+	batch rollup.Trace   // what the batch adds
+	fresh bool           // the batch inserts the trace
+	was   *rollup.Stored // the row before the batch, nil when fresh
 
 	traceRow
 }
@@ -278,8 +277,10 @@ type traceRoot struct {
 
 // values returns what the batch adds to its trace, as a trace row.
 func (t *traceState) values() traceValues {
-	v := t.batch
-	if r := t.root; r != nil {
+	b := &t.batch
+	v := traceValues{start: b.Start, end: b.End, spanCount: b.Spans, errorCount: b.Errors, llmCount: b.LLMs,
+		tokens: b.Calls.Tokens, cost: b.Calls.Cost, userID: optional(b.UserID)}
+	if r := b.Root(t.stored.root.spanID.Valid); r != nil {
 		v.root = traceRoot{
 			spanID: present(r.SpanID), name: present(r.Name), kind: present(string(r.View.Kind)),
 			status: present(string(r.StatusCode)),
@@ -289,9 +290,17 @@ func (t *traceState) values() traceValues {
 	return v
 }
 
+// storedRollup is what the trace row held, as its session needs it.
+func (t *traceState) storedRollup() *rollup.Stored {
+	v := &t.stored
+	return &rollup.Stored{InSession: t.sessionRowID != 0, Session: t.storedSession, Start: v.start, End: v.end,
+		Sums: rollup.Delta{Tokens: v.tokens, Cost: v.cost}, HasRoot: v.root.spanID.Valid,
+		Input: v.root.input.String, Output: v.root.output.String}
+}
+
 // add adds a later batch to a stored trace: the time range widens, the
-// counts and sums grow, and the trace keeps the first user and the first
-// root stored.
+// counts and sums grow, and the trace keeps the first user stored, and its
+// root (rollup.Trace.Root).
 func (v *traceValues) add(b *traceValues) {
 	v.start, v.end = min(v.start, b.start), max(v.end, b.end)
 	v.spanCount += b.spanCount
@@ -323,28 +332,6 @@ func (v *traceValues) scanArgs(dest []any) []any {
 		&v.root.spanID, &v.root.name, &v.root.kind, &v.root.status, &v.root.input, &v.root.output)
 }
 
-func (t *traceState) add(sp *span.Span) {
-	b := &t.batch
-	b.start = min(b.start, sp.StartTime)
-	b.end = max(b.end, sp.EndTime)
-	b.spanCount++
-	if sp.StatusCode == span.StatusError {
-		b.errorCount++
-	}
-	if sp.View.Kind == span.KindLLM {
-		b.llmCount++
-	}
-	if sp.IsRoot() && (t.root == nil || sp.StartTime < t.root.StartTime) {
-		t.root = sp
-	}
-	if !b.userID.Valid {
-		b.userID = optional(sp.View.UserID)
-	}
-	if sp.View.SessionID != "" && (t.sessionID == "" || sp.IsRoot()) {
-		t.sessionID = sp.View.SessionID
-	}
-}
-
 // write stores the batch. The roll-ups are written before the spans, as
 // if every span were new; when one turns out to be stored already, write
 // returns storedBefore and the caller writes the batch again without it.
@@ -374,11 +361,11 @@ func (w *batchWriter) write(spans []span.Span, skip map[spanKey]struct{}) (store
 			if err != nil {
 				return res, err
 			}
-			t = &traceState{traceID: sp.TraceID, projectID: projectID, batch: traceValues{start: sp.StartTime, end: sp.EndTime}}
+			t = &traceState{traceID: sp.TraceID, projectID: projectID}
 			traces[sp.TraceID] = t
 			order = append(order, t)
 		}
-		t.add(sp)
+		t.batch.Add(sp)
 	}
 	if len(w.unique) == 0 {
 		return res, nil
@@ -416,7 +403,7 @@ func (w *batchWriter) write(spans []span.Span, skip map[spanKey]struct{}) (store
 	}
 	lastSpan := make(map[int64]int64)
 	for _, t := range order {
-		lastSpan[t.projectID] = max(lastSpan[t.projectID], t.batch.end)
+		lastSpan[t.projectID] = max(lastSpan[t.projectID], t.batch.End)
 	}
 	for pid, ts := range lastSpan {
 		if err := w.exec(`UPDATE projects SET last_span_time = max(coalesce(last_span_time, 0), ?), updated_at = ? WHERE id = ?`, ts, w.now, pid); err != nil {
@@ -477,6 +464,7 @@ func (w *batchWriter) upsertTraces(order []*traceState, traces map[string]*trace
 			fresh = append(fresh, t)
 			continue
 		}
+		t.was = t.storedRollup()
 		t.stored.add(&batch)
 		continued = append(continued, t)
 	}
@@ -841,17 +829,10 @@ func (w *batchWriter) originID(sp *span.Span, cache map[originKey]int64) (any, e
 
 // sessionState is what one batch adds to one session.
 type sessionState struct {
-	sessionID, userID      string
-	projectID              int64
-	start, end             int64
-	traceCount             int64
-	tokens                 span.TokenCounts
-	cost                   float64
-	unpriced               int64
-	firstInput, lastOutput sql.NullString
-	firstInputTime         *int64
-	lastOutputTime         *int64
-	attach                 []*traceState // traces joining the session
+	change     rollup.SessionChange // its traces', merged
+	projectID  int64
+	traceCount int64
+	attach     []*traceState // traces joining the session
 }
 
 // A session's first input is its earliest trace's root input, and its
@@ -888,49 +869,21 @@ func (w *batchWriter) updateSessions(order []*traceState) error {
 	sessions := make(map[string]*sessionState)
 	var sessionOrder []*sessionState
 	for _, t := range order {
-		id, joins := t.storedSession, false
-		if t.sessionRowID == 0 && t.sessionID != "" {
-			id, joins = t.sessionID, true
-		}
-		if id == "" {
+		c, ok := t.batch.Session(t.was)
+		if !ok {
 			continue
 		}
-		ss := sessions[id]
+		ss := sessions[c.SessionID]
 		if ss == nil {
-			ss = &sessionState{sessionID: id, projectID: t.projectID, start: t.stored.start, end: t.stored.end}
-			sessions[id] = ss
+			ss = &sessionState{change: c, projectID: t.projectID}
+			sessions[c.SessionID] = ss
 			sessionOrder = append(sessionOrder, ss)
-		}
-		ss.start, ss.end = min(ss.start, t.stored.start), max(ss.end, t.stored.end)
-		if ss.userID == "" {
-			ss.userID = t.batch.userID.String
-		}
-		if joins {
-			// The whole trace joins, with what earlier batches stored of it.
-			ss.traceCount++
-			ss.tokens.Prompt += t.stored.tokens.Prompt
-			ss.tokens.Completion += t.stored.tokens.Completion
-			ss.tokens.Total += t.stored.tokens.Total
-			ss.cost += t.stored.cost.Total
-			ss.unpriced += t.stored.cost.Unpriced
-			ss.attach = append(ss.attach, t)
 		} else {
-			ss.tokens.Prompt += t.batch.tokens.Prompt
-			ss.tokens.Completion += t.batch.tokens.Completion
-			ss.tokens.Total += t.batch.tokens.Total
-			ss.cost += t.batch.cost.Total
-			ss.unpriced += t.batch.cost.Unpriced
+			ss.change.Merge(&c)
 		}
-		// The trace's root input and output are offered to the session when
-		// the root arrives, or when a trace whose root came earlier joins.
-		if t.stored.root.spanID.Valid && (t.root != nil || joins) {
-			at := t.stored.start
-			if ss.firstInputTime == nil || at < *ss.firstInputTime {
-				ss.firstInputTime, ss.firstInput = &at, t.stored.root.input
-			}
-			if ss.lastOutputTime == nil || at >= *ss.lastOutputTime {
-				ss.lastOutputTime, ss.lastOutput = &at, t.stored.root.output
-			}
+		if c.Joins {
+			ss.traceCount++
+			ss.attach = append(ss.attach, t)
 		}
 	}
 	type attachment struct{ trace, session int64 }
@@ -942,9 +895,11 @@ func (w *batchWriter) updateSessions(order []*traceState) error {
 		}
 		w.args = w.args[:0]
 		for _, ss := range chunk {
-			w.args = append(w.args, ss.projectID, ss.sessionID, ss.start, ss.end, ss.traceCount,
-				ss.tokens.Prompt, ss.tokens.Completion, ss.tokens.Total, nullString(ss.userID), ss.cost, ss.unpriced,
-				ss.firstInput, ss.firstInputTime, ss.lastOutput, ss.lastOutputTime)
+			c := &ss.change
+			w.args = append(w.args, ss.projectID, c.SessionID, c.Start, c.End, ss.traceCount,
+				c.Delta.Tokens.Prompt, c.Delta.Tokens.Completion, c.Delta.Tokens.Total, nullString(c.UserID),
+				c.Delta.Cost.Total, c.Delta.Cost.Unpriced,
+				nullString(c.Input.Text), offerTime(c.Input), nullString(c.Output.Text), offerTime(c.Output))
 		}
 		rows, err := st.QueryContext(w.ctx, w.args...)
 		if err != nil {
@@ -978,6 +933,15 @@ func (w *batchWriter) updateSessions(order []*traceState) error {
 		}
 	}
 	return nil
+}
+
+// offerTime is the time of a root's input or output offered to a session,
+// NULL when none is.
+func offerTime(o rollup.Offer) any {
+	if !o.Made {
+		return nil
+	}
+	return o.At
 }
 
 // projectCache maps project names to ids so the hot path skips a query.

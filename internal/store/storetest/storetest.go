@@ -29,7 +29,7 @@ func Run(t *testing.T, open Opener) {
 		{"Idempotent", testIdempotent},
 		{"SpanIDScope", testSpanIDScope},
 		{"TraceKeepsFirstProject", testTraceKeepsProject},
-		{"SessionRollups", testSessionRollups},
+		{"SessionRollups", testSessionRollups}, {"RootRule", testRootRule},
 		{"AttributesRoundTrip", testAttributesRoundTrip},
 		{"MixedColumns", testMixedColumns},
 		{"SpanQueries", testSpanQueries},
