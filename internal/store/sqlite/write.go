@@ -65,59 +65,58 @@ func (s *Store) Sync(context.Context) error {
 	return nil
 }
 
-func (s *Store) writeSpans(ctx context.Context, spans []span.Span) (res store.WriteResult, err error) {
+func (s *Store) writeSpans(ctx context.Context, spans []span.Span) (store.WriteResult, error) {
 	unlock, err := s.lockWrite(ctx, ingestWrites)
 	if err != nil {
-		return res, err
+		return store.WriteResult{}, err
 	}
 	defer unlock()
-	res, err = s.writeTx(ctx, spans, nil)
-	var stored storedBefore
-	if !errors.As(err, &stored) {
+	res, written, err := s.writeTx(ctx, spans, nil)
+	if err != nil || written {
 		return res, err
 	}
 	// Some spans were stored by an earlier request: write the batch again
 	// without them, so that no roll-up counts a span twice.
-	res, err = s.writeTx(ctx, spans, stored.ids)
-	if errors.As(err, &stored) {
-		return store.WriteResult{}, fmt.Errorf("insert spans: SQLite skipped spans that are not stored")
+	stored, err := s.storedSpans(ctx, spans)
+	if err != nil {
+		return store.WriteResult{}, err
 	}
-	res.Duplicates += len(stored.ids)
-	return res, err
+	res, written, err = s.writeTx(ctx, spans, stored)
+	if err != nil {
+		return store.WriteResult{}, err
+	}
+	if !written {
+		return store.WriteResult{}, errors.New("insert spans: SQLite skipped spans that are not stored")
+	}
+	res.Duplicates += len(stored)
+	return res, nil
 }
-
-// storedBefore reports the spans of a batch that were already stored.
-type storedBefore struct{ ids map[spanKey]struct{} }
 
 // spanKey identifies a stored span: its id is unique within its trace.
 type spanKey struct{ traceID, spanID string }
 
-func (storedBefore) Error() string { return "spans stored before" }
-
-// writeTx writes the spans not in skip in one transaction.
-func (s *Store) writeTx(ctx context.Context, spans []span.Span, skip map[spanKey]struct{}) (store.WriteResult, error) {
+// writeTx writes the spans not in skip in one transaction. When one of them
+// turns out to be stored already, it rolls the transaction back and
+// reports the batch not written.
+func (s *Store) writeTx(ctx context.Context, spans []span.Span, skip map[spanKey]struct{}) (res store.WriteResult, written bool, err error) {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return store.WriteResult{}, fmt.Errorf("begin write: %w", err)
+		return store.WriteResult{}, false, fmt.Errorf("begin write: %w", err)
 	}
 	w := &batchWriter{s: s, tx: tx, ctx: ctx, now: time.Now().UnixNano()}
-	res, err := w.write(spans, skip)
+	res, written, err = w.write(spans, skip)
 	w.closeStatements()
 	defer func() {
 		if err := s.kept.keepPending(ctx); err != nil {
 			s.log.Debug("keep the writer's statements", "err", err)
 		}
 	}()
-	if err != nil {
+	if err != nil || !written {
 		tx.Rollback()
-		var stored storedBefore
-		if errors.As(err, &stored) {
-			return res, s.storedSpans(ctx, w.unique, stored)
-		}
-		return store.WriteResult{}, err
+		return store.WriteResult{}, false, err
 	}
 	if err := tx.Commit(); err != nil {
-		return store.WriteResult{}, fmt.Errorf("commit %d spans: %w", len(spans), err)
+		return store.WriteResult{}, false, fmt.Errorf("commit %d spans: %w", len(spans), err)
 	}
 	// Only committed projects and traces are remembered: a rolled-back id
 	// would be reused.
@@ -130,40 +129,44 @@ func (s *Store) writeTx(ctx context.Context, spans []span.Span, skip map[spanKey
 		}
 		s.known.remember(t.traceID, t.id)
 	}
-	return res, nil
+	return res, true, nil
 }
 
 // storedSpans finds which of spans are already in the database, in their
 // trace: a span of another trace may have the same id.
-func (s *Store) storedSpans(ctx context.Context, spans []*span.Span, into storedBefore) error {
-	const perQuery = 500
-	for start := 0; start < len(spans); start += perQuery {
-		chunk := spans[start:min(start+perQuery, len(spans))]
-		args := make([]any, len(chunk))
-		batch := make(map[spanKey]bool, len(chunk))
-		for i, sp := range chunk {
-			args[i] = sp.SpanID
-			batch[spanKey{sp.TraceID, sp.SpanID}] = true
+func (s *Store) storedSpans(ctx context.Context, spans []span.Span) (map[spanKey]struct{}, error) {
+	batch := make(map[spanKey]bool, len(spans))
+	ids := make([]any, 0, len(spans))
+	for i := range spans {
+		key := spanKey{spans[i].TraceID, spans[i].SpanID}
+		if !batch[key] {
+			batch[key] = true
+			ids = append(ids, key.spanID)
 		}
-		rows, err := s.write.QueryContext(ctx, storedSpansSQL(len(chunk)), args...)
+	}
+	stored := make(map[spanKey]struct{})
+	const perQuery = 500
+	for start := 0; start < len(ids); start += perQuery {
+		chunk := ids[start:min(start+perQuery, len(ids))]
+		rows, err := s.write.QueryContext(ctx, storedSpansSQL(len(chunk)), chunk...)
 		if err != nil {
-			return fmt.Errorf("find spans stored before: %w", err)
+			return nil, fmt.Errorf("find spans stored before: %w", err)
 		}
 		for rows.Next() {
 			var traceID, spanID string
 			if err := rows.Scan(&traceID, &spanID); err != nil {
 				rows.Close()
-				return fmt.Errorf("find spans stored before: %w", err)
+				return nil, fmt.Errorf("find spans stored before: %w", err)
 			}
 			if key := (spanKey{traceID, spanID}); batch[key] {
-				into.ids[key] = struct{}{}
+				stored[key] = struct{}{}
 			}
 		}
 		if err := rows.Close(); err != nil {
-			return fmt.Errorf("find spans stored before: %w", err)
+			return nil, fmt.Errorf("find spans stored before: %w", err)
 		}
 	}
-	return into
+	return stored, nil
 }
 
 // storedSpansSQL selects the trace_id and span_id of the stored spans
@@ -334,10 +337,9 @@ func (v *traceValues) scanArgs(dest []any) []any {
 
 // write stores the batch. The roll-ups are written before the spans, as
 // if every span were new; when one turns out to be stored already, write
-// returns storedBefore and the caller writes the batch again without it.
-func (w *batchWriter) write(spans []span.Span, skip map[spanKey]struct{}) (store.WriteResult, error) {
-	var res store.WriteResult
-
+// stops and reports the batch not written, and the caller writes it again
+// without the spans stored.
+func (w *batchWriter) write(spans []span.Span, skip map[spanKey]struct{}) (res store.WriteResult, written bool, err error) {
 	// The traces in first-seen order, each in the project of its first span.
 	traces := make(map[string]*traceState, len(spans)/4+1)
 	var order []*traceState
@@ -359,7 +361,7 @@ func (w *batchWriter) write(spans []span.Span, skip map[spanKey]struct{}) (store
 		if !ok {
 			projectID, err := w.projectID(sp.Project)
 			if err != nil {
-				return res, err
+				return res, false, err
 			}
 			t = &traceState{traceID: sp.TraceID, projectID: projectID}
 			traces[sp.TraceID] = t
@@ -368,38 +370,38 @@ func (w *batchWriter) write(spans []span.Span, skip map[spanKey]struct{}) (store
 		t.batch.Add(sp)
 	}
 	if len(w.unique) == 0 {
-		return res, nil
+		return res, true, nil
 	}
 	w.traces = order
 	packed := startPacking(w.unique, rowsPerInsert)
 	defer packed.stop()
 	if err := w.findTraces(order, traces); err != nil {
-		return res, err
+		return res, false, err
 	}
 	if err := w.planRollups(traces); err != nil {
-		return res, err
+		return res, false, err
 	}
 	if err := w.upsertTraces(order, traces); err != nil {
-		return res, err
+		return res, false, err
 	}
-	feedback, err := w.insertSpans(traces, packed)
-	if err != nil {
-		return res, err
+	feedback, written, err := w.insertSpans(traces, packed)
+	if err != nil || !written {
+		return res, false, err
 	}
 	res.Inserted = len(w.unique)
 	res.New = w.unique
 	res.Uncounted = w.plan.Uncounted()
 	if err := w.markSpans(traces); err != nil {
-		return res, err
+		return res, false, err
 	}
 	if err := w.updateSessions(order); err != nil {
-		return res, err
+		return res, false, err
 	}
 	if err := w.storeFeedback(feedback, traces); err != nil {
-		return res, err
+		return res, false, err
 	}
 	if err := w.storeUsage(); err != nil {
-		return res, err
+		return res, false, err
 	}
 	lastSpan := make(map[int64]int64)
 	for _, t := range order {
@@ -407,11 +409,11 @@ func (w *batchWriter) write(spans []span.Span, skip map[spanKey]struct{}) (store
 	}
 	for pid, ts := range lastSpan {
 		if err := w.exec(`UPDATE projects SET last_span_time = max(coalesce(last_span_time, 0), ?), updated_at = ? WHERE id = ?`, ts, w.now, pid); err != nil {
-			return res, fmt.Errorf("update project %d: %w", pid, err)
+			return res, false, fmt.Errorf("update project %d: %w", pid, err)
 		}
 		res.Projects = append(res.Projects, pid)
 	}
-	return res, nil
+	return res, true, nil
 }
 
 // rowsPerUpsert traces or sessions go in one statement.
@@ -588,50 +590,50 @@ func (w *batchWriter) updateTraces(continued []*traceState) error {
 }
 
 // insertSpans inserts the batch's spans and returns those carrying
-// annotations, with their row ids. A span already stored makes it return
-// storedBefore.
-func (w *batchWriter) insertSpans(traces map[string]*traceState, packed *packer) ([]spanRow, error) {
+// annotations, with their row ids. It stops at a span already stored,
+// reporting the spans not written.
+func (w *batchWriter) insertSpans(traces map[string]*traceState, packed *packer) (feedback []spanRow, written bool, err error) {
 	origins := make(map[originKey]int64)
-	var feedback []*span.Span
+	var withFeedback []*span.Span
 	for start, chunk := range rowChunks(w.unique, rowsPerInsert) {
 		w.row = w.row[:0]
 		packed.wait()
 		for i, sp := range chunk {
 			originID, err := w.originID(sp, origins)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			w.row = w.spanArgs(w.row, sp, traces[sp.TraceID], originID, packed.attributes[start+i])
 			if len(sp.View.Feedback) > 0 {
-				feedback = append(feedback, sp)
+				withFeedback = append(withFeedback, sp)
 			}
 		}
 		used := usedColumns(w.row, len(spanColumns))
 		st, err := w.stmt(spanInsertSQL(used, len(chunk)))
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		w.args = appendUsed(w.args[:0], w.row, len(spanColumns), used)
 		r, err := st.ExecContext(w.ctx, w.args...)
 		if err != nil {
-			return nil, fmt.Errorf("insert spans: %w", err)
+			return nil, false, fmt.Errorf("insert spans: %w", err)
 		}
 		if n, err := r.RowsAffected(); err != nil {
-			return nil, fmt.Errorf("insert spans: %w", err)
+			return nil, false, fmt.Errorf("insert spans: %w", err)
 		} else if int(n) < len(chunk) {
-			return nil, storedBefore{ids: make(map[spanKey]struct{})}
+			return nil, false, nil
 		}
 	}
-	rows := make([]spanRow, 0, len(feedback))
-	for _, sp := range feedback {
+	feedback = make([]spanRow, 0, len(withFeedback))
+	for _, sp := range withFeedback {
 		var rowID int64
 		if err := w.tx.QueryRowContext(w.ctx, `SELECT id FROM spans WHERE trace_rowid = ? AND span_id = ?`,
 			traces[sp.TraceID].id, sp.SpanID).Scan(&rowID); err != nil {
-			return nil, fmt.Errorf("find span %s: %w", sp.SpanID, err)
+			return nil, false, fmt.Errorf("find span %s: %w", sp.SpanID, err)
 		}
-		rows = append(rows, spanRow{sp, rowID})
+		feedback = append(feedback, spanRow{sp, rowID})
 	}
-	return rows, nil
+	return feedback, true, nil
 }
 
 type spanRow struct {
