@@ -34,6 +34,7 @@ type Store struct {
 	// checkedWrites counts the checked writes begun, for the search indexer.
 	checkedWrites atomic.Uint64
 	kept          keptStatements // the writer's prepared statements, under writeM
+	texts         statementTexts // the texts of its multi-row statements, under writeM
 	wal           walSyncer
 	ckpt          checkpointer
 

@@ -540,7 +540,7 @@ func (w *batchWriter) readTraces(keys []any, cond func(n int) string, traces map
 // insertTraces inserts new traces and learns their row ids.
 func (w *batchWriter) insertTraces(fresh []*traceState, traces map[string]*traceState) error {
 	for _, chunk := range rowChunks(fresh, rowsPerUpsert) {
-		st, err := w.stmt(multiRowSQL("INSERT OR FAIL INTO traces", traceInsertColumns, len(chunk), " RETURNING id, trace_id"))
+		st, err := w.stmt(w.s.texts.multiRow("INSERT OR FAIL INTO traces", traceInsertColumns, len(chunk), " RETURNING id, trace_id"))
 		if err != nil {
 			return err
 		}
@@ -609,7 +609,7 @@ func (w *batchWriter) insertSpans(traces map[string]*traceState, packed *packer)
 			}
 		}
 		used := usedColumns(w.row, len(spanColumns))
-		st, err := w.stmt(spanInsertSQL(used, len(chunk)))
+		st, err := w.stmt(w.s.texts.spanInsert(used, len(chunk)))
 		if err != nil {
 			return nil, false, err
 		}
@@ -641,7 +641,13 @@ type spanRow struct {
 	rowID int64
 }
 
-var multiRowSQLCache sync.Map // multiRowKey → statement text
+// statementTexts are the texts of the writer's multi-row statements, built
+// once for each shape they take. Only the writer, under the write lock,
+// uses them.
+type statementTexts struct {
+	multiRows   map[multiRowKey]string
+	spanInserts map[spanInsertKey]string
+}
 
 type multiRowKey struct {
 	head string
@@ -649,14 +655,17 @@ type multiRowKey struct {
 	tail string
 }
 
-// multiRowSQL is "head (columns) VALUES (?, …), … tail" for n rows.
-func multiRowSQL(head string, columns []string, n int, tail string) string {
+// multiRow is "head (columns) VALUES (?, …), … tail" for n rows.
+func (c *statementTexts) multiRow(head string, columns []string, n int, tail string) string {
 	key := multiRowKey{head, n, tail}
-	if q, ok := multiRowSQLCache.Load(key); ok {
-		return q.(string)
+	if q, ok := c.multiRows[key]; ok {
+		return q
+	}
+	if c.multiRows == nil {
+		c.multiRows = make(map[multiRowKey]string)
 	}
 	q := buildMultiRowSQL(head, columns, n, tail)
-	multiRowSQLCache.Store(key, q)
+	c.multiRows[key] = q
 	return q
 }
 
@@ -711,25 +720,26 @@ type spanInsertKey struct {
 	rows int
 }
 
-var spanInsertCache sync.Map // spanInsertKey → statement text
-
-// spanInsertSQL inserts rows spans, naming only the columns in used: the
+// spanInsert inserts rows spans, naming only the columns in used: the
 // others take their default, NULL, without a parameter to bind. Small spans
 // leave most columns empty, and binding a parameter through the driver
 // costs about as much as SQLite's work on the value.
-func spanInsertSQL(used columnSet, rows int) string {
+func (c *statementTexts) spanInsert(used columnSet, rows int) string {
 	key := spanInsertKey{used, rows}
-	if q, ok := spanInsertCache.Load(key); ok {
-		return q.(string)
+	if q, ok := c.spanInserts[key]; ok {
+		return q
 	}
 	columns := make([]string, 0, len(spanColumns))
-	for i, c := range spanColumns {
+	for i, col := range spanColumns {
 		if used&(1<<i) != 0 {
-			columns = append(columns, c)
+			columns = append(columns, col)
 		}
 	}
+	if c.spanInserts == nil {
+		c.spanInserts = make(map[spanInsertKey]string)
+	}
 	q := buildMultiRowSQL("INSERT OR IGNORE INTO spans", columns, rows, "")
-	spanInsertCache.Store(key, q)
+	c.spanInserts[key] = q
 	return q
 }
 
@@ -891,7 +901,7 @@ func (w *batchWriter) updateSessions(order []*traceState) error {
 	type attachment struct{ trace, session int64 }
 	var attach []attachment
 	for _, chunk := range rowChunks(sessionOrder, rowsPerUpsert) {
-		st, err := w.stmt(multiRowSQL("INSERT INTO sessions", sessionUpsertColumns, len(chunk), sessionUpsertConflict))
+		st, err := w.stmt(w.s.texts.multiRow("INSERT INTO sessions", sessionUpsertColumns, len(chunk), sessionUpsertConflict))
 		if err != nil {
 			return err
 		}
