@@ -18,7 +18,7 @@ import (
 )
 
 // spanColumns are written by one multi-row INSERT; their order matches spanArgs.
-var spanColumns = []string{
+var spanColumns = [...]string{
 	"trace_rowid", "project_id", "span_id", "parent_id", "name", "span_kind", "start_time", "end_time",
 	"status_code", "status_message", "model_name", "provider", "session_id", "user_id",
 	"input_value", "input_mime_type", "output_value", "output_mime_type", "input_preview", "output_preview",
@@ -688,6 +688,9 @@ func buildMultiRowSQL(head string, columns []string, n int, tail string) string 
 
 // columnSet is a set of spanColumns, by index.
 type columnSet uint64
+
+// A span column past the 64 a columnSet holds fails to compile here.
+const _ = uint(64 - len(spanColumns))
 
 // usedColumns is the set of columns with a value in some row of values,
 // which holds rows of width values each.
