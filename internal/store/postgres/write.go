@@ -60,18 +60,10 @@ type originIn struct {
 
 func newBatch(spans []span.Span) *batch {
 	b := &batch{}
+	b.spans, b.dups = rollup.Unique(spans)
 	traces := map[string]*traceIn{}
-	seen := make(map[spanKey]struct{}, len(spans))
 	origins := map[string]int{}
-	for i := range spans {
-		sp := &spans[i]
-		key := spanKey{sp.TraceID, sp.SpanID}
-		if _, dup := seen[key]; dup {
-			b.dups++
-			continue
-		}
-		seen[key] = struct{}{}
-		b.spans = append(b.spans, sp)
+	for _, sp := range b.spans {
 		t, ok := traces[sp.TraceID]
 		if !ok {
 			t = &traceIn{traceID: sp.TraceID, project: text(sp.Project), start: sp.StartTime, end: sp.EndTime}
@@ -426,9 +418,6 @@ const spanInsert = `INSERT INTO spans (trace_rowid, project_id, span_id, parent_
 		input_preview, output_preview)
 	ON CONFLICT (trace_rowid, span_id) DO NOTHING
 	RETURNING id, trace_rowid, span_id`
-
-// spanKey identifies a span: its id is unique within its trace.
-type spanKey struct{ traceID, spanID string }
 
 // insertedSpan is a span this transaction stored, with its row id.
 type insertedSpan struct {

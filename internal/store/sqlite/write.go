@@ -92,13 +92,10 @@ func (s *Store) writeSpans(ctx context.Context, spans []span.Span) (store.WriteR
 	return res, nil
 }
 
-// spanKey identifies a stored span: its id is unique within its trace.
-type spanKey struct{ traceID, spanID string }
-
 // writeTx writes the spans not in skip in one transaction. When one of them
 // turns out to be stored already, it rolls the transaction back and
 // reports the batch not written.
-func (s *Store) writeTx(ctx context.Context, spans []span.Span, skip map[spanKey]struct{}) (res store.WriteResult, written bool, err error) {
+func (s *Store) writeTx(ctx context.Context, spans []span.Span, skip map[rollup.Key]struct{}) (res store.WriteResult, written bool, err error) {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return store.WriteResult{}, false, fmt.Errorf("begin write: %w", err)
@@ -134,17 +131,15 @@ func (s *Store) writeTx(ctx context.Context, spans []span.Span, skip map[spanKey
 
 // storedSpans finds which of spans are already in the database, in their
 // trace: a span of another trace may have the same id.
-func (s *Store) storedSpans(ctx context.Context, spans []span.Span) (map[spanKey]struct{}, error) {
-	batch := make(map[spanKey]bool, len(spans))
-	ids := make([]any, 0, len(spans))
-	for i := range spans {
-		key := spanKey{spans[i].TraceID, spans[i].SpanID}
-		if !batch[key] {
-			batch[key] = true
-			ids = append(ids, key.spanID)
-		}
+func (s *Store) storedSpans(ctx context.Context, spans []span.Span) (map[rollup.Key]struct{}, error) {
+	unique, _ := rollup.Unique(spans)
+	batch := make(map[rollup.Key]bool, len(unique))
+	ids := make([]any, len(unique))
+	for i, sp := range unique {
+		batch[rollup.KeyOf(sp)] = true
+		ids[i] = sp.SpanID
 	}
-	stored := make(map[spanKey]struct{})
+	stored := make(map[rollup.Key]struct{})
 	const perQuery = 500
 	for start := 0; start < len(ids); start += perQuery {
 		chunk := ids[start:min(start+perQuery, len(ids))]
@@ -158,7 +153,7 @@ func (s *Store) storedSpans(ctx context.Context, spans []span.Span) (map[spanKey
 				rows.Close()
 				return nil, fmt.Errorf("find spans stored before: %w", err)
 			}
-			if key := (spanKey{traceID, spanID}); batch[key] {
+			if key := (rollup.Key{TraceID: traceID, SpanID: spanID}); batch[key] {
 				stored[key] = struct{}{}
 			}
 		}
@@ -339,21 +334,15 @@ func (v *traceValues) scanArgs(dest []any) []any {
 // if every span were new; when one turns out to be stored already, write
 // stops and reports the batch not written, and the caller writes it again
 // without the spans stored.
-func (w *batchWriter) write(spans []span.Span, skip map[spanKey]struct{}) (res store.WriteResult, written bool, err error) {
+func (w *batchWriter) write(spans []span.Span, skip map[rollup.Key]struct{}) (res store.WriteResult, written bool, err error) {
 	// The traces in first-seen order, each in the project of its first span.
 	traces := make(map[string]*traceState, len(spans)/4+1)
 	var order []*traceState
-	seen := make(map[spanKey]struct{}, len(spans))
-	w.unique = make([]*span.Span, 0, len(spans))
-	for i := range spans {
-		sp := &spans[i]
-		key := spanKey{sp.TraceID, sp.SpanID}
-		if _, dup := seen[key]; dup {
-			res.Duplicates++
-			continue
-		}
-		seen[key] = struct{}{}
-		if _, ok := skip[key]; ok {
+	unique, repeats := rollup.Unique(spans)
+	res.Duplicates = repeats
+	w.unique = unique[:0]
+	for _, sp := range unique {
+		if _, ok := skip[rollup.KeyOf(sp)]; ok {
 			continue
 		}
 		w.unique = append(w.unique, sp)
