@@ -231,8 +231,8 @@ type traceState struct {
 }
 
 // stored is what the trace row held, as its session needs it.
-func (t *traceState) stored() *rollup.Stored {
-	return &rollup.Stored{InSession: t.session != 0, Session: t.sessionKey, Start: t.oldStart, End: t.oldEnd,
+func (t *traceState) stored() rollup.Stored {
+	return rollup.Stored{InSession: t.session != 0, Session: t.sessionKey, Start: t.oldStart, End: t.oldEnd,
 		Sums: rollup.Delta{Tokens: t.oldTokens, Cost: t.oldCost}, HasRoot: t.hadRoot,
 		Input: t.oldInput.String, Output: t.oldOutput.String}
 }
@@ -654,7 +654,8 @@ func (w *batchWriter) updateSessions(ctx context.Context) error {
 	}
 	var work []change
 	for _, t := range w.changed() {
-		c, ok := t.batch.Session(t.stored())
+		stored := t.stored()
+		c, ok := t.batch.Session(&stored)
 		if !ok {
 			continue
 		}
