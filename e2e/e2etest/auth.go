@@ -26,7 +26,7 @@ func AuthEnv() []string {
 // returns the status and body, failing the test on a transport error.
 func (s *Server) Do(t testing.TB, method, path, token string, body any) (int, []byte) {
 	t.Helper()
-	return s.do(t, &http.Client{Timeout: 10 * time.Second}, method, path, token, body)
+	return s.do(t, s.HTTPClient, method, path, token, body)
 }
 
 func (s *Server) do(t testing.TB, client *http.Client, method, path, token string, body any) (int, []byte) {
@@ -97,7 +97,7 @@ func (s *Server) UserKey(t testing.TB, username, role string) (id, key string) {
 		t.Fatalf("create user %q: %d %s", username, code, body)
 	}
 	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Timeout: 10 * time.Second, Jar: jar}
+	client := &http.Client{Timeout: 10 * time.Second, Jar: jar, Transport: s.HTTPClient.Transport}
 	if code, body := s.do(t, client, "POST", "/auth/login", "", map[string]string{"email": username, "password": password}); code != http.StatusNoContent {
 		t.Fatalf("log in as %q: %d %s", username, code, body)
 	}

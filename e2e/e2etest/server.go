@@ -28,6 +28,7 @@ package e2etest
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -126,8 +127,11 @@ func moduleRoot() (string, error) {
 // Server is a running loupe process started by Start.
 type Server struct {
 	// HTTPURL is the base URL of the UI, the REST API and OTLP/HTTP, for
-	// example "http://127.0.0.1:41234" (no trailing slash).
+	// example "http://127.0.0.1:41234" (no trailing slash), https with
+	// Options.TLS.
 	HTTPURL string
+	// HTTPClient reaches HTTPURL, over TLS with Options.TLS.
+	HTTPClient *http.Client
 	// GRPCAddr is the OTLP/gRPC host:port.
 	GRPCAddr string
 	// DataDir holds the database. It is a fresh t.TempDir unless --data-dir
@@ -178,6 +182,9 @@ type Options struct {
 	// NotReady makes StartWith return once GET /readyz answers at all,
 	// for a server meant to start not ready (on a full disk, say).
 	NotReady bool
+	// TLS is the client side of TLS, for a server started with --tls-cert:
+	// HTTPURL is then https and HTTPClient uses it.
+	TLS *tls.Config
 }
 
 // StartWith is Start with opts.
@@ -218,11 +225,16 @@ func start(t testing.TB, bin, dataDir string, hasDataDir bool, opts Options, ext
 	args = append(args, extraArgs...)
 
 	s := &Server{
-		HTTPURL:  "http://" + httpAddr,
-		GRPCAddr: grpcAddr,
-		DataDir:  dataDir,
-		out:      &syncBuffer{},
-		done:     make(chan struct{}),
+		HTTPURL:    "http://" + httpAddr,
+		HTTPClient: &http.Client{Timeout: 10 * time.Second},
+		GRPCAddr:   grpcAddr,
+		DataDir:    dataDir,
+		out:        &syncBuffer{},
+		done:       make(chan struct{}),
+	}
+	if opts.TLS != nil {
+		s.HTTPURL = "https://" + httpAddr
+		s.HTTPClient.Transport = &http.Transport{TLSClientConfig: opts.TLS.Clone()}
 	}
 	s.Cmd = exec.Command(bin, args...)
 	s.Cmd.Env = append(cleanEnv(os.Environ()), opts.Env...)
@@ -259,7 +271,7 @@ func start(t testing.TB, bin, dataDir string, hasDataDir bool, opts Options, ext
 // waitReady waits for GET /readyz to answer 200, or anything at all when
 // answered is set.
 func (s *Server) waitReady(answered bool) error {
-	client := &http.Client{Timeout: 2 * time.Second}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: s.HTTPClient.Transport}
 	deadline := time.Now().Add(readyTimeout)
 	tick := time.NewTicker(25 * time.Millisecond)
 	defer tick.Stop()
@@ -351,7 +363,6 @@ func (s *Server) GetJSON(t testing.TB, path string, v any) {
 // on a transport error or a status other than 200.
 func (s *Server) GetText(t testing.TB, path string) string {
 	t.Helper()
-	client := &http.Client{Timeout: 10 * time.Second}
 	req, err := http.NewRequest("GET", s.HTTPURL+path, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -359,7 +370,7 @@ func (s *Server) GetText(t testing.TB, path string) string {
 	if s.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+s.Token)
 	}
-	resp, err := client.Do(req)
+	resp, err := s.HTTPClient.Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}

@@ -129,9 +129,10 @@ func TestCompressedBodiesStayWithinMemory(t *testing.T) {
 	}
 	wg.Wait()
 	// The server inflates a gzip message itself, within the budget: how
-	// many it refuses depends on how they overlap.
-	if codes["ResourceExhausted"]+codes["InvalidArgument"] != 16 {
-		t.Errorf("gRPC answers = %v, want INVALID_ARGUMENT for what was read and RESOURCE_EXHAUSTED for what was refused", codes)
+	// many it refuses depends on how they overlap. A request waits for room
+	// in the budget up to its deadline, which a slow machine can reach.
+	if codes["ResourceExhausted"]+codes["InvalidArgument"]+codes["DeadlineExceeded"] != 16 || codes["InvalidArgument"] == 0 {
+		t.Errorf("gRPC answers = %v, want INVALID_ARGUMENT for what was read and RESOURCE_EXHAUSTED or the deadline for the rest", codes)
 	}
 	alive(t, srv)
 	if peak := peakRSS(t, srv); peak > rssBound {

@@ -1,14 +1,14 @@
 package api
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/loupe-dev/loupe/internal/auth"
 	"github.com/loupe-dev/loupe/internal/isotime"
@@ -191,7 +191,7 @@ func (a *API) postNote(rt annotationRoute) handlerFunc {
 		}
 		ident := d.Identifier
 		if ident == "" {
-			ident = fmt.Sprintf("px-%s-note:%s", rt.kind, newUUID())
+			ident = fmt.Sprintf("px-%s-note:%s", rt.kind, uuid.NewString())
 		}
 		ann := store.Annotation{Kind: rt.kind, SpanID: d.SpanID, TraceID: d.TraceID, SessionID: d.SessionID,
 			Name: "note", Explanation: &d.Note, AnnotatorKind: "HUMAN", Identifier: ident, Source: "API"}
@@ -209,15 +209,6 @@ func (a *API) postNote(rt annotationRoute) handlerFunc {
 		}
 		return single{Data: idJSON{GlobalID(rt.globalID, ids[0])}}, nil
 	}
-}
-
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 type annotationJSON struct {

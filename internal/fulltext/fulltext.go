@@ -10,7 +10,8 @@ package fulltext
 import (
 	"strings"
 	"unicode"
-	"unicode/utf8"
+
+	"github.com/loupe-dev/loupe/internal/span"
 )
 
 // MaxDocument bounds the text indexed per span, in bytes. Beyond it a span's
@@ -36,7 +37,8 @@ func Document(parts []string) string {
 		}
 		b.WriteString(p)
 	}
-	return Segment(truncate(b.String(), MaxDocument))
+	doc, _ := span.CutText(b.String(), MaxDocument)
+	return Segment(doc)
 }
 
 func repeated(earlier []string, p string) bool {
@@ -46,17 +48,6 @@ func repeated(earlier []string, p string) bool {
 		}
 	}
 	return false
-}
-
-// truncate cuts s to at most n bytes at a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // unspaced are the scripts written without spaces between words. A word

@@ -23,6 +23,7 @@ import (
 type Config struct {
 	HTTPAddr         string
 	GRPCAddr         string
+	TLS              TLSConfig
 	DataDir          string
 	LogLevel         string
 	LogFormat        string
@@ -124,6 +125,10 @@ type envVar struct {
 var envVars = []envVar{
 	{"http-addr", "LOUPE_HTTP_ADDR", nil},
 	{"grpc-addr", "LOUPE_GRPC_ADDR", nil},
+	{"tls-cert", "LOUPE_TLS_CERT_FILE", nil},
+	{"tls-key", "LOUPE_TLS_KEY_FILE", nil},
+	{"tls-client-ca", "LOUPE_TLS_CLIENT_CA_FILE", nil},
+	{"tls-verify-client", "LOUPE_TLS_VERIFY_CLIENT", nil},
 	{"data-dir", "LOUPE_DATA_DIR", []string{"PHOENIX_WORKING_DIR"}},
 	{"log-level", "LOUPE_LOG_LEVEL", []string{"PHOENIX_LOGGING_LEVEL"}},
 	{"log-format", "LOUPE_LOG_FORMAT", nil},
@@ -150,6 +155,7 @@ var envVars = []envVar{
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "`host:port` for the UI, the REST API and OTLP/HTTP (env LOUPE_HTTP_ADDR; PHOENIX_HOST, PHOENIX_PORT)")
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", c.GRPCAddr, "`host:port` for OTLP/gRPC (env LOUPE_GRPC_ADDR; PHOENIX_HOST, PHOENIX_GRPC_PORT)")
+	c.TLS.registerFlags(fs)
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "`directory` holding the SQLite database (env LOUPE_DATA_DIR; PHOENIX_WORKING_DIR)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log `level`: debug, info, warn or error (env LOUPE_LOG_LEVEL; PHOENIX_LOGGING_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log `format`: text or json (env LOUPE_LOG_FORMAT)")
@@ -214,7 +220,7 @@ func (c *Config) ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 	if !set["grpc-addr"] && getenv("LOUPE_GRPC_ADDR") == "" {
 		c.GRPCAddr = withHostPort(c.GRPCAddr, host, getenv("PHOENIX_GRPC_PORT"))
 	}
-	return nil
+	return c.TLS.applyPhoenixEnv(set, getenv)
 }
 
 func withHostPort(addr, host, port string) string {
@@ -241,6 +247,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s %q: port must be a number from 0 to 65535", name, addr))
 		}
 	}
+	errs = append(errs, c.TLS.validate()...)
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir must not be empty"))
 	}

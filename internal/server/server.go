@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/loupe-dev/loupe/internal/api"
@@ -49,6 +50,7 @@ type Server struct {
 	grpcLn      net.Listener
 	http        *http.Server
 	grpc        *grpc.Server
+	cert        *certificate // the listeners' TLS certificate, nil without TLS
 	api         *api.API
 	ui          *web.Handler
 	auth        *auth.Service // nil when authentication is off
@@ -74,11 +76,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	tlsConfig, cert, err := newTLS(cfg.TLS, log)
+	if err != nil {
+		return nil, err
+	}
 	st, where, file, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, store: st, dbWhere: where, dbPath: file,
+	s := &Server{cfg: cfg, log: log, store: st, dbWhere: where, dbPath: file, cert: cert,
 		decodeSlots: otlp.NewDecodeSlots(runtime.GOMAXPROCS(0)), bodies: otlp.NewBudget(int64(cfg.InflightBytes))}
 	if err := applyDefaultRetention(ctx, st, cfg); err != nil {
 		if !errors.Is(err, store.ErrUnavailable) {
@@ -137,7 +143,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		Budget: s.bodies, Log: log}
 	s.api = &api.API{Store: st, Ingest: s.pipeline, Costs: s.costs, Auth: s.auth, Log: log, QueryTimeout: cfg.QueryTimeout}
 	s.api.Pending.Log = log
-	s.ui = web.New(web.Config{Store: st, Log: log, GRPCAddr: s.GRPCAddr(), Costs: s.costs,
+	s.ui = web.New(web.Config{Store: st, Log: log, GRPCAddr: s.GRPCAddr(), GRPCTLS: cfg.TLS.ForGRPC(), Costs: s.costs,
 		RetentionInterval: cfg.RetentionInterval, QueryTimeout: cfg.QueryTimeout, Auth: s.auth})
 	// Each surface is guarded by what its routes need (see guard).
 	s.surfaces = []*route.Table{
@@ -158,10 +164,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		IdleTimeout: idleTimeout,
 		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	if cfg.TLS.ForHTTP() {
+		s.http.TLSConfig = tlsConfig.Clone()
+	}
 	svc := &otlp.GRPCService{Ingest: s.pipeline, Slots: s.decodeSlots, Budget: s.bodies,
 		MaxRecvBytes: int(cfg.GRPCMaxRecvBytes), Log: log}
-	s.grpc = grpc.NewServer(append(append(svc.ServerOptions(), s.grpcGuard()...),
-		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: idleTimeout}))...)
+	grpcOpts := append(append(svc.ServerOptions(), s.grpcGuard()...),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: idleTimeout}))
+	if cfg.TLS.ForGRPC() {
+		grpcOpts = append(grpcOpts, grpc.Creds(credentials.NewTLS(tlsConfig.Clone())))
+	}
+	s.grpc = grpc.NewServer(grpcOpts...)
 	svc.Register(s.grpc)
 	return s, nil
 }
@@ -169,6 +182,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 // HTTPAddr and GRPCAddr are the bound addresses (useful with port 0).
 func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
 func (s *Server) GRPCAddr() string { return s.grpcLn.Addr().String() }
+
+// HTTPURL is the base URL of the HTTP listener.
+func (s *Server) HTTPURL() string {
+	if s.cfg.TLS.ForHTTP() {
+		return "https://" + s.HTTPAddr()
+	}
+	return "http://" + s.HTTPAddr()
+}
 
 // routes composes the surfaces New made into one mux, which routes as if
 // their routes were all its own.
@@ -304,8 +325,15 @@ func withVersionHeader(next http.Handler) http.Handler {
 // in-flight ones finish (their spans are written), drains the queue and
 // closes the database.
 func (s *Server) Run(ctx context.Context) error {
-	s.log.Info(fmt.Sprintf("loupe %s listening on http://%s (UI, REST, OTLP/HTTP) and %s (OTLP/gRPC); data in %s",
-		Version, s.HTTPAddr(), s.GRPCAddr(), s.dbWhere))
+	grpcAs, clients := "OTLP/gRPC", ""
+	if s.cfg.TLS.ForGRPC() {
+		grpcAs = "OTLP/gRPC over TLS"
+	}
+	if s.cfg.TLS.VerifyClient {
+		clients = "; client certificates required"
+	}
+	s.log.Info(fmt.Sprintf("loupe %s listening on %s (UI, REST, OTLP/HTTP) and %s (%s)%s; data in %s",
+		Version, s.HTTPURL(), s.GRPCAddr(), grpcAs, clients, s.dbWhere))
 	s.warnIfOpen()
 
 	pipelineCtx, stopPipeline := context.WithCancel(context.Background())
@@ -315,7 +343,12 @@ func (s *Server) Run(ctx context.Context) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := s.http.Serve(s.httpLn); !errors.Is(err, http.ErrServerClosed) {
+		serve := s.http.Serve
+		if s.http.TLSConfig != nil {
+			// The certificate comes from TLSConfig.GetCertificate.
+			serve = func(ln net.Listener) error { return s.http.ServeTLS(ln, "", "") }
+		}
+		if err := serve(s.httpLn); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("HTTP server: %w", err)
 		}
 		return nil
@@ -335,6 +368,12 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error {
 		return s.sweeper.Run(gctx)
 	})
+	if s.cert != nil {
+		g.Go(func() error {
+			s.cert.watch(gctx, certCheckInterval)
+			return nil
+		})
+	}
 	if s.retentionPending {
 		g.Go(func() error {
 			s.whenWritable(gctx, "store the default retention policy of the flags", func(ctx context.Context) error {

@@ -15,30 +15,33 @@ const PreviewLength = 1000
 // Preview cuts s to PreviewLength bytes at a character boundary, marking
 // the cut with an ellipsis.
 func Preview(s string) string {
-	if len(s) <= PreviewLength {
-		return s
+	if cut, ok := CutText(s, PreviewLength); ok {
+		return cut + ellipsis
 	}
-	return s[:previewCut(s)] + ellipsis
+	return s
 }
 
 const ellipsis = "…"
 
-// previewCut is where Preview cuts s, longer than PreviewLength.
-func previewCut(s string) int {
-	cut := PreviewLength
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
+// CutText cuts s to at most n bytes at a character boundary, and reports
+// whether it cut.
+func CutText(s string, n int) (string, bool) {
+	if len(s) <= n {
+		return s, false
 	}
-	return cut
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n], true
 }
 
 // isPreviewOf reports whether p is Preview(value), without making it.
 func isPreviewOf(p, value string) bool {
-	if len(value) <= PreviewLength {
+	cut, ok := CutText(value, PreviewLength)
+	if !ok {
 		return p == value
 	}
-	cut := previewCut(value)
-	return len(p) == cut+len(ellipsis) && p[:cut] == value[:cut] && p[cut:] == ellipsis
+	return len(p) == len(cut)+len(ellipsis) && p[:len(cut)] == cut && p[len(cut):] == ellipsis
 }
 
 // The previews are what lists show of a span, a trace (its root span) and

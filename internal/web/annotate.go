@@ -1,8 +1,6 @@
 package web
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -11,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
 
 	"github.com/loupe-dev/loupe/internal/auth"
 	"github.com/loupe-dev/loupe/internal/store"
@@ -158,7 +158,7 @@ func annotationFromForm(form url.Values, kind store.AnnotationKind) (store.Annot
 		}
 		a.Name, a.Explanation = noteName, &note
 		// Notes accumulate: each has its own identifier, as Phoenix's do.
-		a.Identifier = "px-" + string(kind) + "-note:" + newUUID()
+		a.Identifier = "px-" + string(kind) + "-note:" + uuid.NewString()
 		return a, nil
 	}
 	a.Name = strings.TrimSpace(form.Get("name"))
@@ -204,13 +204,3 @@ func annotationFromForm(form url.Values, kind store.AnnotationKind) (store.Annot
 }
 
 func ptrTo[T any](v T) *T { return &v }
-
-// newUUID is a random (version 4) UUID.
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}

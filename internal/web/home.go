@@ -58,6 +58,7 @@ type firstRunPage struct {
 	frame
 	HTTPBase string // http://host:port of this server as the browser reached it
 	GRPC     string // host:port of OTLP/gRPC
+	GRPCURL  string // http:// or https:// GRPC, as exporters take it
 }
 
 func (h *Handler) firstRun(w http.ResponseWriter, r *http.Request) {
@@ -68,6 +69,10 @@ func (h *Handler) firstRun(w http.ResponseWriter, r *http.Request) {
 		page.HTTPBase = "https://" + r.Host
 	}
 	page.GRPC = grpcTarget(h.grpcAddr, r.Host)
+	page.GRPCURL = "http://" + page.GRPC
+	if h.grpcTLS {
+		page.GRPCURL = "https://" + page.GRPC
+	}
 	h.render(w, r, http.StatusOK, "firstrun", page)
 }
 

@@ -16,12 +16,16 @@ func TestFirstRun(t *testing.T) {
 	contains(t, "first run", body,
 		"Send your first trace",
 		"http://loupe.example:6006/v1/traces",                  // OTLP/HTTP at the address the browser used
-		"loupe.example:4317",                                   // gRPC: the request's host, the configured port
+		`endpoint="http://loupe.example:4317"`,                 // gRPC: the request's host, the configured port
 		"PHOENIX_COLLECTOR_ENDPOINT=http://loupe.example:6006", // Python over HTTP
 		"loupe.Register(ctx",                                   // Go SDK
 		`loupe.WithProjectName("my-app")`,
 		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://loupe.example:6006/v1/traces",
 		"data-first-run", `data-live="*"`)
+
+	e.h.grpcTLS = true
+	body = e.mustGet("/")
+	contains(t, "first run, gRPC over TLS", body, `endpoint="https://loupe.example:4317"`, "OTEL_EXPORTER_OTLP_ENDPOINT=https://loupe.example:4317")
 }
 
 func TestHome(t *testing.T) {

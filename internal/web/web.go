@@ -50,6 +50,8 @@ type Config struct {
 	// GRPCAddr is the OTLP/gRPC listen address, shown in the first-run
 	// instructions (with the request's host when it listens on all interfaces).
 	GRPCAddr string
+	// GRPCTLS says OTLP/gRPC is served over TLS.
+	GRPCTLS bool
 	// PollInterval is how often live views look for new spans in the
 	// database, which is what lets several servers share one; 0 means 1 s.
 	PollInterval time.Duration
@@ -72,6 +74,7 @@ type Handler struct {
 	log      *slog.Logger
 	errs     *ratelimited.Logger // failures that repeat with every request while the database is down
 	grpcAddr string
+	grpcTLS  bool
 	timeout  time.Duration // QueryTimeout
 	live     *broker
 	now      func() time.Time
@@ -94,6 +97,7 @@ func New(cfg Config) *Handler {
 		log:       cfg.Log,
 		errs:      &ratelimited.Logger{Log: cfg.Log},
 		grpcAddr:  cfg.GRPCAddr,
+		grpcTLS:   cfg.GRPCTLS,
 		timeout:   cfg.QueryTimeout,
 		live:      newBroker(cfg.Store, cfg.Log, poll, maxSubscribers),
 		now:       time.Now,

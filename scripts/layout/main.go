@@ -130,4 +130,3 @@ func packageDoc(dir string) (string, bool, error) {
 	}
 	return "", true, nil
 }
-

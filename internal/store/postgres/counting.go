@@ -11,10 +11,10 @@ import (
 	"github.com/loupe-dev/loupe/internal/store/rollup"
 )
 
-// planRollups finds which of the batch's spans are new, then works out what
-// they change in the roll-ups (package rollup), reading the stored spans it
-// depends on. The traces are locked, so what it reads stays true until the
-// commit.
+// planRollups finds which of the batch's spans are new, adds them to their
+// traces in the order they were sent, then works out what they change in
+// the roll-ups (package rollup), reading the stored spans it depends on.
+// The traces are locked, so what it reads stays true until the commit.
 func (w *batchWriter) planRollups(ctx context.Context) error {
 	stored, err := w.storedSpans(ctx)
 	if err != nil {
@@ -26,22 +26,22 @@ func (w *batchWriter) planRollups(ctx context.Context) error {
 			w.fresh = append(w.fresh, sp)
 		}
 	}
-	users := map[string]string{} // the first user.id of each trace's new spans
 	for _, sp := range w.fresh {
-		if _, ok := users[sp.TraceID]; !ok || users[sp.TraceID] == "" {
-			users[sp.TraceID] = sp.View.UserID
-		}
+		w.traces[sp.TraceID].batch.Add(sp)
 	}
 	info := func(traceID string) rollup.TraceInfo {
 		t := w.traces[traceID]
 		ti := rollup.TraceInfo{Project: t.projectID, Fresh: !t.hadSpans, UserBefore: t.oldUser, User: t.oldUser}
 		if ti.User == "" {
-			ti.User = users[traceID]
+			ti.User = t.batch.UserID
 		}
 		return ti
 	}
 	if w.plan, err = rollup.NewPlan(w.fresh, info, &storedTree{ctx: ctx, w: w}, text); err != nil {
 		return fmt.Errorf("count model calls: %w", err)
+	}
+	for id, d := range w.plan.Traces {
+		w.traces[id].batch.Calls = *d
 	}
 	return nil
 }

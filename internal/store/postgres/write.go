@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -61,18 +60,10 @@ type originIn struct {
 
 func newBatch(spans []span.Span) *batch {
 	b := &batch{}
+	b.spans, b.dups = rollup.Unique(spans)
 	traces := map[string]*traceIn{}
-	seen := make(map[spanKey]struct{}, len(spans))
 	origins := map[string]int{}
-	for i := range spans {
-		sp := &spans[i]
-		key := spanKey{sp.TraceID, sp.SpanID}
-		if _, dup := seen[key]; dup {
-			b.dups++
-			continue
-		}
-		seen[key] = struct{}{}
-		b.spans = append(b.spans, sp)
+	for _, sp := range b.spans {
 		t, ok := traces[sp.TraceID]
 		if !ok {
 			t = &traceIn{traceID: sp.TraceID, project: text(sp.Project), start: sp.StartTime, end: sp.EndTime}
@@ -226,21 +217,24 @@ type batchWriter struct {
 
 // traceState is what this transaction knows and changes of one trace.
 type traceState struct {
-	in                      *traceIn
-	id, projectID, session  int64
-	sessionKey              string // the session's session_id, when it has one
-	hadRoot                 bool
-	hadSpans                bool   // spans of it were stored before
-	oldUser                 string // its user before, "" for none
-	oldStart, oldEnd        int64
-	oldTokens               span.TokenCounts
-	oldCost                 rollup.Cost
-	oldInput, oldOutput     pgtype.Text // root previews, read when a session may need them
-	spanCount, errors, llms int64
-	tokens                  span.TokenCounts // what the batch adds, by the plan
-	cost                    rollup.Cost
-	root                    *span.Span
-	userID, sessionID       string
+	in                     *traceIn
+	id, projectID, session int64
+	sessionKey             string // the session's session_id, when it has one
+	hadRoot                bool
+	hadSpans               bool   // spans of it were stored before
+	oldUser                string // its user before, "" for none
+	oldStart, oldEnd       int64
+	oldTokens              span.TokenCounts
+	oldCost                rollup.Cost
+	oldInput, oldOutput    pgtype.Text  // root previews, read when a session may need them
+	batch                  rollup.Trace // what the batch's new spans add
+}
+
+// stored is what the trace row held, as its session needs it.
+func (t *traceState) stored() rollup.Stored {
+	return rollup.Stored{InSession: t.session != 0, Session: t.sessionKey, Start: t.oldStart, End: t.oldEnd,
+		Sums: rollup.Delta{Tokens: t.oldTokens, Cost: t.oldCost}, HasRoot: t.hadRoot,
+		Input: t.oldInput.String, Output: t.oldOutput.String}
 }
 
 func (w *batchWriter) write(ctx context.Context) error {
@@ -264,17 +258,8 @@ func (w *batchWriter) write(ctx context.Context) error {
 	}
 	w.res.Inserted = len(inserted)
 	w.res.Duplicates = w.b.dups + len(w.b.spans) - len(inserted)
-	w.res.New = make([]*span.Span, 0, len(inserted))
-	for _, r := range inserted {
-		w.account(r.span)
-		w.res.New = append(w.res.New, r.span)
-	}
+	w.res.New = w.fresh
 	w.res.Uncounted = w.plan.Uncounted()
-	for id, d := range w.plan.Traces {
-		t := w.traces[id]
-		t.tokens.Add(d.Tokens)
-		t.cost.Merge(d.Cost)
-	}
 	if err := w.markSpans(ctx); err != nil {
 		return err
 	}
@@ -361,14 +346,17 @@ func (w *batchWriter) lockTraces(ctx context.Context) error {
 		return fmt.Errorf("create traces: %w", err)
 	}
 	// Rows are locked as the sort emits them, so in trace id order. The
-	// previews are only needed to give a session, met now, its trace's
-	// earlier root.
+	// previews are only needed to offer a session its trace's earlier root:
+	// a session met now, or one whose trace starts earlier with the batch
+	// (rollup.Stored).
 	rows, err := w.tx.Query(ctx, `SELECT t.trace_id, t.id, t.project_id, coalesce(t.session_rowid, 0), coalesce(se.session_id, ''),
 			t.root_span_id IS NOT NULL, t.span_count > 0, coalesce(t.user_id, ''),
-			t.start_time, t.end_time, t.prompt_tokens, t.completion_tokens, t.total_tokens,
-			t.cost_total, t.unpriced_spans, CASE WHEN t.session_rowid IS NULL THEN t.input_preview END, CASE WHEN t.session_rowid IS NULL THEN t.output_preview END
-		FROM traces t LEFT JOIN sessions se ON se.id = t.session_rowid
-		WHERE t.trace_id = ANY($1) ORDER BY t.trace_id FOR UPDATE OF t`, ids)
+			t.start_time, t.end_time, t.prompt_tokens, t.completion_tokens, t.total_tokens, t.cost_total, t.unpriced_spans,
+			CASE WHEN t.session_rowid IS NULL OR b.start_time < t.start_time THEN t.input_preview END,
+			CASE WHEN t.session_rowid IS NULL OR b.start_time < t.start_time THEN t.output_preview END
+		FROM unnest($1::text[], $2::bigint[]) AS b(trace_id, start_time)
+			JOIN traces t ON t.trace_id = b.trace_id LEFT JOIN sessions se ON se.id = t.session_rowid
+		ORDER BY t.trace_id FOR UPDATE OF t`, ids, starts)
 	if err != nil {
 		return fmt.Errorf("lock traces: %w", err)
 	}
@@ -430,9 +418,6 @@ const spanInsert = `INSERT INTO spans (trace_rowid, project_id, span_id, parent_
 		input_preview, output_preview)
 	ON CONFLICT (trace_rowid, span_id) DO NOTHING
 	RETURNING id, trace_rowid, span_id`
-
-// spanKey identifies a span: its id is unique within its trace.
-type spanKey struct{ traceID, spanID string }
 
 // insertedSpan is a span this transaction stored, with its row id.
 type insertedSpan struct {
@@ -534,32 +519,11 @@ func (w *batchWriter) originIDs(ctx context.Context) ([]int64, error) {
 	return ids, nil
 }
 
-// account adds an inserted span to its trace's roll-up deltas.
-func (w *batchWriter) account(sp *span.Span) {
-	t := w.traces[sp.TraceID]
-	t.spanCount++
-	if sp.StatusCode == span.StatusError {
-		t.errors++
-	}
-	if sp.View.Kind == span.KindLLM {
-		t.llms++
-	}
-	if sp.IsRoot() && !t.hadRoot && (t.root == nil || sp.StartTime < t.root.StartTime) {
-		t.root = sp
-	}
-	if t.userID == "" && sp.View.UserID != "" {
-		t.userID = sp.View.UserID
-	}
-	if sp.View.SessionID != "" && (t.sessionID == "" || sp.IsRoot()) {
-		t.sessionID = sp.View.SessionID
-	}
-}
-
 // changed returns the traces that received spans, in trace id order.
 func (w *batchWriter) changed() []*traceState {
 	var out []*traceState
 	for _, in := range w.b.traces {
-		if t := w.traces[in.traceID]; t.spanCount > 0 {
+		if t := w.traces[in.traceID]; t.batch.Spans > 0 {
 			out = append(out, t)
 		}
 	}
@@ -587,14 +551,16 @@ func (w *batchWriter) updateTraces(ctx context.Context) error {
 		texts[i] = make([]pgtype.Text, n)
 	}
 	for i, t := range changed {
-		for j, v := range []int64{t.id, t.in.start, t.in.end, t.spanCount, t.errors, t.llms,
-			t.tokens.Prompt, t.tokens.Completion, t.tokens.Total, t.tokens.CacheRead, t.tokens.CacheWrite, t.tokens.Reasoning,
-			t.cost.Unpriced} {
+		b := &t.batch
+		tokens, cost := &b.Calls.Tokens, &b.Calls.Cost
+		for j, v := range []int64{t.id, b.Start, b.End, b.Spans, b.Errors, b.LLMs,
+			tokens.Prompt, tokens.Completion, tokens.Total, tokens.CacheRead, tokens.CacheWrite, tokens.Reasoning,
+			cost.Unpriced} {
 			ints[j][i] = v
 		}
-		floats[0][i], floats[1][i], floats[2][i] = t.cost.Total, t.cost.Prompt, t.cost.Completion
-		texts[0][i] = nullText(t.userID)
-		if r := t.root; r != nil {
+		floats[0][i], floats[1][i], floats[2][i] = cost.Total, cost.Prompt, cost.Completion
+		texts[0][i] = nullText(b.UserID)
+		if r := b.Root(t.hadRoot); r != nil {
 			texts[1][i] = pgtype.Text{String: text(r.SpanID), Valid: true}
 			texts[2][i] = pgtype.Text{String: text(r.Name), Valid: true}
 			texts[3][i] = pgtype.Text{String: text(string(r.View.Kind)), Valid: true}
@@ -681,45 +647,42 @@ const sessionUpdate = `UPDATE sessions SET
 // updateSessions applies the batch to the sessions of its traces, in
 // session id order, in one round trip.
 func (w *batchWriter) updateSessions(ctx context.Context) error {
-	var work []*traceState
+	type change struct {
+		t   *traceState
+		c   rollup.SessionChange
+		key string
+	}
+	var work []change
 	for _, t := range w.changed() {
-		switch {
-		case t.session != 0:
-		case t.sessionID != "":
-			t.sessionKey = text(t.sessionID)
-		default:
+		stored := t.stored()
+		c, ok := t.batch.Session(&stored)
+		if !ok {
 			continue
 		}
-		work = append(work, t)
+		key := t.sessionKey
+		if c.Joins {
+			key = text(c.SessionID)
+		}
+		work = append(work, change{t, c, key})
 	}
 	if len(work) == 0 {
 		return nil
 	}
-	slices.SortStableFunc(work, func(x, y *traceState) int { return strings.Compare(x.sessionKey, y.sessionKey) })
+	slices.SortStableFunc(work, func(x, y change) int { return strings.Compare(x.key, y.key) })
 	b := &pgx.Batch{}
-	for _, t := range work {
-		start, end := min(t.in.start, t.oldStart), max(t.in.end, t.oldEnd)
-		var input, output pgtype.Text
-		var at pgtype.Int8
-		if t.root != nil {
-			input, output = nullText(t.root.View.InputPreview), nullText(t.root.View.OutputPreview)
-			at = pgtype.Int8{Int64: start, Valid: true}
-		}
-		if t.session != 0 {
-			b.Queue(sessionUpdate, start, end, t.tokens.Prompt, t.tokens.Completion, t.tokens.Total, nullText(t.userID),
-				input, output, at, t.session, t.cost.Total, t.cost.Unpriced)
+	for _, u := range work {
+		t, c := u.t, &u.c
+		tokens, cost := &c.Delta.Tokens, &c.Delta.Cost
+		input, output := nullText(c.Input.Text), nullText(c.Output.Text)
+		// A trace offers its input and output together, as of its start.
+		at := pgtype.Int8{Int64: c.Input.At, Valid: c.Input.Made}
+		if !c.Joins {
+			b.Queue(sessionUpdate, c.Start, c.End, tokens.Prompt, tokens.Completion, tokens.Total, nullText(c.UserID),
+				input, output, at, t.session, cost.Total, cost.Unpriced)
 			continue
 		}
-		if t.root == nil && t.hadRoot {
-			// The root arrived earlier, before the trace had a session:
-			// offer its input and output to the session now.
-			input, output = t.oldInput, t.oldOutput
-			at = pgtype.Int8{Int64: start, Valid: true}
-		}
-		tokens := t.oldTokens
-		tokens.Add(t.tokens)
-		b.Queue(sessionUpsert, t.projectID, t.sessionKey, start, end, tokens.Prompt, tokens.Completion, tokens.Total,
-			nullText(t.userID), t.id, input, output, at, t.oldCost.Total+t.cost.Total, t.oldCost.Unpriced+t.cost.Unpriced).QueryRow(func(row pgx.Row) error {
+		b.Queue(sessionUpsert, t.projectID, u.key, c.Start, c.End, tokens.Prompt, tokens.Completion, tokens.Total,
+			nullText(c.UserID), t.id, input, output, at, cost.Total, cost.Unpriced).QueryRow(func(row pgx.Row) error {
 			return row.Scan(&t.session)
 		})
 	}
@@ -737,28 +700,15 @@ func (w *batchWriter) finish(ctx context.Context, inserted []insertedSpan) error
 	for _, r := range inserted {
 		t := w.traces[r.span.TraceID]
 		for _, f := range r.span.View.Feedback {
-			a := feedbackAnnotation(f)
-			var entity int64
-			switch f.Target {
-			case span.FeedbackSpan:
-				a.Kind, entity = store.SpanAnnotation, r.rowID
-			case span.FeedbackTrace:
-				a.Kind, entity = store.TraceAnnotation, t.id
-			case span.FeedbackSession:
-				if t.session == 0 {
-					continue
-				}
-				a.Kind, entity = store.SessionAnnotation, t.session
-			default:
-				continue
+			if a, entity, ok := store.FeedbackAnnotation(f, r.rowID, t.id, t.session); ok {
+				queueAnnotation(b, a, entity, w.now)
 			}
-			queueAnnotation(b, a, entity, w.now)
 		}
 	}
 	w.queueUsage(b)
 	last := map[int64]int64{}
 	for _, t := range w.changed() {
-		last[t.projectID] = max(last[t.projectID], t.in.end)
+		last[t.projectID] = max(last[t.projectID], t.batch.End)
 	}
 	projects := make([]int64, 0, len(last))
 	for id := range last {
@@ -777,13 +727,4 @@ func (w *batchWriter) finish(ctx context.Context, inserted []insertedSpan) error
 		return fmt.Errorf("store annotations, usage and project activity: %w", err)
 	}
 	return nil
-}
-
-func feedbackAnnotation(f span.Feedback) store.Annotation {
-	a := store.Annotation{Name: f.Name, Label: f.Label, Score: f.Score, Explanation: f.Explanation,
-		AnnotatorKind: f.AnnotatorKind, Identifier: f.Identifier, Source: "API"}
-	if f.Metadata != "" && json.Valid([]byte(f.Metadata)) {
-		a.Metadata = json.RawMessage(f.Metadata)
-	}
-	return a
 }

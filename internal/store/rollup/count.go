@@ -31,6 +31,23 @@ type Key struct{ TraceID, SpanID string }
 // KeyOf is the key of sp.
 func KeyOf(sp *span.Span) Key { return Key{sp.TraceID, sp.SpanID} }
 
+// Unique returns the first of each span of a batch, in order, and how many
+// repeats it left out.
+func Unique(spans []span.Span) (unique []*span.Span, repeats int) {
+	seen := make(map[Key]struct{}, len(spans))
+	unique = make([]*span.Span, 0, len(spans))
+	for i := range spans {
+		sp := &spans[i]
+		if _, dup := seen[KeyOf(sp)]; dup {
+			repeats++
+			continue
+		}
+		seen[KeyOf(sp)] = struct{}{}
+		unique = append(unique, sp)
+	}
+	return unique, repeats
+}
+
 // Node is what the rule reads of a stored span.
 type Node struct {
 	ParentID string

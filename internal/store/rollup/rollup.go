@@ -1,8 +1,9 @@
 // Package rollup works out, the same way for every storage backend, what a
-// batch of newly stored spans changes in the cost and usage roll-ups: the
-// sums of traces (and so of sessions), the hourly sums per project by
-// model, user and prompt template version, and the models seen. Backends
-// read and write; the rules are here.
+// batch of newly stored spans changes in the roll-ups: its traces' counts,
+// time range, user and root, and their sessions (Trace); the cost and usage
+// sums of traces and sessions, the hourly sums per project by model, user
+// and prompt template version, and the models seen (Plan). Backends read
+// and write; the rules are here.
 //
 // # Each model call counted once
 //

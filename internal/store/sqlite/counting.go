@@ -23,7 +23,7 @@ func (w *batchWriter) planRollups(traces map[string]*traceState) error {
 		}
 		ti.User = ti.UserBefore
 		if ti.User == "" {
-			ti.User = t.batch.userID.String
+			ti.User = t.batch.UserID
 		}
 		return ti
 	}
@@ -33,9 +33,7 @@ func (w *batchWriter) planRollups(traces map[string]*traceState) error {
 	}
 	w.plan = p
 	for id, d := range p.Traces {
-		b := &traces[id].batch
-		b.tokens.Add(d.Tokens)
-		b.cost.Merge(d.Cost)
+		traces[id].batch.Calls = *d
 	}
 	return nil
 }

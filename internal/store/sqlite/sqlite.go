@@ -34,6 +34,7 @@ type Store struct {
 	// checkedWrites counts the checked writes begun, for the search indexer.
 	checkedWrites atomic.Uint64
 	kept          keptStatements // the writer's prepared statements, under writeM
+	texts         statementTexts // the texts of its multi-row statements, under writeM
 	wal           walSyncer
 	ckpt          checkpointer
 
@@ -282,7 +283,7 @@ func (s *Store) Close() error {
 // span kind uses the kind index while a page of a common status walks the
 // project's rows in order.
 func (s *Store) Optimize(ctx context.Context) error {
-	unlock, _ := s.lockWrite(ctx, anyWrites)
+	unlock := s.lockAnyWrites()
 	defer unlock()
 	if _, err := s.write.ExecContext(ctx, "PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002"); err != nil {
 		return fmt.Errorf("optimize: %w", err)

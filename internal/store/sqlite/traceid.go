@@ -216,10 +216,10 @@ func (s *Store) tracesDeleted(n int) {
 func (s *Store) rebuildKnownTraces(ctx context.Context) error {
 	// The transaction that deleted the traces holds the lock until it ends:
 	// read after it, without the ids it deleted.
-	unlock, _ := s.lockWrite(ctx, anyWrites)
+	unlock := s.lockAnyWrites()
 	unlock()
 	filters, err := s.known.fill(ctx, s.read)
-	unlock, _ = s.lockWrite(ctx, anyWrites)
+	unlock = s.lockAnyWrites()
 	defer unlock()
 	if err != nil {
 		s.known.abandon()

@@ -292,10 +292,7 @@ func TestDiskFullThenSpace(t *testing.T) {
 // limit stops the write connection's database from growing, or lets it.
 func limit(t *testing.T, s *Store, on bool) {
 	t.Helper()
-	unlock, err := s.lockWrite(context.Background(), anyWrites)
-	if err != nil {
-		t.Fatal(err)
-	}
+	unlock := s.lockAnyWrites()
 	defer unlock()
 	q := "PRAGMA max_page_count = 1073741823"
 	if on {

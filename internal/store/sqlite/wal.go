@@ -139,7 +139,7 @@ func (s *Store) runCheckpointer(ctx context.Context) {
 			// Copy what the writer added meanwhile while it waits, so that
 			// the whole log is in the database and its next commit starts
 			// the log over.
-			unlock, _ := s.lockWrite(ctx, anyWrites)
+			unlock := s.lockAnyWrites()
 			_, err = s.checkpoint(ctx)
 			unlock()
 		}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -19,7 +18,7 @@ import (
 )
 
 // spanColumns are written by one multi-row INSERT; their order matches spanArgs.
-var spanColumns = []string{
+var spanColumns = [...]string{
 	"trace_rowid", "project_id", "span_id", "parent_id", "name", "span_kind", "start_time", "end_time",
 	"status_code", "status_message", "model_name", "provider", "session_id", "user_id",
 	"input_value", "input_mime_type", "output_value", "output_mime_type", "input_preview", "output_preview",
@@ -66,59 +65,55 @@ func (s *Store) Sync(context.Context) error {
 	return nil
 }
 
-func (s *Store) writeSpans(ctx context.Context, spans []span.Span) (res store.WriteResult, err error) {
+func (s *Store) writeSpans(ctx context.Context, spans []span.Span) (store.WriteResult, error) {
 	unlock, err := s.lockWrite(ctx, ingestWrites)
 	if err != nil {
-		return res, err
+		return store.WriteResult{}, err
 	}
 	defer unlock()
-	res, err = s.writeTx(ctx, spans, nil)
-	var stored storedBefore
-	if !errors.As(err, &stored) {
+	res, written, err := s.writeTx(ctx, spans, nil)
+	if err != nil || written {
 		return res, err
 	}
 	// Some spans were stored by an earlier request: write the batch again
 	// without them, so that no roll-up counts a span twice.
-	res, err = s.writeTx(ctx, spans, stored.ids)
-	if errors.As(err, &stored) {
-		return store.WriteResult{}, fmt.Errorf("insert spans: SQLite skipped spans that are not stored")
+	stored, err := s.storedSpans(ctx, spans)
+	if err != nil {
+		return store.WriteResult{}, err
 	}
-	res.Duplicates += len(stored.ids)
-	return res, err
+	res, written, err = s.writeTx(ctx, spans, stored)
+	if err != nil {
+		return store.WriteResult{}, err
+	}
+	if !written {
+		return store.WriteResult{}, errors.New("insert spans: SQLite skipped spans that are not stored")
+	}
+	res.Duplicates += len(stored)
+	return res, nil
 }
 
-// storedBefore reports the spans of a batch that were already stored.
-type storedBefore struct{ ids map[spanKey]struct{} }
-
-// spanKey identifies a stored span: its id is unique within its trace.
-type spanKey struct{ traceID, spanID string }
-
-func (storedBefore) Error() string { return "spans stored before" }
-
-// writeTx writes the spans not in skip in one transaction.
-func (s *Store) writeTx(ctx context.Context, spans []span.Span, skip map[spanKey]struct{}) (store.WriteResult, error) {
+// writeTx writes the spans not in skip in one transaction. When one of them
+// turns out to be stored already, it rolls the transaction back and
+// reports the batch not written.
+func (s *Store) writeTx(ctx context.Context, spans []span.Span, skip map[rollup.Key]struct{}) (res store.WriteResult, written bool, err error) {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return store.WriteResult{}, fmt.Errorf("begin write: %w", err)
+		return store.WriteResult{}, false, fmt.Errorf("begin write: %w", err)
 	}
 	w := &batchWriter{s: s, tx: tx, ctx: ctx, now: time.Now().UnixNano()}
-	res, err := w.write(spans, skip)
+	res, written, err = w.write(spans, skip)
 	w.closeStatements()
 	defer func() {
 		if err := s.kept.keepPending(ctx); err != nil {
 			s.log.Debug("keep the writer's statements", "err", err)
 		}
 	}()
-	if err != nil {
+	if err != nil || !written {
 		tx.Rollback()
-		var stored storedBefore
-		if errors.As(err, &stored) {
-			return res, s.storedSpans(ctx, w.unique, stored)
-		}
-		return store.WriteResult{}, err
+		return store.WriteResult{}, false, err
 	}
 	if err := tx.Commit(); err != nil {
-		return store.WriteResult{}, fmt.Errorf("commit %d spans: %w", len(spans), err)
+		return store.WriteResult{}, false, fmt.Errorf("commit %d spans: %w", len(spans), err)
 	}
 	// Only committed projects and traces are remembered: a rolled-back id
 	// would be reused.
@@ -131,40 +126,42 @@ func (s *Store) writeTx(ctx context.Context, spans []span.Span, skip map[spanKey
 		}
 		s.known.remember(t.traceID, t.id)
 	}
-	return res, nil
+	return res, true, nil
 }
 
 // storedSpans finds which of spans are already in the database, in their
 // trace: a span of another trace may have the same id.
-func (s *Store) storedSpans(ctx context.Context, spans []*span.Span, into storedBefore) error {
+func (s *Store) storedSpans(ctx context.Context, spans []span.Span) (map[rollup.Key]struct{}, error) {
+	unique, _ := rollup.Unique(spans)
+	batch := make(map[rollup.Key]bool, len(unique))
+	ids := make([]any, len(unique))
+	for i, sp := range unique {
+		batch[rollup.KeyOf(sp)] = true
+		ids[i] = sp.SpanID
+	}
+	stored := make(map[rollup.Key]struct{})
 	const perQuery = 500
-	for start := 0; start < len(spans); start += perQuery {
-		chunk := spans[start:min(start+perQuery, len(spans))]
-		args := make([]any, len(chunk))
-		batch := make(map[spanKey]bool, len(chunk))
-		for i, sp := range chunk {
-			args[i] = sp.SpanID
-			batch[spanKey{sp.TraceID, sp.SpanID}] = true
-		}
-		rows, err := s.write.QueryContext(ctx, storedSpansSQL(len(chunk)), args...)
+	for start := 0; start < len(ids); start += perQuery {
+		chunk := ids[start:min(start+perQuery, len(ids))]
+		rows, err := s.write.QueryContext(ctx, storedSpansSQL(len(chunk)), chunk...)
 		if err != nil {
-			return fmt.Errorf("find spans stored before: %w", err)
+			return nil, fmt.Errorf("find spans stored before: %w", err)
 		}
 		for rows.Next() {
 			var traceID, spanID string
 			if err := rows.Scan(&traceID, &spanID); err != nil {
 				rows.Close()
-				return fmt.Errorf("find spans stored before: %w", err)
+				return nil, fmt.Errorf("find spans stored before: %w", err)
 			}
-			if key := (spanKey{traceID, spanID}); batch[key] {
-				into.ids[key] = struct{}{}
+			if key := (rollup.Key{TraceID: traceID, SpanID: spanID}); batch[key] {
+				stored[key] = struct{}{}
 			}
 		}
 		if err := rows.Close(); err != nil {
-			return fmt.Errorf("find spans stored before: %w", err)
+			return nil, fmt.Errorf("find spans stored before: %w", err)
 		}
 	}
-	return into
+	return stored, nil
 }
 
 // storedSpansSQL selects the trace_id and span_id of the stored spans
@@ -247,10 +244,9 @@ type traceState struct {
 	traceID   string
 	projectID int64 // the project of the batch's first span, then the trace's
 
-	batch     traceValues // what the batch adds, but for the root columns, which values fills from root
-	root      *span.Span  // the batch's earliest root span
-	sessionID string
-	fresh     bool // the batch inserts the trace
+	batch rollup.Trace   // what the batch adds
+	fresh bool           // the batch inserts the trace
+	was   *rollup.Stored // the row before the batch, nil when fresh
 
 	traceRow
 }
@@ -279,8 +275,10 @@ type traceRoot struct {
 
 // values returns what the batch adds to its trace, as a trace row.
 func (t *traceState) values() traceValues {
-	v := t.batch
-	if r := t.root; r != nil {
+	b := &t.batch
+	v := traceValues{start: b.Start, end: b.End, spanCount: b.Spans, errorCount: b.Errors, llmCount: b.LLMs,
+		tokens: b.Calls.Tokens, cost: b.Calls.Cost, userID: optional(b.UserID)}
+	if r := b.Root(t.stored.root.spanID.Valid); r != nil {
 		v.root = traceRoot{
 			spanID: present(r.SpanID), name: present(r.Name), kind: present(string(r.View.Kind)),
 			status: present(string(r.StatusCode)),
@@ -290,9 +288,17 @@ func (t *traceState) values() traceValues {
 	return v
 }
 
+// storedRollup is what the trace row held, as its session needs it.
+func (t *traceState) storedRollup() *rollup.Stored {
+	v := &t.stored
+	return &rollup.Stored{InSession: t.sessionRowID != 0, Session: t.storedSession, Start: v.start, End: v.end,
+		Sums: rollup.Delta{Tokens: v.tokens, Cost: v.cost}, HasRoot: v.root.spanID.Valid,
+		Input: v.root.input.String, Output: v.root.output.String}
+}
+
 // add adds a later batch to a stored trace: the time range widens, the
-// counts and sums grow, and the trace keeps the first user and the first
-// root stored.
+// counts and sums grow, and the trace keeps the first user stored, and its
+// root (rollup.Trace.Root).
 func (v *traceValues) add(b *traceValues) {
 	v.start, v.end = min(v.start, b.start), max(v.end, b.end)
 	v.spanCount += b.spanCount
@@ -324,48 +330,19 @@ func (v *traceValues) scanArgs(dest []any) []any {
 		&v.root.spanID, &v.root.name, &v.root.kind, &v.root.status, &v.root.input, &v.root.output)
 }
 
-func (t *traceState) add(sp *span.Span) {
-	b := &t.batch
-	b.start = min(b.start, sp.StartTime)
-	b.end = max(b.end, sp.EndTime)
-	b.spanCount++
-	if sp.StatusCode == span.StatusError {
-		b.errorCount++
-	}
-	if sp.View.Kind == span.KindLLM {
-		b.llmCount++
-	}
-	if sp.IsRoot() && (t.root == nil || sp.StartTime < t.root.StartTime) {
-		t.root = sp
-	}
-	if !b.userID.Valid {
-		b.userID = optional(sp.View.UserID)
-	}
-	if sp.View.SessionID != "" && (t.sessionID == "" || sp.IsRoot()) {
-		t.sessionID = sp.View.SessionID
-	}
-}
-
 // write stores the batch. The roll-ups are written before the spans, as
 // if every span were new; when one turns out to be stored already, write
-// returns storedBefore and the caller writes the batch again without it.
-func (w *batchWriter) write(spans []span.Span, skip map[spanKey]struct{}) (store.WriteResult, error) {
-	var res store.WriteResult
-
+// stops and reports the batch not written, and the caller writes it again
+// without the spans stored.
+func (w *batchWriter) write(spans []span.Span, skip map[rollup.Key]struct{}) (res store.WriteResult, written bool, err error) {
 	// The traces in first-seen order, each in the project of its first span.
 	traces := make(map[string]*traceState, len(spans)/4+1)
 	var order []*traceState
-	seen := make(map[spanKey]struct{}, len(spans))
-	w.unique = make([]*span.Span, 0, len(spans))
-	for i := range spans {
-		sp := &spans[i]
-		key := spanKey{sp.TraceID, sp.SpanID}
-		if _, dup := seen[key]; dup {
-			res.Duplicates++
-			continue
-		}
-		seen[key] = struct{}{}
-		if _, ok := skip[key]; ok {
+	unique, repeats := rollup.Unique(spans)
+	res.Duplicates = repeats
+	w.unique = unique[:0]
+	for _, sp := range unique {
+		if _, ok := skip[rollup.KeyOf(sp)]; ok {
 			continue
 		}
 		w.unique = append(w.unique, sp)
@@ -373,59 +350,59 @@ func (w *batchWriter) write(spans []span.Span, skip map[spanKey]struct{}) (store
 		if !ok {
 			projectID, err := w.projectID(sp.Project)
 			if err != nil {
-				return res, err
+				return res, false, err
 			}
-			t = &traceState{traceID: sp.TraceID, projectID: projectID, batch: traceValues{start: sp.StartTime, end: sp.EndTime}}
+			t = &traceState{traceID: sp.TraceID, projectID: projectID}
 			traces[sp.TraceID] = t
 			order = append(order, t)
 		}
-		t.add(sp)
+		t.batch.Add(sp)
 	}
 	if len(w.unique) == 0 {
-		return res, nil
+		return res, true, nil
 	}
 	w.traces = order
 	packed := startPacking(w.unique, rowsPerInsert)
 	defer packed.stop()
 	if err := w.findTraces(order, traces); err != nil {
-		return res, err
+		return res, false, err
 	}
 	if err := w.planRollups(traces); err != nil {
-		return res, err
+		return res, false, err
 	}
 	if err := w.upsertTraces(order, traces); err != nil {
-		return res, err
+		return res, false, err
 	}
-	feedback, err := w.insertSpans(traces, packed)
-	if err != nil {
-		return res, err
+	feedback, written, err := w.insertSpans(traces, packed)
+	if err != nil || !written {
+		return res, false, err
 	}
 	res.Inserted = len(w.unique)
 	res.New = w.unique
 	res.Uncounted = w.plan.Uncounted()
 	if err := w.markSpans(traces); err != nil {
-		return res, err
+		return res, false, err
 	}
 	if err := w.updateSessions(order); err != nil {
-		return res, err
+		return res, false, err
 	}
 	if err := w.storeFeedback(feedback, traces); err != nil {
-		return res, err
+		return res, false, err
 	}
 	if err := w.storeUsage(); err != nil {
-		return res, err
+		return res, false, err
 	}
 	lastSpan := make(map[int64]int64)
 	for _, t := range order {
-		lastSpan[t.projectID] = max(lastSpan[t.projectID], t.batch.end)
+		lastSpan[t.projectID] = max(lastSpan[t.projectID], t.batch.End)
 	}
 	for pid, ts := range lastSpan {
 		if err := w.exec(`UPDATE projects SET last_span_time = max(coalesce(last_span_time, 0), ?), updated_at = ? WHERE id = ?`, ts, w.now, pid); err != nil {
-			return res, fmt.Errorf("update project %d: %w", pid, err)
+			return res, false, fmt.Errorf("update project %d: %w", pid, err)
 		}
 		res.Projects = append(res.Projects, pid)
 	}
-	return res, nil
+	return res, true, nil
 }
 
 // rowsPerUpsert traces or sessions go in one statement.
@@ -478,6 +455,7 @@ func (w *batchWriter) upsertTraces(order []*traceState, traces map[string]*trace
 			fresh = append(fresh, t)
 			continue
 		}
+		t.was = t.storedRollup()
 		t.stored.add(&batch)
 		continued = append(continued, t)
 	}
@@ -551,7 +529,7 @@ func (w *batchWriter) readTraces(keys []any, cond func(n int) string, traces map
 // insertTraces inserts new traces and learns their row ids.
 func (w *batchWriter) insertTraces(fresh []*traceState, traces map[string]*traceState) error {
 	for _, chunk := range rowChunks(fresh, rowsPerUpsert) {
-		st, err := w.stmt(multiRowSQL("INSERT OR FAIL INTO traces", traceInsertColumns, len(chunk), " RETURNING id, trace_id"))
+		st, err := w.stmt(w.s.texts.multiRow("INSERT OR FAIL INTO traces", traceInsertColumns, len(chunk), " RETURNING id, trace_id"))
 		if err != nil {
 			return err
 		}
@@ -601,50 +579,50 @@ func (w *batchWriter) updateTraces(continued []*traceState) error {
 }
 
 // insertSpans inserts the batch's spans and returns those carrying
-// annotations, with their row ids. A span already stored makes it return
-// storedBefore.
-func (w *batchWriter) insertSpans(traces map[string]*traceState, packed *packer) ([]spanRow, error) {
+// annotations, with their row ids. It stops at a span already stored,
+// reporting the spans not written.
+func (w *batchWriter) insertSpans(traces map[string]*traceState, packed *packer) (feedback []spanRow, written bool, err error) {
 	origins := make(map[originKey]int64)
-	var feedback []*span.Span
+	var withFeedback []*span.Span
 	for start, chunk := range rowChunks(w.unique, rowsPerInsert) {
 		w.row = w.row[:0]
 		packed.wait()
 		for i, sp := range chunk {
 			originID, err := w.originID(sp, origins)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			w.row = w.spanArgs(w.row, sp, traces[sp.TraceID], originID, packed.attributes[start+i])
 			if len(sp.View.Feedback) > 0 {
-				feedback = append(feedback, sp)
+				withFeedback = append(withFeedback, sp)
 			}
 		}
 		used := usedColumns(w.row, len(spanColumns))
-		st, err := w.stmt(spanInsertSQL(used, len(chunk)))
+		st, err := w.stmt(w.s.texts.spanInsert(used, len(chunk)))
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		w.args = appendUsed(w.args[:0], w.row, len(spanColumns), used)
 		r, err := st.ExecContext(w.ctx, w.args...)
 		if err != nil {
-			return nil, fmt.Errorf("insert spans: %w", err)
+			return nil, false, fmt.Errorf("insert spans: %w", err)
 		}
 		if n, err := r.RowsAffected(); err != nil {
-			return nil, fmt.Errorf("insert spans: %w", err)
+			return nil, false, fmt.Errorf("insert spans: %w", err)
 		} else if int(n) < len(chunk) {
-			return nil, storedBefore{ids: make(map[spanKey]struct{})}
+			return nil, false, nil
 		}
 	}
-	rows := make([]spanRow, 0, len(feedback))
-	for _, sp := range feedback {
+	feedback = make([]spanRow, 0, len(withFeedback))
+	for _, sp := range withFeedback {
 		var rowID int64
 		if err := w.tx.QueryRowContext(w.ctx, `SELECT id FROM spans WHERE trace_rowid = ? AND span_id = ?`,
 			traces[sp.TraceID].id, sp.SpanID).Scan(&rowID); err != nil {
-			return nil, fmt.Errorf("find span %s: %w", sp.SpanID, err)
+			return nil, false, fmt.Errorf("find span %s: %w", sp.SpanID, err)
 		}
-		rows = append(rows, spanRow{sp, rowID})
+		feedback = append(feedback, spanRow{sp, rowID})
 	}
-	return rows, nil
+	return feedback, true, nil
 }
 
 type spanRow struct {
@@ -652,7 +630,13 @@ type spanRow struct {
 	rowID int64
 }
 
-var multiRowSQLCache sync.Map // multiRowKey → statement text
+// statementTexts are the texts of the writer's multi-row statements, built
+// once for each shape they take. Only the writer, under the write lock,
+// uses them.
+type statementTexts struct {
+	multiRows   map[multiRowKey]string
+	spanInserts map[spanInsertKey]string
+}
 
 type multiRowKey struct {
 	head string
@@ -660,14 +644,17 @@ type multiRowKey struct {
 	tail string
 }
 
-// multiRowSQL is "head (columns) VALUES (?, …), … tail" for n rows.
-func multiRowSQL(head string, columns []string, n int, tail string) string {
+// multiRow is "head (columns) VALUES (?, …), … tail" for n rows.
+func (c *statementTexts) multiRow(head string, columns []string, n int, tail string) string {
 	key := multiRowKey{head, n, tail}
-	if q, ok := multiRowSQLCache.Load(key); ok {
-		return q.(string)
+	if q, ok := c.multiRows[key]; ok {
+		return q
+	}
+	if c.multiRows == nil {
+		c.multiRows = make(map[multiRowKey]string)
 	}
 	q := buildMultiRowSQL(head, columns, n, tail)
-	multiRowSQLCache.Store(key, q)
+	c.multiRows[key] = q
 	return q
 }
 
@@ -690,6 +677,9 @@ func buildMultiRowSQL(head string, columns []string, n int, tail string) string 
 
 // columnSet is a set of spanColumns, by index.
 type columnSet uint64
+
+// A span column past the 64 a columnSet holds fails to compile here.
+const _ = uint(64 - len(spanColumns))
 
 // usedColumns is the set of columns with a value in some row of values,
 // which holds rows of width values each.
@@ -722,25 +712,26 @@ type spanInsertKey struct {
 	rows int
 }
 
-var spanInsertCache sync.Map // spanInsertKey → statement text
-
-// spanInsertSQL inserts rows spans, naming only the columns in used: the
+// spanInsert inserts rows spans, naming only the columns in used: the
 // others take their default, NULL, without a parameter to bind. Small spans
 // leave most columns empty, and binding a parameter through the driver
 // costs about as much as SQLite's work on the value.
-func spanInsertSQL(used columnSet, rows int) string {
+func (c *statementTexts) spanInsert(used columnSet, rows int) string {
 	key := spanInsertKey{used, rows}
-	if q, ok := spanInsertCache.Load(key); ok {
-		return q.(string)
+	if q, ok := c.spanInserts[key]; ok {
+		return q
 	}
 	columns := make([]string, 0, len(spanColumns))
-	for i, c := range spanColumns {
+	for i, col := range spanColumns {
 		if used&(1<<i) != 0 {
-			columns = append(columns, c)
+			columns = append(columns, col)
 		}
 	}
+	if c.spanInserts == nil {
+		c.spanInserts = make(map[spanInsertKey]string)
+	}
 	q := buildMultiRowSQL("INSERT OR IGNORE INTO spans", columns, rows, "")
-	spanInsertCache.Store(key, q)
+	c.spanInserts[key] = q
 	return q
 }
 
@@ -842,17 +833,10 @@ func (w *batchWriter) originID(sp *span.Span, cache map[originKey]int64) (any, e
 
 // sessionState is what one batch adds to one session.
 type sessionState struct {
-	sessionID, userID      string
-	projectID              int64
-	start, end             int64
-	traceCount             int64
-	tokens                 span.TokenCounts
-	cost                   float64
-	unpriced               int64
-	firstInput, lastOutput sql.NullString
-	firstInputTime         *int64
-	lastOutputTime         *int64
-	attach                 []*traceState // traces joining the session
+	change     rollup.SessionChange // its traces', merged
+	projectID  int64
+	traceCount int64
+	attach     []*traceState // traces joining the session
 }
 
 // A session's first input is its earliest trace's root input, and its
@@ -889,63 +873,37 @@ func (w *batchWriter) updateSessions(order []*traceState) error {
 	sessions := make(map[string]*sessionState)
 	var sessionOrder []*sessionState
 	for _, t := range order {
-		id, joins := t.storedSession, false
-		if t.sessionRowID == 0 && t.sessionID != "" {
-			id, joins = t.sessionID, true
-		}
-		if id == "" {
+		c, ok := t.batch.Session(t.was)
+		if !ok {
 			continue
 		}
-		ss := sessions[id]
+		ss := sessions[c.SessionID]
 		if ss == nil {
-			ss = &sessionState{sessionID: id, projectID: t.projectID, start: t.stored.start, end: t.stored.end}
-			sessions[id] = ss
+			ss = &sessionState{change: c, projectID: t.projectID}
+			sessions[c.SessionID] = ss
 			sessionOrder = append(sessionOrder, ss)
-		}
-		ss.start, ss.end = min(ss.start, t.stored.start), max(ss.end, t.stored.end)
-		if ss.userID == "" {
-			ss.userID = t.batch.userID.String
-		}
-		if joins {
-			// The whole trace joins, with what earlier batches stored of it.
-			ss.traceCount++
-			ss.tokens.Prompt += t.stored.tokens.Prompt
-			ss.tokens.Completion += t.stored.tokens.Completion
-			ss.tokens.Total += t.stored.tokens.Total
-			ss.cost += t.stored.cost.Total
-			ss.unpriced += t.stored.cost.Unpriced
-			ss.attach = append(ss.attach, t)
 		} else {
-			ss.tokens.Prompt += t.batch.tokens.Prompt
-			ss.tokens.Completion += t.batch.tokens.Completion
-			ss.tokens.Total += t.batch.tokens.Total
-			ss.cost += t.batch.cost.Total
-			ss.unpriced += t.batch.cost.Unpriced
+			ss.change.Merge(&c)
 		}
-		// The trace's root input and output are offered to the session when
-		// the root arrives, or when a trace whose root came earlier joins.
-		if t.stored.root.spanID.Valid && (t.root != nil || joins) {
-			at := t.stored.start
-			if ss.firstInputTime == nil || at < *ss.firstInputTime {
-				ss.firstInputTime, ss.firstInput = &at, t.stored.root.input
-			}
-			if ss.lastOutputTime == nil || at >= *ss.lastOutputTime {
-				ss.lastOutputTime, ss.lastOutput = &at, t.stored.root.output
-			}
+		if c.Joins {
+			ss.traceCount++
+			ss.attach = append(ss.attach, t)
 		}
 	}
 	type attachment struct{ trace, session int64 }
 	var attach []attachment
 	for _, chunk := range rowChunks(sessionOrder, rowsPerUpsert) {
-		st, err := w.stmt(multiRowSQL("INSERT INTO sessions", sessionUpsertColumns, len(chunk), sessionUpsertConflict))
+		st, err := w.stmt(w.s.texts.multiRow("INSERT INTO sessions", sessionUpsertColumns, len(chunk), sessionUpsertConflict))
 		if err != nil {
 			return err
 		}
 		w.args = w.args[:0]
 		for _, ss := range chunk {
-			w.args = append(w.args, ss.projectID, ss.sessionID, ss.start, ss.end, ss.traceCount,
-				ss.tokens.Prompt, ss.tokens.Completion, ss.tokens.Total, nullString(ss.userID), ss.cost, ss.unpriced,
-				ss.firstInput, ss.firstInputTime, ss.lastOutput, ss.lastOutputTime)
+			c := &ss.change
+			w.args = append(w.args, ss.projectID, c.SessionID, c.Start, c.End, ss.traceCount,
+				c.Delta.Tokens.Prompt, c.Delta.Tokens.Completion, c.Delta.Tokens.Total, nullString(c.UserID),
+				c.Delta.Cost.Total, c.Delta.Cost.Unpriced,
+				nullString(c.Input.Text), offerTime(c.Input), nullString(c.Output.Text), offerTime(c.Output))
 		}
 		rows, err := st.QueryContext(w.ctx, w.args...)
 		if err != nil {
@@ -979,6 +937,15 @@ func (w *batchWriter) updateSessions(order []*traceState) error {
 		}
 	}
 	return nil
+}
+
+// offerTime is the time of a root's input or output offered to a session,
+// NULL when none is.
+func offerTime(o rollup.Offer) any {
+	if !o.Made {
+		return nil
+	}
+	return o.At
 }
 
 // projectCache maps project names to ids so the hot path skips a query.
@@ -1056,22 +1023,9 @@ func (w *batchWriter) storeFeedback(feedback []spanRow, traces map[string]*trace
 	for _, r := range feedback {
 		t := traces[r.span.TraceID]
 		for _, f := range r.span.View.Feedback {
-			a := store.Annotation{Name: f.Name, Label: f.Label, Score: f.Score, Explanation: f.Explanation,
-				AnnotatorKind: f.AnnotatorKind, Identifier: f.Identifier, Source: "API"}
-			if f.Metadata != "" && json.Valid([]byte(f.Metadata)) {
-				a.Metadata = json.RawMessage(f.Metadata)
-			}
-			var entity int64
-			switch f.Target {
-			case span.FeedbackSpan:
-				a.Kind, entity = store.SpanAnnotation, r.rowID
-			case span.FeedbackTrace:
-				a.Kind, entity = store.TraceAnnotation, t.id
-			case span.FeedbackSession:
-				if t.sessionRowID == 0 {
-					continue
-				}
-				a.Kind, entity = store.SessionAnnotation, t.sessionRowID
+			a, entity, ok := store.FeedbackAnnotation(f, r.rowID, t.id, t.sessionRowID)
+			if !ok {
+				continue
 			}
 			if _, err := upsertAnnotation(w.ctx, w.tx, schema.AnnotationTables[a.Kind], a, entity, w.now); err != nil {
 				return err

@@ -36,11 +36,14 @@ var modePragmas = map[writeMode]string{
 // A connection database/sql opens anew starts checked, whatever s.mode
 // says; at worst, ingest then runs with the checks on.
 func (s *Store) lockWrite(ctx context.Context, mode writeMode) (unlock func(), err error) {
+	if mode == anyWrites {
+		return s.lockAnyWrites(), nil
+	}
 	s.writeM.Lock()
 	if mode == checkedWrites {
 		s.checkedWrites.Add(1)
 	}
-	if mode == anyWrites || mode == s.mode {
+	if mode == s.mode {
 		return s.writeM.Unlock, nil
 	}
 	if _, err := s.write.ExecContext(ctx, modePragmas[mode]); err != nil {
@@ -49,4 +52,11 @@ func (s *Store) lockWrite(ctx context.Context, mode writeMode) (unlock func(), e
 	}
 	s.mode = mode
 	return s.writeM.Unlock, nil
+}
+
+// lockAnyWrites takes the write lock for anyWrites. It leaves the write
+// connection as it is, and so cannot fail.
+func (s *Store) lockAnyWrites() (unlock func()) {
+	s.writeM.Lock()
+	return s.writeM.Unlock
 }

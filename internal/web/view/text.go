@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/loupe-dev/loupe/internal/span"
 )
 
 // Text is a value prepared for display: pretty-printed when it is JSON, and
@@ -38,14 +40,10 @@ func NewText(s, key string, limit int, asJSON bool) Text {
 
 // Clip cuts s to at most limit bytes on a character boundary.
 func Clip(s string, limit int) (string, bool) {
-	if limit <= 0 || len(s) <= limit {
+	if limit <= 0 {
 		return s, false
 	}
-	cut := limit
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut], true
+	return span.CutText(s, limit)
 }
 
 // Preview is s on one line, cut to limit characters with an ellipsis.
