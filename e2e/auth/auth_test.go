@@ -3,7 +3,8 @@
 // spans over gRPC and HTTP with nothing but PHOENIX_API_KEY, and
 // arize-phoenix-client reading spans and writing annotations with api_key=.
 // A missing key is refused (401, UNAUTHENTICATED) and a viewer's key may
-// not write (403, PERMISSION_DENIED); neither stores anything.
+// not write (403, PERMISSION_DENIED); neither stores anything. Over TLS the
+// login cookie is Secure, and keys work on both listeners.
 //
 // The scripts run from the virtual environment scripts/test.sh creates
 // ($LOUPE_PY_VENV, or ~/.cache/loupe-test/venv).
@@ -22,7 +23,16 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
+
 	"github.com/loupe-dev/loupe/e2e/e2etest"
+	"github.com/loupe-dev/loupe/internal/tlstest"
 )
 
 func TestMain(m *testing.M) { e2etest.Main(m) }
@@ -201,6 +211,59 @@ func TestPhoenixClientWithAPIKey(t *testing.T) {
 	_, stderr, failed = python(t, py, "client_app.py", nil, srv.HTTPURL, "", project)
 	if !failed || !strings.Contains(stderr, "401") {
 		t.Errorf("client_app.py without a key: failed=%v\n%s", failed, stderr)
+	}
+	srv.Stop(t)
+}
+
+// TestOverTLS: with a certificate, the login cookie is Secure with the
+// __Host- prefix, and keys work on both listeners over TLS.
+func TestOverTLS(t *testing.T) {
+	ca := tlstest.NewCA(t, "loupe-e2e-auth")
+	certFile, keyFile := ca.Server(t)
+	srv := e2etest.StartWith(t, e2etest.Build(t), e2etest.Options{TLS: ca.ClientConfig(), Env: e2etest.AuthEnv()},
+		"--tls-cert", certFile, "--tls-key", keyFile)
+	if !strings.HasPrefix(srv.HTTPURL, "https://") {
+		t.Fatalf("HTTPURL %s", srv.HTTPURL)
+	}
+	req, _ := http.NewRequest("POST", srv.HTTPURL+"/auth/login", strings.NewReader(`{"email":"admin","password":"admin"}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := srv.HTTPClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cookies := resp.Cookies()
+	if len(cookies) != 1 || cookies[0].Name != "__Host-loupe_session" || !cookies[0].Secure || !cookies[0].HttpOnly || cookies[0].Path != "/" {
+		t.Errorf("cookies over TLS: %+v", cookies)
+	}
+
+	_, key := srv.SystemKey(t, "tls-app")
+	srv.Token = key
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	for name, opts := range map[string][]otlptracegrpc.Option{
+		"with a key": {otlptracegrpc.WithHeaders(map[string]string{"authorization": "Bearer " + key})},
+		"without":    nil,
+	} {
+		exp, err := otlptracegrpc.New(ctx, append(opts, otlptracegrpc.WithEndpoint(srv.GRPCAddr),
+			otlptracegrpc.WithTLSCredentials(credentials.NewTLS(ca.ClientConfig())),
+			otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: false}))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tp := sdktrace.NewTracerProvider(sdktrace.WithResource(resource.NewSchemaless(attribute.String("openinference.project.name", "tls"))))
+		_, s := tp.Tracer("loupe-e2e").Start(ctx, name)
+		s.End()
+		err = exp.ExportSpans(ctx, []sdktrace.ReadOnlySpan{s.(sdktrace.ReadOnlySpan)})
+		exp.Shutdown(ctx)
+		if got := status.Code(err); (name == "with a key") != (got == codes.OK) || name == "without" && got != codes.Unauthenticated {
+			t.Errorf("gRPC over TLS %s: %v", name, err)
+		}
+	}
+	var page struct{ Data []json.RawMessage }
+	srv.GetJSON(t, "/v1/projects/tls/spans", &page)
+	if len(page.Data) != 1 {
+		t.Errorf("%d spans stored over gRPC and TLS, want 1", len(page.Data))
 	}
 	srv.Stop(t)
 }
