@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -150,7 +151,7 @@ func testAPIKeys(t *testing.T, s store.Store) {
 	got, err := s.APIKeyByHash(ctx, hash(2))
 	want := store.APIKey{ID: mine.ID, Hash: hash(2), Name: "notebook", UserID: carol.ID, Username: "carol", UserEmail: "carol@example.com",
 		UserRole: "VIEWER", CreatedAt: mine.CreatedAt, ExpiresAt: expires}
-	if err != nil || !equalKeys(got, want) {
+	if err != nil || !cmp.Equal(got, want) {
 		t.Errorf("APIKeyByHash = %+v, %v; want %+v", got, err, want)
 	}
 	if got, err := s.APIKeyByHash(ctx, hash(1)); err != nil || !got.System() || got.Description != "from the app" || got.UserRole != "" {
@@ -174,7 +175,7 @@ func testAPIKeys(t *testing.T, s store.Store) {
 		for _, k := range keys {
 			ids = append(ids, k.ID)
 		}
-		if !equalIDs(ids, tc.want) {
+		if !slices.Equal(ids, tc.want) {
 			t.Errorf("APIKeys(%+v) = %v, want %v", tc.q, ids, tc.want)
 		}
 	}
@@ -206,22 +207,6 @@ func testAPIKeys(t *testing.T, s store.Store) {
 	if _, err := s.APIKeyByID(ctx, 999999); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("APIKeyByID(no such key) = %v", err)
 	}
-}
-
-func equalKeys(a, b store.APIKey) bool {
-	return cmp.Equal(a, b)
-}
-
-func equalIDs(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func testLoginSessions(t *testing.T, s store.Store) {
