@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/loupe-dev/loupe/internal/auth"
+	"github.com/loupe-dev/loupe/internal/span"
 )
 
 // authAPI serves the API behind the authentication the server mounts.
@@ -20,9 +21,14 @@ type authAPI struct {
 	svc *auth.Service
 }
 
-func newAuthAPI(t *testing.T) *authAPI {
+func newAuthAPI(t *testing.T, spans ...span.Span) *authAPI {
 	t.Helper()
 	st := newTestStore(t)
+	if len(spans) > 0 {
+		if _, err := st.WriteSpans(context.Background(), spans); err != nil {
+			t.Fatal(err)
+		}
+	}
 	svc, err := auth.New(st, auth.Config{Secret: "an-api-test-secret-of-32-characters-or-more-5", InitialAdminPassword: "first-admin-pw"})
 	if err != nil {
 		t.Fatal(err)
@@ -247,6 +253,35 @@ func TestUsersRoutesWithAuthOff(t *testing.T) {
 		code, body := get(t, h, path)
 		if code != 403 || !strings.Contains(body, "PHOENIX_ENABLE_AUTH") {
 			t.Errorf("GET %s with auth off = %d %s", path, code, body)
+		}
+	}
+}
+
+// TestAnnotationsRecordTheirAuthor: an annotation made with a user's key
+// carries the user's id, as Phoenix's user_id.
+func TestAnnotationsRecordTheirAuthor(t *testing.T) {
+	a := newAuthAPI(t, testSpan("default", 1, 1, 0, span.KindLLM))
+	ctx := context.Background()
+	u, err := a.svc.CreateUser(ctx, auth.NewUser{Username: "ann", Email: "ann@example.com", Role: auth.RoleMember})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, key, err := a.svc.CreateAPIKey(ctx, auth.NewKey{Name: "evals", UserID: u.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.want(a.do(key, "POST", "/v1/span_annotations?sync=true",
+		`{"data":[{"span_id":"`+hexID(1, 16)+`","name":"correctness","annotator_kind":"LLM","result":{"label":"correct"}}]}`), 200, "annotate")
+	a.want(a.do(key, "POST", "/v1/span_notes", `{"data":{"span_id":"`+hexID(1, 16)+`","note":"checked"}}`), 200, "note")
+	w := a.do(key, "GET", "/v1/projects/default/span_annotations?span_ids="+hexID(1, 16), "")
+	a.want(w, 200, "list")
+	got := decode[struct{ Data []annotationJSON }](t, w)
+	if len(got.Data) != 2 {
+		t.Fatalf("annotations = %+v", got.Data)
+	}
+	for _, ann := range got.Data {
+		if ann.UserID == nil || *ann.UserID != GlobalID(userNode, u.ID) {
+			t.Errorf("%s: user_id %v, want %s", ann.Name, ann.UserID, GlobalID(userNode, u.ID))
 		}
 	}
 }

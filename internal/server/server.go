@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/loupe-dev/loupe/internal/api"
+	"github.com/loupe-dev/loupe/internal/auth"
 	"github.com/loupe-dev/loupe/internal/costing"
 	"github.com/loupe-dev/loupe/internal/ingest"
 	"github.com/loupe-dev/loupe/internal/metrics"
@@ -50,6 +51,7 @@ type Server struct {
 	grpc        *grpc.Server
 	api         *api.API
 	ui          *web.Handler
+	auth        *auth.Service // nil when authentication is off
 	// surfaces are the route tables of the HTTP listener: the OTLP
 	// receiver's, the REST API's, the UI's and the server's own.
 	surfaces []*route.Table
@@ -61,6 +63,9 @@ type Server struct {
 	// retentionPending is set when the retention flags could not be stored
 	// at start: Run stores them once the database takes writes.
 	retentionPending bool
+	// bootstrapPending is set when the first admin could not be created at
+	// start: Run creates it once the database takes writes.
+	bootstrapPending bool
 }
 
 // New opens the store and binds the listeners, so that a bad address or an
@@ -122,13 +127,25 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.GRPCAddr, err)
 	}
 
+	if s.auth, s.bootstrapPending, err = newAuth(ctx, st, cfg, log); err != nil {
+		s.httpLn.Close()
+		s.grpcLn.Close()
+		st.Close()
+		return nil, err
+	}
 	otlpHTTP := &otlp.HTTPHandler{Ingest: s.pipeline, MaxBodyBytes: int64(cfg.MaxBodyBytes), Slots: s.decodeSlots,
 		Budget: s.bodies, Log: log}
-	s.api = &api.API{Store: st, Ingest: s.pipeline, Costs: s.costs, Log: log, QueryTimeout: cfg.QueryTimeout}
+	s.api = &api.API{Store: st, Ingest: s.pipeline, Costs: s.costs, Auth: s.auth, Log: log, QueryTimeout: cfg.QueryTimeout}
 	s.api.Pending.Log = log
 	s.ui = web.New(web.Config{Store: st, Log: log, GRPCAddr: s.GRPCAddr(), Costs: s.costs,
-		RetentionInterval: cfg.RetentionInterval, QueryTimeout: cfg.QueryTimeout})
-	s.surfaces = []*route.Table{otlpHTTP.Handler(), s.api.Handler(), s.ui.Handler(), s.ownRoutes()}
+		RetentionInterval: cfg.RetentionInterval, QueryTimeout: cfg.QueryTimeout, Auth: s.auth})
+	// Each surface is guarded by what its routes need (see guard).
+	s.surfaces = []*route.Table{
+		otlpHTTP.Handler(s.guard(auth.HTTPOptions{})...),
+		s.api.Handler(s.guard(auth.HTTPOptions{Need: api.Access, Open: api.Open})...),
+		s.ui.Handler(s.guard(auth.HTTPOptions{Pages: true, Need: web.Access, Open: web.Open})...),
+		s.ownRoutes(),
+	}
 	s.http = &http.Server{
 		// Every request, whichever surface serves it, is marked with the
 		// version, refused when a page on another site sends it to change
@@ -143,7 +160,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	svc := &otlp.GRPCService{Ingest: s.pipeline, Slots: s.decodeSlots, Budget: s.bodies,
 		MaxRecvBytes: int(cfg.GRPCMaxRecvBytes), Log: log}
-	s.grpc = grpc.NewServer(append(svc.ServerOptions(),
+	s.grpc = grpc.NewServer(append(append(svc.ServerOptions(), s.grpcGuard()...),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: idleTimeout}))...)
 	svc.Register(s.grpc)
 	return s, nil
@@ -178,7 +195,7 @@ func (s *Server) ownRoutes() *route.Table {
 		route.Handle("GET /metrics", s.metrics.Handler()),
 		route.HandleFunc("GET /healthz", healthz),
 		route.HandleFunc("GET /readyz", s.readyz),
-	})
+	}, s.ownGuard()...)
 }
 
 func healthz(w http.ResponseWriter, r *http.Request) {
@@ -289,6 +306,7 @@ func withVersionHeader(next http.Handler) http.Handler {
 func (s *Server) Run(ctx context.Context) error {
 	s.log.Info(fmt.Sprintf("loupe %s listening on http://%s (UI, REST, OTLP/HTTP) and %s (OTLP/gRPC); data in %s",
 		Version, s.HTTPAddr(), s.GRPCAddr(), s.dbWhere))
+	s.warnIfOpen()
 
 	pipelineCtx, stopPipeline := context.WithCancel(context.Background())
 	defer stopPipeline()
@@ -322,6 +340,15 @@ func (s *Server) Run(ctx context.Context) error {
 			s.storeRetentionFlags(gctx)
 			return nil
 		})
+	}
+	if s.auth != nil {
+		g.Go(func() error { return s.auth.Run(gctx) })
+		if s.bootstrapPending {
+			g.Go(func() error {
+				s.bootstrapAuth(gctx)
+				return nil
+			})
+		}
 	}
 	g.Go(func() error {
 		<-gctx.Done()

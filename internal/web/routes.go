@@ -2,10 +2,10 @@ package web
 
 import "github.com/loupe-dev/loupe/internal/route"
 
-// Handler serves the UI's routes. Middleware that every one of them goes
-// through is passed to route.NewTable here.
-func (h *Handler) Handler() *route.Table {
-	return route.NewTable(h.routes())
+// Handler serves the UI's routes, each through middleware (the server's
+// authentication, when on).
+func (h *Handler) Handler(middleware ...route.Middleware) *route.Table {
+	return route.NewTable(h.routes(), middleware...)
 }
 
 // routes is the UI, every page, fragment and form of it.
@@ -42,5 +42,10 @@ func (h *Handler) routes() []route.Route {
 		route.HandleFunc("POST /prices/recompute", h.recomputePrices),
 		route.Handle("GET /storage", h.bounded(h.storage)),
 		route.HandleFunc("POST /storage/retention", h.saveRetention),
+
+		// Logging in and out: see login.go.
+		route.HandleFunc("GET /login", h.loginPage),
+		route.HandleFunc("POST /login", h.login),
+		route.HandleFunc("POST /logout", h.logout),
 	}
 }

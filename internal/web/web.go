@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/loupe-dev/loupe/internal/auth"
 	"github.com/loupe-dev/loupe/internal/costing"
 	"github.com/loupe-dev/loupe/internal/ratelimited"
 	"github.com/loupe-dev/loupe/internal/store"
@@ -61,6 +62,8 @@ type Config struct {
 	// QueryTimeout bounds the database queries of one page (0: none); a page
 	// whose queries run out of time is answered 503.
 	QueryTimeout time.Duration
+	// Auth logs people in; nil when authentication is off.
+	Auth *auth.Service
 }
 
 // Handler serves the UI.
@@ -72,7 +75,8 @@ type Handler struct {
 	timeout  time.Duration // QueryTimeout
 	live     *broker
 	now      func() time.Time
-	reports  reportDeps // in reports.go
+	reports  reportDeps    // in reports.go
+	auth     *auth.Service // nil when authentication is off (login.go)
 
 	templates templateSet    // in templates.go
 	toolUsage toolUsageCache // in toolusage.go
@@ -95,6 +99,7 @@ func New(cfg Config) *Handler {
 		now:       time.Now,
 		reports:   reportDepsOf(cfg),
 		templates: parsedTemplates(),
+		auth:      cfg.Auth,
 	}
 }
 

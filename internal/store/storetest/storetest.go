@@ -47,7 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"SpanList", testSpanList},
 		{"SpanListPreview", testSpanListPreview}, {"JSONStringLists", testJSONStringLists},
 		{"SessionTraces", testSessionTraces},
-		{"Annotations", testAnnotations},
+		{"Annotations", testAnnotations}, {"AnnotationAuthors", testAnnotationAuthors},
 		{"FeedbackAttributes", testFeedbackAttributes},
 		{"AnnotationSummaries", testAnnotationSummaries},
 		{"ProjectsCRUD", testProjectsCRUD},
