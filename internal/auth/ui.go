@@ -3,10 +3,13 @@ package auth
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/loupe-dev/loupe/internal/store"
 )
+
+// What the UI's login pages need beyond the middleware.
 
 // UserByEmail finds the user an identity provider vouches for by email,
 // before StartSession logs them in. Only the email is compared: a user
@@ -22,3 +25,8 @@ func (s *Service) UserByEmail(ctx context.Context, email string) (store.User, er
 	}
 	return u, nil
 }
+
+// IsPageRequest reports whether r is a browser loading a page, which is
+// sent somewhere to see, rather than a script's request, which is
+// answered with a status.
+func IsPageRequest(r *http.Request) bool { return isPageRequest(r) }
