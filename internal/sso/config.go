@@ -3,6 +3,7 @@ package sso
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"regexp"
@@ -52,6 +53,12 @@ type Config struct {
 	RoleStrict  bool
 	RoleResync  bool
 }
+
+// String and LogValue name the provider, and keep its client secret out
+// of anything printed or logged.
+func (c Config) String() string { return c.Name + " (" + c.DisplayName + ")" }
+
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // varPrefix starts the variables of every provider, as Phoenix's.
 const varPrefix = "PHOENIX_OAUTH2_"
