@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/loupe-dev/loupe/internal/auth"
+	"github.com/loupe-dev/loupe/internal/isotime"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -242,7 +243,7 @@ func toAnnotationJSON(rt annotationRoute, a store.Annotation) annotationJSON {
 		Name: a.Name, AnnotatorKind: a.AnnotatorKind,
 		Result:   annotationResult{Label: a.Label, Score: a.Score, Explanation: a.Explanation},
 		Metadata: a.Metadata, Identifier: a.Identifier, Source: a.Source,
-		CreatedAt: isoTime(a.CreatedAt), UpdatedAt: isoTime(a.UpdatedAt),
+		CreatedAt: isotime.Format(a.CreatedAt), UpdatedAt: isotime.Format(a.UpdatedAt),
 	}
 	if rt.kind == store.DocumentAnnotation {
 		out.DocumentPosition = &a.DocumentPosition

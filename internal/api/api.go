@@ -60,8 +60,6 @@ type API struct {
 	// a list or detail route together, and each page of a streamed answer
 	// on its own.
 	QueryTimeout time.Duration
-
-	streaming streaming // how span queries stream; the zero value is the default
 }
 
 // RetryAfterSeconds is how long a client is asked to wait when the

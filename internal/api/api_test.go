@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,12 +16,17 @@ import (
 
 	"github.com/loupe-dev/loupe/internal/costing"
 	"github.com/loupe-dev/loupe/internal/span"
+	"github.com/loupe-dev/loupe/internal/span/spantest"
 	"github.com/loupe-dev/loupe/internal/store/sqlite"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-const t0 = int64(1714557600_000_000_000) // 2024-05-01T10:00:00Z
+// The tests' spans: testSpan(project, trace, id, parent, kind, attrs...)
+// starts id ms after t0.
+const t0 = spantest.T0
+
+var testSpan, hexID = spantest.New, spantest.HexID
 
 func newTestStore(t *testing.T) *sqlite.Store {
 	t.Helper()
@@ -57,21 +61,6 @@ func (d directSubmitter) Submit(ctx context.Context, spans []span.Span) error {
 	_, err := d.st.WriteSpans(ctx, spans)
 	return err
 }
-
-func testSpan(project string, trace, id, parent int, kind span.Kind, attrs ...span.Attr) span.Span {
-	s := span.Span{
-		Project: project, TraceID: hexID(trace, 32), SpanID: hexID(id, 16), Name: "op-" + string(kind),
-		StartTime: t0 + int64(id)*1e6, EndTime: t0 + int64(id)*1e6 + 1_500_000, StatusCode: span.StatusOK,
-		Attributes: append(span.Attributes{{Key: span.AttrSpanKind, Value: span.StringValue(string(kind))}}, attrs...),
-	}
-	if parent != 0 {
-		s.ParentID = hexID(parent, 16)
-	}
-	span.Normalize(&s)
-	return s
-}
-
-func hexID(n, width int) string { return fmt.Sprintf("%0*x", width, n) }
 
 func get(t *testing.T, h http.Handler, path string) (int, string) {
 	t.Helper()

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/loupe-dev/loupe/internal/isotime"
 )
 
 // Phoenix's sorted cursors are base64 of "<rowid>:<TYPE>:<value>": the row
@@ -30,7 +32,7 @@ func sortCursor(rowID int64, typ, value string) string {
 // written with nine digits, so that the cursor keeps its exact place.
 func timeCursor(rowID, ns int64) string {
 	t := time.Unix(0, ns).UTC()
-	layout := isoLayout
+	layout := isotime.Layout
 	if ns%1000 != 0 {
 		layout = "2006-01-02T15:04:05.000000000+00:00"
 	}
@@ -70,7 +72,7 @@ func parseSortCursor(s, typ string) (rowID, value int64, err error) {
 	}
 	switch typ {
 	case cursorDatetime:
-		t, err := parseTime(v)
+		t, err := isotime.Parse(v)
 		if err != nil {
 			return 0, 0, errInvalidCursor
 		}

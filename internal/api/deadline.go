@@ -19,6 +19,13 @@ func (a *API) queryContext(ctx context.Context) (context.Context, context.Cancel
 	return context.WithTimeout(ctx, a.QueryTimeout)
 }
 
+// query runs one store query under the API's deadline.
+func (a *API) query(r *http.Request, q func(ctx context.Context) error) error {
+	ctx, cancel := a.queryContext(r.Context())
+	defer cancel()
+	return a.timedOut(r, ctx, q(ctx))
+}
+
 // timedOut turns err, returned by a store query made with qctx (from
 // queryContext), into the answer for a query that ran out of time, when
 // that is why it failed. The client is asked to narrow the read: the same

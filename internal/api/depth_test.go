@@ -223,13 +223,6 @@ func TestUnreadableDocumentsLeftOut(t *testing.T) {
 	if o, err := toOTLPSpan(rec); err != nil || len(o.Attributes) != 0 || len(o.Events) != 0 {
 		t.Errorf("toOTLPSpan = %+v, %v", o, err)
 	}
-	row := &spanRow{rec: &rec}
-	if doc, err := row.doc(); err != nil || len(doc) != 0 {
-		t.Errorf("doc = %v, %v", doc, err)
-	}
-	if events, err := row.events(); err != nil || len(events) != 0 {
-		t.Errorf("events = %v, %v", events, err)
-	}
 }
 
 // Uploaded spans are held to what OTLP's are: times the stores can keep,

@@ -7,28 +7,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/loupe-dev/loupe/internal/isotime"
 )
-
-// isoLayout is Python's datetime.isoformat() for an aware UTC time with microseconds.
-const isoLayout = "2006-01-02T15:04:05.000000+00:00"
-
-// isoTime formats unix nanoseconds as Phoenix does.
-func isoTime(ns int64) string {
-	return time.Unix(0, ns).UTC().Format(isoLayout)
-}
-
-// parseTime reads an ISO 8601 time; a time without an offset is UTC.
-func parseTime(s string) (time.Time, error) {
-	layouts := []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00",
-		"2006-01-02 15:04:05.999999999", "2006-01-02T15:04", "2006-01-02"}
-	for _, l := range layouts {
-		if t, err := time.Parse(l, s); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, errorf(http.StatusUnprocessableEntity, "invalid datetime %q: use ISO 8601, e.g. 2024-01-01T12:00:00+00:00", s)
-}
 
 // timeParam reads an optional time query parameter as unix nanoseconds (0 when absent).
 func timeParam(q url.Values, name string) (int64, error) {
@@ -36,7 +17,7 @@ func timeParam(q url.Values, name string) (int64, error) {
 	if v == "" {
 		return 0, nil
 	}
-	t, err := parseTime(v)
+	t, err := isotime.Parse(v)
 	if err != nil {
 		return 0, errorf(http.StatusUnprocessableEntity, "%s: %v", name, err)
 	}

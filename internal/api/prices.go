@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/loupe-dev/loupe/internal/costing"
+	"github.com/loupe-dev/loupe/internal/isotime"
 	"github.com/loupe-dev/loupe/internal/pricing"
 	"github.com/loupe-dev/loupe/internal/usd"
 )
@@ -32,7 +33,7 @@ func (a *API) listPrices(r *http.Request) (any, error) {
 	for _, m := range models {
 		e, _ := t.Lookup(m.ModelName, m.Provider)
 		out = append(out, modelPriceJSON{ModelName: m.ModelName, Provider: m.Provider,
-			FirstSeen: isoTime(m.FirstSeen), LastSeen: isoTime(m.LastSeen), SpanCount: m.SpanCount,
+			FirstSeen: isotime.Format(m.FirstSeen), LastSeen: isotime.Format(m.LastSeen), SpanCount: m.SpanCount,
 			TotalTokens: m.TotalTokens, TotalCost: usd.Round(m.Cost), Unpriced: m.Unpriced, Price: e})
 	}
 	return single{Data: map[string]any{

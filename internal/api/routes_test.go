@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/loupe-dev/loupe/internal/isotime"
 	"github.com/loupe-dev/loupe/internal/span"
 )
 
@@ -109,7 +110,7 @@ func TestSpanSort(t *testing.T) {
 func uploadBody(s span.Span) string {
 	b, _ := json.Marshal(map[string]any{"data": []any{map[string]any{
 		"name": s.Name, "context": map[string]string{"trace_id": s.TraceID, "span_id": s.SpanID},
-		"span_kind": "CHAIN", "start_time": isoTime(s.StartTime), "end_time": isoTime(s.EndTime),
+		"span_kind": "CHAIN", "start_time": isotime.Format(s.StartTime), "end_time": isotime.Format(s.EndTime),
 		"status_code": "OK", "attributes": map[string]any{},
 	}}})
 	return string(b)

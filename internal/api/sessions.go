@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/loupe-dev/loupe/internal/isotime"
 	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/store"
 	"github.com/loupe-dev/loupe/internal/usd"
@@ -38,7 +39,7 @@ type sessionJSON struct {
 func (a *API) toSessionJSON(r *http.Request, s store.Session) (sessionJSON, error) {
 	out := sessionJSON{
 		ID: GlobalID("ProjectSession", s.RowID), SessionID: s.SessionID, ProjectID: GlobalID("Project", s.ProjectID),
-		StartTime: isoTime(s.StartTime), EndTime: isoTime(s.EndTime), NumTraces: s.TraceCount,
+		StartTime: isotime.Format(s.StartTime), EndTime: isotime.Format(s.EndTime), NumTraces: s.TraceCount,
 		TokenCountPrompt: s.Tokens.Prompt, TokenCountCompletion: s.Tokens.Completion, TokenCountTotal: s.Tokens.Total,
 		TotalCost: usd.Round(s.Cost.Total), UnpricedSpans: s.Cost.Unpriced,
 		UserID: optional(s.UserID), FirstInput: s.FirstInput, LastOutput: s.LastOutput, Traces: []sessionTraceJSON{},
@@ -48,7 +49,7 @@ func (a *API) toSessionJSON(r *http.Request, s store.Session) (sessionJSON, erro
 		return out, err
 	}
 	for _, t := range traces {
-		out.Traces = append(out.Traces, sessionTraceJSON{GlobalID("Trace", t.RowID), t.TraceID, isoTime(t.StartTime), isoTime(t.EndTime)})
+		out.Traces = append(out.Traces, sessionTraceJSON{GlobalID("Trace", t.RowID), t.TraceID, isotime.Format(t.StartTime), isotime.Format(t.EndTime)})
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/loupe-dev/loupe/internal/isotime"
 	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
@@ -64,21 +65,14 @@ func toSpanCostJSON(r *store.SpanRecord) *spanCostJSON {
 	return out
 }
 
-// storedEvent is an event as the store keeps it.
-type storedEvent struct {
-	Name         string          `json:"name"`
-	TimeUnixNano int64           `json:"time_unix_nano"`
-	Attributes   json.RawMessage `json:"attributes"`
-}
-
 func toSpanJSON(r store.SpanRecord) (spanJSON, error) {
 	out := spanJSON{
 		ID:            GlobalID("Span", r.RowID),
 		Name:          r.Name,
 		Context:       spanContextJSON{TraceID: r.TraceID, SpanID: r.SpanID},
 		SpanKind:      string(r.View.Kind),
-		StartTime:     isoTime(r.StartTime),
-		EndTime:       isoTime(r.EndTime),
+		StartTime:     isotime.Format(r.StartTime),
+		EndTime:       isotime.Format(r.EndTime),
 		StatusCode:    string(r.StatusCode),
 		StatusMessage: r.StatusMessage,
 		Events:        []eventJSON{},
@@ -94,12 +88,8 @@ func toSpanJSON(r store.SpanRecord) (spanJSON, error) {
 		attrs = json.RawMessage("{}")
 	}
 	out.Attributes = attrs
-	var events []storedEvent
-	if err := json.Unmarshal(span.ReadableJSON(r.EventsJSON), &events); err != nil {
-		events = nil
-	}
-	for _, e := range events {
-		out.Events = append(out.Events, eventJSON{Name: e.Name, Timestamp: isoTime(e.TimeUnixNano), Attributes: e.Attributes})
+	for _, e := range span.ReadStoredEvents(r.EventsJSON) {
+		out.Events = append(out.Events, eventJSON{Name: e.Name, Timestamp: isotime.Format(e.TimeUnixNano), Attributes: e.Attributes})
 	}
 	return out, nil
 }

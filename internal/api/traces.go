@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/loupe-dev/loupe/internal/isotime"
 	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/store"
 	"github.com/loupe-dev/loupe/internal/usd"
@@ -72,7 +73,7 @@ func toTraceJSON(t store.Trace) traceJSON {
 	}
 	out := traceJSON{
 		ID: GlobalID("Trace", t.RowID), TraceID: t.TraceID, ProjectID: GlobalID("Project", t.ProjectID),
-		StartTime: isoTime(t.StartTime), EndTime: isoTime(t.EndTime),
+		StartTime: isotime.Format(t.StartTime), EndTime: isotime.Format(t.EndTime),
 		LatencyMs:  roundMs(t.EndTime - t.StartTime),
 		RootSpanID: optional(t.RootSpanID), Name: t.RootName, SpanKind: t.RootKind, StatusCode: status,
 		SpanCount: t.SpanCount, ErrorCount: t.ErrorCount, LLMSpanCount: t.LLMSpanCount,
@@ -272,7 +273,7 @@ func (a *API) writeTraces(r *http.Request, bw *bufio.Writer, traces []store.Trac
 				first = false
 				sj := traceSpanJSON{ID: GlobalID("Span", s.RowID), SpanID: s.SpanID, ParentID: optional(s.ParentID),
 					Name: s.Name, SpanKind: s.Kind, StatusCode: s.Status,
-					StartTime: isoTime(s.StartTime), EndTime: isoTime(s.EndTime)}
+					StartTime: isotime.Format(s.StartTime), EndTime: isotime.Format(s.EndTime)}
 				b, err = appendJSON(b[:0], sj)
 				if err != nil {
 					return err

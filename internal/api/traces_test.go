@@ -243,3 +243,65 @@ func TestSessionFilter(t *testing.T) {
 		t.Errorf("num_traces == 2 kept session a: %s", body)
 	}
 }
+
+// TestTracesWithManySpans lists traces with include_spans, one of them of
+// 3,000 spans: every span comes once, in start order, as Phoenix's
+// TraceSpanData, read as the answer is written.
+func TestTracesWithManySpans(t *testing.T) {
+	const n = 3000
+	spans := []span.Span{testSpan("wide", 1, 1, 0, span.KindAgent)}
+	for i := 2; i <= n; i++ {
+		s := testSpan("wide", 1, i, 1, span.KindTool)
+		s.StartTime = t0 + int64(n-i)*1e6 // stored against start order
+		spans = append(spans, s)
+	}
+	spans = append(spans, testSpan("wide", 2, n+1, 0, span.KindChain))
+	h := newTestAPI(t, spans...)
+	code, body := get(t, h, "/v1/projects/wide/traces?include_spans=true&sort=start_time&order=asc")
+	if code != 200 {
+		t.Fatalf("status %d: %.300s", code, body)
+	}
+	var doc struct {
+		Data []struct {
+			TraceID  string `json:"trace_id"`
+			NumSpans int    `json:"num_spans"`
+			Spans    []struct {
+				ID         string  `json:"id"`
+				SpanID     string  `json:"span_id"`
+				ParentID   *string `json:"parent_id"`
+				Name       string  `json:"name"`
+				SpanKind   string  `json:"span_kind"`
+				StatusCode string  `json:"status_code"`
+				StartTime  string  `json:"start_time"`
+				EndTime    string  `json:"end_time"`
+			} `json:"spans"`
+		} `json:"data"`
+		NextCursor *string `json:"next_cursor"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		t.Fatalf("answer is not JSON: %v", err)
+	}
+	if len(doc.Data) != 2 {
+		t.Fatalf("%d traces, want 2", len(doc.Data))
+	}
+	wide := doc.Data[0]
+	if wide.NumSpans != n || len(wide.Spans) != n {
+		t.Fatalf("trace %s: num_spans %d and %d spans listed, want %d", wide.TraceID, wide.NumSpans, len(wide.Spans), n)
+	}
+	seen := map[string]bool{}
+	for i, s := range wide.Spans {
+		if seen[s.SpanID] || s.ID == "" || s.Name == "" || s.SpanKind == "" || s.StatusCode == "" || s.EndTime == "" {
+			t.Fatalf("span %d: %+v (twice, or with a field missing)", i, s)
+		}
+		seen[s.SpanID] = true
+		if i > 0 && s.StartTime < wide.Spans[i-1].StartTime {
+			t.Fatalf("span %d starts at %s, before the span listed before it", i, s.StartTime)
+		}
+		if (s.ParentID == nil) != (s.SpanID == hexID(1, 16)) {
+			t.Fatalf("span %s has parent %v", s.SpanID, s.ParentID)
+		}
+	}
+	if len(doc.Data[1].Spans) != 1 {
+		t.Errorf("second trace lists %d spans, want 1", len(doc.Data[1].Spans))
+	}
+}

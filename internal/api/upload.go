@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/loupe-dev/loupe/internal/ingest"
+	"github.com/loupe-dev/loupe/internal/isotime"
 	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 )
@@ -68,11 +69,11 @@ func (u uploadSpan) toSpan(project string) (span.Span, error) {
 	default:
 		return s, fmt.Errorf("%w: status_code %q", errInvalid, u.StatusCode)
 	}
-	start, err := parseTime(u.StartTime)
+	start, err := isotime.Parse(u.StartTime)
 	if err != nil {
 		return s, fmt.Errorf("%w: start_time: %v", errInvalid, err)
 	}
-	end, err := parseTime(u.EndTime)
+	end, err := isotime.Parse(u.EndTime)
 	if err != nil {
 		return s, fmt.Errorf("%w: end_time: %v", errInvalid, err)
 	}
@@ -89,7 +90,7 @@ func (u uploadSpan) toSpan(project string) (span.Span, error) {
 		s.Attributes.SetDefault(span.AttrSpanKind, span.StringValue(strings.ToUpper(u.SpanKind)))
 	}
 	for _, e := range u.Events {
-		t, err := parseTime(e.Timestamp)
+		t, err := isotime.Parse(e.Timestamp)
 		if err != nil {
 			return s, fmt.Errorf("%w: event %q timestamp: %v", errInvalid, e.Name, err)
 		}
@@ -326,11 +327,7 @@ func toOTLPSpan(r store.SpanRecord) (otlpSpanJSON, error) {
 	// page of spans it is on (span.ReadableJSON).
 	attrs, _ := decodeObject(span.ReadableJSON(r.AttributesJSON))
 	out.Attributes = toOTLPAttrs(attrs)
-	var events []storedEvent
-	if err := json.Unmarshal(span.ReadableJSON(r.EventsJSON), &events); err != nil {
-		events = nil
-	}
-	for _, e := range events {
+	for _, e := range span.ReadStoredEvents(r.EventsJSON) {
 		ea, _ := decodeObject(e.Attributes)
 		out.Events = append(out.Events, otlpEventJSON{Name: e.Name, TimeUnixNano: strconv.FormatInt(e.TimeUnixNano, 10), Attributes: toOTLPAttrs(ea)})
 	}

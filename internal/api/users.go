@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/loupe-dev/loupe/internal/auth"
+	"github.com/loupe-dev/loupe/internal/isotime"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -40,7 +41,7 @@ type userJSON struct {
 }
 
 func toUserJSON(u store.User) userJSON {
-	return userJSON{ID: GlobalID(userNode, u.ID), CreatedAt: isoTime(u.CreatedAt), UpdatedAt: isoTime(u.UpdatedAt),
+	return userJSON{ID: GlobalID(userNode, u.ID), CreatedAt: isotime.Format(u.CreatedAt), UpdatedAt: isotime.Format(u.UpdatedAt),
 		Email: u.Email, Username: u.Username, Role: u.Role, AuthMethod: "LOCAL", PasswordNeedsReset: u.MustChangePassword}
 }
 
@@ -68,7 +69,7 @@ func (a *API) getViewer(r *http.Request) (any, error) {
 	}
 	if p.UserID == 0 {
 		// The system has no row; Phoenix answers with its system user.
-		now := isoTime(time.Now().UnixNano())
+		now := isotime.Format(time.Now().UnixNano())
 		return single{Data: userJSON{ID: GlobalID(userNode, 0), CreatedAt: now, UpdatedAt: now, Email: "system@localhost",
 			Username: "system", Role: string(auth.RoleSystem), AuthMethod: "LOCAL"}}, nil
 	}
@@ -201,13 +202,13 @@ type keyOwner struct {
 }
 
 func toAPIKeyJSON(k store.APIKey, node string) apiKeyJSON {
-	out := apiKeyJSON{ID: GlobalID(node, k.ID), Name: k.Name, Description: k.Description, CreatedAt: isoTime(k.CreatedAt)}
+	out := apiKeyJSON{ID: GlobalID(node, k.ID), Name: k.Name, Description: k.Description, CreatedAt: isotime.Format(k.CreatedAt)}
 	if k.ExpiresAt != 0 {
-		t := isoTime(k.ExpiresAt)
+		t := isotime.Format(k.ExpiresAt)
 		out.ExpiresAt = &t
 	}
 	if k.LastUsedAt != 0 {
-		t := isoTime(k.LastUsedAt)
+		t := isotime.Format(k.LastUsedAt)
 		out.LastUsedAt = &t
 	}
 	return out
@@ -264,7 +265,7 @@ func (a *API) createKey(r *http.Request, userID int64, node string) (any, error)
 	}
 	nk := auth.NewKey{Name: body.Data.Name, Description: body.Data.Description, UserID: userID}
 	if body.Data.ExpiresAt != nil {
-		t, err := parseTime(*body.Data.ExpiresAt)
+		t, err := isotime.Parse(*body.Data.ExpiresAt)
 		if err != nil {
 			return nil, errorf(http.StatusUnprocessableEntity, "expires_at: %v", err)
 		}

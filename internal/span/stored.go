@@ -1,6 +1,9 @@
 package span
 
-import "strconv"
+import (
+	"encoding/json"
+	"strconv"
+)
 
 // StoredJSON is a span's attributes, events and links in the JSON both
 // stores keep.
@@ -63,6 +66,24 @@ func (s *Span) StoredEventsAndLinks(buf *[]byte) (events, links string) {
 		})
 	}
 	return events, links
+}
+
+// StoredEvent is an event as StoredJSON encodes it.
+type StoredEvent struct {
+	Name         string          `json:"name"`
+	TimeUnixNano int64           `json:"time_unix_nano"`
+	Attributes   json.RawMessage `json:"attributes"`
+}
+
+// ReadStoredEvents decodes a stored events document (StoredJSON.Events). A
+// document that does not decode reads as no events rather than failing the
+// page of spans it is on (ReadableJSON).
+func ReadStoredEvents(doc []byte) []StoredEvent {
+	var events []StoredEvent
+	if err := json.Unmarshal(ReadableJSON(doc), &events); err != nil {
+		return nil
+	}
+	return events
 }
 
 // appendArray encodes n elements, each appended by elem, as a JSON array in

@@ -86,3 +86,18 @@ func TestRepeatedKeysKeepTheirLastValue(t *testing.T) {
 		}
 	}
 }
+
+// Stored events read back as they were written; a document that does not
+// decode reads as none.
+func TestReadStoredEvents(t *testing.T) {
+	sp := Span{Events: []Event{{Name: "exception", Time: 42, Attributes: Attributes{{Key: "k", Value: IntValue(1)}}}}}
+	var buf []byte
+	events, _ := sp.StoredEventsAndLinks(&buf)
+	got := ReadStoredEvents([]byte(events))
+	if len(got) != 1 || got[0].Name != "exception" || got[0].TimeUnixNano != 42 || string(got[0].Attributes) != `{"k":1}` {
+		t.Errorf("ReadStoredEvents(%s) = %+v", events, got)
+	}
+	if got := ReadStoredEvents([]byte(`[{"name":`)); got != nil {
+		t.Errorf("ReadStoredEvents of a broken document = %+v, want none", got)
+	}
+}

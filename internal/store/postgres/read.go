@@ -205,12 +205,9 @@ func spansQueryOf(sel string, q store.SpanQuery) (string, []any, error) {
 		}
 	}
 	if q.Filter != nil {
-		cond, args, err := query.Compile(q.Filter, query.Postgres(len(w.args)+1))
-		if err != nil {
-			return "", nil, fmt.Errorf("%v: %w", err, store.ErrInvalidArgument)
+		if err := w.filter(query.Compile, q.Filter); err != nil {
+			return "", nil, err
 		}
-		w.add("(" + cond + ")")
-		w.args = append(w.args, args...)
 	}
 	if q.Search != "" {
 		match := searchQuery(q.Search)
@@ -409,12 +406,9 @@ func tracesQuery(q store.TraceQuery) (string, []any, error) {
 		w.add("(tr.end_time - tr.start_time) <= " + w.arg(*q.MaxLatency))
 	}
 	if q.Filter != nil {
-		cond, args, err := query.CompileTraces(q.Filter, query.Postgres(len(w.args)+1))
-		if err != nil {
-			return "", nil, fmt.Errorf("%v: %w", err, store.ErrInvalidArgument)
+		if err := w.filter(query.CompileTraces, q.Filter); err != nil {
+			return "", nil, err
 		}
-		w.add("(" + cond + ")")
-		w.args = append(w.args, args...)
 	}
 	return traceSelect + w.clause() + fmt.Sprintf(" ORDER BY %s %s, tr.id %s", key, dir, dir) + w.limit(q.Limit), w.args, nil
 }
@@ -523,12 +517,9 @@ func sessionsQuery(q store.SessionQuery) (string, []any, error) {
 		w.add("start_time < " + w.arg(q.EndTime))
 	}
 	if q.Filter != nil {
-		cond, args, err := query.CompileSessions(q.Filter, query.Postgres(len(w.args)+1))
-		if err != nil {
-			return "", nil, fmt.Errorf("%v: %w", err, store.ErrInvalidArgument)
+		if err := w.filter(query.CompileSessions, q.Filter); err != nil {
+			return "", nil, err
 		}
-		w.add("(" + cond + ")")
-		w.args = append(w.args, args...)
 	}
 	return sessionSelect + " se" + w.clause() + order + w.limit(q.Limit), w.args, nil
 }

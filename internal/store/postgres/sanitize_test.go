@@ -5,8 +5,30 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/span"
 )
+
+// A filter's texts compare with the stored texts, which are made storable.
+func TestFilterTexts(t *testing.T) {
+	e, err := query.Parse(`name == 'nul\x00byte' and attributes['k\x00'] == 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := where{args: []any{int64(7)}}
+	if err := w.filter(query.Compile, e); err != nil {
+		t.Fatal(err)
+	}
+	want := []any{int64(7), "nul\uFFFDbyte", "k\uFFFD", int64(1)}
+	if got := w.args; len(got) != len(want) || !strings.Contains(w.conds[0], "$2::text") {
+		t.Fatalf("args = %q, condition %s", got, w.conds[0])
+	}
+	for i := range want {
+		if w.args[i] != want[i] {
+			t.Errorf("arg %d = %q, want %q", i, w.args[i], want[i])
+		}
+	}
+}
 
 func TestText(t *testing.T) {
 	for in, want := range map[string]string{

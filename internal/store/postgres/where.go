@@ -1,8 +1,12 @@
 package postgres
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/loupe-dev/loupe/internal/query"
+	"github.com/loupe-dev/loupe/internal/store"
 )
 
 // where builds a WHERE clause with numbered parameters.
@@ -15,6 +19,28 @@ type where struct {
 func (w *where) arg(v any) string {
 	w.args = append(w.args, v)
 	return "$" + strconv.Itoa(len(w.args))
+}
+
+// filterDialect compiles a filter for this store, its parameters numbered
+// after those w has bound.
+func (w *where) filterDialect() query.Dialect { return query.Postgres(len(w.args) + 1) }
+
+// filter adds the condition of e, a checked filter, as compile writes it.
+// Its texts are made storable, so that they compare with what was stored
+// and a NUL byte in one is not refused.
+func (w *where) filter(compile func(query.Expr, query.Dialect) (string, []any, error), e query.Expr) error {
+	cond, args, err := compile(e, w.filterDialect())
+	if err != nil {
+		return fmt.Errorf("%v: %w", err, store.ErrInvalidArgument)
+	}
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = text(s)
+		}
+	}
+	w.add("(" + cond + ")")
+	w.args = append(w.args, args...)
+	return nil
 }
 
 func (w *where) add(cond string) { w.conds = append(w.conds, cond) }

@@ -67,7 +67,7 @@ func TestWALStaysBoundedUnderSustainedIngest(t *testing.T) {
 
 // openTempStore opens a new store in a directory of the test's own, closed
 // when the test ends.
-func openTempStore(t *testing.T) *Store {
+func openTempStore(t testing.TB) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), t.TempDir(), slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -58,7 +58,7 @@ func Run(t *testing.T, open Opener) {
 		{"RecomputeCosts", testRecomputeCosts}, {"UsageByTool", testUsageByTool},
 		{"CallsCountedOnce", testCallsCountedOnce}, {"RecomputeCalls", testRecomputeCalls},
 		{"Settings", testSettings},
-		{"Filters", testFilters},
+		{"Filters", testFilters}, {"FilterCases", testFilterCases}, {"FilterInjection", testFilterInjection}, {"LongFilters", testLongFilters},
 		{"RetentionPolicies", testRetentionPolicies},
 		{"RetentionByAge", testRetentionByAge},
 		{"RetentionByCount", testRetentionByCount}, {"DeleteTraceRange", testDeleteTraceRange},
@@ -86,7 +86,7 @@ func write(t *testing.T, s store.Store, spans []span.Span) store.WriteResult {
 	return res
 }
 
-func project(t *testing.T, s store.Store, name string) store.Project {
+func project(t testing.TB, s store.Store, name string) store.Project {
 	t.Helper()
 	p, err := s.ProjectByName(context.Background(), name)
 	if err != nil {

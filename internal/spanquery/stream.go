@@ -1,14 +1,34 @@
-package api
+package spanquery
 
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/store"
 )
+
+// Store is what a span query reads.
+type Store interface {
+	ProjectByName(ctx context.Context, name string) (store.Project, error)
+	SpanKeys(ctx context.Context, q store.SpanQuery) ([]store.SpanKey, error)
+	SpansByRowID(ctx context.Context, rowIDs []int64, light bool) ([]store.SpanRecord, error)
+}
+
+// Streamer answers span queries from a store.
+type Streamer struct {
+	Store Store
+	Log   *slog.Logger
+	// Query runs one store query for r, under the deadline the server gives
+	// each; nil runs it with r's context alone.
+	Query func(r *http.Request, q func(ctx context.Context) error) error
+
+	paging paging // the zero value is the default
+}
 
 // spanKeysPage is how many span keys one store query reads. Keys are 16
 // bytes; pages this large let SQLite sort each second of its start-time
@@ -16,28 +36,110 @@ import (
 // second), where pages of spans re-sort the second they stop in every time.
 const spanKeysPage = 32_768
 
-// spanQueryPage is how many spans one store query reads.
-const spanQueryPage = 500
+// spansPage is how many spans one store query reads.
+const spansPage = 500
 
-// streaming holds how span queries stream; tests shrink it to cross page
+// keepAliveAfter is how long an answer may go without a byte before one is
+// written (answerStream): well inside the 5 seconds phoenix-client waits by
+// default.
+const keepAliveAfter = 2 * time.Second
+
+// paging holds how span queries stream; tests shrink it to cross page
 // boundaries with few spans, and to write keep-alive newlines often.
-type streaming struct {
+type paging struct {
 	keysPage, spansPage int
 	keepAlive           time.Duration
 }
 
-func (a *API) streamingOf() streaming {
-	s := a.streaming
-	if s.keysPage <= 0 {
-		s.keysPage = spanKeysPage
+func (s *Streamer) pagingOf() paging {
+	p := s.paging
+	if p.keysPage <= 0 {
+		p.keysPage = spanKeysPage
 	}
-	if s.spansPage <= 0 {
-		s.spansPage = spanQueryPage
+	if p.spansPage <= 0 {
+		p.spansPage = spansPage
 	}
-	if s.keepAlive <= 0 {
-		s.keepAlive = spanQueryKeepAlive
+	if p.keepAlive <= 0 {
+		p.keepAlive = keepAliveAfter
 	}
-	return s
+	return p
+}
+
+// Answer writes the answer to req, over the spans of project, to w: each
+// query's DataFrame is streamed, so an export of a million spans holds a
+// page of them in memory, not the answer. It returns an error only while
+// none of the answer is written, for the caller to answer with its status
+// (a *Error says which); a later one ends the connection early, which is
+// what tells the client that the answer is incomplete.
+func (s *Streamer) Answer(w http.ResponseWriter, r *http.Request, project string, req Request) error {
+	boundary := newBoundary()
+	out := newAnswerStream(w, func(h http.Header) {
+		h.Set("Content-Type", "multipart/mixed; boundary="+boundary)
+	}, s.pagingOf().keepAlive)
+	err := s.stream(r, out, boundary, project, req)
+	out.close()
+	switch {
+	case err == nil:
+		return nil
+	case !out.committed():
+		return err
+	case errors.Is(err, context.Canceled) || r.Context().Err() != nil:
+		return nil
+	}
+	// The status is out; ending the connection before the answer ends
+	// is what tells the client that it is incomplete.
+	s.Log.Warn("span query failed after its answer started", "err", err)
+	panic(http.ErrAbortHandler)
+}
+
+// stream writes the answer's parts. Every query reads the spans stored
+// when the request began (the highest row id then), so that its two
+// passes, and its queries, see the same spans whatever arrives meanwhile.
+func (s *Streamer) stream(r *http.Request, out *answerStream, boundary, project string, req Request) error {
+	var p store.Project
+	err := s.query(r, func(ctx context.Context) (err error) {
+		p, err = s.Store.ProjectByName(ctx, project)
+		return err
+	})
+	found := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	var pin int64
+	if found { // an unknown project is simply one without spans, as in Phoenix
+		err := s.query(r, func(ctx context.Context) error {
+			newest, err := s.Store.SpanKeys(ctx, store.SpanQuery{ProjectID: p.ID, Limit: 1})
+			if len(newest) > 0 {
+				pin = newest[0].RowID
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for i, q := range req.queries {
+		sq := store.SpanQuery{ProjectID: p.ID, StartTime: req.opts.start, EndTime: req.opts.end, Filter: q.filter,
+			MaxRowID: pin, HasAttribute: q.listKey()}
+		switch {
+		case req.opts.roots != nil && sq.Filter != nil:
+			sq.Filter = &query.BoolExpr{Op: query.And, X: sq.Filter, Y: req.opts.roots}
+		case req.opts.roots != nil:
+			sq.Filter = req.opts.roots
+		}
+		if err := s.streamFrame(r, out, partHead(boundary, i), q, sq, req.opts.limit); err != nil {
+			return err
+		}
+	}
+	return out.write([]byte(multipartEnd(boundary)))
+}
+
+// query runs one store query.
+func (s *Streamer) query(r *http.Request, q func(ctx context.Context) error) error {
+	if s.Query == nil {
+		return q(r.Context())
+	}
+	return s.Query(r, q)
 }
 
 // eachSpan calls fn with the spans sq selects, in its order, until fn
@@ -47,14 +149,14 @@ func (a *API) streamingOf() streaming {
 // are read on a goroutine of their own, a page ahead of fn: reading and
 // reshaping each take about half of an export's time, and a server has
 // more than one core.
-func (a *API) eachSpan(r *http.Request, sq store.SpanQuery, light bool, fn func(*spanRow) (bool, error)) error {
+func (s *Streamer) eachSpan(r *http.Request, sq store.SpanQuery, light bool, fn func(*spanRow) (bool, error)) error {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	pages := make(chan []store.SpanRecord, 1)
 	read := make(chan error, 1)
 	go func() {
 		defer close(pages)
-		read <- a.readSpans(r.WithContext(ctx), sq, light, func(recs []store.SpanRecord) bool {
+		read <- s.readSpans(r.WithContext(ctx), sq, light, func(recs []store.SpanRecord) bool {
 			select {
 			case pages <- recs:
 				return true
@@ -79,14 +181,14 @@ func (a *API) eachSpan(r *http.Request, sq store.SpanQuery, light bool, fn func(
 
 // readSpans hands the spans sq selects to page, a page at a time, until
 // page returns false.
-func (a *API) readSpans(r *http.Request, sq store.SpanQuery, light bool, page func([]store.SpanRecord) bool) error {
-	pages := a.streamingOf()
+func (s *Streamer) readSpans(r *http.Request, sq store.SpanQuery, light bool, page func([]store.SpanRecord) bool) error {
+	pages := s.pagingOf()
 	sq.OrderByStartTime = true
 	sq.Limit = pages.keysPage + 1
 	for {
 		var keys []store.SpanKey
-		err := a.query(r, func(ctx context.Context) (err error) {
-			keys, err = a.Store.SpanKeys(ctx, sq)
+		err := s.query(r, func(ctx context.Context) (err error) {
+			keys, err = s.Store.SpanKeys(ctx, sq)
 			return err
 		})
 		if err != nil {
@@ -105,8 +207,8 @@ func (a *API) readSpans(r *http.Request, sq store.SpanQuery, light bool, page fu
 				ids[i] = k.RowID
 			}
 			var recs []store.SpanRecord
-			err := a.query(r, func(ctx context.Context) (err error) {
-				recs, err = a.Store.SpansByRowID(ctx, ids, light)
+			err := s.query(r, func(ctx context.Context) (err error) {
+				recs, err = s.Store.SpansByRowID(ctx, ids, light)
 				return err
 			})
 			if err != nil {
@@ -122,13 +224,6 @@ func (a *API) readSpans(r *http.Request, sq store.SpanQuery, light bool, page fu
 	}
 }
 
-// query runs one store query under the API's deadline.
-func (a *API) query(r *http.Request, q func(ctx context.Context) error) error {
-	ctx, cancel := a.queryContext(r.Context())
-	defer cancel()
-	return a.timedOut(r, ctx, q(ctx))
-}
-
 // keyAfter reports whether k comes after last in start-time order, newest
 // first.
 func keyAfter(k, last store.SpanKey) bool {
@@ -138,12 +233,12 @@ func keyAfter(k, last store.SpanKey) bool {
 // streamFrame writes one query's DataFrame to out: a first pass over the
 // spans it covers learns the columns, then the part's head is written, then
 // a second pass over the same spans writes the rows.
-func (a *API) streamFrame(r *http.Request, out *answerStream, partHead string, q spanQuery, sq store.SpanQuery, limit int) error {
+func (s *Streamer) streamFrame(r *http.Request, out *answerStream, partHead string, q spanQuery, sq store.SpanQuery, limit int) error {
 	shape := q.shape()
 	var last store.SpanKey
 	n := 0
 	if limit > 0 && sq.MaxRowID > 0 {
-		err := a.eachSpan(r, sq, true, func(row *spanRow) (bool, error) {
+		err := s.eachSpan(r, sq, true, func(row *spanRow) (bool, error) {
 			if keep, err := q.covers(row); !keep || err != nil {
 				return true, err
 			}
@@ -179,7 +274,7 @@ func (a *API) streamFrame(r *http.Request, out *answerStream, partHead string, q
 			return nil
 		}
 		m := 0
-		err := a.eachSpan(r, sq, false, func(row *spanRow) (bool, error) {
+		err := s.eachSpan(r, sq, false, func(row *spanRow) (bool, error) {
 			if keyAfter(store.SpanKey{RowID: row.rec.RowID, StartTime: row.rec.StartTime}, last) {
 				return false, nil
 			}
@@ -202,7 +297,7 @@ func (a *API) streamFrame(r *http.Request, out *answerStream, partHead string, q
 		}
 	}
 	if skipped > 0 {
-		a.Log.Warn("span query: spans that changed while it ran were left out", "project_id", sq.ProjectID,
+		s.Log.Warn("span query: spans that changed while it ran were left out", "project_id", sq.ProjectID,
 			"left_out", skipped, "spans", n)
 	}
 	return out.write(append(b, tableTail...))

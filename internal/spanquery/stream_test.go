@@ -1,14 +1,11 @@
-package api
+package spanquery
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -21,51 +18,18 @@ import (
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
-// watchedStore counts what the API reads and notes whether each read had
-// a deadline; beforeWhole, if set, runs once, before the first read of
-// whole spans (the second pass of a span query).
+// watchedStore counts what a span query reads; beforeWhole, if set, runs
+// once, before the first read of whole spans (the second pass of a query).
 type watchedStore struct {
 	store.Store
 	mu          sync.Mutex
 	keys        int // span keys returned
 	light       int // light spans returned
 	whole       int // whole spans returned
-	reads       int
-	noDeadline  []string
 	beforeWhole func()
 }
 
-func (w *watchedStore) saw(ctx context.Context, what string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.reads++
-	if _, ok := ctx.Deadline(); !ok {
-		w.noDeadline = append(w.noDeadline, what)
-	}
-}
-
-func (w *watchedStore) ProjectByName(ctx context.Context, name string) (store.Project, error) {
-	w.saw(ctx, "ProjectByName")
-	return w.Store.ProjectByName(ctx, name)
-}
-
-func (w *watchedStore) Spans(ctx context.Context, q store.SpanQuery) ([]store.SpanRecord, error) {
-	w.saw(ctx, "Spans")
-	return w.Store.Spans(ctx, q)
-}
-
-func (w *watchedStore) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, error) {
-	w.saw(ctx, "Traces")
-	return w.Store.Traces(ctx, q)
-}
-
-func (w *watchedStore) EachTreeSpan(ctx context.Context, traceRowID int64, fn func(*store.TreeSpan) error) error {
-	w.saw(ctx, "EachTreeSpan")
-	return w.Store.EachTreeSpan(ctx, traceRowID, fn)
-}
-
 func (w *watchedStore) SpanKeys(ctx context.Context, q store.SpanQuery) ([]store.SpanKey, error) {
-	w.saw(ctx, "SpanKeys")
 	keys, err := w.Store.SpanKeys(ctx, q)
 	w.mu.Lock()
 	w.keys += len(keys)
@@ -74,7 +38,6 @@ func (w *watchedStore) SpanKeys(ctx context.Context, q store.SpanQuery) ([]store
 }
 
 func (w *watchedStore) SpansByRowID(ctx context.Context, ids []int64, light bool) ([]store.SpanRecord, error) {
-	w.saw(ctx, "SpansByRowID")
 	if !light && w.beforeWhole != nil {
 		f := w.beforeWhole
 		w.beforeWhole = nil
@@ -94,24 +57,7 @@ func (w *watchedStore) SpansByRowID(ctx context.Context, ids []int64, light bool
 func (w *watchedStore) reset() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.keys, w.light, w.whole, w.reads, w.noDeadline = 0, 0, 0, 0, nil
-}
-
-// newWatchedAPI is an API over a watched SQLite store holding spans.
-func newWatchedAPI(t *testing.T, configure func(*API), spans ...span.Span) (http.Handler, *watchedStore) {
-	t.Helper()
-	st := newTestStore(t)
-	if len(spans) > 0 {
-		if _, err := st.WriteSpans(context.Background(), spans); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ws := &watchedStore{Store: st}
-	a := &API{Store: ws, Ingest: directSubmitter{st}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if configure != nil {
-		configure(a)
-	}
-	return a.Handler(), ws
+	w.keys, w.light, w.whole = 0, 0, 0
 }
 
 // frameDoc is a part of a span query's answer.
@@ -147,22 +93,22 @@ func manySpans(p string, n int) []span.Span {
 	return out
 }
 
-// TestSpanQueryHugeLimit asks for a hundred million spans of a project of
+// TestHugeLimit asks for a hundred million spans of a project of
 // 403: the answer holds each once, newest first, exactly as when the
 // spans are read in pages far smaller than the project, so that many pages
 // of keys and of spans are crossed.
-func TestSpanQueryHugeLimit(t *testing.T) {
+func TestHugeLimit(t *testing.T) {
 	const n = 403
 	spans := manySpans("big", n)
 	body := `{"queries":[{}],"limit":100000000}`
 	var parts []string
-	for _, pages := range []streaming{{}, {keysPage: 64, spansPage: 10}, {keysPage: 7, spansPage: 3}} {
-		h, _ := newWatchedAPI(t, func(a *API) { a.streaming = pages }, spans...)
-		w := postSpanQuery(t, h, "POST", "/v1/spans?project_name=big", body, nil)
-		if w.Code != 200 {
-			t.Fatalf("pages %+v: status %d: %s", pages, w.Code, w.Body)
-		}
-		got := readParts(t, w)
+	for _, pages := range []paging{{}, {keysPage: 64, spansPage: 10}, {keysPage: 7, spansPage: 3}} {
+		s, _ := newStreamer(t, spans...)
+		// No keep-alive newlines, which a slow run would write where
+		// another does not.
+		pages.keepAlive = time.Hour
+		s.paging = pages
+		got := readParts(t, answer(t, s, "big", body))
 		if len(got) != 1 {
 			t.Fatalf("pages %+v: %d parts, want 1", pages, len(got))
 		}
@@ -201,9 +147,9 @@ func TestSpanQueryHugeLimit(t *testing.T) {
 	}
 }
 
-// TestSpanQueryRareList explodes and concatenates a list that 3 spans of
+// TestRareList explodes and concatenates a list that 3 spans of
 // 400 hold: the store hands over those 3 spans only, once per pass.
-func TestSpanQueryRareList(t *testing.T) {
+func TestRareList(t *testing.T) {
 	spans := manySpans("rare", 400)
 	for _, i := range []int{17, 230, 399} {
 		s := &spans[i]
@@ -213,7 +159,8 @@ func TestSpanQueryRareList(t *testing.T) {
 	}
 	// A key that shares the list's name but not its path is not the list.
 	spans[5].Attributes = append(spans[5].Attributes, span.Attr{Key: "retrieval.documentsX", Value: span.StringValue("x")})
-	h, ws := newWatchedAPI(t, func(a *API) { a.streaming = streaming{keysPage: 50, spansPage: 7} }, spans...)
+	s, ws := newStreamer(t, spans...)
+	s.paging = paging{keysPage: 50, spansPage: 7}
 	for _, tc := range []struct {
 		name, query string
 		rows        int
@@ -222,10 +169,7 @@ func TestSpanQueryRareList(t *testing.T) {
 		{"concat", `{"concat":{"key":"retrieval.documents","kwargs":{"docs":"document.id"}}}`, 3},
 	} {
 		ws.reset()
-		w := postSpanQuery(t, h, "POST", "/v1/spans?project_name=rare", `{"queries":[`+tc.query+`],"limit":100000000}`, nil)
-		if w.Code != 200 {
-			t.Fatalf("%s: status %d: %s", tc.name, w.Code, w.Body)
-		}
+		w := answer(t, s, "rare", `{"queries":[`+tc.query+`],"limit":100000000}`)
 		doc := decodeFrame(t, readParts(t, w)[0])
 		if len(doc.Data) != tc.rows {
 			t.Errorf("%s: %d rows, want %d", tc.name, len(doc.Data), tc.rows)
@@ -238,11 +182,11 @@ func TestSpanQueryRareList(t *testing.T) {
 	}
 }
 
-// TestSpanQueryPasses changes the project between the two passes of a
+// TestPasses changes the project between the two passes of a
 // query: a span stored later is not in the answer, and a trace moved in
 // from another project, whose spans have an attribute the schema lacks, is
 // left out rather than written under a schema that misdescribes it.
-func TestSpanQueryPasses(t *testing.T) {
+func TestPasses(t *testing.T) {
 	spans := manySpans("pin", 30)
 	// Stored first, below the pin, and in the middle of the answer's start
 	// times, so that the second pass meets it after its first page of keys,
@@ -250,10 +194,9 @@ func TestSpanQueryPasses(t *testing.T) {
 	other := testSpan("elsewhere", 900, 900, 0, span.KindLLM, span.Attr{Key: "extra.key", Value: span.StringValue("x")})
 	other.StartTime = t0 + 15_500_000
 	var logged bytes.Buffer
-	h, ws := newWatchedAPI(t, func(a *API) {
-		a.streaming = streaming{keysPage: 8, spansPage: 3}
-		a.Log = slog.New(slog.NewTextHandler(&logged, nil))
-	}, append([]span.Span{other}, spans...)...)
+	s, ws := newStreamer(t, append([]span.Span{other}, spans...)...)
+	s.paging = paging{keysPage: 8, spansPage: 3}
+	s.Log = slog.New(slog.NewTextHandler(&logged, nil))
 	ws.beforeWhole = func() {
 		late := testSpan("pin", 1, 5000, 0, span.KindChain, span.Attr{Key: "late", Value: span.BoolValue(true)})
 		late.StartTime = t0 + 15e6
@@ -268,11 +211,7 @@ func TestSpanQueryPasses(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	w := postSpanQuery(t, h, "POST", "/v1/spans?project_name=pin", `{"queries":[{}],"limit":1000}`, nil)
-	if w.Code != 200 {
-		t.Fatalf("status %d: %s", w.Code, w.Body)
-	}
-	doc := decodeFrame(t, readParts(t, w)[0])
+	doc := decodeFrame(t, readParts(t, answer(t, s, "pin", `{"queries":[{}],"limit":1000}`))[0])
 	var ids []string
 	for _, row := range doc.Data {
 		ids = append(ids, row["0_context.span_id"].(string))
@@ -296,22 +235,19 @@ func TestSpanQueryPasses(t *testing.T) {
 	}
 }
 
-// TestSpanQueryKeepAlive writes keep-alive newlines as often as it can
+// TestKeepAlive writes keep-alive newlines as often as it can
 // while a query reads slowly: the answer is still multipart whose parts are
 // the same JSON as without them.
-func TestSpanQueryKeepAlive(t *testing.T) {
+func TestKeepAlive(t *testing.T) {
 	spans := manySpans("slow", 60)
 	body := `{"queries":[{},{"select":{"n":{"key":"n"}}}],"limit":1000}`
-	h, _ := newWatchedAPI(t, nil, spans...)
-	want := readParts(t, postSpanQuery(t, h, "POST", "/v1/spans?project_name=slow", body, nil))
+	fast, _ := newStreamer(t, spans...)
+	want := readParts(t, answer(t, fast, "slow", body))
 
-	slow, ws := newWatchedAPI(t, func(a *API) { a.streaming = streaming{keysPage: 5, spansPage: 2, keepAlive: time.Millisecond} }, spans...)
+	slow, ws := newStreamer(t, spans...)
+	slow.paging = paging{keysPage: 5, spansPage: 2, keepAlive: time.Millisecond}
 	ws.Store = slowStore{ws.Store}
-	w := postSpanQuery(t, slow, "POST", "/v1/spans?project_name=slow", body, nil)
-	if w.Code != 200 {
-		t.Fatalf("status %d: %s", w.Code, w.Body)
-	}
-	got := readParts(t, w)
+	got := readParts(t, answer(t, slow, "slow", body))
 	if len(got) != len(want) {
 		t.Fatalf("%d parts, want %d", len(got), len(want))
 	}
@@ -335,74 +271,6 @@ type slowStore struct{ store.Store }
 func (s slowStore) SpansByRowID(ctx context.Context, ids []int64, light bool) ([]store.SpanRecord, error) {
 	time.Sleep(3 * time.Millisecond)
 	return s.Store.SpansByRowID(ctx, ids, light)
-}
-
-// TestReadDeadlines checks that every store query of the REST reads gets
-// the API's deadline, and that one that runs out of it is answered 503,
-// saying so, before any of the answer is written.
-func TestReadDeadlines(t *testing.T) {
-	spans := spanQueryFixture()
-	h, ws := newWatchedAPI(t, func(a *API) { a.QueryTimeout = time.Hour }, spans...)
-	for _, req := range []struct{ method, path, body string }{
-		{"GET", "/v1/projects/agent/spans?filter=span_kind%20%3D%3D%20%27LLM%27", ""},
-		{"GET", "/v1/projects/agent/traces?include_spans=true", ""},
-		{"POST", "/v1/spans?project_name=agent", `{"queries":[{},{"explode":{"key":"retrieval.documents"}}],"limit":100000000}`},
-	} {
-		ws.reset()
-		w := postSpanQuery(t, h, req.method, req.path, req.body, nil)
-		if w.Code != 200 {
-			t.Fatalf("%s %s: status %d: %s", req.method, req.path, w.Code, w.Body)
-		}
-		if ws.reads == 0 || len(ws.noDeadline) > 0 {
-			t.Errorf("%s %s: %d store reads, these without a deadline: %v", req.method, req.path, ws.reads, ws.noDeadline)
-		}
-	}
-
-	expired, _ := newWatchedAPI(t, func(a *API) { a.QueryTimeout = time.Nanosecond }, spans...)
-	const msg = "the query took longer than 1ns; narrow the time range or the filter"
-	for _, req := range []struct{ method, path, body string }{
-		{"GET", "/v1/projects/agent/spans?filter=cumulative_llm_token_count_total%20%3E%200", ""},
-		{"GET", "/v1/projects/agent/traces?include_spans=true", ""},
-		{"POST", "/v1/spans?project_name=agent", `{"queries":[{"filter":{"condition":"cumulative_llm_token_count_total > 0"}}],"limit":100000000}`},
-	} {
-		w := postSpanQuery(t, expired, req.method, req.path, req.body, nil)
-		if w.Code != http.StatusServiceUnavailable || strings.TrimSpace(w.Body.String()) != msg {
-			t.Errorf("%s %s past its deadline = %d %q, want 503 %q", req.method, req.path, w.Code, w.Body, msg)
-		}
-	}
-}
-
-// TestFilterTooComplex sends filters over the size limits: each is a 422
-// saying which limit, before anything is read.
-func TestFilterTooComplex(t *testing.T) {
-	h, ws := newWatchedAPI(t, nil, spanQueryFixture()...)
-	chain := "metadata" + strings.Repeat("['k']", 100_000) + " == 'x'"
-	long := "'" + strings.Repeat("refund ", 500_000/7) + "' in input.value"
-	terms := "metadata" + strings.Repeat("['k']", 2_500) + " == 'x'"
-	for _, tc := range []struct {
-		filter, want string
-	}{
-		{chain, "the filter is too long: 500015 bytes, at most 131072"},
-		{long, "the filter is too long: 500013 bytes, at most 131072"},
-		{terms, "the filter is too complex: more than 5000 terms (names, values, operators and subscripts)"},
-	} {
-		ws.reset()
-		cond, _ := json.Marshal(tc.filter)
-		w := postSpanQuery(t, h, "POST", "/v1/spans?project_name=agent", `{"queries":[{"filter":{"condition":`+string(cond)+`}}]}`, nil)
-		if w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), tc.want) {
-			t.Errorf("span query with a %d-byte filter = %d %.200s, want 422 with %q", len(tc.filter), w.Code, w.Body, tc.want)
-		}
-		if ws.reads != 0 {
-			t.Errorf("a span query with a filter over the limits made %d store reads", ws.reads)
-		}
-		req := httptest.NewRequest("GET", "/v1/projects/agent/spans", nil)
-		req.URL.RawQuery = "filter=" + strings.ReplaceAll(strings.ReplaceAll(tc.filter, "'", "%27"), " ", "%20")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), tc.want) {
-			t.Errorf("span list with a %d-byte filter = %d %.200s, want 422 with %q", len(tc.filter), rec.Code, rec.Body, tc.want)
-		}
-	}
 }
 
 // TestAttributeShape checks the premise of the first pass's cache: spans
@@ -464,67 +332,5 @@ func TestAttributeShape(t *testing.T) {
 	t.Logf("%d shapes, %d spans compared with an earlier one of their shape", shapes, compared)
 	if compared < 5_000 {
 		t.Errorf("only %d spans shared a shape with an earlier one; the test proves little", compared)
-	}
-}
-
-// TestTracesWithManySpans lists traces with include_spans, one of them of
-// 3,000 spans: every span comes once, in start order, as Phoenix's
-// TraceSpanData, read as the answer is written.
-func TestTracesWithManySpans(t *testing.T) {
-	const n = 3000
-	spans := []span.Span{testSpan("wide", 1, 1, 0, span.KindAgent)}
-	for i := 2; i <= n; i++ {
-		s := testSpan("wide", 1, i, 1, span.KindTool)
-		s.StartTime = t0 + int64(n-i)*1e6 // stored against start order
-		spans = append(spans, s)
-	}
-	spans = append(spans, testSpan("wide", 2, n+1, 0, span.KindChain))
-	h, _ := newWatchedAPI(t, nil, spans...)
-	code, body := get(t, h, "/v1/projects/wide/traces?include_spans=true&sort=start_time&order=asc")
-	if code != 200 {
-		t.Fatalf("status %d: %.300s", code, body)
-	}
-	var doc struct {
-		Data []struct {
-			TraceID  string `json:"trace_id"`
-			NumSpans int    `json:"num_spans"`
-			Spans    []struct {
-				ID         string  `json:"id"`
-				SpanID     string  `json:"span_id"`
-				ParentID   *string `json:"parent_id"`
-				Name       string  `json:"name"`
-				SpanKind   string  `json:"span_kind"`
-				StatusCode string  `json:"status_code"`
-				StartTime  string  `json:"start_time"`
-				EndTime    string  `json:"end_time"`
-			} `json:"spans"`
-		} `json:"data"`
-		NextCursor *string `json:"next_cursor"`
-	}
-	if err := json.Unmarshal([]byte(body), &doc); err != nil {
-		t.Fatalf("answer is not JSON: %v", err)
-	}
-	if len(doc.Data) != 2 {
-		t.Fatalf("%d traces, want 2", len(doc.Data))
-	}
-	wide := doc.Data[0]
-	if wide.NumSpans != n || len(wide.Spans) != n {
-		t.Fatalf("trace %s: num_spans %d and %d spans listed, want %d", wide.TraceID, wide.NumSpans, len(wide.Spans), n)
-	}
-	seen := map[string]bool{}
-	for i, s := range wide.Spans {
-		if seen[s.SpanID] || s.ID == "" || s.Name == "" || s.SpanKind == "" || s.StatusCode == "" || s.EndTime == "" {
-			t.Fatalf("span %d: %+v (twice, or with a field missing)", i, s)
-		}
-		seen[s.SpanID] = true
-		if i > 0 && s.StartTime < wide.Spans[i-1].StartTime {
-			t.Fatalf("span %d starts at %s, before the span listed before it", i, s.StartTime)
-		}
-		if (s.ParentID == nil) != (s.SpanID == hexID(1, 16)) {
-			t.Fatalf("span %s has parent %v", s.SpanID, s.ParentID)
-		}
-	}
-	if len(doc.Data[1].Spans) != 1 {
-		t.Errorf("second trace lists %d spans, want 1", len(doc.Data[1].Spans))
 	}
 }
