@@ -101,9 +101,15 @@ type userForm struct {
 	Username, Email, Role, Error string
 }
 
-type roleOption struct{ Value, Label string }
+// roleOption is a role in a select: Label in the form that creates a
+// user, Short in the users list.
+type roleOption struct{ Value, Label, Short string }
 
-var roleOptions = []roleOption{{"VIEWER", "Viewer — reads"}, {"MEMBER", "Member — writes and annotates"}, {"ADMIN", "Admin — manages users and keys"}}
+var roleOptions = []roleOption{
+	{"VIEWER", "Viewer — reads", "Viewer"},
+	{"MEMBER", "Member — writes and annotates", "Member"},
+	{"ADMIN", "Admin — manages users and keys", "Admin"},
+}
 
 // settingsFlashes are what the page says after a form did its work: fixed
 // words, since anyone can make a link with ?done=.
@@ -192,7 +198,12 @@ func (h *Handler) keyRows(keys []store.APIKey, revokeBase string) []keyRow {
 func (h *Handler) keyRow(k store.APIKey, revokeBase string) keyRow {
 	row := keyRow{APIKey: k, Expires: "never", Revoke: revokeBase + strconv.FormatInt(k.ID, 10) + "/revoke"}
 	if k.ExpiresAt != 0 {
-		row.Expires = time.Unix(0, k.ExpiresAt).UTC().Format("2006-01-02 15:04 UTC")
+		at := time.Unix(0, k.ExpiresAt).UTC()
+		row.Expires = at.Format("2006-01-02 15:04 UTC")
+		if at.Equal(at.Truncate(24 * time.Hour)) {
+			// The end of the day the form named: that day is the last.
+			row.Expires = at.Add(-time.Hour).Format("2006-01-02")
+		}
 		row.Expired = h.now().UnixNano() >= k.ExpiresAt
 	}
 	return row
