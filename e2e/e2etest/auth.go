@@ -61,12 +61,20 @@ func (s *Server) do(t testing.TB, client *http.Client, method, path, token strin
 	return resp.StatusCode, out
 }
 
-// createdKey is the part of a created key's answer the helpers use.
-type createdKey struct {
-	Data struct {
-		ID  string `json:"id"`
-		Key string `json:"key"`
-	} `json:"data"`
+// createdKey reads the id and the key of a created key's answer, failing
+// the test on any other.
+func createdKey(t testing.TB, what string, code int, body []byte) (id, key string) {
+	t.Helper()
+	var k struct {
+		Data struct {
+			ID  string `json:"id"`
+			Key string `json:"key"`
+		} `json:"data"`
+	}
+	if code != http.StatusCreated || json.Unmarshal(body, &k) != nil || k.Data.Key == "" {
+		t.Fatalf("create %s: %d %s", what, code, body)
+	}
+	return k.Data.ID, k.Data.Key
 }
 
 // SystemKey makes a system key, which writes but manages nothing, through
@@ -74,14 +82,7 @@ type createdKey struct {
 func (s *Server) SystemKey(t testing.TB, name string) (id, key string) {
 	t.Helper()
 	code, body := s.Do(t, "POST", "/v1/system/api_keys", AdminSecret, map[string]any{"data": map[string]any{"name": name}})
-	if code != http.StatusCreated {
-		t.Fatalf("create system key %q: %d %s", name, code, body)
-	}
-	var k createdKey
-	if err := json.Unmarshal(body, &k); err != nil || k.Data.Key == "" {
-		t.Fatalf("create system key %q: %v %s", name, err, body)
-	}
-	return k.Data.ID, k.Data.Key
+	return createdKey(t, "system key "+name, code, body)
 }
 
 // UserKey creates a user with role (ADMIN, MEMBER or VIEWER), logs in as
@@ -101,12 +102,5 @@ func (s *Server) UserKey(t testing.TB, username, role string) (id, key string) {
 		t.Fatalf("log in as %q: %d %s", username, code, body)
 	}
 	code, body = s.do(t, client, "POST", "/v1/user/api_keys", "", map[string]any{"data": map[string]any{"name": username + "-key"}})
-	if code != http.StatusCreated {
-		t.Fatalf("create %q's key: %d %s", username, code, body)
-	}
-	var k createdKey
-	if err := json.Unmarshal(body, &k); err != nil || k.Data.Key == "" {
-		t.Fatalf("create %q's key: %v %s", username, err, body)
-	}
-	return k.Data.ID, k.Data.Key
+	return createdKey(t, username+"'s key", code, body)
 }

@@ -88,27 +88,37 @@ func (a *API) listUsers(r *http.Request) (any, error) {
 	if _, err := a.principal(r); err != nil {
 		return nil, err
 	}
+	return idPage(r, userNode, func(cursor int64, limit int) ([]store.User, error) {
+		return a.Auth.Users(r.Context(), store.UserQuery{Cursor: cursor, Limit: limit})
+	}, func(u store.User) int64 { return u.ID }, toUserJSON)
+}
+
+// idPage is a page of a list in descending id order, as Phoenix pages
+// users and keys: limit (100, at most 1000) and a cursor, the GlobalID of
+// type node of the page's first row. list is asked for one row more than
+// the page, whose id is the next page's cursor.
+func idPage[T, J any](r *http.Request, node string, list func(cursor int64, limit int) ([]T, error), id func(T) int64, toJSON func(T) J) (any, error) {
 	q := r.URL.Query()
 	limit, err := limitParam(q, 100, 1000)
 	if err != nil {
 		return nil, err
 	}
-	cursor, err := cursorParam(q, userNode)
+	cursor, err := cursorParam(q, node)
 	if err != nil {
 		return nil, err
 	}
-	users, err := a.Auth.Users(r.Context(), store.UserQuery{Cursor: cursor, Limit: limit + 1})
+	rows, err := list(cursor, limit+1)
 	if err != nil {
 		return nil, err
 	}
-	out := page{Data: []userJSON{}}
-	if len(users) > limit {
-		next := GlobalID(userNode, users[limit].ID)
-		out.NextCursor, users = &next, users[:limit]
+	out := page{}
+	if len(rows) > limit {
+		next := GlobalID(node, id(rows[limit]))
+		out.NextCursor, rows = &next, rows[:limit]
 	}
-	data := make([]userJSON, len(users))
-	for i, u := range users {
-		data[i] = toUserJSON(u)
+	data := make([]J, len(rows))
+	for i, row := range rows {
+		data[i] = toJSON(row)
 	}
 	out.Data = data
 	return out, nil
@@ -374,30 +384,13 @@ func (a *API) listUsersKeys(r *http.Request) (any, error) {
 	if _, err := a.principal(r); err != nil {
 		return nil, err
 	}
-	q := r.URL.Query()
-	limit, err := limitParam(q, 100, 1000)
-	if err != nil {
-		return nil, err
-	}
-	cursor, err := cursorParam(q, userKeyNode)
-	if err != nil {
-		return nil, err
-	}
-	keys, err := a.Auth.APIKeys(r.Context(), store.APIKeyQuery{Cursor: cursor, Limit: limit + 1})
-	if err != nil {
-		return nil, err
-	}
-	out := page{}
-	if len(keys) > limit {
-		next := GlobalID(userKeyNode, keys[limit].ID)
-		out.NextCursor, keys = &next, keys[:limit]
-	}
-	data := keysJSON(keys, userKeyNode)
-	for i, k := range keys {
-		data[i].User = &keyOwner{GlobalID(userNode, k.UserID), k.Username, k.UserEmail}
-	}
-	out.Data = data
-	return out, nil
+	return idPage(r, userKeyNode, func(cursor int64, limit int) ([]store.APIKey, error) {
+		return a.Auth.APIKeys(r.Context(), store.APIKeyQuery{Cursor: cursor, Limit: limit})
+	}, func(k store.APIKey) int64 { return k.ID }, func(k store.APIKey) apiKeyJSON {
+		out := toAPIKeyJSON(k, userKeyNode)
+		out.User = &keyOwner{GlobalID(userNode, k.UserID), k.Username, k.UserEmail}
+		return out
+	})
 }
 
 // created201 makes the wrapper answer 201 with its value.

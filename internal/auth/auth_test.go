@@ -67,7 +67,7 @@ func (c *countingStore) APIKeyByHash(ctx context.Context, hash []byte) (store.AP
 	return c.AuthStore.APIKeyByHash(ctx, hash)
 }
 
-func openStore(t *testing.T) *sqlite.Store {
+func openStore(t testing.TB) *sqlite.Store {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), t.TempDir(), slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -83,7 +83,7 @@ type fixture struct {
 	clock *clock
 }
 
-func newFixture(t *testing.T, cfg Config) *fixture {
+func newFixture(t testing.TB, cfg Config) *fixture {
 	t.Helper()
 	f := &fixture{st: &countingStore{AuthStore: openStore(t)}, clock: &clock{t: time.Now()}}
 	cfg.Secret = testSecret

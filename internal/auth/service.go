@@ -118,7 +118,7 @@ func New(st store.AuthStore, cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Service{st: st, cfg: cfg, h: hasher{[]byte(cfg.Secret)}, limiter: newLoginLimiter(cfg.Limits),
+	s := &Service{st: st, cfg: cfg, h: newHasher(cfg.Secret), limiter: newLoginLimiter(cfg.Limits),
 		log: cfg.Log, now: cfg.Now, used: map[int64]int64{}}
 	s.errs.Log = cfg.Log
 	if cfg.AdminSecret != "" {

@@ -7,12 +7,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"google.golang.org/grpc"
 
 	"github.com/loupe-dev/loupe/internal/auth"
-	"github.com/loupe-dev/loupe/internal/ingest"
 	"github.com/loupe-dev/loupe/internal/route"
 	"github.com/loupe-dev/loupe/internal/sso"
 	"github.com/loupe-dev/loupe/internal/store"
@@ -97,27 +95,5 @@ func (s *Server) warnIfOpen() {
 		s.log.Warn(fmt.Sprintf("authentication is off and Loupe listens on %s, which other machines may reach: "+
 			"anyone who can connect can read every trace and write spans. Turn it on with LOUPE_ENABLE_AUTH=true and "+
 			"LOUPE_SECRET=<32+ characters>, or listen on 127.0.0.1 only", strings.Join(exposed, " and ")))
-	}
-}
-
-// bootstrapAuth creates the first admin once the database takes writes,
-// trying as often as ingest checks it.
-func (s *Server) bootstrapAuth(ctx context.Context) {
-	tick := time.NewTicker(ingest.DefaultCheckInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		err := s.auth.Bootstrap(ctx)
-		if err == nil {
-			return
-		}
-		if !errors.Is(err, store.ErrUnavailable) && ctx.Err() == nil {
-			s.log.Error("create the first admin", "err", err)
-			return
-		}
 	}
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -26,23 +25,12 @@ const (
 // URL, PostgreSQL.
 func newAuthServer(t *testing.T, database string, metricsAuth bool) (*Server, http.Handler) {
 	t.Helper()
-	cfg := DefaultConfig()
-	cfg.DataDir = t.TempDir()
-	cfg.Database = database
-	cfg.HTTPAddr, cfg.GRPCAddr = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.EnableAuth, cfg.MetricsAuth = true, metricsAuth
-	cfg.Secret = Secret{Value: testSecret, From: "LOUPE_SECRET"}
-	cfg.AdminSecret = Secret{Value: testAdminSecret, From: "LOUPE_ADMIN_SECRET"}
-	s, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		s.httpLn.Close()
-		s.grpcLn.Close()
-		s.store.Close()
+	return newTestServer(t, func(cfg *Config) {
+		cfg.Database = database
+		cfg.EnableAuth, cfg.MetricsAuth = true, metricsAuth
+		cfg.Secret = Secret{Value: testSecret, From: "LOUPE_SECRET"}
+		cfg.AdminSecret = Secret{Value: testAdminSecret, From: "LOUPE_ADMIN_SECRET"}
 	})
-	return s, s.http.Handler
 }
 
 // open are the routes served without credentials: probes, the version

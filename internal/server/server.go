@@ -337,7 +337,9 @@ func (s *Server) Run(ctx context.Context) error {
 	})
 	if s.retentionPending {
 		g.Go(func() error {
-			s.storeRetentionFlags(gctx)
+			s.whenWritable(gctx, "store the default retention policy of the flags", func(ctx context.Context) error {
+				return applyDefaultRetention(ctx, s.store, s.cfg)
+			})
 			return nil
 		})
 	}
@@ -345,7 +347,7 @@ func (s *Server) Run(ctx context.Context) error {
 		g.Go(func() error { return s.auth.Run(gctx) })
 		if s.bootstrapPending {
 			g.Go(func() error {
-				s.bootstrapAuth(gctx)
+				s.whenWritable(gctx, "create the first admin", s.auth.Bootstrap)
 				return nil
 			})
 		}
@@ -368,9 +370,11 @@ func (s *Server) Run(ctx context.Context) error {
 	return err
 }
 
-// storeRetentionFlags stores the default retention policy of the flags
-// once the database takes writes, trying as often as ingest checks it.
-func (s *Server) storeRetentionFlags(ctx context.Context) {
+// whenWritable runs write once the database takes writes, trying as often
+// as ingest checks it, and logs how it went: what needed writes at start
+// (the retention flags, the first admin) is done this way when the
+// database took none then.
+func (s *Server) whenWritable(ctx context.Context, what string, write func(context.Context) error) {
 	tick := time.NewTicker(ingest.DefaultCheckInterval)
 	defer tick.Stop()
 	for {
@@ -379,13 +383,13 @@ func (s *Server) storeRetentionFlags(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		err := applyDefaultRetention(ctx, s.store, s.cfg)
+		err := write(ctx)
 		if err == nil {
-			s.log.Info("stored the default retention policy of the flags")
+			s.log.Info("done now that the database takes writes: " + what)
 			return
 		}
 		if !errors.Is(err, store.ErrUnavailable) && ctx.Err() == nil {
-			s.log.Error("store the default retention policy of the flags", "err", err)
+			s.log.Error(what, "err", err)
 			return
 		}
 	}
