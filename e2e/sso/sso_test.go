@@ -112,7 +112,9 @@ func TestSingleSignOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var me struct{ Data struct{ Username, Email, Role string } }
+	var me struct {
+		Data struct{ Username, Email, Role string }
+	}
 	json.NewDecoder(resp.Body).Decode(&me)
 	resp.Body.Close()
 	if me.Data.Username != "Alice" || me.Data.Email != "alice@example.com" || me.Data.Role != "MEMBER" {
