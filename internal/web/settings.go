@@ -316,12 +316,21 @@ func (h *Handler) revokeSystemKey(w http.ResponseWriter, r *http.Request) {
 	h.revokeKey(w, r, store.APIKey.System)
 }
 
-func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request, may func(store.APIKey) bool) {
-	missing := notFound{What: "API key", ID: r.PathValue("id"), Back: "/settings", BackFor: "Settings",
-		Hint: "No key of yours has this id; it may have been revoked already."}
+// settingsID reads the route's {id}, of a key or a user; a malformed one
+// gets the 404 page missing describes, which a store's not found gets too.
+func (h *Handler) settingsID(w http.ResponseWriter, r *http.Request, what, hint string) (int64, notFound, bool) {
+	missing := notFound{What: what, ID: r.PathValue("id"), Back: "/settings", BackFor: "Settings", Hint: hint}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		h.notFound(w, r, missing)
+		return 0, missing, false
+	}
+	return id, missing, true
+}
+
+func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request, may func(store.APIKey) bool) {
+	id, missing, ok := h.settingsID(w, r, "API key", "No key of yours has this id; it may have been revoked already.")
+	if !ok {
 		return
 	}
 	k, err := h.auth.APIKey(r.Context(), id)
@@ -411,11 +420,8 @@ func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, done string
 	if !parseSettingsForm(w, r) {
 		return
 	}
-	missing := notFound{What: "User", ID: r.PathValue("id"), Back: "/settings", BackFor: "Settings",
-		Hint: "No user has this id; they may have been deleted."}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		h.notFound(w, r, missing)
+	id, missing, ok := h.settingsID(w, r, "User", "No user has this id; they may have been deleted.")
+	if !ok {
 		return
 	}
 	var fe *formError

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -32,12 +31,7 @@ type authSite struct {
 
 func newAuthSite(t *testing.T, idps []sso.Config) *authSite {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
-	st, err := sqlite.Open(context.Background(), t.TempDir(), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st, log := openTestStore(t)
 	a, err := auth.New(st, auth.Config{Secret: "a-web-test-secret-of-32-characters-or-more-5",
 		Limits: auth.LoginLimits{PerLogin: 3, Window: time.Minute, PerAddress: 100, AddressInterval: time.Millisecond}})
 	if err != nil {
