@@ -185,6 +185,10 @@ func TestLogInManageAndLogOut(t *testing.T) {
 	p.see(".usermenu summary", "bob", "Member")
 	p.click(".thead details.annot-pop summary")
 	p.see(".annot-menu", "Save annotation", "Add note")
+	p.do("write a note", chromedp.SendKeys(chromedp.CSS(`.annot-menu textarea[name="note"]`), "Refund policy answer checked."),
+		chromedp.Click(chromedp.CSS(`.annot-menu form:has(textarea[name="note"]) button[type="submit"]`)))
+	p.waitFor("the note in the list", `document.querySelector(".thead .annot-list")?.textContent.includes("Refund policy answer checked.")`, 10*time.Second)
+	p.see(".thead .annot-list .an-by", "bob")
 	p.shot("58-member-trace")
 	p.logOut()
 
