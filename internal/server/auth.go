@@ -12,6 +12,7 @@ import (
 
 	"github.com/loupe-dev/loupe/internal/auth"
 	"github.com/loupe-dev/loupe/internal/route"
+	"github.com/loupe-dev/loupe/internal/sso"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -35,6 +36,24 @@ func newAuth(ctx context.Context, st store.Store, cfg Config, log *slog.Logger) 
 		return svc, true, nil
 	}
 	return svc, false, nil
+}
+
+// singleSignOn logs people in through the configured identity providers,
+// with authentication on; nil otherwise.
+func (s *Server) singleSignOn(log *slog.Logger) *sso.Service {
+	idps := s.cfg.IdentityProviders
+	if len(idps) == 0 {
+		return nil
+	}
+	if s.auth == nil {
+		log.Warn("PHOENIX_OAUTH2_* variables configure single sign-on, but authentication is off: they are ignored")
+		return nil
+	}
+	for _, c := range idps {
+		log.Info("single sign-on through "+c.DisplayName, "idp", c.Name, "callback", "/oauth2/"+c.Name+"/tokens",
+			"sign_up", c.AllowSignUp, "auto_login", c.AutoLogin)
+	}
+	return sso.New(s.auth, idps, sso.Options{SecureCookies: s.cfg.SecureCookies, Log: log})
 }
 
 // guard is the middleware of a surface: authentication as o says, or none

@@ -37,16 +37,19 @@ func newAuthServer(t *testing.T, database string, metricsAuth bool) (*Server, ht
 // Phoenix's clients ask first, logging in and out, and the static files
 // the login page needs. /metrics is open unless --metrics-auth.
 var open = map[string]bool{
-	"GET /healthz":                 true,
-	"GET /readyz":                  true,
-	"GET /metrics":                 true,
-	"GET /arize_phoenix_version":   true,
-	"POST /auth/login":             true,
-	"GET /auth/logout":             true,
-	"GET /login":                   true,
-	"POST /login":                  true,
-	"POST /logout":                 true,
-	"GET /static/{version}/{file}": true,
+	"GET /healthz":                  true,
+	"GET /readyz":                   true,
+	"GET /metrics":                  true,
+	"GET /arize_phoenix_version":    true,
+	"POST /auth/login":              true,
+	"GET /auth/logout":              true,
+	"GET /login":                    true,
+	"POST /login":                   true,
+	"POST /logout":                  true,
+	"GET /static/{version}/{file}":  true,
+	"GET /oauth2/{idp_name}/login":  true,
+	"POST /oauth2/{idp_name}/login": true,
+	"GET /oauth2/{idp_name}/tokens": true,
 }
 
 // viewerMayWrite are the routes taking other methods than GET that a
@@ -190,24 +193,42 @@ func TestPagesGoToLogin(t *testing.T) {
 		}
 	}
 
-	// Logging in through the form sets the cookie and goes back.
+	// Logging in through the form sets the cookie; the first admin, whose
+	// password is the initial one, chooses a new one before going back.
 	form := url.Values{"login": {"admin"}, "password": {"admin"}, "next": {"/projects/default"}}
 	r := httptest.NewRequest("POST", "/login", strings.NewReader(form.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
-	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/projects/default" || len(w.Result().Cookies()) != 1 {
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/password?next=%2Fprojects%2Fdefault" || len(w.Result().Cookies()) != 1 {
 		t.Fatalf("login = %d, Location %q, cookies %v", w.Code, w.Header().Get("Location"), w.Result().Cookies())
 	}
 	cookie := w.Result().Cookies()[0]
-	r = httptest.NewRequest("GET", "/", nil)
+	get := func(path string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", path, nil)
+		r.Header.Set("Sec-Fetch-Mode", "navigate")
+		r.AddCookie(cookie)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	if w := get("/"); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/password?next=%2F" {
+		t.Errorf("home page before a new password = %d %q, want the password page", w.Code, w.Header().Get("Location"))
+	}
+	pw := url.Values{"current": {"admin"}, "new": {"a-new-password"}, "confirm": {"a-new-password"}, "next": {"/projects/default"}}
+	r = httptest.NewRequest("POST", "/password", strings.NewReader(pw.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r.AddCookie(cookie)
 	w = httptest.NewRecorder()
 	h.ServeHTTP(w, r)
-	if w.Code != http.StatusOK {
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/projects/default" {
+		t.Fatalf("new password = %d %q %s", w.Code, w.Header().Get("Location"), w.Body)
+	}
+	if w := get("/"); w.Code != http.StatusOK {
 		t.Errorf("home page with the session = %d", w.Code)
 	}
 
+	form.Set("password", "wrong")
 	form.Set("password", "wrong")
 	r = httptest.NewRequest("POST", "/login", strings.NewReader(form.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")

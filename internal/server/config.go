@@ -15,6 +15,7 @@ import (
 	"github.com/loupe-dev/loupe/internal/auth"
 	"github.com/loupe-dev/loupe/internal/ingest"
 	"github.com/loupe-dev/loupe/internal/retention"
+	"github.com/loupe-dev/loupe/internal/sso"
 )
 
 // Config is everything `loupe serve` can be told. Each field has a flag, a
@@ -61,6 +62,9 @@ type Config struct {
 	Secret               Secret // keys the hashes of stored tokens
 	AdminSecret          Secret // a bearer token acting as the system
 	InitialAdminPassword Secret // the first admin's, to be changed at first login
+	// IdentityProviders log people in to the UI by single sign-on, with
+	// auth on: the PHOENIX_OAUTH2_<IDP>_* variables (sso.FromEnv).
+	IdentityProviders []sso.Config
 }
 
 // Secret is a value read from an environment variable, which it names.

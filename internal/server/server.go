@@ -144,7 +144,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.api = &api.API{Store: st, Ingest: s.pipeline, Costs: s.costs, Auth: s.auth, Log: log, QueryTimeout: cfg.QueryTimeout}
 	s.api.Pending.Log = log
 	s.ui = web.New(web.Config{Store: st, Log: log, GRPCAddr: s.GRPCAddr(), GRPCTLS: cfg.TLS.ForGRPC(), Costs: s.costs,
-		RetentionInterval: cfg.RetentionInterval, QueryTimeout: cfg.QueryTimeout, Auth: s.auth})
+		RetentionInterval: cfg.RetentionInterval, QueryTimeout: cfg.QueryTimeout, Auth: s.auth, SSO: s.singleSignOn(log)})
 	// Each surface is guarded by what its routes need (see guard).
 	s.surfaces = []*route.Table{
 		otlpHTTP.Handler(s.guard(auth.HTTPOptions{})...),

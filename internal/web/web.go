@@ -12,6 +12,7 @@ import (
 	"github.com/loupe-dev/loupe/internal/auth"
 	"github.com/loupe-dev/loupe/internal/costing"
 	"github.com/loupe-dev/loupe/internal/ratelimited"
+	"github.com/loupe-dev/loupe/internal/sso"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -66,6 +67,8 @@ type Config struct {
 	QueryTimeout time.Duration
 	// Auth logs people in; nil when authentication is off.
 	Auth *auth.Service
+	// SSO logs people in through identity providers; nil for none.
+	SSO *sso.Service
 }
 
 // Handler serves the UI.
@@ -80,6 +83,7 @@ type Handler struct {
 	now      func() time.Time
 	reports  reportDeps    // in reports.go
 	auth     *auth.Service // nil when authentication is off (login.go)
+	sso      *sso.Service  // nil without identity providers
 
 	templates templateSet    // in templates.go
 	toolUsage toolUsageCache // in toolusage.go
@@ -104,6 +108,7 @@ func New(cfg Config) *Handler {
 		reports:   reportDepsOf(cfg),
 		templates: parsedTemplates(),
 		auth:      cfg.Auth,
+		sso:       cfg.SSO,
 	}
 }
 
