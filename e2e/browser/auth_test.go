@@ -193,9 +193,16 @@ func TestLogInManageAndLogOut(t *testing.T) {
 	p.logOut()
 
 	// A viewer reads the same trace, and nothing offers to change it.
-	if code, out := srv.Do(t, "POST", "/v1/users", e2etest.AdminSecret, map[string]any{"user": map[string]any{
-		"auth_method": "LOCAL", "username": "vera", "email": "vera@example.com", "role": "VIEWER", "password": "veras-first-pass"}}); code != http.StatusCreated {
+	code, out := srv.Do(t, "POST", "/v1/users", e2etest.AdminSecret, map[string]any{"user": map[string]any{
+		"auth_method": "LOCAL", "username": "vera", "email": "vera@example.com", "role": "VIEWER", "password": "veras-first-pass"}})
+	if code != http.StatusCreated {
 		t.Fatalf("create a viewer: %d %s", code, out)
+	}
+	var vera struct {
+		Data struct{ ID string } `json:"data"`
+	}
+	if err := json.Unmarshal(out, &vera); err != nil || vera.Data.ID == "" {
+		t.Fatalf("the created viewer: %v %s", err, out)
 	}
 	p.open("/projects/support/traces/" + authTraceID)
 	p.logIn("vera", "veras-first-pass")
@@ -215,6 +222,16 @@ func TestLogInManageAndLogOut(t *testing.T) {
 	p.darkMode(true)
 	p.shot("60-viewer-settings-dark")
 	p.darkMode(false)
+
+	// Her login ends while a live page is open (the admin deletes her):
+	// when its event stream is next refused, the page goes to the login
+	// form instead of silently no longer updating.
+	p.open("/projects/support")
+	p.waitFor("the live stream", `document.body.dataset.streaming === "true"`, 10*time.Second)
+	if code, out := srv.Do(t, "DELETE", "/v1/users/"+vera.Data.ID, e2etest.AdminSecret, nil); code != http.StatusNoContent {
+		t.Fatalf("delete the viewer: %d %s", code, out)
+	}
+	p.waitFor("the login page after the stream's next connection", `location.pathname === "/login"`, 40*time.Second)
 }
 
 // TestOtherSitesCannotWriteWhenLoggedIn: an admin logged in to Loupe
