@@ -82,15 +82,22 @@ func (h *Handler) projectTraces(w http.ResponseWriter, r *http.Request) {
 		tq.Sort, tp.Sort = store.SortLatency, "latency"
 	}
 	ctx := r.Context()
-	tp.Filter = h.listFilter(ctx, q, page.P.ID, true)
-	if tp.Filter.Active() {
-		err := h.filteredTraces(ctx, &tp)
+	tp.Filter = h.listFilter(ctx, q, page.P.ID, traceFilter)
+	if tp.Filter.Search != "" {
+		err := h.searchedTraces(ctx, &tp, tq)
 		if err == nil || !tp.Filter.refused(err) {
 			h.renderTraces(w, r, tp, err)
 			return
 		}
 	}
+	// A trace filter reads the roll-ups kept with each trace, so the list
+	// keeps its order and its index-range pages.
+	tq.Filter = tp.Filter.parsed
 	traces, err := h.store.Traces(ctx, tq)
+	if err != nil && tq.Filter != nil && tp.Filter.refused(err) {
+		tq.Filter = nil
+		traces, err = h.store.Traces(ctx, tq)
+	}
 	if err == nil && len(traces) > pageSize {
 		tp.Next = page.URL.With("cursor", strconv.FormatInt(traces[pageSize].RowID, 10))
 		traces = traces[:pageSize]
@@ -151,7 +158,7 @@ func (h *Handler) projectSpans(w http.ResponseWriter, r *http.Request) {
 		lq.Kinds = []string{sp.Kind}
 	}
 	ctx := r.Context()
-	sp.Filter = h.listFilter(ctx, q, page.P.ID, false)
+	sp.Filter = h.listFilter(ctx, q, page.P.ID, spanFilter)
 	if sp.Filter.Active() {
 		err := h.filteredSpans(ctx, &sp)
 		if err == nil || !sp.Filter.refused(err) {
@@ -192,6 +199,7 @@ type sessionRow struct {
 type sessionsPage struct {
 	projectPage
 	Sessions []sessionRow
+	Filter   listFilter
 }
 
 func (h *Handler) projectSessions(w http.ResponseWriter, r *http.Request) {
@@ -200,18 +208,24 @@ func (h *Handler) projectSessions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	list, err := h.store.Sessions(ctx, store.SessionQuery{
+	sp := sessionsPage{projectPage: page, Filter: h.listFilter(ctx, r.URL.Query(), page.P.ID, sessionFilter)}
+	sq := store.SessionQuery{
 		ProjectID: page.P.ID,
 		StartTime: page.Range.StartNs(),
 		EndTime:   page.Range.EndNs(),
 		Cursor:    cursorParam(r),
 		Limit:     pageSize + 1,
-	})
+		Filter:    sp.Filter.parsed,
+	}
+	list, err := h.store.Sessions(ctx, sq)
+	if err != nil && sq.Filter != nil && sp.Filter.refused(err) {
+		sq.Filter = nil
+		list, err = h.store.Sessions(ctx, sq)
+	}
 	if err != nil {
 		h.fail(w, r, err, notFound{})
 		return
 	}
-	sp := sessionsPage{projectPage: page}
 	if len(list) > pageSize {
 		sp.Next = page.URL.With("cursor", strconv.FormatInt(list[pageSize].RowID, 10))
 		list = list[:pageSize]
