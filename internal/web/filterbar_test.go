@@ -265,3 +265,50 @@ func TestPyString(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsToggle: the Traces tab's errors toggle keeps the traces with a
+// failed span, with or without a filter or search, and every ERRORS figure
+// opens it.
+func TestErrorsToggle(t *testing.T) {
+	e := newEnv(t)
+	now := time.Now()
+	e.write(agentRun("support-bot", agentTrace, "conv-1", now.Add(-2*time.Hour))...)
+	e.write(agentRun("support-bot", traceIDn(2), "conv-2", now.Add(-time.Hour))[:4]...)
+	if err := e.store.WaitIndexed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	errorsLink := `href="/projects/support-bot?errors=1&amp;range=24h"`
+	tests := []struct {
+		name, path   string
+		want, unwant []string
+	}{
+		{"toggle", "/projects/support-bot?errors=1",
+			[]string{data(agentTrace), `aria-current="true" data-errors-toggle>Errors`},
+			[]string{data(traceIDn(2))}},
+		{"off", "/projects/support-bot",
+			[]string{data(agentTrace), data(traceIDn(2)), `href="/projects/support-bot?errors=1" data-errors-toggle>Errors`}, nil},
+		{"with a filter", "/projects/support-bot?errors=1&filter=" + url.QueryEscape("num_spans >= 4"),
+			[]string{data(agentTrace), "Traces that match"}, []string{data(traceIDn(2))}},
+		{"filtered out", "/projects/support-bot?errors=1&filter=" + url.QueryEscape("num_spans > 10"),
+			[]string{"No trace in this time range matches and failed"}, []string{data(agentTrace)}},
+		{"with a search", "/projects/support-bot?errors=1&q=policy",
+			[]string{data(agentTrace)}, []string{data(traceIDn(2))}},
+		{"none failed", "/projects/support-bot?errors=1&range=15m",
+			[]string{"No trace that started in this time range failed"}, nil},
+		{"header, traces", "/projects/support-bot?range=24h&sort=latency&filter=" + url.QueryEscape("num_spans > 1"),
+			[]string{`<a class="statlink" ` + errorsLink}, nil},
+		{"header, spans", "/projects/support-bot/spans?range=24h&kind=LLM", []string{errorsLink}, nil},
+		{"header, sessions", "/projects/support-bot/sessions?range=24h", []string{errorsLink}, nil},
+		{"header, metrics", "/projects/support-bot/metrics?range=24h", []string{errorsLink}, nil},
+		{"home", "/?range=24h", []string{errorsLink}, nil},
+		{"tabs leave the filter", "/projects/support-bot/spans?filter=" + url.QueryEscape("span_kind == 'LLM'"),
+			[]string{`<a href="/projects/support-bot">Traces</a>`, `<a href="/projects/support-bot/sessions">Sessions</a>`}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body := e.mustGet(tc.path)
+			contains(t, tc.name, body, tc.want...)
+			lacks(t, tc.name, body, tc.unwant...)
+		})
+	}
+}

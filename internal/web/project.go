@@ -59,6 +59,9 @@ type tracesPage struct {
 	Sort   string // "start_time" or "latency"
 	Asc    bool
 	Filter listFilter
+	// Errors keeps the traces with a failed span: the trace filter
+	// error_count > 0, on the roll-up kept with each trace.
+	Errors bool
 	Chips  map[string][]annChip // annotations by trace id
 }
 
@@ -77,7 +80,10 @@ func (h *Handler) projectTraces(w http.ResponseWriter, r *http.Request) {
 		Cursor:    cursorParam(r),
 		Limit:     pageSize + 1,
 	}
-	tp := tracesPage{projectPage: page, Sort: "start_time", Asc: tq.Ascending}
+	tp := tracesPage{projectPage: page, Sort: "start_time", Asc: tq.Ascending, Errors: q.Get("errors") == "1"}
+	if tp.Errors {
+		tq.Errors = store.ErrorsOnly
+	}
 	if q.Get("sort") == "latency" {
 		tq.Sort, tp.Sort = store.SortLatency, "latency"
 	}
