@@ -33,6 +33,13 @@ func (h *Handler) filteredSpans(ctx context.Context, sp *spansPage) error {
 	sp.Spans = make([]store.SpanRow, len(recs))
 	for i, r := range recs {
 		sp.Spans[i] = spanRowOf(r)
+		if r.StatusCode == span.StatusError {
+			// The record is at hand: no lookup for its error.
+			if sp.Failures == nil {
+				sp.Failures = make(map[string]*rowError)
+			}
+			sp.Failures[r.SpanID] = errorOf(r)
+		}
 	}
 	return nil
 }

@@ -63,6 +63,8 @@ type tracesPage struct {
 	// error_count > 0, on the roll-up kept with each trace.
 	Errors bool
 	Chips  map[string][]annChip // annotations by trace id
+	// Failures are the first failures of the listed traces, by trace id.
+	Failures map[string]*rowError
 }
 
 func (h *Handler) projectTraces(w http.ResponseWriter, r *http.Request) {
@@ -117,6 +119,9 @@ func (h *Handler) renderTraces(w http.ResponseWriter, r *http.Request, tp traces
 	if err == nil {
 		tp.Chips, err = h.traceRowChips(r.Context(), tp.P.ID, tp.Traces)
 	}
+	if err == nil {
+		tp.Failures, err = h.traceErrors(r.Context(), tp.P.ID, tp.Traces)
+	}
 	if err != nil {
 		h.fail(w, r, err, notFound{})
 		return
@@ -134,6 +139,8 @@ type spansPage struct {
 	Asc       bool
 	Filter    listFilter
 	Chips     map[string][]annChip // annotations by span id
+	// Failures are the failures of the listed failed spans, by span id.
+	Failures map[string]*rowError
 }
 
 func (h *Handler) projectSpans(w http.ResponseWriter, r *http.Request) {
@@ -189,6 +196,9 @@ func (h *Handler) renderSpans(w http.ResponseWriter, r *http.Request, sp spansPa
 			ids[i] = s.SpanID
 		}
 		sp.Chips, err = h.spanRowChips(r.Context(), sp.P.ID, ids)
+	}
+	if err == nil {
+		sp.Failures, err = h.spanErrors(r.Context(), sp.Spans, sp.Failures)
 	}
 	if err != nil {
 		h.fail(w, r, err, notFound{})
