@@ -1,0 +1,57 @@
+package sqlite
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loupe-dev/loupe/internal/bench/agentgen"
+	"github.com/loupe-dev/loupe/internal/otlp"
+	"github.com/loupe-dev/loupe/internal/store"
+)
+
+// planStore is a store holding 3,000 agent spans of project "plan", with
+// the planner's statistics refreshed, and that project's id.
+func planStore(t *testing.T) (*Store, int64) {
+	t.Helper()
+	ctx := context.Background()
+	s := openTempStore(t)
+	gen := agentgen.New(agentgen.Agent, 1, time.Unix(1_750_000_000, 0))
+	spans := otlp.Decode(agentgen.Traces(agentgen.Resource{ServiceName: "plan", Project: "plan"}, gen.Spans(3000)), "").Spans
+	if _, err := s.WriteSpans(ctx, spans); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Optimize(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var projectID int64
+	if err := s.read.QueryRowContext(ctx, "SELECT id FROM projects WHERE name = 'plan'").Scan(&projectID); err != nil {
+		t.Fatal(err)
+	}
+	return s, projectID
+}
+
+// The annotations of a page's traces, or of one trace, are found through
+// the traces' ids, never by testing every annotation's or every trace's id.
+func TestAnnotationsByEntityPlans(t *testing.T) {
+	s, pid := planStore(t)
+	for _, tc := range []struct {
+		q     store.AnnotationQuery
+		index string
+	}{
+		{store.AnnotationQuery{Kind: store.TraceAnnotation, ProjectID: pid, EntityIDs: []string{strings.Repeat("1", 32)}, Limit: 500}, "traces_trace_id"},
+		{store.AnnotationQuery{Kind: store.TraceAnnotation, ProjectID: pid, EntityIDs: []string{strings.Repeat("1", 32), strings.Repeat("2", 32)}, Limit: 2000}, "traces_trace_id"},
+		{store.AnnotationQuery{Kind: store.SpanAnnotation, ProjectID: pid, EntityIDs: []string{strings.Repeat("1", 16)}, Limit: 500}, "spans_span_id"},
+	} {
+		q, args, err := annotationsQuery(tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := queryPlan(t, s, q, args...)
+		if !strings.Contains(plan, "INDEX "+tc.index) || strings.Contains(plan, "SCAN a") || strings.Contains(plan, "SCAN e") {
+			t.Errorf("%s annotations of %d entities are not found through %s:\n%s", tc.q.Kind, len(tc.q.EntityIDs), tc.index, plan)
+		}
+	}
+}
+
