@@ -55,3 +55,12 @@ func TestAnnotationsByEntityPlans(t *testing.T) {
 	}
 }
 
+// Whether a tool call in range holds a model call is answered on the
+// partial index of those calls, which only they are in.
+func TestToolCallsWithModelsPlan(t *testing.T) {
+	s, pid := planStore(t)
+	plan := queryPlan(t, s, toolCallsWithModelsQuery, pid, 0, int64(2e18))
+	if !strings.Contains(plan, "INDEX spans_tool_model_calls (project_id=? AND start_time>? AND start_time<?)") {
+		t.Errorf("tool calls with model calls are not found on spans_tool_model_calls alone:\n%s", plan)
+	}
+}
