@@ -308,6 +308,11 @@ func applyCostChange(ctx context.Context, tx *sql.Tx, c costChange) error {
 		dTotal, dPrompt, dCompletion, dUnpriced, c.traceRow); err != nil {
 		return fmt.Errorf("update trace cost: %w", err)
 	}
+	if _, err := tx.ExecContext(ctx, `UPDATE trace_minutes SET cost_total = cost_total + ?, unpriced_spans = unpriced_spans + ?
+			FROM (SELECT project_id AS p, start_time - ((start_time % ?3) + ?3) % ?3 AS m FROM traces WHERE id = ?4) AS t
+			WHERE project_id = t.p AND minute = t.m`, dTotal, dUnpriced, minuteNs, c.traceRow); err != nil {
+		return fmt.Errorf("update trace minute cost: %w", err)
+	}
 	if c.session != 0 {
 		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET cost_total = cost_total + ?, unpriced_spans = unpriced_spans + ? WHERE id = ?`,
 			dTotal, dUnpriced, c.session); err != nil {

@@ -290,8 +290,14 @@ func (s *Store) DeleteSpan(ctx context.Context, rowID int64) error {
 				return fmt.Errorf("delete the empty trace of span %d: %w", rowID, err)
 			}
 			s.tracesDeleted(1)
-		} else if err := recomputeTrace(ctx, tx, traceRow, spanID); err != nil {
-			return err
+		} else {
+			// The span's trace moves in trace_minutes by what it loses.
+			err := retallyTraceMinutes(ctx, tx, "id = ?", []any{traceRow}, func() error {
+				return recomputeTrace(ctx, tx, traceRow, spanID)
+			})
+			if err != nil {
+				return err
+			}
 		}
 		if session.Valid {
 			return recomputeSessions(ctx, tx, []int64{session.Int64})

@@ -64,3 +64,33 @@ func TestToolCallsWithModelsPlan(t *testing.T) {
 		t.Errorf("tool calls with model calls are not found on spans_tool_model_calls alone:\n%s", plan)
 	}
 }
+
+// The header's and the metrics page's sums read the whole minutes of the
+// range from trace_minutes, and only the traces of a minute cut at either
+// end, through their time index.
+func TestTraceSumsPlans(t *testing.T) {
+	s, pid := planStore(t)
+	start := int64(1_750_000_000e9) + 30e9 // inside a minute
+	for _, tc := range []struct {
+		name  string
+		query func() (string, []any)
+		cut   bool // reads traces at a cut minute
+	}{
+		{"stats, open range", func() (string, []any) { return projectStatsQuery(pid, start, 0) }, true},
+		{"stats, whole minutes", func() (string, []any) { return projectStatsQuery(pid, start-30e9, start+3570e9) }, false},
+		{"stats, cut at both ends", func() (string, []any) { return projectStatsQuery(pid, start, start+3600e9) }, true},
+		{"series by the hour", func() (string, []any) { return traceBucketsQuery(pid, start, start+86400e9, 3600e9) }, true},
+	} {
+		q, args := tc.query()
+		plan := queryPlan(t, s, q, args...)
+		ok := strings.Contains(plan, "SEARCH trace_minutes USING PRIMARY KEY (project_id=? AND minute>? AND minute<?)") ||
+			strings.Contains(plan, "SEARCH trace_minutes USING PRIMARY KEY (project_id=? AND minute>?)")
+		if tc.cut {
+			ok = ok && strings.Contains(plan, "INDEX traces_project_st") &&
+				strings.Contains(plan, "(project_id=? AND start_time>? AND start_time<?)")
+		}
+		if !ok || strings.Contains(plan, "SCAN traces") || strings.Contains(plan, "SCAN trace_minutes") {
+			t.Errorf("%s does not sum whole minutes from trace_minutes and cut ones through an index:\n%s", tc.name, plan)
+		}
+	}
+}

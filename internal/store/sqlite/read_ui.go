@@ -26,11 +26,8 @@ func traceRange(projectID, start, end int64) (string, []any) {
 // ProjectStats summarises the traces that started in [start, end); end 0 is open.
 func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (store.ProjectStats, error) {
 	var st store.ProjectStats
-	cond, args := traceRange(projectID, start, end)
-	err := s.read.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(error_count > 0), 0), coalesce(sum(span_count), 0),
-		coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0),
-		coalesce(sum(cost_total), 0)
-		FROM traces WHERE `+cond, args...).Scan(
+	query, args := projectStatsQuery(projectID, start, end)
+	err := s.read.QueryRowContext(ctx, query, args...).Scan(
 		&st.Traces, &st.ErrorTraces, &st.Spans, &st.Tokens.Prompt, &st.Tokens.Completion, &st.Tokens.Total, &st.Cost)
 	if err != nil {
 		return st, fmt.Errorf("summarise project %d: %w", projectID, err)
@@ -40,6 +37,7 @@ func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (
 	}
 	// The newest traces in range stand for all of them: reading every
 	// latency of a busy month would make the header cost grow with the data.
+	cond, args := traceRange(projectID, start, end)
 	rows, err := s.read.QueryContext(ctx, `SELECT end_time - start_time FROM traces WHERE `+cond+
 		` ORDER BY start_time DESC LIMIT ?`, append(args, store.StatsLatencySample)...)
 	if err != nil {
@@ -51,6 +49,15 @@ func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (
 	}
 	st.Latency = store.SummarizeLatencies(lat, st.Traces)
 	return st, nil
+}
+
+// projectStatsQuery sums the traces in range from their minutes
+// (traceSumsSource).
+func projectStatsQuery(projectID, start, end int64) (string, []any) {
+	src, args := traceSumsSource(projectID, start, end, true)
+	return `SELECT coalesce(sum(traces), 0), coalesce(sum(error_traces), 0), coalesce(sum(spans), 0),
+		coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0),
+		coalesce(sum(cost_total), 0) FROM ` + src, args
 }
 
 func scanInt64s(rows *sql.Rows) ([]int64, error) {

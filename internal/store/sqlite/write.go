@@ -448,21 +448,28 @@ func traceUpdate() string {
 // The traces stored before are read first, by findTraces.
 func (w *batchWriter) upsertTraces(order []*traceState, traces map[string]*traceState) error {
 	var fresh, continued []*traceState
+	minutes := make(minuteDeltas)
 	for _, t := range order {
 		batch := t.values()
 		if t.id == 0 {
 			t.stored, t.fresh = batch, true
 			fresh = append(fresh, t)
+			minutes.add(t.projectID, &t.stored, 1)
 			continue
 		}
 		t.was = t.storedRollup()
+		minutes.add(t.projectID, &t.stored, -1)
 		t.stored.add(&batch)
+		minutes.add(t.projectID, &t.stored, 1)
 		continued = append(continued, t)
 	}
 	if err := w.insertTraces(fresh, traces); err != nil {
 		return err
 	}
-	return w.updateTraces(continued)
+	if err := w.updateTraces(continued); err != nil {
+		return err
+	}
+	return w.storeTraceMinutes(minutes)
 }
 
 // findTraces reads the batch's traces that are stored already. Most are

@@ -40,7 +40,7 @@ func Run(t *testing.T, open Opener) {
 		{"TraceQueries", testTraceQueries},
 		{"TraceFilters", testTraceFilters}, {"SessionFilters", testSessionFilters},
 		{"NotFound", testNotFound},
-		{"ProjectStats", testProjectStats},
+		{"ProjectStats", testProjectStats}, {"SumsFollowTraces", testSumsFollowTraces},
 		{"SummarizeLatencies", testSummarizeLatencies},
 		{"TraceTree", testTraceTree},
 		{"SpanByID", testSpanByID},
