@@ -298,6 +298,10 @@ func (s *Store) DeleteSpan(ctx context.Context, rowID int64) error {
 			if err != nil {
 				return err
 			}
+			// Its annotations keep its start time (migration 0019).
+			if _, err := tx.ExecContext(ctx, moveTraceAnnotationsSQL, fmt.Sprintf("[%d]", traceRow)); err != nil {
+				return fmt.Errorf("move the annotations of trace %d: %w", traceRow, err)
+			}
 		}
 		if session.Valid {
 			return recomputeSessions(ctx, tx, []int64{session.Int64})

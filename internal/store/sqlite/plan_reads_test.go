@@ -9,6 +9,7 @@ import (
 	"github.com/loupe-dev/loupe/internal/bench/agentgen"
 	"github.com/loupe-dev/loupe/internal/otlp"
 	"github.com/loupe-dev/loupe/internal/store"
+	"github.com/loupe-dev/loupe/internal/store/schema"
 )
 
 // planStore is a store holding 3,000 agent spans of project "plan", with
@@ -91,6 +92,33 @@ func TestTraceSumsPlans(t *testing.T) {
 		}
 		if !ok || strings.Contains(plan, "SCAN traces") || strings.Contains(plan, "SCAN trace_minutes") {
 			t.Errorf("%s does not sum whole minutes from trace_minutes and cut ones through an index:\n%s", tc.name, plan)
+		}
+	}
+}
+
+// The summaries of a project's span and trace annotations over a range,
+// and the score series, read the annotations in range on their own index,
+// never the annotated spans or traces.
+func TestAnnotationSummaryPlans(t *testing.T) {
+	s, pid := planStore(t)
+	start := int64(1_750_000_000e9)
+	for _, tc := range []struct {
+		name, index string
+		query       func() (string, []any)
+	}{
+		{"span summaries", "span_annotations_project_start", func() (string, []any) {
+			return annotationSummaryQuery(schema.AnnotationTables[store.SpanAnnotation], store.SpanAnnotation, pid, start, 0)
+		}},
+		{"trace summaries, closed range", "trace_annotations_project_start", func() (string, []any) {
+			return annotationSummaryQuery(schema.AnnotationTables[store.TraceAnnotation], store.TraceAnnotation, pid, start, start+3600e9)
+		}},
+		{"score series", "span_annotations_project_start", func() (string, []any) { return scoreSeriesQuery(pid, start, 0, 3600e9) }},
+	} {
+		q, args := tc.query()
+		plan := queryPlan(t, s, q, args...)
+		if !strings.Contains(plan, "COVERING INDEX "+tc.index+" (project_id=? AND entity_start>?") ||
+			strings.Contains(plan, " spans") || strings.Contains(plan, " traces") {
+			t.Errorf("%s do not read the annotations in range on %s alone:\n%s", tc.name, tc.index, plan)
 		}
 	}
 }

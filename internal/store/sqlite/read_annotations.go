@@ -11,19 +11,12 @@ import (
 	"github.com/loupe-dev/loupe/internal/store/schema"
 )
 
-// annotationSummarySQL summarises one annotation table per name, entity by
-// entity first so that an entity annotated by several identifiers weighs as
-// much as one annotated once. It returns a row per name (label NULL) and a
-// row per (name, label) whose last column is the label's mean share.
-//
-// CROSS JOIN makes SQLite start from the annotations and look each entity
-// up by row id: annotations are few next to spans, and a busy month of
-// spans in range must not be scanned to find them.
-const annotationSummarySQL = `WITH a AS (
-	SELECT a.name, a.%[2]s AS entity, a.label, a.score
-	FROM %[1]s a CROSS JOIN %[3]s e ON e.id = a.%[2]s
-	WHERE e.project_id = ? AND %[4]s AND (a.label IS NOT NULL OR a.score IS NOT NULL)
-), per AS (
+// annotationSummarySQL summarises the annotations of the source subquery
+// (its rows: name, entity, label, score) per name, entity by entity first
+// so that an entity annotated by several identifiers weighs as much as one
+// annotated once. It returns a row per name (label NULL) and a row per
+// (name, label) whose last column is the label's mean share.
+const annotationSummarySQL = `WITH a AS (%s), per AS (
 	SELECT name, entity, count(*) AS n, count(label) AS nl, avg(score) AS s FROM a GROUP BY name, entity
 ), names AS (
 	SELECT name, sum(n) AS n, count(*) AS entities, count(s) AS scored, avg(s) AS mean, sum(nl > 0) AS labelled
@@ -45,19 +38,7 @@ func (s *Store) AnnotationSummaries(ctx context.Context, projectID int64, kind s
 	if err != nil {
 		return nil, err
 	}
-	args := []any{projectID}
-	// Sessions count when they overlap the range, spans and traces when
-	// they start in it.
-	inRange := "e.start_time >= ?"
-	if kind == store.SessionAnnotation {
-		inRange = "e.end_time >= ?"
-	}
-	args = append(args, start)
-	if end != 0 {
-		inRange += " AND e.start_time < ?"
-		args = append(args, end)
-	}
-	query := fmt.Sprintf(annotationSummarySQL, t.Table, t.FK, t.Entity, inRange)
+	query, args := annotationSummaryQuery(t, kind, projectID, start, end)
 	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("summarise %s annotations of project %d: %w", kind, projectID, err)
@@ -93,4 +74,30 @@ func (s *Store) AnnotationSummaries(ctx context.Context, projectID int64, kind s
 		store.SortAnnotationLabels(out[i].Labels)
 	}
 	return out, nil
+}
+
+// annotationSummaryQuery is the SQL of AnnotationSummaries. Span and trace
+// annotations keep their entity's project and start time (migration 0019),
+// so those in range are read on an index of the annotations alone.
+// Sessions count when they overlap the range, so their annotations are
+// tested on the session, which CROSS JOIN makes SQLite look up by row id
+// from the annotations, which are few next to a busy month's sessions.
+func annotationSummaryQuery(t schema.AnnotationTable, kind store.AnnotationKind, projectID, start, end int64) (string, []any) {
+	args := []any{projectID, start}
+	if kind != store.SessionAnnotation {
+		source := "SELECT name, " + t.FK + " AS entity, label, score FROM " + t.Table +
+			" WHERE project_id = ? AND entity_start >= ?"
+		if end != 0 {
+			source += " AND entity_start < ?"
+			args = append(args, end)
+		}
+		return fmt.Sprintf(annotationSummarySQL, source+" AND (label IS NOT NULL OR score IS NOT NULL)"), args
+	}
+	source := "SELECT a.name, a." + t.FK + " AS entity, a.label, a.score FROM " + t.Table + " a CROSS JOIN " + t.Entity +
+		" e ON e.id = a." + t.FK + " WHERE e.project_id = ? AND e.end_time >= ?"
+	if end != 0 {
+		source += " AND e.start_time < ?"
+		args = append(args, end)
+	}
+	return fmt.Sprintf(annotationSummarySQL, source+" AND (a.label IS NOT NULL OR a.score IS NOT NULL)"), args
 }

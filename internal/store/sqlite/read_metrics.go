@@ -88,24 +88,14 @@ func (s *Store) latencySample(ctx context.Context, projectID, start, end int64) 
 
 // AnnotationScoreSeries averages a project's span annotation scores per
 // bucket of span start time, each span's own scores first. As for the
-// header's summaries, CROSS JOIN starts from the annotations, which are few
-// next to the spans of a busy range, and looks each span up by row id.
+// header's summaries, the annotations keep their span's project and start
+// time (migration 0019), so those in range are read on their own index.
 func (s *Store) AnnotationScoreSeries(ctx context.Context, projectID, start, end, bucket int64) ([]store.ScorePoint, error) {
 	if err := store.CheckBucket(bucket); err != nil {
 		return nil, err
 	}
-	args := []any{bucket, bucket, projectID, start}
-	inRange := "e.start_time >= ?"
-	if end != 0 {
-		inRange += " AND e.start_time < ?"
-		args = append(args, end)
-	}
-	rows, err := s.read.QueryContext(ctx, `SELECT b, name, avg(m), count(*) FROM (
-			SELECT e.start_time / ? * ? AS b, a.name AS name, avg(a.score) AS m
-			FROM span_annotations a CROSS JOIN spans e ON e.id = a.span_rowid
-			WHERE e.project_id = ? AND `+inRange+` AND a.score IS NOT NULL
-			GROUP BY a.span_rowid, a.name
-		) GROUP BY b, name ORDER BY b, name`, args...)
+	query, args := scoreSeriesQuery(projectID, start, end, bucket)
+	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("annotation score series of project %d: %w", projectID, err)
 	}
@@ -119,6 +109,21 @@ func (s *Store) AnnotationScoreSeries(ctx context.Context, projectID, start, end
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+func scoreSeriesQuery(projectID, start, end, bucket int64) (string, []any) {
+	args := []any{bucket, bucket, projectID, start}
+	inRange := "entity_start >= ?"
+	if end != 0 {
+		inRange += " AND entity_start < ?"
+		args = append(args, end)
+	}
+	return `SELECT b, name, avg(m), count(*) FROM (
+			SELECT entity_start / ? * ? AS b, name, avg(score) AS m
+			FROM span_annotations
+			WHERE project_id = ? AND ` + inRange + ` AND score IS NOT NULL AND (label IS NOT NULL OR score IS NOT NULL)
+			GROUP BY span_rowid, name
+		) GROUP BY b, name ORDER BY b, name`, args
 }
 
 // PromptVersionReport reads the newest LLM spans in range on the

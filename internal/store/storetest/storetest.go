@@ -49,7 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"SessionTraces", testSessionTraces},
 		{"Annotations", testAnnotations},
 		{"FeedbackAttributes", testFeedbackAttributes},
-		{"AnnotationSummaries", testAnnotationSummaries},
+		{"AnnotationSummaries", testAnnotationSummaries}, {"SummariesFollowEntities", testSummariesFollowEntities},
 		{"ProjectsCRUD", testProjectsCRUD},
 		{"DeleteTrace", testDeleteTrace},
 		{"TransferTraces", testTransferTraces},
