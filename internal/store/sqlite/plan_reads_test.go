@@ -96,29 +96,40 @@ func TestTraceSumsPlans(t *testing.T) {
 	}
 }
 
-// The summaries of a project's span and trace annotations over a range,
-// and the score series, read the annotations in range on their own index,
-// never the annotated spans or traces.
+// The summaries of a project's span and trace annotations over a range
+// read the range's whole hours from the hourly sums, and the annotations of
+// the hours cut at either end on their own index; the score series reads
+// the annotations in range on that index. None reads a span or a trace.
 func TestAnnotationSummaryPlans(t *testing.T) {
 	s, pid := planStore(t)
-	start := int64(1_750_000_000e9)
+	start := int64(1_750_000_000e9) // 15:06:40, inside an hour
 	for _, tc := range []struct {
 		name, index string
+		hours       bool
 		query       func() (string, []any)
 	}{
-		{"span summaries", "span_annotations_project_start", func() (string, []any) {
+		{"span summaries, open range", "span_annotations_project_start", true, func() (string, []any) {
 			return annotationSummaryQuery(schema.AnnotationTables[store.SpanAnnotation], store.SpanAnnotation, pid, start, 0)
 		}},
-		{"trace summaries, closed range", "trace_annotations_project_start", func() (string, []any) {
-			return annotationSummaryQuery(schema.AnnotationTables[store.TraceAnnotation], store.TraceAnnotation, pid, start, start+3600e9)
+		{"trace summaries, a day", "trace_annotations_project_start", true, func() (string, []any) {
+			return annotationSummaryQuery(schema.AnnotationTables[store.TraceAnnotation], store.TraceAnnotation, pid, start, start+86400e9)
 		}},
-		{"score series", "span_annotations_project_start", func() (string, []any) { return scoreSeriesQuery(pid, start, 0, 3600e9) }},
+		{"trace summaries, within an hour", "trace_annotations_project_start", false, func() (string, []any) {
+			return annotationSummaryQuery(schema.AnnotationTables[store.TraceAnnotation], store.TraceAnnotation, pid, start, start+600e9)
+		}},
+		{"score series", "span_annotations_project_start", false, func() (string, []any) { return scoreSeriesQuery(pid, start, 0, 3600e9) }},
 	} {
 		q, args := tc.query()
 		plan := queryPlan(t, s, q, args...)
-		if !strings.Contains(plan, "COVERING INDEX "+tc.index+" (project_id=? AND entity_start>?") ||
-			strings.Contains(plan, " spans") || strings.Contains(plan, " traces") {
-			t.Errorf("%s do not read the annotations in range on %s alone:\n%s", tc.name, tc.index, plan)
+		ok := strings.Contains(plan, "COVERING INDEX "+tc.index+" (project_id=? AND entity_start>?")
+		if tc.hours {
+			ok = ok && strings.Contains(plan, "SEARCH annotation_name_hours USING PRIMARY KEY (project_id=? AND kind=? AND hour>? AND hour<?)") &&
+				strings.Contains(plan, "SEARCH annotation_label_hours USING PRIMARY KEY (project_id=? AND kind=? AND hour>?") ||
+				ok && strings.Contains(plan, "SEARCH annotation_name_hours USING PRIMARY KEY (project_id=? AND kind=? AND hour>?)") &&
+					strings.Contains(plan, "SEARCH annotation_label_hours USING PRIMARY KEY (project_id=? AND kind=? AND hour>?)")
+		}
+		if !ok || strings.Contains(plan, " spans") || strings.Contains(plan, " traces") || strings.Contains(plan, "SCAN annotation") {
+			t.Errorf("%s do not read what they sum on its own index:\n%s", tc.name, plan)
 		}
 	}
 }
