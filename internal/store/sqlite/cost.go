@@ -296,6 +296,13 @@ func applyCostChange(ctx context.Context, tx *sql.Tx, c costChange) error {
 		status, total, prompt, completion, details, source, entry, c.spanRow); err != nil {
 		return fmt.Errorf("update span cost: %w", err)
 	}
+	if a.Status == span.CostPriced {
+		// The span's minute may hold a dearer span now (migration 0021).
+		if _, err := tx.ExecContext(ctx, `UPDATE span_minutes SET max_cost = max(max_cost, ?)
+				WHERE project_id = ? AND minute = ?`, a.Total, c.projectID, floorMinute(c.start)); err != nil {
+			return fmt.Errorf("update span minute cost: %w", err)
+		}
+	}
 	if !c.counted {
 		return nil
 	}

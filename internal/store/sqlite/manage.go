@@ -198,6 +198,10 @@ func (s *Store) TransferTraces(ctx context.Context, traceIDs []string, toProject
 			append([]any{toProject}, args...)...); err != nil {
 			return fmt.Errorf("move spans: %w", err)
 		}
+		// The other project's minutes hold them now (migration 0021).
+		if _, err := tx.ExecContext(ctx, strings.Replace(addSpanMinutesSQL, "{cond}", traceRowIDs("trace_rowid", len(traceIDs)), 1), args...); err != nil {
+			return fmt.Errorf("move spans: %w", err)
+		}
 		// A session follows its traces once all of them have moved.
 		for _, sess := range sessions {
 			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET project_id = ?1 WHERE id = ?2

@@ -8,6 +8,7 @@ import (
 
 	"github.com/loupe-dev/loupe/internal/bench/agentgen"
 	"github.com/loupe-dev/loupe/internal/otlp"
+	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/store"
 	"github.com/loupe-dev/loupe/internal/store/schema"
 )
@@ -131,5 +132,25 @@ func TestAnnotationSummaryPlans(t *testing.T) {
 		if !ok || strings.Contains(plan, " spans") || strings.Contains(plan, " traces") || strings.Contains(plan, "SCAN annotation") {
 			t.Errorf("%s do not read what they sum on its own index:\n%s", tc.name, plan)
 		}
+	}
+}
+
+// The minutes where a bounded filter's spans may start are read on
+// span_minutes' key, over the range asked for.
+func TestSpanMinutesPlan(t *testing.T) {
+	s, pid := planStore(t)
+	e, err := query.Parse("span_kind == 'LLM' and latency_ms > 4000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := store.SpanQuery{ProjectID: pid, Filter: e, OrderByStartTime: true, Limit: 101}
+	cond, args, ok := minutesCondition(q)
+	if !ok {
+		t.Fatal("the filter does not bound its spans")
+	}
+	plan := queryPlan(t, s, "SELECT DISTINCT minute FROM span_minutes WHERE project_id = ? AND minute >= ? AND minute < ? AND ("+cond+")",
+		append([]any{pid, int64(1_750_000_000e9), int64(1_750_003_600e9)}, args...)...)
+	if !strings.Contains(plan, "SEARCH span_minutes USING PRIMARY KEY (project_id=? AND minute>? AND minute<?)") {
+		t.Errorf("the minutes are not read on span_minutes' key:\n%s", plan)
 	}
 }

@@ -381,6 +381,9 @@ func (w *batchWriter) write(spans []span.Span, skip map[rollup.Key]struct{}) (re
 	res.Inserted = len(w.unique)
 	res.New = w.unique
 	res.Uncounted = w.plan.Uncounted()
+	if err := w.storeSpanMinutes(traces); err != nil {
+		return res, false, err
+	}
 	if err := w.markSpans(traces); err != nil {
 		return res, false, err
 	}

@@ -58,7 +58,7 @@ func Run(t *testing.T, open Opener) {
 		{"RecomputeCosts", testRecomputeCosts}, {"UsageByTool", testUsageByTool},
 		{"CallsCountedOnce", testCallsCountedOnce}, {"RecomputeCalls", testRecomputeCalls},
 		{"Settings", testSettings},
-		{"Filters", testFilters}, {"FilterCases", testFilterCases}, {"FilterInjection", testFilterInjection}, {"LongFilters", testLongFilters},
+		{"Filters", testFilters}, {"BoundedFilters", testBoundedFilters}, {"FilterCases", testFilterCases}, {"FilterInjection", testFilterInjection}, {"LongFilters", testLongFilters},
 		{"RetentionPolicies", testRetentionPolicies},
 		{"RetentionByAge", testRetentionByAge},
 		{"RetentionByCount", testRetentionByCount}, {"DeleteTraceRange", testDeleteTraceRange},
