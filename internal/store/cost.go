@@ -137,6 +137,10 @@ type Coster interface {
 	// before their parents, so this is read from the spans, not rolled up;
 	// sampled reports that only the newest ToolUsageSample calls were read.
 	UsageByTool(ctx context.Context, projectID int64, start, end int64) (tools []ToolUsage, sampled bool, err error)
+	// ToolCallsWithModels reports whether a tool call of the project that
+	// started in [start, end) is or holds a counted model call: when none
+	// does, every tool UsageByTool lists has no model usage.
+	ToolCallsWithModels(ctx context.Context, projectID int64, start, end int64) (bool, error)
 	// Models lists every model seen, most recently used first.
 	Models(ctx context.Context) ([]ModelUsage, error)
 	// CountedBelow lists where the call of a wrapper span (by row id) is

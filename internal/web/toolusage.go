@@ -54,9 +54,19 @@ func (h *Handler) usageByTool(ctx context.Context, projectID, start, end int64, 
 			return r.tools, r.sampled, nil
 		}
 	}
-	tools, sampled, err := h.store.UsageByTool(ctx, projectID, start, end)
+	// The panel shows the tools that called a model. When no tool call in
+	// range did, which an index answers in a millisecond, there is none
+	// to show, and the walk below the sample is skipped.
+	found, err := h.store.ToolCallsWithModels(ctx, projectID, start, end)
 	if err != nil {
 		return nil, false, err
+	}
+	var tools []store.ToolUsage
+	var sampled bool
+	if found {
+		if tools, sampled, err = h.store.UsageByTool(ctx, projectID, start, end); err != nil {
+			return nil, false, err
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

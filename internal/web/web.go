@@ -31,6 +31,7 @@ type Store interface {
 	// The cost panels, the prices page and a wrapper's counted calls.
 	Usage(ctx context.Context, projectID int64, dim store.UsageDimension, start, end int64) ([]store.Usage, error)
 	UsageByTool(ctx context.Context, projectID int64, start, end int64) (tools []store.ToolUsage, sampled bool, err error)
+	ToolCallsWithModels(ctx context.Context, projectID int64, start, end int64) (bool, error)
 	Models(ctx context.Context) ([]store.ModelUsage, error)
 	CountedBelow(ctx context.Context, spanRowID int64, limit int) ([]store.CountedCall, error)
 

@@ -123,6 +123,19 @@ func (s *Store) UsageByTool(ctx context.Context, projectID int64, start, end int
 	return store.GroupToolCalls(calls), sampled, nil
 }
 
+// ToolCallsWithModels reports whether a tool call in range is or holds a
+// counted model call, on the index of those calls alone (migration 0008).
+func (s *Store) ToolCallsWithModels(ctx context.Context, projectID int64, start, end int64) (bool, error) {
+	var found bool
+	if err := s.pool.QueryRow(ctx, toolCallsWithModelsQuery, projectID, start, end).Scan(&found); err != nil {
+		return false, fmt.Errorf("tool calls with model calls: %w", err)
+	}
+	return found, nil
+}
+
+const toolCallsWithModelsQuery = `SELECT EXISTS (SELECT 1 FROM spans
+	WHERE project_id = $1 AND span_kind = 'TOOL' AND call_state IS NOT NULL AND start_time >= $2 AND start_time < $3)`
+
 // Models lists the models seen on LLM spans.
 func (s *Store) Models(ctx context.Context) ([]store.ModelUsage, error) {
 	rows, err := s.pool.Query(ctx, `SELECT model_name, provider, first_seen, last_seen, span_count, total_tokens, cost_total, unpriced_spans

@@ -126,6 +126,19 @@ func (s *Store) UsageByTool(ctx context.Context, projectID int64, start, end int
 	return store.GroupToolCalls(calls), sampled, nil
 }
 
+// ToolCallsWithModels reports whether a tool call in range is or holds a
+// counted model call, on the index of those calls alone (migration 0017).
+func (s *Store) ToolCallsWithModels(ctx context.Context, projectID int64, start, end int64) (bool, error) {
+	var found bool
+	if err := s.read.QueryRowContext(ctx, toolCallsWithModelsQuery, projectID, start, end).Scan(&found); err != nil {
+		return false, fmt.Errorf("tool calls with model calls: %w", err)
+	}
+	return found, nil
+}
+
+const toolCallsWithModelsQuery = `SELECT EXISTS (SELECT 1 FROM spans INDEXED BY spans_tool_model_calls
+	WHERE project_id = ? AND span_kind = 'TOOL' AND call_state IS NOT NULL AND start_time >= ? AND start_time < ?)`
+
 // Models lists the models seen on LLM spans.
 func (s *Store) Models(ctx context.Context) ([]store.ModelUsage, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT model_name, provider, first_seen, last_seen, span_count, total_tokens, cost_total, unpriced_spans
@@ -283,6 +296,13 @@ func applyCostChange(ctx context.Context, tx *sql.Tx, c costChange) error {
 		status, total, prompt, completion, details, source, entry, c.spanRow); err != nil {
 		return fmt.Errorf("update span cost: %w", err)
 	}
+	if a.Status == span.CostPriced {
+		// The span's minute may hold a dearer span now (migration 0021).
+		if _, err := tx.ExecContext(ctx, `UPDATE span_minutes SET max_cost = max(max_cost, ?)
+				WHERE project_id = ? AND minute = ?`, a.Total, c.projectID, floorMinute(c.start)); err != nil {
+			return fmt.Errorf("update span minute cost: %w", err)
+		}
+	}
 	if !c.counted {
 		return nil
 	}
@@ -294,6 +314,11 @@ func applyCostChange(ctx context.Context, tx *sql.Tx, c costChange) error {
 			cost_completion = cost_completion + ?, unpriced_spans = unpriced_spans + ? WHERE id = ?`,
 		dTotal, dPrompt, dCompletion, dUnpriced, c.traceRow); err != nil {
 		return fmt.Errorf("update trace cost: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE trace_minutes SET cost_total = cost_total + ?, unpriced_spans = unpriced_spans + ?
+			FROM (SELECT project_id AS p, start_time - ((start_time % ?3) + ?3) % ?3 AS m FROM traces WHERE id = ?4) AS t
+			WHERE project_id = t.p AND minute = t.m`, dTotal, dUnpriced, minuteNs, c.traceRow); err != nil {
+		return fmt.Errorf("update trace minute cost: %w", err)
 	}
 	if c.session != 0 {
 		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET cost_total = cost_total + ?, unpriced_spans = unpriced_spans + ? WHERE id = ?`,

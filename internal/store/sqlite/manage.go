@@ -198,6 +198,10 @@ func (s *Store) TransferTraces(ctx context.Context, traceIDs []string, toProject
 			append([]any{toProject}, args...)...); err != nil {
 			return fmt.Errorf("move spans: %w", err)
 		}
+		// The other project's minutes hold them now (migration 0021).
+		if _, err := tx.ExecContext(ctx, strings.Replace(addSpanMinutesSQL, "{cond}", traceRowIDs("trace_rowid", len(traceIDs)), 1), args...); err != nil {
+			return fmt.Errorf("move spans: %w", err)
+		}
 		// A session follows its traces once all of them have moved.
 		for _, sess := range sessions {
 			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET project_id = ?1 WHERE id = ?2
@@ -290,8 +294,18 @@ func (s *Store) DeleteSpan(ctx context.Context, rowID int64) error {
 				return fmt.Errorf("delete the empty trace of span %d: %w", rowID, err)
 			}
 			s.tracesDeleted(1)
-		} else if err := recomputeTrace(ctx, tx, traceRow, spanID); err != nil {
-			return err
+		} else {
+			// The span's trace moves in trace_minutes by what it loses.
+			err := retallyTraceMinutes(ctx, tx, "id = ?", []any{traceRow}, func() error {
+				return recomputeTrace(ctx, tx, traceRow, spanID)
+			})
+			if err != nil {
+				return err
+			}
+			// Its annotations keep its start time (migration 0019).
+			if _, err := tx.ExecContext(ctx, moveTraceAnnotationsSQL, fmt.Sprintf("[%d]", traceRow)); err != nil {
+				return fmt.Errorf("move the annotations of trace %d: %w", traceRow, err)
+			}
 		}
 		if session.Valid {
 			return recomputeSessions(ctx, tx, []int64{session.Int64})

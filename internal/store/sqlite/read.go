@@ -149,6 +149,20 @@ func (s *Store) Spans(ctx context.Context, q store.SpanQuery) ([]store.SpanRecor
 	if q.Search != "" {
 		return s.searchSpans(ctx, q, where, args)
 	}
+	// A filter on latency, errors, models, tokens, cost or kind reads the
+	// minutes where its spans may be first (spanminutes.go), unless it
+	// looks spans up by id.
+	if cond, condArgs, ok := minutesCondition(q); ok && len(q.TraceIDs) == 0 && len(q.SpanIDs) == 0 &&
+		!query.LooksUpIDs(q.Filter, filterDialect) {
+		if q.OrderByStartTime {
+			return s.spansByMinutes(ctx, q, cond, condArgs)
+		}
+		// In row-id order, the minutes only tell when there is no match.
+		minutes, err := s.spanMinutes(ctx, q, cond, condArgs, q.StartTime, q.EndTime, false)
+		if err != nil || len(minutes) == 0 {
+			return nil, err
+		}
+	}
 	sqlText, args := spansQuery(q, where, args)
 	return s.querySpans(ctx, sqlText, args...)
 }

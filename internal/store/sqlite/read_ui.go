@@ -26,11 +26,8 @@ func traceRange(projectID, start, end int64) (string, []any) {
 // ProjectStats summarises the traces that started in [start, end); end 0 is open.
 func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (store.ProjectStats, error) {
 	var st store.ProjectStats
-	cond, args := traceRange(projectID, start, end)
-	err := s.read.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(error_count > 0), 0), coalesce(sum(span_count), 0),
-		coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0),
-		coalesce(sum(cost_total), 0)
-		FROM traces WHERE `+cond, args...).Scan(
+	query, args := projectStatsQuery(projectID, start, end)
+	err := s.read.QueryRowContext(ctx, query, args...).Scan(
 		&st.Traces, &st.ErrorTraces, &st.Spans, &st.Tokens.Prompt, &st.Tokens.Completion, &st.Tokens.Total, &st.Cost)
 	if err != nil {
 		return st, fmt.Errorf("summarise project %d: %w", projectID, err)
@@ -40,12 +37,9 @@ func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (
 	}
 	// The newest traces in range stand for all of them: reading every
 	// latency of a busy month would make the header cost grow with the data.
-	rows, err := s.read.QueryContext(ctx, `SELECT end_time - start_time FROM traces WHERE `+cond+
+	cond, args := traceRange(projectID, start, end)
+	lat, err := s.int64List(ctx, `SELECT end_time - start_time AS v FROM traces WHERE `+cond+
 		` ORDER BY start_time DESC LIMIT ?`, append(args, store.StatsLatencySample)...)
-	if err != nil {
-		return st, fmt.Errorf("read latencies of project %d: %w", projectID, err)
-	}
-	lat, err := scanInt64s(rows)
 	if err != nil {
 		return st, fmt.Errorf("read latencies of project %d: %w", projectID, err)
 	}
@@ -53,17 +47,36 @@ func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (
 	return st, nil
 }
 
-func scanInt64s(rows *sql.Rows) ([]int64, error) {
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var v int64
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
+// projectStatsQuery sums the traces in range from their minutes
+// (traceSumsSource).
+func projectStatsQuery(projectID, start, end int64) (string, []any) {
+	src, args := traceSumsSource(projectID, start, end, true)
+	return `SELECT coalesce(sum(traces), 0), coalesce(sum(error_traces), 0), coalesce(sum(spans), 0),
+		coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0),
+		coalesce(sum(cost_total), 0) FROM ` + src, args
+}
+
+// int64List runs query, whose rows are one integer each, named v, and
+// returns them (in no particular order). They come as one text value: stepping the driver through
+// 10,000 rows took 20-30 ms of the project header's 10,000-trace latency
+// sample, most of the home page's time with a busy project among 100.
+func (s *Store) int64List(ctx context.Context, query string, args ...any) ([]int64, error) {
+	var list sql.NullString
+	if err := s.read.QueryRowContext(ctx, `SELECT group_concat(v) FROM (`+query+`)`, args...).Scan(&list); err != nil {
+		return nil, err
+	}
+	if !list.Valid {
+		return nil, nil
+	}
+	out := make([]int64, 0, strings.Count(list.String, ",")+1)
+	for f := range strings.SplitSeq(list.String, ",") {
+		v, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("read a list of integers: %w", err)
 		}
 		out = append(out, v)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // TraceInfo finds a trace by its hex id, without reading its spans.

@@ -78,7 +78,7 @@ func TestMigrationKeepsSpansAndAnnotations(t *testing.T) {
 	}
 	indexes := indexNames(t, s, "spans")
 	want := []string{"spans_project_roots", "spans_project_rowid", "spans_project_start_bucket",
-		"spans_span_id", "spans_trace_parent", "spans_trace_span"}
+		"spans_span_id", "spans_tool_model_calls", "spans_trace_parent", "spans_trace_span"}
 	if !slices.Equal(indexes, want) {
 		t.Errorf("indexes on spans: %v, want %v (no UNIQUE on span_id alone)", indexes, want)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -380,6 +381,9 @@ func (w *batchWriter) write(spans []span.Span, skip map[rollup.Key]struct{}) (re
 	res.Inserted = len(w.unique)
 	res.New = w.unique
 	res.Uncounted = w.plan.Uncounted()
+	if err := w.storeSpanMinutes(traces); err != nil {
+		return res, false, err
+	}
 	if err := w.markSpans(traces); err != nil {
 		return res, false, err
 	}
@@ -448,22 +452,61 @@ func traceUpdate() string {
 // The traces stored before are read first, by findTraces.
 func (w *batchWriter) upsertTraces(order []*traceState, traces map[string]*traceState) error {
 	var fresh, continued []*traceState
+	var moved []int64 // continued traces that start earlier now
+	minutes := make(minuteDeltas)
 	for _, t := range order {
 		batch := t.values()
 		if t.id == 0 {
 			t.stored, t.fresh = batch, true
 			fresh = append(fresh, t)
+			minutes.add(t.projectID, &t.stored, 1)
 			continue
 		}
 		t.was = t.storedRollup()
+		minutes.add(t.projectID, &t.stored, -1)
 		t.stored.add(&batch)
+		minutes.add(t.projectID, &t.stored, 1)
+		if t.stored.start != t.was.Start {
+			moved = append(moved, t.id)
+		}
 		continued = append(continued, t)
 	}
 	if err := w.insertTraces(fresh, traces); err != nil {
 		return err
 	}
-	return w.updateTraces(continued)
+	if err := w.updateTraces(continued); err != nil {
+		return err
+	}
+	if err := w.storeTraceMinutes(minutes); err != nil {
+		return err
+	}
+	return w.moveTraceAnnotations(moved)
 }
+
+// moveTraceAnnotations sets the start time the annotations of traces keep
+// (migration 0019) to the traces' new one: a statement a batch, which
+// finds the few annotated traces among them on trace_annotations_trace.
+func (w *batchWriter) moveTraceAnnotations(traceRows []int64) error {
+	if len(traceRows) == 0 {
+		return nil
+	}
+	w.buf = w.buf[:0]
+	w.buf = append(w.buf, '[')
+	for i, id := range traceRows {
+		if i > 0 {
+			w.buf = append(w.buf, ',')
+		}
+		w.buf = strconv.AppendInt(w.buf, id, 10)
+	}
+	w.buf = append(w.buf, ']')
+	if err := w.exec(moveTraceAnnotationsSQL, string(w.buf)); err != nil {
+		return fmt.Errorf("move the annotations of traces: %w", err)
+	}
+	return nil
+}
+
+const moveTraceAnnotationsSQL = `UPDATE trace_annotations SET entity_start = (SELECT start_time FROM traces WHERE traces.id = trace_rowid)
+	WHERE trace_rowid IN (SELECT value FROM json_each(?))`
 
 // findTraces reads the batch's traces that are stored already. Most are
 // new, and the filter of stored trace ids says so without a lookup; a trace

@@ -94,3 +94,80 @@ func testAnnotationSummaries(t *testing.T, s store.Store) {
 		t.Errorf("document summaries: err = %v, want ErrInvalidArgument", err)
 	}
 }
+
+// testSummariesFollowEntities checks that the annotation summaries count
+// an annotation by its span's or trace's project and start time as they
+// are now, which backends may keep with the annotation: a trace's start
+// moves earlier when its root arrives after the annotation and back when
+// the root is deleted, and a transfer moves annotations to another project.
+func testSummariesFollowEntities(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	// The root starts at 59.995 s, its children from 60.005 s.
+	specs := agentTrace("follow", 1, 59_995, "s1", "u1")
+	spans := build(specs...)
+	write(t, s, spans[1:])
+	pid := project(t, s, "follow").ID
+	_, err := s.UpsertAnnotations(ctx, []store.Annotation{
+		{Kind: store.TraceAnnotation, TraceID: traceID(1), Name: "resolved", Score: ptr(1.0), AnnotatorKind: "HUMAN"},
+		{Kind: store.SpanAnnotation, SpanID: spanID(102), Name: "correctness", Label: ptr("correct"), AnnotatorKind: "HUMAN"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(projectID int64, kind store.AnnotationKind, start, end int64) int64 {
+		t.Helper()
+		sums, err := s.AnnotationSummaries(ctx, projectID, kind, start, end)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		for _, sum := range sums {
+			n += sum.Count
+		}
+		return n
+	}
+	firstMinute := func(projectID int64, kind store.AnnotationKind) int64 {
+		return count(projectID, kind, base, base+60_000*ms)
+	}
+	laterOn := func(projectID int64, kind store.AnnotationKind) int64 {
+		return count(projectID, kind, base+60_000*ms, 0)
+	}
+	if firstMinute(pid, store.TraceAnnotation) != 0 || laterOn(pid, store.TraceAnnotation) != 1 || laterOn(pid, store.SpanAnnotation) != 1 {
+		t.Errorf("before the root: trace annotations %d in the first minute, %d after; span annotations %d after; want 0, 1, 1",
+			firstMinute(pid, store.TraceAnnotation), laterOn(pid, store.TraceAnnotation), laterOn(pid, store.SpanAnnotation))
+	}
+	write(t, s, spans[:1])
+	if firstMinute(pid, store.TraceAnnotation) != 1 || laterOn(pid, store.TraceAnnotation) != 0 ||
+		firstMinute(pid, store.SpanAnnotation) != 0 || laterOn(pid, store.SpanAnnotation) != 1 {
+		t.Errorf("after the root: trace annotations %d in the first minute, %d after; span annotations %d, %d; want 1, 0, 0, 1",
+			firstMinute(pid, store.TraceAnnotation), laterOn(pid, store.TraceAnnotation),
+			firstMinute(pid, store.SpanAnnotation), laterOn(pid, store.SpanAnnotation))
+	}
+	series, err := s.AnnotationScoreSeries(ctx, pid, base, 0, 60_000*ms)
+	if err != nil || len(series) != 0 {
+		t.Errorf("score series %+v, %v; want none (the span annotation has no score)", series, err)
+	}
+	root, err := s.SpanByID(ctx, spanID(101))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteSpan(ctx, root.RowID); err != nil {
+		t.Fatal(err)
+	}
+	if firstMinute(pid, store.TraceAnnotation) != 0 || laterOn(pid, store.TraceAnnotation) != 1 {
+		t.Errorf("after deleting the root: trace annotations %d in the first minute, %d after; want 0, 1",
+			firstMinute(pid, store.TraceAnnotation), laterOn(pid, store.TraceAnnotation))
+	}
+	other, err := s.CreateProject(ctx, "follow-other", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TransferTraces(ctx, []string{traceID(1)}, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []store.AnnotationKind{store.TraceAnnotation, store.SpanAnnotation} {
+		if n, m := count(pid, kind, base, 0), count(other.ID, kind, base, 0); n != 0 || m != 1 {
+			t.Errorf("after the transfer: %s annotations %d in the old project, %d in the new; want 0, 1", kind, n, m)
+		}
+	}
+}

@@ -257,4 +257,25 @@ func testUsageByTool(t *testing.T, s store.Store) {
 	if err != nil || len(none) != 0 || sampled {
 		t.Errorf("UsageByTool of an empty range = %+v, %v, %v", none, sampled, err)
 	}
+
+	// Which ranges hold a tool call with a model call in it: the first
+	// hour (search, loop), the minute before it (trace 4), not trace 2's
+	// call alone nor the other project's.
+	for _, tc := range []struct {
+		project    string
+		start, end int64
+		want       bool
+	}{
+		{"tools", base, base + int64(time.Hour), true},
+		{"tools", base - int64(time.Minute), base, true},
+		{"tools", base + 1500*int64(time.Millisecond), base + 2500*int64(time.Millisecond), false},
+		{"tools", base + int64(time.Hour), base + int64(2*time.Hour), false},
+		{"other", base, base + int64(time.Hour), false},
+	} {
+		got, err := s.ToolCallsWithModels(ctx, project(t, s, tc.project).ID, tc.start, tc.end)
+		if err != nil || got != tc.want {
+			t.Errorf("ToolCallsWithModels(%s, %d ms, %d ms) = %v, %v; want %v", tc.project,
+				(tc.start-base)/ms, (tc.end-base)/ms, got, err, tc.want)
+		}
+	}
 }

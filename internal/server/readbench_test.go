@@ -1,0 +1,361 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/loupe-dev/loupe/internal/bench/agentgen"
+	"github.com/loupe-dev/loupe/internal/otlp"
+	"github.com/loupe-dev/loupe/internal/span"
+	"github.com/loupe-dev/loupe/internal/store"
+)
+
+// BenchmarkReads times every page and endpoint of the read path as the
+// server serves it over HTTP (its whole handler: UI, REST API, middleware),
+// over a corpus of agent-shaped spans from the load generator's
+// generator. It runs only when LOUPE_BENCH_READS gives the corpus size in
+// spans:
+//
+//	LOUPE_BENCH_READS=1000000 LOUPE_BENCH_READS_DIR=/tmp/reads-1m \
+//	    go test ./internal/server -run '^$' -bench BenchmarkReads -benchtime 10x -timeout 2h
+//
+// LOUPE_BENCH_READS_DIR keeps the SQLite database between runs (loading
+// 10M spans takes a quarter of an hour or more); without it the corpus is
+// built in a temporary directory. LOUPE_BENCH_READS_DATABASE=postgres://…
+// runs it on PostgreSQL, whose database keeps the corpus likewise.
+//
+// The corpus: 100 projects. "loupe-bench" holds nearly all spans; 99 others
+// hold 50 traces each, so the home page lists 100 projects. Traces start
+// evenly over the 6 days before the corpus was built, so the pages' default
+// range (7 days) covers all of them, the worst case for every summary. LLM
+// spans name one of four prompt template versions; one root span in 20
+// carries a span annotation and one trace in 50 a trace annotation.
+func BenchmarkReads(b *testing.B) {
+	n, _ := strconv.Atoi(os.Getenv("LOUPE_BENCH_READS"))
+	if n <= 0 {
+		b.Skip("set LOUPE_BENCH_READS to the corpus size in spans, e.g. 1000000")
+	}
+	cfg := DefaultConfig()
+	cfg.HTTPAddr, cfg.GRPCAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.DataDir = os.Getenv("LOUPE_BENCH_READS_DIR")
+	if cfg.DataDir == "" {
+		cfg.DataDir = b.TempDir()
+	} else if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	cfg.Database = os.Getenv("LOUPE_BENCH_READS_DATABASE")
+	ctx := context.Background()
+	s, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		s.httpLn.Close()
+		s.grpcLn.Close()
+		s.store.Close()
+	})
+	c := loadReadCorpus(b, s, n)
+	h := s.http.Handler
+
+	proj := "/projects/" + readProject
+	filter := func(path, expr string) string { return path + "?filter=" + url.QueryEscape(expr) }
+	pages := []struct {
+		name, path string
+		live       bool
+	}{
+		{"home", "/", false},
+		{"project", proj, false},
+		{"project/live", proj, true},
+		{"project/tool-costs", proj + "/tool-costs", false},
+		{"project/spans", proj + "/spans", false},
+		{"project/sessions", proj + "/sessions", false},
+		{"trace", proj + "/traces/" + c.traceID, false},
+		{"trace/tree", proj + "/traces/" + c.traceID + "/tree?parent=" + c.rootSpanID, false},
+		{"trace/span", proj + "/spans/" + c.llmSpanID, false},
+		{"session", proj + "/sessions/" + url.PathEscape(c.sessionID), false},
+		{"metrics/30d", proj + "/metrics?range=30d", false},
+		{"prompts/30d", proj + "/prompts?range=30d", false},
+
+		// The spans tab's filters: the conditions the indexes should bound,
+		// each also as one that matches nothing.
+		{"filter/latency-none", filter(proj+"/spans", "latency_ms > 600000"), false},
+		{"filter/latency", filter(proj+"/spans", "latency_ms > 5000"), false},
+		{"filter/error", filter(proj+"/spans", "status_code == 'ERROR'"), false},
+		{"filter/kind-latency-none", filter(proj+"/spans", "span_kind == 'LLM' and latency_ms > 600000"), false},
+		{"filter/model", filter(proj+"/spans", "llm.model_name == 'gpt-4.1-2025-04-14'"), false},
+		{"filter/model-none", filter(proj+"/spans", "llm.model_name == 'no-such-model'"), false},
+		{"filter/tokens", filter(proj+"/spans", "llm.token_count.total > 1000"), false},
+		{"filter/tokens-none", filter(proj+"/spans", "llm.token_count.total > 100000000"), false},
+		{"filter/cost-none", filter(proj+"/spans", "total_cost > 1000"), false},
+		{"filter/attribute", filter(proj+"/spans", "tool.name == 'fetch_chunk'"), false},
+		{"search", proj + "/spans?q=" + url.QueryEscape("password"), false},
+		{"search-none", proj + "/spans?q=" + url.QueryEscape("zzyzxnotaword"), false},
+		// The traces tab filters root spans.
+		{"traces/filter-latency-none", filter(proj, "latency_ms > 600000"), false},
+
+		// REST.
+		{"rest/spans", "/v1/projects/" + readProject + "/spans?limit=100", false},
+		{"rest/spans/filter-none", "/v1/projects/" + readProject + "/spans?limit=100&span_kind=LLM&attribute=" +
+			url.QueryEscape("llm.model_name:no-such-model"), false},
+		{"rest/traces", "/v1/projects/" + readProject + "/traces?limit=100", false},
+		{"rest/traces/filter-none", filter("/v1/projects/"+readProject+"/traces", "latency_ms > 600000") + "&limit=100", false},
+		{"rest/trace", "/v1/projects/" + readProject + "/traces?include_spans=true&limit=1&order=asc&start_time=" +
+			url.QueryEscape(time.Unix(0, c.traceStart).UTC().Format(time.RFC3339Nano)), false},
+		{"rest/sessions", "/v1/projects/" + readProject + "/sessions?limit=100", false},
+		{"rest/sessions/filter-none", filter("/v1/projects/"+readProject+"/sessions", "num_traces > 100000") + "&limit=100", false},
+	}
+	for _, p := range pages {
+		b.Run(p.name, func(b *testing.B) {
+			get := func() {
+				req := httptest.NewRequest(http.MethodGet, p.path, nil)
+				if p.live {
+					req.Header.Set(liveHeaderName, "1")
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("GET %s = %d: %.300s", p.path, rec.Code, rec.Body.String())
+				}
+			}
+			get() // warm: the first request reads pages from disk
+			b.ResetTimer()
+			for b.Loop() {
+				get()
+			}
+		})
+	}
+}
+
+// liveHeaderName is the header live.js's refreshes carry (web.liveHeader).
+const liveHeaderName = "X-Loupe-Live"
+
+// readProject is the corpus's main project.
+const readProject = "loupe-bench"
+
+// readCorpus names what the pages open: a trace from the middle of the
+// corpus, its root and an LLM span of it, and its session.
+type readCorpus struct {
+	traceID, rootSpanID, llmSpanID, sessionID string
+	traceStart                                int64
+}
+
+// readCorpusKey is the setting that records a corpus as complete.
+const readCorpusKey = "bench.read_corpus"
+
+func loadReadCorpus(b *testing.B, s *Server, n int) readCorpus {
+	b.Helper()
+	ctx := context.Background()
+	st := s.store
+	want := strconv.Itoa(n)
+	got, ok, err := st.Setting(ctx, readCorpusKey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !ok || got != strconv.Quote(want) {
+		if ok || hasSpans(ctx, b, st) {
+			b.Fatalf("the database holds another corpus (%s) or other spans: use another LOUPE_BENCH_READS_DIR or database", got)
+		}
+		writeReadCorpus(b, s, n)
+		if err := st.PutSetting(ctx, readCorpusKey, strconv.Quote(want)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if w, ok := st.(interface{ WaitIndexed(context.Context) error }); ok {
+		t0 := time.Now()
+		if err := w.WaitIndexed(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("search index caught up in %v", time.Since(t0).Round(time.Millisecond))
+	}
+	p, err := st.ProjectByName(ctx, readProject)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The trace in the middle of the corpus's time span.
+	var first, last []store.Trace
+	if first, err = st.Traces(ctx, store.TraceQuery{ProjectID: p.ID, Ascending: true, Limit: 1}); err == nil {
+		last, err = st.Traces(ctx, store.TraceQuery{ProjectID: p.ID, Limit: 1})
+	}
+	if err != nil || len(first) == 0 || len(last) == 0 {
+		b.Fatalf("no traces in %s: %v", readProject, err)
+	}
+	mid := first[0].StartTime + (last[0].StartTime-first[0].StartTime)/2
+	ts, err := st.Traces(ctx, store.TraceQuery{ProjectID: p.ID, StartTime: mid, Ascending: true, Limit: 1})
+	if err != nil || len(ts) == 0 {
+		b.Fatalf("no trace after %d: %v", mid, err)
+	}
+	t := ts[0]
+	c := readCorpus{traceID: t.TraceID, rootSpanID: t.RootSpanID, sessionID: t.SessionID, traceStart: t.StartTime}
+	tree, err := st.TraceTree(ctx, t.RowID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, sp := range tree {
+		if sp.Kind == string(span.KindLLM) {
+			c.llmSpanID = sp.SpanID
+			break
+		}
+	}
+	if c.rootSpanID == "" || c.llmSpanID == "" || c.sessionID == "" {
+		b.Fatalf("trace %s lacks a root, an LLM span or a session: %+v", t.TraceID, c)
+	}
+	return c
+}
+
+func hasSpans(ctx context.Context, b *testing.B, st store.Store) bool {
+	ps, err := st.Projects(ctx, store.ProjectQuery{Limit: 1000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range ps {
+		if p.LastSpanTime != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Of the corpus's 100 projects, the 99 small ones hold otherTraces traces
+// each.
+const (
+	otherProjects = 99
+	otherTraces   = 50
+	corpusSpan    = 6 * 24 * time.Hour
+)
+
+// writeReadCorpus writes about n spans as the server's ingest would store
+// them (decoded from OTLP, priced, written a batch at a time), generating
+// and decoding on one goroutine while the store writes on another.
+func writeReadCorpus(b *testing.B, s *Server, n int) {
+	b.Helper()
+	ctx := context.Background()
+	t0 := time.Now()
+	end := t0.Add(-time.Minute)
+	begin := end.Add(-corpusSpan)
+	// Agent traces hold 7 spans on average.
+	traces := max(n/7, 1)
+	step := corpusSpan / time.Duration(traces)
+	main := agentgen.New(agentgen.Agent, 1, begin)
+	others := make([]*agentgen.Generator, otherProjects)
+	// A small corpus gives the other projects fewer traces.
+	perOther := min(otherTraces, max(traces/(otherProjects*20), 1))
+	left := make([]int, otherProjects)
+	for i := range others {
+		others[i] = agentgen.New(agentgen.Agent, uint64(i+2), begin)
+		left[i] = perOther
+	}
+	every := max(traces/(otherProjects*perOther), 1)
+
+	batches := make(chan []span.Span, 4)
+	var genErr error
+	go func() {
+		defer close(batches)
+		// One batch holds spans of several projects, a resource each, as
+		// the ingest pipeline's batches do.
+		pending := map[string][]agentgen.Span{}
+		size := 0
+		flush := func() {
+			var out []span.Span
+			for project, spans := range pending {
+				d := otlp.Decode(agentgen.Traces(agentgen.Resource{ServiceName: "bench", Project: project}, spans), "")
+				if d.Rejected > 0 {
+					genErr = fmt.Errorf("%d spans rejected: %s", d.Rejected, d.Message)
+				}
+				out = append(out, d.Spans...)
+			}
+			for i := range out {
+				s.costs.PriceSpan(&out[i])
+			}
+			if len(out) > 0 {
+				batches <- out
+			}
+			clear(pending)
+			size = 0
+		}
+		written := 0
+		for k := 0; written < n; k++ {
+			gen, name := main, readProject
+			if o := (k / every) % otherProjects; k%every == every-1 && left[o] > 0 {
+				gen, name = others[o], fmt.Sprintf("bench-%02d", o+1)
+				left[o]--
+			}
+			t := gen.Trace()
+			t = t.Shifted(begin.Add(time.Duration(k) * step).Sub(t.Spans[0].Start))
+			version := fmt.Sprintf("v%d", 1+k%4)
+			for i := range t.Spans {
+				sp := &t.Spans[i]
+				for _, a := range sp.Attrs {
+					if a.Key == agentgen.KeySpanKind && a.Value.AsString() == "LLM" {
+						sp.Attrs = append(sp.Attrs[:len(sp.Attrs):len(sp.Attrs)], attribute.String(span.AttrTemplateVersion, version))
+						break
+					}
+				}
+			}
+			pending[name] = append(pending[name], t.Spans...)
+			written += len(t.Spans)
+			if size += len(t.Spans); size >= 5000 {
+				flush()
+			}
+		}
+		flush()
+	}()
+	var stored int
+	var anns []store.Annotation
+	roots := 0
+	for bt := range batches {
+		if _, err := s.store.WriteSpans(ctx, bt); err != nil {
+			b.Fatal(err)
+		}
+		stored += len(bt)
+		for _, sp := range bt {
+			if sp.ParentID != "" {
+				continue
+			}
+			roots++
+			score := float64(roots % 3 / 2)
+			label := []string{"incorrect", "correct"}[int(score)]
+			switch {
+			case roots%20 == 0:
+				anns = append(anns, store.Annotation{Kind: store.SpanAnnotation, SpanID: sp.SpanID, Name: "correctness",
+					Label: &label, Score: &score, AnnotatorKind: "LLM", Source: "API"})
+			case roots%50 == 1:
+				anns = append(anns, store.Annotation{Kind: store.TraceAnnotation, TraceID: sp.TraceID, Name: "helpful",
+					Label: &label, Score: &score, AnnotatorKind: "HUMAN", Source: "APP"})
+			}
+		}
+		if len(anns) >= 1000 {
+			if _, err := s.store.UpsertAnnotations(ctx, anns); err != nil {
+				b.Fatal(err)
+			}
+			anns = anns[:0]
+		}
+		if stored/500_000 != (stored-len(bt))/500_000 {
+			b.Logf("%d spans stored, %.0f spans/s", stored, float64(stored)/time.Since(t0).Seconds())
+		}
+	}
+	if genErr != nil {
+		b.Fatal(genErr)
+	}
+	if len(anns) > 0 {
+		if _, err := s.store.UpsertAnnotations(ctx, anns); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if o, ok := s.store.(interface{ Optimize(context.Context) error }); ok {
+		if err := o.Optimize(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("corpus: %d spans stored in %v", stored, time.Since(t0).Round(time.Second))
+}

@@ -1,0 +1,156 @@
+package sqlite
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loupe-dev/loupe/internal/bench/agentgen"
+	"github.com/loupe-dev/loupe/internal/otlp"
+	"github.com/loupe-dev/loupe/internal/query"
+	"github.com/loupe-dev/loupe/internal/store"
+	"github.com/loupe-dev/loupe/internal/store/schema"
+)
+
+// planStore is a store holding 3,000 agent spans of project "plan", with
+// the planner's statistics refreshed, and that project's id.
+func planStore(t *testing.T) (*Store, int64) {
+	t.Helper()
+	ctx := context.Background()
+	s := openTempStore(t)
+	gen := agentgen.New(agentgen.Agent, 1, time.Unix(1_750_000_000, 0))
+	spans := otlp.Decode(agentgen.Traces(agentgen.Resource{ServiceName: "plan", Project: "plan"}, gen.Spans(3000)), "").Spans
+	if _, err := s.WriteSpans(ctx, spans); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Optimize(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var projectID int64
+	if err := s.read.QueryRowContext(ctx, "SELECT id FROM projects WHERE name = 'plan'").Scan(&projectID); err != nil {
+		t.Fatal(err)
+	}
+	return s, projectID
+}
+
+// The annotations of a page's traces, or of one trace, are found through
+// the traces' ids, never by testing every annotation's or every trace's id.
+func TestAnnotationsByEntityPlans(t *testing.T) {
+	s, pid := planStore(t)
+	for _, tc := range []struct {
+		q     store.AnnotationQuery
+		index string
+	}{
+		{store.AnnotationQuery{Kind: store.TraceAnnotation, ProjectID: pid, EntityIDs: []string{strings.Repeat("1", 32)}, Limit: 500}, "traces_trace_id"},
+		{store.AnnotationQuery{Kind: store.TraceAnnotation, ProjectID: pid, EntityIDs: []string{strings.Repeat("1", 32), strings.Repeat("2", 32)}, Limit: 2000}, "traces_trace_id"},
+		{store.AnnotationQuery{Kind: store.SpanAnnotation, ProjectID: pid, EntityIDs: []string{strings.Repeat("1", 16)}, Limit: 500}, "spans_span_id"},
+	} {
+		q, args, err := annotationsQuery(tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := queryPlan(t, s, q, args...)
+		if !strings.Contains(plan, "INDEX "+tc.index) || strings.Contains(plan, "SCAN a") || strings.Contains(plan, "SCAN e") {
+			t.Errorf("%s annotations of %d entities are not found through %s:\n%s", tc.q.Kind, len(tc.q.EntityIDs), tc.index, plan)
+		}
+	}
+}
+
+// Whether a tool call in range holds a model call is answered on the
+// partial index of those calls, which only they are in.
+func TestToolCallsWithModelsPlan(t *testing.T) {
+	s, pid := planStore(t)
+	plan := queryPlan(t, s, toolCallsWithModelsQuery, pid, 0, int64(2e18))
+	if !strings.Contains(plan, "INDEX spans_tool_model_calls (project_id=? AND start_time>? AND start_time<?)") {
+		t.Errorf("tool calls with model calls are not found on spans_tool_model_calls alone:\n%s", plan)
+	}
+}
+
+// The header's and the metrics page's sums read the whole minutes of the
+// range from trace_minutes, and only the traces of a minute cut at either
+// end, through their time index.
+func TestTraceSumsPlans(t *testing.T) {
+	s, pid := planStore(t)
+	start := int64(1_750_000_000e9) + 30e9 // inside a minute
+	for _, tc := range []struct {
+		name  string
+		query func() (string, []any)
+		cut   bool // reads traces at a cut minute
+	}{
+		{"stats, open range", func() (string, []any) { return projectStatsQuery(pid, start, 0) }, true},
+		{"stats, whole minutes", func() (string, []any) { return projectStatsQuery(pid, start-30e9, start+3570e9) }, false},
+		{"stats, cut at both ends", func() (string, []any) { return projectStatsQuery(pid, start, start+3600e9) }, true},
+		{"series by the hour", func() (string, []any) { return traceBucketsQuery(pid, start, start+86400e9, 3600e9) }, true},
+	} {
+		q, args := tc.query()
+		plan := queryPlan(t, s, q, args...)
+		ok := strings.Contains(plan, "SEARCH trace_minutes USING PRIMARY KEY (project_id=? AND minute>? AND minute<?)") ||
+			strings.Contains(plan, "SEARCH trace_minutes USING PRIMARY KEY (project_id=? AND minute>?)")
+		if tc.cut {
+			ok = ok && strings.Contains(plan, "INDEX traces_project_st") &&
+				strings.Contains(plan, "(project_id=? AND start_time>? AND start_time<?)")
+		}
+		if !ok || strings.Contains(plan, "SCAN traces") || strings.Contains(plan, "SCAN trace_minutes") {
+			t.Errorf("%s does not sum whole minutes from trace_minutes and cut ones through an index:\n%s", tc.name, plan)
+		}
+	}
+}
+
+// The summaries of a project's span and trace annotations over a range
+// read the range's whole hours from the hourly sums, and the annotations of
+// the hours cut at either end on their own index; the score series reads
+// the annotations in range on that index. None reads a span or a trace.
+func TestAnnotationSummaryPlans(t *testing.T) {
+	s, pid := planStore(t)
+	start := int64(1_750_000_000e9) // 15:06:40, inside an hour
+	for _, tc := range []struct {
+		name, index string
+		hours       bool
+		query       func() (string, []any)
+	}{
+		{"span summaries, open range", "span_annotations_project_start", true, func() (string, []any) {
+			return annotationSummaryQuery(schema.AnnotationTables[store.SpanAnnotation], store.SpanAnnotation, pid, start, 0)
+		}},
+		{"trace summaries, a day", "trace_annotations_project_start", true, func() (string, []any) {
+			return annotationSummaryQuery(schema.AnnotationTables[store.TraceAnnotation], store.TraceAnnotation, pid, start, start+86400e9)
+		}},
+		{"trace summaries, within an hour", "trace_annotations_project_start", false, func() (string, []any) {
+			return annotationSummaryQuery(schema.AnnotationTables[store.TraceAnnotation], store.TraceAnnotation, pid, start, start+600e9)
+		}},
+		{"score series", "span_annotations_project_start", false, func() (string, []any) { return scoreSeriesQuery(pid, start, 0, 3600e9) }},
+	} {
+		q, args := tc.query()
+		plan := queryPlan(t, s, q, args...)
+		ok := strings.Contains(plan, "COVERING INDEX "+tc.index+" (project_id=? AND entity_start>?")
+		if tc.hours {
+			ok = ok && strings.Contains(plan, "SEARCH annotation_name_hours USING PRIMARY KEY (project_id=? AND kind=? AND hour>? AND hour<?)") &&
+				strings.Contains(plan, "SEARCH annotation_label_hours USING PRIMARY KEY (project_id=? AND kind=? AND hour>?") ||
+				ok && strings.Contains(plan, "SEARCH annotation_name_hours USING PRIMARY KEY (project_id=? AND kind=? AND hour>?)") &&
+					strings.Contains(plan, "SEARCH annotation_label_hours USING PRIMARY KEY (project_id=? AND kind=? AND hour>?)")
+		}
+		if !ok || strings.Contains(plan, " spans") || strings.Contains(plan, " traces") || strings.Contains(plan, "SCAN annotation") {
+			t.Errorf("%s do not read what they sum on its own index:\n%s", tc.name, plan)
+		}
+	}
+}
+
+// The minutes where a bounded filter's spans may start are read on
+// span_minutes' key, over the range asked for.
+func TestSpanMinutesPlan(t *testing.T) {
+	s, pid := planStore(t)
+	e, err := query.Parse("span_kind == 'LLM' and latency_ms > 4000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := store.SpanQuery{ProjectID: pid, Filter: e, OrderByStartTime: true, Limit: 101}
+	cond, args, ok := minutesCondition(q)
+	if !ok {
+		t.Fatal("the filter does not bound its spans")
+	}
+	plan := queryPlan(t, s, "SELECT DISTINCT minute FROM span_minutes WHERE project_id = ? AND minute >= ? AND minute < ? AND ("+cond+")",
+		append([]any{pid, int64(1_750_000_000e9), int64(1_750_003_600e9)}, args...)...)
+	if !strings.Contains(plan, "SEARCH span_minutes USING PRIMARY KEY (project_id=? AND minute>? AND minute<?)") {
+		t.Errorf("the minutes are not read on span_minutes' key:\n%s", plan)
+	}
+}
