@@ -103,6 +103,8 @@ func (h *Handler) saveAnnotation(w http.ResponseWriter, r *http.Request, t annot
 	switch t.kind {
 	case store.TraceAnnotation:
 		a.TraceID = t.entityID
+	case store.SessionAnnotation:
+		a.SessionID = t.entityID
 	default:
 		a.SpanID = t.entityID
 	}

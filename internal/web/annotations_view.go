@@ -148,7 +148,10 @@ func boolInt(b bool) int {
 
 func chipOf(name string, anns []store.Annotation, trace bool) annChip {
 	c := annChip{Name: name, Trace: trace}
-	whose := "span"
+	whose := string(anns[0].Kind)
+	if whose == "" {
+		whose = "span"
+	}
 	if trace {
 		whose = "trace"
 	}

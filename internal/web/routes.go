@@ -29,6 +29,7 @@ func (h *Handler) routes() []route.Route {
 		route.Handle("GET /projects/{name}/tool-costs", h.bounded(h.toolCosts)),
 		route.Handle("GET /projects/{name}/sessions", h.bounded(h.projectSessions)),
 		route.Handle("GET /projects/{name}/sessions/{session_id}", h.bounded(h.session)),
+		route.HandleFunc("POST /projects/{name}/sessions/{session_id}/annotations", h.annotateSession),
 		route.Handle("GET /projects/{name}/traces/{trace_id}", h.bounded(h.trace)),
 		route.Handle("GET /projects/{name}/traces/{trace_id}/tree", h.bounded(h.treeFragment)),
 		route.Handle("GET /projects/{name}/traces/{trace_id}/export", h.bounded(h.exportTrace)),

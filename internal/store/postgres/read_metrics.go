@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -162,7 +163,26 @@ func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end i
 	if err != nil {
 		return store.PromptVersionReport{}, err
 	}
-	return store.BuildPromptVersionReport(sample, limit, anns, usage), nil
+	rep := store.BuildPromptVersionReport(sample, limit, anns, usage)
+	newest := store.NewestOfVersions(sample)
+	if len(newest) > 0 {
+		ids := make([]int64, 0, len(newest))
+		for id := range newest {
+			ids = append(ids, id)
+		}
+		rows, err := s.pool.Query(ctx, `SELECT id, coalesce(attributes ->> '`+span.AttrTemplate+`', '') FROM spans WHERE id = ANY($1)`, ids)
+		if err != nil {
+			return store.PromptVersionReport{}, fmt.Errorf("read prompt templates: %w", err)
+		}
+		templates := map[int64]string{}
+		var id int64
+		var text string
+		if _, err := pgx.ForEachRow(rows, []any{&id, &text}, func() error { templates[id] = text; return nil }); err != nil {
+			return store.PromptVersionReport{}, fmt.Errorf("read prompt templates: %w", err)
+		}
+		rep.SetTemplates(newest, templates)
+	}
+	return rep, nil
 }
 
 // entityAnnotations reads the annotations with a label or a score of the

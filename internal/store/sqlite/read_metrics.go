@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -175,7 +176,46 @@ func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end i
 	if err != nil {
 		return store.PromptVersionReport{}, err
 	}
-	return store.BuildPromptVersionReport(sample, store.PromptVersionSample, anns, usage), nil
+	rep := store.BuildPromptVersionReport(sample, store.PromptVersionSample, anns, usage)
+	newest := store.NewestOfVersions(sample)
+	templates, err := s.spanTemplates(ctx, newest)
+	if err != nil {
+		return store.PromptVersionReport{}, err
+	}
+	rep.SetTemplates(newest, templates)
+	return rep, nil
+}
+
+// spanTemplates reads the template text of a few spans (one per version)
+// by row id.
+func (s *Store) spanTemplates(ctx context.Context, rows map[int64]string) (map[int64]string, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, 0, len(rows))
+	for id := range rows {
+		ids = append(ids, id)
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.read.QueryContext(ctx, `SELECT id, coalesce(CAST(json_extract(loupe_json(attributes), '$."`+span.AttrTemplate+`"') AS TEXT), '')
+		FROM spans WHERE id IN (SELECT value FROM json_each(?))`, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("read prompt templates: %w", err)
+	}
+	defer res.Close()
+	out := make(map[int64]string, len(ids))
+	for res.Next() {
+		var id int64
+		var t string
+		if err := res.Scan(&id, &t); err != nil {
+			return nil, fmt.Errorf("read prompt templates: %w", err)
+		}
+		out[id] = t
+	}
+	return out, res.Err()
 }
 
 // promptVersionSampleQuery reads the newest LLM spans in range, at most
