@@ -29,6 +29,79 @@ type MetricsReader interface {
 	// and annotations from at most PromptVersionSample LLM spans, the newest
 	// in range.
 	PromptVersionReport(ctx context.Context, projectID, start, end int64) (PromptVersionReport, error)
+	// DocumentScores reads the document evaluations a project's retrieval
+	// metrics come from, as Phoenix counts them: document annotations with
+	// a score, by annotator LLM, on spans that started in [start, end),
+	// with the number of documents each span returned. At most
+	// DocumentScoreSample annotations are read, those of the newest spans.
+	DocumentScores(ctx context.Context, projectID, start, end int64) (DocumentScores, error)
+}
+
+// DocumentScoreSample bounds the annotations DocumentScores reads.
+const DocumentScoreSample = 20_000
+
+// DocumentScores are the document evaluations of retriever (and reranker)
+// spans, grouped by span and annotation name, newest span first.
+type DocumentScores struct {
+	Retrievals []RetrievalScores
+	// Sampled says annotations of older spans in range were left out.
+	Sampled bool
+}
+
+// RetrievalScores are one annotation name's scores of one span's documents.
+type RetrievalScores struct {
+	SpanID    string
+	Start     int64 // the span's start, unix ns
+	Name      string
+	Documents int // documents the span returned (retrieval.documents, or reranker.output_documents)
+	// Scores by document position; positions past Documents are left out.
+	Scores map[int]float64
+}
+
+// DocumentScore is one document annotation as a backend reads it.
+type DocumentScore struct {
+	SpanRowID int64
+	SpanID    string
+	Start     int64
+	Name      string
+	Position  int
+	Score     float64
+}
+
+// GroupDocumentScores puts a backend's rows (newest span first) together
+// with each span's document count, by span row id.
+func GroupDocumentScores(rows []DocumentScore, documents map[int64]int, limit int) DocumentScores {
+	out := DocumentScores{Sampled: len(rows) >= limit}
+	type key struct {
+		row  int64
+		name string
+	}
+	at := map[key]int{}
+	for _, r := range rows {
+		n := documents[r.SpanRowID]
+		if r.Position < 0 || r.Position >= n {
+			continue
+		}
+		k := key{r.SpanRowID, r.Name}
+		i, ok := at[k]
+		if !ok {
+			i = len(out.Retrievals)
+			at[k] = i
+			out.Retrievals = append(out.Retrievals, RetrievalScores{SpanID: r.SpanID, Start: r.Start, Name: r.Name,
+				Documents: n, Scores: map[int]float64{}})
+		}
+		out.Retrievals[i].Scores[r.Position] = r.Score
+	}
+	return out
+}
+
+// DocumentListPrefix is the attribute prefix of the documents a span of
+// this kind returned, which document annotations number.
+func DocumentListPrefix(kind string) string {
+	if kind == "RERANKER" {
+		return "reranker.output_documents."
+	}
+	return "retrieval.documents."
 }
 
 // SeriesLatencySample bounds the traces TraceSeries reads for percentiles:

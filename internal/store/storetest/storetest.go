@@ -65,7 +65,7 @@ func Run(t *testing.T, open Opener) {
 		{"StorageReport", testStorageReport},
 		{"TraceSeries", testTraceSeries}, {"BucketLatencies", testBucketLatencies},
 		{"AnnotationScoreSeries", testAnnotationScoreSeries},
-		{"PromptVersionReport", testPromptVersionReport}, {"CompareVersions", testCompareVersions},
+		{"PromptVersionReport", testPromptVersionReport}, {"DocumentScores", testDocumentScores}, {"CompareVersions", testCompareVersions},
 		{"Search", testSearch}, {"SearchConditions", testSearchConditions}, {"SearchIndexer", testSearchIndexer},
 		{"CheckWritable", testCheckWritable},
 		{"AuthUsers", testAuthUsers}, {"APIKeys", testAPIKeys}, {"LoginSessions", testLoginSessions},
