@@ -58,6 +58,12 @@ type verdict struct {
 // Line is the verdict as the page writes it:
 // "v2 vs v1: −0.22 correctness, n 34/32, likely real (p 0.003)".
 func (v verdict) Line(a, b string) string {
+	switch {
+	case v.A.N == 0:
+		return b + " vs " + a + ": no " + v.Name + " scores on " + a + " to compare with"
+	case v.B.N == 0:
+		return b + " vs " + a + ": no " + v.Name + " scores on " + b + " yet"
+	}
 	return b + " vs " + a + ": " + signed(v.Result.Diff) + " " + v.Name + ", n " +
 		strconv.FormatInt(v.B.N, 10) + "/" + strconv.FormatInt(v.A.N, 10) + ", " + v.Result.Verdict()
 }

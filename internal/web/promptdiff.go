@@ -164,7 +164,20 @@ func wordDiff(a, b string) (old, new []diffToken) {
 			j++
 		}
 	}
-	return merge(old), merge(new)
+	return merge(absorbSpaces(old)), merge(absorbSpaces(new))
+}
+
+// absorbSpaces marks a kept run of spaces between two changed tokens as
+// changed too, so "answer order questions" reads as one phrase replaced
+// rather than three words with gaps.
+func absorbSpaces(ts []diffToken) []diffToken {
+	for i := 1; i+1 < len(ts); i++ {
+		t := ts[i]
+		if t.Op == same && !t.Var && strings.TrimSpace(t.Text) == "" && ts[i-1].Op != same && ts[i+1].Op == ts[i-1].Op {
+			ts[i].Op = ts[i-1].Op
+		}
+	}
+	return ts
 }
 
 // merge joins neighbouring tokens of one kind, so the page marks a phrase

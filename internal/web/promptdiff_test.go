@@ -40,6 +40,8 @@ func TestDiffTemplates(t *testing.T) {
 		// A renamed variable is one unit replaced, not letters inside braces.
 		{"a variable renamed", "Use {{context}} to answer.", "Use {{ docs }} to answer.",
 			"-Use [<{{context}}>] to answer.\n+Use [<{{ docs }}>] to answer.\n", []string{"docs"}, []string{"context"}},
+		{"a phrase changed", "You answer order questions.", "You are the support assistant.",
+			"-You [answer order questions].\n+You [are the support assistant].\n", nil, nil},
 		{"lines removed", "a\nb\nc", "a", " a\n-b\n-c\n", nil, nil},
 		{"from nothing", "", "Hi {name}", "+Hi <{name}>\n", []string{"name"}, nil},
 	} {
