@@ -34,7 +34,8 @@ type Store interface {
 	Manager
 	Coster
 	Settings
-	Retention // in retention.go
+	AnnotationConfigs // in annotation_config.go
+	Retention         // in retention.go
 	Searcher  // in search.go
 	AuthStore // in auth.go
 	WriteChecker

@@ -29,6 +29,10 @@ type nameChoice struct {
 	Labels    []string
 	Used      int64 // annotations of this name in the window; 0 for a suggestion
 	Suggested bool
+	// Defined says a config defines the name: its labels are the only
+	// ones, and Min and Max bound its score ("" for none).
+	Defined  bool
+	Min, Max string
 }
 
 // annotationChoicesFragment serves the choices of the form of one kind, for
@@ -54,24 +58,50 @@ func (h *Handler) annotationChoicesFragment(w http.ResponseWriter, r *http.Reque
 		h.fail(w, r, err, notFound{})
 		return
 	}
-	h.renderFragment(w, r, "annotation_choices", choicesOf(kind, sums))
+	configs, err := h.store.AnnotationConfigs(ctx)
+	if err != nil {
+		h.fail(w, r, err, notFound{})
+		return
+	}
+	h.renderFragment(w, r, "annotation_choices", choicesOf(kind, sums, configs))
 }
 
-func choicesOf(kind store.AnnotationKind, sums []store.AnnotationSummary) annotationChoices {
+// choicesOf offers the names a config defines, then those in use, then
+// the usual ones.
+func choicesOf(kind store.AnnotationKind, sums []store.AnnotationSummary, configs []store.AnnotationConfig) annotationChoices {
 	c := annotationChoices{Kind: kind}
 	used := map[string]bool{}
+	for _, cf := range configs {
+		n := nameChoice{Name: cf.Name, Defined: true}
+		for _, v := range cf.Values {
+			n.Labels = append(n.Labels, v.Label)
+		}
+		if cf.LowerBound != nil {
+			n.Min = formatScore(*cf.LowerBound)
+		}
+		if cf.UpperBound != nil {
+			n.Max = formatScore(*cf.UpperBound)
+		}
+		c.Names = append(c.Names, n)
+		used[cf.Name] = true
+	}
+	var inUse []nameChoice
 	for _, s := range sums {
 		if s.Name == noteName || s.Name == thumbsName {
+			continue
+		}
+		if used[s.Name] {
 			continue
 		}
 		n := nameChoice{Name: s.Name, Used: s.Count}
 		for _, l := range s.Labels {
 			n.Labels = append(n.Labels, l.Label)
 		}
-		c.Names = append(c.Names, n)
+		inUse = append(inUse, n)
 		used[s.Name] = true
 	}
-	sortByUse(c.Names)
+	sortByUse(inUse)
+	c.Names = append(c.Names, inUse...)
 	for _, n := range suggestedNames {
 		if !used[n] {
 			c.Names = append(c.Names, nameChoice{Name: n, Suggested: true})

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -95,4 +97,69 @@ func TestAnnotationChoices(t *testing.T) {
 	// The form points at them, and its placeholders read as examples.
 	body = e.mustGet("/projects/support-bot/spans/" + llmSpan)
 	contains(t, "form", body, `data-choices="/projects/support-bot/annotation-choices?kind=span"`, `placeholder="e.g. correctness"`, `placeholder="e.g. correct"`)
+}
+
+func TestAnnotationConfigs(t *testing.T) {
+	e := evalEnv(t)
+	// None is needed before the first label.
+	if rec := e.post("/projects/support-bot/spans/"+llmSpan+"/annotations", url.Values{"name": {"correctness"}, "label": {"meh"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("annotate without a config = %d, want 303", rec.Code)
+	}
+	body := e.mustGet("/annotation-configs")
+	contains(t, "empty", body, "No annotation configs.", "the forms offer the names and labels already in use")
+
+	rec := e.post("/annotation-configs", url.Values{"name": {"correctness"}, "type": {"CATEGORICAL"}, "direction": {"MAXIMIZE"},
+		"values": {"correct = 1\nincorrect = 0\n\nunsure"}})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("save a config = %d: %s", rec.Code, rec.Body)
+	}
+	if rec := e.post("/annotation-configs", url.Values{"name": {"csat"}, "type": {"CONTINUOUS"}, "lower": {"1"}, "upper": {"5"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("save a continuous config = %d", rec.Code)
+	}
+	body = e.mustGet("/annotation-configs?saved=csat")
+	contains(t, "configs", body, "Saved the config of <b>csat</b>", `<tr data-id="correctness">`, `<span class="an">unsure</span>`, "1 to 5")
+
+	for _, tc := range []struct {
+		form url.Values
+		want string
+	}{
+		{url.Values{"name": {"x"}, "type": {"CATEGORICAL"}}, "a categorical config needs at least one label"},
+		{url.Values{"name": {"x"}, "type": {"CATEGORICAL"}, "values": {"a = lots"}}, `The score of "a", "lots", is not a number`},
+		{url.Values{"name": {"x"}, "type": {"CONTINUOUS"}, "lower": {"5"}, "upper": {"1"}}, "the lower bound 5 is above the upper bound 1"},
+	} {
+		rec := e.post("/annotation-configs", tc.form)
+		if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(html.UnescapeString(rec.Body.String()), tc.want) {
+			t.Errorf("save %v = %d, want 422 saying %q", tc.form, rec.Code, tc.want)
+		}
+	}
+
+	// The forms keep to the configs: a listed label takes its score, an
+	// unlisted one and a score out of range are refused.
+	post := func(path string, form url.Values) *httptest.ResponseRecorder { return e.post(path, form) }
+	if rec := post("/projects/support-bot/spans/"+llmSpan+"/annotations", url.Values{"name": {"correctness"}, "label": {"incorrect"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("a listed label = %d", rec.Code)
+	}
+	if anns := e.annotations(store.SpanAnnotation, llmSpan); len(anns) != 1 || anns[0].Score == nil || *anns[0].Score != 0 {
+		t.Errorf("the label's score was not filled in: %+v", anns)
+	}
+	rec = post("/projects/support-bot/spans/"+llmSpan+"/annotations", url.Values{"name": {"correctness"}, "label": {"meh"}})
+	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), `"meh" is not a label of correctness: use one of correct, incorrect, unsure`) {
+		t.Errorf("an unlisted label = %d %q", rec.Code, rec.Body)
+	}
+	rec = post("/projects/support-bot/sessions/sess-1/annotations", url.Values{"name": {"csat"}, "score": {"7"}})
+	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "The score of csat is at most 5, not 7") {
+		t.Errorf("a score out of range = %d %q", rec.Code, rec.Body)
+	}
+
+	// The choices put defined names first, with their labels and range.
+	body = e.mustGet("/projects/support-bot/annotation-choices?kind=session")
+	contains(t, "choices", body, `<option value="correctness" label="correctness · defined">`,
+		`<template data-labels-for="csat" data-defined data-min="1" data-max="5"></template>`)
+
+	if rec := e.post("/annotation-configs/delete", url.Values{"name": {"csat"}}); rec.Code != http.StatusSeeOther {
+		t.Errorf("delete = %d", rec.Code)
+	}
+	if rec := e.post("/annotation-configs/delete", url.Values{"name": {"csat"}}); rec.Code != http.StatusNotFound {
+		t.Errorf("delete again = %d, want 404", rec.Code)
+	}
 }

@@ -47,6 +47,9 @@ func (h *Handler) routes() []route.Route {
 		route.HandleFunc("POST /prices", h.savePrice),
 		route.HandleFunc("POST /prices/delete", h.deletePrice),
 		route.HandleFunc("POST /prices/recompute", h.recomputePrices),
+		route.Handle("GET /annotation-configs", h.bounded(h.annotationConfigsPage)),
+		route.HandleFunc("POST /annotation-configs", h.saveAnnotationConfig),
+		route.HandleFunc("POST /annotation-configs/delete", h.deleteAnnotationConfig),
 		route.Handle("GET /storage", h.bounded(h.storage)),
 		route.HandleFunc("POST /storage/retention", h.saveRetention),
 

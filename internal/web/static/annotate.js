@@ -98,4 +98,11 @@ function showLabels(form) {
   const name = form.querySelector("[name=name]")?.value.trim();
   const tpl = form._labels?.get(name);
   if (list) list.replaceChildren(...(tpl ? tpl.content.cloneNode(true).children : []));
+  // A config's score range bounds the score field, and says so.
+  const score = form.querySelector("[name=score]");
+  if (!score) return;
+  const min = tpl?.dataset.min ?? "", max = tpl?.dataset.max ?? "";
+  score.min = min;
+  score.max = max;
+  score.placeholder = min && max ? `${min} to ${max}` : min ? `at least ${min}` : max ? `at most ${max}` : "e.g. 0.8";
 }
