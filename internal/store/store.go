@@ -36,8 +36,8 @@ type Store interface {
 	Settings
 	AnnotationConfigs // in annotation_config.go
 	Retention         // in retention.go
-	Searcher  // in search.go
-	AuthStore // in auth.go
+	Searcher          // in search.go
+	AuthStore         // in auth.go
 	WriteChecker
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
