@@ -34,10 +34,10 @@ type Store interface {
 	Manager
 	Coster
 	Settings
-	AnnotationConfigs // in annotation_config.go
-	Retention         // in retention.go
-	Searcher          // in search.go
-	AuthStore         // in auth.go
+	AnnotationConfigs
+	Retention // in retention.go
+	Searcher  // in search.go
+	AuthStore // in auth.go
 	WriteChecker
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
