@@ -152,6 +152,46 @@ func TestEvaluationYouCanAct(t *testing.T) {
 	p.do("type the name", chromedp.SendKeys(chromedp.CSS(`.detail .annot-form input[name="name"]`), "correctness"))
 	p.waitFor("its labels", `[...document.querySelectorAll('#annot-labels-span option')].map(o => o.value).join() === "correct,incorrect"`, 10*time.Second)
 	p.shot("48-annotate-choices")
+
+	// Configs are optional, and once made the forms keep to them: define
+	// csat as a score from 1 to 5, and tone as two labels.
+	p.click(`.detail .annot-form a[href="/annotation-configs"]`)
+	p.waitFor("the configs page", `location.pathname === "/annotation-configs"`, 10*time.Second)
+	p.see(".empty", "No annotation configs.")
+	p.do("define csat", chromedp.SendKeys(chromedp.CSS(`.configform input[name="name"]`), "csat"),
+		chromedp.SetValue(chromedp.CSS(`.configform select[name="type"]`), "CONTINUOUS"),
+		chromedp.SendKeys(chromedp.CSS(`.configform input[name="lower"]`), "1"),
+		chromedp.SendKeys(chromedp.CSS(`.configform input[name="upper"]`), "5"))
+	p.click(`.configform button[type="submit"]`)
+	p.waitFor("csat saved", `!!document.querySelector('tr[data-id="csat"]')`, 10*time.Second)
+	p.do("define tone", chromedp.SendKeys(chromedp.CSS(`.configform input[name="name"]`), "tone"),
+		chromedp.SendKeys(chromedp.CSS(`.configform textarea[name="values"]`), "friendly = 1\ncurt = 0"))
+	p.click(`.configform button[type="submit"]`)
+	p.waitFor("tone saved", `!!document.querySelector('tr[data-id="tone"]')`, 10*time.Second)
+	p.see(`tr[data-id="csat"]`, "CONTINUOUS", "1 to 5")
+	p.see(`tr[data-id="tone"]`, "friendly", "curt")
+	p.shot("49-annotation-configs")
+	p.darkMode(true)
+	p.shot("50-annotation-configs-dark")
+	p.darkMode(false)
+
+	p.open("/projects/support-bot/sessions/conv-42")
+	p.click(".phead details.annot-pop summary")
+	p.click(`.phead .annot-form input[name="name"]`)
+	p.waitFor("the defined names", `document.querySelector('#annot-names-session option')?.label === "csat · defined"`, 10*time.Second)
+	p.do("type csat", chromedp.SendKeys(chromedp.CSS(`.phead .annot-form input[name="name"]`), "csat"))
+	p.waitFor("the score range", `document.querySelector('.phead .annot-form input[name="score"]').placeholder === "1 to 5"`, 10*time.Second)
+	if max := eval[string](p, `document.querySelector('.phead .annot-form input[name="score"]').max`); max != "5" {
+		t.Errorf("score max %q, want 5", max)
+	}
+	// A label tone does not list is refused, with the labels it takes.
+	p.do("clear the name", chromedp.Evaluate[chromedp.Void](`document.querySelector('.phead .annot-form input[name="name"]').value = ""`))
+	p.do("type tone", chromedp.SendKeys(chromedp.CSS(`.phead .annot-form input[name="name"]`), "tone"),
+		chromedp.SendKeys(chromedp.CSS(`.phead .annot-form input[name="label"]`), "rude"))
+	p.click(`.phead .annot-form button[type="submit"]`)
+	p.waitFor("the refusal", `!document.querySelector('.phead [data-annotate-error]').hidden`, 10*time.Second)
+	p.see(".phead [data-annotate-error]", `"rude" is not a label of tone: use one of friendly, curt`)
+	p.shot("51-annotation-refused")
 }
 
 // llmCallID emits a templated call and returns its LLM span's id.
