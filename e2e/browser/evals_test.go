@@ -68,6 +68,9 @@ func TestEvaluationYouCanAct(t *testing.T) {
 	p.open("/projects/support-bot/sessions?range=1h")
 	p.see(`tr[data-id="conv-42"] .anns`, "csat", "satisfied")
 	p.shot("40-sessions-annotations")
+	p.darkMode(true)
+	p.shot("40-sessions-annotations-dark")
+	p.darkMode(false)
 	p.click(`tr[data-id="conv-42"] a.rowlink`)
 	p.waitFor("the session", `location.pathname === "/projects/support-bot/sessions/conv-42"`, 10*time.Second)
 	p.see(".phead .annot", "csat", "satisfied")
@@ -80,6 +83,9 @@ func TestEvaluationYouCanAct(t *testing.T) {
 	p.do("fill the form", chromedp.SendKeys(chromedp.CSS(`.phead .annot-form input[name="label"]`), "delighted"),
 		chromedp.SendKeys(chromedp.CSS(`.phead .annot-form input[name="score"]`), "5"))
 	p.shot("41-session-annotate")
+	p.darkMode(true)
+	p.shot("41-session-annotate-dark")
+	p.darkMode(false)
 	p.click(`.phead .annot-form button[type="submit"]`)
 	p.waitFor("the new rating", `document.querySelector('.phead .annot .annot-list')?.textContent.includes("delighted")`, 10*time.Second)
 
