@@ -1,6 +1,10 @@
 package evals
 
-import "math"
+import (
+	"cmp"
+	"math"
+	"slices"
+)
 
 // Retrieval holds the ranking metrics of one retrieval: the scores given to
 // its documents, in the order the retriever returned them. A document
@@ -35,8 +39,8 @@ func (r Retrieval) NDCG(k int) float64 {
 	if k == 0 {
 		return 0
 	}
-	ideal := append([]float64(nil), r.Scores...)
-	sortDesc(ideal)
+	ideal := slices.Clone(r.Scores)
+	slices.SortFunc(ideal, func(a, b float64) int { return cmp.Compare(b, a) })
 	idcg := dcg(ideal, k)
 	if idcg == 0 {
 		return 0
@@ -50,14 +54,6 @@ func dcg(scores []float64, k int) float64 {
 		sum += scores[i] / math.Log2(float64(i)+2)
 	}
 	return sum
-}
-
-func sortDesc(xs []float64) {
-	for i := 1; i < len(xs); i++ {
-		for j := i; j > 0 && xs[j] > xs[j-1]; j-- {
-			xs[j], xs[j-1] = xs[j-1], xs[j]
-		}
-	}
 }
 
 // Precision is the share of the first k positions (k <= 0: all documents)

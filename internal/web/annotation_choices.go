@@ -1,7 +1,9 @@
 package web
 
 import (
+	"cmp"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/loupe-dev/loupe/internal/store"
@@ -110,10 +112,7 @@ func choicesOf(kind store.AnnotationKind, sums []store.AnnotationSummary, config
 	return c
 }
 
+// sortByUse puts the most used names first; ties keep their (name) order.
 func sortByUse(ns []nameChoice) {
-	for i := 1; i < len(ns); i++ {
-		for j := i; j > 0 && ns[j].Used > ns[j-1].Used; j-- {
-			ns[j], ns[j-1] = ns[j-1], ns[j]
-		}
-	}
+	slices.SortStableFunc(ns, func(a, b nameChoice) int { return cmp.Compare(b.Used, a.Used) })
 }

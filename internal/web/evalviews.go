@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/loupe-dev/loupe/internal/evals"
 	"github.com/loupe-dev/loupe/internal/store"
@@ -146,16 +147,6 @@ func retrievalMetrics(anns []store.Annotation, n int) []retrievalMetric {
 		}
 		out = append(out, m)
 	}
-	slices.SortFunc(out, func(a, b retrievalMetric) int { return compareStrings(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b retrievalMetric) int { return strings.Compare(a.Name, b.Name) })
 	return out
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/loupe-dev/loupe/internal/evals"
 	"github.com/loupe-dev/loupe/internal/store"
@@ -55,7 +56,7 @@ func summarizeRetrievals(rs []store.RetrievalScores) []retrievalSummary {
 		s.Hit, s.NHit = evals.Mean(a.hit)
 		out = append(out, s)
 	}
-	slices.SortFunc(out, func(a, b retrievalSummary) int { return compareStrings(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b retrievalSummary) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
@@ -84,7 +85,7 @@ func retrievalChart(x xAxis, ds store.DocumentScores) *chart {
 		if counts[a] != counts[b] {
 			return counts[b] - counts[a]
 		}
-		return compareStrings(a, b)
+		return strings.Compare(a, b)
 	})
 	if len(names) > maxRetrievalNames {
 		names = names[:maxRetrievalNames]
