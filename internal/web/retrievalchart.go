@@ -115,10 +115,10 @@ func retrievalChart(x xAxis, ds store.DocumentScores) *chart {
 			}
 			return name + " " + m
 		}
-		c := strconv.Itoa(3*j + 1)
-		ss = append(ss, chartSeries{Label: label("NDCG"), Class: "s-" + c, Values: ndcg},
-			chartSeries{Label: label("precision"), Class: "s-" + strconv.Itoa(3*j+2), Values: prec},
-			chartSeries{Label: label("hit rate"), Class: "s-" + strconv.Itoa(3*j+3), Values: hit})
+		class := func(k int) string { return "s-" + strconv.Itoa(3*j+k) }
+		ss = append(ss, chartSeries{Label: label("NDCG"), Class: class(1), Values: ndcg},
+			chartSeries{Label: label("precision"), Class: class(2), Values: prec},
+			chartSeries{Label: label("hit rate"), Class: class(3), Values: hit})
 	}
 	title := "Retrieval"
 	if len(names) == 1 {
