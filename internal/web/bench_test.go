@@ -52,3 +52,23 @@ func BenchmarkHugeTrace(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkBigTrace measures a trace of 5,253 spans with three failures deep
+// in it: its page, and its page opened on the deepest failure.
+func BenchmarkBigTrace(b *testing.B) {
+	e := newEnv(b)
+	e.write(bigTrace("big", bigTraceStart())...)
+	page := "/projects/big/traces/" + bigTraceID
+	for _, c := range []struct{ name, path string }{
+		{"page", page},
+		{"page-on-a-failure", page + "?span=" + bigScoreID(bigFailedScore())},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if rec := e.do(c.path); rec.Code != http.StatusOK {
+					b.Fatalf("GET %s = %d", c.path, rec.Code)
+				}
+			}
+		})
+	}
+}
