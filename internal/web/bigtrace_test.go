@@ -43,7 +43,10 @@ func TestTickLabels(t *testing.T) {
 			labels = append(labels, tk.Label)
 			w := float64(len([]rune(tk.Label))) * tickCharPx
 			x := tk.Pct / 100 * tc.width
-			left := max(x-w/2, 0)
+			left := x - w/2
+			if tk.Start {
+				left = x
+			}
 			if tk.Edge {
 				left = x - w
 			}

@@ -395,6 +395,7 @@ func (t *spanTree) bar(s store.TreeSpan) (left, width float64) {
 type tick struct {
 	Pct   float64
 	Label string
+	Start bool // at the left edge: drawn to the right of its place
 	Edge  bool // at the right edge: drawn to the left of its place
 }
 
@@ -457,7 +458,10 @@ func layTicks(from, to int64, width float64, step int64) ([]tick, bool) {
 		x := float64(v-from) / float64(to-from) * width
 		w := float64(len([]rune(label))) * tickCharPx
 		t := tick{Pct: float64(v-from) / float64(to-from) * 100, Label: label}
-		left := max(x-w/2, 0)
+		left := x - w/2
+		if left < 0 {
+			t.Start, left = true, 0
+		}
 		if x+w/2 > width {
 			t.Edge, left = true, x-w
 		}

@@ -155,7 +155,7 @@ func TestTreeSmall(t *testing.T) {
 	if rows[0].Left != 0 || rows[0].Width != 100 || rows[2].Left != 42 || math.Abs(rows[2].Width-28) > 1e-9 {
 		t.Errorf("bars: root %v+%v, tool %v+%v", rows[0].Left, rows[0].Width, rows[2].Left, rows[2].Width)
 	}
-	if diff := cmp.Diff([]tick{{0, "0", false}, {50, "0.5 µs", false}, {100, "1.0 µs", true}}, tree.ticks()); diff != "" {
+	if diff := cmp.Diff([]tick{{Pct: 0, Label: "0", Start: true}, {Pct: 50, Label: "0.5 µs"}, {Pct: 100, Label: "1.0 µs", Edge: true}}, tree.ticks()); diff != "" {
 		t.Errorf("ticks (-want +got):\n%s", diff)
 	}
 }
