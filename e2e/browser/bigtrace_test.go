@@ -243,4 +243,3 @@ func TestFindTheFailureInABigTrace(t *testing.T) {
 	p.shot("47-bigtrace-errors-only-dark")
 	p.darkMode(false)
 }
-
