@@ -123,7 +123,8 @@ export function setupTrace(page) {
       more(row);
       return;
     }
-    if (e.target.closest(".twisty")) {
+    // A fold is no span to show: a click anywhere on it opens or closes it.
+    if (e.target.closest(".twisty") || row.hasAttribute("data-fold")) {
       toggle(row);
       return;
     }
@@ -133,7 +134,7 @@ export function setupTrace(page) {
     select(row);
   });
   tree.addEventListener("dblclick", (e) => {
-    const row = e.target.closest(".row[aria-expanded]");
+    const row = e.target.closest(".row[aria-expanded]:not([data-fold])");
     if (row) toggle(row);
   });
 
@@ -209,8 +210,8 @@ export function setupTrace(page) {
   }
   // Rows scrolled to stay clear of the bar, search results and axis above them.
   const top = page.querySelector(".treetop");
-  const pane2 = page.querySelector(".treepane");
-  if (top && pane2) new ResizeObserver(() => (pane2.style.scrollPaddingTop = `${top.offsetHeight}px`)).observe(top);
+  const treePane = page.querySelector(".treepane");
+  if (top && treePane) new ResizeObserver(() => (treePane.style.scrollPaddingTop = `${top.offsetHeight}px`)).observe(top);
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
