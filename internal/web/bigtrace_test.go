@@ -179,3 +179,12 @@ func TestBigTracePages(t *testing.T) {
 		t.Errorf("the fold's members: %d rows, want the budget and a show-more row", n)
 	}
 }
+
+func TestTraceWithoutErrorsHasNoErrorsView(t *testing.T) {
+	e := newEnv(t)
+	spans := agentRun("p", agentTrace, "s1", time.Now().Add(-time.Hour))
+	e.write(spans[:4]...) // without the failing call
+	page := "/projects/p/traces/" + agentTrace
+	lacks(t, "a trace without errors", e.mustGet(page), "Errors only", "data-action=\"next-failure\"")
+	contains(t, "its errors-only view", e.mustGet(page+"?view=errors"), "No span of this trace failed.")
+}
