@@ -165,7 +165,7 @@ export function setupTrace(page) {
       row = tree.querySelector(`.row[data-id="${CSS.escape(id)}"]`);
     }
     if (!row) return;
-    row.scrollIntoView({ block: "nearest" });
+    row.scrollIntoView({ block: "center" });
     await select(row);
   }
 
