@@ -164,6 +164,14 @@ export function setupTrace(page) {
       }
       row = tree.querySelector(`.row[data-id="${CSS.escape(id)}"]`);
     }
+    if (!row && view) {
+      // A match the errors-only view leaves out: show it among all spans.
+      const url = new URL(location.href);
+      url.searchParams.delete("view");
+      url.searchParams.set("span", id);
+      location.assign(url);
+      return;
+    }
     if (!row) return;
     row.scrollIntoView({ block: "center" });
     await select(row);
