@@ -144,8 +144,11 @@ func TestFindTheFailureInABigTrace(t *testing.T) {
 		t.Errorf("errors only shows %q, want %q", got, want)
 	}
 	p.shot("42-bigtrace-errors-only")
-	p.click(`[data-view-link=""]`)
+	// A search match errors-only leaves out opens among all spans.
+	p.do("search from errors only", chromedp.SendKeys(chromedp.CSS(`[data-trace-search]`), "blue umbrella\r"))
 	p.waitFor("all spans again", `!location.search.includes("view=") && !!document.querySelector(".tree .row.fold")`, 10*time.Second)
+	detailHas("the match among all spans", "Which invoice mentions the blue umbrella?")
+	p.click(`[data-action="clear-search"]`)
 
 	// A search over every span finds the question in step 42, which no row
 	// shows, and the tree opens to it.
