@@ -84,7 +84,7 @@ func (h *Handler) renderConfigs(w http.ResponseWriter, r *http.Request, status i
 	for _, c := range configs {
 		page.Configs = append(page.Configs, configView{c})
 	}
-	h.render(w, r, status, "annotation_configs", page)
+	h.render(w, r, status, "annconfigs", page)
 }
 
 func formOf(c configView) configForm {

@@ -31,29 +31,29 @@ var (
 	// the partials only it needs. Each defines "title" and "content" and
 	// is rendered inside the layout.
 	pages = map[string][]string{
-		"home":               nil,
-		"firstrun":           nil,
-		"traces":             nil,
-		"spans":              nil,
-		"sessions":           nil,
-		"session":            nil,
-		"trace":              nil,
-		"notfound":           nil,
-		"error":              nil,
-		"unavailable":        nil,
-		"badrequest":         nil,
-		"metrics":            {"reports/charts.html"},
-		"prompts":            {"reports/charts.html"},
-		"prices":             {"reports/charts.html"},
-		"storage":            {"reports/charts.html"},
-		"annotation_configs": nil,
-		"login":              nil,
-		"password":           nil,
-		"settings":           {"reports/charts.html"},
+		"home":        nil,
+		"firstrun":    nil,
+		"traces":      nil,
+		"spans":       nil,
+		"sessions":    nil,
+		"session":     nil,
+		"trace":       nil,
+		"notfound":    nil,
+		"error":       nil,
+		"unavailable": nil,
+		"badrequest":  nil,
+		"metrics":     {"reports/charts.html"},
+		"prompts":     {"reports/charts.html"},
+		"prices":      {"reports/charts.html"},
+		"storage":     {"reports/charts.html"},
+		"annconfigs":  nil,
+		"login":       nil,
+		"password":    nil,
+		"settings":    {"reports/charts.html"},
 	}
 	// fragments are shared templates also served alone, to scripts that
 	// swap them in.
-	fragments = []string{"tree_rows", "span_detail", "annotations_block", "tool_panel", "annotation_choices"}
+	fragments = []string{"tree_rows", "trace_search", "span_detail", "annotations_block", "tool_panel", "annotation_choices"}
 )
 
 // templateSet is the templates parsed: each page's, and the shared ones
