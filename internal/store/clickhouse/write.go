@@ -568,7 +568,7 @@ func (s *Store) insertSpans(ctx context.Context, fresh []*span.Span, traces map[
 		return fmt.Errorf("insert spans: %w", err)
 	}
 	var buf []byte
-	for _, sp := range fresh {
+	for i, sp := range fresh {
 		t := traces[sp.TraceID]
 		v := &sp.View
 		stored := sp.StoredJSON(&buf)
@@ -602,7 +602,7 @@ func (s *Store) insertSpans(ctx context.Context, fresh []*span.Span, traces map[
 			text(stored.Attributes), nullStr(stored.Events), nullStr(stored.Links),
 			int32(sp.OTelKind), nullStr(sp.TraceState), resource, text(sp.Scope.Name), text(sp.Scope.Version),
 			nullStr(string(v.Cost.Status)), ct, cp, cc, nullStr(cost.Details), nullStr(cost.Source), nullStr(cost.Entry), state,
-			nullStr(in), nullStr(out), now); err != nil {
+			nullStr(in), nullStr(out), now+int64(i)); err != nil {
 			return fmt.Errorf("insert spans: %w", err)
 		}
 	}
