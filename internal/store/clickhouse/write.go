@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
@@ -153,13 +154,13 @@ func (s *Store) writeSpans(ctx context.Context, spans []span.Span) (store.WriteR
 	if err != nil {
 		return store.WriteResult{}, err
 	}
-	if err := s.insertTraces(ctx, order, now); err != nil {
-		return store.WriteResult{}, err
-	}
-	if err := s.insertSessions(ctx, sessions, now); err != nil {
-		return store.WriteResult{}, err
-	}
-	if err := s.insertStates(ctx, plan, traces, now); err != nil {
+	// The rows that describe the spans go first, at once (each insert is
+	// a round trip); the spans, which mark the batch stored, after them.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.insertTraces(gctx, order, now) })
+	g.Go(func() error { return s.insertSessions(gctx, sessions, now) })
+	g.Go(func() error { return s.insertStates(gctx, plan, traces, now) })
+	if err := g.Wait(); err != nil {
 		return store.WriteResult{}, err
 	}
 	if err := s.insertSpans(ctx, fresh, traces, plan, now); err != nil {
