@@ -11,16 +11,6 @@ import (
 // that a caller (and the conformance suite, which lists these cases with
 // their reason in clickhouse_test.go) sees it instead of a wrong answer.
 
-// UpsertAnnotations is not supported yet.
-func (s *Store) UpsertAnnotations(ctx context.Context, anns []store.Annotation) ([]int64, error) {
-	return nil, unsupported("UpsertAnnotations")
-}
-
-// DeleteAnnotations is not supported yet.
-func (s *Store) DeleteAnnotations(ctx context.Context, d store.AnnotationDelete) (int64, error) {
-	return 0, unsupported("DeleteAnnotations")
-}
-
 // CreateUser is not supported yet.
 func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error) {
 	return store.User{}, unsupported("CreateUser")

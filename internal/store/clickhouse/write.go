@@ -160,6 +160,7 @@ func (s *Store) writeSpans(ctx context.Context, spans []span.Span) (store.WriteR
 	g.Go(func() error { return s.insertTraces(gctx, order, now) })
 	g.Go(func() error { return s.insertSessions(gctx, sessions, now) })
 	g.Go(func() error { return s.insertStates(gctx, plan, traces, now) })
+	g.Go(func() error { return s.insertFeedback(gctx, fresh, traces) })
 	if err := g.Wait(); err != nil {
 		return store.WriteResult{}, err
 	}
@@ -619,6 +620,33 @@ func (s *Store) CheckWritable(ctx context.Context) error {
 	err := s.conn.Exec(insertCtx(ctx, ""), "INSERT INTO settings VALUES ('loupe.write_check', '', ?)", nowNanos())
 	if err != nil {
 		return classify(ctx, fmt.Errorf("check writable: %w", err))
+	}
+	return nil
+}
+
+// insertFeedback stores the annotations the new spans carried as
+// attributes, before the spans: a batch retried after a failure finds the
+// spans missing and writes the same annotations again, which replace these.
+func (s *Store) insertFeedback(ctx context.Context, fresh []*span.Span, traces map[string]*traceState) error {
+	var anns []store.Annotation
+	var rows []entityRow
+	for _, sp := range fresh {
+		t := traces[sp.TraceID]
+		for _, f := range sp.View.Feedback {
+			a, entity, ok := store.FeedbackAnnotation(f, spanRowID(sp.TraceID, sp.SpanID), t.id, t.session)
+			if !ok {
+				continue
+			}
+			a.SpanID, a.TraceID, a.SessionID = text(sp.SpanID), text(sp.TraceID), t.sessionKey
+			anns = append(anns, a)
+			rows = append(rows, entityRow{id: entity, project: t.projectID})
+		}
+	}
+	if len(anns) == 0 {
+		return nil
+	}
+	if _, err := s.writeAnnotations(ctx, anns, rows); err != nil {
+		return fmt.Errorf("store annotations: %w", err)
 	}
 	return nil
 }
