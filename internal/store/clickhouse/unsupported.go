@@ -126,11 +126,6 @@ func (s *Store) RecomputeCosts(ctx context.Context, models []string, price func(
 	return store.RecomputeResult{}, unsupported("RecomputeCosts")
 }
 
-// TraceSeries is not supported yet.
-func (s *Store) TraceSeries(ctx context.Context, projectID, start, end, bucket int64) (store.TraceSeries, error) {
-	return store.TraceSeries{}, unsupported("TraceSeries")
-}
-
 // AnnotationScoreSeries is not supported yet.
 func (s *Store) AnnotationScoreSeries(ctx context.Context, projectID, start, end, bucket int64) ([]store.ScorePoint, error) {
 	return nil, unsupported("AnnotationScoreSeries")
