@@ -126,11 +126,6 @@ func (s *Store) RecomputeCosts(ctx context.Context, models []string, price func(
 	return store.RecomputeResult{}, unsupported("RecomputeCosts")
 }
 
-// AnnotationScoreSeries is not supported yet.
-func (s *Store) AnnotationScoreSeries(ctx context.Context, projectID, start, end, bucket int64) ([]store.ScorePoint, error) {
-	return nil, unsupported("AnnotationScoreSeries")
-}
-
 // PromptVersionReport is not supported yet.
 func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end int64) (store.PromptVersionReport, error) {
 	return store.PromptVersionReport{}, unsupported("PromptVersionReport")
@@ -149,11 +144,6 @@ func (s *Store) DeleteRetentionPolicy(ctx context.Context, projectID int64) erro
 // DeleteTraces is not supported yet.
 func (s *Store) DeleteTraces(ctx context.Context, d store.TraceDeletion) (store.Deleted, error) {
 	return store.Deleted{}, unsupported("DeleteTraces")
-}
-
-// StorageReport is not supported yet.
-func (s *Store) StorageReport(ctx context.Context, q store.StorageQuery) (store.StorageReport, error) {
-	return store.StorageReport{}, unsupported("StorageReport")
 }
 
 // DeleteTrace is not supported yet.
