@@ -347,7 +347,14 @@ func (b *builder) pred(p pred) {
 		if b.idLookup(p.x, list, p.neg) {
 			return
 		}
-		b.val(p.x)
+		// ClickHouse takes no correlated subquery as IN's operand, but
+		// takes one bound to a lambda.
+		wrap := b.d.kind == clickhouseKind && subquery(p.x)
+		if wrap {
+			b.w("arrayMap(qx -> qx")
+		} else {
+			b.val(p.x)
+		}
 		if p.neg {
 			b.w(" NOT")
 		}
@@ -359,6 +366,11 @@ func (b *builder) pred(p pred) {
 			b.val(l)
 		}
 		b.w(")")
+		if wrap {
+			b.w(", [")
+			b.val(p.x)
+			b.w("])[1]")
+		}
 	case pContains:
 		if p.neg {
 			b.w("NOT (")
@@ -674,6 +686,27 @@ func (b *builder) arith(v *arithVal) {
 	}
 }
 
+// subquery reports whether v reads a subquery of the span's (trace's,
+// session's) row.
+func subquery(v val) bool {
+	switch v := v.(type) {
+	case *rootVal:
+		return true
+	case *colVal:
+		switch v.c.kind {
+		case colTraceID, colSessionTraces, colCumulative:
+			return true
+		}
+	case *arithVal:
+		return subquery(v.x) || subquery(v.y)
+	case *negVal:
+		return subquery(v.x)
+	case *convVal:
+		return subquery(v.x)
+	}
+	return false
+}
+
 func isFloat(v val) bool {
 	switch v := v.(type) {
 	case *litVal:
@@ -698,6 +731,11 @@ func isFloat(v val) bool {
 func (b *builder) conv(v *convVal) {
 	x := func() { b.val(v.x) }
 	switch {
+	case v.fn == "str" && b.d.kind == clickhouseKind:
+		// toString keeps NULL, where CAST(NULL AS String) fails.
+		b.w("toString(")
+		x()
+		b.w(")")
 	case v.fn == "str":
 		b.w("CAST(")
 		x()

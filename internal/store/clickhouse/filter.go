@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/store"
@@ -35,8 +36,9 @@ func compileFilter(compile func(query.Expr, query.Dialect) (string, []any, error
 }
 
 // parameters turns the named arguments query.ClickHouse returns into the
-// text form ClickHouse parses each parameter's type from. The driver quotes
-// and escapes the text itself.
+// text ClickHouse parses each parameter from: the value in the escaped form
+// of TabSeparated, which the server reads after undoing the driver's own
+// quoting (so "\\N" stays two characters and a tab does not end the value).
 func parameters(args []any) (map[string]string, error) {
 	out := make(map[string]string, len(args))
 	for _, a := range args {
@@ -53,10 +55,12 @@ func parameters(args []any) (map[string]string, error) {
 	return out, nil
 }
 
+var tsvEscaper = strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`, "\x00", `\0`)
+
 func parameterText(v any) (string, error) {
 	switch v := v.(type) {
 	case string:
-		return v, nil
+		return tsvEscaper.Replace(v), nil
 	case int64:
 		return strconv.FormatInt(v, 10), nil
 	case float64:
