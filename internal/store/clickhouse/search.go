@@ -1,0 +1,88 @@
+package clickhouse
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/loupe-dev/loupe/internal/fulltext"
+	"github.com/loupe-dev/loupe/internal/span"
+)
+
+// Full-text search keeps each span's searchable words in spans.search: the
+// words of fulltext.SpanDocument as fulltext.Words cuts them (lower-cased,
+// without diacritics, one per character of scripts written without spaces),
+// each between single spaces. ClickHouse's text index over it splits on
+// spaces alone, so its tokens are exactly those words, and a search reads
+// only the parts' postings of its words (hasAllTokens); the spans are then
+// kept when each phrase occurs as adjacent words (position of " w1 w2 "),
+// the same query semantics as SQLite's FTS5 phrases and PostgreSQL's <->.
+// The column is written with the span, so a span is searchable as soon as
+// its insert is acknowledged.
+
+// searchColumn and searchIndex are the spans table's search column and its
+// text index, as the table's DDL declares them.
+const (
+	searchColumn = "search String DEFAULT ''"
+	searchIndex  = "INDEX spans_search search TYPE text(tokenizer = splitByString([' ']))"
+)
+
+// searchText is what spans.search holds for sp: its words, each between
+// single spaces, or "" when it has none.
+func searchText(sp *span.Span) string {
+	return wordsText(fulltext.Words(fulltext.SpanDocument(sp)))
+}
+
+func wordsText(words []string) string {
+	if len(words) == 0 {
+		return ""
+	}
+	return " " + strings.Join(words, " ") + " "
+}
+
+// searchCondition is the condition on spans s matching a search as a
+// person typed it (fulltext.Phrases: every phrase, in any order, each as
+// adjacent words), with its parameters named from p<first>; ok is false when
+// the search has no word, which matches nothing. Nothing typed is ever read
+// as syntax: words and phrases are parameters.
+func searchCondition(typed string, first int) (cond string, params map[string]string, ok bool) {
+	var words, phrases []string
+	seen := map[string]bool{}
+	for _, p := range fulltext.Phrases(typed) {
+		ws := fulltext.Words(p)
+		if len(ws) == 0 {
+			continue
+		}
+		phrases = append(phrases, wordsText(ws))
+		for _, w := range ws {
+			if !seen[w] {
+				seen[w] = true
+				words = append(words, w)
+			}
+		}
+	}
+	if len(words) == 0 {
+		return "", nil, false
+	}
+	params = map[string]string{}
+	n := first
+	bind := func(v string) string {
+		name := "p" + strconv.Itoa(n)
+		n++
+		params[name] = tsvEscaper.Replace(v)
+		return "{" + name + ":String}"
+	}
+	var b strings.Builder
+	b.WriteString("(hasAllTokens(s.search, [")
+	for i, w := range words {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(bind(w))
+	}
+	b.WriteString("])")
+	for _, p := range phrases {
+		b.WriteString(" AND position(s.search, " + bind(p) + ") > 0")
+	}
+	b.WriteString(")")
+	return b.String(), params, true
+}
