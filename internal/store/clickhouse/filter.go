@@ -3,9 +3,8 @@ package clickhouse
 import (
 	"database/sql"
 	"fmt"
-	"math"
-	"strconv"
-	"strings"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/store"
@@ -14,64 +13,105 @@ import (
 // Filters compile to ClickHouse SQL over the tables aliased as on the other
 // backends (spans s, traces tr, sessions se), with every value a server-side
 // parameter {pN:Type}: the text sent never holds a value from the filter.
+// Traces and sessions keep their sums in roll-up tables, so a trace or
+// session filter selects from traceRows or sessionRows, which have them as
+// columns (traceFilter, sessionFilter), and a filter's subqueries read
+// traces the same way (filterTables).
 
 // filterDialect compiles filters whose parameters are named from p<first>,
 // after the p1…p<first-1> the caller's own query binds.
-func filterDialect(first int) query.Dialect { return query.ClickHouse(first) }
-
-// compileFilter checks e and writes it with compile (query.Compile,
-// CompileTraces or CompileSessions) as a condition and its parameters, named
-// from p<first>, ready for clickhouse.WithParameters. A filter the language
-// refuses is store.ErrInvalidArgument.
-func compileFilter(compile func(query.Expr, query.Dialect) (string, []any, error), e query.Expr, first int) (string, map[string]string, error) {
-	cond, args, err := compile(e, filterDialect(first))
-	if err != nil {
-		return "", nil, fmt.Errorf("%v: %w", err, store.ErrInvalidArgument)
-	}
-	params, err := parameters(args)
-	if err != nil {
-		return "", nil, err
-	}
-	return "(" + cond + ")", params, nil
+func filterDialect(first int) query.Dialect {
+	return query.ClickHouse(first).WithTables(filterTables)
 }
 
-// parameters turns the named arguments query.ClickHouse returns into the
-// text ClickHouse parses each parameter from: the value in the escaped form
-// of TabSeparated, which the server reads after undoing the driver's own
-// quoting (so "\\N" stays two characters and a tab does not end the value).
-func parameters(args []any) (map[string]string, error) {
-	out := make(map[string]string, len(args))
-	for _, a := range args {
+// traceRows and sessionRows are traces and sessions as filters read them:
+// the latest version of each row, with the sums of its roll-ups as columns,
+// under the names PostgreSQL's tables give them.
+const (
+	traceRows = `(SELECT t.id AS id, t.trace_id AS trace_id, t.project_id AS project_id, t.session_rowid AS session_rowid,
+	t.root_span_id AS root_span_id, t.user_id AS user_id, r.start_time AS start_time, r.end_time AS end_time,
+	r.span_count AS span_count, r.error_count AS error_count, r.llm_span_count AS llm_span_count,
+	r.prompt_tokens AS prompt_tokens, r.completion_tokens AS completion_tokens, r.total_tokens AS total_tokens,
+	r.cost_total AS cost_total, r.cost_prompt AS cost_prompt, r.cost_completion AS cost_completion
+	FROM traces AS t FINAL JOIN (SELECT trace_rowid, min(start_time) AS start_time, max(end_time) AS end_time,
+		sum(span_count) AS span_count, sum(error_count) AS error_count, sum(llm_span_count) AS llm_span_count,
+		sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens, sum(total_tokens) AS total_tokens,
+		sum(cost_total) AS cost_total, sum(cost_prompt) AS cost_prompt, sum(cost_completion) AS cost_completion
+		FROM trace_rollups GROUP BY trace_rowid HAVING span_count > 0) AS r ON r.trace_rowid = t.id)`
+	sessionRows = `(SELECT se.id AS id, se.session_id AS session_id, se.project_id AS project_id, se.user_id AS user_id,
+	r.start_time AS start_time, r.end_time AS end_time, r.trace_count AS trace_count,
+	r.prompt_tokens AS prompt_tokens, r.completion_tokens AS completion_tokens, r.total_tokens AS total_tokens,
+	r.cost_total AS cost_total
+	FROM sessions AS se FINAL JOIN (SELECT session_rowid, min(start_time) AS start_time, max(end_time) AS end_time,
+		sum(trace_count) AS trace_count, sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens,
+		sum(total_tokens) AS total_tokens, sum(cost_total) AS cost_total
+		FROM session_rollups GROUP BY session_rowid HAVING trace_count > 0) AS r ON r.session_rowid = se.id)`
+)
+
+// filterTables is how a filter's subqueries read a table, as alias.
+func filterTables(name, alias string) string {
+	if name == "traces" {
+		return traceRows + " AS " + alias
+	}
+	return name + " AS " + alias + " FINAL"
+}
+
+// filter adds the condition of e, a checked filter, as compile
+// (query.Compile, CompileTraces or CompileSessions) writes it, its
+// parameters numbered after those w has bound. A filter the language
+// refuses is store.ErrInvalidArgument.
+func (w *where) filter(compile func(query.Expr, query.Dialect) (string, []any, error), e query.Expr) error {
+	cond, args, err := compile(e, filterDialect(len(w.args)+1))
+	if err != nil {
+		return fmt.Errorf("%v: %w", err, store.ErrInvalidArgument)
+	}
+	named, err := namedArgs(args)
+	if err != nil {
+		return err
+	}
+	w.add("(" + cond + ")")
+	w.args = append(w.args, named...)
+	return nil
+}
+
+// traceFilter adds "column IN (the row ids of the traces of project
+// projectID that e, a checked trace filter, selects)", for a trace query
+// whose traces are column (t.id).
+func (w *where) traceFilter(column string, projectID int64, e query.Expr) error {
+	return w.rowsFilter(column, traceRows, "tr", projectID, query.CompileTraces, e)
+}
+
+// sessionFilter is traceFilter for sessions and session filters.
+func (w *where) sessionFilter(column string, projectID int64, e query.Expr) error {
+	return w.rowsFilter(column, sessionRows, "se", projectID, query.CompileSessions, e)
+}
+
+func (w *where) rowsFilter(column, rows, alias string, projectID int64, compile func(query.Expr, query.Dialect) (string, []any, error), e query.Expr) error {
+	sub := &where{args: w.args}
+	sub.add(alias + ".project_id = " + sub.arg("Int64", projectID))
+	if err := sub.filter(compile, e); err != nil {
+		return err
+	}
+	w.add(column + " IN (SELECT " + alias + ".id FROM " + rows + " AS " + alias + sub.clause() + ")")
+	w.args = sub.args
+	return nil
+}
+
+// namedArgs turns the arguments query.ClickHouse returns into the driver's
+// named values, which it sends as the query's parameters, never in its
+// text. Texts are made storable, so that they compare with what was stored.
+func namedArgs(args []any) ([]any, error) {
+	out := make([]any, len(args))
+	for i, a := range args {
 		na, ok := a.(sql.NamedArg)
 		if !ok {
 			return nil, fmt.Errorf("filter parameter %T is not named", a)
 		}
-		v, err := parameterText(na.Value)
-		if err != nil {
-			return nil, fmt.Errorf("filter parameter %s: %w", na.Name, err)
+		v := na.Value
+		if s, ok := v.(string); ok {
+			v = text(s)
 		}
-		out[na.Name] = v
+		out[i] = ch.Named(na.Name, v)
 	}
 	return out, nil
-}
-
-var tsvEscaper = strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`, "\x00", `\0`)
-
-func parameterText(v any) (string, error) {
-	switch v := v.(type) {
-	case string:
-		return tsvEscaper.Replace(v), nil
-	case int64:
-		return strconv.FormatInt(v, 10), nil
-	case float64:
-		if math.IsInf(v, 0) || math.IsNaN(v) {
-			return "", fmt.Errorf("%v is not a finite number", v)
-		}
-		return strconv.FormatFloat(v, 'g', -1, 64), nil
-	case bool:
-		return strconv.FormatBool(v), nil
-	case nil:
-		return `\N`, nil
-	}
-	return "", fmt.Errorf("unsupported value %T", v)
 }

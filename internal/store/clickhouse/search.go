@@ -1,7 +1,6 @@
 package clickhouse
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/loupe-dev/loupe/internal/fulltext"
@@ -39,12 +38,12 @@ func wordsText(words []string) string {
 	return " " + strings.Join(words, " ") + " "
 }
 
-// searchCondition is the condition on spans s matching a search as a
-// person typed it (fulltext.Phrases: every phrase, in any order, each as
-// adjacent words), with its parameters named from p<first>; ok is false when
-// the search has no word, which matches nothing. Nothing typed is ever read
-// as syntax: words and phrases are parameters.
-func searchCondition(typed string, first int) (cond string, params map[string]string, ok bool) {
+// search adds the condition on spans s matching a search as a person typed
+// it (fulltext.Phrases: every phrase, in any order, each as adjacent
+// words), its parameters numbered after those w has bound. It reports
+// false, adding nothing, when the search has no word: it matches nothing.
+// Nothing typed is ever read as syntax: words and phrases are parameters.
+func (w *where) search(typed string) bool {
 	var words, phrases []string
 	seen := map[string]bool{}
 	for _, p := range fulltext.Phrases(typed) {
@@ -53,36 +52,28 @@ func searchCondition(typed string, first int) (cond string, params map[string]st
 			continue
 		}
 		phrases = append(phrases, wordsText(ws))
-		for _, w := range ws {
-			if !seen[w] {
-				seen[w] = true
-				words = append(words, w)
+		for _, word := range ws {
+			if !seen[word] {
+				seen[word] = true
+				words = append(words, word)
 			}
 		}
 	}
 	if len(words) == 0 {
-		return "", nil, false
-	}
-	params = map[string]string{}
-	n := first
-	bind := func(v string) string {
-		name := "p" + strconv.Itoa(n)
-		n++
-		params[name] = tsvEscaper.Replace(v)
-		return "{" + name + ":String}"
+		return false
 	}
 	var b strings.Builder
-	b.WriteString("(hasAllTokens(s.search, [")
-	for i, w := range words {
+	b.WriteString("hasAllTokens(s.search, [")
+	for i, word := range words {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(bind(w))
+		b.WriteString(w.arg("String", word))
 	}
 	b.WriteString("])")
 	for _, p := range phrases {
-		b.WriteString(" AND position(s.search, " + bind(p) + ") > 0")
+		b.WriteString(" AND position(s.search, " + w.arg("String", p) + ") > 0")
 	}
-	b.WriteString(")")
-	return b.String(), params, true
+	w.add(b.String())
+	return true
 }

@@ -296,6 +296,20 @@ var filterSpans = []filterSpan{
 func filterFixture(t testing.TB, s store.Store) int64 {
 	t.Helper()
 	ctx := context.Background()
+	spans, anns := FilterFixture(t)
+	if _, err := s.WriteSpans(ctx, spans); err != nil {
+		t.Fatalf("WriteSpans: %v", err)
+	}
+	if _, err := s.UpsertAnnotations(ctx, anns); err != nil {
+		t.Fatalf("UpsertAnnotations: %v", err)
+	}
+	return project(t, s, "filters").ID
+}
+
+// FilterFixture returns what the filter cases select from: the spans of
+// project "filters", normalized, and their annotations.
+func FilterFixture(t testing.TB) ([]span.Span, []store.Annotation) {
+	t.Helper()
 	spans := make([]span.Span, len(filterSpans))
 	for i, fs := range filterSpans {
 		attrs, err := attributesJSON(fs.attrs)
@@ -314,11 +328,8 @@ func filterFixture(t testing.TB, s store.Store) int64 {
 		}
 		spans[i] = sp
 	}
-	if _, err := s.WriteSpans(ctx, spans); err != nil {
-		t.Fatalf("WriteSpans: %v", err)
-	}
 	human := func(a store.Annotation) store.Annotation { a.AnnotatorKind = "HUMAN"; return a }
-	if _, err := s.UpsertAnnotations(ctx, []store.Annotation{
+	return spans, []store.Annotation{
 		human(store.Annotation{Kind: store.SpanAnnotation, SpanID: "s02", Name: "correctness", Label: ptr("incorrect"), Score: ptr(0.0), Explanation: ptr("wrong policy")}),
 		human(store.Annotation{Kind: store.SpanAnnotation, SpanID: "s02", Name: "hallucination", Score: ptr(0.2)}),
 		human(store.Annotation{Kind: store.SpanAnnotation, SpanID: "s04", Name: "correctness", Label: ptr("correct"), Score: ptr(1.0)}),
@@ -330,10 +341,7 @@ func filterFixture(t testing.TB, s store.Store) int64 {
 		human(store.Annotation{Kind: store.TraceAnnotation, TraceID: "trace-2", Name: "user_feedback", Label: ptr("thumbs_down"), Score: ptr(0.0)}),
 		human(store.Annotation{Kind: store.TraceAnnotation, TraceID: "trace-1", Name: "user_feedback", Label: ptr("thumbs_up"), Score: ptr(1.0), Identifier: "v2"}),
 		human(store.Annotation{Kind: store.SessionAnnotation, SessionID: "sess-1", Name: "resolution", Label: ptr("resolved"), Score: ptr(1.0)}),
-	}); err != nil {
-		t.Fatalf("UpsertAnnotations: %v", err)
 	}
-	return project(t, s, "filters").ID
 }
 
 // attributesJSON reads attributes from a JSON object, in its order: strings,
