@@ -62,8 +62,8 @@ func (s *Store) DeleteProject(ctx context.Context, id int64) error {
 	delete(s.projects, p.Name)
 	s.mu.Unlock()
 	for _, stmt := range []string{
-		"DELETE FROM trace_rollups WHERE trace_rowid IN (SELECT id FROM traces WHERE project_id = {id:Int64})",
-		"DELETE FROM session_rollups WHERE session_rowid IN (SELECT id FROM sessions WHERE project_id = {id:Int64})",
+		"DELETE FROM trace_stats WHERE trace_rowid IN (SELECT id FROM traces WHERE project_id = {id:Int64})",
+		"DELETE FROM span_states WHERE trace_rowid IN (SELECT id FROM traces WHERE project_id = {id:Int64})",
 		"DELETE FROM spans WHERE project_id = {id:Int64}",
 		"DELETE FROM traces WHERE project_id = {id:Int64}",
 		"DELETE FROM sessions WHERE project_id = {id:Int64}",
@@ -129,11 +129,9 @@ func (s *Store) RetentionPolicies(ctx context.Context) (map[int64]store.Retentio
 
 // projectTraces is one row per trace of project {p:Int64} with its sums,
 // for the project's aggregate reads.
-const projectTraces = `(SELECT trace_rowid, min(start_time) AS start, max(end_time) AS end, sum(span_count) AS spans,
-	sum(error_count) AS errors, sum(prompt_tokens) AS prompt, sum(completion_tokens) AS completion,
-	sum(total_tokens) AS total, sum(cost_total) AS cost
-	FROM trace_rollups WHERE trace_rowid IN (SELECT id FROM traces FINAL WHERE project_id = {p:Int64})
-	GROUP BY trace_rowid HAVING spans > 0)`
+var projectTraces = "(SELECT start_time AS start, end_time AS end, span_count AS spans, error_count AS errors, " +
+	"prompt_tokens AS prompt, completion_tokens AS completion, total_tokens AS total, cost_total AS cost FROM (" +
+	traceRows("project_id = {p:Int64}") + "))"
 
 // ProjectStats sums a project's traces that started in [start, end).
 func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (store.ProjectStats, error) {
@@ -190,4 +188,41 @@ func (s *Store) SpanList(ctx context.Context, q store.SpanListQuery) ([]store.Sp
 			InputPreview: r.View.InputPreview, OutputPreview: r.View.OutputPreview}
 	}
 	return out, nil
+}
+
+// Annotations lists none: annotations cannot be stored yet
+// (UpsertAnnotations refuses them), so there are none to list.
+func (s *Store) Annotations(ctx context.Context, q store.AnnotationQuery) ([]store.Annotation, error) {
+	return nil, nil
+}
+
+// AnnotationSummaries summarises none, as Annotations lists none.
+func (s *Store) AnnotationSummaries(ctx context.Context, projectID int64, kind store.AnnotationKind, start, end int64) ([]store.AnnotationSummary, error) {
+	if kind == store.DocumentAnnotation {
+		return nil, fmt.Errorf("%w: document annotations have no summary", store.ErrInvalidArgument)
+	}
+	return nil, nil
+}
+
+// SessionLatencies summarises the latencies of each session's traces.
+func (s *Store) SessionLatencies(ctx context.Context, sessionRowIDs []int64) (map[int64]store.LatencySummary, error) {
+	out := map[int64]store.LatencySummary{}
+	if len(sessionRowIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.conn.Query(ctx, "SELECT session_rowid, groupArray(end_time - start_time) FROM ("+
+		traceRows("session_rowid IN {ids:Array(Int64)}")+") GROUP BY session_rowid", ch.Named("ids", sessionRowIDs))
+	if err != nil {
+		return nil, classify(ctx, fmt.Errorf("session latencies: %w", err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var lat []int64
+		if err := rows.Scan(&id, &lat); err != nil {
+			return nil, err
+		}
+		out[id] = store.SummarizeLatencies(lat, int64(len(lat)))
+	}
+	return out, classify(ctx, rows.Err())
 }

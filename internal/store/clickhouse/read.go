@@ -415,27 +415,62 @@ func (s *Store) TraceTree(ctx context.Context, traceRowID int64) ([]store.TreeSp
 	return out, err
 }
 
-// traceSelect reads traces as t (their rows, latest version) with their
-// summed roll-ups as r. Both are sharded by trace id, so in cluster mode
-// each shard joins its own (distributed_product_mode = local).
-const traceSelect = `SELECT t.id, t.project_id, t.trace_id, t.session_rowid, t.session_id, r.start_time, r.end_time,
-	ifNull(t.root_span_id, ''), ifNull(t.root_name, ''), ifNull(t.root_kind, ''), ifNull(t.root_status, ''),
-	r.span_count, r.error_count, r.llm_span_count,
-	r.prompt_tokens, r.completion_tokens, r.total_tokens, r.cache_read_tokens, r.cache_write_tokens, r.reasoning_tokens,
-	r.cost_total, r.cost_prompt, r.cost_completion, r.unpriced_spans,
-	ifNull(t.user_id, ''), ifNull(t.input_preview, ''), ifNull(t.output_preview, '')
-	FROM (SELECT * FROM traces FINAL WHERE %[1]s) AS t
+// traceRows reads the traces that traceCond selects (a condition on the
+// traces table's own columns) with what their spans add up to, one row
+// each, under the names store.Trace has: counts and times from the
+// trace_stats roll-up, token and cost sums from the spans whose current
+// state is a counted model call (package rollup). Every part is keyed by
+// trace row id and sharded by it, so on a cluster each shard joins its own
+// (distributed_product_mode = local).
+func traceRows(traceCond string) string {
+	ids := "(SELECT id FROM traces FINAL WHERE " + traceCond + ")"
+	return `SELECT t.id AS id, t.project_id AS project_id, t.trace_id AS trace_id, t.session_rowid AS session_rowid,
+		t.session_id AS session_id, r.start_time AS start_time, r.end_time AS end_time,
+		ifNull(t.root_span_id, '') AS root_span_id, ifNull(t.root_name, '') AS root_name, ifNull(t.root_kind, '') AS root_kind,
+		ifNull(t.root_status, '') AS root_status, r.span_count AS span_count, r.error_count AS error_count,
+		r.llm_span_count AS llm_span_count,
+		c.prompt_tokens AS prompt_tokens, c.completion_tokens AS completion_tokens, c.total_tokens AS total_tokens,
+		c.cache_read_tokens AS cache_read_tokens, c.cache_write_tokens AS cache_write_tokens, c.reasoning_tokens AS reasoning_tokens,
+		c.cost_total AS cost_total, c.cost_prompt AS cost_prompt, c.cost_completion AS cost_completion, c.unpriced_spans AS unpriced_spans,
+		ifNull(t.user_id, '') AS user_id, ifNull(t.input_preview, '') AS input_preview, ifNull(t.output_preview, '') AS output_preview
+	FROM (SELECT * FROM traces FINAL WHERE ` + traceCond + `) AS t
 	JOIN (SELECT trace_rowid, min(start_time) AS start_time, max(end_time) AS end_time,
-		sum(span_count) AS span_count, sum(error_count) AS error_count, sum(llm_span_count) AS llm_span_count,
-		sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens, sum(total_tokens) AS total_tokens,
-		sum(cache_read_tokens) AS cache_read_tokens, sum(cache_write_tokens) AS cache_write_tokens,
-		sum(reasoning_tokens) AS reasoning_tokens, sum(cost_total) AS cost_total, sum(cost_prompt) AS cost_prompt,
-		sum(cost_completion) AS cost_completion, sum(unpriced_spans) AS unpriced_spans
-		FROM trace_rollups WHERE trace_rowid IN (SELECT id FROM traces FINAL WHERE %[1]s) GROUP BY trace_rowid
-		HAVING span_count > 0) AS r ON r.trace_rowid = t.id`
+		toInt64(uniqExactMerge(spans)) AS span_count, toInt64(uniqExactMerge(errors)) AS error_count,
+		toInt64(uniqExactMerge(llms)) AS llm_span_count
+		FROM trace_stats WHERE trace_rowid IN ` + ids + ` GROUP BY trace_rowid) AS r ON r.trace_rowid = t.id
+	LEFT JOIN (` + callSums(ids) + `) AS c ON c.trace_rowid = t.id`
+}
+
+// callSums sums the tokens and cost of the counted model calls of the
+// traces whose row ids the subquery ids yields. Reading them from the spans
+// (deduplicated) with their current state makes the sums exact however
+// often, and by how many servers at once, a span was sent.
+func callSums(ids string) string {
+	return `SELECT s.trace_rowid AS trace_rowid,
+		toInt64(sumIf(ifNull(s.prompt_tokens, 0), counted)) AS prompt_tokens,
+		toInt64(sumIf(ifNull(s.completion_tokens, 0), counted)) AS completion_tokens,
+		toInt64(sumIf(ifNull(s.total_tokens, 0), counted)) AS total_tokens,
+		toInt64(sumIf(ifNull(s.cache_read_tokens, 0), counted)) AS cache_read_tokens,
+		toInt64(sumIf(ifNull(s.cache_write_tokens, 0), counted)) AS cache_write_tokens,
+		toInt64(sumIf(ifNull(s.reasoning_tokens, 0), counted)) AS reasoning_tokens,
+		sumIf(ifNull(s.cost_total, 0), counted AND s.cost_status = 'priced') AS cost_total,
+		sumIf(ifNull(s.cost_prompt, 0), counted AND s.cost_status = 'priced') AS cost_prompt,
+		sumIf(ifNull(s.cost_completion, 0), counted AND s.cost_status = 'priced') AS cost_completion,
+		toInt64(countIf(counted AND s.cost_status = 'no_price')) AS unpriced_spans
+	FROM (SELECT s.*, ` + stateExpr + ` = 1 AS counted FROM spans AS s FINAL
+		LEFT JOIN (SELECT id, argMax(call_state, version) AS call_state FROM span_states
+			WHERE trace_rowid IN ` + ids + ` GROUP BY id) AS st ON st.id = s.id
+		WHERE s.trace_rowid IN ` + ids + ` AND s.call_state IS NOT NULL) AS s
+	GROUP BY s.trace_rowid`
+}
+
+const traceColumns = `id, project_id, trace_id, session_rowid, session_id, start_time, end_time,
+	root_span_id, root_name, root_kind, root_status, span_count, error_count, llm_span_count,
+	prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
+	cost_total, cost_prompt, cost_completion, unpriced_spans, user_id, input_preview, output_preview`
 
 func (s *Store) queryTraces(ctx context.Context, traceCond, outer string, args ...any) ([]store.Trace, error) {
-	rows, err := s.conn.Query(ctx, fmt.Sprintf(traceSelect, traceCond)+outer, args...)
+	rows, err := s.conn.Query(ctx, "SELECT "+traceColumns+" FROM ("+traceRows(traceCond)+")"+outer, args...)
 	if err != nil {
 		return nil, classify(ctx, fmt.Errorf("query traces: %w", err))
 	}
@@ -508,38 +543,38 @@ func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, 
 	var outer where
 	outer.args = w.args
 	if q.StartTime != 0 {
-		outer.add("r.start_time >= " + outer.arg("Int64", q.StartTime))
+		outer.add("start_time >= " + outer.arg("Int64", q.StartTime))
 	}
 	if q.EndTime != 0 {
-		outer.add("r.start_time < " + outer.arg("Int64", q.EndTime))
+		outer.add("start_time < " + outer.arg("Int64", q.EndTime))
 	}
 	switch q.Errors {
 	case store.ErrorsOnly:
-		outer.add("r.error_count > 0")
+		outer.add("error_count > 0")
 	case store.NoErrors:
-		outer.add("r.error_count = 0")
+		outer.add("error_count = 0")
 	}
 	if q.MinLatency != nil {
-		outer.add("r.end_time - r.start_time >= " + outer.arg("Int64", *q.MinLatency))
+		outer.add("end_time - start_time >= " + outer.arg("Int64", *q.MinLatency))
 	}
 	if q.MaxLatency != nil {
-		outer.add("r.end_time - r.start_time <= " + outer.arg("Int64", *q.MaxLatency))
+		outer.add("end_time - start_time <= " + outer.arg("Int64", *q.MaxLatency))
 	}
-	key := "r.start_time"
+	key := "start_time"
 	if q.Sort == store.SortLatency {
-		key = "(r.end_time - r.start_time)"
+		key = "(end_time - start_time)"
 	}
 	dir, cmp := "DESC", "<"
 	if q.Ascending {
 		dir, cmp = "ASC", ">"
 	}
 	if q.AfterRowID > 0 {
-		outer.add("(" + key + ", t.id) " + cmp + " (" + outer.arg("Int64", q.AfterValue) + ", " + outer.arg("Int64", q.AfterRowID) + ")")
+		outer.add("(" + key + ", id) " + cmp + " (" + outer.arg("Int64", q.AfterValue) + ", " + outer.arg("Int64", q.AfterRowID) + ")")
 	}
 	if q.Cursor > 0 {
-		outer.add("t.id " + map[string]string{"<": "<=", ">": ">="}[cmp] + " " + outer.arg("Int64", q.Cursor))
+		outer.add("id " + map[string]string{"<": "<=", ">": ">="}[cmp] + " " + outer.arg("Int64", q.Cursor))
 	}
-	order := " ORDER BY " + key + " " + dir + ", t.id " + dir
+	order := " ORDER BY " + key + " " + dir + ", id " + dir
 	ts, err := s.queryTraces(ctx, cond, outer.clause()+order+limit(q.Limit), outer.args...)
 	if err != nil {
 		return nil, err
@@ -554,19 +589,22 @@ func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, 
 	return ts, nil
 }
 
-// sessionSelect reads sessions as se with their summed roll-ups as r.
+// sessionSelect reads sessions as se with the sums of their traces as r.
 const sessionSelect = `SELECT se.id, se.project_id, se.session_id, r.start_time, r.end_time, r.trace_count,
 	r.prompt_tokens, r.completion_tokens, r.total_tokens, r.cost_total, r.unpriced_spans,
 	ifNull(se.user_id, ''), ifNull(se.first_input, ''), ifNull(se.last_output, '')
 	FROM (SELECT * FROM sessions FINAL WHERE %[1]s) AS se
-	JOIN (SELECT session_rowid, min(start_time) AS start_time, max(end_time) AS end_time, sum(trace_count) AS trace_count,
+	JOIN (SELECT session_rowid, min(start_time) AS start_time, max(end_time) AS end_time, toInt64(count()) AS trace_count,
 		sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens, sum(total_tokens) AS total_tokens,
 		sum(cost_total) AS cost_total, sum(unpriced_spans) AS unpriced_spans
-		FROM session_rollups WHERE session_rowid IN (SELECT id FROM sessions FINAL WHERE %[1]s) GROUP BY session_rowid
-		HAVING trace_count > 0) AS r ON r.session_rowid = se.id`
+		FROM (%[2]s) GROUP BY session_rowid) AS r ON r.session_rowid = se.id`
 
-func (s *Store) querySessions(ctx context.Context, cond, outer string, args ...any) ([]store.Session, error) {
-	rows, err := s.conn.Query(ctx, fmt.Sprintf(sessionSelect, cond)+outer, args...)
+// querySessions reads the sessions sessionCond selects, summing their
+// traces, which traceCond selects from the traces table. Sessions are
+// sharded by session id and traces by trace id, so traceCond must not read
+// the sessions table: a subquery in it would run on each shard's own.
+func (s *Store) querySessions(ctx context.Context, sessionCond, traceCond, outer string, args ...any) ([]store.Session, error) {
+	rows, err := s.conn.Query(ctx, fmt.Sprintf(sessionSelect, sessionCond, traceRows(traceCond))+outer, args...)
 	if err != nil {
 		return nil, classify(ctx, fmt.Errorf("query sessions: %w", err))
 	}
@@ -606,11 +644,11 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 	if q.EndTime != 0 {
 		outer.add("r.start_time < " + outer.arg("Int64", q.EndTime))
 	}
-	return s.querySessions(ctx, cond, outer.clause()+" ORDER BY se.id "+dir+limit(q.Limit), outer.args...)
+	return s.querySessions(ctx, cond, cond+" AND session_rowid != 0", outer.clause()+" ORDER BY se.id "+dir+limit(q.Limit), outer.args...)
 }
 
-func (s *Store) oneSession(ctx context.Context, cond string, arg any, what string) (store.Session, error) {
-	ss, err := s.querySessions(ctx, cond, "", arg)
+func (s *Store) oneSession(ctx context.Context, id int64, what string) (store.Session, error) {
+	ss, err := s.querySessions(ctx, "id = {id:Int64}", "session_rowid = {id:Int64}", "", ch.Named("id", id))
 	if err != nil {
 		return store.Session{}, err
 	}
@@ -622,15 +660,15 @@ func (s *Store) oneSession(ctx context.Context, cond string, arg any, what strin
 
 // Session finds a session by its session.id value.
 func (s *Store) Session(ctx context.Context, sessionID string) (store.Session, error) {
-	return s.oneSession(ctx, "id = {id:Int64}", ch.Named("id", sessionRowID(text(sessionID))), strconv.Quote(sessionID))
+	return s.oneSession(ctx, sessionRowID(text(sessionID)), strconv.Quote(sessionID))
 }
 
 // SessionByRowID finds a session by its row id.
 func (s *Store) SessionByRowID(ctx context.Context, rowID int64) (store.Session, error) {
-	return s.oneSession(ctx, "id = {id:Int64}", ch.Named("id", rowID), strconv.FormatInt(rowID, 10))
+	return s.oneSession(ctx, rowID, strconv.FormatInt(rowID, 10))
 }
 
 // SessionTraces lists a session's traces, in start order.
 func (s *Store) SessionTraces(ctx context.Context, sessionRowID int64, n int) ([]store.Trace, error) {
-	return s.queryTraces(ctx, "session_rowid = {s:Int64}", " ORDER BY r.start_time, t.id"+limit(n), ch.Named("s", sessionRowID))
+	return s.queryTraces(ctx, "session_rowid = {s:Int64}", " ORDER BY start_time, id"+limit(n), ch.Named("s", sessionRowID))
 }

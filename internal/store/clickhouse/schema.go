@@ -47,22 +47,17 @@ var tables = []table{
 		engine: "ReplacingMergeTree(version, is_deleted)", orderBy: "id", shardKey: "id",
 	},
 	{
-		// The sums of a trace's spans: each write adds the deltas package
-		// rollup works out for it, and merges sum them.
-		name: "trace_rollups",
+		// What a trace's spans add up to that does not depend on the order
+		// they arrive in or on how often: filled by trace_stats_mv from
+		// every insert into spans. uniqExact over span row ids counts a
+		// re-sent span, or one two servers stored at once, once.
+		name: "trace_stats",
 		columns: `trace_rowid Int64,
 			start_time SimpleAggregateFunction(min, Int64), end_time SimpleAggregateFunction(max, Int64),
-			span_count SimpleAggregateFunction(sum, Int64), error_count SimpleAggregateFunction(sum, Int64),
-			llm_span_count SimpleAggregateFunction(sum, Int64),
-			prompt_tokens SimpleAggregateFunction(sum, Int64), completion_tokens SimpleAggregateFunction(sum, Int64),
-			total_tokens SimpleAggregateFunction(sum, Int64), cache_read_tokens SimpleAggregateFunction(sum, Int64),
-			cache_write_tokens SimpleAggregateFunction(sum, Int64), reasoning_tokens SimpleAggregateFunction(sum, Int64),
-			cost_total SimpleAggregateFunction(sum, Float64), cost_prompt SimpleAggregateFunction(sum, Float64),
-			cost_completion SimpleAggregateFunction(sum, Float64), unpriced_spans SimpleAggregateFunction(sum, Int64)`,
+			spans AggregateFunction(uniqExact, Int64),
+			errors AggregateFunction(uniqExact, Nullable(Int64)),
+			llms AggregateFunction(uniqExact, Nullable(Int64))`,
 		engine: "AggregatingMergeTree", orderBy: "trace_rowid", shardKey: "trace_rowid",
-		// A retried batch carries the same insert_deduplication_token and
-		// is dropped, so its deltas are not added twice.
-		extra: "SETTINGS non_replicated_deduplication_window = 10000",
 	},
 	{
 		name: "sessions",
@@ -71,17 +66,6 @@ var tables = []table{
 			last_output Nullable(String), last_output_time Nullable(Int64),
 			version Int64, is_deleted UInt8`,
 		engine: "ReplacingMergeTree(version, is_deleted)", orderBy: "id", shardKey: "id",
-	},
-	{
-		name: "session_rollups",
-		columns: `session_rowid Int64,
-			start_time SimpleAggregateFunction(min, Int64), end_time SimpleAggregateFunction(max, Int64),
-			trace_count SimpleAggregateFunction(sum, Int64),
-			prompt_tokens SimpleAggregateFunction(sum, Int64), completion_tokens SimpleAggregateFunction(sum, Int64),
-			total_tokens SimpleAggregateFunction(sum, Int64),
-			cost_total SimpleAggregateFunction(sum, Float64), unpriced_spans SimpleAggregateFunction(sum, Int64)`,
-		engine: "AggregatingMergeTree", orderBy: "session_rowid", shardKey: "session_rowid",
-		extra: "SETTINGS non_replicated_deduplication_window = 10000",
 	},
 	{
 		// Spans, one row per (trace, span) identity: a re-sent span has the
@@ -125,14 +109,30 @@ var tables = []table{
 	},
 }
 
-// migration is one numbered step of the schema: tables it creates and
-// statements it runs on each node after them.
+// view is a materialized view from one table into another; in cluster mode
+// it reads and writes each node's local tables, so a shard rolls up its own.
+type view struct {
+	name, from, to, query string // query reads FROM {from}
+}
+
+var views = []view{{
+	name: "trace_stats_mv", from: "spans", to: "trace_stats",
+	query: `SELECT trace_rowid, min(start_time) AS start_time, max(end_time) AS end_time,
+		uniqExactState(id) AS spans,
+		uniqExactState(if(status_code = 'ERROR', id, NULL)) AS errors,
+		uniqExactState(if(span_kind = 'LLM', id, NULL)) AS llms
+		FROM {from} GROUP BY trace_rowid`,
+}}
+
+// migration is one numbered step of the schema: the tables and views it
+// creates.
 type migration struct {
 	version int
 	tables  []table
+	views   []view
 }
 
-var migrations = []migration{{version: 1, tables: tables}}
+var migrations = []migration{{version: 1, tables: tables, views: views}}
 
 // nodes are the connections DDL runs on: this one alone, or one to every
 // node of the cluster, read from system.clusters (ON CLUSTER needs Keeper,
@@ -201,11 +201,17 @@ func (s *Store) migrate(ctx context.Context, opts *ch.Options) error {
 			if int64(m.version) <= have {
 				continue
 			}
+			var stmts []string
 			for _, t := range m.tables {
-				for _, stmt := range s.createTable(t) {
-					if err := c.Exec(ctx, stmt); err != nil {
-						return fmt.Errorf("migration %d: %s: %w", m.version, firstLine(stmt), classify(ctx, err))
-					}
+				stmts = append(stmts, s.createTable(t)...)
+			}
+			for _, v := range m.views {
+				stmts = append(stmts, fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS %s TO %s AS %s",
+					v.name, s.local(v.to), strings.ReplaceAll(v.query, "{from}", s.local(v.from))))
+			}
+			for _, stmt := range stmts {
+				if err := c.Exec(ctx, stmt); err != nil {
+					return fmt.Errorf("migration %d: %s: %w", m.version, firstLine(stmt), classify(ctx, err))
 				}
 			}
 			if err := c.Exec(ctx, "INSERT INTO schema_migrations VALUES (?, ?)", int64(m.version), nowNanos()); err != nil {
@@ -216,11 +222,17 @@ func (s *Store) migrate(ctx context.Context, opts *ch.Options) error {
 	return nil
 }
 
-func (s *Store) createTable(t table) []string {
-	local := t.name
+// local is the name of a table's rows on this node: the table itself, or
+// its shard in cluster mode.
+func (s *Store) local(name string) string {
 	if s.cluster != "" {
-		local = t.name + "_local"
+		return name + "_local"
 	}
+	return name
+}
+
+func (s *Store) createTable(t table) []string {
+	local := s.local(t.name)
 	out := []string{fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (%s) ENGINE = %s ORDER BY %s %s",
 		local, t.columns, t.engine, t.orderBy, t.extra)}
 	if s.cluster != "" {

@@ -16,11 +16,6 @@ func (s *Store) UpsertAnnotations(ctx context.Context, anns []store.Annotation) 
 	return nil, unsupported("UpsertAnnotations")
 }
 
-// Annotations is not supported yet.
-func (s *Store) Annotations(ctx context.Context, q store.AnnotationQuery) ([]store.Annotation, error) {
-	return nil, unsupported("Annotations")
-}
-
 // DeleteAnnotations is not supported yet.
 func (s *Store) DeleteAnnotations(ctx context.Context, d store.AnnotationDelete) (int64, error) {
 	return 0, unsupported("DeleteAnnotations")
@@ -121,16 +116,6 @@ func (s *Store) AuthGeneration(ctx context.Context) (int64, error) {
 	return 0, unsupported("AuthGeneration")
 }
 
-// Usage is not supported yet.
-func (s *Store) Usage(ctx context.Context, projectID int64, dim store.UsageDimension, start, end int64) ([]store.Usage, error) {
-	return nil, unsupported("Usage")
-}
-
-// UsageSeries is not supported yet.
-func (s *Store) UsageSeries(ctx context.Context, projectID int64, start, end, bucket int64) ([]store.UsagePoint, error) {
-	return nil, unsupported("UsageSeries")
-}
-
 // UsageByTool is not supported yet.
 func (s *Store) UsageByTool(ctx context.Context, projectID int64, start, end int64) (tools []store.ToolUsage, sampled bool, err error) {
 	return nil, false, unsupported("UsageByTool")
@@ -141,11 +126,6 @@ func (s *Store) ToolCallsWithModels(ctx context.Context, projectID int64, start,
 	return false, unsupported("ToolCallsWithModels")
 }
 
-// Models is not supported yet.
-func (s *Store) Models(ctx context.Context) ([]store.ModelUsage, error) {
-	return nil, unsupported("Models")
-}
-
 // CountedBelow is not supported yet.
 func (s *Store) CountedBelow(ctx context.Context, spanRowID int64, limit int) ([]store.CountedCall, error) {
 	return nil, unsupported("CountedBelow")
@@ -154,11 +134,6 @@ func (s *Store) CountedBelow(ctx context.Context, spanRowID int64, limit int) ([
 // RecomputeCosts is not supported yet.
 func (s *Store) RecomputeCosts(ctx context.Context, models []string, price func(*span.Span), progress func(store.RecomputeResult)) (store.RecomputeResult, error) {
 	return store.RecomputeResult{}, unsupported("RecomputeCosts")
-}
-
-// AnnotationSummaries is not supported yet.
-func (s *Store) AnnotationSummaries(ctx context.Context, projectID int64, kind store.AnnotationKind, start, end int64) ([]store.AnnotationSummary, error) {
-	return nil, unsupported("AnnotationSummaries")
 }
 
 // TraceSeries is not supported yet.
@@ -174,11 +149,6 @@ func (s *Store) AnnotationScoreSeries(ctx context.Context, projectID, start, end
 // PromptVersionReport is not supported yet.
 func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end int64) (store.PromptVersionReport, error) {
 	return store.PromptVersionReport{}, unsupported("PromptVersionReport")
-}
-
-// SessionLatencies is not supported yet.
-func (s *Store) SessionLatencies(ctx context.Context, sessionRowIDs []int64) (map[int64]store.LatencySummary, error) {
-	return nil, unsupported("SessionLatencies")
 }
 
 // SetRetentionPolicy is not supported yet.

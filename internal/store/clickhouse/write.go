@@ -2,8 +2,6 @@ package clickhouse
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strconv"
@@ -49,7 +47,6 @@ type traceState struct {
 	hadSpans               bool
 	user                   string
 	start, end             int64
-	sums                   rollup.Delta
 	input, output          string
 	root                   [4]string // span id, name, kind, status of the stored root
 	batch                  rollup.Trace
@@ -67,12 +64,14 @@ func insertCtx(ctx context.Context, token string) context.Context {
 	return ch.Context(ctx, ch.WithSettings(settings))
 }
 
-// WriteSpans stores spans and their roll-ups. ClickHouse has no
-// transactions, so the writes are ordered to make a retry after any failure
-// converge: the rows of traces and sessions (whole rows, versioned), then
-// the roll-up deltas (with a deduplication token naming the batch's new
-// spans, so a retry does not add them twice), then span states, then the
-// spans themselves, whose presence is what marks the batch stored.
+// WriteSpans stores spans and what the roll-ups need beyond them. ClickHouse
+// has no transactions, so the writes are ordered to make a retry after any
+// failure converge: the rows of traces and sessions (whole rows,
+// versioned), then span states, then the spans themselves, whose presence
+// is what marks the batch stored. Every row is keyed by the identity it
+// describes, so writing it twice, or from two servers at once, leaves one;
+// the sums are read from the spans and their states, never added up as
+// deltas that a retry would add twice.
 func (s *Store) WriteSpans(ctx context.Context, spans []span.Span) (store.WriteResult, error) {
 	if len(spans) == 0 {
 		return store.WriteResult{}, nil
@@ -150,7 +149,6 @@ func (s *Store) writeSpans(ctx context.Context, spans []span.Span) (store.WriteR
 	}
 	res.Uncounted = plan.Uncounted()
 
-	token := batchToken(fresh)
 	sessions, err := s.sessionChanges(ctx, order, now)
 	if err != nil {
 		return store.WriteResult{}, err
@@ -158,10 +156,7 @@ func (s *Store) writeSpans(ctx context.Context, spans []span.Span) (store.WriteR
 	if err := s.insertTraces(ctx, order, now); err != nil {
 		return store.WriteResult{}, err
 	}
-	if err := s.insertSessions(ctx, sessions, now, token); err != nil {
-		return store.WriteResult{}, err
-	}
-	if err := s.insertTraceRollups(ctx, order, token); err != nil {
+	if err := s.insertSessions(ctx, sessions, now); err != nil {
 		return store.WriteResult{}, err
 	}
 	if err := s.insertStates(ctx, plan, traces, now); err != nil {
@@ -181,22 +176,6 @@ func (s *Store) writeSpans(ctx context.Context, spans []span.Span) (store.WriteR
 	}
 	slices.Sort(res.Projects)
 	return res, nil
-}
-
-// batchToken names a batch by its new spans: the same spans found new again
-// after a failed attempt give the same token.
-func batchToken(fresh []*span.Span) string {
-	ids := make([]int64, len(fresh))
-	for i, sp := range fresh {
-		ids[i] = spanRowID(sp.TraceID, sp.SpanID)
-	}
-	slices.Sort(ids)
-	h := sha256.New()
-	for _, id := range ids {
-		h.Write(strconv.AppendInt(nil, id, 10))
-		h.Write([]byte{','})
-	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 func inList(ids []int64) string {
@@ -246,25 +225,19 @@ func (s *Store) readTraces(ctx context.Context, traces map[string]*traceState) e
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read traces: %w", err)
 	}
-	rows, err = s.conn.Query(ctx, `SELECT trace_rowid, min(start_time), max(end_time), sum(span_count),
-			sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
-			sum(reasoning_tokens), sum(cost_total), sum(cost_prompt), sum(cost_completion), sum(unpriced_spans)
-		FROM trace_rollups WHERE trace_rowid IN (`+inList(ids)+`) GROUP BY trace_rowid`)
+	rows, err = s.conn.Query(ctx, `SELECT trace_rowid, min(start_time), max(end_time)
+		FROM trace_stats WHERE trace_rowid IN (`+inList(ids)+`) GROUP BY trace_rowid`)
 	if err != nil {
 		return fmt.Errorf("read trace roll-ups: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id, n int64
-		var start, end int64
-		var d rollup.Delta
-		if err := rows.Scan(&id, &start, &end, &n, &d.Tokens.Prompt, &d.Tokens.Completion, &d.Tokens.Total,
-			&d.Tokens.CacheRead, &d.Tokens.CacheWrite, &d.Tokens.Reasoning,
-			&d.Cost.Total, &d.Cost.Prompt, &d.Cost.Completion, &d.Cost.Unpriced); err != nil {
+		var id, start, end int64
+		if err := rows.Scan(&id, &start, &end); err != nil {
 			return fmt.Errorf("read trace roll-ups: %w", err)
 		}
 		t := byID[id]
-		t.start, t.end, t.hadSpans, t.sums = start, end, n > 0, d
+		t.start, t.end, t.hadSpans = start, end, true
 	}
 	return rows.Err()
 }
@@ -372,7 +345,6 @@ type sessionWrite struct {
 	id, projectID int64
 	key           string
 	change        rollup.SessionChange
-	joins         int64
 	// The session's row as stored, to write it again when it changes.
 	exists                 bool
 	user                   string
@@ -392,7 +364,7 @@ func (s *Store) sessionChanges(ctx context.Context, order []*traceState, now int
 		var stored *rollup.Stored
 		if t.hadSpans {
 			stored = &rollup.Stored{InSession: t.session != 0, Session: t.sessionKey, Start: t.start, End: t.end,
-				Sums: t.sums, HasRoot: t.hadRoot, Input: t.input, Output: t.output}
+				HasRoot: t.hadRoot, Input: t.input, Output: t.output}
 		}
 		c, ok := t.batch.Session(stored)
 		if !ok {
@@ -409,9 +381,6 @@ func (s *Store) sessionChanges(ctx context.Context, order []*traceState, now int
 			out = append(out, w)
 		} else {
 			w.change.Merge(&c)
-		}
-		if c.Joins {
-			w.joins++
 		}
 	}
 	if len(out) == 0 {
@@ -443,17 +412,12 @@ func (s *Store) sessionChanges(ctx context.Context, order []*traceState, now int
 	return out, rows.Err()
 }
 
-func (s *Store) insertSessions(ctx context.Context, sessions []*sessionWrite, now int64, token string) error {
+func (s *Store) insertSessions(ctx context.Context, sessions []*sessionWrite, now int64) error {
 	if len(sessions) == 0 {
 		return nil
 	}
 	rowsBatch, err := s.conn.PrepareBatch(insertCtx(ctx, ""), "INSERT INTO sessions")
 	if err != nil {
-		return fmt.Errorf("store sessions: %w", err)
-	}
-	sums, err := s.conn.PrepareBatch(insertCtx(ctx, token+"/sessions"), "INSERT INTO session_rollups")
-	if err != nil {
-		rowsBatch.Abort()
 		return fmt.Errorf("store sessions: %w", err)
 	}
 	for _, w := range sessions {
@@ -478,20 +442,31 @@ func (s *Store) insertSessions(ctx context.Context, sessions []*sessionWrite, no
 		if err := rowsBatch.Append(w.id, w.key, w.projectID, nullStr(user), fiText, fiAt, loText, loAt, now, uint8(0)); err != nil {
 			return fmt.Errorf("store sessions: %w", err)
 		}
-		d := &c.Delta
-		if err := sums.Append(w.id, c.Start, c.End, w.joins, d.Tokens.Prompt, d.Tokens.Completion, d.Tokens.Total,
-			d.Cost.Total, d.Cost.Unpriced); err != nil {
-			return fmt.Errorf("store sessions: %w", err)
-		}
 	}
 	if err := rowsBatch.Send(); err != nil {
-		sums.Abort()
 		return fmt.Errorf("store sessions: %w", err)
 	}
-	if err := sums.Send(); err != nil {
-		return fmt.Errorf("store session roll-ups: %w", err)
-	}
 	return nil
+}
+
+// traceVersion orders the versions of a trace's row so that one that knows
+// more wins over one that knows less, whatever their times: two servers
+// writing spans of one trace at once each write the row as they found it
+// plus their batch, and the later may lack the root or the session the
+// earlier brought. Among rows that know as much, the latest wins. Times
+// are cut to 8 ns steps, leaving the top bits for what a row knows.
+func traceVersion(now int64, root, session, user bool) int64 {
+	v := now >> 3
+	if root {
+		v |= 1 << 62
+	}
+	if session {
+		v |= 1 << 61
+	}
+	if user {
+		v |= 1 << 60
+	}
+	return v
 }
 
 // insertTraces writes again the row of every trace whose identity or root
@@ -537,7 +512,7 @@ func (s *Store) insertTraces(ctx context.Context, order []*traceState, now int64
 		}
 		n++
 		if err := batch.Append(t.id, text(t.traceID), t.projectID, t.session, t.sessionKey, start, nullStr(user),
-			r[0], r[1], r[2], r[3], in, out, now, uint8(0)); err != nil {
+			r[0], r[1], r[2], r[3], in, out, traceVersion(now, rootSet, t.session != 0, user != ""), uint8(0)); err != nil {
 			return fmt.Errorf("store traces: %w", err)
 		}
 	}
@@ -546,38 +521,6 @@ func (s *Store) insertTraces(ctx context.Context, order []*traceState, now int64
 	}
 	if err := batch.Send(); err != nil {
 		return fmt.Errorf("store traces: %w", err)
-	}
-	return nil
-}
-
-func (s *Store) insertTraceRollups(ctx context.Context, order []*traceState, token string) error {
-	batch, err := s.conn.PrepareBatch(insertCtx(ctx, token+"/traces"), "INSERT INTO trace_rollups")
-	if err != nil {
-		return fmt.Errorf("store trace roll-ups: %w", err)
-	}
-	n := 0
-	for _, t := range order {
-		b := &t.batch
-		if b.Spans == 0 && b.Calls == (rollup.Delta{}) {
-			continue
-		}
-		n++
-		tk, c := &b.Calls.Tokens, &b.Calls.Cost
-		start, end := b.Start, b.End
-		if b.Spans == 0 {
-			start, end = t.start, t.end
-		}
-		if err := batch.Append(t.id, start, end, b.Spans, b.Errors, b.LLMs,
-			tk.Prompt, tk.Completion, tk.Total, tk.CacheRead, tk.CacheWrite, tk.Reasoning,
-			c.Total, c.Prompt, c.Completion, c.Unpriced); err != nil {
-			return fmt.Errorf("store trace roll-ups: %w", err)
-		}
-	}
-	if n == 0 {
-		return batch.Abort()
-	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("store trace roll-ups: %w", err)
 	}
 	return nil
 }
