@@ -565,7 +565,7 @@ func (b *builder) chRoot(v *rootVal) {
 	}
 	b.w("(SELECT tupleElement(", pick, "(tuple(")
 	b.val(v.x)
-	b.w("), (qr.start_time, qr.id)), 1) FROM ", b.from("spans", "s"), " JOIN ", b.from("traces", "qr"),
+	b.w("), (qr.start_time, qr.id)), 1) FROM ", b.from("spans", "s"), " JOIN ", b.from(TraceSums, "qr"),
 		" ON s.trace_rowid = qr.id AND s.span_id = qr.root_span_id WHERE qr.session_rowid = se.id)")
 }
 
@@ -594,7 +594,7 @@ func (b *builder) column(c *column) {
 			// A decorrelated aggregate over no rows reads NULL, not 0.
 			b.w("COALESCE(")
 		}
-		b.w("(SELECT COALESCE(", c.sql, ", 0) FROM ", b.from("traces", "qt"), " WHERE qt.session_rowid = se.id")
+		b.w("(SELECT COALESCE(", c.sql, ", 0) FROM ", b.from(TraceSums, "qt"), " WHERE qt.session_rowid = se.id")
 		if c.where != "" {
 			b.w(" AND ", c.where)
 		}

@@ -50,21 +50,31 @@ func ClickHouse(firstParam int) Dialect {
 	return Dialect{kind: clickhouseKind, firstParam: max(firstParam, 1)}
 }
 
-// WithTables has ClickHouse subqueries read table name (spans, traces and
-// the annotation tables) under alias as table writes it: a store whose
-// tables need no FINAL, or that reads one through a view, says so here.
+// WithTables has ClickHouse subqueries read table name under alias as
+// table writes it: a store whose tables need no FINAL, or that reads one
+// through a view, says so here. The names are spans, traces, the annotation
+// tables, and TraceSums: traces with their sums (start_time, end_time,
+// error_count, llm_span_count, cost_prompt, cost_completion), which a store
+// may keep apart from the traces' own columns (id, trace_id,
+// session_rowid, root_span_id).
 func (d Dialect) WithTables(table func(name, alias string) string) Dialect {
 	d.table = table
 	return d
 }
 
+// TraceSums names the traces with their sums (WithTables).
+const TraceSums = "trace_sums"
+
 // from writes how a subquery reads table name, aliased alias.
 func (b *builder) from(name, alias string) string {
+	if b.d.kind == clickhouseKind && b.d.table != nil {
+		return b.d.table(name, alias)
+	}
+	if name == TraceSums {
+		name = "traces"
+	}
 	if b.d.kind != clickhouseKind {
 		return name + " " + alias
-	}
-	if b.d.table != nil {
-		return b.d.table(name, alias)
 	}
 	return name + " " + alias + " FINAL"
 }

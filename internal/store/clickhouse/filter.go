@@ -13,10 +13,10 @@ import (
 // Filters compile to ClickHouse SQL over the tables aliased as on the other
 // backends (spans s, traces tr, sessions se), with every value a server-side
 // parameter {pN:Type}: the text sent never holds a value from the filter.
-// Traces and sessions keep their sums in roll-up tables, so a trace or
-// session filter selects from traceRows or sessionRows, which have them as
-// columns (traceFilter, sessionFilter), and a filter's subqueries read
-// traces the same way (filterTables).
+// Traces and sessions keep their sums apart, so a trace or session filter
+// selects from traceRows or sessionRows, which have them as columns
+// (traceFilter, sessionFilter), and a filter's subqueries read traces with
+// their sums the same way (filterTables).
 
 // filterDialect compiles filters whose parameters are named from p<first>,
 // after the p1…p<first-1> the caller's own query binds.
@@ -24,36 +24,28 @@ func filterDialect(first int) query.Dialect {
 	return query.ClickHouse(first).WithTables(filterTables)
 }
 
-// traceRows and sessionRows are traces and sessions as filters read them:
-// the latest version of each row, with the sums of its roll-ups as columns,
-// under the names PostgreSQL's tables give them.
-const (
-	traceRows = `(SELECT t.id AS id, t.trace_id AS trace_id, t.project_id AS project_id, t.session_rowid AS session_rowid,
-	t.root_span_id AS root_span_id, t.user_id AS user_id, r.start_time AS start_time, r.end_time AS end_time,
-	r.span_count AS span_count, r.error_count AS error_count, r.llm_span_count AS llm_span_count,
-	r.prompt_tokens AS prompt_tokens, r.completion_tokens AS completion_tokens, r.total_tokens AS total_tokens,
-	r.cost_total AS cost_total, r.cost_prompt AS cost_prompt, r.cost_completion AS cost_completion
-	FROM traces AS t FINAL JOIN (SELECT trace_rowid, min(start_time) AS start_time, max(end_time) AS end_time,
-		sum(span_count) AS span_count, sum(error_count) AS error_count, sum(llm_span_count) AS llm_span_count,
-		sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens, sum(total_tokens) AS total_tokens,
-		sum(cost_total) AS cost_total, sum(cost_prompt) AS cost_prompt, sum(cost_completion) AS cost_completion
-		FROM trace_rollups GROUP BY trace_rowid HAVING span_count > 0) AS r ON r.trace_rowid = t.id)`
-	sessionRows = `(SELECT se.id AS id, se.session_id AS session_id, se.project_id AS project_id, se.user_id AS user_id,
-	r.start_time AS start_time, r.end_time AS end_time, r.trace_count AS trace_count,
-	r.prompt_tokens AS prompt_tokens, r.completion_tokens AS completion_tokens, r.total_tokens AS total_tokens,
-	r.cost_total AS cost_total
-	FROM sessions AS se FINAL JOIN (SELECT session_rowid, min(start_time) AS start_time, max(end_time) AS end_time,
-		sum(trace_count) AS trace_count, sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens,
-		sum(total_tokens) AS total_tokens, sum(cost_total) AS cost_total
-		FROM session_rollups GROUP BY session_rowid HAVING trace_count > 0) AS r ON r.session_rowid = se.id)`
-)
-
-// filterTables is how a filter's subqueries read a table, as alias.
+// filterTables is how a filter's subqueries read a table, as alias: traces
+// with their sums as traceRows has them.
 func filterTables(name, alias string) string {
-	if name == "traces" {
-		return traceRows + " AS " + alias
+	if name == query.TraceSums {
+		return "(" + traceRows("1") + ") AS " + alias
 	}
 	return name + " AS " + alias + " FINAL"
+}
+
+// sessionRows reads the sessions cond selects (a condition on the columns
+// the sessions and traces tables share, project_id) with the sums of their
+// traces, one row each, under the names PostgreSQL's sessions have.
+func sessionRows(cond string) string {
+	return `SELECT se.id AS id, se.session_id AS session_id, se.project_id AS project_id, se.user_id AS user_id,
+		r.start_time AS start_time, r.end_time AS end_time, r.trace_count AS trace_count,
+		r.prompt_tokens AS prompt_tokens, r.completion_tokens AS completion_tokens, r.total_tokens AS total_tokens,
+		r.cost_total AS cost_total
+	FROM (SELECT * FROM sessions FINAL WHERE ` + cond + `) AS se
+	JOIN (SELECT session_rowid, min(start_time) AS start_time, max(end_time) AS end_time, toInt64(count()) AS trace_count,
+		sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens, sum(total_tokens) AS total_tokens,
+		sum(cost_total) AS cost_total
+		FROM (` + traceRows(cond) + `) GROUP BY session_rowid) AS r ON r.session_rowid = se.id`
 }
 
 // filter adds the condition of e, a checked filter, as compile
@@ -86,13 +78,14 @@ func (w *where) sessionFilter(column string, projectID int64, e query.Expr) erro
 	return w.rowsFilter(column, sessionRows, "se", projectID, query.CompileSessions, e)
 }
 
-func (w *where) rowsFilter(column, rows, alias string, projectID int64, compile func(query.Expr, query.Dialect) (string, []any, error), e query.Expr) error {
+func (w *where) rowsFilter(column string, rows func(cond string) string, alias string, projectID int64,
+	compile func(query.Expr, query.Dialect) (string, []any, error), e query.Expr) error {
 	sub := &where{args: w.args}
-	sub.add(alias + ".project_id = " + sub.arg("Int64", projectID))
+	project := "project_id = " + sub.arg("Int64", projectID)
 	if err := sub.filter(compile, e); err != nil {
 		return err
 	}
-	w.add(column + " IN (SELECT " + alias + ".id FROM " + rows + " AS " + alias + sub.clause() + ")")
+	w.add(column + " IN (SELECT " + alias + ".id FROM (" + rows(project) + ") AS " + alias + sub.clause() + ")")
 	w.args = sub.args
 	return nil
 }
