@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/loupe-dev/loupe/internal/query"
+	"github.com/loupe-dev/loupe/internal/store"
 	"github.com/loupe-dev/loupe/internal/store/clickhouse/chtest"
 	"github.com/loupe-dev/loupe/internal/store/postgres"
 	"github.com/loupe-dev/loupe/internal/store/postgres/pgtest"
@@ -93,6 +94,32 @@ var contractTables = []struct{ name, columns, order string }{
 // for the cases' spans, column for column: the SQL means on ClickHouse what
 // it means on PostgreSQL, apart from the store that fills the tables.
 func TestFilterCasesOnContractTables(t *testing.T) {
+	list := contractTablesList(t)
+	storetest.RunFilterCases(t, list)
+
+	// Long chains and deep nesting run like any other filter.
+	ors := strings.Repeat("span_id == 's05' or ", 149) + "span_id == 's05'"
+	for _, tc := range []struct{ filter, want string }{
+		{ors, "s05"},
+		{"calc.neg" + strings.Repeat(" % 5", 60) + " == -2", "s11"},
+		{strings.Repeat("float(str(", 40) + "calc.neg" + strings.Repeat("))", 40) + " == -7", "s11"},
+	} {
+		got, err := list(context.Background(), storetest.FilterGrains()[0], mustParse(t, tc.filter))
+		if err != nil || len(got) != 1 || got[0] != tc.want {
+			t.Errorf("%.40s…: %v, %v; want [%s]", tc.filter, got, err, tc.want)
+		}
+	}
+}
+
+// FuzzFilterSQL runs whatever parses on a real ClickHouse over the contract
+// tables: ClickHouse never rejects the SQL of a filter the check passes.
+func FuzzFilterSQL(f *testing.F) {
+	storetest.FuzzFilterLists(f, contractTablesList(f))
+}
+
+// contractTablesList fills the contract tables and returns what lists a
+// filter's selection from them.
+func contractTablesList(t testing.TB) func(ctx context.Context, g storetest.FilterGrain, e query.Expr) ([]string, error) {
 	conn := chtest.Conn(t, chtest.URL(t))
 	pgURL := pgtest.URL(t)
 	ctx := context.Background()
@@ -156,7 +183,7 @@ func TestFilterCasesOnContractTables(t *testing.T) {
 	list := func(ctx context.Context, g storetest.FilterGrain, e query.Expr) ([]string, error) {
 		cond, args, err := g.Compile(e, query.ClickHouse(2))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%v: %w", err, store.ErrInvalidArgument)
 		}
 		named, err := namedArgs(args)
 		if err != nil {
@@ -177,20 +204,7 @@ func TestFilterCasesOnContractTables(t *testing.T) {
 		}
 		return ids, rows.Err()
 	}
-	storetest.RunFilterCases(t, list)
-
-	// Long chains and deep nesting run like any other filter.
-	ors := strings.Repeat("span_id == 's05' or ", 149) + "span_id == 's05'"
-	for _, tc := range []struct{ filter, want string }{
-		{ors, "s05"},
-		{"calc.neg" + strings.Repeat(" % 5", 60) + " == -2", "s11"},
-		{strings.Repeat("float(str(", 40) + "calc.neg" + strings.Repeat("))", 40) + " == -7", "s11"},
-	} {
-		got, err := list(ctx, storetest.FilterGrains()[0], mustParse(t, tc.filter))
-		if err != nil || len(got) != 1 || got[0] != tc.want {
-			t.Errorf("%.40s…: %v, %v; want [%s]", tc.filter, got, err, tc.want)
-		}
-	}
+	return list
 }
 
 // selects list what a filter of each grain selects from the contract tables.

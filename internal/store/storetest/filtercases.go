@@ -187,12 +187,20 @@ func RunFilterCases(t *testing.T, list func(ctx context.Context, g FilterGrain, 
 // a filter the check passes runs, or is refused as too large; the database
 // never rejects its SQL, nor takes long over it.
 func FuzzFilters(f *testing.F, s store.Store) {
+	pid := filterFixture(f, s)
+	FuzzFilterLists(f, func(ctx context.Context, g FilterGrain, e query.Expr) ([]string, error) {
+		return g.list(ctx, s, pid, e)
+	})
+}
+
+// FuzzFilterLists is FuzzFilters through list, which selects from the
+// spans of WriteFilterFixture as RunFilterCases's does.
+func FuzzFilterLists(f *testing.F, list func(ctx context.Context, g FilterGrain, e query.Expr) ([]string, error)) {
 	for _, g := range filterGrains {
 		for _, tc := range readFilterCases(f, g.file) {
 			f.Add(tc.filter)
 		}
 	}
-	pid := filterFixture(f, s)
 	f.Fuzz(func(t *testing.T, src string) {
 		e, err := query.Parse(src)
 		if err != nil {
@@ -204,7 +212,7 @@ func FuzzFilters(f *testing.F, s store.Store) {
 			}
 			// A query this slow over twenty spans means the SQL blew up.
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_, err := g.list(ctx, s, pid, e)
+			_, err := list(ctx, g, e)
 			cancel()
 			if err != nil && !(errors.Is(err, store.ErrInvalidArgument) && strings.Contains(err.Error(), "the filter is too large")) {
 				t.Fatalf("%s filter %q: %v", g.name, src, err)
