@@ -190,20 +190,6 @@ func (s *Store) SpanList(ctx context.Context, q store.SpanListQuery) ([]store.Sp
 	return out, nil
 }
 
-// Annotations lists none: annotations cannot be stored yet
-// (UpsertAnnotations refuses them), so there are none to list.
-func (s *Store) Annotations(ctx context.Context, q store.AnnotationQuery) ([]store.Annotation, error) {
-	return nil, nil
-}
-
-// AnnotationSummaries summarises none, as Annotations lists none.
-func (s *Store) AnnotationSummaries(ctx context.Context, projectID int64, kind store.AnnotationKind, start, end int64) ([]store.AnnotationSummary, error) {
-	if kind == store.DocumentAnnotation {
-		return nil, fmt.Errorf("%w: document annotations have no summary", store.ErrInvalidArgument)
-	}
-	return nil, nil
-}
-
 // SessionLatencies summarises the latencies of each session's traces.
 func (s *Store) SessionLatencies(ctx context.Context, sessionRowIDs []int64) (map[int64]store.LatencySummary, error) {
 	out := map[int64]store.LatencySummary{}

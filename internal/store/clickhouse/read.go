@@ -213,17 +213,18 @@ func (s *Store) querySpans(ctx context.Context, sql string, args ...any) ([]stor
 	return out, classify(ctx, rows.Err())
 }
 
-// spansWhere is the condition and order of a SpanQuery.
-func spansWhere(q store.SpanQuery) (*where, string, error) {
+// spansWhere is the condition and order of a SpanQuery. Row ids are
+// hashes, so the order of arrival ("newest row first") is the spans'
+// version, the time their batch was stored plus their place in it, and a
+// row id that names where a page starts or a read is pinned is read as
+// the (version, id) of its span.
+func (s *Store) spansWhere(ctx context.Context, q store.SpanQuery) (*where, string, error) {
 	w := &where{}
 	if q.Filter != nil {
 		return nil, "", unsupported("span filters")
 	}
 	if q.Search != "" {
 		return nil, "", unsupported("span search")
-	}
-	if len(q.Attributes) > 0 {
-		return nil, "", unsupported("attribute[] conditions")
 	}
 	w.add("s.project_id = " + w.arg("Int64", q.ProjectID))
 	dir, upTo := "DESC", "<="
@@ -233,20 +234,34 @@ func spansWhere(q store.SpanQuery) (*where, string, error) {
 	var order string
 	if q.OrderByStartTime {
 		if q.Cursor > 0 {
-			w.add("(s.start_time, s.id) " + upTo + " (" + w.arg("Int64", q.CursorStartTime) + ", " + w.arg("Int64", q.Cursor) + ")")
+			v, err := s.spanVersion(ctx, q.Cursor)
+			if err != nil {
+				return nil, "", err
+			}
+			w.add("(s.start_time, s.version, s.id) " + upTo + " (" + w.arg("Int64", q.CursorStartTime) + ", " +
+				w.arg("Int64", v) + ", " + w.arg("Int64", q.Cursor) + ")")
 		}
-		order = " ORDER BY s.start_time " + dir + ", s.id " + dir
+		order = " ORDER BY s.start_time " + dir + ", s.version " + dir + ", s.id " + dir
 	} else {
 		if q.Cursor > 0 {
-			w.add("s.id " + upTo + " " + w.arg("Int64", q.Cursor))
+			v, err := s.spanVersion(ctx, q.Cursor)
+			if err != nil {
+				return nil, "", err
+			}
+			w.add("(s.version, s.id) " + upTo + " (" + w.arg("Int64", v) + ", " + w.arg("Int64", q.Cursor) + ")")
 		}
-		order = " ORDER BY s.id " + dir
+		order = " ORDER BY s.version " + dir + ", s.id " + dir
 	}
 	if q.StartTime != 0 {
 		w.add("s.start_time >= " + w.arg("Int64", q.StartTime))
 	}
 	if q.EndTime != 0 {
 		w.add("s.start_time < " + w.arg("Int64", q.EndTime))
+	}
+	for _, m := range q.Attributes {
+		if err := attributeCondition(w, m); err != nil {
+			return nil, "", err
+		}
 	}
 	w.in("s.trace_id", q.TraceIDs)
 	w.in("s.span_id", q.SpanIDs)
@@ -257,7 +272,11 @@ func spansWhere(q store.SpanQuery) (*where, string, error) {
 		w.add("s.parent_id IS NULL")
 	}
 	if q.MaxRowID > 0 {
-		w.add("s.id <= " + w.arg("Int64", q.MaxRowID))
+		v, err := s.spanVersion(ctx, q.MaxRowID)
+		if err != nil {
+			return nil, "", err
+		}
+		w.add("(s.version, s.id) <= (" + w.arg("Int64", v) + ", " + w.arg("Int64", q.MaxRowID) + ")")
 	}
 	if q.HasAttribute != "" {
 		above := store.AttributeKeysAbove(q.HasAttribute)
@@ -271,9 +290,22 @@ func spansWhere(q store.SpanQuery) (*where, string, error) {
 	return w, order, nil
 }
 
+// spanVersion is the version of the span with a row id: where it falls in
+// the order of arrival. A span no longer stored keeps its place as the
+// newest, so a page or a pin past it still ends there.
+func (s *Store) spanVersion(ctx context.Context, rowID int64) (int64, error) {
+	var v int64
+	err := s.conn.QueryRow(ctx, "SELECT toInt64(ifNull(max(version), 9223372036854775807)) FROM spans WHERE id = {id:Int64}",
+		ch.Named("id", rowID)).Scan(&v)
+	if err != nil {
+		return 0, classify(ctx, fmt.Errorf("find span %d: %w", rowID, err))
+	}
+	return v, nil
+}
+
 // Spans lists a project's spans by row id, or by start time.
 func (s *Store) Spans(ctx context.Context, q store.SpanQuery) ([]store.SpanRecord, error) {
-	w, order, err := spansWhere(q)
+	w, order, err := s.spansWhere(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +317,7 @@ func (s *Store) SpanKeys(ctx context.Context, q store.SpanQuery) ([]store.SpanKe
 	if q.Search != "" {
 		return nil, fmt.Errorf("span keys of a search: %w", store.ErrInvalidArgument)
 	}
-	w, order, err := spansWhere(q)
+	w, order, err := s.spansWhere(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -671,4 +703,36 @@ func (s *Store) SessionByRowID(ctx context.Context, rowID int64) (store.Session,
 // SessionTraces lists a session's traces, in start order.
 func (s *Store) SessionTraces(ctx context.Context, sessionRowID int64, n int) ([]store.Trace, error) {
 	return s.queryTraces(ctx, "session_rowid = {s:Int64}", " ORDER BY start_time, id"+limit(n), ch.Named("s", sessionRowID))
+}
+
+// attributeCondition matches one attribute as Phoenix's attribute[] filter:
+// booleans as booleans, numbers numerically, strings as text; "300" is no
+// number. Keys are the flat object's own (dotted) keys.
+func attributeCondition(w *where, m store.AttributeMatch) error {
+	switch m.Key {
+	case span.AttrInputValue:
+		w.add("s.input_value = " + w.arg("String", text(fmt.Sprint(m.Value))))
+		return nil
+	case span.AttrOutputValue:
+		w.add("s.output_value = " + w.arg("String", text(fmt.Sprint(m.Value))))
+		return nil
+	}
+	if strings.Contains(m.Key, `"`) {
+		// Refused as the other backends refuse it, so all accept the same filters.
+		return fmt.Errorf("attribute key %q: %w", m.Key, store.ErrInvalidArgument)
+	}
+	key := w.arg("String", text(m.Key))
+	switch v := m.Value.(type) {
+	case bool:
+		w.add("JSONType(s.attributes, " + key + ") = 'Bool' AND JSONExtractBool(s.attributes, " + key + ") = " + w.arg("Bool", v))
+	case string:
+		w.add("JSONType(s.attributes, " + key + ") = 'String' AND JSONExtractString(s.attributes, " + key + ") = " + w.arg("String", text(v)))
+	case int64:
+		w.add("JSONType(s.attributes, " + key + ") IN ('Int64', 'UInt64', 'Double') AND JSONExtractFloat(s.attributes, " + key + ") = " + w.arg("Float64", float64(v)))
+	case float64:
+		w.add("JSONType(s.attributes, " + key + ") IN ('Int64', 'UInt64', 'Double') AND JSONExtractFloat(s.attributes, " + key + ") = " + w.arg("Float64", v))
+	default:
+		return fmt.Errorf("attribute %q: unsupported value %v: %w", m.Key, m.Value, store.ErrInvalidArgument)
+	}
+	return nil
 }

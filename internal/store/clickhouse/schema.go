@@ -132,7 +132,22 @@ type migration struct {
 	views   []view
 }
 
-var migrations = []migration{{version: 1, tables: tables, views: views}}
+var migrations = []migration{
+	{version: 1, tables: tables, views: views},
+	{version: 2, tables: []table{{
+		// Annotations of every kind, one row per (kind, entity, name,
+		// identifier, document position), the identity an upsert replaces.
+		// project_id and entity_id are the entity's, kept with the row so
+		// lists need no join.
+		name: "annotations",
+		columns: `id Int64, kind LowCardinality(String), entity_rowid Int64, entity_id String, project_id Int64,
+			document_position Int32, name String, label Nullable(String), score Nullable(Float64),
+			explanation Nullable(String), metadata String, annotator_kind LowCardinality(String), identifier String,
+			source LowCardinality(String), user_id Int64, user_name String, api_key_name String,
+			created_at Int64, updated_at Int64, version Int64, is_deleted UInt8`,
+		engine: "ReplacingMergeTree(version, is_deleted)", orderBy: "id", shardKey: "id",
+	}}},
+}
 
 // nodes are the connections DDL runs on: this one alone, or one to every
 // node of the cluster, read from system.clusters (ON CLUSTER needs Keeper,

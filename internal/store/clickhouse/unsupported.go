@@ -11,16 +11,6 @@ import (
 // that a caller (and the conformance suite, which lists these cases with
 // their reason in clickhouse_test.go) sees it instead of a wrong answer.
 
-// UpsertAnnotations is not supported yet.
-func (s *Store) UpsertAnnotations(ctx context.Context, anns []store.Annotation) ([]int64, error) {
-	return nil, unsupported("UpsertAnnotations")
-}
-
-// DeleteAnnotations is not supported yet.
-func (s *Store) DeleteAnnotations(ctx context.Context, d store.AnnotationDelete) (int64, error) {
-	return 0, unsupported("DeleteAnnotations")
-}
-
 // CreateUser is not supported yet.
 func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error) {
 	return store.User{}, unsupported("CreateUser")
@@ -136,16 +126,6 @@ func (s *Store) RecomputeCosts(ctx context.Context, models []string, price func(
 	return store.RecomputeResult{}, unsupported("RecomputeCosts")
 }
 
-// TraceSeries is not supported yet.
-func (s *Store) TraceSeries(ctx context.Context, projectID, start, end, bucket int64) (store.TraceSeries, error) {
-	return store.TraceSeries{}, unsupported("TraceSeries")
-}
-
-// AnnotationScoreSeries is not supported yet.
-func (s *Store) AnnotationScoreSeries(ctx context.Context, projectID, start, end, bucket int64) ([]store.ScorePoint, error) {
-	return nil, unsupported("AnnotationScoreSeries")
-}
-
 // PromptVersionReport is not supported yet.
 func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end int64) (store.PromptVersionReport, error) {
 	return store.PromptVersionReport{}, unsupported("PromptVersionReport")
@@ -164,11 +144,6 @@ func (s *Store) DeleteRetentionPolicy(ctx context.Context, projectID int64) erro
 // DeleteTraces is not supported yet.
 func (s *Store) DeleteTraces(ctx context.Context, d store.TraceDeletion) (store.Deleted, error) {
 	return store.Deleted{}, unsupported("DeleteTraces")
-}
-
-// StorageReport is not supported yet.
-func (s *Store) StorageReport(ctx context.Context, q store.StorageQuery) (store.StorageReport, error) {
-	return store.StorageReport{}, unsupported("StorageReport")
 }
 
 // DeleteTrace is not supported yet.

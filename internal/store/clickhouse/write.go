@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
@@ -153,13 +154,14 @@ func (s *Store) writeSpans(ctx context.Context, spans []span.Span) (store.WriteR
 	if err != nil {
 		return store.WriteResult{}, err
 	}
-	if err := s.insertTraces(ctx, order, now); err != nil {
-		return store.WriteResult{}, err
-	}
-	if err := s.insertSessions(ctx, sessions, now); err != nil {
-		return store.WriteResult{}, err
-	}
-	if err := s.insertStates(ctx, plan, traces, now); err != nil {
+	// The rows that describe the spans go first, at once (each insert is
+	// a round trip); the spans, which mark the batch stored, after them.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.insertTraces(gctx, order, now) })
+	g.Go(func() error { return s.insertSessions(gctx, sessions, now) })
+	g.Go(func() error { return s.insertStates(gctx, plan, traces, now) })
+	g.Go(func() error { return s.insertFeedback(gctx, fresh, traces) })
+	if err := g.Wait(); err != nil {
 		return store.WriteResult{}, err
 	}
 	if err := s.insertSpans(ctx, fresh, traces, plan, now); err != nil {
@@ -568,7 +570,7 @@ func (s *Store) insertSpans(ctx context.Context, fresh []*span.Span, traces map[
 		return fmt.Errorf("insert spans: %w", err)
 	}
 	var buf []byte
-	for _, sp := range fresh {
+	for i, sp := range fresh {
 		t := traces[sp.TraceID]
 		v := &sp.View
 		stored := sp.StoredJSON(&buf)
@@ -602,7 +604,7 @@ func (s *Store) insertSpans(ctx context.Context, fresh []*span.Span, traces map[
 			text(stored.Attributes), nullStr(stored.Events), nullStr(stored.Links),
 			int32(sp.OTelKind), nullStr(sp.TraceState), resource, text(sp.Scope.Name), text(sp.Scope.Version),
 			nullStr(string(v.Cost.Status)), ct, cp, cc, nullStr(cost.Details), nullStr(cost.Source), nullStr(cost.Entry), state,
-			nullStr(in), nullStr(out), now); err != nil {
+			nullStr(in), nullStr(out), now+int64(i)); err != nil {
 			return fmt.Errorf("insert spans: %w", err)
 		}
 	}
@@ -618,6 +620,33 @@ func (s *Store) CheckWritable(ctx context.Context) error {
 	err := s.conn.Exec(insertCtx(ctx, ""), "INSERT INTO settings VALUES ('loupe.write_check', '', ?)", nowNanos())
 	if err != nil {
 		return classify(ctx, fmt.Errorf("check writable: %w", err))
+	}
+	return nil
+}
+
+// insertFeedback stores the annotations the new spans carried as
+// attributes, before the spans: a batch retried after a failure finds the
+// spans missing and writes the same annotations again, which replace these.
+func (s *Store) insertFeedback(ctx context.Context, fresh []*span.Span, traces map[string]*traceState) error {
+	var anns []store.Annotation
+	var rows []entityRow
+	for _, sp := range fresh {
+		t := traces[sp.TraceID]
+		for _, f := range sp.View.Feedback {
+			a, entity, ok := store.FeedbackAnnotation(f, spanRowID(sp.TraceID, sp.SpanID), t.id, t.session)
+			if !ok {
+				continue
+			}
+			a.SpanID, a.TraceID, a.SessionID = text(sp.SpanID), text(sp.TraceID), t.sessionKey
+			anns = append(anns, a)
+			rows = append(rows, entityRow{id: entity, project: t.projectID})
+		}
+	}
+	if len(anns) == 0 {
+		return nil
+	}
+	if _, err := s.writeAnnotations(ctx, anns, rows); err != nil {
+		return fmt.Errorf("store annotations: %w", err)
 	}
 	return nil
 }
