@@ -24,11 +24,27 @@ func filterDialect(first int) query.Dialect {
 	return query.ClickHouse(first).WithTables(filterTables)
 }
 
+// annotationTables are the annotations of each kind a filter reads, from
+// the one annotations table, under the names PostgreSQL's tables have.
+var annotationTables = map[string]string{
+	"span_annotations":    annotationsOf(store.SpanAnnotation, "span_rowid"),
+	"trace_annotations":   annotationsOf(store.TraceAnnotation, "trace_rowid"),
+	"session_annotations": annotationsOf(store.SessionAnnotation, "session_rowid"),
+}
+
+func annotationsOf(kind store.AnnotationKind, entity string) string {
+	return "(SELECT entity_rowid AS " + entity + ", name, label, score, explanation, identifier FROM annotations FINAL WHERE kind = '" +
+		string(kind) + "')"
+}
+
 // filterTables is how a filter's subqueries read a table, as alias: traces
-// with their sums as traceRows has them.
+// with their sums as traceRows has them, annotations of one kind.
 func filterTables(name, alias string) string {
 	if name == query.TraceSums {
 		return "(" + traceRows("1") + ") AS " + alias
+	}
+	if t, ok := annotationTables[name]; ok {
+		return t + " AS " + alias
 	}
 	return name + " AS " + alias + " FINAL"
 }
