@@ -16,7 +16,10 @@ import (
 // Traces and sessions keep their sums apart, so a trace or session filter
 // selects from traceRows or sessionRows, which have them as columns
 // (traceFilter, sessionFilter), and a filter's subqueries read traces with
-// their sums the same way (filterTables).
+// their sums the same way (filterTables). A list adds a filter to its
+// where as w.filter(query.Compile, q.Filter) for spans aliased s, or
+// w.traceFilter("id", projectID, q.Filter) on the traces table's rows
+// (w.sessionFilter likewise on the sessions').
 
 // filterDialect compiles filters whose parameters are named from p<first>,
 // after the p1…p<first-1> the caller's own query binds.

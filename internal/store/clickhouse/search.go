@@ -15,8 +15,10 @@ import (
 // only the parts' postings of its words (hasAllTokens); the spans are then
 // kept when each phrase occurs as adjacent words (position of " w1 w2 "),
 // the same query semantics as SQLite's FTS5 phrases and PostgreSQL's <->.
-// The column is written with the span, so a span is searchable as soon as
-// its insert is acknowledged.
+// The column is written with the span (searchText), so a span is
+// searchable as soon as its insert is acknowledged; the spans table declares
+// searchColumn and searchIndex, and a span list adds w.search(q.Search),
+// returning no spans when it reports false.
 
 // searchColumn and searchIndex are the spans table's search column and its
 // text index, as the table's DDL declares them.
