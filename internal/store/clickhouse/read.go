@@ -736,3 +736,25 @@ func attributeCondition(w *where, m store.AttributeMatch) error {
 	}
 	return nil
 }
+
+// EachSpanText calls fn with the text of every span of a trace, in start
+// order, as it is read.
+func (s *Store) EachSpanText(ctx context.Context, traceRowID int64, fn func(*store.SpanText) error) error {
+	rows, err := s.conn.Query(ctx, `SELECT span_id, name, status_message, ifNull(input_value, ''), ifNull(output_value, ''),
+		attributes, ifNull(events, '') FROM spans FINAL WHERE trace_rowid = {t:Int64} ORDER BY start_time, version, id`,
+		ch.Named("t", traceRowID))
+	if err != nil {
+		return classify(ctx, fmt.Errorf("read text of trace %d: %w", traceRowID, err))
+	}
+	defer rows.Close()
+	var t store.SpanText
+	for rows.Next() {
+		if err := rows.Scan(&t.SpanID, &t.Name, &t.StatusMessage, &t.Input, &t.Output, &t.Attributes, &t.Events); err != nil {
+			return fmt.Errorf("read text of trace %d: %w", traceRowID, err)
+		}
+		if err := fn(&t); err != nil {
+			return err
+		}
+	}
+	return classify(ctx, rows.Err())
+}
