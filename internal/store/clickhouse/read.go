@@ -11,6 +11,7 @@ import (
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 	"github.com/loupe-dev/loupe/internal/store/rollup"
@@ -220,13 +221,15 @@ func (s *Store) querySpans(ctx context.Context, sql string, args ...any) ([]stor
 // the (version, id) of its span.
 func (s *Store) spansWhere(ctx context.Context, q store.SpanQuery) (*where, string, error) {
 	w := &where{}
-	if q.Filter != nil {
-		return nil, "", unsupported("span filters")
-	}
-	if q.Search != "" {
-		return nil, "", unsupported("span search")
-	}
 	w.add("s.project_id = " + w.arg("Int64", q.ProjectID))
+	if q.Filter != nil {
+		if err := w.filter(query.Compile, q.Filter); err != nil {
+			return nil, "", err
+		}
+	}
+	if q.Search != "" && !w.search(q.Search) {
+		w.add("0") // a search without a word matches nothing
+	}
 	dir, upTo := "DESC", "<="
 	if q.Ascending {
 		dir, upTo = "ASC", ">="
@@ -560,9 +563,6 @@ func (s *Store) TraceByRowID(ctx context.Context, rowID int64) (store.Trace, err
 
 // Traces lists a project's traces.
 func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, error) {
-	if q.Filter != nil {
-		return nil, unsupported("trace filters")
-	}
 	var w where
 	cond := "project_id = " + w.arg("Int64", q.ProjectID)
 	if len(q.SessionIDs) > 0 {
@@ -591,6 +591,11 @@ func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, 
 	}
 	if q.MaxLatency != nil {
 		outer.add("end_time - start_time <= " + outer.arg("Int64", *q.MaxLatency))
+	}
+	if q.Filter != nil {
+		if err := outer.traceFilter("id", q.ProjectID, q.Filter); err != nil {
+			return nil, err
+		}
 	}
 	key := "start_time"
 	if q.Sort == store.SortLatency {
@@ -656,9 +661,6 @@ func (s *Store) querySessions(ctx context.Context, sessionCond, traceCond, outer
 
 // Sessions lists a project's sessions by row id.
 func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error) {
-	if q.Filter != nil {
-		return nil, unsupported("session filters")
-	}
 	var w where
 	cond := "project_id = " + w.arg("Int64", q.ProjectID)
 	dir, cmp := "DESC", "<="
@@ -669,6 +671,11 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 	outer.args = w.args
 	if q.Cursor > 0 {
 		outer.add("se.id " + cmp + " " + outer.arg("Int64", q.Cursor))
+	}
+	if q.Filter != nil {
+		if err := outer.sessionFilter("se.id", q.ProjectID, q.Filter); err != nil {
+			return nil, err
+		}
 	}
 	if q.StartTime != 0 {
 		outer.add("r.end_time >= " + outer.arg("Int64", q.StartTime))
