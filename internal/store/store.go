@@ -280,6 +280,11 @@ type TraceSort string
 const (
 	SortStartTime TraceSort = "start_time"
 	SortLatency   TraceSort = "latency_ms"
+	// SortCost and SortTokens order by the trace's cost and tokens summed
+	// over its counted model calls, Phoenix's total_cost and
+	// token_count_total.
+	SortCost   TraceSort = "total_cost"
+	SortTokens TraceSort = "token_count_total"
 )
 
 // Session is a session (the traces sharing a session.id) with its roll-ups.

@@ -478,9 +478,14 @@ func tracesQuery(q store.TraceQuery) (string, []any, error) {
 	where, args = inList(where, args, "se.session_id", q.SessionIDs)
 	key := "tr.start_time"
 	cursorKey := "c.start_time"
-	if q.Sort == store.SortLatency {
+	switch q.Sort {
+	case store.SortLatency:
 		key = "(tr.end_time - tr.start_time)"
 		cursorKey = "(c.end_time - c.start_time)"
+	case store.SortCost:
+		key, cursorKey = "tr.cost_total", "c.cost_total"
+	case store.SortTokens:
+		key, cursorKey = "tr.total_tokens", "c.total_tokens"
 	}
 	dir, cmp, after := "DESC", "<=", "<"
 	if q.Ascending {
