@@ -103,6 +103,13 @@ var attributeColumns = map[string]*column{
 	"llm.token_count.prompt_details.cache_read":    plain("cache_read_tokens", tyNumber),
 	"llm.token_count.prompt_details.cache_write":   plain("cache_write_tokens", tyNumber),
 	"llm.token_count.completion_details.reasoning": plain("reasoning_tokens", tyNumber),
+
+	// OpenInference's cost attributes read the span's cost as stored:
+	// what the client sent in them, else what the price table gave at
+	// ingest. A span without a cost reads None, as an absent attribute does.
+	"llm.cost.total":      plain("cost_total", tyNumber),
+	"llm.cost.prompt":     plain("cost_prompt", tyNumber),
+	"llm.cost.completion": plain("cost_completion", tyNumber),
 }
 
 // jsonStringSuffixes name attributes whose value is a JSON document held in
