@@ -41,11 +41,15 @@ type column struct {
 func plain(sql string, t typ) *column { return &column{kind: colPlain, sql: sql, typ: t} }
 
 var (
-	spanIDCol  = plain("span_id", tyText)
-	traceIDCol = &column{kind: colTraceID, typ: tyText}
-	cumPrompt  = &column{kind: colCumulative, sql: "prompt_tokens", typ: tyNumber}
-	cumCompl   = &column{kind: colCumulative, sql: "completion_tokens", typ: tyNumber}
-	cumTotal   = &column{kind: colCumulative, sql: "", typ: tyNumber} // prompt + completion
+	spanIDCol = plain("span_id", tyText)
+	// errorGroupCol is the group of a failed span's failure
+	// (span.ErrorGroup), NULL unless it failed: Loupe's own name, which
+	// the error groups page links to the spans of a group with.
+	errorGroupCol = plain("error_group", tyText)
+	traceIDCol    = &column{kind: colTraceID, typ: tyText}
+	cumPrompt     = &column{kind: colCumulative, sql: "prompt_tokens", typ: tyNumber}
+	cumCompl      = &column{kind: colCumulative, sql: "completion_tokens", typ: tyNumber}
+	cumTotal      = &column{kind: colCumulative, sql: "", typ: tyNumber} // prompt + completion
 )
 
 // columns are the names Phoenix's span filter knows (_STRING_NAMES,
@@ -71,6 +75,7 @@ var columns = map[string]*column{
 	"cumulative_token_count.total":          cumTotal,
 	"attributes":                            {kind: colJSON, sql: "attributes", typ: tyText},
 	"events":                                {kind: colJSON, sql: "events", typ: tyText},
+	"error_group":                           errorGroupCol,
 	// A span's cost, as priced at ingest or sent by the client; a span
 	// without one reads 0, as in Phoenix.
 	"total_cost":      {kind: colPlain, sql: "cost_total", typ: tyNumber, zero: true},
