@@ -90,6 +90,7 @@ type Reader interface {
 	UIReader         // the web UI's reads, in reader_ui.go
 	AnnotationReader // header summaries of annotations, in reader_annotations.go
 	MetricsReader    // the Metrics tab's series and reports, in reader_metrics.go
+	ErrorGroupReader // failures grouped, in errorgroups.go
 }
 
 // Lister lists and finds projects, traces, sessions and spans: the reads

@@ -45,7 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"TraceTree", testTraceTree},
 		{"SpanByID", testSpanByID},
 		{"SpanList", testSpanList},
-		{"SpanListPreview", testSpanListPreview}, {"CostRanking", testCostRanking}, {"JSONStringLists", testJSONStringLists},
+		{"SpanListPreview", testSpanListPreview}, {"CostRanking", testCostRanking}, {"ErrorGroups", testErrorGroups}, {"JSONStringLists", testJSONStringLists},
 		{"SessionTraces", testSessionTraces},
 		{"Annotations", testAnnotations}, {"AnnotationAuthors", testAnnotationAuthors},
 		{"FeedbackAttributes", testFeedbackAttributes},
