@@ -34,9 +34,17 @@ type ErrorGroup struct {
 	// record says what the group's failures say.
 	LatestRowID int64
 	Models      []string // llm.model_name of the failures, most failures first
-	Versions    []string // llm.prompt_template.version, most failures first
-	Series      []int64  // failures per stretch of the range
+	// Versions are the llm.prompt_template.version values of the group's
+	// failures among the newest ErrorGroupVersionSample of the range, most
+	// failures first: versions are read from each failure's attributes,
+	// where the counts come from an index.
+	Versions []string
+	Series   []int64 // failures per stretch of the range
 }
+
+// ErrorGroupVersionSample bounds the failures ErrorGroups reads prompt
+// versions from.
+const ErrorGroupVersionSample = 1000
 
 // ErrorGroupCell counts the failures of one group, with one model, in one
 // stretch of the range: what a backend reads for ErrorGroups.

@@ -77,11 +77,12 @@ func (s *Store) ErrorGroups(ctx context.Context, q store.ErrorGroupQuery) ([]sto
 	if len(cells) == 0 {
 		return nil, nil
 	}
-	rows, err = s.pool.Query(ctx, `SELECT error_group, attributes->>'llm.prompt_template.version', count(*)
+	rows, err = s.pool.Query(ctx, `SELECT error_group, v, count(*) FROM (
+		SELECT error_group, attributes->>'llm.prompt_template.version' AS v
 		FROM spans
 		WHERE project_id = $1 AND status_code = 'ERROR' AND start_time >= $2 AND start_time < $3 AND error_group IS NOT NULL
-			AND attributes ? 'llm.prompt_template.version'
-		GROUP BY 1, 2`, q.ProjectID, q.StartTime, q.EndTime)
+		ORDER BY start_time DESC LIMIT $4) f
+		WHERE v IS NOT NULL GROUP BY 1, 2`, q.ProjectID, q.StartTime, q.EndTime, store.ErrorGroupVersionSample)
 	if err != nil {
 		return nil, fmt.Errorf("group failures by prompt version: %w", err)
 	}

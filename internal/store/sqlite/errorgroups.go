@@ -100,11 +100,15 @@ func (s *Store) ErrorGroups(ctx context.Context, q store.ErrorGroupQuery) ([]sto
 	if len(cells) == 0 {
 		return nil, nil
 	}
+	// The versions are read from the failures' attributes, row by row:
+	// from the newest failures only, so the page costs the same whatever
+	// the range holds.
 	rows, err = s.read.QueryContext(ctx, `SELECT error_group, v, count(*) FROM (
 		SELECT error_group, CAST(json_extract(loupe_json(attributes), '$."llm.prompt_template.version"') AS TEXT) AS v
 		FROM spans INDEXED BY spans_project_errors
-		WHERE project_id = ? AND status_code = 'ERROR' AND start_time >= ? AND start_time < ? AND error_group IS NOT NULL)
-		WHERE v IS NOT NULL GROUP BY 1, 2`, q.ProjectID, q.StartTime, q.EndTime)
+		WHERE project_id = ? AND status_code = 'ERROR' AND start_time >= ? AND start_time < ? AND error_group IS NOT NULL
+		ORDER BY start_time DESC LIMIT ?)
+		WHERE v IS NOT NULL GROUP BY 1, 2`, q.ProjectID, q.StartTime, q.EndTime, store.ErrorGroupVersionSample)
 	if err != nil {
 		return nil, fmt.Errorf("group failures by prompt version: %w", err)
 	}

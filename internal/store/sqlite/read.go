@@ -503,7 +503,20 @@ func tracesQuery(q store.TraceQuery) (string, []any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	sqlText := traceSelect + whereClause(where) + fmt.Sprintf(" ORDER BY %s %s, tr.id %s", key, dir, dir)
+	order := fmt.Sprintf(" ORDER BY %s %s, tr.id %s", key, dir, dir)
+	if q.Sort == store.SortCost || q.Sort == store.SortTokens {
+		// The page's traces are ranked on traces_project_stats, which
+		// holds the start time, the error count and both sums: only the
+		// page's rows are read, not every trace in range with its previews.
+		ids := "SELECT tr.id FROM traces tr INDEXED BY traces_project_stats LEFT JOIN sessions se ON se.id = tr.session_rowid" +
+			whereClause(where) + order
+		if q.Limit > 0 {
+			ids += " LIMIT ?"
+			args = append(args, q.Limit)
+		}
+		return traceSelect + " WHERE tr.id IN (" + ids + ")" + order, args, nil
+	}
+	sqlText := traceSelect + whereClause(where) + order
 	if q.Limit > 0 {
 		sqlText += " LIMIT ?"
 		args = append(args, q.Limit)
