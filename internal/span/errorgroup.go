@@ -159,20 +159,31 @@ func isHexID(w string) bool {
 }
 
 // replaceNumbers replaces each run of digits (with a decimal part) in w
-// by the number placeholder, keeping units and names: "31s", "v2" and
-// "gpt-4o" keep their letters. A part of w (between - _ . :) of 8 or more
+// by the number placeholder, keeping units: "31s" is "<n>s". A part of w (between - _ . :) of 8 or more
 // letters and digits mixed is an id, like "org-AbC123xYz".
 func replaceNumbers(w string) string {
 	if !strings.ContainsAny(w, "0123456789") {
 		return w
 	}
+	// A name like "gpt-4o-mini" keeps its short parts of letters and
+	// digits: a word with a part of letters alone is a name, not a count.
+	named := false
+	for part := range strings.FieldsFuncSeq(w, isSeparator) {
+		if len(part) >= 3 && strings.IndexFunc(part, func(r rune) bool { return !unicode.IsLetter(r) }) < 0 {
+			named = true
+		}
+	}
 	var b strings.Builder
 	start := 0
 	for i := 0; i <= len(w); i++ {
-		if i < len(w) && !strings.ContainsRune("-_.:", rune(w[i])) {
+		if i < len(w) && !isSeparator(rune(w[i])) {
 			continue
 		}
-		b.WriteString(numberPart(w[start:i]))
+		if part := w[start:i]; named && len(part) <= 3 && strings.IndexFunc(part, unicode.IsLetter) >= 0 {
+			b.WriteString(part)
+		} else {
+			b.WriteString(numberPart(part))
+		}
 		if i < len(w) {
 			b.WriteByte(w[i])
 		}
@@ -180,6 +191,8 @@ func replaceNumbers(w string) string {
 	}
 	return b.String()
 }
+
+func isSeparator(r rune) bool { return r == '-' || r == '_' || r == '.' || r == ':' }
 
 // numberPart is replaceNumbers on a part of a word without separators.
 func numberPart(p string) string {
