@@ -505,10 +505,14 @@ func tracesQuery(q store.TraceQuery) (string, []any, error) {
 	}
 	order := fmt.Sprintf(" ORDER BY %s %s, tr.id %s", key, dir, dir)
 	if q.Sort == store.SortCost || q.Sort == store.SortTokens {
-		// The page's traces are ranked on traces_project_stats, which
-		// holds the start time, the error count and both sums: only the
-		// page's rows are read, not every trace in range with its previews.
-		ids := "SELECT tr.id FROM traces tr INDEXED BY traces_project_stats LEFT JOIN sessions se ON se.id = tr.session_rowid" +
+		// The page's traces are found on traces_project_cost or
+		// traces_project_tokens, in the page's order, with the start time
+		// and error count tested there: only the page's rows are read.
+		index := "traces_project_cost"
+		if q.Sort == store.SortTokens {
+			index = "traces_project_tokens"
+		}
+		ids := "SELECT tr.id FROM traces tr INDEXED BY " + index + " LEFT JOIN sessions se ON se.id = tr.session_rowid" +
 			whereClause(where) + order
 		if q.Limit > 0 {
 			ids += " LIMIT ?"
