@@ -14,7 +14,7 @@ import (
 const errorGroupBatch = 1000
 
 // fillErrorGroups gives the failed spans stored before error groups
-// (migration 0012) theirs. Servers sharing the database may run it at
+// (migration 0017) theirs. Servers sharing the database may run it at
 // once: each update sets what any of them would.
 func (s *Store) fillErrorGroups(ctx context.Context) error {
 	for filled := 0; ; {

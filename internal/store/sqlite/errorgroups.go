@@ -13,7 +13,7 @@ import (
 const errorGroupBatch = 1000
 
 // fillErrorGroups gives the failed spans stored before error groups
-// (migration 0025) theirs. It walks spans_project_errors, the index of
+// (migration 0029) theirs. It walks spans_project_errors, the index of
 // failed spans, so once they have one it costs one look at that index.
 func (s *Store) fillErrorGroups(ctx context.Context) error {
 	for filled := 0; ; {
