@@ -416,14 +416,14 @@ func (b *builder) pred(p pred) {
 	}
 }
 
-// idLookup writes "x [NOT] IN list" when x is the trace or span id and the
-// list holds text literals, as a lookup of the spans' row ids through the
+// idLookup writes "x [NOT] IN list" when x is the trace or span id, or the
+// error group, and the list holds text literals, as a lookup of the spans' row ids through the
 // ids' indexes: compared span by span, "trace_id == '…'" read every span of
 // the project and the trace row of each. It reports whether it wrote
 // anything.
 func (b *builder) idLookup(x val, list []val, neg bool) bool {
 	c, ok := x.(*colVal)
-	if !ok || (c.c != traceIDCol && (c.c != spanIDCol || b.d.spanRows == nil)) {
+	if !ok || (c.c != traceIDCol && c.c != errorGroupCol && (c.c != spanIDCol || b.d.spanRows == nil)) {
 		return false
 	}
 	for _, l := range list {
@@ -468,7 +468,19 @@ func (b *builder) idLookup(x val, list []val, neg bool) bool {
 	if c.c == traceIDCol {
 		rows = b.d.traceSpanRows
 	}
-	if rows == nil {
+	if c.c == errorGroupCol {
+		// Through the index of failed spans (spans_project_errors), which
+		// holds each one's group: the groups' spans without reading the
+		// spans that did not fail.
+		b.w("SELECT qe.id FROM spans qe WHERE qe.status_code = 'ERROR' AND qe.error_group IN (")
+		for i, l := range list {
+			if i > 0 {
+				b.w(", ")
+			}
+			b.val(l)
+		}
+		b.w(")")
+	} else if rows == nil {
 		b.w("SELECT qs.id FROM spans qs WHERE qs.trace_rowid IN (SELECT qt.id FROM traces qt WHERE qt.trace_id IN (")
 		for i, l := range list {
 			if i > 0 {

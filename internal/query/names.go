@@ -41,11 +41,15 @@ type column struct {
 func plain(sql string, t typ) *column { return &column{kind: colPlain, sql: sql, typ: t} }
 
 var (
-	spanIDCol  = plain("span_id", tyText)
-	traceIDCol = &column{kind: colTraceID, typ: tyText}
-	cumPrompt  = &column{kind: colCumulative, sql: "prompt_tokens", typ: tyNumber}
-	cumCompl   = &column{kind: colCumulative, sql: "completion_tokens", typ: tyNumber}
-	cumTotal   = &column{kind: colCumulative, sql: "", typ: tyNumber} // prompt + completion
+	spanIDCol = plain("span_id", tyText)
+	// errorGroupCol is the group of a failed span's failure
+	// (span.ErrorGroup), NULL unless it failed: Loupe's own name, which
+	// the error groups page links to the spans of a group with.
+	errorGroupCol = plain("error_group", tyText)
+	traceIDCol    = &column{kind: colTraceID, typ: tyText}
+	cumPrompt     = &column{kind: colCumulative, sql: "prompt_tokens", typ: tyNumber}
+	cumCompl      = &column{kind: colCumulative, sql: "completion_tokens", typ: tyNumber}
+	cumTotal      = &column{kind: colCumulative, sql: "", typ: tyNumber} // prompt + completion
 )
 
 // columns are the names Phoenix's span filter knows (_STRING_NAMES,
@@ -71,6 +75,7 @@ var columns = map[string]*column{
 	"cumulative_token_count.total":          cumTotal,
 	"attributes":                            {kind: colJSON, sql: "attributes", typ: tyText},
 	"events":                                {kind: colJSON, sql: "events", typ: tyText},
+	"error_group":                           errorGroupCol,
 	// A span's cost, as priced at ingest or sent by the client; a span
 	// without one reads 0, as in Phoenix.
 	"total_cost":      {kind: colPlain, sql: "cost_total", typ: tyNumber, zero: true},
@@ -103,6 +108,13 @@ var attributeColumns = map[string]*column{
 	"llm.token_count.prompt_details.cache_read":    plain("cache_read_tokens", tyNumber),
 	"llm.token_count.prompt_details.cache_write":   plain("cache_write_tokens", tyNumber),
 	"llm.token_count.completion_details.reasoning": plain("reasoning_tokens", tyNumber),
+
+	// OpenInference's cost attributes read the span's cost as stored:
+	// what the client sent in them, else what the price table gave at
+	// ingest. A span without a cost reads None, as an absent attribute does.
+	"llm.cost.total":      plain("cost_total", tyNumber),
+	"llm.cost.prompt":     plain("cost_prompt", tyNumber),
+	"llm.cost.completion": plain("cost_completion", tyNumber),
 }
 
 // jsonStringSuffixes name attributes whose value is a JSON document held in

@@ -98,6 +98,9 @@ func Normalize(s *Span) {
 		Version:   a.GetString(AttrTemplateVersion),
 		Variables: a.GetString(AttrTemplateVars),
 	}
+	if f, ok := FailureOf(s); ok {
+		v.ErrorGroup = ErrorGroup(f)
+	}
 }
 
 // ioValue reads input.value or output.value. A value that is not a string is

@@ -140,6 +140,9 @@ type View struct {
 	PromptTemplate PromptTemplate
 	Feedback       []Feedback // annotations and evaluations carried as attributes
 	Cost           Cost       // set by the ingest pipeline's pricer, not by Normalize
+	// ErrorGroup is the group of a failed span's failure (ErrorGroup),
+	// empty unless it failed.
+	ErrorGroup string
 }
 
 // CostStatus tells whether a span has a cost.

@@ -85,6 +85,9 @@ type SpanRow struct {
 	StartTime     int64
 	EndTime       int64
 	Tokens        TokenSums
+	Model         string  // llm.model_name
+	Cost          float64 // USD, as priced at ingest or sent
+	CostStatus    string  // "", "priced" or "no_price" (span.CostStatus)
 	UserID        string
 	SessionID     string
 	InputPreview  string // the first SpanPreviewLength characters
@@ -95,8 +98,12 @@ type SpanRow struct {
 const SpanPreviewLength = 300
 
 // SpanListQuery selects a page of a project's spans. Pages are keyset ranges
-// on (start time, row id); Cursor is the row id of the first span of the page.
+// on (sort key, row id); Cursor is the row id of the first span of the page.
 type SpanListQuery struct {
+	// Sort is the order: by start time (the zero value), cost or tokens.
+	// Sorted by cost or tokens, only the spans with some are listed: a
+	// ranking of what a project spends, on an index of those spans alone.
+	Sort      SpanSort
 	ProjectID int64
 	StartTime int64 // span start >= StartTime when set
 	EndTime   int64 // span start < EndTime when set
@@ -107,6 +114,15 @@ type SpanListQuery struct {
 	Cursor    int64
 	Limit     int
 }
+
+// SpanSort names the orders of the Spans list.
+type SpanSort string
+
+const (
+	SpanSortStart  SpanSort = ""
+	SpanSortCost   SpanSort = "cost"   // cost_total > 0
+	SpanSortTokens SpanSort = "tokens" // total_tokens > 0
+)
 
 // SummarizeLatencies computes a LatencySummary from latencies (in any order,
 // sorted in place) that sample total traces. Percentiles interpolate between

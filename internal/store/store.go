@@ -91,6 +91,7 @@ type Reader interface {
 	UIReader         // the web UI's reads, in reader_ui.go
 	AnnotationReader // header summaries of annotations, in reader_annotations.go
 	MetricsReader    // the Metrics tab's series and reports, in reader_metrics.go
+	ErrorGroupReader // failures grouped, in errorgroups.go
 }
 
 // Lister lists and finds projects, traces, sessions and spans: the reads
@@ -281,6 +282,11 @@ type TraceSort string
 const (
 	SortStartTime TraceSort = "start_time"
 	SortLatency   TraceSort = "latency_ms"
+	// SortCost and SortTokens order by the trace's cost and tokens summed
+	// over its counted model calls, Phoenix's total_cost and
+	// token_count_total.
+	SortCost   TraceSort = "total_cost"
+	SortTokens TraceSort = "token_count_total"
 )
 
 // Session is a session (the traces sharing a session.id) with its roll-ups.

@@ -116,6 +116,7 @@ func spanRowOf(r store.SpanRecord) store.SpanRow {
 		Name: r.Name, Kind: string(r.View.Kind), Status: string(r.StatusCode),
 		StartTime: r.StartTime, EndTime: r.EndTime,
 		Tokens: store.TokenSums{Prompt: t.Prompt, Completion: t.Completion, Total: t.Total},
+		Model:  r.View.ModelName, Cost: r.View.Cost.Total, CostStatus: string(r.View.Cost.Status),
 		UserID: r.View.UserID, SessionID: r.View.SessionID,
 		InputPreview:  clipRunes(r.View.InputPreview, store.SpanPreviewLength),
 		OutputPreview: clipRunes(r.View.OutputPreview, store.SpanPreviewLength),

@@ -38,6 +38,26 @@ var funcs = template.FuncMap{
 	"int64":      func(n int) int64 { return int64(n) },
 	"pctf":       func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
 	"score":      func(f float64) string { return strconv.FormatFloat(f, 'g', 4, 64) },
+	"sortHead":   sortHead,
+}
+
+// sortLink is a sortable column head: its link sorts by the column, most
+// (or newest) first, and reverses the order when the list is sorted by it.
+type sortLink struct {
+	Href, Label string
+	On, Asc     bool
+}
+
+// sortHead is the head of the column sorting by key (the URL's sort
+// value), on a list sorted by cur in direction asc.
+func sortHead(u pageURL, key, cur string, asc bool, label string) sortLink {
+	l := sortLink{Label: label, On: key == cur, Asc: asc}
+	dir := ""
+	if l.On && !asc {
+		dir = "asc"
+	}
+	l.Href = u.With("sort", key, "dir", dir)
+	return l
 }
 
 // humanDuration writes nanoseconds the way people say them: 310 ms, 4.2 s, 2 m 05 s.

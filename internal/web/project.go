@@ -56,7 +56,7 @@ func cursorParam(r *http.Request) int64 {
 type tracesPage struct {
 	projectPage
 	Traces []store.Trace
-	Sort   string // "start_time" or "latency"
+	Sort   string // "start_time", "latency", "cost" or "tokens"
 	Asc    bool
 	Filter listFilter
 	// Errors keeps the traces with a failed span: the trace filter
@@ -86,8 +86,13 @@ func (h *Handler) projectTraces(w http.ResponseWriter, r *http.Request) {
 	if tp.Errors {
 		tq.Errors = store.ErrorsOnly
 	}
-	if q.Get("sort") == "latency" {
+	switch q.Get("sort") {
+	case "latency":
 		tq.Sort, tp.Sort = store.SortLatency, "latency"
+	case "cost":
+		tq.Sort, tp.Sort = store.SortCost, "cost"
+	case "tokens":
+		tq.Sort, tp.Sort = store.SortTokens, "tokens"
 	}
 	ctx := r.Context()
 	tp.Filter = h.listFilter(ctx, q, page.P.ID, traceFilter)
@@ -136,9 +141,12 @@ type spansPage struct {
 	Kind      string
 	RootsOnly bool
 	ErrorOnly bool
-	Asc       bool
-	Filter    listFilter
-	Chips     map[string][]annChip // annotations by span id
+	// Sort is "" (start time), "cost" or "tokens"; ranked by cost or
+	// tokens, the list holds the spans with some.
+	Sort   string
+	Asc    bool
+	Filter listFilter
+	Chips  map[string][]annChip // annotations by span id
 	// Failures are the failures of the listed failed spans, by span id.
 	Failures map[string]*rowError
 }
@@ -157,12 +165,17 @@ func (h *Handler) projectSpans(w http.ResponseWriter, r *http.Request) {
 		ErrorOnly:   q.Get("status") == "error",
 		Asc:         q.Get("dir") == "asc",
 	}
+	switch s := store.SpanSort(q.Get("sort")); s {
+	case store.SpanSortCost, store.SpanSortTokens:
+		sp.Sort = string(s)
+	}
 	lq := store.SpanListQuery{
 		ProjectID: page.P.ID,
 		StartTime: page.Range.StartNs(),
 		EndTime:   page.Range.EndNs(),
 		RootsOnly: sp.RootsOnly,
 		ErrorOnly: sp.ErrorOnly,
+		Sort:      store.SpanSort(sp.Sort),
 		Ascending: sp.Asc,
 		Cursor:    cursorParam(r),
 		Limit:     pageSize + 1,

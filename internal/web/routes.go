@@ -26,6 +26,7 @@ func (h *Handler) routes() []route.Route {
 
 		route.Handle("GET /projects/{name}", h.bounded(h.projectTraces)),
 		route.Handle("GET /projects/{name}/spans", h.bounded(h.projectSpans)),
+		route.Handle("GET /projects/{name}/errors", h.bounded(h.projectErrors)),
 		route.Handle("GET /projects/{name}/tool-costs", h.bounded(h.toolCosts)),
 		route.Handle("GET /projects/{name}/sessions", h.bounded(h.projectSessions)),
 		route.Handle("GET /projects/{name}/sessions/{session_id}", h.bounded(h.session)),

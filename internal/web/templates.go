@@ -35,6 +35,7 @@ var (
 		"firstrun":    nil,
 		"traces":      nil,
 		"spans":       nil,
+		"errors":      {"reports/charts.html"},
 		"sessions":    nil,
 		"session":     nil,
 		"trace":       nil,

@@ -23,6 +23,10 @@ type Store interface {
 	store.UIReader
 	store.AnnotationReader
 	store.MetricsReader
+	store.ErrorGroupReader
+
+	// The newest failure of each error group, by row id.
+	SpansByRowID(ctx context.Context, rowIDs []int64, light bool) ([]store.SpanRecord, error)
 
 	// The annotations of spans and traces, and their forms.
 	Annotations(ctx context.Context, q store.AnnotationQuery) ([]store.Annotation, error)

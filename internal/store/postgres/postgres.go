@@ -74,6 +74,10 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
+	if err := s.fillErrorGroups(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
 	if _, err := s.pool.Exec(ctx, `INSERT INTO projects (name, created_at, updated_at) VALUES ($1, $2, $2)
 		ON CONFLICT (name) DO NOTHING`, span.DefaultProject, nowNanos()); err != nil {
 		pool.Close()

@@ -378,8 +378,13 @@ func tracesQuery(q store.TraceQuery) (string, []any, error) {
 	}
 	w.in("se.session_id", q.SessionIDs)
 	key, cursorKey := "tr.start_time", "c.start_time"
-	if q.Sort == store.SortLatency {
+	switch q.Sort {
+	case store.SortLatency:
 		key, cursorKey = "(tr.end_time - tr.start_time)", "(c.end_time - c.start_time)"
+	case store.SortCost:
+		key, cursorKey = "tr.cost_total", "c.cost_total"
+	case store.SortTokens:
+		key, cursorKey = "tr.total_tokens", "c.total_tokens"
 	}
 	dir, cmp, after := "DESC", "<=", "<"
 	if q.Ascending {

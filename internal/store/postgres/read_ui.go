@@ -134,6 +134,7 @@ func (s *Store) SpanByID(ctx context.Context, spanID string) (store.SpanRecord, 
 
 var spanRowSelect = `SELECT s.id, t.trace_id, s.span_id, coalesce(s.parent_id, ''), s.name, s.span_kind, s.status_code,
 	s.start_time, s.end_time, coalesce(s.prompt_tokens, 0), coalesce(s.completion_tokens, 0), coalesce(s.total_tokens, 0),
+	coalesce(s.model_name, ''), coalesce(s.cost_total, 0), coalesce(s.cost_status, ''),
 	coalesce(s.user_id, ''), coalesce(s.session_id, ''),
 	coalesce(substr(coalesce(s.input_preview, s.input_value), 1, ` + strconv.Itoa(store.SpanPreviewLength) + `), ''),
 	coalesce(substr(coalesce(s.output_preview, s.output_value), 1, ` + strconv.Itoa(store.SpanPreviewLength) + `), '')
@@ -161,10 +162,21 @@ func spanListQuery(q store.SpanListQuery) (string, []any) {
 	if q.Ascending {
 		dir, cmp = "ASC", ">="
 	}
-	if q.Cursor > 0 {
-		w.add("(s.start_time, s.id) " + cmp + " (SELECT c.start_time, c.id FROM spans c WHERE c.id = " + w.arg(q.Cursor) + ")")
+	// By cost or tokens, a keyset range on spans_project_cost or
+	// spans_project_tokens, which hold only the spans with some.
+	key, cursorKey := "s.start_time", "c.start_time"
+	switch q.Sort {
+	case store.SpanSortCost:
+		key, cursorKey = "s.cost_total", "c.cost_total"
+		w.add("s.cost_total > 0")
+	case store.SpanSortTokens:
+		key, cursorKey = "s.total_tokens", "c.total_tokens"
+		w.add("s.total_tokens > 0")
 	}
-	return spanRowSelect + w.clause() + " ORDER BY s.start_time " + dir + ", s.id " + dir + w.limit(q.Limit), w.args
+	if q.Cursor > 0 {
+		w.add("(" + key + ", s.id) " + cmp + " (SELECT " + cursorKey + ", c.id FROM spans c WHERE c.id = " + w.arg(q.Cursor) + ")")
+	}
+	return spanRowSelect + w.clause() + " ORDER BY " + key + " " + dir + ", s.id " + dir + w.limit(q.Limit), w.args
 }
 
 // SpanList pages through a project's spans by start time.
@@ -178,7 +190,7 @@ func (s *Store) SpanList(ctx context.Context, q store.SpanListQuery) ([]store.Sp
 		var r store.SpanRow
 		err := row.Scan(&r.RowID, &r.TraceID, &r.SpanID, &r.ParentID, &r.Name, &r.Kind, &r.Status,
 			&r.StartTime, &r.EndTime, &r.Tokens.Prompt, &r.Tokens.Completion, &r.Tokens.Total,
-			&r.UserID, &r.SessionID, &r.InputPreview, &r.OutputPreview)
+			&r.Model, &r.Cost, &r.CostStatus, &r.UserID, &r.SessionID, &r.InputPreview, &r.OutputPreview)
 		return r, err
 	})
 	if err != nil {

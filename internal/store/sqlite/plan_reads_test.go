@@ -154,3 +154,21 @@ func TestSpanMinutesPlan(t *testing.T) {
 		t.Errorf("the minutes are not read on span_minutes' key:\n%s", plan)
 	}
 }
+
+// A page of the Spans list by cost or tokens walks the partial index of
+// the spans with some, from the cursor, testing the time range and kind
+// there: the one sort is of the page's rows, once read.
+func TestRankedSpansPlans(t *testing.T) {
+	s, pid := planStore(t)
+	for _, tc := range []struct {
+		sort  store.SpanSort
+		index string
+	}{{store.SpanSortCost, "spans_project_cost"}, {store.SpanSortTokens, "spans_project_tokens"}} {
+		q, args := spanListQuery(store.SpanListQuery{ProjectID: pid, Sort: tc.sort, Kinds: []string{"LLM"},
+			StartTime: 1, EndTime: int64(2e18), Cursor: 5, Limit: 51})
+		plan := queryPlan(t, s, q, args...)
+		if !strings.Contains(plan, "COVERING INDEX "+tc.index+" (project_id=? AND") || strings.Count(plan, "TEMP B-TREE") > 1 {
+			t.Errorf("spans by %s do not page along %s:\n%s", tc.sort, tc.index, plan)
+		}
+	}
+}

@@ -478,9 +478,14 @@ func tracesQuery(q store.TraceQuery) (string, []any, error) {
 	where, args = inList(where, args, "se.session_id", q.SessionIDs)
 	key := "tr.start_time"
 	cursorKey := "c.start_time"
-	if q.Sort == store.SortLatency {
+	switch q.Sort {
+	case store.SortLatency:
 		key = "(tr.end_time - tr.start_time)"
 		cursorKey = "(c.end_time - c.start_time)"
+	case store.SortCost:
+		key, cursorKey = "tr.cost_total", "c.cost_total"
+	case store.SortTokens:
+		key, cursorKey = "tr.total_tokens", "c.total_tokens"
 	}
 	dir, cmp, after := "DESC", "<=", "<"
 	if q.Ascending {
@@ -498,7 +503,24 @@ func tracesQuery(q store.TraceQuery) (string, []any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	sqlText := traceSelect + whereClause(where) + fmt.Sprintf(" ORDER BY %s %s, tr.id %s", key, dir, dir)
+	order := fmt.Sprintf(" ORDER BY %s %s, tr.id %s", key, dir, dir)
+	if q.Sort == store.SortCost || q.Sort == store.SortTokens {
+		// The page's traces are found on traces_project_cost or
+		// traces_project_tokens, in the page's order, with the start time
+		// and error count tested there: only the page's rows are read.
+		index := "traces_project_cost"
+		if q.Sort == store.SortTokens {
+			index = "traces_project_tokens"
+		}
+		ids := "SELECT tr.id FROM traces tr INDEXED BY " + index + " LEFT JOIN sessions se ON se.id = tr.session_rowid" +
+			whereClause(where) + order
+		if q.Limit > 0 {
+			ids += " LIMIT ?"
+			args = append(args, q.Limit)
+		}
+		return traceSelect + " WHERE tr.id IN (" + ids + ")" + order, args, nil
+	}
+	sqlText := traceSelect + whereClause(where) + order
 	if q.Limit > 0 {
 		sqlText += " LIMIT ?"
 		args = append(args, q.Limit)

@@ -178,6 +178,7 @@ func (s *Store) SpanByID(ctx context.Context, spanID string) (store.SpanRecord, 
 
 var spanRowSelect = `SELECT s.id, t.trace_id, s.span_id, coalesce(s.parent_id, ''), s.name, s.span_kind, s.status_code,
 	s.start_time, s.end_time, coalesce(s.prompt_tokens, 0), coalesce(s.completion_tokens, 0), coalesce(s.total_tokens, 0),
+	coalesce(s.model_name, ''), coalesce(s.cost_total, 0), coalesce(s.cost_status, ''),
 	coalesce(s.user_id, ''), coalesce(s.session_id, ''),
 	coalesce(substr(coalesce(s.input_preview, s.input_value), 1, ` + strconv.Itoa(store.SpanPreviewLength) + `), ''),
 	coalesce(substr(coalesce(s.output_preview, s.output_value), 1, ` + strconv.Itoa(store.SpanPreviewLength) + `), '')
@@ -187,6 +188,15 @@ var spanRowSelect = `SELECT s.id, t.trace_id, s.span_id, coalesce(s.parent_id, '
 // spans_project_start_bucket index (starttime.go).
 func (s *Store) SpanList(ctx context.Context, q store.SpanListQuery) ([]store.SpanRow, error) {
 	query, args := spanListQuery(q)
+	if q.Sort == store.SpanSortCost || q.Sort == store.SpanSortTokens {
+		few, err := s.fewSpansInRange(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("list spans: %w", err)
+		}
+		if few {
+			query, args = rankedInRangeQuery(q)
+		}
+	}
 	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list spans: %w", err)
@@ -197,7 +207,7 @@ func (s *Store) SpanList(ctx context.Context, q store.SpanListQuery) ([]store.Sp
 		var r store.SpanRow
 		if err := rows.Scan(&r.RowID, &r.TraceID, &r.SpanID, &r.ParentID, &r.Name, &r.Kind, &r.Status,
 			&r.StartTime, &r.EndTime, &r.Tokens.Prompt, &r.Tokens.Completion, &r.Tokens.Total,
-			&r.UserID, &r.SessionID, &r.InputPreview, &r.OutputPreview); err != nil {
+			&r.Model, &r.Cost, &r.CostStatus, &r.UserID, &r.SessionID, &r.InputPreview, &r.OutputPreview); err != nil {
 			return nil, fmt.Errorf("list spans: %w", err)
 		}
 		out = append(out, r)
@@ -207,6 +217,9 @@ func (s *Store) SpanList(ctx context.Context, q store.SpanListQuery) ([]store.Sp
 
 // spanListQuery is the SQL of SpanList.
 func spanListQuery(q store.SpanListQuery) (string, []any) {
+	if q.Sort == store.SpanSortCost || q.Sort == store.SpanSortTokens {
+		return rankedSpansQuery(q)
+	}
 	where := []string{"s.project_id = ?"}
 	args := []any{q.ProjectID}
 	if q.StartTime != 0 {
@@ -241,6 +254,109 @@ func spanListQuery(q store.SpanListQuery) (string, []any) {
 		args = append(args, q.Limit)
 	}
 	return query, args
+}
+
+// rankedSpansQuery is the SQL of SpanList by cost or tokens: a keyset
+// range on spans_project_cost or spans_project_tokens, which hold only the
+// spans with some, with the start time and kind, so that the time range and
+// the kind are tested in the index and only the page's rows are read.
+func rankedSpansQuery(q store.SpanListQuery) (string, []any) {
+	key, index := "s.cost_total", "spans_project_cost"
+	if q.Sort == store.SpanSortTokens {
+		key, index = "s.total_tokens", "spans_project_tokens"
+	}
+	where := []string{"s.project_id = ?", key + " > 0"}
+	args := []any{q.ProjectID}
+	if q.StartTime != 0 {
+		where = append(where, "s.start_time >= ?")
+		args = append(args, q.StartTime)
+	}
+	if q.EndTime != 0 {
+		where = append(where, "s.start_time < ?")
+		args = append(args, q.EndTime)
+	}
+	if q.RootsOnly {
+		where = append(where, "s.parent_id IS NULL")
+	}
+	if q.ErrorOnly {
+		where = append(where, "s.status_code = 'ERROR'")
+	}
+	where, args = inList(where, args, "s.span_kind", q.Kinds)
+	dir, cmp := "DESC", "<="
+	if q.Ascending {
+		dir, cmp = "ASC", ">="
+	}
+	if q.Cursor > 0 {
+		where = append(where, "("+key+", s.id) "+cmp+" (SELECT "+strings.Replace(key, "s.", "c.", 1)+", c.id FROM spans c WHERE c.id = ?)")
+		args = append(args, q.Cursor)
+	}
+	order := " ORDER BY " + key + " " + dir + ", s.id " + dir
+	ids := "SELECT s.id FROM spans s INDEXED BY " + index + whereClause(where) + order
+	if q.Limit > 0 {
+		ids += " LIMIT ?"
+		args = append(args, q.Limit)
+	}
+	return spanRowSelect + " WHERE s.id IN (" + ids + ")" + order, args
+}
+
+// rankedInRange is how many spans a range may hold for SpanList to rank
+// them by reading them all: ranked on spans_project_cost, a short range
+// of a long project would walk most of the index to fill a page.
+const rankedInRange = 5000
+
+// fewSpansInRange reports whether q's range holds at most rankedInRange
+// spans, counted on spans_project_start_bucket alone.
+func (s *Store) fewSpansInRange(ctx context.Context, q store.SpanListQuery) (bool, error) {
+	if q.StartTime == 0 {
+		return false, nil
+	}
+	where := []string{"s.project_id = ?"}
+	args := []any{q.ProjectID}
+	where, args = startFrom(where, args, "s.", q.StartTime)
+	if q.EndTime != 0 {
+		where, args = startBefore(where, args, "s.", q.EndTime)
+	}
+	var n int
+	err := s.read.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT 1 FROM spans s INDEXED BY "+startIndex+
+		whereClause(where)+" LIMIT ?)", append(args, rankedInRange+1)...).Scan(&n)
+	return n <= rankedInRange, err
+}
+
+// rankedInRangeQuery is rankedSpansQuery for a range of few spans: they
+// are found on spans_project_start_bucket and sorted.
+func rankedInRangeQuery(q store.SpanListQuery) (string, []any) {
+	key := "s.cost_total"
+	if q.Sort == store.SpanSortTokens {
+		key = "s.total_tokens"
+	}
+	where := []string{"s.project_id = ?", key + " > 0"}
+	args := []any{q.ProjectID}
+	where, args = startFrom(where, args, "s.", q.StartTime)
+	if q.EndTime != 0 {
+		where, args = startBefore(where, args, "s.", q.EndTime)
+	}
+	if q.RootsOnly {
+		where = append(where, "s.parent_id IS NULL")
+	}
+	if q.ErrorOnly {
+		where = append(where, "s.status_code = 'ERROR'")
+	}
+	where, args = inList(where, args, "s.span_kind", q.Kinds)
+	dir, cmp := "DESC", "<="
+	if q.Ascending {
+		dir, cmp = "ASC", ">="
+	}
+	if q.Cursor > 0 {
+		where = append(where, "("+key+", s.id) "+cmp+" (SELECT "+strings.Replace(key, "s.", "c.", 1)+", c.id FROM spans c WHERE c.id = ?)")
+		args = append(args, q.Cursor)
+	}
+	order := " ORDER BY " + key + " " + dir + ", s.id " + dir
+	ids := "SELECT s.id FROM spans s INDEXED BY " + startIndex + whereClause(where) + order
+	if q.Limit > 0 {
+		ids += " LIMIT ?"
+		args = append(args, q.Limit)
+	}
+	return spanRowSelect + " WHERE s.id IN (" + ids + ")" + order, args
 }
 
 // SessionTraces lists a session's traces, oldest first, on the traces_session index.

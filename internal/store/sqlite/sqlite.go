@@ -166,6 +166,10 @@ func openLocked(ctx context.Context, path string, log *slog.Logger) (*Store, err
 		w.Close()
 		return nil, err
 	}
+	if err := s.fillErrorGroups(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
 	if s.known, err = s.loadKnownTraces(ctx); err != nil {
 		w.Close()
 		return nil, err

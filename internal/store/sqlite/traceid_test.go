@@ -229,7 +229,7 @@ func TestMigrationKeepsTracesFindable(t *testing.T) {
 	ctx := context.Background()
 	s := openSeededV9(t)
 	indexes := indexNames(t, s, "traces")
-	want := []string{"traces_project_start", "traces_project_stats", "traces_session", "traces_trace_id"}
+	want := []string{"traces_project_cost", "traces_project_start", "traces_project_stats", "traces_project_tokens", "traces_session", "traces_trace_id"}
 	if !slices.Equal(indexes, want) {
 		t.Errorf("indexes on traces: %v, want %v (no UNIQUE on trace_id)", indexes, want)
 	}

@@ -26,7 +26,7 @@ var spanColumns = [...]string{
 	"prompt_tokens", "completion_tokens", "total_tokens", "cache_read_tokens", "cache_write_tokens",
 	"reasoning_tokens", "attributes", "events", "links", "otel_kind", "trace_state", "origin_id",
 	"cost_status", "cost_total", "cost_prompt", "cost_completion", "cost_details", "cost_source", "cost_entry",
-	"call_state",
+	"call_state", "error_group",
 }
 
 // rowsPerInsert keeps a statement under SQLite's bound-parameter limit while
@@ -799,7 +799,7 @@ func (w *batchWriter) spanArgs(args []any, sp *span.Span, t *traceState, originI
 	} else {
 		args = append(args, string(c.Status), c.Total, c.Prompt, c.Completion, nullString(c.Details), nullString(c.Source), nullString(c.Entry))
 	}
-	return append(args, callState(w.plan.New[sp]))
+	return append(args, callState(w.plan.New[sp]), nullString(v.ErrorGroup))
 }
 
 // nullIO keeps "absent" and "empty string" apart for input and output values.

@@ -45,7 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"TraceTree", testTraceTree}, {"SearchTrace", testSearchTrace},
 		{"SpanByID", testSpanByID},
 		{"SpanList", testSpanList},
-		{"SpanListPreview", testSpanListPreview}, {"JSONStringLists", testJSONStringLists},
+		{"SpanListPreview", testSpanListPreview}, {"CostRanking", testCostRanking}, {"ErrorGroups", testErrorGroups}, {"JSONStringLists", testJSONStringLists},
 		{"SessionTraces", testSessionTraces},
 		{"Annotations", testAnnotations}, {"AnnotationAuthors", testAnnotationAuthors},
 		{"FeedbackAttributes", testFeedbackAttributes},
