@@ -436,6 +436,22 @@ func (b *builder) idLookup(x val, list []val, neg bool) bool {
 	if !neg {
 		b.byID++
 	}
+	if b.d.kind == clickhouseKind && c.c == errorGroupCol {
+		// The group is a column of the span itself; the granules its
+		// failures are in are read, no set is built.
+		if neg {
+			b.w("NOT ")
+		}
+		b.w("(s.status_code = 'ERROR' AND ifNull(s.error_group, '') IN (")
+		for i, l := range list {
+			if i > 0 {
+				b.w(", ")
+			}
+			b.val(l)
+		}
+		b.w("))")
+		return true
+	}
 	if b.d.kind == clickhouseKind {
 		// A semi-join on the trace's row id: the set is built once.
 		if neg {

@@ -87,7 +87,7 @@ var tables = []table{
 			cost_completion Nullable(Float64), cost_details Nullable(String), cost_source Nullable(String),
 			cost_entry Nullable(String), call_state Nullable(Int8),
 			input_preview Nullable(String), output_preview Nullable(String),
-			version Int64, ` + searchColumn + `,
+			version Int64, ` + searchColumn + `, error_group Nullable(String),
 			INDEX span_id_bf span_id TYPE bloom_filter GRANULARITY 4,
 			` + searchIndex + `,
 			INDEX project_idx project_id TYPE set(256) GRANULARITY 4,

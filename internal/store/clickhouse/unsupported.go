@@ -170,3 +170,8 @@ func (s *Store) DeleteSpan(ctx context.Context, rowID int64) error {
 func (s *Store) DocumentScores(ctx context.Context, projectID, start, end int64) (store.DocumentScores, error) {
 	return store.DocumentScores{}, unsupported("document scores")
 }
+
+// ErrorGroups is not supported yet.
+func (s *Store) ErrorGroups(ctx context.Context, q store.ErrorGroupQuery) ([]store.ErrorGroup, error) {
+	return nil, unsupported("error groups")
+}
