@@ -154,3 +154,35 @@ func TestSpanMinutesPlan(t *testing.T) {
 		t.Errorf("the minutes are not read on span_minutes' key:\n%s", plan)
 	}
 }
+
+// A page of a project's sessions walks sessions_project in row-id order,
+// without sorting the project's sessions, with or without a time range,
+// cursor or filter; a filter on a session id finds it by its id.
+func TestSessionListPlans(t *testing.T) {
+	s, pid := planStore(t)
+	filter := func(expr string) query.Expr {
+		e, err := query.Parse(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	for _, tc := range []struct {
+		name  string
+		q     store.SessionQuery
+		index string
+	}{
+		{"newest", store.SessionQuery{ProjectID: pid, Limit: 51}, "sessions_project"},
+		{"oldest, in a range, after a cursor", store.SessionQuery{ProjectID: pid, Ascending: true, StartTime: 1, EndTime: 2e18, Cursor: 3, Limit: 51}, "sessions_project"},
+		{"filtered", store.SessionQuery{ProjectID: pid, Filter: filter("num_traces > 3"), Limit: 51}, "sessions_project"},
+	} {
+		q, args, err := sessionListQuery(tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := queryPlan(t, s, q, args...)
+		if !strings.Contains(plan, "INDEX "+tc.index+" ") || strings.Contains(plan, "TEMP B-TREE FOR ORDER BY") {
+			t.Errorf("%s: the page is not read in order on %s:\n%s", tc.name, tc.index, plan)
+		}
+	}
+}

@@ -602,6 +602,29 @@ func scanSession(row interface{ Scan(...any) error }) (store.Session, error) {
 
 // Sessions lists a project's sessions by row id.
 func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error) {
+	sqlText, args, err := sessionListQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.read.QueryContext(ctx, sqlText, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Session
+	for rows.Next() {
+		sess, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read session: %w", err)
+		}
+		out = append(out, sess)
+	}
+	return out, rows.Err()
+}
+
+// sessionListQuery is the SQL of Sessions: in row-id order within the
+// project, which sessions_project (migration 0022) holds them in.
+func sessionListQuery(q store.SessionQuery) (string, []any, error) {
 	where := []string{"project_id = ?"}
 	args := []any{q.ProjectID}
 	dir, cmp := "DESC", "<="
@@ -623,7 +646,7 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 	if q.Filter != nil {
 		cond, cargs, err := query.CompileSessions(q.Filter, filterDialect)
 		if err != nil {
-			return nil, fmt.Errorf("%v: %w", err, store.ErrInvalidArgument)
+			return "", nil, fmt.Errorf("%v: %w", err, store.ErrInvalidArgument)
 		}
 		where = append(where, "("+cond+")")
 		args = append(args, cargs...)
@@ -633,20 +656,7 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 		sqlText += " LIMIT ?"
 		args = append(args, q.Limit)
 	}
-	rows, err := s.read.QueryContext(ctx, sqlText, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list sessions: %w", err)
-	}
-	defer rows.Close()
-	var out []store.Session
-	for rows.Next() {
-		sess, err := scanSession(rows)
-		if err != nil {
-			return nil, fmt.Errorf("read session: %w", err)
-		}
-		out = append(out, sess)
-	}
-	return out, rows.Err()
+	return sqlText, args, nil
 }
 
 // Session finds a session by its session.id value.
