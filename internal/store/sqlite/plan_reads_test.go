@@ -186,3 +186,13 @@ func TestSessionListPlans(t *testing.T) {
 		}
 	}
 }
+
+// The prompt version report reads its sample's span annotations by the
+// time their spans started, on the annotations' own index.
+func TestPromptReportAnnotationsPlan(t *testing.T) {
+	s, pid := planStore(t)
+	plan := queryPlan(t, s, spanAnnotationsBetweenQuery, pid, int64(1_750_000_000e9), int64(1_750_003_600e9))
+	if !strings.Contains(plan, "SEARCH span_annotations USING COVERING INDEX span_annotations_project_start (project_id=? AND entity_start>? AND entity_start<?)") {
+		t.Errorf("the sample's annotations are not read on span_annotations_project_start:\n%s", plan)
+	}
+}
