@@ -135,23 +135,32 @@ func TestAnnotationSummaryPlans(t *testing.T) {
 	}
 }
 
-// The minutes where a bounded filter's spans may start are read on
-// span_minutes' key, over the range asked for.
-func TestSpanMinutesPlan(t *testing.T) {
+// The minutes where a bounded filter's spans or traces may start are
+// read on span_minutes' or trace_minutes' key, over the range asked for.
+func TestMinutesPlans(t *testing.T) {
 	s, pid := planStore(t)
 	e, err := query.Parse("span_kind == 'LLM' and latency_ms > 4000")
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := store.SpanQuery{ProjectID: pid, Filter: e, OrderByStartTime: true, Limit: 101}
-	cond, args, ok := minutesCondition(q)
+	cond, args, ok := minutesCondition(store.SpanQuery{ProjectID: pid, Filter: e, OrderByStartTime: true, Limit: 101})
 	if !ok {
 		t.Fatal("the filter does not bound its spans")
 	}
-	plan := queryPlan(t, s, "SELECT DISTINCT minute FROM span_minutes WHERE project_id = ? AND minute >= ? AND minute < ? AND ("+cond+")",
-		append([]any{pid, int64(1_750_000_000e9), int64(1_750_003_600e9)}, args...)...)
-	if !strings.Contains(plan, "SEARCH span_minutes USING PRIMARY KEY (project_id=? AND minute>? AND minute<?)") {
-		t.Errorf("the minutes are not read on span_minutes' key:\n%s", plan)
+	slow := int64(6e9)
+	tcond, targs, ok := traceMinutesCondition(store.TraceQuery{ProjectID: pid, MinLatency: &slow, Filter: e, Limit: 101})
+	if !ok {
+		t.Fatal("the latency does not bound the traces")
+	}
+	for _, tc := range []struct {
+		table, cond string
+		args        []any
+	}{{"span_minutes", cond, args}, {"trace_minutes", tcond, targs}} {
+		q := "SELECT DISTINCT minute AS v FROM " + tc.table + " WHERE project_id = ? AND minute >= ? AND minute < ? AND (" + tc.cond + ")"
+		plan := queryPlan(t, s, q, append([]any{pid, int64(1_750_000_000e9), int64(1_750_003_600e9)}, tc.args...)...)
+		if !strings.Contains(plan, "SEARCH "+tc.table+" USING PRIMARY KEY (project_id=? AND minute>? AND minute<?)") {
+			t.Errorf("the minutes are not read on %s's key:\n%s", tc.table, plan)
+		}
 	}
 }
 

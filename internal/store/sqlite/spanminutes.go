@@ -208,25 +208,54 @@ func boundSQL(b query.Bound) (string, []any) {
 	return "1", nil
 }
 
-// spanMinutes lists the minutes in [start, end) (end 0: open) where a span
-// q selects may start, newest first unless asc.
-func (s *Store) spanMinutes(ctx context.Context, q store.SpanQuery, cond string, condArgs []any, start, end int64, asc bool) ([]int64, error) {
+// minutesOf lists the minutes of a project in table (span_minutes or
+// trace_minutes) in [start, end) (end 0: open) whose rows meet cond,
+// newest first unless asc.
+func (s *Store) minutesOf(ctx context.Context, table string, projectID int64, cond string, condArgs []any, start, end int64, asc bool) ([]int64, error) {
 	where := "project_id = ? AND minute >= ?"
-	args := []any{q.ProjectID, floorMinute(start)}
+	args := []any{projectID, floorMinute(start)}
 	if end != 0 {
 		where += " AND minute < ?"
 		args = append(args, end)
 	}
-	minutes, err := s.int64List(ctx, "SELECT DISTINCT minute AS v FROM span_minutes WHERE "+where+" AND ("+cond+")",
+	minutes, err := s.int64List(ctx, "SELECT DISTINCT minute AS v FROM "+table+" WHERE "+where+" AND ("+cond+")",
 		append(args, condArgs...)...)
 	if err != nil {
-		return nil, fmt.Errorf("read the minutes of spans: %w", err)
+		return nil, fmt.Errorf("read the minutes of %s: %w", table, err)
 	}
 	slices.Sort(minutes)
 	if !asc {
 		slices.Reverse(minutes)
 	}
 	return minutes, nil
+}
+
+// minuteRuns joins minutes (in a page's order) into stretches [from, to)
+// of consecutive minutes, in the same order; past maxMinuteRuns of them,
+// the last stretch reaches to the last minute.
+func minuteRuns(minutes []int64, asc bool) [][2]int64 {
+	var runs [][2]int64
+	for _, m := range minutes {
+		if n := len(runs); n > 0 && (!asc && runs[n-1][0] == m+minuteNs || asc && runs[n-1][1] == m) {
+			if asc {
+				runs[n-1][1] = m + minuteNs
+			} else {
+				runs[n-1][0] = m
+			}
+			continue
+		}
+		runs = append(runs, [2]int64{m, m + minuteNs})
+	}
+	if len(runs) > maxMinuteRuns {
+		last := runs[len(runs)-1]
+		runs = runs[:maxMinuteRuns]
+		if asc {
+			runs[maxMinuteRuns-1][1] = last[1]
+		} else {
+			runs[maxMinuteRuns-1][0] = last[0]
+		}
+	}
+	return runs
 }
 
 // maxMinuteRuns bounds the queries one page of spans runs over stretches
@@ -249,32 +278,11 @@ func (s *Store) spansByMinutes(ctx context.Context, q store.SpanQuery, cond stri
 	if end != 0 && start >= end {
 		return nil, nil
 	}
-	minutes, err := s.spanMinutes(ctx, q, cond, condArgs, start, end, q.Ascending)
+	minutes, err := s.minutesOf(ctx, "span_minutes", q.ProjectID, cond, condArgs, start, end, q.Ascending)
 	if err != nil {
 		return nil, err
 	}
-	// Stretches of consecutive minutes, in the page's order.
-	var runs [][2]int64
-	for _, m := range minutes {
-		if n := len(runs); n > 0 && (!q.Ascending && runs[n-1][0] == m+minuteNs || q.Ascending && runs[n-1][1] == m) {
-			if q.Ascending {
-				runs[n-1][1] = m + minuteNs
-			} else {
-				runs[n-1][0] = m
-			}
-			continue
-		}
-		runs = append(runs, [2]int64{m, m + minuteNs})
-	}
-	if len(runs) > maxMinuteRuns {
-		last := runs[len(runs)-1]
-		runs = runs[:maxMinuteRuns]
-		if q.Ascending {
-			runs[maxMinuteRuns-1][1] = last[1]
-		} else {
-			runs[maxMinuteRuns-1][0] = last[0]
-		}
-	}
+	runs := minuteRuns(minutes, q.Ascending)
 	var out []store.SpanRecord
 	for _, r := range runs {
 		rq := q
