@@ -128,7 +128,7 @@ const addSpanMinutesSQL = `INSERT INTO span_minutes (project_id, minute, kind, r
 
 // minutesCondition is the condition on rows of span_minutes under which a
 // minute may hold a span q selects, and whether q's filter bounds its spans
-// (query.SpanBound) at all.
+// (query.SpanBound), or a REST attribute match names a model, at all.
 func minutesCondition(q store.SpanQuery) (string, []any, bool) {
 	var conds []string
 	var args []any
@@ -137,6 +137,13 @@ func minutesCondition(q store.SpanQuery) (string, []any, bool) {
 		if b := query.SpanBound(q.Filter); b != nil {
 			c, a := boundSQL(b)
 			conds, args, bounded = append(conds, c), append(args, a...), true
+		}
+	}
+	for _, m := range q.Attributes {
+		// A span whose llm.model_name is this text has it as its model
+		// (span.Normalize).
+		if v, ok := m.Value.(string); ok && m.Key == span.AttrModelName && v != "" {
+			conds, args, bounded = append(conds, "models & ? != 0"), append(args, modelBit(v)), true
 		}
 	}
 	if len(q.Kinds) > 0 {

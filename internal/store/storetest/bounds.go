@@ -80,6 +80,15 @@ func testBoundedFilters(t *testing.T, s store.Store) {
 					}
 				}
 			}
+			// The REST list's attribute matches on the model.
+			for _, model := range []string{"claude", "none"} {
+				q := store.SpanQuery{ProjectID: p.ID, Attributes: []store.AttributeMatch{{Key: span.AttrModelName, Value: model}}}
+				got := allSpanIDs(t, s, q, "span_id != ''")
+				want := allSpanIDs(t, s, q, "span_id != '' or name == 'no span has this name'")
+				if !slices.Equal(got, want) || model == "claude" && name == "bounded" && len(got) == 0 {
+					t.Errorf("%s: %s, spans of model %s: %v, want %v", when, name, model, got, want)
+				}
+			}
 		}
 	}
 	traceFilters := []string{"latency_ms > 6000", "latency_ms > 600000", "error_count > 0 and latency_ms > 500",
