@@ -246,6 +246,13 @@ func annotationsQuery(q store.AnnotationQuery) (string, []any, error) {
 	}
 	where := []string{"e.project_id = ?"}
 	args := []any{q.ProjectID}
+	if len(q.EntityIDs) > 0 && (t.Entity == "spans" || t.Entity == "traces") {
+		// The entities are found by id (below), and their project tested:
+		// "+" keeps SQLite from walking the project's entities instead,
+		// which the statistics of a server with many small projects make
+		// look cheap (a trace page took 120 ms at 1M spans that way).
+		where[0] = "+e.project_id = ?"
+	}
 	if t.Entity == "spans" && len(q.EntityIDs) > 0 {
 		// spans.span_id has no index of its own (migration 0010): tested
 		// on the project's spans, 50 root spans of the traces page took

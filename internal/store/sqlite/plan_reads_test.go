@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -13,14 +14,21 @@ import (
 	"github.com/loupe-dev/loupe/internal/store/schema"
 )
 
-// planStore is a store holding 3,000 agent spans of project "plan", with
-// the planner's statistics refreshed, and that project's id.
+// planStore is a store holding 3,000 agent spans of project "plan" and a
+// trace in each of 99 others, as a server with many projects has, which
+// makes a project look to the planner like few rows; with the planner's
+// statistics refreshed; and the id of "plan".
 func planStore(t *testing.T) (*Store, int64) {
 	t.Helper()
 	ctx := context.Background()
 	s := openTempStore(t)
 	gen := agentgen.New(agentgen.Agent, 1, time.Unix(1_750_000_000, 0))
 	spans := otlp.Decode(agentgen.Traces(agentgen.Resource{ServiceName: "plan", Project: "plan"}, gen.Spans(3000)), "").Spans
+	for i := range 99 {
+		other := agentgen.New(agentgen.Agent, uint64(i+2), time.Unix(1_750_000_000, 0))
+		res := agentgen.Resource{ServiceName: "plan", Project: fmt.Sprintf("other-%02d", i)}
+		spans = append(spans, otlp.Decode(agentgen.Traces(res, other.Trace().Spans), "").Spans...)
+	}
 	if _, err := s.WriteSpans(ctx, spans); err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +59,10 @@ func TestAnnotationsByEntityPlans(t *testing.T) {
 			t.Fatal(err)
 		}
 		plan := queryPlan(t, s, q, args...)
-		if !strings.Contains(plan, "INDEX "+tc.index) || strings.Contains(plan, "SCAN a") || strings.Contains(plan, "SCAN e") {
+		// The entities found by id, then their annotations: not the
+		// project's entities walked.
+		if !strings.Contains(plan, "INDEX "+tc.index) || strings.Contains(plan, "SCAN a") || strings.Contains(plan, "SCAN e") ||
+			!strings.Contains(plan, "SEARCH e USING INTEGER PRIMARY KEY (rowid=?)") {
 			t.Errorf("%s annotations of %d entities are not found through %s:\n%s", tc.q.Kind, len(tc.q.EntityIDs), tc.index, plan)
 		}
 	}
