@@ -27,7 +27,11 @@ func traceRange(projectID, start, end int64) (string, []any) {
 func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (store.ProjectStats, error) {
 	var st store.ProjectStats
 	query, args := projectStatsQuery(projectID, start, end)
-	err := s.read.QueryRowContext(ctx, query, args...).Scan(
+	stmt, err := s.readStmt(ctx, query)
+	if err != nil {
+		return st, fmt.Errorf("summarise project %d: %w", projectID, err)
+	}
+	err = stmt.QueryRowContext(ctx, args...).Scan(
 		&st.Traces, &st.ErrorTraces, &st.Spans, &st.Tokens.Prompt, &st.Tokens.Completion, &st.Tokens.Total, &st.Cost)
 	if err != nil {
 		return st, fmt.Errorf("summarise project %d: %w", projectID, err)
@@ -62,7 +66,11 @@ func projectStatsQuery(projectID, start, end int64) (string, []any) {
 // sample, most of the home page's time with a busy project among 100.
 func (s *Store) int64List(ctx context.Context, query string, args ...any) ([]int64, error) {
 	var list sql.NullString
-	if err := s.read.QueryRowContext(ctx, `SELECT group_concat(v) FROM (`+query+`)`, args...).Scan(&list); err != nil {
+	stmt, err := s.readStmt(ctx, `SELECT group_concat(v) FROM (`+query+`)`)
+	if err != nil {
+		return nil, err
+	}
+	if err := stmt.QueryRowContext(ctx, args...).Scan(&list); err != nil {
 		return nil, err
 	}
 	if !list.Valid {
