@@ -71,9 +71,8 @@ func traceBucketsQuery(projectID, start, end, bucket int64) (string, []any) {
 // pair as one value of an integer list (int64List): stepping the driver
 // through the 50,000 rows took 60 ms of the metrics page at 1M spans.
 func (s *Store) latencySample(ctx context.Context, projectID, start, end int64) ([]store.LatencyAt, error) {
-	cond, args := traceRange(projectID, start, end)
-	list, err := s.int64List(ctx, `SELECT start_time || ',' || (end_time - start_time) AS v FROM traces WHERE `+cond+
-		` ORDER BY start_time DESC LIMIT ?`, append(args, store.SeriesLatencySample)...)
+	q, args := newestTracesQuery("start_time || ',' || (end_time - start_time)", projectID, start, end, store.SeriesLatencySample)
+	list, err := s.int64List(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
