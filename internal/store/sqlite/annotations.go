@@ -48,11 +48,30 @@ func (s *Store) UpsertAnnotations(ctx context.Context, anns []store.Annotation) 
 		}
 		rows[kind] = found
 	}
+	// A statement a table, prepared once: compiling one takes compiling
+	// the triggers that keep the hourly sums, most of an annotation's time.
+	stmts := map[string]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
+	prepare := func(query string) (*sql.Stmt, error) {
+		if st, ok := stmts[query]; ok {
+			return st, nil
+		}
+		st, err := tx.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		stmts[query] = st
+		return st, nil
+	}
 	now := time.Now().UnixNano()
 	out := make([]int64, len(anns))
 	for i, a := range anns {
 		t, _ := schema.AnnotationTableFor(a.Kind)
-		if out[i], err = upsertAnnotation(ctx, tx, t, a, rows[a.Kind][a.EntityID()], now); err != nil {
+		if out[i], err = upsertAnnotation(ctx, prepare, t, a, rows[a.Kind][a.EntityID()], now); err != nil {
 			return nil, err
 		}
 	}
@@ -116,11 +135,9 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
-type execQueryer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-func upsertAnnotation(ctx context.Context, q execQueryer, t schema.AnnotationTable, a store.Annotation, entityRow, now int64) (int64, error) {
+// upsertAnnotation writes a, on the statement prepare returns for its
+// query.
+func upsertAnnotation(ctx context.Context, prepare func(query string) (*sql.Stmt, error), t schema.AnnotationTable, a store.Annotation, entityRow, now int64) (int64, error) {
 	meta := string(a.Metadata)
 	if meta == "" || meta == "null" {
 		meta = "{}"
@@ -152,8 +169,12 @@ func upsertAnnotation(ctx context.Context, q execQueryer, t schema.AnnotationTab
 			source = excluded.source, user_id = excluded.user_id, user_name = excluded.user_name,
 			api_key_name = excluded.api_key_name, updated_at = excluded.updated_at
 		RETURNING id`, t.Table, cols, vals, conflict)
+	st, err := prepare(query)
+	if err != nil {
+		return 0, fmt.Errorf("upsert %s annotation %q: %w", a.Kind, a.Name, err)
+	}
 	var id int64
-	if err := q.QueryRowContext(ctx, query, args...).Scan(&id); err != nil {
+	if err := st.QueryRowContext(ctx, args...).Scan(&id); err != nil {
 		return 0, fmt.Errorf("upsert %s annotation %q: %w", a.Kind, a.Name, err)
 	}
 	return id, nil

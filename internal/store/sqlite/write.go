@@ -1088,7 +1088,7 @@ func (w *batchWriter) storeFeedback(feedback []spanRow, traces map[string]*trace
 			if !ok {
 				continue
 			}
-			if _, err := upsertAnnotation(w.ctx, w.tx, schema.AnnotationTables[a.Kind], a, entity, w.now); err != nil {
+			if _, err := upsertAnnotation(w.ctx, w.stmt, schema.AnnotationTables[a.Kind], a, entity, w.now); err != nil {
 				return err
 			}
 		}
