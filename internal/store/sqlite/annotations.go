@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -277,7 +278,22 @@ func annotationsQuery(q store.AnnotationQuery) (string, []any, error) {
 		// look cheap (a trace page took 120 ms at 1M spans that way).
 		where[0] = "+e.project_id = ?"
 	}
-	if t.Entity == "spans" && len(q.EntityIDs) > 0 {
+	if len(q.EntityIDs) > 0 && len(q.TraceRowIDs) > 0 && (t.Entity == "spans" || t.Entity == "traces") {
+		// Through the traces' rows, whose span or trace ids are then
+		// tested: looking ids up probes a block of 65,536 rows for each,
+		// 113 blocks of spans at 7.4M, 60% of the traces page there.
+		rows := make([]string, len(q.TraceRowIDs))
+		for i, id := range q.TraceRowIDs {
+			rows[i] = strconv.FormatInt(id, 10)
+		}
+		list := strings.Join(rows, ", ")
+		if t.Entity == "spans" {
+			where = append(where, fewRows("e.id", "SELECT ts.id FROM spans ts WHERE ts.trace_rowid IN ("+list+")"))
+		} else {
+			where = append(where, fewRows("e.id", "SELECT tt.id FROM traces tt WHERE tt.id IN ("+list+")"))
+		}
+		where, args = inList(where, args, "e."+t.EntityKey, q.EntityIDs)
+	} else if t.Entity == "spans" && len(q.EntityIDs) > 0 {
 		// spans.span_id has no index of its own (migration 0010): tested
 		// on the project's spans, 50 root spans of the traces page took
 		// 180 ms at 300,000 spans.

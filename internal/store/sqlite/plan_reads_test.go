@@ -68,6 +68,31 @@ func TestAnnotationsByEntityPlans(t *testing.T) {
 	}
 }
 
+// The annotation chips of a page of traces find their traces and root
+// spans through the traces' row ids, not through the id blocks.
+func TestAnnotationsByTraceRowsPlans(t *testing.T) {
+	s, pid := planStore(t)
+	for _, tc := range []struct {
+		q    store.AnnotationQuery
+		want string
+	}{
+		{store.AnnotationQuery{Kind: store.TraceAnnotation, ProjectID: pid, EntityIDs: []string{strings.Repeat("1", 32), strings.Repeat("2", 32)},
+			TraceRowIDs: []int64{1, 2}, Limit: 2000}, "SEARCH tt USING INTEGER PRIMARY KEY (rowid=?)"},
+		{store.AnnotationQuery{Kind: store.SpanAnnotation, ProjectID: pid, EntityIDs: []string{strings.Repeat("1", 16), strings.Repeat("2", 16)},
+			TraceRowIDs: []int64{1, 2}, Limit: 2000}, "SEARCH ts USING COVERING INDEX spans_trace_parent (trace_rowid=?)"},
+	} {
+		q, args, err := annotationsQuery(tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := queryPlan(t, s, q, args...)
+		if !strings.Contains(plan, tc.want) || strings.Contains(plan, "SCAN a") || strings.Contains(plan, "SCAN e") ||
+			strings.Contains(plan, "_id (") {
+			t.Errorf("%s annotations are not found through their traces' rows:\n%s", tc.q.Kind, plan)
+		}
+	}
+}
+
 // Whether a tool call in range holds a model call is answered on the
 // partial index of those calls, which only they are in.
 func TestToolCallsWithModelsPlan(t *testing.T) {
