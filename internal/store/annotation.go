@@ -89,7 +89,10 @@ type AnnotationQuery struct {
 	// the traces that hold them, as a page of traces has them: a store
 	// may find the entities through those, whose cost does not grow with
 	// the data as finding them by id can. EntityIDs still select.
-	TraceRowIDs  []int64
+	TraceRowIDs []int64
+	// SpanRowIDs, beside span ids, are those spans' row ids, as a page of
+	// spans has them, for the same purpose.
+	SpanRowIDs   []int64
 	Identifiers  []string
 	IncludeNames []string
 	ExcludeNames []string

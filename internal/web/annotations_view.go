@@ -204,12 +204,15 @@ func chipOf(name string, anns []store.Annotation, trace bool) annChip {
 }
 
 // spanRowChips reads the annotations of the spans of one list page.
-func (h *Handler) spanRowChips(ctx context.Context, projectID int64, spanIDs []string) (map[string][]annChip, error) {
+func (h *Handler) spanRowChips(ctx context.Context, projectID int64, spanIDs []string, spanRows []int64) (map[string][]annChip, error) {
 	if len(spanIDs) == 0 {
 		return nil, nil
 	}
+	if slices.Contains(spanRows, 0) {
+		spanRows = nil // not read from the store: found by id alone
+	}
 	anns, err := h.store.Annotations(ctx, store.AnnotationQuery{
-		Kind: store.SpanAnnotation, ProjectID: projectID, EntityIDs: spanIDs, Limit: maxRowAnnotations,
+		Kind: store.SpanAnnotation, ProjectID: projectID, EntityIDs: spanIDs, SpanRowIDs: spanRows, Limit: maxRowAnnotations,
 	})
 	if err != nil {
 		return nil, err

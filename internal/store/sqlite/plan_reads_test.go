@@ -69,7 +69,8 @@ func TestAnnotationsByEntityPlans(t *testing.T) {
 }
 
 // The annotation chips of a page of traces find their traces and root
-// spans through the traces' row ids, not through the id blocks.
+// spans through the traces' row ids, and those of a page of spans through
+// the spans' row ids, not through the id blocks.
 func TestAnnotationsByTraceRowsPlans(t *testing.T) {
 	s, pid := planStore(t)
 	for _, tc := range []struct {
@@ -80,6 +81,8 @@ func TestAnnotationsByTraceRowsPlans(t *testing.T) {
 			TraceRowIDs: []int64{1, 2}, Limit: 2000}, "SEARCH tt USING INTEGER PRIMARY KEY (rowid=?)"},
 		{store.AnnotationQuery{Kind: store.SpanAnnotation, ProjectID: pid, EntityIDs: []string{strings.Repeat("1", 16), strings.Repeat("2", 16)},
 			TraceRowIDs: []int64{1, 2}, Limit: 2000}, "SEARCH ts USING COVERING INDEX spans_trace_parent (trace_rowid=?)"},
+		{store.AnnotationQuery{Kind: store.SpanAnnotation, ProjectID: pid, EntityIDs: []string{strings.Repeat("1", 16), strings.Repeat("2", 16)},
+			SpanRowIDs: []int64{1, 2}, Limit: 2000}, "SEARCH ss USING INTEGER PRIMARY KEY (rowid=?)"},
 	} {
 		q, args, err := annotationsQuery(tc.q)
 		if err != nil {

@@ -96,6 +96,14 @@ func testAnnotations(t *testing.T, s store.Store) {
 	for _, tr := range traces {
 		rows = append(rows, tr.RowID)
 	}
+	page, err := s.SpanList(ctx, store.SpanListQuery{ProjectID: pid, Limit: 100})
+	if err != nil || len(page) == 0 {
+		t.Fatalf("spans = %v, %v", page, err)
+	}
+	var spanRows []int64
+	for _, sp := range page {
+		spanRows = append(spanRows, sp.RowID)
+	}
 	for _, tc := range []struct {
 		name string
 		q    store.AnnotationQuery
@@ -104,6 +112,8 @@ func testAnnotations(t *testing.T, s store.Store) {
 		{"span ids in their traces", store.AnnotationQuery{Kind: store.SpanAnnotation, IncludeNames: []string{"correctness"},
 			EntityIDs: []string{spanID(102)}, TraceRowIDs: rows}, []string{spanID(102) + "/correctness//correct"}},
 		{"other span in its trace", store.AnnotationQuery{Kind: store.SpanAnnotation, EntityIDs: []string{spanID(103)}, TraceRowIDs: rows}, []string{}},
+		{"span ids in their rows", store.AnnotationQuery{Kind: store.SpanAnnotation, IncludeNames: []string{"correctness"},
+			EntityIDs: []string{spanID(102)}, SpanRowIDs: spanRows}, []string{spanID(102) + "/correctness//correct"}},
 		{"trace ids in their rows", store.AnnotationQuery{Kind: store.TraceAnnotation, EntityIDs: []string{traceID(1)}, TraceRowIDs: rows},
 			[]string{traceID(1) + "/resolved//"}},
 	} {
