@@ -134,6 +134,14 @@ func (h *Handler) projectMetrics(w http.ResponseWriter, r *http.Request) {
 	}
 	x := newXAxis(start, end, bucket)
 	mp.Charts = metricsCharts(x, series, scores, stepName(step))
+	docs, err := h.store.DocumentScores(ctx, page.P.ID, start, page.Range.EndNs())
+	if err != nil {
+		h.fail(w, r, err, notFound{})
+		return
+	}
+	if c := retrievalChart(x, docs); c != nil {
+		mp.Charts = append(mp.Charts, *c)
+	}
 	h.render(w, r, http.StatusOK, "metrics", mp)
 }
 

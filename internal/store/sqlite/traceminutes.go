@@ -107,7 +107,7 @@ type minuteSums struct {
 	prompt, completion, total, cacheRead, reasoning int64
 	cost                                            float64
 	unpriced                                        int64
-	maxLatency                                      int64 // of the traces added (migration 0026)
+	maxLatency                                      int64 // of the traces added (migration 0027)
 }
 
 // minuteDeltas are what a batch changes in trace_minutes.

@@ -802,7 +802,7 @@ func (w *batchWriter) spanArgs(args []any, sp *span.Span, t *traceState, originI
 	return append(args, callState(w.plan.New[sp]), promptVersion(sp))
 }
 
-// promptVersion is what the prompt_version column (migration 0025) holds
+// promptVersion is what the prompt_version column (migration 0026) holds
 // for a span: for an LLM span, its llm.prompt_template.version when that
 // is a string, as json_extract reads it from the attributes, or "" when it
 // has none; NULL otherwise, which readers take from the attributes.
