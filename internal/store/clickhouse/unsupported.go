@@ -165,3 +165,8 @@ func (s *Store) DeleteSession(ctx context.Context, sessionID string) error {
 func (s *Store) DeleteSpan(ctx context.Context, rowID int64) error {
 	return unsupported("DeleteSpan")
 }
+
+// DocumentScores is not supported yet.
+func (s *Store) DocumentScores(ctx context.Context, projectID, start, end int64) (store.DocumentScores, error) {
+	return store.DocumentScores{}, unsupported("document scores")
+}
