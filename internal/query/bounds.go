@@ -18,10 +18,12 @@ type (
 	AnyOf []Bound
 	// AtLeast holds for a span whose Column is at least Value: latency (in
 	// milliseconds), prompt_tokens, completion_tokens, total_tokens (NULL
-	// matching nothing) or cost_total (NULL read as 0).
+	// matching nothing) or cost_total (NULL read as 0); for a trace, its
+	// latency or error_count.
 	AtLeast struct {
 		Column string
 		Value  float64
+		Strict bool // more than Value, not only at least
 	}
 	// OneOf holds for a span whose Column is one of Values: span_kind,
 	// status_code (upper-cased, as filters compare them) or model_name.
@@ -46,15 +48,27 @@ func SpanBound(e Expr) Bound {
 	if err != nil {
 		return nil
 	}
-	return condBound(c)
+	return condBound(c, "")
 }
 
-func condBound(c cond) Bound {
+// TraceBound is SpanBound for a trace filter (CompileTraces): a bound on
+// the trace's latency (latency_ms) and error_count.
+func TraceBound(e Expr) Bound {
+	c, err := checkAs(e, traceGrain)
+	if err != nil {
+		return nil
+	}
+	return condBound(c, "tr")
+}
+
+// condBound reads c on the columns of the table aliased alias: "" for
+// spans, "tr" for traces.
+func condBound(c cond, alias string) Bound {
 	switch c := c.(type) {
 	case *boolCond:
 		var out []Bound
 		for _, x := range c.xs {
-			b := condBound(x)
+			b := condBound(x, alias)
 			if b == nil {
 				if c.op == Or {
 					return nil // that side may match anything
@@ -75,7 +89,7 @@ func condBound(c cond) Bound {
 	case *atomCond:
 		var out AllOf
 		for _, p := range c.preds {
-			if b := predBound(p); b != nil {
+			if b := predBound(p, alias); b != nil {
 				out = append(out, b)
 			}
 		}
@@ -90,26 +104,31 @@ func condBound(c cond) Bound {
 	return nil // not: the spans it leaves out are not summarised
 }
 
-// boundColumns are the columns bounds are read on, by what a filter
-// resolves them to.
-func boundColumn(v val) (string, bool) {
+// boundColumn is the column of the table aliased alias that a bound may
+// be read on, by what a filter resolves v to.
+func boundColumn(v val, alias string) (string, bool) {
 	c, ok := v.(*colVal)
-	if !ok || c.c.alias != "" {
+	if !ok || c.c.alias != alias {
 		return "", false
 	}
 	switch c.c.kind {
 	case colLatency:
 		return "latency", true
 	case colPlain:
-		switch c.c.sql {
-		case "prompt_tokens", "completion_tokens", "total_tokens", "cost_total", "span_kind", "status_code", "model_name":
+		switch {
+		case alias == "tr" && c.c.sql == "error_count":
 			return c.c.sql, true
+		case alias == "":
+			switch c.c.sql {
+			case "prompt_tokens", "completion_tokens", "total_tokens", "cost_total", "span_kind", "status_code", "model_name":
+				return c.c.sql, true
+			}
 		}
 	}
 	return "", false
 }
 
-func predBound(p pred) Bound {
+func predBound(p pred, alias string) Bound {
 	switch p.kind {
 	case pCompare:
 		x, y, op := p.x, p.y, p.op
@@ -118,7 +137,7 @@ func predBound(p pred) Bound {
 			x, y = y, x
 			op = map[CmpOp]CmpOp{Lt: Gt, Le: Ge, Gt: Lt, Ge: Le, Eq: Eq, Ne: Ne}[op]
 		}
-		col, ok := boundColumn(x)
+		col, ok := boundColumn(x, alias)
 		lit, isLit := y.(*litVal)
 		if !ok || !isLit {
 			return nil
@@ -126,11 +145,11 @@ func predBound(p pred) Bound {
 		switch v := lit.v.(type) {
 		case int64:
 			if op == Gt || op == Ge || op == Eq {
-				return numericBound(col, float64(v))
+				return numericBound(col, float64(v), op == Gt)
 			}
 		case float64:
 			if op == Gt || op == Ge || op == Eq {
-				return numericBound(col, v)
+				return numericBound(col, v, op == Gt)
 			}
 		case string:
 			if op == Eq {
@@ -138,7 +157,7 @@ func predBound(p pred) Bound {
 			}
 		}
 	case pIn:
-		col, ok := boundColumn(p.x)
+		col, ok := boundColumn(p.x, alias)
 		if !ok || p.neg {
 			return nil
 		}
@@ -155,10 +174,10 @@ func predBound(p pred) Bound {
 	return nil
 }
 
-func numericBound(col string, v float64) Bound {
+func numericBound(col string, v float64, strict bool) Bound {
 	switch col {
-	case "latency", "prompt_tokens", "completion_tokens", "total_tokens", "cost_total":
-		return AtLeast{Column: col, Value: v}
+	case "latency", "prompt_tokens", "completion_tokens", "total_tokens", "cost_total", "error_count":
+		return AtLeast{Column: col, Value: v, Strict: strict}
 	}
 	return nil
 }

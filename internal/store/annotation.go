@@ -82,9 +82,17 @@ func (e *MissingError) Unwrap() error { return ErrNotFound }
 
 // AnnotationQuery lists a project's annotations of one kind, newest id first.
 type AnnotationQuery struct {
-	Kind         AnnotationKind
-	ProjectID    int64
-	EntityIDs    []string // span, trace or session ids
+	Kind      AnnotationKind
+	ProjectID int64
+	EntityIDs []string // span, trace or session ids
+	// TraceRowIDs, beside the ids of spans or traces, are the row ids of
+	// the traces that hold them, as a page of traces has them: a store
+	// may find the entities through those, whose cost does not grow with
+	// the data as finding them by id can. EntityIDs still select.
+	TraceRowIDs []int64
+	// SpanRowIDs, beside span ids, are those spans' row ids, as a page of
+	// spans has them, for the same purpose.
+	SpanRowIDs   []int64
 	Identifiers  []string
 	IncludeNames []string
 	ExcludeNames []string

@@ -221,12 +221,15 @@ func chipOf(name string, anns []store.Annotation, trace bool) annChip {
 }
 
 // spanRowChips reads the annotations of the spans of one list page.
-func (h *Handler) spanRowChips(ctx context.Context, projectID int64, spanIDs []string) (map[string][]annChip, error) {
+func (h *Handler) spanRowChips(ctx context.Context, projectID int64, spanIDs []string, spanRows []int64) (map[string][]annChip, error) {
 	if len(spanIDs) == 0 {
 		return nil, nil
 	}
+	if slices.Contains(spanRows, 0) {
+		spanRows = nil // not read from the store: found by id alone
+	}
 	anns, err := h.store.Annotations(ctx, store.AnnotationQuery{
-		Kind: store.SpanAnnotation, ProjectID: projectID, EntityIDs: spanIDs, Limit: maxRowAnnotations,
+		Kind: store.SpanAnnotation, ProjectID: projectID, EntityIDs: spanIDs, SpanRowIDs: spanRows, Limit: maxRowAnnotations,
 	})
 	if err != nil {
 		return nil, err
@@ -245,17 +248,22 @@ func (h *Handler) traceRowChips(ctx context.Context, projectID int64, traces []s
 		return nil, nil
 	}
 	traceIDs := make([]string, 0, len(traces))
+	traceRows := make([]int64, 0, len(traces))
 	var rootIDs []string
 	traceOfRoot := map[string]string{}
 	for _, t := range traces {
 		traceIDs = append(traceIDs, t.TraceID)
+		traceRows = append(traceRows, t.RowID)
 		if t.RootSpanID != "" {
 			rootIDs = append(rootIDs, t.RootSpanID)
 			traceOfRoot[t.RootSpanID] = t.TraceID
 		}
 	}
+	if slices.Contains(traceRows, 0) {
+		traceRows = nil // not read from the store: found by id alone
+	}
 	own, err := h.store.Annotations(ctx, store.AnnotationQuery{
-		Kind: store.TraceAnnotation, ProjectID: projectID, EntityIDs: traceIDs, Limit: maxRowAnnotations,
+		Kind: store.TraceAnnotation, ProjectID: projectID, EntityIDs: traceIDs, TraceRowIDs: traceRows, Limit: maxRowAnnotations,
 	})
 	if err != nil {
 		return nil, err
@@ -268,7 +276,7 @@ func (h *Handler) traceRowChips(ctx context.Context, projectID int64, traces []s
 		return out, nil
 	}
 	roots, err := h.store.Annotations(ctx, store.AnnotationQuery{
-		Kind: store.SpanAnnotation, ProjectID: projectID, EntityIDs: rootIDs, Limit: maxRowAnnotations,
+		Kind: store.SpanAnnotation, ProjectID: projectID, EntityIDs: rootIDs, TraceRowIDs: traceRows, Limit: maxRowAnnotations,
 	})
 	if err != nil {
 		return nil, err

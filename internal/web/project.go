@@ -205,10 +205,11 @@ func (h *Handler) projectSpans(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) renderSpans(w http.ResponseWriter, r *http.Request, sp spansPage, err error) {
 	if err == nil {
 		ids := make([]string, len(sp.Spans))
+		rows := make([]int64, len(sp.Spans))
 		for i, s := range sp.Spans {
-			ids[i] = s.SpanID
+			ids[i], rows[i] = s.SpanID, s.RowID
 		}
-		sp.Chips, err = h.spanRowChips(r.Context(), sp.P.ID, ids)
+		sp.Chips, err = h.spanRowChips(r.Context(), sp.P.ID, ids, rows)
 	}
 	if err == nil {
 		sp.Failures, err = h.spanErrors(r.Context(), sp.Spans, sp.Failures)

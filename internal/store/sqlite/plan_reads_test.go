@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -13,14 +14,21 @@ import (
 	"github.com/loupe-dev/loupe/internal/store/schema"
 )
 
-// planStore is a store holding 3,000 agent spans of project "plan", with
-// the planner's statistics refreshed, and that project's id.
+// planStore is a store holding 3,000 agent spans of project "plan" and a
+// trace in each of 99 others, as a server with many projects has, which
+// makes a project look to the planner like few rows; with the planner's
+// statistics refreshed; and the id of "plan".
 func planStore(t *testing.T) (*Store, int64) {
 	t.Helper()
 	ctx := context.Background()
 	s := openTempStore(t)
 	gen := agentgen.New(agentgen.Agent, 1, time.Unix(1_750_000_000, 0))
 	spans := otlp.Decode(agentgen.Traces(agentgen.Resource{ServiceName: "plan", Project: "plan"}, gen.Spans(3000)), "").Spans
+	for i := range 99 {
+		other := agentgen.New(agentgen.Agent, uint64(i+2), time.Unix(1_750_000_000, 0))
+		res := agentgen.Resource{ServiceName: "plan", Project: fmt.Sprintf("other-%02d", i)}
+		spans = append(spans, otlp.Decode(agentgen.Traces(res, other.Trace().Spans), "").Spans...)
+	}
 	if _, err := s.WriteSpans(ctx, spans); err != nil {
 		t.Fatal(err)
 	}
@@ -51,8 +59,39 @@ func TestAnnotationsByEntityPlans(t *testing.T) {
 			t.Fatal(err)
 		}
 		plan := queryPlan(t, s, q, args...)
-		if !strings.Contains(plan, "INDEX "+tc.index) || strings.Contains(plan, "SCAN a") || strings.Contains(plan, "SCAN e") {
+		// The entities found by id, then their annotations: not the
+		// project's entities walked.
+		if !strings.Contains(plan, "INDEX "+tc.index) || strings.Contains(plan, "SCAN a") || strings.Contains(plan, "SCAN e") ||
+			!strings.Contains(plan, "SEARCH e USING INTEGER PRIMARY KEY (rowid=?)") {
 			t.Errorf("%s annotations of %d entities are not found through %s:\n%s", tc.q.Kind, len(tc.q.EntityIDs), tc.index, plan)
+		}
+	}
+}
+
+// The annotation chips of a page of traces find their traces and root
+// spans through the traces' row ids, and those of a page of spans through
+// the spans' row ids, not through the id blocks.
+func TestAnnotationsByTraceRowsPlans(t *testing.T) {
+	s, pid := planStore(t)
+	for _, tc := range []struct {
+		q    store.AnnotationQuery
+		want string
+	}{
+		{store.AnnotationQuery{Kind: store.TraceAnnotation, ProjectID: pid, EntityIDs: []string{strings.Repeat("1", 32), strings.Repeat("2", 32)},
+			TraceRowIDs: []int64{1, 2}, Limit: 2000}, "SEARCH tt USING INTEGER PRIMARY KEY (rowid=?)"},
+		{store.AnnotationQuery{Kind: store.SpanAnnotation, ProjectID: pid, EntityIDs: []string{strings.Repeat("1", 16), strings.Repeat("2", 16)},
+			TraceRowIDs: []int64{1, 2}, Limit: 2000}, "SEARCH ts USING COVERING INDEX spans_trace_parent (trace_rowid=?)"},
+		{store.AnnotationQuery{Kind: store.SpanAnnotation, ProjectID: pid, EntityIDs: []string{strings.Repeat("1", 16), strings.Repeat("2", 16)},
+			SpanRowIDs: []int64{1, 2}, Limit: 2000}, "SEARCH ss USING INTEGER PRIMARY KEY (rowid=?)"},
+	} {
+		q, args, err := annotationsQuery(tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := queryPlan(t, s, q, args...)
+		if !strings.Contains(plan, tc.want) || strings.Contains(plan, "SCAN a") || strings.Contains(plan, "SCAN e") ||
+			strings.Contains(plan, "_id (") {
+			t.Errorf("%s annotations are not found through their traces' rows:\n%s", tc.q.Kind, plan)
 		}
 	}
 }
@@ -97,6 +136,30 @@ func TestTraceSumsPlans(t *testing.T) {
 	}
 }
 
+// The latency samples of the project header (and home page) and of the
+// metrics page read the newest traces in range on the covering
+// traces_project_stats, newest first, without sorting them.
+func TestLatencySamplePlans(t *testing.T) {
+	s, pid := planStore(t)
+	start := int64(1_750_000_000e9)
+	for _, tc := range []struct {
+		name string
+		expr string
+		n    int
+		end  int64
+	}{
+		{"header", "end_time - start_time", store.StatsLatencySample, 0},
+		{"metrics", "start_time || ',' || (end_time - start_time)", store.SeriesLatencySample, start + 86400e9},
+	} {
+		q, args := newestTracesQuery(tc.expr, pid, start, tc.end, tc.n)
+		plan := queryPlan(t, s, "SELECT group_concat(v) FROM ("+q+")", args...)
+		if !strings.Contains(plan, "SEARCH traces USING COVERING INDEX traces_project_stats (project_id=? AND start_time>") ||
+			strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("%s: the sample is not read newest first on traces_project_stats:\n%s", tc.name, plan)
+		}
+	}
+}
+
 // The summaries of a project's span and trace annotations over a range
 // read the range's whole hours from the hourly sums, and the annotations of
 // the hours cut at either end on their own index; the score series reads
@@ -135,23 +198,74 @@ func TestAnnotationSummaryPlans(t *testing.T) {
 	}
 }
 
-// The minutes where a bounded filter's spans may start are read on
-// span_minutes' key, over the range asked for.
-func TestSpanMinutesPlan(t *testing.T) {
+// The minutes where a bounded filter's spans or traces may start are
+// read on span_minutes' or trace_minutes' key, over the range asked for.
+func TestMinutesPlans(t *testing.T) {
 	s, pid := planStore(t)
 	e, err := query.Parse("span_kind == 'LLM' and latency_ms > 4000")
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := store.SpanQuery{ProjectID: pid, Filter: e, OrderByStartTime: true, Limit: 101}
-	cond, args, ok := minutesCondition(q)
+	cond, args, ok := minutesCondition(store.SpanQuery{ProjectID: pid, Filter: e, OrderByStartTime: true, Limit: 101})
 	if !ok {
 		t.Fatal("the filter does not bound its spans")
 	}
-	plan := queryPlan(t, s, "SELECT DISTINCT minute FROM span_minutes WHERE project_id = ? AND minute >= ? AND minute < ? AND ("+cond+")",
-		append([]any{pid, int64(1_750_000_000e9), int64(1_750_003_600e9)}, args...)...)
-	if !strings.Contains(plan, "SEARCH span_minutes USING PRIMARY KEY (project_id=? AND minute>? AND minute<?)") {
-		t.Errorf("the minutes are not read on span_minutes' key:\n%s", plan)
+	slow := int64(6e9)
+	tcond, targs, ok := traceMinutesCondition(store.TraceQuery{ProjectID: pid, MinLatency: &slow, Filter: e, Limit: 101})
+	if !ok {
+		t.Fatal("the latency does not bound the traces")
+	}
+	for _, tc := range []struct {
+		table, cond string
+		args        []any
+	}{{"span_minutes", cond, args}, {"trace_minutes", tcond, targs}} {
+		q := "SELECT DISTINCT minute AS v FROM " + tc.table + " WHERE project_id = ? AND minute >= ? AND minute < ? AND (" + tc.cond + ")"
+		plan := queryPlan(t, s, q, append([]any{pid, int64(1_750_000_000e9), int64(1_750_003_600e9)}, tc.args...)...)
+		if !strings.Contains(plan, "SEARCH "+tc.table+" USING PRIMARY KEY (project_id=? AND minute>? AND minute<?)") {
+			t.Errorf("the minutes are not read on %s's key:\n%s", tc.table, plan)
+		}
+	}
+}
+
+// A page of a project's sessions walks sessions_project in row-id order,
+// without sorting the project's sessions, with or without a time range,
+// cursor or filter; a filter on a session id finds it by its id.
+func TestSessionListPlans(t *testing.T) {
+	s, pid := planStore(t)
+	filter := func(expr string) query.Expr {
+		e, err := query.Parse(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	for _, tc := range []struct {
+		name  string
+		q     store.SessionQuery
+		index string
+	}{
+		{"newest", store.SessionQuery{ProjectID: pid, Limit: 51}, "sessions_project"},
+		{"oldest, in a range, after a cursor", store.SessionQuery{ProjectID: pid, Ascending: true, StartTime: 1, EndTime: 2e18, Cursor: 3, Limit: 51}, "sessions_project"},
+		{"filtered", store.SessionQuery{ProjectID: pid, Filter: filter("num_traces > 3"), Limit: 51}, "sessions_project"},
+	} {
+		q, args, err := sessionListQuery(tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := queryPlan(t, s, q, args...)
+		if !strings.Contains(plan, "INDEX "+tc.index+" ") || strings.Contains(plan, "TEMP B-TREE FOR ORDER BY") {
+			t.Errorf("%s: the page is not read in order on %s:\n%s", tc.name, tc.index, plan)
+		}
+	}
+}
+
+// The prompt version report reads its sample's span annotations by the
+// time their spans started, on the annotations' own index.
+func TestPromptReportAnnotationsPlan(t *testing.T) {
+	s, pid := planStore(t)
+	plan := queryPlan(t, s, spanAnnotationsBetweenQuery, pid, int64(1_750_000_000e9), int64(1_750_003_600e9))
+	if !strings.Contains(plan, "SEARCH span_annotations USING COVERING INDEX span_annotations_project_start (project_id=? AND entity_start>? AND entity_start<?)") {
+		t.Errorf("the sample's annotations are not read on span_annotations_project_start:\n%s", plan)
 	}
 }
 

@@ -158,7 +158,7 @@ func (s *Store) Spans(ctx context.Context, q store.SpanQuery) ([]store.SpanRecor
 			return s.spansByMinutes(ctx, q, cond, condArgs)
 		}
 		// In row-id order, the minutes only tell when there is no match.
-		minutes, err := s.spanMinutes(ctx, q, cond, condArgs, q.StartTime, q.EndTime, false)
+		minutes, err := s.minutesOf(ctx, "span_minutes", q.ProjectID, cond, condArgs, q.StartTime, q.EndTime, false)
 		if err != nil || len(minutes) == 0 {
 			return nil, err
 		}
@@ -531,25 +531,8 @@ func tracesQuery(q store.TraceQuery) (string, []any, error) {
 // Traces lists a project's traces in the asked order; the cursor is the row
 // id of the first trace of the page.
 func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, error) {
-	query, args, err := tracesQuery(q)
+	out, err := s.tracesByMinutes(ctx, q)
 	if err != nil {
-		return nil, err
-	}
-	rows, err := s.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list traces: %w", err)
-	}
-	var out []store.Trace
-	for rows.Next() {
-		t, err := scanTrace(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read trace: %w", err)
-		}
-		out = append(out, t)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	if q.WithSpans {
@@ -560,6 +543,28 @@ func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, 
 		}
 	}
 	return out, nil
+}
+
+// traces reads a page of q.
+func (s *Store) traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, error) {
+	query, args, err := tracesQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list traces: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Trace
+	for rows.Next() {
+		t, err := scanTrace(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read trace: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }
 
 // traceConditions adds q's conditions on a trace's errors, latency and
@@ -624,6 +629,29 @@ func scanSession(row interface{ Scan(...any) error }) (store.Session, error) {
 
 // Sessions lists a project's sessions by row id.
 func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error) {
+	sqlText, args, err := sessionListQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.read.QueryContext(ctx, sqlText, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Session
+	for rows.Next() {
+		sess, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read session: %w", err)
+		}
+		out = append(out, sess)
+	}
+	return out, rows.Err()
+}
+
+// sessionListQuery is the SQL of Sessions: in row-id order within the
+// project, which sessions_project (migration 0025) holds them in.
+func sessionListQuery(q store.SessionQuery) (string, []any, error) {
 	where := []string{"project_id = ?"}
 	args := []any{q.ProjectID}
 	dir, cmp := "DESC", "<="
@@ -645,7 +673,7 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 	if q.Filter != nil {
 		cond, cargs, err := query.CompileSessions(q.Filter, filterDialect)
 		if err != nil {
-			return nil, fmt.Errorf("%v: %w", err, store.ErrInvalidArgument)
+			return "", nil, fmt.Errorf("%v: %w", err, store.ErrInvalidArgument)
 		}
 		where = append(where, "("+cond+")")
 		args = append(args, cargs...)
@@ -655,20 +683,7 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 		sqlText += " LIMIT ?"
 		args = append(args, q.Limit)
 	}
-	rows, err := s.read.QueryContext(ctx, sqlText, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list sessions: %w", err)
-	}
-	defer rows.Close()
-	var out []store.Session
-	for rows.Next() {
-		sess, err := scanSession(rows)
-		if err != nil {
-			return nil, fmt.Errorf("read session: %w", err)
-		}
-		out = append(out, sess)
-	}
-	return out, rows.Err()
+	return sqlText, args, nil
 }
 
 // Session finds a session by its session.id value.

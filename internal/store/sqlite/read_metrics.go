@@ -68,29 +68,26 @@ func traceBucketsQuery(projectID, start, end, bucket int64) (string, []any) {
 		FROM ` + src + ` GROUP BY b ORDER BY b`, append([]any{bucket}, args...)
 }
 
+// latencySample reads the newest traces' start times and latencies, each
+// pair as one value of an integer list (int64List): stepping the driver
+// through the 50,000 rows took 60 ms of the metrics page at 1M spans.
 func (s *Store) latencySample(ctx context.Context, projectID, start, end int64) ([]store.LatencyAt, error) {
-	cond, args := traceRange(projectID, start, end)
-	rows, err := s.read.QueryContext(ctx, `SELECT start_time, end_time - start_time FROM traces WHERE `+cond+
-		` ORDER BY start_time DESC LIMIT ?`, append(args, store.SeriesLatencySample)...)
+	q, args := newestTracesQuery("start_time || ',' || (end_time - start_time)", projectID, start, end, store.SeriesLatencySample)
+	list, err := s.int64List(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []store.LatencyAt
-	for rows.Next() {
-		var l store.LatencyAt
-		if err := rows.Scan(&l.Start, &l.Latency); err != nil {
-			return nil, err
-		}
-		out = append(out, l)
+	out := make([]store.LatencyAt, len(list)/2)
+	for i := range out {
+		out[i] = store.LatencyAt{Start: list[2*i], Latency: list[2*i+1]}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // AnnotationScoreSeries averages a project's span annotation scores per
 // bucket of span start time, each span's own scores first. As for the
 // header's summaries, the annotations keep their span's project and start
-// time (migration 0019), so those in range are read on their own index.
+// time (migration 0021), so those in range are read on their own index.
 func (s *Store) AnnotationScoreSeries(ctx context.Context, projectID, start, end, bucket int64) ([]store.ScorePoint, error) {
 	if err := store.CheckBucket(bucket); err != nil {
 		return nil, err
@@ -141,15 +138,18 @@ func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end i
 	var sample []store.VersionedSpan
 	var spanIDs, traceIDs []int64
 	seenTrace := map[int64]bool{}
+	first, last := int64(math.MaxInt64), int64(math.MinInt64) // of the versioned spans' starts
 	for rows.Next() {
 		var v store.VersionedSpan
-		if err := rows.Scan(&v.RowID, &v.TraceRowID, &v.Latency, &v.Version, &v.Error); err != nil {
+		var start int64
+		if err := rows.Scan(&v.RowID, &v.TraceRowID, &v.Latency, &v.Version, &v.Error, &start); err != nil {
 			return store.PromptVersionReport{}, fmt.Errorf("prompt versions of project %d: %w", projectID, err)
 		}
 		sample = append(sample, v)
 		if v.Version == "" {
 			continue
 		}
+		first, last = min(first, start), max(last, start)
 		spanIDs = append(spanIDs, v.RowID)
 		if !seenTrace[v.TraceRowID] {
 			seenTrace[v.TraceRowID] = true
@@ -161,7 +161,7 @@ func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end i
 	}
 	var anns []store.EntityAnnotation
 	if len(spanIDs) > 0 {
-		if anns, err = s.entityAnnotations(ctx, "span_annotations", "span_rowid", false, spanIDs, anns); err != nil {
+		if anns, err = s.spanAnnotationsBetween(ctx, projectID, first, last, spanIDs, anns); err != nil {
 			return store.PromptVersionReport{}, err
 		}
 		if anns, err = s.entityAnnotations(ctx, "trace_annotations", "trace_rowid", true, traceIDs, anns); err != nil {
@@ -226,10 +226,53 @@ func promptVersionSampleQuery(projectID, start, end int64) (string, []any) {
 		where, args = startBefore(where, args, "s.", end)
 	}
 	return `SELECT s.id, s.trace_rowid, s.end_time - s.start_time,
-			coalesce(CAST(json_extract(loupe_json(s.attributes), '$."llm.prompt_template.version"') AS TEXT), ''), s.status_code = 'ERROR'
+			coalesce(s.prompt_version, CAST(json_extract(loupe_json(s.attributes), '$."llm.prompt_template.version"') AS TEXT), ''),
+			s.status_code = 'ERROR', s.start_time
 		FROM spans s INDEXED BY ` + startIndex + whereClause(where) + startOrder("s.", "DESC") + ` LIMIT ?`,
 		append(args, store.PromptVersionSample)
 }
+
+// spanAnnotationsBetween reads the annotations with a label or a score of
+// the given spans, which started in [first, last]: those of the project's
+// spans in that time, on the index of the annotations by their span's
+// start (migration 0021), kept when their span is one of spanIDs, in the
+// order of entityAnnotations (by span, then annotation). Probing the
+// annotations of each of the 20,000 spans of a report took 70 ms at 1M
+// agent spans, most of whose spans no one annotated.
+func (s *Store) spanAnnotationsBetween(ctx context.Context, projectID, first, last int64, spanIDs []int64, out []store.EntityAnnotation) ([]store.EntityAnnotation, error) {
+	wanted := make(map[int64]bool, len(spanIDs))
+	for _, id := range spanIDs {
+		wanted[id] = true
+	}
+	rows, err := s.read.QueryContext(ctx, spanAnnotationsBetweenQuery, projectID, first, last)
+	if err != nil {
+		return out, fmt.Errorf("read span_annotations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a store.EntityAnnotation
+		var score sql.NullFloat64
+		var label sql.NullString
+		if err := rows.Scan(&a.RowID, &a.Name, &score, &label); err != nil {
+			return out, fmt.Errorf("read span_annotations: %w", err)
+		}
+		if !wanted[a.RowID] {
+			continue
+		}
+		if score.Valid {
+			a.Score = &score.Float64
+		}
+		if label.Valid {
+			a.Label = &label.String
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+const spanAnnotationsBetweenQuery = `SELECT span_rowid, name, score, label FROM span_annotations
+	WHERE project_id = ? AND entity_start >= ? AND entity_start <= ? AND (label IS NOT NULL OR score IS NOT NULL)
+	ORDER BY span_rowid, id`
 
 // entityAnnotations reads the annotations with a label or a score of the
 // given spans or traces. The ids travel as one JSON array, however many.

@@ -27,7 +27,11 @@ func traceRange(projectID, start, end int64) (string, []any) {
 func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (store.ProjectStats, error) {
 	var st store.ProjectStats
 	query, args := projectStatsQuery(projectID, start, end)
-	err := s.read.QueryRowContext(ctx, query, args...).Scan(
+	stmt, err := s.readStmt(ctx, query)
+	if err != nil {
+		return st, fmt.Errorf("summarise project %d: %w", projectID, err)
+	}
+	err = stmt.QueryRowContext(ctx, args...).Scan(
 		&st.Traces, &st.ErrorTraces, &st.Spans, &st.Tokens.Prompt, &st.Tokens.Completion, &st.Tokens.Total, &st.Cost)
 	if err != nil {
 		return st, fmt.Errorf("summarise project %d: %w", projectID, err)
@@ -37,9 +41,8 @@ func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (
 	}
 	// The newest traces in range stand for all of them: reading every
 	// latency of a busy month would make the header cost grow with the data.
-	cond, args := traceRange(projectID, start, end)
-	lat, err := s.int64List(ctx, `SELECT end_time - start_time AS v FROM traces WHERE `+cond+
-		` ORDER BY start_time DESC LIMIT ?`, append(args, store.StatsLatencySample)...)
+	q, args := newestTracesQuery("end_time - start_time", projectID, start, end, store.StatsLatencySample)
+	lat, err := s.int64List(ctx, q, args...)
 	if err != nil {
 		return st, fmt.Errorf("read latencies of project %d: %w", projectID, err)
 	}
@@ -56,13 +59,27 @@ func projectStatsQuery(projectID, start, end int64) (string, []any) {
 		coalesce(sum(cost_total), 0) FROM ` + src, args
 }
 
+// newestTracesQuery selects expr, as v, of the newest n traces of a
+// project that started in [start, end), for int64List. n is written into
+// the statement: SQLite compiles a statement again whenever a value bound
+// to its LIMIT is bound again, which cost the home page a parse of its
+// kept statement for each of its projects.
+func newestTracesQuery(expr string, projectID, start, end int64, n int) (string, []any) {
+	cond, args := traceRange(projectID, start, end)
+	return `SELECT ` + expr + ` AS v FROM traces WHERE ` + cond + ` ORDER BY start_time DESC LIMIT ` + strconv.Itoa(n), args
+}
+
 // int64List runs query, whose rows are one integer each, named v, and
 // returns them (in no particular order). They come as one text value: stepping the driver through
 // 10,000 rows took 20-30 ms of the project header's 10,000-trace latency
 // sample, most of the home page's time with a busy project among 100.
 func (s *Store) int64List(ctx context.Context, query string, args ...any) ([]int64, error) {
 	var list sql.NullString
-	if err := s.read.QueryRowContext(ctx, `SELECT group_concat(v) FROM (`+query+`)`, args...).Scan(&list); err != nil {
+	stmt, err := s.readStmt(ctx, `SELECT group_concat(v) FROM (`+query+`)`)
+	if err != nil {
+		return nil, err
+	}
+	if err := stmt.QueryRowContext(ctx, args...).Scan(&list); err != nil {
 		return nil, err
 	}
 	if !list.Valid {

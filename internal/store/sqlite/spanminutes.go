@@ -17,7 +17,7 @@ import (
 )
 
 // modelBit is the bit of span_minutes.models a model name sets (migration
-// 0021): one of 62, so that a minute holding a few models rules out most
+// 0023): one of 62, so that a minute holding a few models rules out most
 // others, and a sum of distinct bits is their OR.
 func modelBit(model string) int64 {
 	if model == "" {
@@ -128,7 +128,7 @@ const addSpanMinutesSQL = `INSERT INTO span_minutes (project_id, minute, kind, r
 
 // minutesCondition is the condition on rows of span_minutes under which a
 // minute may hold a span q selects, and whether q's filter bounds its spans
-// (query.SpanBound) at all.
+// (query.SpanBound), or a REST attribute match names a model, at all.
 func minutesCondition(q store.SpanQuery) (string, []any, bool) {
 	var conds []string
 	var args []any
@@ -137,6 +137,13 @@ func minutesCondition(q store.SpanQuery) (string, []any, bool) {
 		if b := query.SpanBound(q.Filter); b != nil {
 			c, a := boundSQL(b)
 			conds, args, bounded = append(conds, c), append(args, a...), true
+		}
+	}
+	for _, m := range q.Attributes {
+		// A span whose llm.model_name is this text has it as its model
+		// (span.Normalize).
+		if v, ok := m.Value.(string); ok && m.Key == span.AttrModelName && v != "" {
+			conds, args, bounded = append(conds, "models & ? != 0"), append(args, modelBit(v)), true
 		}
 	}
 	if len(q.Kinds) > 0 {
@@ -208,25 +215,54 @@ func boundSQL(b query.Bound) (string, []any) {
 	return "1", nil
 }
 
-// spanMinutes lists the minutes in [start, end) (end 0: open) where a span
-// q selects may start, newest first unless asc.
-func (s *Store) spanMinutes(ctx context.Context, q store.SpanQuery, cond string, condArgs []any, start, end int64, asc bool) ([]int64, error) {
+// minutesOf lists the minutes of a project in table (span_minutes or
+// trace_minutes) in [start, end) (end 0: open) whose rows meet cond,
+// newest first unless asc.
+func (s *Store) minutesOf(ctx context.Context, table string, projectID int64, cond string, condArgs []any, start, end int64, asc bool) ([]int64, error) {
 	where := "project_id = ? AND minute >= ?"
-	args := []any{q.ProjectID, floorMinute(start)}
+	args := []any{projectID, floorMinute(start)}
 	if end != 0 {
 		where += " AND minute < ?"
 		args = append(args, end)
 	}
-	minutes, err := s.int64List(ctx, "SELECT DISTINCT minute AS v FROM span_minutes WHERE "+where+" AND ("+cond+")",
+	minutes, err := s.int64List(ctx, "SELECT DISTINCT minute AS v FROM "+table+" WHERE "+where+" AND ("+cond+")",
 		append(args, condArgs...)...)
 	if err != nil {
-		return nil, fmt.Errorf("read the minutes of spans: %w", err)
+		return nil, fmt.Errorf("read the minutes of %s: %w", table, err)
 	}
 	slices.Sort(minutes)
 	if !asc {
 		slices.Reverse(minutes)
 	}
 	return minutes, nil
+}
+
+// minuteRuns joins minutes (in a page's order) into stretches [from, to)
+// of consecutive minutes, in the same order; past maxMinuteRuns of them,
+// the last stretch reaches to the last minute.
+func minuteRuns(minutes []int64, asc bool) [][2]int64 {
+	var runs [][2]int64
+	for _, m := range minutes {
+		if n := len(runs); n > 0 && (!asc && runs[n-1][0] == m+minuteNs || asc && runs[n-1][1] == m) {
+			if asc {
+				runs[n-1][1] = m + minuteNs
+			} else {
+				runs[n-1][0] = m
+			}
+			continue
+		}
+		runs = append(runs, [2]int64{m, m + minuteNs})
+	}
+	if len(runs) > maxMinuteRuns {
+		last := runs[len(runs)-1]
+		runs = runs[:maxMinuteRuns]
+		if asc {
+			runs[maxMinuteRuns-1][1] = last[1]
+		} else {
+			runs[maxMinuteRuns-1][0] = last[0]
+		}
+	}
+	return runs
 }
 
 // maxMinuteRuns bounds the queries one page of spans runs over stretches
@@ -249,32 +285,11 @@ func (s *Store) spansByMinutes(ctx context.Context, q store.SpanQuery, cond stri
 	if end != 0 && start >= end {
 		return nil, nil
 	}
-	minutes, err := s.spanMinutes(ctx, q, cond, condArgs, start, end, q.Ascending)
+	minutes, err := s.minutesOf(ctx, "span_minutes", q.ProjectID, cond, condArgs, start, end, q.Ascending)
 	if err != nil {
 		return nil, err
 	}
-	// Stretches of consecutive minutes, in the page's order.
-	var runs [][2]int64
-	for _, m := range minutes {
-		if n := len(runs); n > 0 && (!q.Ascending && runs[n-1][0] == m+minuteNs || q.Ascending && runs[n-1][1] == m) {
-			if q.Ascending {
-				runs[n-1][1] = m + minuteNs
-			} else {
-				runs[n-1][0] = m
-			}
-			continue
-		}
-		runs = append(runs, [2]int64{m, m + minuteNs})
-	}
-	if len(runs) > maxMinuteRuns {
-		last := runs[len(runs)-1]
-		runs = runs[:maxMinuteRuns]
-		if q.Ascending {
-			runs[maxMinuteRuns-1][1] = last[1]
-		} else {
-			runs[maxMinuteRuns-1][0] = last[0]
-		}
-	}
+	runs := minuteRuns(minutes, q.Ascending)
 	var out []store.SpanRecord
 	for _, r := range runs {
 		rq := q

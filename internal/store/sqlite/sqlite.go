@@ -34,6 +34,7 @@ type Store struct {
 	// checkedWrites counts the checked writes begun, for the search indexer.
 	checkedWrites atomic.Uint64
 	kept          keptStatements // the writer's prepared statements, under writeM
+	readStmts     readStatements // statements of the read pool kept prepared (readstmt.go)
 	texts         statementTexts // the texts of its multi-row statements, under writeM
 	wal           walSyncer
 	ckpt          checkpointer
@@ -262,6 +263,7 @@ func (s *Store) Close() error {
 	s.stopCheckpointer()
 	defer s.wal.close()
 	var err error
+	s.readStmts.close()
 	if s.read != nil {
 		err = s.read.Close()
 	}

@@ -8,9 +8,12 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/loupe-dev/loupe/internal/query"
+	"github.com/loupe-dev/loupe/internal/store"
 )
 
-// minuteNs is the width of a trace_minutes row (migration 0018).
+// minuteNs is the width of a trace_minutes row (migration 0020).
 const minuteNs = int64(time.Minute)
 
 // traceMeasures are the sums trace_minutes keeps, each as a minute row
@@ -104,6 +107,7 @@ type minuteSums struct {
 	prompt, completion, total, cacheRead, reasoning int64
 	cost                                            float64
 	unpriced                                        int64
+	maxLatency                                      int64 // of the traces added (migration 0027)
 }
 
 // minuteDeltas are what a batch changes in trace_minutes.
@@ -132,6 +136,9 @@ func (d minuteDeltas) add(project int64, v *traceValues, sign int64) {
 	m.reasoning += sign * v.tokens.Reasoning
 	m.cost += float64(sign) * v.cost.Total
 	m.unpriced += sign * v.cost.Unpriced
+	if sign > 0 {
+		m.maxLatency = max(m.maxLatency, v.end-v.start)
+	}
 }
 
 // storeTraceMinutes moves trace_minutes by what the batch changed in its
@@ -150,16 +157,17 @@ func (w *batchWriter) storeTraceMinutes(d minuteDeltas) error {
 	for _, k := range keys {
 		m := d[k]
 		err := w.exec(`INSERT INTO trace_minutes (project_id, minute, traces, error_traces, ok_traces, spans,
-				prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, reasoning_tokens, cost_total, unpriced_spans)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, reasoning_tokens, cost_total, unpriced_spans, max_latency)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (project_id, minute) DO UPDATE SET traces = traces + excluded.traces,
 				error_traces = error_traces + excluded.error_traces, ok_traces = ok_traces + excluded.ok_traces,
 				spans = spans + excluded.spans, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
 				completion_tokens = completion_tokens + excluded.completion_tokens, total_tokens = total_tokens + excluded.total_tokens,
 				cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
-				cost_total = cost_total + excluded.cost_total, unpriced_spans = unpriced_spans + excluded.unpriced_spans`,
+				cost_total = cost_total + excluded.cost_total, unpriced_spans = unpriced_spans + excluded.unpriced_spans,
+				max_latency = max(max_latency, excluded.max_latency)`,
 			k.project, k.minute, m.traces, m.errors, m.ok, m.spans,
-			m.prompt, m.completion, m.total, m.cacheRead, m.reasoning, m.cost, m.unpriced)
+			m.prompt, m.completion, m.total, m.cacheRead, m.reasoning, m.cost, m.unpriced, m.maxLatency)
 		if err != nil {
 			return fmt.Errorf("update trace minute: %w", err)
 		}
@@ -179,18 +187,20 @@ func (w *batchWriter) storeTraceMinutes(d minuteDeltas) error {
 func retallyTraceMinutes(ctx context.Context, tx *sql.Tx, cond string, args []any, change func() error) error {
 	tally := func(sign int) error {
 		_, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO trace_minutes (project_id, minute, traces, error_traces, ok_traces, spans,
-				prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, reasoning_tokens, cost_total, unpriced_spans)
+				prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, reasoning_tokens, cost_total, unpriced_spans, max_latency)
 			SELECT project_id, start_time - ((start_time %% %[2]d) + %[2]d) %% %[2]d AS m, %[1]d * count(*),
 				%[1]d * sum(error_count > 0), %[1]d * sum(error_count = 0 AND coalesce(root_status, '') = 'OK'),
 				%[1]d * sum(span_count), %[1]d * sum(prompt_tokens), %[1]d * sum(completion_tokens), %[1]d * sum(total_tokens),
-				%[1]d * sum(cache_read_tokens), %[1]d * sum(reasoning_tokens), %[1]d * sum(cost_total), %[1]d * sum(unpriced_spans)
+				%[1]d * sum(cache_read_tokens), %[1]d * sum(reasoning_tokens), %[1]d * sum(cost_total), %[1]d * sum(unpriced_spans),
+				max(0, %[1]d) * max(end_time - start_time)
 			FROM traces WHERE %[3]s GROUP BY project_id, m
 			ON CONFLICT (project_id, minute) DO UPDATE SET traces = traces + excluded.traces,
 				error_traces = error_traces + excluded.error_traces, ok_traces = ok_traces + excluded.ok_traces,
 				spans = spans + excluded.spans, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
 				completion_tokens = completion_tokens + excluded.completion_tokens, total_tokens = total_tokens + excluded.total_tokens,
 				cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
-				cost_total = cost_total + excluded.cost_total, unpriced_spans = unpriced_spans + excluded.unpriced_spans`,
+				cost_total = cost_total + excluded.cost_total, unpriced_spans = unpriced_spans + excluded.unpriced_spans,
+				max_latency = max(max_latency, excluded.max_latency)`,
 			sign, minuteNs, cond), args...)
 		return err
 	}
@@ -226,4 +236,95 @@ func retallyTraceMinutes(ctx context.Context, tx *sql.Tx, cond string, args []an
 		}
 	}
 	return nil
+}
+
+// traceMinutesCondition is the condition on rows of trace_minutes under
+// which a minute may hold a trace q selects, and whether q's latency
+// bound or filter (query.TraceBound) bounds its traces at all.
+func traceMinutesCondition(q store.TraceQuery) (string, []any, bool) {
+	var conds []string
+	var args []any
+	if q.MinLatency != nil {
+		conds, args = append(conds, "max_latency >= ?"), append(args, *q.MinLatency)
+	}
+	if q.Filter != nil {
+		if b := query.TraceBound(q.Filter); b != nil {
+			c, a := traceBoundSQL(b)
+			conds, args = append(conds, c), append(args, a...)
+		}
+	}
+	if len(conds) == 0 {
+		return "", nil, false
+	}
+	if q.Errors == store.ErrorsOnly {
+		conds = append(conds, "error_traces > 0")
+	}
+	return strings.Join(conds, " AND "), args, true
+}
+
+// traceBoundSQL is b as a condition on a row of trace_minutes, as loose
+// as b (boundSQL).
+func traceBoundSQL(b query.Bound) (string, []any) {
+	switch b := b.(type) {
+	case query.AllOf, query.AnyOf:
+		list, op := []query.Bound(nil), " AND "
+		if all, ok := b.(query.AllOf); ok {
+			list = all
+		} else {
+			list, op = b.(query.AnyOf), " OR "
+		}
+		var conds []string
+		var args []any
+		for _, x := range list {
+			c, a := traceBoundSQL(x)
+			conds, args = append(conds, c), append(args, a...)
+		}
+		return "(" + strings.Join(conds, op) + ")", args
+	case query.AtLeast:
+		switch {
+		case b.Column == "latency":
+			return "max_latency >= ?", []any{b.Value*1e6 - 1}
+		case b.Column == "error_count" && (b.Value > 0 || b.Strict && b.Value >= 0):
+			return "error_traces > 0", nil
+		}
+	}
+	return "1", nil
+}
+
+// tracesByMinutes reads a page of q. When q bounds its traces' latency or
+// errors, it reads first the minutes where a trace may match
+// (trace_minutes), and none when none may; in start-time order, it then
+// reads those minutes a stretch at a time, until the page is full.
+func (s *Store) tracesByMinutes(ctx context.Context, q store.TraceQuery) ([]store.Trace, error) {
+	cond, condArgs, ok := traceMinutesCondition(q)
+	if !ok || len(q.SessionIDs) > 0 {
+		return s.traces(ctx, q)
+	}
+	minutes, err := s.minutesOf(ctx, "trace_minutes", q.ProjectID, cond, condArgs, q.StartTime, q.EndTime, q.Ascending)
+	if err != nil || len(minutes) == 0 {
+		return nil, err
+	}
+	if q.Sort == store.SortLatency {
+		return s.traces(ctx, q)
+	}
+	var out []store.Trace
+	for _, r := range minuteRuns(minutes, q.Ascending) {
+		rq := q
+		rq.StartTime, rq.EndTime = max(r[0], q.StartTime), r[1]
+		if q.EndTime != 0 {
+			rq.EndTime = min(rq.EndTime, q.EndTime)
+		}
+		if q.Limit > 0 {
+			rq.Limit = q.Limit - len(out)
+		}
+		page, err := s.traces(ctx, rq)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if q.Limit > 0 && len(out) >= q.Limit {
+			break
+		}
+	}
+	return out, nil
 }

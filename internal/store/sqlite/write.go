@@ -26,7 +26,7 @@ var spanColumns = [...]string{
 	"prompt_tokens", "completion_tokens", "total_tokens", "cache_read_tokens", "cache_write_tokens",
 	"reasoning_tokens", "attributes", "events", "links", "otel_kind", "trace_state", "origin_id",
 	"cost_status", "cost_total", "cost_prompt", "cost_completion", "cost_details", "cost_source", "cost_entry",
-	"call_state", "error_group",
+	"call_state", "error_group", "prompt_version",
 }
 
 // rowsPerInsert keeps a statement under SQLite's bound-parameter limit while
@@ -484,7 +484,7 @@ func (w *batchWriter) upsertTraces(order []*traceState, traces map[string]*trace
 }
 
 // moveTraceAnnotations sets the start time the annotations of traces keep
-// (migration 0019) to the traces' new one: a statement a batch, which
+// (migration 0021) to the traces' new one: a statement a batch, which
 // finds the few annotated traces among them on trace_annotations_trace.
 func (w *batchWriter) moveTraceAnnotations(traceRows []int64) error {
 	if len(traceRows) == 0 {
@@ -799,7 +799,25 @@ func (w *batchWriter) spanArgs(args []any, sp *span.Span, t *traceState, originI
 	} else {
 		args = append(args, string(c.Status), c.Total, c.Prompt, c.Completion, nullString(c.Details), nullString(c.Source), nullString(c.Entry))
 	}
-	return append(args, callState(w.plan.New[sp]), nullString(v.ErrorGroup))
+	return append(args, callState(w.plan.New[sp]), nullString(v.ErrorGroup), promptVersion(sp))
+}
+
+// promptVersion is what the prompt_version column (migration 0026) holds
+// for a span: for an LLM span, its llm.prompt_template.version when that
+// is a string, as json_extract reads it from the attributes, or "" when it
+// has none; NULL otherwise, which readers take from the attributes.
+func promptVersion(sp *span.Span) any {
+	if sp.View.Kind != span.KindLLM {
+		return nil
+	}
+	v, ok := sp.Attributes.Get(span.AttrTemplateVersion)
+	switch {
+	case !ok:
+		return ""
+	case v.Type == span.TypeString:
+		return v.Str
+	}
+	return nil
 }
 
 // nullIO keeps "absent" and "empty string" apart for input and output values.
@@ -1070,7 +1088,7 @@ func (w *batchWriter) storeFeedback(feedback []spanRow, traces map[string]*trace
 			if !ok {
 				continue
 			}
-			if _, err := upsertAnnotation(w.ctx, w.tx, schema.AnnotationTables[a.Kind], a, entity, w.now); err != nil {
+			if _, err := upsertAnnotation(w.ctx, w.stmt, schema.AnnotationTables[a.Kind], a, entity, w.now); err != nil {
 				return err
 			}
 		}

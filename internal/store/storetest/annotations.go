@@ -86,6 +86,41 @@ func testAnnotations(t *testing.T, s store.Store) {
 			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
 		}
 	}
+	// Given the row ids of the entities' traces too, as a page of traces
+	// passes them, the same annotations.
+	traces, err := s.Traces(ctx, store.TraceQuery{ProjectID: pid, Limit: 100})
+	if err != nil || len(traces) == 0 {
+		t.Fatalf("traces = %v, %v", traces, err)
+	}
+	var rows []int64
+	for _, tr := range traces {
+		rows = append(rows, tr.RowID)
+	}
+	page, err := s.SpanList(ctx, store.SpanListQuery{ProjectID: pid, Limit: 100})
+	if err != nil || len(page) == 0 {
+		t.Fatalf("spans = %v, %v", page, err)
+	}
+	var spanRows []int64
+	for _, sp := range page {
+		spanRows = append(spanRows, sp.RowID)
+	}
+	for _, tc := range []struct {
+		name string
+		q    store.AnnotationQuery
+		want []string
+	}{
+		{"span ids in their traces", store.AnnotationQuery{Kind: store.SpanAnnotation, IncludeNames: []string{"correctness"},
+			EntityIDs: []string{spanID(102)}, TraceRowIDs: rows}, []string{spanID(102) + "/correctness//correct"}},
+		{"other span in its trace", store.AnnotationQuery{Kind: store.SpanAnnotation, EntityIDs: []string{spanID(103)}, TraceRowIDs: rows}, []string{}},
+		{"span ids in their rows", store.AnnotationQuery{Kind: store.SpanAnnotation, IncludeNames: []string{"correctness"},
+			EntityIDs: []string{spanID(102)}, SpanRowIDs: spanRows}, []string{spanID(102) + "/correctness//correct"}},
+		{"trace ids in their rows", store.AnnotationQuery{Kind: store.TraceAnnotation, EntityIDs: []string{traceID(1)}, TraceRowIDs: rows},
+			[]string{traceID(1) + "/resolved//"}},
+	} {
+		if diff := cmp.Diff(tc.want, list(tc.q)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+	}
 	docs, _ := s.Annotations(ctx, store.AnnotationQuery{Kind: store.DocumentAnnotation, ProjectID: pid})
 	if len(docs) != 1 || docs[0].DocumentPosition != 2 || *docs[0].Score != 0.3 {
 		t.Errorf("document annotation = %+v", docs)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/span"
@@ -79,9 +80,39 @@ func testBoundedFilters(t *testing.T, s store.Store) {
 					}
 				}
 			}
+			// The REST list's attribute matches on the model.
+			for _, model := range []string{"claude", "none"} {
+				q := store.SpanQuery{ProjectID: p.ID, Attributes: []store.AttributeMatch{{Key: span.AttrModelName, Value: model}}}
+				got := allSpanIDs(t, s, q, "span_id != ''")
+				want := allSpanIDs(t, s, q, "span_id != '' or name == 'no span has this name'")
+				if !slices.Equal(got, want) || model == "claude" && name == "bounded" && len(got) == 0 {
+					t.Errorf("%s: %s, spans of model %s: %v, want %v", when, name, model, got, want)
+				}
+			}
+		}
+	}
+	traceFilters := []string{"latency_ms > 6000", "latency_ms > 600000", "error_count > 0 and latency_ms > 500",
+		"error_count >= 1", "latency_ms > 8000 or error_count > 0"}
+	checkTraces := func(when string) {
+		t.Helper()
+		p := project(t, s, "bounded")
+		slow := int64(5 * time.Second)
+		for _, f := range traceFilters {
+			for _, q := range []store.TraceQuery{
+				{}, {Ascending: true}, {Sort: store.SortLatency}, {Errors: store.ErrorsOnly},
+				{StartTime: base + 10*60_000*ms + 30_000*ms, EndTime: base + 40*60_000*ms}, {MinLatency: &slow},
+			} {
+				q.ProjectID = p.ID
+				got := allTraceIDs(t, s, q, f)
+				want := allTraceIDs(t, s, q, "("+f+") or num_spans < 0")
+				if !slices.Equal(got, want) {
+					t.Errorf("%s: traces %s %+v: %v, want %v", when, f, q, got, want)
+				}
+			}
 		}
 	}
 	check("after writing")
+	checkTraces("after writing")
 	if _, err := s.RecomputeCosts(ctx, []string{"gpt-4o", "claude"}, ratePricer(map[string]float64{"gpt-4o": 1, "claude": 2}), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +129,33 @@ func testBoundedFilters(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	check("after deleting a trace")
+	checkTraces("after deleting a trace")
+}
+
+// allTraceIDs pages through q with trace filter f, three traces a page,
+// and returns the trace ids in order.
+func allTraceIDs(t *testing.T, s store.Store, q store.TraceQuery, f string) []string {
+	t.Helper()
+	e, err := query.Parse(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Filter, q.Limit = e, 4
+	var ids []string
+	for range 1000 {
+		page, err := s.Traces(context.Background(), q)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, tr := range page[:min(len(page), 3)] {
+			ids = append(ids, tr.TraceID)
+		}
+		if len(page) <= 3 {
+			return ids
+		}
+		q.Cursor = page[3].RowID
+	}
+	panic(fmt.Sprintf("%s: more than 1000 pages", f))
 }
 
 // allSpanIDs pages through q with filter f, ten spans a page, and returns
