@@ -569,7 +569,26 @@ func (w *batchWriter) updateTraces(ctx context.Context) error {
 			texts[6][i] = nullText(r.View.OutputPreview)
 		}
 	}
-	_, err := w.tx.Exec(ctx, `UPDATE traces t SET
+	// The sums of trace_minutes move in the same statement: the old rows as
+	// this statement's snapshot holds them, less, and the new ones (as
+	// RETURNING gives them), more; minutes are upserted in key order, as
+	// every writer does, so that concurrent writers queue, not deadlock.
+	_, err := w.tx.Exec(ctx, `WITH d AS (
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
+			$7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[],
+			$14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[],
+			$21::float8[], $22::float8[], $23::float8[])
+		AS d(id, start_time, end_time, span_count, error_count, llm_span_count,
+			prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
+			unpriced_spans, user_id, root_span_id, root_name, root_kind, root_status, input_preview, output_preview,
+			cost_total, cost_prompt, cost_completion)
+	), old AS (
+		SELECT -1 AS sign, t.project_id, t.start_time, t.end_time, t.span_count, t.error_count, t.root_status,
+			t.prompt_tokens, t.completion_tokens, t.total_tokens, t.cache_read_tokens, t.reasoning_tokens,
+			t.cost_total, t.unpriced_spans
+		FROM traces t JOIN d ON t.id = d.id WHERE t.span_count > 0
+	), new AS (
+		UPDATE traces t SET
 			start_time = least(t.start_time, d.start_time), end_time = greatest(t.end_time, d.end_time),
 			span_count = t.span_count + d.span_count, error_count = t.error_count + d.error_count,
 			llm_span_count = t.llm_span_count + d.llm_span_count,
@@ -585,15 +604,12 @@ func (w *batchWriter) updateTraces(ctx context.Context) error {
 			output_preview = CASE WHEN d.root_span_id IS NULL THEN t.output_preview ELSE d.output_preview END,
 			cost_total = t.cost_total + d.cost_total, cost_prompt = t.cost_prompt + d.cost_prompt,
 			cost_completion = t.cost_completion + d.cost_completion, unpriced_spans = t.unpriced_spans + d.unpriced_spans
-		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
-			$7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[],
-			$14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[],
-			$21::float8[], $22::float8[], $23::float8[])
-		AS d(id, start_time, end_time, span_count, error_count, llm_span_count,
-			prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
-			unpriced_spans, user_id, root_span_id, root_name, root_kind, root_status, input_preview, output_preview,
-			cost_total, cost_prompt, cost_completion)
-		WHERE t.id = d.id`,
+		FROM d WHERE t.id = d.id
+		RETURNING 1 AS sign, t.project_id, t.start_time, t.end_time, t.span_count, t.error_count, t.root_status,
+			t.prompt_tokens, t.completion_tokens, t.total_tokens, t.cache_read_tokens, t.reasoning_tokens,
+			t.cost_total, t.unpriced_spans
+	)
+	`+traceMinutesUpsert+` (SELECT * FROM old UNION ALL SELECT * FROM new) x`+traceMinutesUpsertEnd,
 		ints[0], ints[1], ints[2], ints[3], ints[4], ints[5], ints[6], ints[7], ints[8], ints[9], ints[10], ints[11], ints[12],
 		texts[0], texts[1], texts[2], texts[3], texts[4], texts[5], texts[6], floats[0], floats[1], floats[2])
 	if err != nil {
@@ -706,6 +722,7 @@ func (w *batchWriter) finish(ctx context.Context, inserted []insertedSpan) error
 		}
 	}
 	w.queueUsage(b)
+	w.queueSpanMinutes(b, inserted)
 	last := map[int64]int64{}
 	for _, t := range w.changed() {
 		last[t.projectID] = max(last[t.projectID], t.batch.End)
