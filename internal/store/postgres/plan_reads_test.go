@@ -124,6 +124,7 @@ func TestReadPlans(t *testing.T) {
 	spanSum, spanSumArgs := annotationSummaryQuery(spanAnn, store.SpanAnnotation, pid, start, 0)
 	traceSum, traceSumArgs := annotationSummaryQuery(traceAnn, store.TraceAnnotation, pid, start, start+30*day)
 	scores, scoreArgs := scoreSeriesQuery(pid, start, 0, int64(time.Hour))
+	prompts, promptArgs := promptSampleQuery(pid, start, 0, store.PromptVersionSample)
 	var spanCond, traceCond where
 	f, err := query.Parse("latency_ms > 600000")
 	if err != nil {
@@ -150,6 +151,7 @@ func TestReadPlans(t *testing.T) {
 		{"span annotation summary", spanSum, spanSumArgs, []string{"span_annotations_project_start alone"}},
 		{"trace annotation summary", traceSum, traceSumArgs, []string{"trace_annotations_project_start alone"}},
 		{"score series", scores, scoreArgs, []string{"span_annotations_project_start alone"}},
+		{"prompt version sample", prompts, promptArgs, []string{"spans_project_llm"}},
 		{"span minutes of a filter", spanMinutes, spanMinuteArgs, []string{"span_minutes_pkey"}},
 		{"trace minutes of a filter", traceMinutes, traceMinuteArgs, []string{"trace_minutes_pkey"}},
 	} {

@@ -119,11 +119,9 @@ func scoreSeriesQuery(projectID, start, end, bucket int64) (string, []any) {
 		) per GROUP BY b, name ORDER BY b, name`, w.args
 }
 
-// PromptVersionReport reads the newest LLM spans in range on
-// spans_project_start with their template version (from the attributes,
-// hence the sample), the annotations of those spans and of their traces,
-// and the exact usage from the roll-ups.
-func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end int64) (store.PromptVersionReport, error) {
+// promptSampleQuery is the SQL of the prompt version report's sample, on
+// spans_project_llm.
+func promptSampleQuery(projectID, start, end int64, limit int) (string, []any) {
 	var w where
 	w.add("project_id = " + w.arg(projectID))
 	w.add("span_kind = 'LLM'")
@@ -131,10 +129,19 @@ func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end i
 	if end != 0 {
 		w.add("start_time < " + w.arg(end))
 	}
+	return `SELECT id, trace_rowid, end_time - start_time,
+			coalesce(prompt_version, attributes ->> 'llm.prompt_template.version', ''), status_code = 'ERROR'
+		FROM spans` + w.clause() + ` ORDER BY start_time DESC` + w.limit(limit), w.args
+}
+
+// PromptVersionReport reads the newest LLM spans in range on
+// spans_project_llm with their template version (its column, migration
+// 0012), the annotations of those spans and of their traces,
+// and the exact usage from the roll-ups.
+func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end int64) (store.PromptVersionReport, error) {
 	limit := store.PromptVersionSample
-	rows, err := s.pool.Query(ctx, `SELECT id, trace_rowid, end_time - start_time,
-			coalesce(attributes ->> 'llm.prompt_template.version', ''), status_code = 'ERROR'
-		FROM spans`+w.clause()+` ORDER BY start_time DESC`+w.limit(limit), w.args...)
+	query, args := promptSampleQuery(projectID, start, end, limit)
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return store.PromptVersionReport{}, fmt.Errorf("prompt versions of project %d: %w", projectID, err)
 	}

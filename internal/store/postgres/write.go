@@ -129,7 +129,7 @@ type spanColumns struct {
 	costStatus, costDetails, costSource, costEntry           []pgtype.Text
 	costTotal, costPrompt, costCompletion                    []pgtype.Float8
 	search                                                   []*string
-	inPreview, outPreview                                    []pgtype.Text
+	inPreview, outPreview, promptVersion                     []pgtype.Text
 	callState                                                []pgtype.Int2 // per transaction, from the plan
 	buf                                                      []byte        // scratch for the JSON columns
 }
@@ -180,6 +180,25 @@ func (c *spanColumns) add(sp *span.Span) {
 	in, out := v.KeptPreviews()
 	c.inPreview = append(c.inPreview, nullText(in))
 	c.outPreview = append(c.outPreview, nullText(out))
+	c.promptVersion = append(c.promptVersion, promptVersion(sp))
+}
+
+// promptVersion is what the prompt_version column (migration 0012) holds
+// for a span: for an LLM span, its llm.prompt_template.version when that
+// is a string, or "" when it has none; NULL otherwise, which readers take
+// from the attributes.
+func promptVersion(sp *span.Span) pgtype.Text {
+	if sp.View.Kind != span.KindLLM {
+		return pgtype.Text{}
+	}
+	v, ok := sp.Attributes.Get(span.AttrTemplateVersion)
+	switch {
+	case !ok:
+		return pgtype.Text{Valid: true}
+	case v.Type == span.TypeString:
+		return pgtype.Text{String: text(v.Str), Valid: true}
+	}
+	return pgtype.Text{}
 }
 
 // ioValue keeps "absent" and "empty string" apart for input and output values.
@@ -394,28 +413,28 @@ const spanInsert = `INSERT INTO spans (trace_rowid, project_id, span_id, parent_
 		prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
 		attributes, events, links, otel_kind, trace_state, origin_id,
 		cost_status, cost_total, cost_prompt, cost_completion, cost_details, cost_source, cost_entry, search, call_state,
-		input_preview, output_preview)
+		input_preview, output_preview, prompt_version)
 	SELECT trace_rowid, project_id, span_id, parent_id, name, span_kind, start_time, end_time,
 		status_code, status_message, model_name, provider, session_id, user_id,
 		input_value, input_mime_type, output_value, output_mime_type,
 		prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
 		attributes::jsonb, events::jsonb, links::jsonb, otel_kind, trace_state, origin_id,
 		cost_status, cost_total, cost_prompt, cost_completion, cost_details, cost_source, cost_entry, search::tsvector, call_state,
-		input_preview, output_preview
+		input_preview, output_preview, prompt_version
 	FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[],
 		$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
 		$15::text[], $16::text[], $17::text[], $18::text[],
 		$19::bigint[], $20::bigint[], $21::bigint[], $22::bigint[], $23::bigint[], $24::bigint[],
 		$25::text[], $26::text[], $27::text[], $28::int[], $29::text[], $30::bigint[],
 		$31::text[], $32::float8[], $33::float8[], $34::float8[], $35::text[], $36::text[], $37::text[], $38::text[],
-		$39::smallint[], $40::text[], $41::text[])
+		$39::smallint[], $40::text[], $41::text[], $42::text[])
 	AS u(trace_rowid, project_id, span_id, parent_id, name, span_kind, start_time, end_time,
 		status_code, status_message, model_name, provider, session_id, user_id,
 		input_value, input_mime_type, output_value, output_mime_type,
 		prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
 		attributes, events, links, otel_kind, trace_state, origin_id,
 		cost_status, cost_total, cost_prompt, cost_completion, cost_details, cost_source, cost_entry, search, call_state,
-		input_preview, output_preview)
+		input_preview, output_preview, prompt_version)
 	ON CONFLICT (trace_rowid, span_id) DO NOTHING
 	RETURNING id, trace_rowid, span_id`
 
@@ -451,7 +470,7 @@ func (w *batchWriter) insertSpans(ctx context.Context) ([]insertedSpan, error) {
 		c.prompt, c.completion, c.total, c.cacheRead, c.cacheWrite, c.reason,
 		c.attrs, c.events, c.links, c.otelKind, c.tst, c.originID,
 		c.costStatus, c.costTotal, c.costPrompt, c.costCompletion, c.costDetails, c.costSource, c.costEntry, c.search, c.callState,
-		c.inPreview, c.outPreview)
+		c.inPreview, c.outPreview, c.promptVersion)
 	if err != nil {
 		return nil, fmt.Errorf("insert spans: %w", err)
 	}
