@@ -75,6 +75,7 @@ non-zero when no span was acknowledged.`
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "generator seed (0: from the clock)")
 	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "after --duration, how long to wait for queued spans to be acknowledged")
 	fs.DurationVar(&cfg.ProgressEvery, "progress", cfg.ProgressEvery, "print the rate acknowledged so far this often, on standard error (0: never)")
+	fs.StringVar(&cfg.APIKey, "api-key", "", "API `key` sent as Authorization: Bearer, for a server with authentication on (default $PHOENIX_API_KEY)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -85,6 +86,9 @@ non-zero when no span was acknowledged.`
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "loupe-bench ingest: unexpected argument %q\n", fs.Arg(0))
 		return errUsage
+	}
+	if cfg.APIKey == "" {
+		cfg.APIKey = os.Getenv("PHOENIX_API_KEY")
 	}
 	shape, err := agentgen.ParseShape(*spanSize)
 	if err != nil {

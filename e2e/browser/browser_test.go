@@ -97,7 +97,7 @@ func TestDebugAnAgentInTheBrowser(t *testing.T) {
 		t.Errorf("%d rows marked as ancestors of the error, want 1 (the root)", n)
 	}
 	p.selectSpan(".row.err")
-	p.see(".detail .errmsg", "429 Too Many Requests")
+	p.see(".detail .exception", "429 Too Many Requests")
 	p.click(`.dtabs a[data-tab="events"]`)
 	p.see(`.dpanel[data-panel="events"]`, "openai.RateLimitError", "Traceback")
 	p.shot("04-error-span")

@@ -14,7 +14,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
-	"github.com/loupe-dev/loupe/e2e/e2etest"
+	"github.com/loupe-dev/loupe/e2e/e2etest/chrome"
 )
 
 // page drives one browser tab for a test and saves screenshots of what it shows.
@@ -32,34 +32,8 @@ type page struct {
 // installed (fails instead when LOUPE_E2E_REQUIRE=1, as in CI).
 func newPage(t *testing.T, base string) *page {
 	t.Helper()
-	chromium := e2etest.RequireChromium(t)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox,
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1440, 900),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
-	})
-	p := &page{t: t, ctx: ctx, base: base, dir: screenshotDir(t)}
-	// The first action starts the browser; it must not run under a timeout.
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1440, 900)); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
+	ctx := chrome.Start(t)
+	p := &page{t: t, ctx: ctx, base: base, dir: chrome.ScreenshotDir(t)}
 	messages := chromedp.Console(ctx)
 	go func() {
 		for m, err := range messages {
@@ -83,33 +57,6 @@ func newPage(t *testing.T, base string) *page {
 		}
 	})
 	return p
-}
-
-// screenshotDir is $LOUPE_TEST_OUTPUT/screenshots, or testdata-out/screenshots
-// at the repository root.
-func screenshotDir(t *testing.T) string {
-	t.Helper()
-	root := os.Getenv("LOUPE_TEST_OUTPUT")
-	if root == "" {
-		dir, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for ; ; dir = filepath.Dir(dir) {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				break
-			}
-			if filepath.Dir(dir) == dir {
-				t.Fatal("no go.mod above the test directory")
-			}
-		}
-		root = filepath.Join(dir, "testdata-out")
-	}
-	dir := filepath.Join(root, "screenshots")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
 
 // do runs steps with a time limit, failing the test with what was being done.

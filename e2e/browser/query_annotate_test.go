@@ -90,9 +90,10 @@ func TestFilterAnnotateAndCost(t *testing.T) {
 	}
 	p.shot("16-search")
 
-	// On the Traces tab a filter is about the root span.
-	p.open("/projects/support-bot?filter=" + url.QueryEscape("'refund' in input.value"))
-	p.see(".fb-note", "root span")
+	// On the Traces tab the filter is Phoenix's trace filter: input is the
+	// root span's.
+	p.open("/projects/support-bot?filter=" + url.QueryEscape("'refund' in input"))
+	p.see(".fb-note", "Traces that match")
 	if ids := eval[[]string](p, `[...document.querySelectorAll("table.grid tbody tr")].map(r => r.dataset.id)`); fmt.Sprint(ids) != "["+refund+"]" {
 		t.Errorf("traces whose root mentions refund: %v, want [%s]", ids, refund)
 	}

@@ -140,6 +140,9 @@ type Server struct {
 	// Cmd is the process. Use Stop or Kill rather than signalling it
 	// directly, so the helpers know it has exited.
 	Cmd *exec.Cmd
+	// Token, when set, is sent as the bearer of GetJSON's and GetText's
+	// requests, for a server with authentication on.
+	Token string
 
 	out     *syncBuffer
 	done    chan struct{} // closed when the process has exited
@@ -360,7 +363,14 @@ func (s *Server) GetJSON(t testing.TB, path string, v any) {
 // on a transport error or a status other than 200.
 func (s *Server) GetText(t testing.TB, path string) string {
 	t.Helper()
-	resp, err := s.HTTPClient.Get(s.HTTPURL + path)
+	req, err := http.NewRequest("GET", s.HTTPURL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.Token)
+	}
+	resp, err := s.HTTPClient.Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}

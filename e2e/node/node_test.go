@@ -193,6 +193,29 @@ func TestOpenAIInstrumentationExportsToLoupe(t *testing.T) {
 	srv.Stop(t)
 }
 
+// TestWithAPIKey sends to a server with authentication on, the key in
+// the standard OTEL_EXPORTER_OTLP_HEADERS that every OpenTelemetry SDK
+// reads, as a deployed application would carry it.
+func TestWithAPIKey(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test; skipped in -short mode")
+	}
+	requireNode(t)
+	srv := e2etest.StartEnv(t, e2etest.Build(t), e2etest.AuthEnv())
+	_, key := srv.SystemKey(t, "node-app")
+	const project = "e2e-node-key"
+	run := emit(t, srv.HTTPURL, project, "proto", "OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20"+key)
+	srv.Token = key
+	var page struct {
+		Data []apiSpan `json:"data"`
+	}
+	srv.GetJSON(t, "/v1/projects/"+project+"/spans", &page)
+	if len(page.Data) != len(run.Spans) || len(page.Data) == 0 {
+		t.Errorf("%d spans stored, emit.mjs sent %d", len(page.Data), len(run.Spans))
+	}
+	srv.Stop(t)
+}
+
 // requireNode skips, or under LOUPE_E2E_REQUIRE=1 fails, when the Node
 // side cannot run.
 func requireNode(t *testing.T) {
@@ -209,13 +232,14 @@ func requireNode(t *testing.T) {
 	e2etest.Missing(t, missing)
 }
 
-// emit runs emit.mjs against the server and returns what it reports.
-func emit(t *testing.T, loupeURL, project, format string) emitted {
+// emit runs emit.mjs against the server, with env added to the test's,
+// and returns what it reports.
+func emit(t *testing.T, loupeURL, project, format string, env ...string) emitted {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", "emit.mjs")
-	cmd.Env = append(os.Environ(), "LOUPE_URL="+loupeURL, "LOUPE_PROJECT="+project, "OTLP_FORMAT="+format)
+	cmd.Env = append(append(os.Environ(), "LOUPE_URL="+loupeURL, "LOUPE_PROJECT="+project, "OTLP_FORMAT="+format), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()

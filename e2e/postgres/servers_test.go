@@ -5,6 +5,7 @@ package postgres_test
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -78,16 +79,33 @@ func request(spans []testSpan, start time.Time) []byte {
 	return b
 }
 
-func post(srv *e2etest.Server, body []byte) error {
-	resp, err := http.Post(srv.HTTPURL+"/v1/traces", "application/x-protobuf", bytes.NewReader(body))
+func post(srv *e2etest.Server, body []byte) error { return postWith(srv, "", body) }
+
+// errUnauthorized is postWith's error for a 401.
+var errUnauthorized = errors.New("POST /v1/traces: 401 Unauthorized")
+
+// postWith sends an OTLP request with key as its bearer, if any.
+func postWith(srv *e2etest.Server, key string, body []byte) error {
+	req, err := http.NewRequest("POST", srv.HTTPURL+"/v1/traces", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("POST /v1/traces: %s", resp.Status)
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return nil
+	case http.StatusUnauthorized:
+		return errUnauthorized
 	}
-	return nil
+	return fmt.Errorf("POST /v1/traces: %s", resp.Status)
 }
 
 type page[T any] struct {

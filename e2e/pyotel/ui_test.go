@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/loupe-dev/loupe/e2e/e2etest"
+	"github.com/loupe-dev/loupe/e2e/e2etest/chrome"
 )
 
 // checkUI looks at the spans as a person debugging the support bot does.
@@ -89,48 +90,7 @@ type browser struct {
 // installed (fails instead when LOUPE_E2E_REQUIRE=1, as in CI).
 func newBrowser(t *testing.T, base string) *browser {
 	t.Helper()
-	chromium := e2etest.RequireChromium(t)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("hide-scrollbars", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1440, 900))
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
-	})
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1440, 900)); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	return &browser{t: t, ctx: ctx, base: base, dir: screenshotDir(t)}
-}
-
-// screenshotDir is $LOUPE_TEST_OUTPUT/screenshots, or testdata-out/screenshots
-// at the repository root, as for the browser tests.
-func screenshotDir(t *testing.T) string {
-	t.Helper()
-	root := os.Getenv("LOUPE_TEST_OUTPUT")
-	if root == "" {
-		dir, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for ; ; dir = filepath.Dir(dir) {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				break
-			}
-			if filepath.Dir(dir) == dir {
-				t.Fatal("no go.mod above the test directory")
-			}
-		}
-		root = filepath.Join(dir, "testdata-out")
-	}
-	dir := filepath.Join(root, "screenshots")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return &browser{t: t, ctx: chrome.Start(t), base: base, dir: chrome.ScreenshotDir(t)}
 }
 
 func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {

@@ -3,10 +3,12 @@
 package sdk_test
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,23 +30,7 @@ type spanJSON struct {
 
 func TestAgentExample(t *testing.T) {
 	srv := e2etest.Start(t, e2etest.Build(t))
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sdkDir := filepath.Join(filepath.Dir(strings.TrimSpace(string(gomod))), "sdk")
-	cmd := exec.Command("go", "run", "./examples/agent")
-	cmd.Dir = sdkDir
-	cmd.Env = append(os.Environ(), "PHOENIX_COLLECTOR_ENDPOINT="+srv.HTTPURL, "PHOENIX_PROJECT_NAME=sdk-agent")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("go run ./examples/agent: %v\n%s", err, out)
-	}
-	m := regexp.MustCompile(`trace ID: ([0-9a-f]{32})`).FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("the example printed no trace ID:\n%s", out)
-	}
-	traceID := string(m[1])
+	traceID := runExample(t, "PHOENIX_COLLECTOR_ENDPOINT="+srv.HTTPURL, "PHOENIX_PROJECT_NAME=sdk-agent")
 
 	var page struct{ Data []spanJSON }
 	srv.GetJSON(t, "/v1/projects/sdk-agent/spans?trace_id="+traceID, &page)
@@ -112,6 +98,54 @@ func TestAgentExample(t *testing.T) {
 	srv.GetJSON(t, "/v1/projects/sdk-agent/traces", &traces)
 	if len(traces.Data) != 1 || traces.Data[0].TraceID != traceID || traces.Data[0].NumSpans != 7 || traces.Data[0].TokenCountTotal == 0 {
 		t.Errorf("trace roll-up = %+v", traces.Data)
+	}
+	srv.Stop(t)
+}
+
+// runExample runs the SDK's agent example with env added to the test's,
+// and returns the trace ID it printed.
+func runExample(t *testing.T, env ...string) string {
+	t.Helper()
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdkDir := filepath.Join(filepath.Dir(strings.TrimSpace(string(gomod))), "sdk")
+	cmd := exec.Command("go", "run", "./examples/agent")
+	cmd.Dir = sdkDir
+	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "PHOENIX_") }), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go run ./examples/agent: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`trace ID: ([0-9a-f]{32})`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("the example printed no trace ID:\n%s", out)
+	}
+	return string(m[1])
+}
+
+// TestAgentExampleWithAPIKey sends with the key in PHOENIX_API_KEY to a
+// server with authentication on, over HTTP and gRPC.
+func TestAgentExampleWithAPIKey(t *testing.T) {
+	srv := e2etest.StartEnv(t, e2etest.Build(t), e2etest.AuthEnv())
+	_, key := srv.SystemKey(t, "sdk")
+	srv.Token = key
+	_, grpcPort, _ := net.SplitHostPort(srv.GRPCAddr)
+	for _, tc := range []struct {
+		project string
+		env     []string
+	}{
+		{"sdk-http", []string{"PHOENIX_COLLECTOR_ENDPOINT=" + srv.HTTPURL}},
+		// An endpoint on the gRPC port, without a path, is sent gRPC.
+		{"sdk-grpc", []string{"PHOENIX_COLLECTOR_ENDPOINT=http://" + srv.GRPCAddr, "PHOENIX_GRPC_PORT=" + grpcPort}},
+	} {
+		traceID := runExample(t, append(tc.env, "PHOENIX_PROJECT_NAME="+tc.project, "PHOENIX_API_KEY="+key)...)
+		var page struct{ Data []spanJSON }
+		srv.GetJSON(t, "/v1/projects/"+tc.project+"/spans?trace_id="+traceID, &page)
+		if len(page.Data) != 7 {
+			t.Errorf("%s: %d spans stored, want 7", tc.project, len(page.Data))
+		}
 	}
 	srv.Stop(t)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/loupe-dev/loupe/internal/auth"
 	"github.com/loupe-dev/loupe/internal/isotime"
 	"github.com/loupe-dev/loupe/internal/store"
 )
@@ -137,6 +138,7 @@ func (a *API) postAnnotations(rt annotationRoute) handlerFunc {
 			if err != nil {
 				return nil, err
 			}
+			ann.UserID, ann.UserName, ann.KeyName = auth.FromContext(r.Context()).Author()
 			anns = append(anns, ann)
 		}
 		sync, err := isTrue(r.URL.Query(), "sync")
@@ -193,6 +195,7 @@ func (a *API) postNote(rt annotationRoute) handlerFunc {
 		}
 		ann := store.Annotation{Kind: rt.kind, SpanID: d.SpanID, TraceID: d.TraceID, SessionID: d.SessionID,
 			Name: "note", Explanation: &d.Note, AnnotatorKind: "HUMAN", Identifier: ident, Source: "API"}
+		ann.UserID, ann.UserName, ann.KeyName = auth.FromContext(r.Context()).Author()
 		if ann.EntityID() == "" {
 			return nil, errorf(http.StatusUnprocessableEntity, "data.%s is required", rt.idField)
 		}

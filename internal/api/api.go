@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/loupe-dev/loupe/internal/auth"
 	"github.com/loupe-dev/loupe/internal/costing"
 	"github.com/loupe-dev/loupe/internal/ingest"
 	"github.com/loupe-dev/loupe/internal/ratelimited"
@@ -44,9 +45,11 @@ type Store interface {
 
 // API holds the handlers' dependencies.
 type API struct {
-	Store   Store
-	Ingest  Submitter        // where uploaded spans go
-	Costs   *costing.Service // prices
+	Store  Store
+	Ingest Submitter        // where uploaded spans go
+	Costs  *costing.Service // prices
+	// Auth manages users and keys; nil when authentication is off.
+	Auth    *auth.Service
 	Log     *slog.Logger
 	Pending Pending // asynchronous annotations waiting for their targets
 
@@ -101,6 +104,8 @@ func (a *API) wrap(h handlerFunc) http.Handler {
 			return
 		case accepted:
 			status, v = http.StatusAccepted, x.v
+		case created201:
+			status, v = http.StatusCreated, x.v
 		}
 		var buf bytes.Buffer
 		if err := json.NewEncoder(&buf).Encode(v); err != nil {
@@ -116,6 +121,7 @@ func (a *API) wrap(h handlerFunc) http.Handler {
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var apiErr *Error
 	var upErr *uploadError
+	var limitErr *auth.LimitError
 	switch {
 	case errors.As(err, &upErr):
 		w.Header().Set("Content-Type", "application/json")
@@ -123,6 +129,16 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		json.NewEncoder(w).Encode(upErr.body)
 		return
 	case errors.As(err, &apiErr):
+	case errors.As(err, &limitErr):
+		w.Header().Set("Retry-After", strconv.Itoa(limitErr.RetryAfterSeconds()))
+		apiErr = &Error{http.StatusTooManyRequests, limitErr.Error()}
+	case errors.Is(err, auth.ErrUnauthenticated):
+		auth.Unauthorized(w, err)
+		return
+	case errors.Is(err, auth.ErrForbidden):
+		apiErr = &Error{http.StatusForbidden, err.Error()}
+	case errors.Is(err, store.ErrConflict):
+		apiErr = &Error{http.StatusConflict, err.Error()}
 	case errors.Is(err, ingest.ErrOverloaded), errors.Is(err, ingest.ErrStopped):
 		// Phoenix's words for a full span queue, which its clients know.
 		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
@@ -141,6 +157,9 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		a.errs.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		apiErr = &Error{http.StatusInternalServerError, "internal server error"}
+	}
+	if apiErr.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+auth.Realm+`"`)
 	}
 	http.Error(w, apiErr.Msg, apiErr.Status)
 }

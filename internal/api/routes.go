@@ -4,20 +4,67 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/loupe-dev/loupe/internal/auth"
 	"github.com/loupe-dev/loupe/internal/route"
 )
 
-// Handler serves the REST API's routes. Middleware that every one of them
-// goes through is passed to route.NewTable here.
-func (a *API) Handler() *route.Table {
+// Handler serves the REST API's routes, each through middleware (the
+// server's authentication, when on).
+func (a *API) Handler(middleware ...route.Middleware) *route.Table {
 	a.errs.Log = a.Log
-	return route.NewTable(a.routes())
+	return route.NewTable(a.routes(), middleware...)
+}
+
+// Open reports whether r's route is served without credentials when
+// authentication is on: the version, as Phoenix's clients ask it first,
+// and logging in and out.
+func Open(r *http.Request) bool {
+	switch r.Pattern {
+	case "GET /arize_phoenix_version", "POST /auth/login", "GET /auth/logout":
+		return true
+	}
+	return false
+}
+
+// Access says what a request needs, by its route: what its method says
+// (auth.ByMethod), but for the routes named here. As Phoenix, admins
+// manage users, system keys, projects' settings and retention; every
+// user, viewers included, manages their own keys. The span query reads,
+// though it is sent as a POST, so a viewer's arize-phoenix-client can
+// read spans (Phoenix refuses it to viewers).
+func Access(r *http.Request) auth.Access {
+	switch r.Pattern {
+	case "GET /v1/users", "POST /v1/users", "DELETE /v1/users/{user_id}", "GET /v1/users/api_keys",
+		"GET /v1/system/api_keys", "POST /v1/system/api_keys", "DELETE /v1/system/api_keys/{api_key_id}",
+		"PUT /v1/projects/{project_identifier}", "DELETE /v1/projects/{project_identifier}",
+		"PUT /v1/projects/{project_identifier}/retention", "DELETE /v1/projects/{project_identifier}/retention",
+		"PATCH /v1/projects/{project_identifier}/retention", "PUT /v1/retention", "DELETE /v1/retention":
+		return auth.Manage
+	case "POST /v1/user/api_keys", "DELETE /v1/user/api_keys/{api_key_id}", "POST /v1/spans":
+		return auth.Read
+	}
+	return auth.ByMethod(r)
 }
 
 // routes is the REST API, every route of it.
 func (a *API) routes() []route.Route {
 	return []route.Route{
 		route.HandleFunc("GET /arize_phoenix_version", phoenixVersion),
+
+		// Users, keys and logins: see users.go and login.go.
+		route.HandleFunc("POST /auth/login", a.login),
+		route.HandleFunc("GET /auth/logout", a.logout),
+		route.Handle("GET /v1/user", a.wrap(a.getViewer)),
+		route.Handle("GET /v1/users", a.wrap(a.listUsers)),
+		route.Handle("POST /v1/users", a.wrap(a.createUser)),
+		route.Handle("DELETE /v1/users/{user_id}", a.wrap(a.deleteUser)),
+		route.Handle("GET /v1/users/api_keys", a.wrap(a.listUsersKeys)),
+		route.Handle("GET /v1/user/api_keys", a.wrap(a.listOwnKeys)),
+		route.Handle("POST /v1/user/api_keys", a.wrap(a.createOwnKey)),
+		route.Handle("DELETE /v1/user/api_keys/{api_key_id}", a.wrap(a.deleteOwnKey)),
+		route.Handle("GET /v1/system/api_keys", a.wrap(a.listSystemKeys)),
+		route.Handle("POST /v1/system/api_keys", a.wrap(a.createSystemKey)),
+		route.Handle("DELETE /v1/system/api_keys/{api_key_id}", a.wrap(a.deleteSystemKey)),
 
 		route.Handle("GET /v1/projects", a.wrap(a.listProjects)),
 		route.Handle("POST /v1/projects", a.wrap(a.createProject)),

@@ -88,6 +88,7 @@ func newExporter(cfg *Config, p *probe) (sdktrace.SpanExporter, func() error, er
 		exp, err := otlptracegrpc.New(ctx,
 			otlptracegrpc.WithGRPCConn(conn),
 			otlptracegrpc.WithTimeout(requestTimeout),
+			otlptracegrpc.WithHeaders(cfg.headers()),
 			otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: false}))
 		if err != nil {
 			conn.Close()
@@ -104,12 +105,21 @@ func newExporter(cfg *Config, p *probe) (sdktrace.SpanExporter, func() error, er
 	exp, err := otlptracehttp.New(ctx,
 		otlptracehttp.WithEndpointURL(endpoint),
 		otlptracehttp.WithHTTPClient(client),
+		otlptracehttp.WithHeaders(cfg.headers()),
 		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}))
 	if err != nil {
 		return nil, nil, fmt.Errorf("create OTLP/HTTP exporter: %w", err)
 	}
 	closeIdle := func() error { transport.CloseIdleConnections(); return nil }
 	return exp, closeIdle, nil
+}
+
+// headers are what every export request carries: the key, if any.
+func (c *Config) headers() map[string]string {
+	if c.APIKey == "" {
+		return nil
+	}
+	return map[string]string{"Authorization": "Bearer " + c.APIKey}
 }
 
 // run records traces until ctx ends or the budget is spent.

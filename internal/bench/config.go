@@ -29,6 +29,7 @@ type Config struct {
 	PID      int            // server process whose RSS is sampled; 0 for none
 	Seed     uint64         // generator seed; 0 picks one from the clock
 	Drain    time.Duration  // after Duration, how long to wait for queued spans to be acknowledged
+	APIKey   string         // sent as "Authorization: Bearer <key>" when set, for a server with authentication on
 	// Progress, when set, gets a line every ProgressEvery while spans are sent.
 	Progress      io.Writer
 	ProgressEvery time.Duration

@@ -24,13 +24,17 @@ import (
 	"github.com/loupe-dev/loupe/internal/server"
 )
 
-// startServer runs a Loupe server in the test's process until the test ends.
-func startServer(t *testing.T) *server.Server {
+// startServer runs a Loupe server in the test's process until the test
+// ends, its configuration changed by options.
+func startServer(t *testing.T, options ...func(*server.Config)) *server.Server {
 	t.Helper()
 	cfg := server.DefaultConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.GRPCAddr = "127.0.0.1:0"
+	for _, o := range options {
+		o(&cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -93,6 +97,44 @@ func TestRunAgainstServer(t *testing.T) {
 				t.Errorf("stored span %q has kind %q", page.Data[0].Name, page.Data[0].SpanKind)
 			}
 		})
+	}
+}
+
+// TestRunWithAPIKey sends to a server with authentication on: with a key
+// every span is acknowledged, over both protocols; without one none is.
+func TestRunWithAPIKey(t *testing.T) {
+	const adminSecret = "a-bench-admin-secret-of-32-characters-or-more-1"
+	srv := startServer(t, func(c *server.Config) {
+		c.EnableAuth = true
+		c.Secret = server.Secret{Value: "a-bench-secret-of-at-least-32-characters-2", From: "LOUPE_SECRET"}
+		c.AdminSecret = server.Secret{Value: adminSecret, From: "LOUPE_ADMIN_SECRET"}
+	})
+	req, _ := http.NewRequest("POST", "http://"+srv.HTTPAddr()+"/v1/system/api_keys", strings.NewReader(`{"data":{"name":"bench"}}`))
+	req.Header.Set("Authorization", "Bearer "+adminSecret)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct{ Data struct{ Key string } }
+	if err := json.NewDecoder(resp.Body).Decode(&created); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create a key: %d %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+	for _, protocol := range []string{"http", "grpc"} {
+		for _, key := range []string{created.Data.Key, ""} {
+			cfg := bench.DefaultConfig()
+			cfg.URL, cfg.GRPCAddr, cfg.Protocol = "http://"+srv.HTTPAddr(), srv.GRPCAddr(), protocol
+			cfg.Apps, cfg.Batch, cfg.Traces = 1, 64, 20
+			cfg.APIKey = key
+			res, err := bench.Run(context.Background(), cfg)
+			switch {
+			case key != "" && (err != nil || res.SpansAcked != res.SpansSent || res.SpansAcked == 0):
+				t.Errorf("%s with a key: acknowledged %d of %d, %v", protocol, res.SpansAcked, res.SpansSent, err)
+			case key == "" && (!errors.Is(err, bench.ErrNothingAcknowledged) || res.SpansAcked != 0):
+				t.Errorf("%s without a key: acknowledged %d, %v; want none", protocol, res.SpansAcked, err)
+			}
+		}
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/loupe-dev/loupe/internal/server"
+	"github.com/loupe-dev/loupe/internal/sso"
 )
 
 const usage = `Loupe is an LLM observability server: it receives OpenTelemetry traces from AI
@@ -115,6 +116,10 @@ by its environment variable; the flag wins.`, stdout)
 		return err
 	}
 	if err := cfg.ApplyEnv(fs, os.Getenv); err != nil {
+		return err
+	}
+	var err error
+	if cfg.IdentityProviders, err = sso.FromEnv(os.Environ()); err != nil {
 		return err
 	}
 	if err := cfg.Validate(); err != nil {

@@ -85,15 +85,15 @@ type HTTPHandler struct {
 // maxMisroutes bounds the wrong paths remembered (and logged).
 const maxMisroutes = 32
 
-// Handler serves the OTLP/HTTP receiver's routes. Middleware that every
-// one of them goes through is passed to route.NewTable here.
-func (h *HTTPHandler) Handler() *route.Table {
+// Handler serves the OTLP/HTTP receiver's routes, each through middleware
+// (the server's authentication, when on).
+func (h *HTTPHandler) Handler(middleware ...route.Middleware) *route.Table {
 	return route.NewTable([]route.Route{
 		route.Handle("POST /v1/traces", h),
 		// Every other POST no route takes: an exporter pointed at the base
 		// URL posts to "/", and its spans would be lost with a bare 404.
 		route.HandleFunc("POST /", h.misrouted),
-	})
+	}, middleware...)
 }
 
 // misrouted answers a POST to a path no route takes. When it carries OTLP

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,8 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loupe-dev/loupe/internal/auth"
 	"github.com/loupe-dev/loupe/internal/ingest"
 	"github.com/loupe-dev/loupe/internal/retention"
+	"github.com/loupe-dev/loupe/internal/sso"
 )
 
 // Config is everything `loupe serve` can be told. Each field has a flag, a
@@ -45,6 +48,49 @@ type Config struct {
 	RetentionDays     Optional[float64]
 	RetentionTraces   Optional[int64]
 	RetentionInterval time.Duration
+
+	// EnableAuth turns authentication on: every surface but /healthz and
+	// /readyz (and /metrics unless MetricsAuth) wants an API key or a login.
+	EnableAuth bool
+	// MetricsAuth puts /metrics behind a key too.
+	MetricsAuth bool
+	// SecureCookies marks the login cookie Secure, for a server behind a
+	// proxy that ends TLS.
+	SecureCookies bool
+	// The secrets come from the environment only, never flags, which
+	// other users of the machine can read in the process list.
+	Secret               Secret // keys the hashes of stored tokens
+	AdminSecret          Secret // a bearer token acting as the system
+	InitialAdminPassword Secret // the first admin's, to be changed at first login
+	// IdentityProviders log people in to the UI by single sign-on, with
+	// auth on: the PHOENIX_OAUTH2_<IDP>_* variables (sso.FromEnv).
+	IdentityProviders []sso.Config
+}
+
+// Secret is a value read from an environment variable, which it names.
+type Secret struct {
+	Value string
+	From  string // the variable it came from; empty when unset
+}
+
+// String and LogValue keep the value out of anything printed or logged.
+func (s Secret) String() string {
+	if s.From == "" {
+		return "unset"
+	}
+	return "set by " + s.From
+}
+
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// secretVars name the environment variables of each secret, LOUPE_* first.
+var secretVars = []struct {
+	field func(*Config) *Secret
+	names []string
+}{
+	{func(c *Config) *Secret { return &c.Secret }, []string{"LOUPE_SECRET", "PHOENIX_SECRET"}},
+	{func(c *Config) *Secret { return &c.AdminSecret }, []string{"LOUPE_ADMIN_SECRET", "PHOENIX_ADMIN_SECRET"}},
+	{func(c *Config) *Secret { return &c.InitialAdminPassword }, []string{"LOUPE_DEFAULT_ADMIN_INITIAL_PASSWORD", "PHOENIX_DEFAULT_ADMIN_INITIAL_PASSWORD"}},
 }
 
 // DefaultConfig is what `loupe serve` does with no flags.
@@ -104,6 +150,9 @@ var envVars = []envVar{
 	{"retention-days", "LOUPE_RETENTION_DAYS", []string{"PHOENIX_DEFAULT_RETENTION_POLICY_DAYS"}},
 	{"retention-traces", "LOUPE_RETENTION_TRACES", nil},
 	{"retention-interval", "LOUPE_RETENTION_INTERVAL", nil},
+	{"enable-auth", "LOUPE_ENABLE_AUTH", []string{"PHOENIX_ENABLE_AUTH"}},
+	{"metrics-auth", "LOUPE_METRICS_AUTH", nil},
+	{"secure-cookies", "LOUPE_SECURE_COOKIES", []string{"PHOENIX_USE_SECURE_COOKIES"}},
 }
 
 // RegisterFlags binds c's fields to flags on fs, with c's values as defaults.
@@ -129,6 +178,11 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var(&c.RetentionDays, "retention-days", "default retention policy: delete traces that started more than this many `days` ago, 0 to keep them; unset keeps the stored policy (env LOUPE_RETENTION_DAYS; PHOENIX_DEFAULT_RETENTION_POLICY_DAYS)")
 	fs.Var(&c.RetentionTraces, "retention-traces", "default retention policy: keep only each project's newest `count` traces, 0 for all; unset keeps the stored policy (env LOUPE_RETENTION_TRACES)")
 	fs.DurationVar(&c.RetentionInterval, "retention-interval", c.RetentionInterval, "how often retention policies are applied (env LOUPE_RETENTION_INTERVAL)")
+	fs.BoolVar(&c.EnableAuth, "enable-auth", c.EnableAuth, "require an API key (Authorization: Bearer) or a login on every surface but /healthz, /readyz and /metrics; "+
+		"needs LOUPE_SECRET (or PHOENIX_SECRET), at least 32 characters with a digit and a lower-case letter; LOUPE_ADMIN_SECRET (PHOENIX_ADMIN_SECRET) is a bearer token acting as the system; "+
+		"the first start creates the user admin with the password PHOENIX_DEFAULT_ADMIN_INITIAL_PASSWORD (admin unless set), to be changed at first login (env LOUPE_ENABLE_AUTH; PHOENIX_ENABLE_AUTH)")
+	fs.BoolVar(&c.MetricsAuth, "metrics-auth", c.MetricsAuth, "with --enable-auth, /metrics wants an API key too (env LOUPE_METRICS_AUTH)")
+	fs.BoolVar(&c.SecureCookies, "secure-cookies", c.SecureCookies, "mark the login cookie Secure even on plain HTTP, for a server behind a proxy that serves HTTPS (env LOUPE_SECURE_COOKIES; PHOENIX_USE_SECURE_COOKIES)")
 	fs.StringVar(&c.PricesFile, "prices", c.PricesFile, "JSON `file` of model prices that add to or replace the built-in ones, laid out like internal/pricing/prices.json (env LOUPE_PRICES)")
 }
 
@@ -152,6 +206,14 @@ func (c *Config) ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 		}
 		if err := fs.Set(ev.flag, val); err != nil {
 			return fmt.Errorf("environment %s=%q: %w", name, val, err)
+		}
+	}
+	for _, sv := range secretVars {
+		sec := sv.field(c)
+		for _, name := range sv.names {
+			if v := getenv(name); v != "" && sec.From == "" {
+				*sec = Secret{Value: v, From: name}
+			}
 		}
 	}
 	// Phoenix splits addresses into a host and ports.
@@ -221,6 +283,7 @@ func (c *Config) Validate() error {
 	if c.QueryTimeout < 0 {
 		errs = append(errs, errors.New("--query-timeout must be 0 (none) or positive"))
 	}
+	errs = append(errs, c.validateAuth()...)
 	return errors.Join(errs...)
 }
 
@@ -259,4 +322,49 @@ func (s *Size) Set(v string) error {
 	}
 	*s = Size(n * mult)
 	return nil
+}
+
+// validateAuth checks the secrets auth needs, naming the variable each
+// came from.
+func (c *Config) validateAuth() []error {
+	if !c.EnableAuth {
+		if c.MetricsAuth {
+			return []error{errors.New("--metrics-auth needs --enable-auth (LOUPE_ENABLE_AUTH=true)")}
+		}
+		return nil
+	}
+	var errs []error
+	if c.Secret.From == "" {
+		errs = append(errs, errors.New("--enable-auth needs a secret: set LOUPE_SECRET (or PHOENIX_SECRET) to at least 32 characters with a digit and a lower-case letter"))
+	} else if err := auth.ValidateSecret(c.Secret.Value); err != nil {
+		errs = append(errs, fmt.Errorf("%s %w", c.Secret.From, err))
+	}
+	if a := c.AdminSecret; a.From != "" {
+		if err := auth.ValidateSecret(a.Value); err != nil {
+			errs = append(errs, fmt.Errorf("%s %w", a.From, err))
+		} else if a.Value == c.Secret.Value {
+			errs = append(errs, fmt.Errorf("%s must differ from %s", a.From, c.Secret.From))
+		}
+	}
+	return errs
+}
+
+// exposedAddrs lists the listening addresses other machines may reach:
+// any but loopback ones.
+func (c *Config) exposedAddrs() []string {
+	var out []string
+	for _, addr := range []string{c.HTTPAddr, c.GRPCAddr} {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			continue
+		}
+		if host == "localhost" {
+			continue
+		}
+		if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+			continue
+		}
+		out = append(out, addr)
+	}
+	return out
 }

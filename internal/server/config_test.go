@@ -2,6 +2,7 @@ package server
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -107,5 +108,68 @@ func TestSize(t *testing.T) {
 	}
 	if got := Size(64 << 20).String(); got != "64MiB" {
 		t.Errorf("String = %s", got)
+	}
+}
+
+func TestAuthConfig(t *testing.T) {
+	const good = "a-good-secret-with-digits-0123456789"
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr string // "" for none
+	}{
+		{"off by default", nil, nil, ""},
+		{"on by flag", []string{"--enable-auth"}, map[string]string{"LOUPE_SECRET": good}, ""},
+		{"on by Phoenix's variables", nil, map[string]string{"PHOENIX_ENABLE_AUTH": "true", "PHOENIX_SECRET": good}, ""},
+		{"no secret", []string{"--enable-auth"}, nil, "--enable-auth needs a secret: set LOUPE_SECRET"},
+		{"short secret", nil, map[string]string{"LOUPE_ENABLE_AUTH": "true", "LOUPE_SECRET": "abc123"},
+			"LOUPE_SECRET must be at least 32 characters long (it has 6)"},
+		{"secret without a digit", nil, map[string]string{"LOUPE_ENABLE_AUTH": "true", "PHOENIX_SECRET": strings.Repeat("x", 40)},
+			"PHOENIX_SECRET must contain a digit"},
+		{"bad admin secret", []string{"--enable-auth"}, map[string]string{"LOUPE_SECRET": good, "PHOENIX_ADMIN_SECRET": "admin"},
+			"PHOENIX_ADMIN_SECRET must be at least 32 characters long"},
+		{"admin secret is the secret", []string{"--enable-auth"}, map[string]string{"LOUPE_SECRET": good, "LOUPE_ADMIN_SECRET": good},
+			"LOUPE_ADMIN_SECRET must differ from LOUPE_SECRET"},
+		{"metrics auth without auth", []string{"--metrics-auth"}, nil, "--metrics-auth needs --enable-auth"},
+		{"not a boolean", nil, map[string]string{"LOUPE_ENABLE_AUTH": "yes please"}, "LOUPE_ENABLE_AUTH"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parse(t, tc.args, tc.env)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("error %v, want %q", err, tc.wantErr)
+			}
+			if strings.Contains(err.Error(), good) || cfg.Secret.Value != "" && strings.Contains(err.Error(), cfg.Secret.Value) {
+				t.Errorf("the error shows the secret: %v", err)
+			}
+		})
+	}
+	cfg, _ := parse(t, nil, map[string]string{"LOUPE_SECRET": good, "PHOENIX_SECRET": "other", "PHOENIX_DEFAULT_ADMIN_INITIAL_PASSWORD": "pw"})
+	if cfg.Secret.Value != good || cfg.Secret.From != "LOUPE_SECRET" || cfg.InitialAdminPassword.Value != "pw" {
+		t.Errorf("secrets = %+v %+v", cfg.Secret, cfg.InitialAdminPassword)
+	}
+	if s := fmt.Sprint(cfg.Secret); strings.Contains(s, good) {
+		t.Errorf("a secret prints as %q", s)
+	}
+}
+
+func TestExposedAddrs(t *testing.T) {
+	for addrs, want := range map[[2]string]string{
+		{"127.0.0.1:6006", "127.0.0.1:4317"}: "",
+		{"localhost:6006", "[::1]:4317"}:     "",
+		{"0.0.0.0:6006", "127.0.0.1:4317"}:   "0.0.0.0:6006",
+		{":6006", "10.1.2.3:4317"}:           ":6006 10.1.2.3:4317",
+	} {
+		cfg := Config{HTTPAddr: addrs[0], GRPCAddr: addrs[1]}
+		if got := strings.Join(cfg.exposedAddrs(), " "); got != want {
+			t.Errorf("exposedAddrs(%v) = %q, want %q", addrs, got, want)
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/loupe-dev/loupe/internal/api"
+	"github.com/loupe-dev/loupe/internal/auth"
 	"github.com/loupe-dev/loupe/internal/costing"
 	"github.com/loupe-dev/loupe/internal/ingest"
 	"github.com/loupe-dev/loupe/internal/metrics"
@@ -52,6 +53,7 @@ type Server struct {
 	cert        *certificate // the listeners' TLS certificate, nil without TLS
 	api         *api.API
 	ui          *web.Handler
+	auth        *auth.Service // nil when authentication is off
 	// surfaces are the route tables of the HTTP listener: the OTLP
 	// receiver's, the REST API's, the UI's and the server's own.
 	surfaces []*route.Table
@@ -63,6 +65,9 @@ type Server struct {
 	// retentionPending is set when the retention flags could not be stored
 	// at start: Run stores them once the database takes writes.
 	retentionPending bool
+	// bootstrapPending is set when the first admin could not be created at
+	// start: Run creates it once the database takes writes.
+	bootstrapPending bool
 }
 
 // New opens the store and binds the listeners, so that a bad address or an
@@ -128,13 +133,25 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.GRPCAddr, err)
 	}
 
+	if s.auth, s.bootstrapPending, err = newAuth(ctx, st, cfg, log); err != nil {
+		s.httpLn.Close()
+		s.grpcLn.Close()
+		st.Close()
+		return nil, err
+	}
 	otlpHTTP := &otlp.HTTPHandler{Ingest: s.pipeline, MaxBodyBytes: int64(cfg.MaxBodyBytes), Slots: s.decodeSlots,
 		Budget: s.bodies, Log: log}
-	s.api = &api.API{Store: st, Ingest: s.pipeline, Costs: s.costs, Log: log, QueryTimeout: cfg.QueryTimeout}
+	s.api = &api.API{Store: st, Ingest: s.pipeline, Costs: s.costs, Auth: s.auth, Log: log, QueryTimeout: cfg.QueryTimeout}
 	s.api.Pending.Log = log
 	s.ui = web.New(web.Config{Store: st, Log: log, GRPCAddr: s.GRPCAddr(), GRPCTLS: cfg.TLS.ForGRPC(), Costs: s.costs,
-		RetentionInterval: cfg.RetentionInterval, QueryTimeout: cfg.QueryTimeout})
-	s.surfaces = []*route.Table{otlpHTTP.Handler(), s.api.Handler(), s.ui.Handler(), s.ownRoutes()}
+		RetentionInterval: cfg.RetentionInterval, QueryTimeout: cfg.QueryTimeout, Auth: s.auth, SSO: s.singleSignOn(log)})
+	// Each surface is guarded by what its routes need (see guard).
+	s.surfaces = []*route.Table{
+		otlpHTTP.Handler(s.guard(auth.HTTPOptions{})...),
+		s.api.Handler(s.guard(auth.HTTPOptions{Need: api.Access, Open: api.Open})...),
+		s.ui.Handler(s.guard(auth.HTTPOptions{Pages: true, Need: web.Access, Open: web.Open})...),
+		s.ownRoutes(),
+	}
 	s.http = &http.Server{
 		// Every request, whichever surface serves it, is marked with the
 		// version, refused when a page on another site sends it to change
@@ -152,7 +169,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	svc := &otlp.GRPCService{Ingest: s.pipeline, Slots: s.decodeSlots, Budget: s.bodies,
 		MaxRecvBytes: int(cfg.GRPCMaxRecvBytes), Log: log}
-	grpcOpts := append(svc.ServerOptions(), grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: idleTimeout}))
+	grpcOpts := append(append(svc.ServerOptions(), s.grpcGuard()...),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: idleTimeout}))
 	if cfg.TLS.ForGRPC() {
 		grpcOpts = append(grpcOpts, grpc.Creds(credentials.NewTLS(tlsConfig.Clone())))
 	}
@@ -198,7 +216,7 @@ func (s *Server) ownRoutes() *route.Table {
 		route.Handle("GET /metrics", s.metrics.Handler()),
 		route.HandleFunc("GET /healthz", healthz),
 		route.HandleFunc("GET /readyz", s.readyz),
-	})
+	}, s.ownGuard()...)
 }
 
 func healthz(w http.ResponseWriter, r *http.Request) {
@@ -316,6 +334,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.log.Info(fmt.Sprintf("loupe %s listening on %s (UI, REST, OTLP/HTTP) and %s (%s)%s; data in %s",
 		Version, s.HTTPURL(), s.GRPCAddr(), grpcAs, clients, s.dbWhere))
+	s.warnIfOpen()
 
 	pipelineCtx, stopPipeline := context.WithCancel(context.Background())
 	defer stopPipeline()
@@ -357,9 +376,20 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	if s.retentionPending {
 		g.Go(func() error {
-			s.storeRetentionFlags(gctx)
+			s.whenWritable(gctx, "store the default retention policy of the flags", func(ctx context.Context) error {
+				return applyDefaultRetention(ctx, s.store, s.cfg)
+			})
 			return nil
 		})
+	}
+	if s.auth != nil {
+		g.Go(func() error { return s.auth.Run(gctx) })
+		if s.bootstrapPending {
+			g.Go(func() error {
+				s.whenWritable(gctx, "create the first admin", s.auth.Bootstrap)
+				return nil
+			})
+		}
 	}
 	g.Go(func() error {
 		<-gctx.Done()
@@ -379,9 +409,11 @@ func (s *Server) Run(ctx context.Context) error {
 	return err
 }
 
-// storeRetentionFlags stores the default retention policy of the flags
-// once the database takes writes, trying as often as ingest checks it.
-func (s *Server) storeRetentionFlags(ctx context.Context) {
+// whenWritable runs write once the database takes writes, trying as often
+// as ingest checks it, and logs how it went: what needed writes at start
+// (the retention flags, the first admin) is done this way when the
+// database took none then.
+func (s *Server) whenWritable(ctx context.Context, what string, write func(context.Context) error) {
 	tick := time.NewTicker(ingest.DefaultCheckInterval)
 	defer tick.Stop()
 	for {
@@ -390,13 +422,13 @@ func (s *Server) storeRetentionFlags(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		err := applyDefaultRetention(ctx, s.store, s.cfg)
+		err := write(ctx)
 		if err == nil {
-			s.log.Info("stored the default retention policy of the flags")
+			s.log.Info("done now that the database takes writes: " + what)
 			return
 		}
 		if !errors.Is(err, store.ErrUnavailable) && ctx.Err() == nil {
-			s.log.Error("store the default retention policy of the flags", "err", err)
+			s.log.Error(what, "err", err)
 			return
 		}
 	}

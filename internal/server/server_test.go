@@ -16,11 +16,14 @@ import (
 
 // newTestServer starts nothing: it opens a fresh SQLite store and returns
 // the server with its handler, for requests made in process.
-func newTestServer(t *testing.T) (*Server, http.Handler) {
+func newTestServer(t *testing.T, options ...func(*Config)) (*Server, http.Handler) {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.HTTPAddr, cfg.GRPCAddr = "127.0.0.1:0", "127.0.0.1:0"
+	for _, o := range options {
+		o(&cfg)
+	}
 	s, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

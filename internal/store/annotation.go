@@ -35,9 +35,26 @@ type Annotation struct {
 	AnnotatorKind    string          // HUMAN, LLM or CODE
 	Identifier       string
 	Source           string // API or APP
-	UserID           int64  // 0 when none
-	CreatedAt        int64
-	UpdatedAt        int64
+	// Who made it, when authentication is on (package auth's
+	// Principal.Author): the user's id and name (the name "system" for the
+	// admin secret), and the API key it came through, if any.
+	UserID    int64 // 0 when none
+	UserName  string
+	KeyName   string
+	CreatedAt int64
+	UpdatedAt int64
+}
+
+// Author names who made a: "alice", "alice (key ci)", "key ingest" for a
+// system key, or "" when no one was logged in.
+func (a Annotation) Author() string {
+	switch {
+	case a.KeyName == "":
+		return a.UserName
+	case a.UserName == "":
+		return "key " + a.KeyName
+	}
+	return a.UserName + " (key " + a.KeyName + ")"
 }
 
 // EntityID is the id of the annotated entity, as clients name it.

@@ -36,6 +36,7 @@ type Store interface {
 	Settings
 	Retention // in retention.go
 	Searcher  // in search.go
+	AuthStore // in auth.go
 	WriteChecker
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/loupe-dev/loupe/internal/auth"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -98,6 +99,7 @@ func (h *Handler) saveAnnotation(w http.ResponseWriter, r *http.Request, t annot
 		http.Error(w, err.Error(), http.StatusUnprocessableEntity)
 		return
 	}
+	a.UserID, a.UserName, a.KeyName = auth.FromContext(r.Context()).Author()
 	switch t.kind {
 	case store.TraceAnnotation:
 		a.TraceID = t.entityID

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loupe-dev/loupe/internal/auth"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -170,4 +171,27 @@ func abbreviate(s string) string {
 		return s[:200] + "…"
 	}
 	return s
+}
+
+// TestAnnotationAuthor: with authentication on, an annotation made in the
+// UI records who made it, and the list shows it.
+func TestAnnotationAuthor(t *testing.T) {
+	e := newEnv(t)
+	e.write(agentRun("support-bot", agentTrace, "conv-1", time.Now().Add(-time.Hour))...)
+	mux := e.mux
+	who := &auth.Principal{Kind: auth.KindSession, Role: auth.RoleMember, UserID: 4, Username: "alice"}
+	e.mux = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), who)))
+	})
+	rec := e.post("/projects/support-bot/spans/"+llmSpan+"/annotations", url.Values{"note": {"looks off"}}, "X-Loupe-Fragment", "1")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("note = %d\n%s", rec.Code, rec.Body)
+	}
+	anns := e.annotations(store.SpanAnnotation, llmSpan)
+	if len(anns) != 1 || anns[0].UserID != 4 || anns[0].Author() != "alice" {
+		t.Fatalf("stored %+v", anns)
+	}
+	if !strings.Contains(rec.Body.String(), `<span class="author" title="who made it">alice</span>`) {
+		t.Errorf("the annotation list does not say who made it:\n%s", rec.Body)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/loupe-dev/loupe/internal/auth"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -64,10 +65,16 @@ type annotationsBlock struct {
 	Items   []annotationView // newest first
 	Chips   []annChip
 	Thumb   string // the current thumbs label: up, down or ""
+	// ReadOnly leaves the forms out, for a principal who may not write.
+	ReadOnly bool
 }
 
-// OtherChips are the chips but the one the thumbs buttons already show.
+// OtherChips are the chips but the one the thumbs buttons already show
+// (all of them when there are no buttons).
 func (b *annotationsBlock) OtherChips() []annChip {
+	if b.ReadOnly {
+		return b.Chips
+	}
 	var out []annChip
 	for _, c := range b.Chips {
 		if !(c.Name == thumbsName && c.Thumb != "" && c.Thumb == b.Thumb) {
@@ -84,7 +91,7 @@ func (b *annotationsBlock) Count() int { return len(b.Items) }
 func (b *annotationsBlock) KindLabel() string { return string(b.Kind) }
 
 func (h *Handler) annotationsBlock(ctx context.Context, kind store.AnnotationKind, projectID int64, entityID, postURL string, compact bool) (*annotationsBlock, error) {
-	b := &annotationsBlock{Kind: kind, PostURL: postURL, Compact: compact}
+	b := &annotationsBlock{Kind: kind, PostURL: postURL, Compact: compact, ReadOnly: auth.Allowed(ctx, auth.Write) != nil}
 	anns, err := h.store.Annotations(ctx, store.AnnotationQuery{
 		Kind: kind, ProjectID: projectID, EntityIDs: []string{entityID}, Limit: maxEntityAnnotations,
 	})

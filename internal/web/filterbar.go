@@ -19,12 +19,16 @@ import (
 // a person, and a URL of megabytes is not one.
 const maxFilterLength = 4 << 10
 
-// listFilter is the filter bar of the Traces and Spans tabs: an expression
-// in the filter language (?filter=) and full-text search words (?q=).
+// listFilter is the filter bar of the Traces, Spans and Sessions tabs: an
+// expression in the filter language (?filter=) and, on Traces and Spans,
+// full-text search words (?q=).
 type listFilter struct {
 	Expr   string
 	Search string
-	// Roots is set on the Traces tab, where both apply to root spans.
+	// Grain is what the expression selects: each tab takes Phoenix's
+	// filter of its rows, checked and compiled by package query.
+	Grain filterGrain
+	// Roots is set on the Traces tab, where the search applies to root spans.
 	Roots bool
 	// Err says why Expr is not applied; the list then shows what it would
 	// without it, so the page stays usable while the filter is fixed.
@@ -34,10 +38,33 @@ type listFilter struct {
 	parsed    query.Expr
 }
 
-func (h *Handler) listFilter(ctx context.Context, q url.Values, projectID int64, roots bool) listFilter {
-	f := listFilter{Expr: strings.TrimSpace(q.Get("filter")), Search: strings.TrimSpace(q.Get("q")), Roots: roots}
+// filterGrain names the filter language of a tab: Phoenix has one for
+// spans, one for traces and one for sessions, in the same syntax.
+type filterGrain string
+
+const (
+	spanFilter    filterGrain = "span"
+	traceFilter   filterGrain = "trace"
+	sessionFilter filterGrain = "session"
+)
+
+// grainParam is the grain /filter/check is asked about; spans by default.
+func grainParam(s string) filterGrain {
+	switch g := filterGrain(s); g {
+	case traceFilter, sessionFilter:
+		return g
+	}
+	return spanFilter
+}
+
+func (h *Handler) listFilter(ctx context.Context, q url.Values, projectID int64, g filterGrain) listFilter {
+	f := listFilter{Expr: strings.TrimSpace(q.Get("filter")), Grain: g, Roots: g == traceFilter}
+	if g != sessionFilter {
+		// Sessions keep no text index of their own.
+		f.Search = strings.TrimSpace(q.Get("q"))
+	}
 	if f.Expr != "" {
-		f.parsed, f.Err = parseFilter(f.Expr)
+		f.parsed, f.Err = parseFilter(f.Expr, g)
 	}
 	if f.Search != "" {
 		lag, err := h.store.SearchLag(ctx, projectID)
@@ -49,15 +76,23 @@ func (h *Handler) listFilter(ctx context.Context, q url.Values, projectID int64,
 	return f
 }
 
-// parseFilter parses and checks a filter, reporting any problem as a
-// *query.Error the bar can show.
-func parseFilter(src string) (query.Expr, *query.Error) {
+// parseFilter parses and checks a filter of grain g, reporting any problem
+// as a *query.Error the bar can show: the checks are the API's, so the bar
+// says what GET …/spans, …/traces or …/sessions?filter= would.
+func parseFilter(src string, g filterGrain) (query.Expr, *query.Error) {
 	if utf8.RuneCountInString(src) > maxFilterLength {
 		return nil, &query.Error{Msg: "the filter is too long", Hint: "a filter is at most 4096 characters"}
 	}
+	check := query.Check
+	switch g {
+	case traceFilter:
+		check = query.CheckTraces
+	case sessionFilter:
+		check = query.CheckSessions
+	}
 	e, err := query.Parse(src)
 	if err == nil {
-		err = query.Check(e)
+		err = check(e)
 	}
 	if err == nil {
 		return e, nil
@@ -115,19 +150,33 @@ var spanExamples = []filterExample{
 }
 
 var traceExamples = []filterExample{
+	{`error_count > 0`, "a span failed"},
 	{`latency_ms > 10000`, "requests slower than 10 s"},
-	{`status_code == 'ERROR'`, "root span failed"},
-	{`'refund' in input.value`, "input mentions a word"},
-	{`cumulative_llm_token_count_total > 1000`, "over 1 000 LLM tokens"},
+	{`num_spans > 100 and llm_span_count > 10`, "long agent runs"},
+	{`'refund' in input`, "input mentions a word"},
+	{`token_count_total > 1000`, "over 1 000 LLM tokens"},
+	{`total_cost > 0.05`, "cost over 5 cents"},
 	{`user.id == 'alice'`, "one user"},
-	{`trace_annotations['thumbs'].label == 'down'`, "trace thumbs down"},
-	{`annotations['correctness'].label == 'incorrect'`, "root judged incorrect"},
+	{`trace_annotations['thumbs'].label == 'down'`, "thumbs down"},
+}
+
+var sessionExamples = []filterExample{
+	{`num_traces_with_error > 0`, "a trace failed"},
+	{`num_traces > 5`, "long conversations"},
+	{`duration_ms > 600000`, "longer than 10 min"},
+	{`'refund' in any_input`, "a turn mentions a word"},
+	{`total_cost > 0.5`, "cost over 50 cents"},
+	{`user.id == 'alice'`, "one user"},
+	{`session_annotations['csat'].score < 3`, "unhappy customers"},
 }
 
 // Examples lists the examples for the tab.
 func (f listFilter) Examples() []filterExample {
-	if f.Roots {
+	switch f.Grain {
+	case traceFilter:
 		return traceExamples
+	case sessionFilter:
+		return sessionExamples
 	}
 	return spanExamples
 }
@@ -142,10 +191,12 @@ func (f listFilter) spanQuery(page projectPage, cursor string) store.SpanQuery {
 		ProjectID: page.P.ID,
 		StartTime: page.Range.StartNs(),
 		EndTime:   page.Range.EndNs(),
-		Filter:    f.parsed,
 		Search:    f.Search,
 		RootsOnly: f.Roots,
 		Limit:     pageSize + 1,
+	}
+	if f.Grain == spanFilter {
+		q.Filter = f.parsed
 	}
 	start, row, pair := parseListCursor(cursor)
 	if f.Search == "" {
@@ -179,7 +230,7 @@ func (h *Handler) checkFilter(w http.ResponseWriter, r *http.Request) {
 	v := verdict{OK: true}
 	raw := r.URL.Query().Get("filter")
 	if src := strings.TrimSpace(raw); src != "" {
-		if _, qe := parseFilter(src); qe != nil {
+		if _, qe := parseFilter(src, grainParam(r.URL.Query().Get("grain"))); qe != nil {
 			v = verdict{Column: qe.Column, Msg: qe.Msg, Hint: qe.Hint}
 			if v.Column > 0 {
 				// The column counts in the text as typed, before trimming.

@@ -60,21 +60,77 @@ func TestFilterSpans(t *testing.T) {
 
 func data(id string) string { return `data-id="` + id + `"` }
 
-func TestFilterTracesByRoot(t *testing.T) {
+// TestFilterTraces: the Traces tab takes Phoenix's trace filter, over the
+// roll-ups of each trace, with the span filter's errors and hints.
+func TestFilterTraces(t *testing.T) {
 	e := newEnv(t)
 	now := time.Now()
 	e.write(agentRun("support-bot", agentTrace, "conv-1", now.Add(-2*time.Hour))...)
 	other := agentRun("support-bot", traceIDn(2), "conv-2", now.Add(-time.Hour))
 	other[0].Attributes = append(other[0].Attributes[:1], str("input.value", "Where is my parcel?"))
-	e.write(other...)
+	e.write(other[:4]...) // without the failing call
+	if err := e.store.WaitIndexed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, query  string
+		want, unwant []string
+	}{
+		{"errors", "filter=" + url.QueryEscape("error_count > 0"),
+			[]string{data(agentTrace), "Traces that match", `aria-label="Sort"`, `data-grain="trace"`},
+			[]string{data(traceIDn(2)), "The filter is not applied"}},
+		{"root input", "filter=" + url.QueryEscape("'REFUND' in input"),
+			[]string{data(agentTrace)}, []string{data(traceIDn(2))}},
+		{"roll-ups, sorted", "filter=" + url.QueryEscape("num_spans >= 4 and llm_span_count > 0") + "&sort=latency&dir=asc",
+			[]string{data(agentTrace), data(traceIDn(2)), `llm_span_count&#43;%3E&#43;0&amp;sort=latency" aria-current="true">Fastest`}, nil},
+		{"a span filter's name", "filter=" + url.QueryEscape("status_code == 'ERROR'"),
+			[]string{"unknown name &#39;status_code&#39;", "at column 1", "<mark>status_code</mark>",
+				`aria-invalid="true" data-error-column="1"`, "The filter is not applied: the list shows every trace",
+				data(agentTrace), data(traceIDn(2))}, nil},
+		{"misspelt", "filter=" + url.QueryEscape("error_cont > 0"),
+			[]string{"did you mean &#39;error_count&#39;?"}, nil},
+		{"another grain's annotations", "filter=" + url.QueryEscape("annotations['x'].label == 'y'"),
+			[]string{"use trace_annotations[...] for the trace&#39;s annotations"}, nil},
+		{"search and filter", "q=refund&filter=" + url.QueryEscape("error_count > 0"),
+			[]string{data(agentTrace), "Traces whose <b>root span</b> has the words, of those the traces that match the filter"},
+			[]string{data(traceIDn(2)), `aria-label="Sort"`}},
+		{"search, filtered out", "q=parcel&filter=" + url.QueryEscape("error_count > 0"),
+			[]string{"No trace in this time range matches"}, []string{data(agentTrace), data(traceIDn(2))}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body := e.mustGet("/projects/support-bot?" + tc.query)
+			contains(t, tc.name, body, tc.want...)
+			lacks(t, tc.name, body, tc.unwant...)
+		})
+	}
+}
 
-	body := e.mustGet("/projects/support-bot?filter=" + url.QueryEscape("'REFUND' in input.value"))
-	contains(t, "root filter", body, data(agentTrace), "Traces whose <b>root span</b> matches", "Newest first")
-	lacks(t, "root filter", body, data(traceIDn(2)), `aria-label="Sort"`)
-
-	// A filter on a child span's column matches no root.
-	body = e.mustGet("/projects/support-bot?filter=" + url.QueryEscape("span_kind == 'LLM'"))
-	contains(t, "no root matches", body, "No trace in this time range has a root span that matches")
+// TestFilterSessions: the Sessions tab takes Phoenix's session filter.
+func TestFilterSessions(t *testing.T) {
+	e := newEnv(t)
+	now := time.Now()
+	e.write(agentRun("support-bot", agentTrace, "conv-1", now.Add(-2*time.Hour))...)
+	e.write(agentRun("support-bot", traceIDn(2), "conv-2", now.Add(-time.Hour))[:4]...)
+	tests := []struct {
+		name, filter string
+		want, unwant []string
+	}{
+		{"with an error", "num_traces_with_error > 0",
+			[]string{`data-id="conv-1"`, "Sessions that match", `data-grain="session"`, "num_traces_with_error &gt; 0"},
+			[]string{`data-id="conv-2"`, `name="q"`}},
+		{"none", "num_traces > 1", []string{"No session in this time range matches"}, []string{`data-id="conv-1"`}},
+		{"a trace filter's name", "error_count > 0",
+			[]string{"unknown name &#39;error_count&#39;", "The filter is not applied: the list shows every session",
+				`data-id="conv-1"`, `data-id="conv-2"`}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body := e.mustGet("/projects/support-bot/sessions?filter=" + url.QueryEscape(tc.filter))
+			contains(t, tc.name, body, tc.want...)
+			lacks(t, tc.name, body, tc.unwant...)
+		})
+	}
 }
 
 func TestFilterPaging(t *testing.T) {
@@ -131,9 +187,15 @@ func TestCheckFilter(t *testing.T) {
 		{"span_kind == 'LLM'", `{"ok":true}`},
 		{"  latncy_ms > 1", `{"ok":false,"column":3,"message":"unknown name 'latncy_ms'","hint":"did you mean 'latency_ms'?"}`},
 		{"name ==", `{"ok":false,"column":8,"message":"expected a value after '=='"}`},
+		{"error_count > 0", `{"ok":false,"column":1,"message":"unknown name 'error_count'","hint":"to compare with text, quote it: 'error_count'"}`},
+		{"error_count > 0&grain=trace", `{"ok":true}`},
+		{"num_traces_with_error > 0&grain=trace", `{"ok":false,"column":1,"message":"unknown name 'num_traces_with_error'","hint":"to compare with text, quote it: 'num_traces_with_error'"}`},
+		{"num_traces_with_error > 0&grain=session", `{"ok":true}`},
+		{"span_kind == 'LLM'&grain=other", `{"ok":true}`},
 	}
 	for _, tc := range tests {
-		code, body := e.get("/filter/check?filter=" + url.QueryEscape(tc.filter))
+		filter, grain, _ := strings.Cut(tc.filter, "&")
+		code, body := e.get("/filter/check?filter=" + url.QueryEscape(filter) + "&" + grain)
 		if code != 200 || strings.TrimSpace(body) != tc.want {
 			t.Errorf("check %q = %d %s, want %s", tc.filter, code, body, tc.want)
 		}
@@ -201,5 +263,52 @@ func TestPyString(t *testing.T) {
 		if err := query.Validate(fmt.Sprintf("annotations[%s].label == 'x'", got)); err != nil {
 			t.Errorf("pyString(%q) = %s does not parse: %v", in, got, err)
 		}
+	}
+}
+
+// TestErrorsToggle: the Traces tab's errors toggle keeps the traces with a
+// failed span, with or without a filter or search, and every ERRORS figure
+// opens it.
+func TestErrorsToggle(t *testing.T) {
+	e := newEnv(t)
+	now := time.Now()
+	e.write(agentRun("support-bot", agentTrace, "conv-1", now.Add(-2*time.Hour))...)
+	e.write(agentRun("support-bot", traceIDn(2), "conv-2", now.Add(-time.Hour))[:4]...)
+	if err := e.store.WaitIndexed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	errorsLink := `href="/projects/support-bot?errors=1&amp;range=24h"`
+	tests := []struct {
+		name, path   string
+		want, unwant []string
+	}{
+		{"toggle", "/projects/support-bot?errors=1",
+			[]string{data(agentTrace), `aria-current="true" data-errors-toggle>Errors`},
+			[]string{data(traceIDn(2))}},
+		{"off", "/projects/support-bot",
+			[]string{data(agentTrace), data(traceIDn(2)), `href="/projects/support-bot?errors=1" data-errors-toggle>Errors`}, nil},
+		{"with a filter", "/projects/support-bot?errors=1&filter=" + url.QueryEscape("num_spans >= 4"),
+			[]string{data(agentTrace), "Traces that match"}, []string{data(traceIDn(2))}},
+		{"filtered out", "/projects/support-bot?errors=1&filter=" + url.QueryEscape("num_spans > 10"),
+			[]string{"No trace in this time range matches and failed"}, []string{data(agentTrace)}},
+		{"with a search", "/projects/support-bot?errors=1&q=policy",
+			[]string{data(agentTrace)}, []string{data(traceIDn(2))}},
+		{"none failed", "/projects/support-bot?errors=1&range=15m",
+			[]string{"No trace that started in this time range failed"}, nil},
+		{"header, traces", "/projects/support-bot?range=24h&sort=latency&filter=" + url.QueryEscape("num_spans > 1"),
+			[]string{`<a class="statlink" ` + errorsLink}, nil},
+		{"header, spans", "/projects/support-bot/spans?range=24h&kind=LLM", []string{errorsLink}, nil},
+		{"header, sessions", "/projects/support-bot/sessions?range=24h", []string{errorsLink}, nil},
+		{"header, metrics", "/projects/support-bot/metrics?range=24h", []string{errorsLink}, nil},
+		{"home", "/?range=24h", []string{errorsLink}, nil},
+		{"tabs leave the filter", "/projects/support-bot/spans?filter=" + url.QueryEscape("span_kind == 'LLM'"),
+			[]string{`<a href="/projects/support-bot">Traces</a>`, `<a href="/projects/support-bot/sessions">Sessions</a>`}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body := e.mustGet(tc.path)
+			contains(t, tc.name, body, tc.want...)
+			lacks(t, tc.name, body, tc.unwant...)
+		})
 	}
 }

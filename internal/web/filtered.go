@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/loupe-dev/loupe/internal/query"
@@ -32,13 +33,23 @@ func (h *Handler) filteredSpans(ctx context.Context, sp *spansPage) error {
 	sp.Spans = make([]store.SpanRow, len(recs))
 	for i, r := range recs {
 		sp.Spans[i] = spanRowOf(r)
+		if r.StatusCode == span.StatusError {
+			// The record is at hand: no lookup for its error.
+			if sp.Failures == nil {
+				sp.Failures = make(map[string]*rowError)
+			}
+			sp.Failures[r.SpanID] = errorOf(r)
+		}
 	}
 	return nil
 }
 
-// filteredTraces reads one page of the Traces tab through the filter bar:
-// the traces whose root span matches, newest root first.
-func (h *Handler) filteredTraces(ctx context.Context, tp *tracesPage) error {
+// searchedTraces reads one page of the Traces tab searched for words: the
+// traces whose root span holds them, newest received first, through the
+// full-text index. A trace filter and the errors toggle then apply to that
+// page's traces, read in one query by their ids (a page of the search may
+// so show fewer rows than a full one: its paging is the search's).
+func (h *Handler) searchedTraces(ctx context.Context, tp *tracesPage, tq store.TraceQuery) error {
 	recs, err := h.store.Spans(ctx, tp.Filter.spanQuery(tp.projectPage, tp.URL.Get("cursor")))
 	if err != nil {
 		return err
@@ -47,15 +58,35 @@ func (h *Handler) filteredTraces(ctx context.Context, tp *tracesPage) error {
 		tp.Next = tp.URL.With("cursor", tp.Filter.nextCursor(recs[pageSize]))
 		recs = recs[:pageSize]
 	}
+	if len(recs) == 0 {
+		return nil
+	}
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = pyString(r.TraceID)
+	}
+	byID, err := query.Parse("trace_id in [" + strings.Join(ids, ", ") + "]")
+	if err != nil {
+		return fmt.Errorf("list the searched traces: %w", err)
+	}
+	if tp.Filter.parsed != nil {
+		byID = &query.BoolExpr{Op: query.And, X: byID, Y: tp.Filter.parsed}
+	}
+	// The page is the search's: neither its time range (which bounded the
+	// root spans) nor its cursor apply to the traces again.
+	tq.StartTime, tq.EndTime, tq.Cursor, tq.Filter, tq.Limit = 0, 0, 0, byID, len(recs)
+	traces, err := h.store.Traces(ctx, tq)
+	if err != nil {
+		return err
+	}
+	found := make(map[string]store.Trace, len(traces))
+	for _, t := range traces {
+		found[t.TraceID] = t
+	}
 	for _, r := range recs {
-		t, err := h.store.TraceInfo(ctx, r.TraceID)
-		if errors.Is(err, store.ErrNotFound) {
-			continue // deleted since
+		if t, ok := found[r.TraceID]; ok { // else filtered out, or deleted since
+			tp.Traces = append(tp.Traces, t)
 		}
-		if err != nil {
-			return err
-		}
-		tp.Traces = append(tp.Traces, t)
 	}
 	return nil
 }

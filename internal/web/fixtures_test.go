@@ -24,15 +24,23 @@ type testEnv struct {
 
 func newEnv(t testing.TB) *testEnv {
 	t.Helper()
+	st, log := openTestStore(t)
+	h := New(Config{Store: st, Log: log, GRPCAddr: "0.0.0.0:4317", PollInterval: 20 * time.Millisecond})
+	mux := h.Handler()
+	return &testEnv{t: t, store: st, h: h, mux: mux}
+}
+
+// openTestStore opens a SQLite store in a temporary directory, logging to
+// the test.
+func openTestStore(t testing.TB) (*sqlite.Store, *slog.Logger) {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	st, err := sqlite.Open(context.Background(), t.TempDir(), log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	h := New(Config{Store: st, Log: log, GRPCAddr: "0.0.0.0:4317", PollInterval: 20 * time.Millisecond})
-	mux := h.Handler()
-	return &testEnv{t: t, store: st, h: h, mux: mux}
+	return st, log
 }
 
 func (e *testEnv) write(spans ...span.Span) {

@@ -5,7 +5,10 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
+	"unicode/utf8"
 
+	"github.com/loupe-dev/loupe/internal/auth"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -27,7 +30,55 @@ type frame struct {
 	// Now is when the page's data was read (unix ns): the live stream sends
 	// at once any change made since, which the page would otherwise miss.
 	Now int64
+	// Bare leaves the top bar's navigation out, on the pages a person sees
+	// before they may see the rest: logging in, choosing a password.
+	Bare bool
+	// Who is the person logged in, for the top bar's menu; nil when
+	// authentication is off.
+	Who *who
 }
+
+// who is a principal as the top bar's menu shows it.
+type who struct {
+	Name      string // "alice", or a key's name
+	Role      string // "Admin", "Member", "Viewer", "System"
+	CanWrite  bool
+	CanManage bool
+	// Person is someone logged in to the UI, who has a settings page and
+	// logs out; a key sent by a program has neither.
+	Person bool
+	// MustChangePassword hides the way to anything but choosing one.
+	MustChangePassword bool
+	Initial            string // the avatar's letter
+	RoleClass          string // the role badge's colour
+}
+
+func whoOf(p *auth.Principal) *who {
+	if p == nil {
+		return nil
+	}
+	w := &who{Name: p.String(), Role: roleName(p.Role), CanWrite: p.Can(auth.Write), CanManage: p.Can(auth.Manage),
+		Person: p.Human(), MustChangePassword: p.MustChangePassword, RoleClass: strings.ToLower(string(p.Role))}
+	if r, _ := utf8.DecodeRuneInString(w.Name); r != utf8.RuneError {
+		w.Initial = strings.ToUpper(string(r))
+	}
+	return w
+}
+
+// roleName is a role as sentences say it.
+func roleName(r auth.Role) string {
+	if r == "" {
+		return ""
+	}
+	return string(r[0]) + strings.ToLower(string(r[1:]))
+}
+
+// CanWrite reports whether the page may offer forms that change data:
+// always when authentication is off.
+func (f frame) CanWrite() bool { return f.Who == nil || f.Who.CanWrite }
+
+// CanManage reports whether the page may offer server-wide settings.
+func (f frame) CanManage() bool { return f.Who == nil || f.Who.CanManage }
 
 // maxSwitcherProjects bounds the project switcher; more are on the home page.
 const maxSwitcherProjects = 200
@@ -39,6 +90,7 @@ func (h *Handler) frame(ctx context.Context, r *http.Request, title, project str
 		Range:   parseTimeRange(r.URL.Query(), h.now()),
 		URL:     pageURL{Path: r.URL.Path, Query: r.URL.Query()},
 		Now:     h.now().UnixNano(),
+		Who:     whoOf(auth.FromContext(r.Context())),
 	}
 	ps, err := h.store.Projects(ctx, store.ProjectQuery{Limit: maxSwitcherProjects})
 	if err != nil {
@@ -49,6 +101,13 @@ func (h *Handler) frame(ctx context.Context, r *http.Request, title, project str
 	}
 	sort.Strings(f.Projects)
 	return f
+}
+
+// bareFrame is the frame of a page that stands alone: no project list,
+// which a person not yet logged in may not see.
+func (h *Handler) bareFrame(r *http.Request, title string) frame {
+	return frame{Title: title, URL: pageURL{Path: r.URL.Path, Query: r.URL.Query()}, Now: h.now().UnixNano(),
+		Bare: true, Who: whoOf(auth.FromContext(r.Context()))}
 }
 
 // pageURL builds links that change one thing about the current page and

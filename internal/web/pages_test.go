@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/loupe-dev/loupe/internal/span"
+	"github.com/loupe-dev/loupe/internal/web/view"
 )
 
 func TestFirstRun(t *testing.T) {
@@ -139,7 +140,7 @@ func TestTracePage(t *testing.T) {
 	contains(t, "trace", body,
 		"agent.run", "18.4 s", "4.2 s", "tool.search_docs", "retrieval",
 		`data-id="`+badSpan+`"`, `class="row err"`, `class="row err-below"`, // the error and its ancestor
-		`aria-selected="true" data-id="`+rootSpan+`"`, // the root is selected by default
+		`aria-selected="true" data-id="`+badSpan+`"`, // the failing span is selected by default
 		"Export JSON", "/traces/"+agentTrace+"/export",
 		`--l:0.00;--w:100.00`) // the root's bar spans the axis
 	// The selected span: an LLM call, rendered as a transcript.
@@ -151,7 +152,58 @@ func TestTracePage(t *testing.T) {
 	body = e.mustGet("/projects/support-bot/traces/" + agentTrace + "?span=" + docSpan)
 	contains(t, "retriever span", body, "doc-7", "0.92", "Refunds are accepted within 30 days.", "--w:100.00")
 	body = e.mustGet("/projects/support-bot/traces/" + agentTrace + "?span=" + badSpan + "&tab=events")
-	contains(t, "error span", body, "RateLimitError", "Traceback", `class="errmsg"`, "rate limited")
+	contains(t, "error span", body, "RateLimitError", "Traceback", "rate limited")
+	// The status message repeats the exception's: the error shows once.
+	lacks(t, "error span", body, `class="errmsg"`)
+}
+
+// TestTraceOpening: a trace opens on its first failing span, else its
+// first LLM call, else its root, unless the link names a span.
+func TestTraceOpening(t *testing.T) {
+	e := newEnv(t)
+	now := time.Now()
+	e.write(agentRun("support-bot", agentTrace, "conv-1", now)...)
+	ok := agentRun("support-bot", traceIDn(2), "conv-2", now)[:4]
+	e.write(ok...)
+	noLLM := agentRun("support-bot", traceIDn(3), "conv-3", now)
+	e.write(noLLM[0], noLLM[2], noLLM[3])
+	tests := []struct{ name, path, want string }{
+		{"failing", agentTrace, badSpan},
+		{"from the list", agentTrace + "?range=24h", badSpan},
+		{"no failure", traceIDn(2), ok[1].SpanID},
+		{"no LLM call", traceIDn(3), noLLM[0].SpanID},
+		{"named", agentTrace + "?span=" + docSpan, docSpan},
+		{"named, not in the trace", agentTrace + "?span=" + ok[1].SpanID, badSpan},
+	}
+	for _, tc := range tests {
+		body := e.mustGet("/projects/support-bot/traces/" + tc.path)
+		contains(t, tc.name, body, `aria-selected="true" data-id="`+tc.want+`"`, `data-span="`+tc.want+`"`)
+	}
+}
+
+// TestStatusMessageOnce: the status message shows when it says more than
+// the span's exceptions.
+func TestStatusMessageOnce(t *testing.T) {
+	x := []view.Exception{{Type: "RateLimitError", Message: "rate limited"}}
+	tests := []struct {
+		msg  string
+		exs  []view.Exception
+		want string
+	}{
+		{"rate limited", x, ""},
+		{"RateLimitError: rate limited", x, ""},
+		{"RateLimitError", x, ""},
+		{"upstream said 429", x, "upstream said 429"},
+		{"timed out", nil, "timed out"},
+		{"", x, ""},
+	}
+	for _, tc := range tests {
+		d := &spanDetail{V: &view.Span{Exceptions: tc.exs}}
+		d.Rec.StatusMessage = tc.msg
+		if got := d.StatusMessage(); got != tc.want {
+			t.Errorf("StatusMessage(%q) = %q, want %q", tc.msg, got, tc.want)
+		}
+	}
 }
 
 func TestTraceRedirects(t *testing.T) {

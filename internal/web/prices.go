@@ -125,6 +125,7 @@ func (h *Handler) renderPrices(w http.ResponseWriter, r *http.Request, status in
 	ctx := r.Context()
 	page := pricesPage{frame: h.frame(ctx, r, "Model prices", ""), Unit: pricing.Unit, Editable: h.reports.costs != nil,
 		Classes: tokenClasses, Form: form, Flash: flash}
+	page.Editable = page.Editable && page.CanWrite()
 	t := h.priceTable()
 	models, err := h.store.Models(ctx)
 	if err != nil {

@@ -59,7 +59,12 @@ type tracesPage struct {
 	Sort   string // "start_time" or "latency"
 	Asc    bool
 	Filter listFilter
+	// Errors keeps the traces with a failed span: the trace filter
+	// error_count > 0, on the roll-up kept with each trace.
+	Errors bool
 	Chips  map[string][]annChip // annotations by trace id
+	// Failures are the first failures of the listed traces, by trace id.
+	Failures map[string]*rowError
 }
 
 func (h *Handler) projectTraces(w http.ResponseWriter, r *http.Request) {
@@ -77,20 +82,30 @@ func (h *Handler) projectTraces(w http.ResponseWriter, r *http.Request) {
 		Cursor:    cursorParam(r),
 		Limit:     pageSize + 1,
 	}
-	tp := tracesPage{projectPage: page, Sort: "start_time", Asc: tq.Ascending}
+	tp := tracesPage{projectPage: page, Sort: "start_time", Asc: tq.Ascending, Errors: q.Get("errors") == "1"}
+	if tp.Errors {
+		tq.Errors = store.ErrorsOnly
+	}
 	if q.Get("sort") == "latency" {
 		tq.Sort, tp.Sort = store.SortLatency, "latency"
 	}
 	ctx := r.Context()
-	tp.Filter = h.listFilter(ctx, q, page.P.ID, true)
-	if tp.Filter.Active() {
-		err := h.filteredTraces(ctx, &tp)
+	tp.Filter = h.listFilter(ctx, q, page.P.ID, traceFilter)
+	if tp.Filter.Search != "" {
+		err := h.searchedTraces(ctx, &tp, tq)
 		if err == nil || !tp.Filter.refused(err) {
 			h.renderTraces(w, r, tp, err)
 			return
 		}
 	}
+	// A trace filter reads the roll-ups kept with each trace, so the list
+	// keeps its order and its index-range pages.
+	tq.Filter = tp.Filter.parsed
 	traces, err := h.store.Traces(ctx, tq)
+	if err != nil && tq.Filter != nil && tp.Filter.refused(err) {
+		tq.Filter = nil
+		traces, err = h.store.Traces(ctx, tq)
+	}
 	if err == nil && len(traces) > pageSize {
 		tp.Next = page.URL.With("cursor", strconv.FormatInt(traces[pageSize].RowID, 10))
 		traces = traces[:pageSize]
@@ -103,6 +118,9 @@ func (h *Handler) projectTraces(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) renderTraces(w http.ResponseWriter, r *http.Request, tp tracesPage, err error) {
 	if err == nil {
 		tp.Chips, err = h.traceRowChips(r.Context(), tp.P.ID, tp.Traces)
+	}
+	if err == nil {
+		tp.Failures, err = h.traceErrors(r.Context(), tp.P.ID, tp.Traces)
 	}
 	if err != nil {
 		h.fail(w, r, err, notFound{})
@@ -121,6 +139,8 @@ type spansPage struct {
 	Asc       bool
 	Filter    listFilter
 	Chips     map[string][]annChip // annotations by span id
+	// Failures are the failures of the listed failed spans, by span id.
+	Failures map[string]*rowError
 }
 
 func (h *Handler) projectSpans(w http.ResponseWriter, r *http.Request) {
@@ -151,7 +171,7 @@ func (h *Handler) projectSpans(w http.ResponseWriter, r *http.Request) {
 		lq.Kinds = []string{sp.Kind}
 	}
 	ctx := r.Context()
-	sp.Filter = h.listFilter(ctx, q, page.P.ID, false)
+	sp.Filter = h.listFilter(ctx, q, page.P.ID, spanFilter)
 	if sp.Filter.Active() {
 		err := h.filteredSpans(ctx, &sp)
 		if err == nil || !sp.Filter.refused(err) {
@@ -177,6 +197,9 @@ func (h *Handler) renderSpans(w http.ResponseWriter, r *http.Request, sp spansPa
 		}
 		sp.Chips, err = h.spanRowChips(r.Context(), sp.P.ID, ids)
 	}
+	if err == nil {
+		sp.Failures, err = h.spanErrors(r.Context(), sp.Spans, sp.Failures)
+	}
 	if err != nil {
 		h.fail(w, r, err, notFound{})
 		return
@@ -192,6 +215,7 @@ type sessionRow struct {
 type sessionsPage struct {
 	projectPage
 	Sessions []sessionRow
+	Filter   listFilter
 }
 
 func (h *Handler) projectSessions(w http.ResponseWriter, r *http.Request) {
@@ -200,18 +224,24 @@ func (h *Handler) projectSessions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	list, err := h.store.Sessions(ctx, store.SessionQuery{
+	sp := sessionsPage{projectPage: page, Filter: h.listFilter(ctx, r.URL.Query(), page.P.ID, sessionFilter)}
+	sq := store.SessionQuery{
 		ProjectID: page.P.ID,
 		StartTime: page.Range.StartNs(),
 		EndTime:   page.Range.EndNs(),
 		Cursor:    cursorParam(r),
 		Limit:     pageSize + 1,
-	})
+		Filter:    sp.Filter.parsed,
+	}
+	list, err := h.store.Sessions(ctx, sq)
+	if err != nil && sq.Filter != nil && sp.Filter.refused(err) {
+		sq.Filter = nil
+		list, err = h.store.Sessions(ctx, sq)
+	}
 	if err != nil {
 		h.fail(w, r, err, notFound{})
 		return
 	}
-	sp := sessionsPage{projectPage: page}
 	if len(list) > pageSize {
 		sp.Next = page.URL.With("cursor", strconv.FormatInt(list[pageSize].RowID, 10))
 		list = list[:pageSize]

@@ -1,11 +1,16 @@
 package web
 
-import "github.com/loupe-dev/loupe/internal/route"
+import (
+	"slices"
 
-// Handler serves the UI's routes. Middleware that every one of them goes
-// through is passed to route.NewTable here.
-func (h *Handler) Handler() *route.Table {
-	return route.NewTable(h.routes())
+	"github.com/loupe-dev/loupe/internal/route"
+)
+
+// Handler serves the UI's routes, each through middleware (the server's
+// authentication, when on), and then through the check that a person
+// whose password someone else chose chooses their own first.
+func (h *Handler) Handler(middleware ...route.Middleware) *route.Table {
+	return route.NewTable(h.routes(), append(slices.Clip(middleware), h.passwordFirst)...)
 }
 
 // routes is the UI, every page, fragment and form of it.
@@ -42,5 +47,27 @@ func (h *Handler) routes() []route.Route {
 		route.HandleFunc("POST /prices/recompute", h.recomputePrices),
 		route.Handle("GET /storage", h.bounded(h.storage)),
 		route.HandleFunc("POST /storage/retention", h.saveRetention),
+
+		// Logging in and out, and choosing a password: see login.go.
+		route.HandleFunc("GET /login", h.loginPage),
+		route.HandleFunc("POST /login", h.login),
+		route.HandleFunc("POST /logout", h.logout),
+		route.HandleFunc("GET /password", h.passwordPage),
+		route.HandleFunc("POST /password", h.changePassword),
+		// Single sign-on, at Phoenix's paths: package sso.
+		route.HandleFunc("GET /oauth2/{idp_name}/login", h.ssoLogin),
+		route.HandleFunc("POST /oauth2/{idp_name}/login", h.ssoLogin),
+		route.HandleFunc("GET /oauth2/{idp_name}/tokens", h.ssoCallback),
+
+		// A person's account and keys; for admins, users and system keys:
+		// see settings.go.
+		route.Handle("GET /settings", h.bounded(h.settings)),
+		route.HandleFunc("POST /settings/keys", h.createOwnKey),
+		route.HandleFunc("POST /settings/keys/{id}/revoke", h.revokeOwnKey),
+		route.HandleFunc("POST /settings/system-keys", h.createSystemKey),
+		route.HandleFunc("POST /settings/system-keys/{id}/revoke", h.revokeSystemKey),
+		route.HandleFunc("POST /settings/users", h.createUser),
+		route.HandleFunc("POST /settings/users/{id}/role", h.setUserRole),
+		route.HandleFunc("POST /settings/users/{id}/delete", h.deleteUser),
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/loupe-dev/loupe/internal/store"
 	"github.com/loupe-dev/loupe/internal/store/rollup"
@@ -27,6 +28,20 @@ type spanDetail struct {
 	Raw     view.Text
 	Cost    *costBreakdown    // nil when the span has no cost
 	Ann     *annotationsBlock // set by withAnnotations
+}
+
+// StatusMessage is the span's status message when it says more than its
+// exceptions, which the Overview shows: instrumentors often set it to the
+// exception's message, or to "Type: message", and the error should show
+// once.
+func (d *spanDetail) StatusMessage() string {
+	msg := strings.TrimSpace(d.Rec.StatusMessage)
+	for _, x := range d.V.Exceptions {
+		if msg == strings.TrimSpace(x.Message) || msg == x.Type+": "+strings.TrimSpace(x.Message) || msg == x.Type {
+			return ""
+		}
+	}
+	return msg
 }
 
 func newSpanDetail(project string, rec store.SpanRecord, tab string) (*spanDetail, error) {

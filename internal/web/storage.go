@@ -44,6 +44,9 @@ type policyForm struct {
 	Error     string
 	// Summary says the policy in words: "30 days, 100 000 traces".
 	Summary string
+	// ReadOnly shows the policy without its form, to a principal who may
+	// not change server-wide settings.
+	ReadOnly bool
 }
 
 func policyFormOf(project string, p store.RetentionPolicy) policyForm {
@@ -175,6 +178,12 @@ func (h *Handler) renderStorage(w http.ResponseWriter, r *http.Request, status, 
 	page.Growth = stackedBars(chartSpec{Title: "Spans per day", Unit: "stored, by the UTC day their trace started", Format: countFormat,
 		Tick: compactCount, MinTop: 4, Empty: "Nothing stored in these days.", Width: 1340, Height: 190}, x,
 		[]chartSeries{{"Spans", "s-spans", total}})
+	if !page.CanManage() {
+		page.Default.ReadOnly = true
+		for i := range page.Rows {
+			page.Rows[i].Policy.ReadOnly = true
+		}
+	}
 	h.render(w, r, status, "storage", page)
 }
 

@@ -46,6 +46,9 @@ var (
 		"prompts":     {"reports/charts.html"},
 		"prices":      {"reports/charts.html"},
 		"storage":     {"reports/charts.html"},
+		"login":       nil,
+		"password":    nil,
+		"settings":    {"reports/charts.html"},
 	}
 	// fragments are shared templates also served alone, to scripts that
 	// swap them in.

@@ -70,10 +70,7 @@ func (h *Handler) trace(w http.ResponseWriter, r *http.Request) {
 	tree := buildTree(spans)
 	selected := r.URL.Query().Get("span")
 	if _, ok := tree.byID[selected]; !ok {
-		selected = t.RootSpanID
-		if selected == "" && len(tree.roots) > 0 {
-			selected = tree.nodes[tree.roots[0]].s.SpanID
-		}
+		selected = tree.opening(t.RootSpanID)
 	}
 	rows, _ := tree.window("", 0, selected)
 	page.Tree = treeFragment{Project: name, TraceID: t.TraceID, Rows: rows}

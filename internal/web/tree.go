@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -195,4 +196,29 @@ func (t *spanTree) ticks() []tick {
 		out = append(out, tick{Pct: float64(i) * 25, Label: humanDuration(total * int64(i) / 4)})
 	}
 	return out
+}
+
+// opening is the span a trace opens on when the link names none: the
+// first failing span, which is what someone following an error came for;
+// else the first LLM call, where an AI application's work is; else the
+// root (rootID, when it arrived) or the first span drawn.
+func (t *spanTree) opening(rootID string) string {
+	llm := ""
+	for _, n := range t.nodes { // in start order
+		switch {
+		case n.s.Status == string(span.StatusError):
+			return n.s.SpanID
+		case llm == "" && n.s.Kind == string(span.KindLLM):
+			llm = n.s.SpanID
+		}
+	}
+	switch {
+	case llm != "":
+		return llm
+	case rootID != "":
+		return rootID
+	case len(t.roots) > 0:
+		return t.nodes[t.roots[0]].s.SpanID
+	}
+	return ""
 }

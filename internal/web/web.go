@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/loupe-dev/loupe/internal/auth"
 	"github.com/loupe-dev/loupe/internal/costing"
 	"github.com/loupe-dev/loupe/internal/ratelimited"
+	"github.com/loupe-dev/loupe/internal/sso"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -64,6 +66,10 @@ type Config struct {
 	// QueryTimeout bounds the database queries of one page (0: none); a page
 	// whose queries run out of time is answered 503.
 	QueryTimeout time.Duration
+	// Auth logs people in; nil when authentication is off.
+	Auth *auth.Service
+	// SSO logs people in through identity providers; nil for none.
+	SSO *sso.Service
 }
 
 // Handler serves the UI.
@@ -76,7 +82,9 @@ type Handler struct {
 	timeout  time.Duration // QueryTimeout
 	live     *broker
 	now      func() time.Time
-	reports  reportDeps // in reports.go
+	reports  reportDeps    // in reports.go
+	auth     *auth.Service // nil when authentication is off (login.go)
+	sso      *sso.Service  // nil without identity providers
 
 	templates templateSet    // in templates.go
 	toolUsage toolUsageCache // in toolusage.go
@@ -100,6 +108,8 @@ func New(cfg Config) *Handler {
 		now:       time.Now,
 		reports:   reportDepsOf(cfg),
 		templates: parsedTemplates(),
+		auth:      cfg.Auth,
+		sso:       cfg.SSO,
 	}
 }
 

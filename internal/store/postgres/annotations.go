@@ -19,15 +19,16 @@ var upsertSQL = func() map[store.AnnotationKind]string {
 		cols, vals, conflict := t.FK, "$1", t.FK
 		if kind == store.DocumentAnnotation {
 			cols += ", document_position"
-			vals += ", $13"
+			vals += ", $15"
 			conflict += ", document_position"
 		}
 		out[kind] = fmt.Sprintf(`INSERT INTO %s (%s, name, label, score, explanation, metadata, annotator_kind,
-				identifier, source, user_id, created_at, updated_at)
-			VALUES (%s, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12)
+				identifier, source, user_id, created_at, updated_at, user_name, api_key_name)
+			VALUES (%s, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14)
 			ON CONFLICT (name, %s, identifier) DO UPDATE SET label = excluded.label, score = excluded.score,
 				explanation = excluded.explanation, metadata = excluded.metadata, annotator_kind = excluded.annotator_kind,
-				source = excluded.source, user_id = excluded.user_id, updated_at = excluded.updated_at
+				source = excluded.source, user_id = excluded.user_id, user_name = excluded.user_name,
+				api_key_name = excluded.api_key_name, updated_at = excluded.updated_at
 			RETURNING id`, t.Table, cols, vals, conflict)
 	}
 	return out
@@ -45,6 +46,7 @@ func queueAnnotation(b *pgx.Batch, a store.Annotation, entity, now int64) *pgx.Q
 	}
 	args := []any{entity, text(a.Name), optText(a.Label), a.Score, optText(a.Explanation), jsonb([]byte(meta)),
 		text(a.AnnotatorKind), text(a.Identifier), text(source), pgtype.Int8{Int64: a.UserID, Valid: a.UserID != 0}, now, now}
+	args = append(args, nullText(a.UserName), nullText(a.KeyName))
 	if a.Kind == store.DocumentAnnotation {
 		args = append(args, a.DocumentPosition)
 	}
@@ -159,7 +161,8 @@ func (s *Store) Annotations(ctx context.Context, q store.AnnotationQuery) ([]sto
 		w.add("a.id <= " + w.arg(q.Cursor))
 	}
 	query := fmt.Sprintf(`SELECT a.id, e.%s, %s, a.name, a.label, a.score, a.explanation, a.metadata, a.annotator_kind,
-			a.identifier, a.source, coalesce(a.user_id, 0), a.created_at, a.updated_at
+			a.identifier, a.source, coalesce(a.user_id, 0), coalesce(a.user_name, ''), coalesce(a.api_key_name, ''),
+			a.created_at, a.updated_at
 		FROM %s a JOIN %s e ON e.id = a.%s%s ORDER BY a.id DESC%s`,
 		t.EntityKey, docPos, t.Table, t.Entity, t.FK, w.clause(), w.limit(q.Limit))
 	rows, err := s.pool.Query(ctx, query, w.args...)
@@ -174,7 +177,7 @@ func (s *Store) Annotations(ctx context.Context, q store.AnnotationQuery) ([]sto
 		var meta []byte
 		var pos int32
 		if err := rows.Scan(&a.RowID, &entity, &pos, &a.Name, &a.Label, &a.Score, &a.Explanation, &meta,
-			&a.AnnotatorKind, &a.Identifier, &a.Source, &a.UserID, &a.CreatedAt, &a.UpdatedAt); err != nil {
+			&a.AnnotatorKind, &a.Identifier, &a.Source, &a.UserID, &a.UserName, &a.KeyName, &a.CreatedAt, &a.UpdatedAt); err != nil {
 			return nil, fmt.Errorf("read annotation: %w", err)
 		}
 		a.DocumentPosition = int(pos)

@@ -32,6 +32,13 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestAuthShared revokes a key through one handle on a database and
+// expects an auth.Service on a second handle to refuse it within a second.
+func TestAuthShared(t *testing.T) {
+	url := pgtest.URL(t)
+	storetest.AuthShared(t, open(t, url), open(t, url))
+}
+
 // TestTextPostgreSQLRefuses stores what PostgreSQL text and JSONB refuse
 // (NUL bytes, invalid UTF-8): the span is kept, those characters as U+FFFD.
 func TestTextPostgreSQLRefuses(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
-// The hourly annotation sums (migration 0020) are what summing the
+// The hourly annotation sums (migration 0022) are what summing the
 // annotations as they are says, through every way an annotation changes:
 // written, rewritten, deleted, its trace's start moving to another hour,
 // its trace moved to another project, its span or trace deleted.

@@ -48,11 +48,30 @@ func (s *Store) UpsertAnnotations(ctx context.Context, anns []store.Annotation) 
 		}
 		rows[kind] = found
 	}
+	// A statement a table, prepared once: compiling one takes compiling
+	// the triggers that keep the hourly sums, most of an annotation's time.
+	stmts := map[string]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
+	prepare := func(query string) (*sql.Stmt, error) {
+		if st, ok := stmts[query]; ok {
+			return st, nil
+		}
+		st, err := tx.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		stmts[query] = st
+		return st, nil
+	}
 	now := time.Now().UnixNano()
 	out := make([]int64, len(anns))
 	for i, a := range anns {
 		t, _ := schema.AnnotationTableFor(a.Kind)
-		if out[i], err = upsertAnnotation(ctx, tx, t, a, rows[a.Kind][a.EntityID()], now); err != nil {
+		if out[i], err = upsertAnnotation(ctx, prepare, t, a, rows[a.Kind][a.EntityID()], now); err != nil {
 			return nil, err
 		}
 	}
@@ -116,11 +135,9 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
-type execQueryer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-func upsertAnnotation(ctx context.Context, q execQueryer, t schema.AnnotationTable, a store.Annotation, entityRow, now int64) (int64, error) {
+// upsertAnnotation writes a, on the statement prepare returns for its
+// query.
+func upsertAnnotation(ctx context.Context, prepare func(query string) (*sql.Stmt, error), t schema.AnnotationTable, a store.Annotation, entityRow, now int64) (int64, error) {
 	meta := string(a.Metadata)
 	if meta == "" || meta == "null" {
 		meta = "{}"
@@ -142,15 +159,22 @@ func upsertAnnotation(ctx context.Context, q execQueryer, t schema.AnnotationTab
 	if a.UserID != 0 {
 		userID = a.UserID
 	}
-	args = append(args, a.Name, a.Label, a.Score, a.Explanation, meta, a.AnnotatorKind, a.Identifier, source, userID, now, now)
-	query := fmt.Sprintf(`INSERT INTO %s (%s, name, label, score, explanation, metadata, annotator_kind, identifier, source, user_id, created_at, updated_at)
-		VALUES (%s, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	args = append(args, a.Name, a.Label, a.Score, a.Explanation, meta, a.AnnotatorKind, a.Identifier, source, userID,
+		a.UserName, a.KeyName, now, now)
+	query := fmt.Sprintf(`INSERT INTO %s (%s, name, label, score, explanation, metadata, annotator_kind, identifier, source, user_id,
+			user_name, api_key_name, created_at, updated_at)
+		VALUES (%s, ?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, ''), nullif(?, ''), ?, ?)
 		ON CONFLICT (name, %s, identifier) DO UPDATE SET label = excluded.label, score = excluded.score,
 			explanation = excluded.explanation, metadata = excluded.metadata, annotator_kind = excluded.annotator_kind,
-			source = excluded.source, user_id = excluded.user_id, updated_at = excluded.updated_at
+			source = excluded.source, user_id = excluded.user_id, user_name = excluded.user_name,
+			api_key_name = excluded.api_key_name, updated_at = excluded.updated_at
 		RETURNING id`, t.Table, cols, vals, conflict)
+	st, err := prepare(query)
+	if err != nil {
+		return 0, fmt.Errorf("upsert %s annotation %q: %w", a.Kind, a.Name, err)
+	}
 	var id int64
-	if err := q.QueryRowContext(ctx, query, args...).Scan(&id); err != nil {
+	if err := st.QueryRowContext(ctx, args...).Scan(&id); err != nil {
 		return 0, fmt.Errorf("upsert %s annotation %q: %w", a.Kind, a.Name, err)
 	}
 	return id, nil
@@ -174,7 +198,7 @@ func (s *Store) Annotations(ctx context.Context, q store.AnnotationQuery) ([]sto
 		var label, expl sql.NullString
 		var score sql.NullFloat64
 		if err := rows.Scan(&a.RowID, &entity, &a.DocumentPosition, &a.Name, &label, &score, &expl, &meta,
-			&a.AnnotatorKind, &a.Identifier, &a.Source, &a.UserID, &a.CreatedAt, &a.UpdatedAt); err != nil {
+			&a.AnnotatorKind, &a.Identifier, &a.Source, &a.UserID, &a.UserName, &a.KeyName, &a.CreatedAt, &a.UpdatedAt); err != nil {
 			return nil, fmt.Errorf("read annotation: %w", err)
 		}
 		switch q.Kind {
@@ -286,7 +310,8 @@ func annotationsQuery(q store.AnnotationQuery) (string, []any, error) {
 		args = append(args, q.Cursor)
 	}
 	query := fmt.Sprintf(`SELECT a.id, e.%s, %s, a.name, a.label, a.score, a.explanation, a.metadata, a.annotator_kind,
-			a.identifier, a.source, coalesce(a.user_id, 0), a.created_at, a.updated_at
+			a.identifier, a.source, coalesce(a.user_id, 0), coalesce(a.user_name, ''), coalesce(a.api_key_name, ''),
+			a.created_at, a.updated_at
 		FROM %s a JOIN %s e ON e.id = a.%s%s ORDER BY a.id DESC`, t.EntityKey, docPos, t.Table, t.Entity, t.FK, whereClause(where))
 	if q.Limit > 0 {
 		query += " LIMIT ?"

@@ -127,7 +127,7 @@ func (s *Store) UsageByTool(ctx context.Context, projectID int64, start, end int
 }
 
 // ToolCallsWithModels reports whether a tool call in range is or holds a
-// counted model call, on the index of those calls alone (migration 0017).
+// counted model call, on the index of those calls alone (migration 0019).
 func (s *Store) ToolCallsWithModels(ctx context.Context, projectID int64, start, end int64) (bool, error) {
 	var found bool
 	if err := s.read.QueryRowContext(ctx, toolCallsWithModelsQuery, projectID, start, end).Scan(&found); err != nil {
@@ -297,7 +297,7 @@ func applyCostChange(ctx context.Context, tx *sql.Tx, c costChange) error {
 		return fmt.Errorf("update span cost: %w", err)
 	}
 	if a.Status == span.CostPriced {
-		// The span's minute may hold a dearer span now (migration 0021).
+		// The span's minute may hold a dearer span now (migration 0023).
 		if _, err := tx.ExecContext(ctx, `UPDATE span_minutes SET max_cost = max(max_cost, ?)
 				WHERE project_id = ? AND minute = ?`, a.Total, c.projectID, floorMinute(c.start)); err != nil {
 			return fmt.Errorf("update span minute cost: %w", err)

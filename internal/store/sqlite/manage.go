@@ -198,7 +198,7 @@ func (s *Store) TransferTraces(ctx context.Context, traceIDs []string, toProject
 			append([]any{toProject}, args...)...); err != nil {
 			return fmt.Errorf("move spans: %w", err)
 		}
-		// The other project's minutes hold them now (migration 0021).
+		// The other project's minutes hold them now (migration 0023).
 		if _, err := tx.ExecContext(ctx, strings.Replace(addSpanMinutesSQL, "{cond}", traceRowIDs("trace_rowid", len(traceIDs)), 1), args...); err != nil {
 			return fmt.Errorf("move spans: %w", err)
 		}
@@ -302,7 +302,7 @@ func (s *Store) DeleteSpan(ctx context.Context, rowID int64) error {
 			if err != nil {
 				return err
 			}
-			// Its annotations keep its start time (migration 0019).
+			// Its annotations keep its start time (migration 0021).
 			if _, err := tx.ExecContext(ctx, moveTraceAnnotationsSQL, fmt.Sprintf("[%d]", traceRow)); err != nil {
 				return fmt.Errorf("move the annotations of trace %d: %w", traceRow, err)
 			}

@@ -108,6 +108,30 @@ func TestTraceSumsPlans(t *testing.T) {
 	}
 }
 
+// The latency samples of the project header (and home page) and of the
+// metrics page read the newest traces in range on the covering
+// traces_project_stats, newest first, without sorting them.
+func TestLatencySamplePlans(t *testing.T) {
+	s, pid := planStore(t)
+	start := int64(1_750_000_000e9)
+	for _, tc := range []struct {
+		name string
+		expr string
+		n    int
+		end  int64
+	}{
+		{"header", "end_time - start_time", store.StatsLatencySample, 0},
+		{"metrics", "start_time || ',' || (end_time - start_time)", store.SeriesLatencySample, start + 86400e9},
+	} {
+		q, args := newestTracesQuery(tc.expr, pid, start, tc.end, tc.n)
+		plan := queryPlan(t, s, "SELECT group_concat(v) FROM ("+q+")", args...)
+		if !strings.Contains(plan, "SEARCH traces USING COVERING INDEX traces_project_stats (project_id=? AND start_time>") ||
+			strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("%s: the sample is not read newest first on traces_project_stats:\n%s", tc.name, plan)
+		}
+	}
+}
+
 // The summaries of a project's span and trace annotations over a range
 // read the range's whole hours from the hourly sums, and the annotations of
 // the hours cut at either end on their own index; the score series reads

@@ -628,7 +628,7 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 }
 
 // sessionListQuery is the SQL of Sessions: in row-id order within the
-// project, which sessions_project (migration 0022) holds them in.
+// project, which sessions_project (migration 0024) holds them in.
 func sessionListQuery(q store.SessionQuery) (string, []any, error) {
 	where := []string{"project_id = ?"}
 	args := []any{q.ProjectID}

@@ -16,7 +16,7 @@ import (
 // rows: name, entity, label, score) per name, entity by entity first so
 // that an entity annotated by several identifiers weighs as much as one
 // annotated once. Its rows are those of annotation_name_hours (label NULL)
-// and annotation_label_hours (migration 0020): a row per name with the
+// and annotation_label_hours (migration 0022): a row per name with the
 // annotations, entities, scored entities, the sum of their mean scores and
 // the labelled entities; a row per (name, label) with the annotations and
 // the sum over entities of their share of the label.
@@ -88,9 +88,9 @@ func (s *Store) AnnotationSummaries(ctx context.Context, projectID int64, kind s
 //
 // Span and trace annotations are summed by the hour of their entity's
 // start in annotation_name_hours and annotation_label_hours (migration
-// 0020): the whole hours of the range come from there, and the parts of an
+// 0022): the whole hours of the range come from there, and the parts of an
 // hour at either end from the annotations themselves, which keep their
-// entity's project and start time (0019) and are read on their own index.
+// entity's project and start time (0021) and are read on their own index.
 // Sessions count when they overlap the range, so their annotations are
 // tested on the session, which CROSS JOIN makes SQLite look up by row id
 // from the annotations, which are few next to a busy month's sessions.

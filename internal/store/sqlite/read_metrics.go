@@ -71,9 +71,8 @@ func traceBucketsQuery(projectID, start, end, bucket int64) (string, []any) {
 // pair as one value of an integer list (int64List): stepping the driver
 // through the 50,000 rows took 60 ms of the metrics page at 1M spans.
 func (s *Store) latencySample(ctx context.Context, projectID, start, end int64) ([]store.LatencyAt, error) {
-	cond, args := traceRange(projectID, start, end)
-	list, err := s.int64List(ctx, `SELECT start_time || ',' || (end_time - start_time) AS v FROM traces WHERE `+cond+
-		` ORDER BY start_time DESC LIMIT ?`, append(args, store.SeriesLatencySample)...)
+	q, args := newestTracesQuery("start_time || ',' || (end_time - start_time)", projectID, start, end, store.SeriesLatencySample)
+	list, err := s.int64List(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +86,7 @@ func (s *Store) latencySample(ctx context.Context, projectID, start, end int64) 
 // AnnotationScoreSeries averages a project's span annotation scores per
 // bucket of span start time, each span's own scores first. As for the
 // header's summaries, the annotations keep their span's project and start
-// time (migration 0019), so those in range are read on their own index.
+// time (migration 0021), so those in range are read on their own index.
 func (s *Store) AnnotationScoreSeries(ctx context.Context, projectID, start, end, bucket int64) ([]store.ScorePoint, error) {
 	if err := store.CheckBucket(bucket); err != nil {
 		return nil, err
@@ -196,7 +195,7 @@ func promptVersionSampleQuery(projectID, start, end int64) (string, []any) {
 // spanAnnotationsBetween reads the annotations with a label or a score of
 // the given spans, which started in [first, last]: those of the project's
 // spans in that time, on the index of the annotations by their span's
-// start (migration 0019), kept when their span is one of spanIDs, in the
+// start (migration 0021), kept when their span is one of spanIDs, in the
 // order of entityAnnotations (by span, then annotation). Probing the
 // annotations of each of the 20,000 spans of a report took 70 ms at 1M
 // agent spans, most of whose spans no one annotated.

@@ -41,9 +41,8 @@ func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (
 	}
 	// The newest traces in range stand for all of them: reading every
 	// latency of a busy month would make the header cost grow with the data.
-	cond, args := traceRange(projectID, start, end)
-	lat, err := s.int64List(ctx, `SELECT end_time - start_time AS v FROM traces WHERE `+cond+
-		` ORDER BY start_time DESC LIMIT ?`, append(args, store.StatsLatencySample)...)
+	q, args := newestTracesQuery("end_time - start_time", projectID, start, end, store.StatsLatencySample)
+	lat, err := s.int64List(ctx, q, args...)
 	if err != nil {
 		return st, fmt.Errorf("read latencies of project %d: %w", projectID, err)
 	}
@@ -58,6 +57,16 @@ func projectStatsQuery(projectID, start, end int64) (string, []any) {
 	return `SELECT coalesce(sum(traces), 0), coalesce(sum(error_traces), 0), coalesce(sum(spans), 0),
 		coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0),
 		coalesce(sum(cost_total), 0) FROM ` + src, args
+}
+
+// newestTracesQuery selects expr, as v, of the newest n traces of a
+// project that started in [start, end), for int64List. n is written into
+// the statement: SQLite compiles a statement again whenever a value bound
+// to its LIMIT is bound again, which cost the home page a parse of its
+// kept statement for each of its projects.
+func newestTracesQuery(expr string, projectID, start, end int64, n int) (string, []any) {
+	cond, args := traceRange(projectID, start, end)
+	return `SELECT ` + expr + ` AS v FROM traces WHERE ` + cond + ` ORDER BY start_time DESC LIMIT ` + strconv.Itoa(n), args
 }
 
 // int64List runs query, whose rows are one integer each, named v, and

@@ -17,7 +17,7 @@ import (
 )
 
 // modelBit is the bit of span_minutes.models a model name sets (migration
-// 0021): one of 62, so that a minute holding a few models rules out most
+// 0023): one of 62, so that a minute holding a few models rules out most
 // others, and a sum of distinct bits is their OR.
 func modelBit(model string) int64 {
 	if model == "" {

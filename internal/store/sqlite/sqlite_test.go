@@ -21,3 +21,14 @@ func TestConformance(t *testing.T) {
 		return s
 	})
 }
+
+// TestAuthShared runs the shared-database case on one handle: one process
+// owns a SQLite file, but its key cache follows the same poll.
+func TestAuthShared(t *testing.T) {
+	s, err := sqlite.Open(context.Background(), t.TempDir(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.AuthShared(t, s, s)
+}

@@ -13,7 +13,7 @@ import (
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
-// minuteNs is the width of a trace_minutes row (migration 0018).
+// minuteNs is the width of a trace_minutes row (migration 0020).
 const minuteNs = int64(time.Minute)
 
 // traceMeasures are the sums trace_minutes keeps, each as a minute row
@@ -107,7 +107,7 @@ type minuteSums struct {
 	prompt, completion, total, cacheRead, reasoning int64
 	cost                                            float64
 	unpriced                                        int64
-	maxLatency                                      int64 // of the traces added (migration 0024)
+	maxLatency                                      int64 // of the traces added (migration 0026)
 }
 
 // minuteDeltas are what a batch changes in trace_minutes.

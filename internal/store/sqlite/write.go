@@ -484,7 +484,7 @@ func (w *batchWriter) upsertTraces(order []*traceState, traces map[string]*trace
 }
 
 // moveTraceAnnotations sets the start time the annotations of traces keep
-// (migration 0019) to the traces' new one: a statement a batch, which
+// (migration 0021) to the traces' new one: a statement a batch, which
 // finds the few annotated traces among them on trace_annotations_trace.
 func (w *batchWriter) moveTraceAnnotations(traceRows []int64) error {
 	if len(traceRows) == 0 {
@@ -802,7 +802,7 @@ func (w *batchWriter) spanArgs(args []any, sp *span.Span, t *traceState, originI
 	return append(args, callState(w.plan.New[sp]), promptVersion(sp))
 }
 
-// promptVersion is what the prompt_version column (migration 0023) holds
+// promptVersion is what the prompt_version column (migration 0025) holds
 // for a span: for an LLM span, its llm.prompt_template.version when that
 // is a string, as json_extract reads it from the attributes, or "" when it
 // has none; NULL otherwise, which readers take from the attributes.
@@ -1088,7 +1088,7 @@ func (w *batchWriter) storeFeedback(feedback []spanRow, traces map[string]*trace
 			if !ok {
 				continue
 			}
-			if _, err := upsertAnnotation(w.ctx, w.tx, schema.AnnotationTables[a.Kind], a, entity, w.now); err != nil {
+			if _, err := upsertAnnotation(w.ctx, w.stmt, schema.AnnotationTables[a.Kind], a, entity, w.now); err != nil {
 				return err
 			}
 		}

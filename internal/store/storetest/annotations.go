@@ -165,3 +165,38 @@ func testFeedbackAttributes(t *testing.T, s store.Store) {
 		t.Errorf("after a re-send: %v", got)
 	}
 }
+
+// testAnnotationAuthors: each kind of annotation keeps who made it, and a
+// later write of the same annotation its own author.
+func testAnnotationAuthors(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	write(t, s, build(agentTrace("a", 1, 0, "s1", "u1")...))
+	pid := project(t, s, "a").ID
+	anns := []store.Annotation{
+		{Kind: store.SpanAnnotation, SpanID: spanID(102), Name: "thumbs", Label: ptr("up"), AnnotatorKind: "HUMAN", UserID: 7, UserName: "alice"},
+		{Kind: store.TraceAnnotation, TraceID: traceID(1), Name: "resolved", Score: ptr(1.0), AnnotatorKind: "CODE", KeyName: "ingest"},
+		{Kind: store.SessionAnnotation, SessionID: "s1", Name: "csat", Score: ptr(4.0), AnnotatorKind: "HUMAN", UserID: 7, UserName: "alice", KeyName: "nb"},
+		{Kind: store.DocumentAnnotation, SpanID: spanID(104), DocumentPosition: 1, Name: "relevance", Score: ptr(0.3), AnnotatorKind: "LLM"},
+	}
+	if _, err := s.UpsertAnnotations(ctx, anns); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"alice", "key ingest", "alice (key nb)", ""}
+	for i, a := range anns {
+		got, err := s.Annotations(ctx, store.AnnotationQuery{Kind: a.Kind, ProjectID: pid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].Author() != want[i] || got[0].UserID != a.UserID {
+			t.Errorf("%s annotation by %+v", a.Kind, got)
+		}
+	}
+	anns[0].UserID, anns[0].UserName = 8, "bob"
+	if _, err := s.UpsertAnnotations(ctx, anns[:1]); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Annotations(ctx, store.AnnotationQuery{Kind: store.SpanAnnotation, ProjectID: pid})
+	if len(got) != 1 || got[0].Author() != "bob" || got[0].UserID != 8 {
+		t.Errorf("rewritten annotation = %+v, want it bob's", got)
+	}
+}

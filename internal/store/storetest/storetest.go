@@ -47,7 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"SpanList", testSpanList},
 		{"SpanListPreview", testSpanListPreview}, {"JSONStringLists", testJSONStringLists},
 		{"SessionTraces", testSessionTraces},
-		{"Annotations", testAnnotations},
+		{"Annotations", testAnnotations}, {"AnnotationAuthors", testAnnotationAuthors},
 		{"FeedbackAttributes", testFeedbackAttributes},
 		{"AnnotationSummaries", testAnnotationSummaries}, {"SummariesFollowEntities", testSummariesFollowEntities},
 		{"ProjectsCRUD", testProjectsCRUD},
@@ -68,6 +68,7 @@ func Run(t *testing.T, open Opener) {
 		{"PromptVersionReport", testPromptVersionReport}, {"CompareVersions", testCompareVersions},
 		{"Search", testSearch}, {"SearchConditions", testSearchConditions}, {"SearchIndexer", testSearchIndexer},
 		{"CheckWritable", testCheckWritable},
+		{"AuthUsers", testAuthUsers}, {"APIKeys", testAPIKeys}, {"LoginSessions", testLoginSessions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,6 +19,10 @@ export function setupAnnotate(root) {
       fail(block, "The server did not answer: the annotation was not saved.");
       return;
     }
+    if (res.status === 401) {
+      fail(block, "You are no longer logged in: reload the page to log in again. The annotation was not saved.");
+      return;
+    }
     if (!res.ok) {
       const text = (await res.text()).trim();
       fail(block, text || `The annotation was not saved (${res.status}).`);

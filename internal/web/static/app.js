@@ -1,7 +1,7 @@
 // Entry point: every page loads this module. The pages work without it;
 // it adds copying, keyboard navigation, the trace tree's interactions and
 // live refresh.
-import { setupCopy, setupDeferred, setupFilters, setupRelativeTimes, setupShowAll, setupTabs } from "./ui.js";
+import { setupConfirm, setupCopy, setupDeferred, setupFilters, setupRelativeTimes, setupShowAll, setupTabs } from "./ui.js";
 import { setupKeys } from "./keys.js";
 import { setupAnnotate } from "./annotate.js";
 import { setupFilterBar } from "./filterbar.js";
@@ -10,6 +10,7 @@ import { setupLive } from "./live.js";
 import { setupTrace } from "./trace.js";
 
 setupCopy(document);
+setupConfirm(document);
 setupRelativeTimes();
 setupShowAll(document);
 setupDeferred(document);

@@ -1,4 +1,4 @@
-// The filter bar of the Traces and Spans tabs. Without this module it is a
+// The filter bar of the Traces, Spans and Sessions tabs. Without this module it is a
 // plain GET form. With it, examples fill the expression instead of
 // applying it, the expression is checked while it is typed (by the
 // server's own parser, so the message is the one a search would give), and
@@ -56,7 +56,9 @@ async function check(bar, input) {
   let verdict = { ok: true };
   if (value.trim() !== "") {
     try {
-      const res = await fetch(`/filter/check?${new URLSearchParams({ filter: value })}`);
+      // Each tab has its filter language: the bar says which.
+      const grain = bar.dataset.grain || "span";
+      const res = await fetch(`/filter/check?${new URLSearchParams({ filter: value, grain })}`);
       if (!res.ok) return;
       verdict = await res.json();
     } catch {

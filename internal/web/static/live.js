@@ -28,7 +28,13 @@ export function setupLive() {
   // The server opens the stream once it will send every later change;
   // data-streaming says so (and is gone while the browser reconnects).
   source.addEventListener("open", () => (document.body.dataset.streaming = "true"));
-  source.addEventListener("error", () => delete document.body.dataset.streaming);
+  source.addEventListener("error", () => {
+    delete document.body.dataset.streaming;
+    // A refused stream is not retried by the browser. When the login
+    // expired, reloading takes the page to the login form (and back here
+    // after it) rather than leaving a page that silently stopped updating.
+    if (source.readyState === EventSource.CLOSED) sessionEnded();
+  });
   source.addEventListener("change", (e) => {
     const change = JSON.parse(e.data);
     if (document.querySelector("[data-first-run]")) {
@@ -38,6 +44,11 @@ export function setupLive() {
     if (!paused) refresh();
   });
   addEventListener("pagehide", () => source.close());
+}
+
+async function sessionEnded() {
+  const res = await fetch(location.href, { method: "HEAD", redirect: "manual" });
+  if (res.status === 401 || res.type === "opaqueredirect") location.reload();
 }
 
 // A page shows new data in place only where new data would appear: the

@@ -84,6 +84,9 @@ export function setupTrace(page) {
     const tab = url.searchParams.get("tab");
     history.replaceState(null, "", url);
     const id = row.dataset.id;
+    // The span a trace opens on is already shown: reading it again would
+    // only lose the tab chosen meanwhile.
+    if (pane.querySelector(".detail")?.dataset.span === id && (pending === null || pending === id)) return;
     pending = id;
     const res = await fetch(`${spanBase}${encodeURIComponent(id)}${tab ? `?tab=${encodeURIComponent(tab)}` : ""}`);
     if (pending !== id) return; // a newer selection won

@@ -24,6 +24,14 @@ export function setupCopy(root) {
   });
 }
 
+// Forms with data-confirm (deleting a user, revoking a key) ask first.
+export function setupConfirm(root) {
+  root.addEventListener("submit", (e) => {
+    const msg = e.target.closest("form[data-confirm]")?.dataset.confirm;
+    if (msg && !confirm(msg)) e.preventDefault();
+  });
+}
+
 async function copyText(text) {
   try {
     await navigator.clipboard.writeText(text);

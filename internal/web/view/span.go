@@ -150,3 +150,14 @@ func FullValue(rec store.SpanRecord, key string) (Text, bool, error) {
 		key == span.AttrOutputValue && a.Str(span.AttrOutputMimeType) == span.MimeJSON
 	return NewText(a.Str(key), key, 0, asJSON), true, nil
 }
+
+// FirstException is the first exception event of a span's events document
+// (store.SpanRecord.EventsJSON), for the lists' error column.
+func FirstException(raw json.RawMessage) (Exception, bool) {
+	var v Span
+	v.readEvents(span.ReadableJSON(raw))
+	if len(v.Exceptions) == 0 {
+		return Exception{}, false
+	}
+	return v.Exceptions[0], true
+}

@@ -1,7 +1,7 @@
--- The longest trace of each minute of trace_minutes (0018), so that a trace
+-- The longest trace of each minute of trace_minutes (0020), so that a trace
 -- filter on latency (latency_ms > 6000, the REST list's min_latency_ms)
 -- reads only the minutes where a trace may match, as span filters read
--- span_minutes (0021): over a week of 1M agent spans, a trace filter that
+-- span_minutes (0023): over a week of 1M agent spans, a trace filter that
 -- matched nothing read all 143,000 traces, 210-290 ms a page. It only
 -- grows: a trace deleted leaves it as it was, which costs a read of that
 -- minute's traces, never a match.
