@@ -47,7 +47,7 @@ func planStore(t *testing.T) (*Store, int64) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.pool.Exec(ctx, "VACUUM ANALYZE"); err != nil {
+	if _, err := s.pool.Exec(ctx, "VACUUM ANALYZE spans, traces, sessions, trace_minutes, span_minutes, span_annotations, trace_annotations"); err != nil {
 		t.Fatal(err)
 	}
 	var projectID int64
