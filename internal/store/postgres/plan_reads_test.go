@@ -84,15 +84,19 @@ func (n planNode) scans(out []string) []string {
 
 // planScans lists the scans of the plan of sql, planned as the store's
 // tables would be at scale: the tables here are small enough that reading
-// them whole is cheapest, so sequential scans are priced out, and a plan
-// that still scans a table whole has no index to use.
+// them whole, or sorting them, is cheapest, so sequential scans and sorts
+// are priced out, and a plan that still scans a table whole has no index
+// to use.
 func planScans(t *testing.T, s *Store, sql string, args ...any) []string {
 	t.Helper()
 	ctx := context.Background()
 	var doc []byte
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
-			return err
+		// At scale a project's rows are too many to sort or to read whole.
+		for _, set := range []string{"SET LOCAL enable_seqscan = off", "SET LOCAL enable_sort = off"} {
+			if _, err := tx.Exec(ctx, set); err != nil {
+				return err
+			}
 		}
 		return tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+sql, args...).Scan(&doc)
 	})
