@@ -83,7 +83,7 @@ func (s *Store) AnnotationSummaries(ctx context.Context, projectID int64, kind s
 func annotationSummaryQuery(t schema.AnnotationTable, kind store.AnnotationKind, projectID, start, end int64) (string, []any) {
 	// Sessions count when they overlap the range, spans and traces when
 	// they start in it; span and trace annotations carry their entity's
-	// project and start time (migration 0012), so they are read alone.
+	// project and start time (migration 0013), so they are read alone.
 	var w where
 	join := ""
 	if kind == store.SessionAnnotation {

@@ -105,7 +105,7 @@ func scoreSeriesQuery(projectID, start, end, bucket int64) (string, []any) {
 	var w where
 	b := w.arg(bucket)
 	// Annotations carry their span's project and start time (migration
-	// 0012): those in range are read on their own index.
+	// 0013): those in range are read on their own index.
 	w.add("a.project_id = " + w.arg(projectID))
 	w.add("a.entity_start >= " + w.arg(start))
 	if end != 0 {
@@ -136,7 +136,7 @@ func promptSampleQuery(projectID, start, end int64, limit int) (string, []any) {
 
 // PromptVersionReport reads the newest LLM spans in range on
 // spans_project_llm with their template version (its column, migration
-// 0014), the annotations of those spans and of their traces,
+// 0015), the annotations of those spans and of their traces,
 // and the exact usage from the roll-ups.
 func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end int64) (store.PromptVersionReport, error) {
 	limit := store.PromptVersionSample

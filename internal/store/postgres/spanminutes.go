@@ -17,7 +17,7 @@ import (
 )
 
 // modelBit is the bit of span_minutes.models a model name sets, as the SQL
-// function loupe_model_bit computes it (migration 0013): one of 62, so that
+// function loupe_model_bit computes it (migration 0014): one of 62, so that
 // a minute holding a few models rules out most others.
 func modelBit(model string) int64 {
 	if model == "" {

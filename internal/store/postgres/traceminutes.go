@@ -12,7 +12,7 @@ import (
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
-// minuteNs is the width of a trace_minutes row (migration 0011).
+// minuteNs is the width of a trace_minutes row (migration 0012).
 const minuteNs = int64(time.Minute)
 
 // floorMinute is the start of the minute t falls in.

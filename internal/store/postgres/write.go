@@ -183,7 +183,7 @@ func (c *spanColumns) add(sp *span.Span) {
 	c.promptVersion = append(c.promptVersion, promptVersion(sp))
 }
 
-// promptVersion is what the prompt_version column (migration 0014) holds
+// promptVersion is what the prompt_version column (migration 0015) holds
 // for a span: for an LLM span, its llm.prompt_template.version when that
 // is a string, or "" when it has none; NULL otherwise, which readers take
 // from the attributes.
