@@ -291,6 +291,12 @@ func queueCostChange(b *pgx.Batch, c costChange) {
 	b.Queue(`UPDATE spans SET cost_status = $1, cost_total = $2, cost_prompt = $3, cost_completion = $4,
 			cost_details = $5, cost_source = $6, cost_entry = $7 WHERE id = $8`,
 		nullText(string(a.Status)), total, prompt, completion, details, source, entry, c.spanRow)
+	if a.Status == span.CostPriced {
+		// A filter on cost reads the minutes that may hold a match.
+		b.Queue(`UPDATE span_minutes m SET max_cost = greatest(m.max_cost, $1) FROM spans s
+			WHERE s.id = $2 AND m.project_id = s.project_id AND m.kind = s.span_kind AND m.root = (s.parent_id IS NULL)
+				AND m.minute = s.start_time - ((s.start_time % 60000000000) + 60000000000) % 60000000000`, a.Total, c.spanRow)
+	}
 	if !c.counted {
 		return
 	}
@@ -301,6 +307,10 @@ func queueCostChange(b *pgx.Batch, c costChange) {
 	b.Queue(`UPDATE traces SET cost_total = cost_total + $1, cost_prompt = cost_prompt + $2,
 			cost_completion = cost_completion + $3, unpriced_spans = unpriced_spans + $4 WHERE id = $5`,
 		dTotal, dPrompt, dCompletion, dUnpriced, c.traceRow)
+	b.Queue(`UPDATE trace_minutes m SET cost_total = m.cost_total + $1, unpriced_spans = m.unpriced_spans + $2
+			FROM traces t WHERE t.id = $3 AND t.span_count > 0 AND m.project_id = t.project_id
+				AND m.minute = t.start_time - ((t.start_time % 60000000000) + 60000000000) % 60000000000`,
+		dTotal, dUnpriced, c.traceRow)
 	if c.session != 0 {
 		b.Queue(`UPDATE sessions SET cost_total = cost_total + $1, unpriced_spans = unpriced_spans + $2 WHERE id = $3`,
 			dTotal, dUnpriced, c.session)

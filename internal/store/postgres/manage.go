@@ -134,11 +134,21 @@ func (s *Store) TransferTraces(ctx context.Context, traceIDs []string, toProject
 		if len(sources) > 1 {
 			return fmt.Errorf("traces come from %d projects; transfer traces of one project at a time: %w", len(sources), store.ErrInvalidArgument)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE traces SET project_id = $1 WHERE trace_id = ANY($2)`, toProject, ids); err != nil {
-			return fmt.Errorf("move traces: %w", err)
+		err = retallyTraceMinutes(ctx, tx, "trace_id = ANY($1)", []any{ids}, func() error {
+			if _, err := tx.Exec(ctx, `UPDATE traces SET project_id = $1 WHERE trace_id = ANY($2)`, toProject, ids); err != nil {
+				return fmt.Errorf("move traces: %w", err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE spans SET project_id = $1
 			WHERE trace_rowid IN (SELECT id FROM traces WHERE trace_id = ANY($2))`, toProject, ids); err != nil {
+			return fmt.Errorf("move spans: %w", err)
+		}
+		if _, err := tx.Exec(ctx, strings.Replace(addSpanMinutesSQL, "{cond}",
+			"trace_rowid IN (SELECT id FROM traces WHERE trace_id = ANY($1))", 1), ids); err != nil {
 			return fmt.Errorf("move spans: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE sessions SET project_id = $1 WHERE id = ANY($2)`, toProject, sessions); err != nil {
@@ -245,7 +255,10 @@ func (s *Store) DeleteSpan(ctx context.Context, rowID int64) error {
 			return fmt.Errorf("delete the empty trace of span %d: %w", rowID, err)
 		}
 		if tag.RowsAffected() == 0 {
-			if err := recomputeTrace(ctx, tx, traceRow, spanID); err != nil {
+			err := retallyTraceMinutes(ctx, tx, "id = $1", []any{traceRow}, func() error {
+				return recomputeTrace(ctx, tx, traceRow, spanID)
+			})
+			if err != nil {
 				return err
 			}
 		}

@@ -310,6 +310,21 @@ func scanLightSpan(row pgx.CollectableRow) (store.SpanRecord, error) {
 
 // Spans lists a project's spans, newest row first.
 func (s *Store) Spans(ctx context.Context, q store.SpanQuery) ([]store.SpanRecord, error) {
+	// A filter on latency, errors, models, tokens, cost or kind reads the
+	// minutes where its spans may be first (spanminutes.go), unless it
+	// looks spans up by id.
+	var cond where
+	if q.Search == "" && len(q.TraceIDs) == 0 && len(q.SpanIDs) == 0 && minutesCondition(&cond, q) &&
+		!query.LooksUpIDs(q.Filter, query.Postgres(1)) {
+		if q.OrderByStartTime {
+			return s.spansByMinutes(ctx, q, &cond)
+		}
+		// In row-id order, the minutes only tell when there is no match.
+		minutes, err := s.minutesOf(ctx, "span_minutes", q.ProjectID, &cond, q.StartTime, q.EndTime, false)
+		if err != nil || len(minutes) == 0 {
+			return nil, err
+		}
+	}
 	query, args, err := spansQuery(q)
 	if err != nil {
 		return nil, err
@@ -421,13 +436,20 @@ func tracesQuery(q store.TraceQuery) (string, []any, error) {
 // Traces lists a project's traces in the asked order; the cursor is the row
 // id of the first trace of the page.
 func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, error) {
-	query, args, err := tracesQuery(q)
+	// A bound on latency or errors reads the minutes where a trace may
+	// match first (trace_minutes).
+	out, done, err := s.tracesByMinutes(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.queryTraces(ctx, query, args...)
-	if err != nil {
-		return nil, err
+	if !done {
+		query, args, err := tracesQuery(q)
+		if err != nil {
+			return nil, err
+		}
+		if out, err = s.queryTraces(ctx, query, args...); err != nil {
+			return nil, err
+		}
 	}
 	if q.WithSpans {
 		for i := range out {

@@ -16,7 +16,7 @@ import (
 // row per (name, label) whose last column is the label's mean share.
 const annotationSummarySQL = `WITH a AS (
 	SELECT a.name, a.%[2]s AS entity, a.label, a.score
-	FROM %[1]s a JOIN %[3]s e ON e.id = a.%[2]s
+	FROM %[1]s a%[3]s
 	WHERE %[4]s AND (a.label IS NOT NULL OR a.score IS NOT NULL)
 ), per AS (
 	SELECT name, entity, count(*) AS n, count(label) AS nl, avg(score) AS s FROM a GROUP BY name, entity
@@ -41,20 +41,8 @@ func (s *Store) AnnotationSummaries(ctx context.Context, projectID int64, kind s
 	if err != nil {
 		return nil, err
 	}
-	var w where
-	w.add("e.project_id = " + w.arg(projectID))
-	// Sessions count when they overlap the range, spans and traces when
-	// they start in it.
-	if kind == store.SessionAnnotation {
-		w.add("e.end_time >= " + w.arg(start))
-	} else {
-		w.add("e.start_time >= " + w.arg(start))
-	}
-	if end != 0 {
-		w.add("e.start_time < " + w.arg(end))
-	}
-	cond := w.clause()[len(" WHERE "):]
-	rows, err := s.pool.Query(ctx, fmt.Sprintf(annotationSummarySQL, t.Table, t.FK, t.Entity, cond), w.args...)
+	query, args := annotationSummaryQuery(t, kind, projectID, start, end)
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("summarise %s annotations of project %d: %w", kind, projectID, err)
 	}
@@ -89,4 +77,29 @@ func (s *Store) AnnotationSummaries(ctx context.Context, projectID int64, kind s
 		store.SortAnnotationLabels(out[i].Labels)
 	}
 	return out, nil
+}
+
+// annotationSummaryQuery is the SQL of AnnotationSummaries over table t.
+func annotationSummaryQuery(t schema.AnnotationTable, kind store.AnnotationKind, projectID, start, end int64) (string, []any) {
+	// Sessions count when they overlap the range, spans and traces when
+	// they start in it; span and trace annotations carry their entity's
+	// project and start time (migration 0013), so they are read alone.
+	var w where
+	join := ""
+	if kind == store.SessionAnnotation {
+		join = " JOIN " + t.Entity + " e ON e.id = a." + t.FK
+		w.add("e.project_id = " + w.arg(projectID))
+		w.add("e.end_time >= " + w.arg(start))
+		if end != 0 {
+			w.add("e.start_time < " + w.arg(end))
+		}
+	} else {
+		w.add("a.project_id = " + w.arg(projectID))
+		w.add("a.entity_start >= " + w.arg(start))
+		if end != 0 {
+			w.add("a.entity_start < " + w.arg(end))
+		}
+	}
+	cond := w.clause()[len(" WHERE "):]
+	return fmt.Sprintf(annotationSummarySQL, t.Table, t.FK, join, cond), w.args
 }

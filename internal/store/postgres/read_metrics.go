@@ -30,13 +30,8 @@ func (s *Store) TraceSeries(ctx context.Context, projectID, start, end, bucket i
 	if err := store.CheckBucket(bucket); err != nil {
 		return series, err
 	}
-	w := traceRangeWhere(projectID, start, end)
-	b := w.arg(bucket)
-	rows, err := s.pool.Query(ctx, `SELECT start_time / `+b+` * `+b+` AS b, count(*), count(*) FILTER (WHERE error_count > 0),
-			count(*) FILTER (WHERE error_count = 0 AND root_status IS NOT DISTINCT FROM 'OK'),
-			sum(prompt_tokens)::bigint, sum(completion_tokens)::bigint, sum(total_tokens)::bigint,
-			sum(cache_read_tokens)::bigint, sum(reasoning_tokens)::bigint, sum(cost_total), sum(unpriced_spans)::bigint
-		FROM traces`+w.clause()+` GROUP BY 1 ORDER BY 1`, w.args...)
+	query, args := traceBucketsQuery(projectID, start, end, bucket)
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return series, fmt.Errorf("trace series of project %d: %w", projectID, err)
 	}
@@ -56,22 +51,32 @@ func (s *Store) TraceSeries(ctx context.Context, projectID, start, end, bucket i
 	if series.Traces == 0 {
 		return series, nil
 	}
-	w = traceRangeWhere(projectID, start, end)
-	rows, err = s.pool.Query(ctx, `SELECT start_time, end_time - start_time FROM traces`+w.clause()+
-		` ORDER BY start_time DESC LIMIT `+strconv.Itoa(store.SeriesLatencySample), w.args...)
+	w := traceRangeWhere(projectID, start, end)
+	var starts, lats []int64
+	err = s.pool.QueryRow(ctx, `SELECT coalesce(array_agg(start_time), '{}'), coalesce(array_agg(l), '{}') FROM (
+			SELECT start_time, end_time - start_time AS l FROM traces`+w.clause()+
+		` ORDER BY start_time DESC LIMIT `+strconv.Itoa(store.SeriesLatencySample)+`) s`, w.args...).Scan(&starts, &lats)
 	if err != nil {
 		return series, fmt.Errorf("trace latencies of project %d: %w", projectID, err)
 	}
-	sample, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.LatencyAt, error) {
-		var l store.LatencyAt
-		err := row.Scan(&l.Start, &l.Latency)
-		return l, err
-	})
-	if err != nil {
-		return series, fmt.Errorf("trace latencies of project %d: %w", projectID, err)
+	sample := make([]store.LatencyAt, len(starts))
+	for i := range sample {
+		sample[i] = store.LatencyAt{Start: starts[i], Latency: lats[i]}
 	}
 	store.BucketLatencies(&series, sample, bucket)
 	return series, nil
+}
+
+// traceBucketsQuery sums the traces of each bucket from their minutes
+// (traceSumsSource) when a bucket is a whole number of minutes.
+func traceBucketsQuery(projectID, start, end, bucket int64) (string, []any) {
+	var w where
+	b := w.arg(bucket)
+	src := traceSumsSource(&w, projectID, start, end, bucket%minuteNs == 0)
+	return `SELECT t - ((t % ` + b + `) + ` + b + `) % ` + b + ` AS b, sum(traces)::bigint, sum(error_traces)::bigint,
+			sum(ok_traces)::bigint, sum(prompt_tokens)::bigint, sum(completion_tokens)::bigint, sum(total_tokens)::bigint,
+			sum(cache_read_tokens)::bigint, sum(reasoning_tokens)::bigint, sum(cost_total), sum(unpriced_spans)::bigint
+		FROM ` + src + ` s GROUP BY 1 ORDER BY 1`, w.args
 }
 
 // AnnotationScoreSeries averages a project's span annotation scores per
@@ -80,19 +85,8 @@ func (s *Store) AnnotationScoreSeries(ctx context.Context, projectID, start, end
 	if err := store.CheckBucket(bucket); err != nil {
 		return nil, err
 	}
-	var w where
-	b := w.arg(bucket)
-	w.add("e.project_id = " + w.arg(projectID))
-	w.add("e.start_time >= " + w.arg(start))
-	if end != 0 {
-		w.add("e.start_time < " + w.arg(end))
-	}
-	w.add("a.score IS NOT NULL")
-	rows, err := s.pool.Query(ctx, `SELECT b, name, avg(m), count(*) FROM (
-			SELECT e.start_time / `+b+` * `+b+` AS b, a.name AS name, avg(a.score) AS m
-			FROM span_annotations a JOIN spans e ON e.id = a.span_rowid`+w.clause()+`
-			GROUP BY a.span_rowid, a.name, 1
-		) per GROUP BY b, name ORDER BY b, name`, w.args...)
+	query, args := scoreSeriesQuery(projectID, start, end, bucket)
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("annotation score series of project %d: %w", projectID, err)
 	}
@@ -107,11 +101,28 @@ func (s *Store) AnnotationScoreSeries(ctx context.Context, projectID, start, end
 	return out, nil
 }
 
-// PromptVersionReport reads the newest LLM spans in range on
-// spans_project_start with their template version (from the attributes,
-// hence the sample), the annotations of those spans and of their traces,
-// and the exact usage from the roll-ups.
-func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end int64) (store.PromptVersionReport, error) {
+// scoreSeriesQuery is the SQL of AnnotationScoreSeries.
+func scoreSeriesQuery(projectID, start, end, bucket int64) (string, []any) {
+	var w where
+	b := w.arg(bucket)
+	// Annotations carry their span's project and start time (migration
+	// 0013): those in range are read on their own index.
+	w.add("a.project_id = " + w.arg(projectID))
+	w.add("a.entity_start >= " + w.arg(start))
+	if end != 0 {
+		w.add("a.entity_start < " + w.arg(end))
+	}
+	w.add("a.score IS NOT NULL")
+	return `SELECT b, name, avg(m), count(*) FROM (
+			SELECT a.entity_start / ` + b + ` * ` + b + ` AS b, a.name AS name, avg(a.score) AS m
+			FROM span_annotations a` + w.clause() + `
+			GROUP BY a.span_rowid, a.name, 1
+		) per GROUP BY b, name ORDER BY b, name`, w.args
+}
+
+// promptSampleQuery is the SQL of the prompt version report's sample, on
+// spans_project_llm.
+func promptSampleQuery(projectID, start, end int64, limit int) (string, []any) {
 	var w where
 	w.add("project_id = " + w.arg(projectID))
 	w.add("span_kind = 'LLM'")
@@ -119,10 +130,19 @@ func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end i
 	if end != 0 {
 		w.add("start_time < " + w.arg(end))
 	}
+	return `SELECT id, trace_rowid, end_time - start_time,
+			coalesce(prompt_version, attributes ->> 'llm.prompt_template.version', ''), status_code = 'ERROR'
+		FROM spans` + w.clause() + ` ORDER BY start_time DESC` + w.limit(limit), w.args
+}
+
+// PromptVersionReport reads the newest LLM spans in range on
+// spans_project_llm with their template version (its column, migration
+// 0015), the annotations of those spans and of their traces,
+// and the exact usage from the roll-ups.
+func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end int64) (store.PromptVersionReport, error) {
 	limit := store.PromptVersionSample
-	rows, err := s.pool.Query(ctx, `SELECT id, trace_rowid, end_time - start_time,
-			coalesce(attributes ->> 'llm.prompt_template.version', ''), status_code = 'ERROR'
-		FROM spans`+w.clause()+` ORDER BY start_time DESC`+w.limit(limit), w.args...)
+	query, args := promptSampleQuery(projectID, start, end, limit)
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return store.PromptVersionReport{}, fmt.Errorf("prompt versions of project %d: %w", projectID, err)
 	}

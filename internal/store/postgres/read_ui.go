@@ -10,30 +10,28 @@ import (
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
-// projectStatsQueries are the SQL of ProjectStats: sums, then the latencies
-// of the newest traces, over a range of traces_project_start.
-func projectStatsQueries(projectID, start, end int64) (sums, latencies string, args []any) {
+// projectStatsQueries are the SQL of ProjectStats: sums from the range's
+// minutes (traceSumsSource), then the latencies of the newest traces, as
+// one array, from traces_project_start alone (it carries end_time).
+func projectStatsQueries(projectID, start, end int64) (sums string, sumArgs []any, latencies string, latArgs []any) {
 	var w where
-	w.add("project_id = " + w.arg(projectID))
-	w.add("start_time >= " + w.arg(start))
-	if end != 0 {
-		w.add("start_time < " + w.arg(end))
-	}
-	sums = `SELECT count(*), count(*) FILTER (WHERE error_count > 0), coalesce(sum(span_count), 0),
+	src := traceSumsSource(&w, projectID, start, end, true)
+	sums = `SELECT coalesce(sum(traces), 0), coalesce(sum(error_traces), 0), coalesce(sum(spans), 0),
 		coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0),
-		coalesce(sum(cost_total), 0) FROM traces` + w.clause()
+		coalesce(sum(cost_total), 0) FROM ` + src + ` s`
 	// The newest traces in range stand for all of them: reading every
 	// latency of a busy month would make the header cost grow with the data.
-	latencies = `SELECT end_time - start_time FROM traces` + w.clause() +
-		` ORDER BY start_time DESC LIMIT ` + strconv.Itoa(store.StatsLatencySample)
-	return sums, latencies, w.args
+	lw := traceRangeWhere(projectID, start, end)
+	latencies = `SELECT coalesce(array_agg(l), '{}') FROM (SELECT end_time - start_time AS l FROM traces` + lw.clause() +
+		` ORDER BY start_time DESC LIMIT ` + strconv.Itoa(store.StatsLatencySample) + `) s`
+	return sums, w.args, latencies, lw.args
 }
 
 // ProjectStats summarises the traces that started in [start, end); end 0 is open.
 func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (store.ProjectStats, error) {
 	var st store.ProjectStats
-	sums, latencies, args := projectStatsQueries(projectID, start, end)
-	err := s.pool.QueryRow(ctx, sums, args...).Scan(
+	sums, sumArgs, latencies, latArgs := projectStatsQueries(projectID, start, end)
+	err := s.pool.QueryRow(ctx, sums, sumArgs...).Scan(
 		&st.Traces, &st.ErrorTraces, &st.Spans, &st.Tokens.Prompt, &st.Tokens.Completion, &st.Tokens.Total, &st.Cost)
 	if err != nil {
 		return st, fmt.Errorf("summarise project %d: %w", projectID, err)
@@ -41,12 +39,8 @@ func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (
 	if st.Traces == 0 {
 		return st, nil
 	}
-	rows, err := s.pool.Query(ctx, latencies, args...)
-	if err != nil {
-		return st, fmt.Errorf("read latencies of project %d: %w", projectID, err)
-	}
-	lat, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
+	var lat []int64
+	if err := s.pool.QueryRow(ctx, latencies, latArgs...).Scan(&lat); err != nil {
 		return st, fmt.Errorf("read latencies of project %d: %w", projectID, err)
 	}
 	st.Latency = store.SummarizeLatencies(lat, st.Traces)

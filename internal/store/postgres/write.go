@@ -129,7 +129,7 @@ type spanColumns struct {
 	costStatus, costDetails, costSource, costEntry           []pgtype.Text
 	costTotal, costPrompt, costCompletion                    []pgtype.Float8
 	search                                                   []*string
-	inPreview, outPreview                                    []pgtype.Text
+	inPreview, outPreview, promptVersion                     []pgtype.Text
 	errorGroup                                               []pgtype.Text
 	callState                                                []pgtype.Int2 // per transaction, from the plan
 	buf                                                      []byte        // scratch for the JSON columns
@@ -182,6 +182,25 @@ func (c *spanColumns) add(sp *span.Span) {
 	c.inPreview = append(c.inPreview, nullText(in))
 	c.errorGroup = append(c.errorGroup, nullText(sp.View.ErrorGroup))
 	c.outPreview = append(c.outPreview, nullText(out))
+	c.promptVersion = append(c.promptVersion, promptVersion(sp))
+}
+
+// promptVersion is what the prompt_version column (migration 0015) holds
+// for a span: for an LLM span, its llm.prompt_template.version when that
+// is a string, or "" when it has none; NULL otherwise, which readers take
+// from the attributes.
+func promptVersion(sp *span.Span) pgtype.Text {
+	if sp.View.Kind != span.KindLLM {
+		return pgtype.Text{}
+	}
+	v, ok := sp.Attributes.Get(span.AttrTemplateVersion)
+	switch {
+	case !ok:
+		return pgtype.Text{Valid: true}
+	case v.Type == span.TypeString:
+		return pgtype.Text{String: text(v.Str), Valid: true}
+	}
+	return pgtype.Text{}
 }
 
 // ioValue keeps "absent" and "empty string" apart for input and output values.
@@ -396,28 +415,28 @@ const spanInsert = `INSERT INTO spans (trace_rowid, project_id, span_id, parent_
 		prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
 		attributes, events, links, otel_kind, trace_state, origin_id,
 		cost_status, cost_total, cost_prompt, cost_completion, cost_details, cost_source, cost_entry, search, call_state,
-		input_preview, output_preview, error_group)
+		input_preview, output_preview, error_group, prompt_version)
 	SELECT trace_rowid, project_id, span_id, parent_id, name, span_kind, start_time, end_time,
 		status_code, status_message, model_name, provider, session_id, user_id,
 		input_value, input_mime_type, output_value, output_mime_type,
 		prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
 		attributes::jsonb, events::jsonb, links::jsonb, otel_kind, trace_state, origin_id,
 		cost_status, cost_total, cost_prompt, cost_completion, cost_details, cost_source, cost_entry, search::tsvector, call_state,
-		input_preview, output_preview, error_group
+		input_preview, output_preview, error_group, prompt_version
 	FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[],
 		$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
 		$15::text[], $16::text[], $17::text[], $18::text[],
 		$19::bigint[], $20::bigint[], $21::bigint[], $22::bigint[], $23::bigint[], $24::bigint[],
 		$25::text[], $26::text[], $27::text[], $28::int[], $29::text[], $30::bigint[],
 		$31::text[], $32::float8[], $33::float8[], $34::float8[], $35::text[], $36::text[], $37::text[], $38::text[],
-		$39::smallint[], $40::text[], $41::text[], $42::text[])
+		$39::smallint[], $40::text[], $41::text[], $42::text[], $43::text[])
 	AS u(trace_rowid, project_id, span_id, parent_id, name, span_kind, start_time, end_time,
 		status_code, status_message, model_name, provider, session_id, user_id,
 		input_value, input_mime_type, output_value, output_mime_type,
 		prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
 		attributes, events, links, otel_kind, trace_state, origin_id,
 		cost_status, cost_total, cost_prompt, cost_completion, cost_details, cost_source, cost_entry, search, call_state,
-		input_preview, output_preview, error_group)
+		input_preview, output_preview, error_group, prompt_version)
 	ON CONFLICT (trace_rowid, span_id) DO NOTHING
 	RETURNING id, trace_rowid, span_id`
 
@@ -453,7 +472,7 @@ func (w *batchWriter) insertSpans(ctx context.Context) ([]insertedSpan, error) {
 		c.prompt, c.completion, c.total, c.cacheRead, c.cacheWrite, c.reason,
 		c.attrs, c.events, c.links, c.otelKind, c.tst, c.originID,
 		c.costStatus, c.costTotal, c.costPrompt, c.costCompletion, c.costDetails, c.costSource, c.costEntry, c.search, c.callState,
-		c.inPreview, c.outPreview, c.errorGroup)
+		c.inPreview, c.outPreview, c.errorGroup, c.promptVersion)
 	if err != nil {
 		return nil, fmt.Errorf("insert spans: %w", err)
 	}
@@ -571,7 +590,26 @@ func (w *batchWriter) updateTraces(ctx context.Context) error {
 			texts[6][i] = nullText(r.View.OutputPreview)
 		}
 	}
-	_, err := w.tx.Exec(ctx, `UPDATE traces t SET
+	// The sums of trace_minutes move in the same statement: the old rows as
+	// this statement's snapshot holds them, less, and the new ones (as
+	// RETURNING gives them), more; minutes are upserted in key order, as
+	// every writer does, so that concurrent writers queue, not deadlock.
+	_, err := w.tx.Exec(ctx, `WITH d AS (
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
+			$7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[],
+			$14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[],
+			$21::float8[], $22::float8[], $23::float8[])
+		AS d(id, start_time, end_time, span_count, error_count, llm_span_count,
+			prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
+			unpriced_spans, user_id, root_span_id, root_name, root_kind, root_status, input_preview, output_preview,
+			cost_total, cost_prompt, cost_completion)
+	), old AS (
+		SELECT -1 AS sign, t.project_id, t.start_time, t.end_time, t.span_count, t.error_count, t.root_status,
+			t.prompt_tokens, t.completion_tokens, t.total_tokens, t.cache_read_tokens, t.reasoning_tokens,
+			t.cost_total, t.unpriced_spans
+		FROM traces t JOIN d ON t.id = d.id WHERE t.span_count > 0
+	), new AS (
+		UPDATE traces t SET
 			start_time = least(t.start_time, d.start_time), end_time = greatest(t.end_time, d.end_time),
 			span_count = t.span_count + d.span_count, error_count = t.error_count + d.error_count,
 			llm_span_count = t.llm_span_count + d.llm_span_count,
@@ -587,15 +625,12 @@ func (w *batchWriter) updateTraces(ctx context.Context) error {
 			output_preview = CASE WHEN d.root_span_id IS NULL THEN t.output_preview ELSE d.output_preview END,
 			cost_total = t.cost_total + d.cost_total, cost_prompt = t.cost_prompt + d.cost_prompt,
 			cost_completion = t.cost_completion + d.cost_completion, unpriced_spans = t.unpriced_spans + d.unpriced_spans
-		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
-			$7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[],
-			$14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[],
-			$21::float8[], $22::float8[], $23::float8[])
-		AS d(id, start_time, end_time, span_count, error_count, llm_span_count,
-			prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
-			unpriced_spans, user_id, root_span_id, root_name, root_kind, root_status, input_preview, output_preview,
-			cost_total, cost_prompt, cost_completion)
-		WHERE t.id = d.id`,
+		FROM d WHERE t.id = d.id
+		RETURNING 1 AS sign, t.project_id, t.start_time, t.end_time, t.span_count, t.error_count, t.root_status,
+			t.prompt_tokens, t.completion_tokens, t.total_tokens, t.cache_read_tokens, t.reasoning_tokens,
+			t.cost_total, t.unpriced_spans
+	)
+	`+traceMinutesUpsert+` (SELECT * FROM old UNION ALL SELECT * FROM new) x`+traceMinutesUpsertEnd,
 		ints[0], ints[1], ints[2], ints[3], ints[4], ints[5], ints[6], ints[7], ints[8], ints[9], ints[10], ints[11], ints[12],
 		texts[0], texts[1], texts[2], texts[3], texts[4], texts[5], texts[6], floats[0], floats[1], floats[2])
 	if err != nil {
@@ -708,6 +743,7 @@ func (w *batchWriter) finish(ctx context.Context, inserted []insertedSpan) error
 		}
 	}
 	w.queueUsage(b)
+	w.queueSpanMinutes(b, inserted)
 	last := map[int64]int64{}
 	for _, t := range w.changed() {
 		last[t.projectID] = max(last[t.projectID], t.batch.End)
