@@ -8,6 +8,7 @@ import { setupFilterBar } from "./filterbar.js";
 import { setupLists } from "./lists.js";
 import { setupLive } from "./live.js";
 import { setupTrace } from "./trace.js";
+import { setupTextMode } from "./reading.js";
 
 setupCopy(document);
 setupConfirm(document);
@@ -21,5 +22,6 @@ setupLists(document);
 setupFilterBar(document);
 setupAnnotate(document);
 setupLive();
+setupTextMode(document);
 const trace = document.querySelector(".tracepage");
 if (trace) setupTrace(trace);
