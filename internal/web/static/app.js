@@ -9,6 +9,7 @@ import { setupLists } from "./lists.js";
 import { setupLive } from "./live.js";
 import { setupTrace } from "./trace.js";
 import { setupTextMode } from "./reading.js";
+import { setupColumns } from "./columns.js";
 
 setupCopy(document);
 setupConfirm(document);
@@ -23,5 +24,6 @@ setupFilterBar(document);
 setupAnnotate(document);
 setupLive();
 setupTextMode(document);
+setupColumns(document);
 const trace = document.querySelector(".tracepage");
 if (trace) setupTrace(trace);
