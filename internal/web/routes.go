@@ -36,6 +36,7 @@ func (h *Handler) routes() []route.Route {
 		route.Handle("GET /projects/{name}/spans/{span_id}", h.bounded(h.spanFragment)),
 		route.Handle("GET /projects/{name}/spans/{span_id}/value", h.bounded(h.spanValue)),
 		route.HandleFunc("POST /projects/{name}/spans/{span_id}/annotations", h.annotateSpan),
+		route.Handle("GET /projects/{name}/filter/suggest", h.bounded(h.filterSuggest)),
 		route.Handle("GET /projects/{name}/metrics", h.bounded(h.projectMetrics)),
 		route.Handle("GET /projects/{name}/prompts", h.bounded(h.projectPrompts)),
 		// Any other page of a project, or of none.

@@ -10,6 +10,7 @@ import { setupLive } from "./live.js";
 import { setupTrace } from "./trace.js";
 import { setupTextMode } from "./reading.js";
 import { setupColumns } from "./columns.js";
+import { setupSuggest } from "./suggest.js";
 
 setupCopy(document);
 setupConfirm(document);
@@ -25,5 +26,6 @@ setupAnnotate(document);
 setupLive();
 setupTextMode(document);
 setupColumns(document);
+setupSuggest(document);
 const trace = document.querySelector(".tracepage");
 if (trace) setupTrace(trace);
