@@ -57,8 +57,9 @@ func TestKeptStatements(t *testing.T) {
 	for seed, shape := range []agentgen.Shape{agentgen.Small, agentgen.Agent} {
 		gen := agentgen.New(shape, uint64(seed+1), time.Unix(1_750_000_000, 0))
 		for i := range 30 {
-			// Batches of every size up to a few thousand spans.
-			spans := otlp.Decode(agentgen.Traces(res, gen.Spans(100+i*97%3000)), "").Spans
+			// Batches of many sizes, up to several hundred spans: every
+			// chunk shape a larger batch uses.
+			spans := otlp.Decode(agentgen.Traces(res, gen.Spans(40+i*53%700)), "").Spans
 			if _, err := s.WriteSpans(ctx, spans); err != nil {
 				t.Fatal(err)
 			}

@@ -100,28 +100,30 @@ func testBoundedFilters(t *testing.T, s store.Store) {
 	check("after deleting a trace")
 }
 
-// allSpanIDs pages through q with filter f, three spans a page, and returns
-// the span ids in order.
+// allSpanIDs pages through q with filter f, ten spans a page, and returns
+// the span ids in order. Pages end inside a minute and across empty ones
+// alike: the 280 spans make 28 of them.
 func allSpanIDs(t *testing.T, s store.Store, q store.SpanQuery, f string) []string {
 	t.Helper()
+	const pageOf = 10
 	e, err := query.Parse(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	q.Filter, q.Limit = e, 4
+	q.Filter, q.Limit = e, pageOf+1
 	var ids []string
 	for range 1000 {
 		recs, err := s.Spans(context.Background(), q)
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		for _, r := range recs[:min(len(recs), 3)] {
+		for _, r := range recs[:min(len(recs), pageOf)] {
 			ids = append(ids, r.SpanID)
 		}
-		if len(recs) <= 3 {
+		if len(recs) <= pageOf {
 			return ids
 		}
-		q.Cursor, q.CursorStartTime = recs[3].RowID, recs[3].StartTime
+		q.Cursor, q.CursorStartTime = recs[pageOf].RowID, recs[pageOf].StartTime
 	}
 	panic(fmt.Sprintf("%s: more than 1000 pages", f))
 }
