@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,9 +23,11 @@ import (
 
 // galleryPage is one page of the screenshot gallery: name is the file
 // (name.png, name-dark.png), path the page, ready a JavaScript condition
-// that holds once it shows what it is for.
+// that holds once it shows what it is for; cookie, if set, is a reader's
+// choice the page is shown with (loupe_text=markdown).
 type galleryPage struct {
 	name, path, ready string
+	cookie            string
 }
 
 // TestScreenshotGallery takes a 1440×900 screenshot of every page, light
@@ -56,7 +59,7 @@ func TestScreenshotGallery(t *testing.T) {
 	p := newPage(t, srv.HTTPURL)
 	project := "/projects/support-bot"
 	p.open(project)
-	shootPage(t, p, dir, galleryPage{"login", "", `!!document.querySelector(".authcard")`})
+	shootPage(t, p, dir, galleryPage{"login", "", `!!document.querySelector(".authcard")`, ""})
 	p.logIn("admin", "admin")
 	p.waitFor("the password page", `location.pathname === "/password"`, 10*time.Second)
 	p.choosePassword("admin", "correct-horse-battery")
@@ -64,27 +67,34 @@ func TestScreenshotGallery(t *testing.T) {
 
 	// Adding a page to the gallery is one line here.
 	pages := []galleryPage{
-		{"home", "/", `!!document.querySelector("table.grid")`},
-		{"traces", project, `!!document.querySelector("table.grid tbody tr")`},
-		{"traces-errors", project + "?errors=1", `!!document.querySelector("table.grid tbody tr")`},
-		{"spans", project + "/spans", `!!document.querySelector("table.grid tbody tr")`},
-		{"sessions", project + "/sessions", `!!document.querySelector("table.grid tbody tr")`},
-		{"session", project + "/sessions/" + url.PathEscape(d.session), `!!document.querySelector(".conversation")`},
-		{"trace", project + "/traces/" + d.agent, `!!document.querySelector(".detail")`},
-		{"trace-error", project + "/traces/" + d.failed, `!!document.querySelector(".detail .exception")`},
-		{"span-messages", project + "/traces/" + d.long, `!!document.querySelector(".detail .msg")`},
-		{"span-retriever", project + "/traces/" + d.agent + "?span=" + d.retriever, `!!document.querySelector(".detail .docs")`},
-		{"trace-big", project + "/traces/" + d.big, `!!document.querySelector(".tree .row")`},
-		{"metrics", project + "/metrics?range=1d", `!!document.querySelector(".chart")`},
-		{"prompts", project + "/prompts?range=1d", `!!document.querySelector("main table")`},
-		{"prices", "/prices", `!!document.querySelector("main table")`},
-		{"storage", "/storage", `!!document.querySelector("main h1")`},
-		{"settings", "/settings", `!!document.querySelector(".settings")`},
-		{"not-found", "/projects/support-bot/nothing-here", `!!document.querySelector(".notfound")`},
+		{"home", "/", `!!document.querySelector("table.grid")`, ""},
+		{"traces", project, `!!document.querySelector("table.grid tbody tr")`, ""},
+		{"traces-errors", project + "?errors=1", `!!document.querySelector("table.grid tbody tr")`, ""},
+		{"spans", project + "/spans", `!!document.querySelector("table.grid tbody tr")`, ""},
+		{"sessions", project + "/sessions", `!!document.querySelector("table.grid tbody tr")`, ""},
+		{"session", project + "/sessions/" + url.PathEscape(d.session), `!!document.querySelector(".conversation")`, ""},
+		{"trace", project + "/traces/" + d.agent, `!!document.querySelector(".detail")`, ""},
+		{"trace-error", project + "/traces/" + d.failed, `!!document.querySelector(".detail .exception")`, ""},
+		{"span-messages", project + "/traces/" + d.long, `!!document.querySelector(".detail .msg")`, ""},
+		{"span-markdown", project + "/traces/" + d.long + "?tab=overview#msg-out-0", `!!document.querySelector(".detail .mdbody")`, "loupe_text=markdown"},
+		{"span-retriever", project + "/traces/" + d.agent + "?span=" + d.retriever, `!!document.querySelector(".detail .docs")`, ""},
+		{"trace-big", project + "/traces/" + d.big, `!!document.querySelector(".tree .row")`, ""},
+		{"metrics", project + "/metrics?range=1d", `!!document.querySelector(".chart")`, ""},
+		{"prompts", project + "/prompts?range=1d", `!!document.querySelector("main table")`, ""},
+		{"prices", "/prices", `!!document.querySelector("main table")`, ""},
+		{"storage", "/storage", `!!document.querySelector("main h1")`, ""},
+		{"settings", "/settings", `!!document.querySelector(".settings")`, ""},
+		{"not-found", "/no/such/page", `!!document.querySelector(".notfound")`, ""},
 	}
 	for _, pg := range pages {
+		if pg.cookie != "" {
+			p.do("choose "+pg.cookie, chromedp.Evaluate[chromedp.Void](`document.cookie = `+jsString(pg.cookie+"; path=/")))
+		}
 		p.open(pg.path)
 		shootPage(t, p, dir, pg)
+		if name, _, ok := strings.Cut(pg.cookie, "="); ok {
+			p.do("forget "+name, chromedp.Evaluate[chromedp.Void](`document.cookie = `+jsString(name+"=; path=/; max-age=0")))
+		}
 	}
 }
 
