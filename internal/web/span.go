@@ -142,6 +142,8 @@ func (h *Handler) spanValue(w http.ResponseWriter, r *http.Request) {
 		// Rendered for "show all" on a message read as Markdown: safe HTML
 		// (view.Markdown), swapped in by the page.
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		// Opened on its own, the fragment may run nothing and load nothing.
+		w.Header().Set("Content-Security-Policy", "default-src 'none'")
 		w.Write([]byte(view.Markdown(t.Value)))
 		return
 	}
