@@ -19,6 +19,10 @@ type UIReader interface {
 	// row id), in start order: enough to draw the tree and the waterfall of
 	// a trace of any size without reading attributes.
 	TraceTree(ctx context.Context, traceRowID int64) ([]TreeSpan, error)
+	// EachSpanText calls fn with the text of every span of a trace (by
+	// trace row id), in start order, for SearchTrace; it stops at the first
+	// error fn returns. s is reused between calls.
+	EachSpanText(ctx context.Context, traceRowID int64, fn func(s *SpanText) error) error
 	// SpanByID finds one span, with all its attributes and events.
 	SpanByID(ctx context.Context, spanID string) (SpanRecord, error)
 	// SpanList lists a project's spans in start-time order, as light rows

@@ -52,3 +52,29 @@ func BenchmarkHugeTrace(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkBigTrace measures a trace of 5,253 spans with three failures deep
+// in it: its page, its page opened on the deepest failure, in the
+// errors-only view, a search over all its spans; and beside it the page of
+// an ordinary five-span agent trace.
+func BenchmarkBigTrace(b *testing.B) {
+	e := newEnv(b)
+	e.write(bigTrace("big", bigTraceStart())...)
+	e.write(agentRun("big", agentTrace, "s1", time.Now().Add(-time.Hour))...)
+	page := "/projects/big/traces/" + bigTraceID
+	for _, c := range []struct{ name, path string }{
+		{"normal-trace", "/projects/big/traces/" + agentTrace},
+		{"page", page},
+		{"page-on-a-failure", page + "?span=" + bigScoreID(bigFailedScore())},
+		{"errors-only", page + "?view=errors"},
+		{"search", page + "/search?q=umbrella"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if rec := e.do(c.path); rec.Code != http.StatusOK {
+					b.Fatalf("GET %s = %d", c.path, rec.Code)
+				}
+			}
+		})
+	}
+}

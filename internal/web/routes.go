@@ -31,6 +31,7 @@ func (h *Handler) routes() []route.Route {
 		route.Handle("GET /projects/{name}/sessions/{session_id}", h.bounded(h.session)),
 		route.Handle("GET /projects/{name}/traces/{trace_id}", h.bounded(h.trace)),
 		route.Handle("GET /projects/{name}/traces/{trace_id}/tree", h.bounded(h.treeFragment)),
+		route.Handle("GET /projects/{name}/traces/{trace_id}/search", h.bounded(h.traceSearchFragment)),
 		route.Handle("GET /projects/{name}/traces/{trace_id}/export", h.bounded(h.exportTrace)),
 		route.HandleFunc("POST /projects/{name}/traces/{trace_id}/annotations", h.annotateTrace),
 		route.Handle("GET /projects/{name}/spans/{span_id}", h.bounded(h.spanFragment)),

@@ -53,7 +53,7 @@ var (
 	}
 	// fragments are shared templates also served alone, to scripts that
 	// swap them in.
-	fragments = []string{"tree_rows", "span_detail", "annotations_block", "tool_panel"}
+	fragments = []string{"tree_rows", "trace_search", "span_detail", "annotations_block", "tool_panel"}
 )
 
 // templateSet is the templates parsed: each page's, and the shared ones

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -11,12 +12,34 @@ import (
 
 type tracePage struct {
 	frame
-	T       store.Trace
-	Tree    treeFragment
-	Ticks   []tick
-	Latency int64
-	Detail  *spanDetail
-	Ann     *annotationsBlock // the trace's own annotations
+	T        store.Trace
+	Tree     treeFragment
+	Ticks    []tick
+	Latency  int64
+	Detail   *spanDetail
+	Ann      *annotationsBlock // the trace's own annotations
+	Failures string            // the failing spans top to bottom, as "ord:id" words, for n and N
+	Search   *traceSearch      // a search within the trace, when one was asked for
+}
+
+// maxFailuresListed bounds the failing spans n and N step through.
+const maxFailuresListed = 5000
+
+// failureList writes the failing spans of t as tracePage.Failures has them.
+func (t *spanTree) failureList() string {
+	var b strings.Builder
+	for i, n := range t.failures {
+		if i == maxFailuresListed {
+			break
+		}
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strconv.Itoa(int(t.nodes[n].ord)))
+		b.WriteByte(':')
+		b.WriteString(t.nodes[n].s.SpanID)
+	}
+	return b.String()
 }
 
 // loadTrace finds the trace and checks it belongs to the project in the URL.
@@ -72,9 +95,17 @@ func (h *Handler) trace(w http.ResponseWriter, r *http.Request) {
 	if _, ok := tree.byID[selected]; !ok {
 		selected = tree.opening(t.RootSpanID)
 	}
-	rows, _ := tree.window("", 0, selected)
-	page.Tree = treeFragment{Project: name, TraceID: t.TraceID, Rows: rows}
+	view := parseTreeView(r.URL.Query().Get("view"))
+	rows, _ := tree.window(windowQuery{Depth: -1, View: view, Selected: selected})
+	page.Tree = treeFragment{Project: name, TraceID: t.TraceID, View: view.String(), Rows: rows}
 	page.Ticks = tree.ticks()
+	page.Failures = tree.failureList()
+	if find := r.URL.Query().Get("find"); find != "" {
+		if page.Search, err = h.searchTrace(ctx, name, t, tree, find); err != nil {
+			h.fail(w, r, err, notFound{})
+			return
+		}
+	}
 	if selected != "" {
 		rec, err := h.store.SpanByID(ctx, selected)
 		if err != nil {
@@ -106,6 +137,7 @@ func (h *Handler) trace(w http.ResponseWriter, r *http.Request) {
 type treeFragment struct {
 	Project string
 	TraceID string
+	View    string // "errors" in the errors-only view
 	Rows    []treeRow
 }
 
@@ -122,13 +154,29 @@ func (h *Handler) treeFragment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	offset, _ := strconv.Atoi(q.Get("offset"))
-	rows, ok := buildTree(spans).window(q.Get("parent"), max(offset, 0), q.Get("span"))
+	wq := windowQuery{Parent: q.Get("parent"), Depth: -1, NoFold: q.Get("nofold") == "1",
+		View: parseTreeView(q.Get("view")), Selected: q.Get("span")}
+	for _, p := range []struct {
+		name string
+		to   *int
+	}{{"offset", &wq.Offset}, {"limit", &wq.Limit}, {"depth", &wq.Depth}} {
+		v := q.Get(p.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			http.Error(w, fmt.Sprintf("%s=%q: want a whole number, 0 or more", p.name, v), http.StatusBadRequest)
+			return
+		}
+		*p.to = n
+	}
+	rows, ok := buildTree(spans).window(wq)
 	if !ok {
 		http.Error(w, "no such span in this trace", http.StatusNotFound)
 		return
 	}
-	h.renderFragment(w, r, "tree_rows", treeFragment{Project: r.PathValue("name"), TraceID: t.TraceID, Rows: rows})
+	h.renderFragment(w, r, "tree_rows", treeFragment{Project: r.PathValue("name"), TraceID: t.TraceID, View: wq.View.String(), Rows: rows})
 }
 
 // traceRedirect finds the project of a trace, for links that only know the trace id.

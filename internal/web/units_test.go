@@ -111,6 +111,12 @@ func treeShape(rows []treeRow) []string {
 		switch {
 		case r.More:
 			out = append(out, fmt.Sprintf("%d:…%d", r.Depth, r.Remaining))
+		case r.Fold:
+			open := ""
+			if r.Open {
+				open = "+"
+			}
+			out = append(out, fmt.Sprintf("%d:%s%s×%d", r.Depth, open, r.Name, r.Count))
 		case r.Open:
 			out = append(out, fmt.Sprintf("%d:+%s", r.Depth, r.Name))
 		default:
@@ -132,7 +138,7 @@ func TestTreeSmall(t *testing.T) {
 		ts("d", "c", "retrieval", 430, 600, "ERROR"),
 		ts("x", "gone", "orphan", 800, 900, "OK"),
 	})
-	rows, ok := tree.window("", 0, "d")
+	rows, ok := tree.window(windowQuery{Depth: -1, Selected: "d"})
 	if !ok {
 		t.Fatal("window failed")
 	}
@@ -149,9 +155,8 @@ func TestTreeSmall(t *testing.T) {
 	if rows[0].Left != 0 || rows[0].Width != 100 || rows[2].Left != 42 || math.Abs(rows[2].Width-28) > 1e-9 {
 		t.Errorf("bars: root %v+%v, tool %v+%v", rows[0].Left, rows[0].Width, rows[2].Left, rows[2].Width)
 	}
-	ticks := tree.ticks()
-	if len(ticks) != 5 || ticks[4].Label != "1 µs" || ticks[2].Pct != 50 {
-		t.Errorf("ticks = %+v", ticks)
+	if diff := cmp.Diff([]tick{{Pct: 0, Label: "0", Start: true}, {Pct: 50, Label: "0.5 µs"}, {Pct: 100, Label: "1.0 µs", Edge: true}}, tree.ticks()); diff != "" {
+		t.Errorf("ticks (-want +got):\n%s", diff)
 	}
 }
 
@@ -173,7 +178,7 @@ func TestTreeHuge(t *testing.T) {
 		}
 	}
 	tree := buildTree(spans)
-	rows, _ := tree.window("", 0, "")
+	rows, _ := tree.window(windowQuery{Depth: -1})
 	if len(rows) > treeRowBudget+2 {
 		t.Fatalf("%d rows drawn, want at most the budget", len(rows))
 	}
@@ -185,17 +190,23 @@ func TestTreeHuge(t *testing.T) {
 		t.Errorf("last row = %+v, want a show-more row for the rest of root's children", last)
 	}
 	// The rest of the list, from where the first window stopped.
-	more, ok := tree.window("root", rows[len(rows)-1].Offset, "")
+	more, ok := tree.window(windowQuery{Parent: "root", Offset: rows[len(rows)-1].Offset, Depth: -1})
 	if !ok || len(more) == 0 || more[0].Depth != 1 {
 		t.Fatalf("show more = %v, %v", ok, treeShape(more[:1]))
 	}
 	// Opening the closed child draws its children.
-	kids, _ := tree.window("c0", 0, "")
-	if len(kids) != 300 || kids[0].Depth != 2 {
-		t.Errorf("children of c0 = %d rows at depth %d, want 300 at depth 2", len(kids), kids[0].Depth)
+	// Opening the closed child draws its 300 leaves as one fold, and
+	// opening the fold draws them one below it.
+	kids, _ := tree.window(windowQuery{Parent: "c0", Depth: -1})
+	if len(kids) != 1 || !kids[0].Fold || kids[0].Count != 300 || kids[0].Depth != 2 {
+		t.Errorf("children of c0 = %+v, want one fold of 300 at depth 2", kids)
+	}
+	kids, _ = tree.window(windowQuery{Parent: "c0", Offset: 0, Limit: 300, Depth: 3, NoFold: true})
+	if len(kids) != 300 || kids[0].Depth != 3 || kids[0].Fold {
+		t.Errorf("the fold's members = %d rows at depth %d, want 300 at depth 3", len(kids), kids[0].Depth)
 	}
 	// A selected span deep in a closed subtree opens the way to it.
-	rows, _ = tree.window("", 0, "c0.7")
+	rows, _ = tree.window(windowQuery{Depth: -1, Selected: "c0.7"})
 	found := false
 	for _, r := range rows {
 		found = found || r.Selected && r.SpanID == "c0.7"
@@ -203,7 +214,7 @@ func TestTreeHuge(t *testing.T) {
 	if !found {
 		t.Error("the selected span is not drawn")
 	}
-	if _, ok := tree.window("missing", 0, ""); ok {
+	if _, ok := tree.window(windowQuery{Parent: "missing", Depth: -1}); ok {
 		t.Error("window of an unknown parent succeeded")
 	}
 }
@@ -215,7 +226,7 @@ func TestTreeCycleDoesNotHang(t *testing.T) {
 		ts("c", "b", "c", 1, 2, "OK"),
 		ts("self", "self", "self", 3, 4, "OK"),
 	})
-	rows, _ := tree.window("", 0, "b")
+	rows, _ := tree.window(windowQuery{Depth: -1, Selected: "b"})
 	if diff := cmp.Diff([]string{"0:root", "0:self"}, treeShape(rows)); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
 	}

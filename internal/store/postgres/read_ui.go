@@ -96,6 +96,30 @@ func (s *Store) EachTreeSpan(ctx context.Context, traceRowID int64, fn func(*sto
 	return nil
 }
 
+// EachSpanText reads the text of a trace's spans for a search within it.
+func (s *Store) EachSpanText(ctx context.Context, traceRowID int64, fn func(*store.SpanText) error) error {
+	rows, err := s.pool.Query(ctx, `SELECT span_id, name, status_message, coalesce(input_value, ''), coalesce(output_value, ''),
+		attributes::text, coalesce(events::text, '')
+		FROM spans WHERE trace_rowid = $1 ORDER BY start_time, id`, traceRowID)
+	if err != nil {
+		return fmt.Errorf("read text of trace %d: %w", traceRowID, err)
+	}
+	defer rows.Close()
+	var t store.SpanText
+	for rows.Next() {
+		if err := rows.Scan(&t.SpanID, &t.Name, &t.StatusMessage, &t.Input, &t.Output, &t.Attributes, &t.Events); err != nil {
+			return fmt.Errorf("read text of trace %d: %w", traceRowID, err)
+		}
+		if err := fn(&t); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read text of trace %d: %w", traceRowID, err)
+	}
+	return nil
+}
+
 // SpanByID finds one span by its hex span id.
 func (s *Store) SpanByID(ctx context.Context, spanID string) (store.SpanRecord, error) {
 	recs, err := s.querySpans(ctx, spanSelect+" WHERE s.span_id = $1 ORDER BY s.id LIMIT 1", text(spanID))

@@ -128,6 +128,42 @@ func (s *Store) EachTreeSpan(ctx context.Context, traceRowID int64, fn func(*sto
 	return nil
 }
 
+// EachSpanText reads the text of a trace's spans for a search within it.
+func (s *Store) EachSpanText(ctx context.Context, traceRowID int64, fn func(*store.SpanText) error) error {
+	rows, err := s.read.QueryContext(ctx, `SELECT span_id, name, status_message, coalesce(input_value, ''), coalesce(output_value, ''),
+		attributes, coalesce(events, '')
+		FROM spans WHERE trace_rowid = ? ORDER BY start_time, id`, traceRowID)
+	if err != nil {
+		return fmt.Errorf("read text of trace %d: %w", traceRowID, err)
+	}
+	defer rows.Close()
+	var t store.SpanText
+	var attrs, events sql.RawBytes
+	var buf []byte
+	for rows.Next() {
+		if err := rows.Scan(&t.SpanID, &t.Name, &t.StatusMessage, &t.Input, &t.Output, &attrs, &events); err != nil {
+			return fmt.Errorf("read text of trace %d: %w", traceRowID, err)
+		}
+		// A packed object is unpacked into buf, kept between rows; text
+		// comes back as the driver lent it.
+		text, err := unpackJSON(buf[:0], attrs)
+		if err != nil {
+			return fmt.Errorf("read text of span %s: %w", t.SpanID, err)
+		}
+		if len(attrs) > 0 && attrs[0] == jsonPackS2Dict1 {
+			buf = text
+		}
+		t.Attributes, t.Events = text, events
+		if err := fn(&t); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read text of trace %d: %w", traceRowID, err)
+	}
+	return nil
+}
+
 // SpanByID finds one span by its hex span id.
 func (s *Store) SpanByID(ctx context.Context, spanID string) (store.SpanRecord, error) {
 	recs, err := s.querySpans(ctx, spanSelect+" WHERE s.id IN ("+spanIDLookup("l.id", 1)+") ORDER BY s.id LIMIT 1", spanID)

@@ -42,7 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"NotFound", testNotFound},
 		{"ProjectStats", testProjectStats}, {"SumsFollowTraces", testSumsFollowTraces},
 		{"SummarizeLatencies", testSummarizeLatencies},
-		{"TraceTree", testTraceTree},
+		{"TraceTree", testTraceTree}, {"SearchTrace", testSearchTrace},
 		{"SpanByID", testSpanByID},
 		{"SpanList", testSpanList},
 		{"SpanListPreview", testSpanListPreview}, {"JSONStringLists", testJSONStringLists},

@@ -1,4 +1,5 @@
-// Keyboard: j/k move, Enter opens or toggles, h/l collapse/expand, / focuses
+// Keyboard: j/k move, Enter opens or toggles, h/l collapse/expand, n/N step
+// through a trace's errors or search matches, / focuses
 // the filter (or the trace ID box), g the trace ID box, ? lists the keys.
 // A page registers what moving means with setNavigator.
 
@@ -61,6 +62,14 @@ export function setupKeys() {
       case "ArrowRight":
         if (!n?.expand) return;
         n.expand();
+        break;
+      case "n":
+        if (!n?.next) return;
+        n.next();
+        break;
+      case "N":
+        if (!n?.prev) return;
+        n.prev();
         break;
       default:
         return;
