@@ -2,8 +2,6 @@ package browser_test
 
 import (
 	"bytes"
-	"context"
-	"fmt"
 	"image/png"
 	"net/http"
 	"net/url"
@@ -14,9 +12,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/loupe-dev/loupe/e2e/e2etest"
 )
@@ -168,7 +163,7 @@ func loadDemo(t *testing.T, srv *e2etest.Server, key string) demo {
 	d.failed = app.failingRun(now.Add(-25*time.Minute), turn{Question: "Summarise my last five orders", Session: "conv-77", User: "erin@acme.test"})
 	app.failingRun(now.Add(-3*time.Hour), turn{Question: "Export my invoices as PDF", Session: "conv-63", User: "carol@acme.test"})
 	d.long = app.longConversation(now.Add(-12*time.Minute), 13, "gpt-4o-mini", 0)
-	d.big = app.bigRun(now.Add(-90*time.Minute), 2000)
+	d.big = app.bigRun(now.Add(-90 * time.Minute))
 	var scores []map[string]any
 	for i, v := range []string{"v1", "v1", "v1", "v2", "v2", "v2", "v2", "v3", "v3", "v3"} {
 		spanID := app.versionedCall(now.Add(-time.Duration(20-i)*time.Hour/2), v, v == "v2" && i%2 == 0)
@@ -224,31 +219,4 @@ func loadDemo(t *testing.T, srv *e2etest.Server, key string) demo {
 	post("/v1/session_annotations?sync=true", map[string]any{"data": csat})
 	d.session = "conv-42"
 	return d
-}
-
-// bigRun is an agent run that fetches n tickets one tool call at a time,
-// two of which fail: the shape of the traces that are hard to read.
-func (e *emitter) bigRun(start time.Time, n int) string {
-	ms := time.Millisecond
-	ctx, endRoot := e.span(context.Background(), "agent.triage", start, time.Duration(n)*12*ms+2*time.Second, kind("AGENT"),
-		attribute.String("input.value", "Triage the open tickets of the week"), attribute.String("session.id", "batch-triage"))
-	traceID := trace.SpanContextFromContext(ctx).TraceID().String()
-	_, end := e.span(ctx, "llm.plan", start.Add(50*ms), 900*ms, kind("LLM"),
-		attribute.String("llm.model_name", "gpt-4o"),
-		attribute.String("llm.input_messages.0.message.role", "user"),
-		attribute.String("llm.input_messages.0.message.content", "Triage the open tickets of the week"),
-		attribute.Int("llm.token_count.prompt", 2400), attribute.Int("llm.token_count.completion", 310), attribute.Int("llm.token_count.total", 2710))
-	end()
-	for i := range n {
-		at := start.Add(time.Second + time.Duration(i)*12*ms)
-		_, s := e.tr.Start(ctx, "fetch_ticket", trace.WithTimestamp(at), trace.WithAttributes(kind("TOOL"),
-			attribute.String("tool.name", "fetch_ticket"), attribute.String("input.value", fmt.Sprintf(`{"id": %d}`, 90000+i)),
-			attribute.String("input.mime_type", "application/json")))
-		if i == n/3 || i == 2*n/3 {
-			s.SetStatus(codes.Error, fmt.Sprintf("ticket %d: 504 Gateway Timeout", 90000+i))
-		}
-		s.End(trace.WithTimestamp(at.Add(time.Duration(8+i%7) * ms)))
-	}
-	endRoot()
-	return traceID
 }
