@@ -164,6 +164,7 @@ func loadDemo(t *testing.T, srv *e2etest.Server, key string) demo {
 	app.failingRun(now.Add(-3*time.Hour), turn{Question: "Export my invoices as PDF", Session: "conv-63", User: "carol@acme.test"})
 	d.long = app.longConversation(now.Add(-12*time.Minute), 13, "gpt-4o-mini", 0)
 	d.big = app.bigRun(now.Add(-90 * time.Minute))
+	app.houseModelCall(now.Add(-30 * time.Minute)) // a model no price covers
 	var scores []map[string]any
 	for i, v := range []string{"v1", "v1", "v1", "v2", "v2", "v2", "v2", "v3", "v3", "v3"} {
 		spanID := app.versionedCall(now.Add(-time.Duration(20-i)*time.Hour/2), v, v == "v2" && i%2 == 0)

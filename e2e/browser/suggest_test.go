@@ -38,20 +38,20 @@ func TestTheFilterBoxSuggests(t *testing.T) {
 	// Its values, from the project's spans, taken with the arrow and Enter.
 	typeIn(" == '")
 	offered("gpt-4o-mini")
-	offered("gpt-4o")
+	offered("acme-house-7b")
 	p.shot("49-filter-suggests-value")
-	n := eval[int](p, `[...document.querySelectorAll(".fb-suggest code")].findIndex(c => c.textContent === "gpt-4o")`)
+	n := eval[int](p, `[...document.querySelectorAll(".fb-suggest code")].findIndex(c => c.textContent === "acme-house-7b")`)
 	for range n + 1 {
 		p.key(kb.ArrowDown)
 	}
 	p.key(kb.Enter)
-	if v := value(); v != "llm.model_name == 'gpt-4o'" {
+	if v := value(); v != "llm.model_name == 'acme-house-7b'" {
 		t.Errorf("after Enter on a value the filter is %q", v)
 	}
 	// Enter with nothing chosen applies the filter.
 	p.key(kb.Enter)
-	p.waitFor("the filtered list", `new URLSearchParams(location.search).get("filter") === "llm.model_name == 'gpt-4o'"`, 10*time.Second)
-	p.see("table.grid tbody", "llm.plan")
+	p.waitFor("the filtered list", `new URLSearchParams(location.search).get("filter") === "llm.model_name == 'acme-house-7b'"`, 10*time.Second)
+	p.see("table.grid tbody", "llm.complete")
 
 	// Annotation names and their labels.
 	p.open("/projects/support-bot/spans")
