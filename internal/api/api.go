@@ -37,6 +37,7 @@ type Store interface {
 	store.Annotator
 	store.Manager
 	store.Retention
+	store.AnnotationConfigs
 	SpanByID(ctx context.Context, spanID string) (store.SpanRecord, error)
 	Usage(ctx context.Context, projectID int64, dim store.UsageDimension, start, end int64) ([]store.Usage, error)
 	UsageByTool(ctx context.Context, projectID int64, start, end int64) (tools []store.ToolUsage, sampled bool, err error)

@@ -105,6 +105,10 @@ func (a *API) routes() []route.Route {
 		route.Handle("POST /v1/session_notes", a.wrap(a.postNote(sessionAnnotations))),
 		route.Handle("POST /v1/document_annotations", a.wrap(a.postAnnotations(documentAnnotations))),
 
+		route.Handle("GET /v1/annotation_configs", a.wrap(a.listAnnotationConfigs)),
+		route.Handle("POST /v1/annotation_configs", a.wrap(a.createAnnotationConfig)),
+		route.Handle("GET /v1/annotation_configs/{config_identifier}", a.wrap(a.getAnnotationConfig)),
+		route.Handle("DELETE /v1/annotation_configs/{config_identifier}", a.wrap(a.deleteAnnotationConfig)),
 		route.Handle("GET /v1/model_prices", a.wrap(a.listPrices)),
 		route.Handle("PUT /v1/model_prices", a.wrap(a.putPrices)),
 		route.Handle("GET /v1/model_prices/recompute", a.wrap(a.recomputeStatus)),

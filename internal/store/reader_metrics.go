@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/loupe-dev/loupe/internal/span"
@@ -28,6 +29,79 @@ type MetricsReader interface {
 	// and annotations from at most PromptVersionSample LLM spans, the newest
 	// in range.
 	PromptVersionReport(ctx context.Context, projectID, start, end int64) (PromptVersionReport, error)
+	// DocumentScores reads the document evaluations a project's retrieval
+	// metrics come from, as Phoenix counts them: document annotations with
+	// a score, by annotator LLM, on spans that started in [start, end),
+	// with the number of documents each span returned. At most
+	// DocumentScoreSample annotations are read, those of the newest spans.
+	DocumentScores(ctx context.Context, projectID, start, end int64) (DocumentScores, error)
+}
+
+// DocumentScoreSample bounds the annotations DocumentScores reads.
+const DocumentScoreSample = 20_000
+
+// DocumentScores are the document evaluations of retriever (and reranker)
+// spans, grouped by span and annotation name, newest span first.
+type DocumentScores struct {
+	Retrievals []RetrievalScores
+	// Sampled says annotations of older spans in range were left out.
+	Sampled bool
+}
+
+// RetrievalScores are one annotation name's scores of one span's documents.
+type RetrievalScores struct {
+	SpanID    string
+	Start     int64 // the span's start, unix ns
+	Name      string
+	Documents int // documents the span returned (retrieval.documents, or reranker.output_documents)
+	// Scores by document position; positions past Documents are left out.
+	Scores map[int]float64
+}
+
+// DocumentScore is one document annotation as a backend reads it.
+type DocumentScore struct {
+	SpanRowID int64
+	SpanID    string
+	Start     int64
+	Name      string
+	Position  int
+	Score     float64
+}
+
+// GroupDocumentScores puts a backend's rows (newest span first) together
+// with each span's document count, by span row id.
+func GroupDocumentScores(rows []DocumentScore, documents map[int64]int, limit int) DocumentScores {
+	out := DocumentScores{Sampled: len(rows) >= limit}
+	type key struct {
+		row  int64
+		name string
+	}
+	at := map[key]int{}
+	for _, r := range rows {
+		n := documents[r.SpanRowID]
+		if r.Position < 0 || r.Position >= n {
+			continue
+		}
+		k := key{r.SpanRowID, r.Name}
+		i, ok := at[k]
+		if !ok {
+			i = len(out.Retrievals)
+			at[k] = i
+			out.Retrievals = append(out.Retrievals, RetrievalScores{SpanID: r.SpanID, Start: r.Start, Name: r.Name,
+				Documents: n, Scores: map[int]float64{}})
+		}
+		out.Retrievals[i].Scores[r.Position] = r.Score
+	}
+	return out
+}
+
+// DocumentListPrefix is the attribute prefix of the documents a span of
+// this kind returned, which document annotations number.
+func DocumentListPrefix(kind string) string {
+	if kind == "RERANKER" {
+		return "reranker.output_documents."
+	}
+	return "retrieval.documents."
 }
 
 // SeriesLatencySample bounds the traces TraceSeries reads for percentiles:
@@ -143,6 +217,9 @@ type PromptVersionReport struct {
 // PromptVersion is one template version's usage, speed and judgements.
 type PromptVersion struct {
 	Version string
+	// Template is the template text of the version's newest sampled span
+	// (llm.prompt_template.template), "" when it has none.
+	Template string
 	// Usage is exact: model calls, tokens and cost from the hourly roll-ups,
 	// so the range is rounded to whole hours.
 	Usage Usage
@@ -173,7 +250,37 @@ type PromptAnnotation struct {
 	Count      int64 // annotated spans and traces
 	ScoreCount int64 // those with a score
 	MeanScore  float64
-	Labels     []LabelShare // most common first
+	// ScoreSD is the sample standard deviation of the per-span (or trace)
+	// mean scores, 0 below two: with ScoreCount, what an interval of the
+	// mean and a test between versions need.
+	ScoreSD float64
+	Labels  []LabelShare // most common first
+}
+
+// NewestOfVersions is, for each version of a sample (newest first), the row
+// id of its newest span: the span whose template the report shows.
+func NewestOfVersions(sample []VersionedSpan) map[int64]string {
+	out := map[int64]string{}
+	seen := map[string]bool{}
+	for _, s := range sample {
+		if s.Version != "" && !seen[s.Version] {
+			seen[s.Version] = true
+			out[s.RowID] = s.Version
+		}
+	}
+	return out
+}
+
+// SetTemplates gives each version the template text read for its newest
+// span: templates by span row id, newest as NewestOfVersions returned.
+func (r *PromptVersionReport) SetTemplates(newest map[int64]string, templates map[int64]string) {
+	byVersion := map[string]string{}
+	for id, v := range newest {
+		byVersion[v] = templates[id]
+	}
+	for i := range r.Versions {
+		r.Versions[i].Template = byVersion[r.Versions[i].Version]
+	}
 }
 
 // LabelShare is the share of the labelled spans and traces that carry a label.
@@ -302,6 +409,7 @@ func summarizeEntities(entities map[entityKey]*entityScores, order []entityKey) 
 	type acc struct {
 		PromptAnnotation
 		scoreSum float64
+		scoreSq  float64
 		labelSum map[string]float64
 		labelled int
 	}
@@ -316,7 +424,9 @@ func summarizeEntities(entities map[entityKey]*entityScores, order []entityKey) 
 		a.Count++
 		if e.scores > 0 {
 			a.ScoreCount++
-			a.scoreSum += e.sum / float64(e.scores)
+			m := e.sum / float64(e.scores)
+			a.scoreSum += m
+			a.scoreSq += m * m
 		}
 		if e.labelled > 0 {
 			a.labelled++
@@ -329,6 +439,10 @@ func summarizeEntities(entities map[entityKey]*entityScores, order []entityKey) 
 	for _, a := range byName {
 		if a.ScoreCount > 0 {
 			a.MeanScore = a.scoreSum / float64(a.ScoreCount)
+		}
+		if n := float64(a.ScoreCount); n > 1 {
+			// Σ(x-m)² = Σx² - n·m², clamped against rounding below 0.
+			a.ScoreSD = math.Sqrt(max(0, (a.scoreSq-n*a.MeanScore*a.MeanScore)/(n-1)))
 		}
 		for l, sum := range a.labelSum {
 			a.Labels = append(a.Labels, LabelShare{Label: l, Fraction: sum / float64(a.labelled)})

@@ -34,6 +34,7 @@ type Store interface {
 	Manager
 	Coster
 	Settings
+	AnnotationConfigs
 	Retention // in retention.go
 	Searcher  // in search.go
 	AuthStore // in auth.go

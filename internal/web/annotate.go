@@ -99,10 +99,21 @@ func (h *Handler) saveAnnotation(w http.ResponseWriter, r *http.Request, t annot
 		http.Error(w, err.Error(), http.StatusUnprocessableEntity)
 		return
 	}
+	if err := h.checkConfig(r.Context(), &a); err != nil {
+		var fe *formError
+		if errors.As(err, &fe) {
+			http.Error(w, fe.msg, http.StatusUnprocessableEntity)
+			return
+		}
+		h.fail(w, r, err, notFound{})
+		return
+	}
 	a.UserID, a.UserName, a.KeyName = auth.FromContext(r.Context()).Author()
 	switch t.kind {
 	case store.TraceAnnotation:
 		a.TraceID = t.entityID
+	case store.SessionAnnotation:
+		a.SessionID = t.entityID
 	default:
 		a.SpanID = t.entityID
 	}

@@ -87,6 +87,20 @@ func (b *annotationsBlock) OtherChips() []annChip {
 // Count is how many annotations there are, notes included.
 func (b *annotationsBlock) Count() int { return len(b.Items) }
 
+// ChoicesURL serves the names and labels the form offers (annotate.js
+// fetches it when the form is first used): under the project of PostURL,
+// /projects/NAME/….
+func (b *annotationsBlock) ChoicesURL() string {
+	parts := strings.SplitN(b.PostURL, "/", 4)
+	if len(parts) < 4 || parts[1] != "projects" {
+		return ""
+	}
+	return "/projects/" + parts[2] + "/annotation-choices?kind=" + string(b.Kind)
+}
+
+// Suggested are the names offered before the project's own are known.
+func (b *annotationsBlock) Suggested() []string { return suggestedNames }
+
 // KindLabel names the annotated thing in sentences.
 func (b *annotationsBlock) KindLabel() string { return string(b.Kind) }
 
@@ -148,7 +162,10 @@ func boolInt(b bool) int {
 
 func chipOf(name string, anns []store.Annotation, trace bool) annChip {
 	c := annChip{Name: name, Trace: trace}
-	whose := "span"
+	whose := string(anns[0].Kind)
+	if whose == "" {
+		whose = "span"
+	}
 	if trace {
 		whose = "trace"
 	}

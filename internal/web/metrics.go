@@ -167,6 +167,16 @@ func (h *Handler) projectMetrics(w http.ResponseWriter, r *http.Request) {
 		}
 		return u
 	})
+	// The retrieval chart's points count retrievals, not traces: it is
+	// added after the buckets are linked.
+	docs, err := h.store.DocumentScores(ctx, page.P.ID, start, page.Range.EndNs())
+	if err != nil {
+		h.fail(w, r, err, notFound{})
+		return
+	}
+	if c := retrievalChart(x, docs); c != nil {
+		mp.Charts = append(mp.Charts, *c)
+	}
 	h.render(w, r, http.StatusOK, "metrics", mp)
 }
 

@@ -220,6 +220,7 @@ type sessionsPage struct {
 	projectPage
 	Sessions []sessionRow
 	Filter   listFilter
+	Chips    map[string][]annChip // session annotations, by session id
 }
 
 func (h *Handler) projectSessions(w http.ResponseWriter, r *http.Request) {
@@ -262,6 +263,10 @@ func (h *Handler) projectSessions(w http.ResponseWriter, r *http.Request) {
 	for _, s := range list {
 		sp.Sessions = append(sp.Sessions, sessionRow{Session: s, Latency: lat[s.RowID]})
 	}
+	if sp.Chips, err = h.sessionRowChips(ctx, page.P.ID, list); err != nil {
+		h.fail(w, r, err, notFound{})
+		return
+	}
 	h.render(w, r, http.StatusOK, "sessions", sp)
 }
 
@@ -276,6 +281,7 @@ type sessionPage struct {
 	Turns   []store.Trace
 	Latency store.LatencySummary
 	More    bool
+	Ann     *annotationsBlock
 }
 
 func (h *Handler) session(w http.ResponseWriter, r *http.Request) {
@@ -312,5 +318,9 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request) {
 		lat[i] = t.EndTime - t.StartTime
 	}
 	page.Latency = store.SummarizeLatencies(lat, s.TraceCount)
+	if page.Ann, err = h.annotationsBlock(ctx, store.SessionAnnotation, p.ID, s.SessionID, sessionAnnotationsURL(p.Name, s.SessionID), true); err != nil {
+		h.fail(w, r, err, nf)
+		return
+	}
 	h.render(w, r, http.StatusOK, "session", page)
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/loupe-dev/loupe/internal/store"
+	"github.com/loupe-dev/loupe/internal/web/view"
 )
 
 // promptSorts are the orders of the prompt version table. "score" sorts by
@@ -24,11 +25,19 @@ type promptsPage struct {
 	Rows   []promptRow
 	// Missing is a ?by= name that no version has in this range.
 	Missing string
+	// The comparison of two versions (?a= old, ?b= new, by default the
+	// two newest): their templates' diff and a verdict per scored name.
+	Cmp *versionComparison
+	// Keep are the query parameters the comparison's form carries over.
+	Keep []view.KV
 }
 
 type promptRow struct {
 	store.PromptVersion
-	Cells []promptCell // one per name of the page
+	URL       string         // its LLM spans
+	ErrorsURL string         // those that failed
+	Segments  []view.Segment // its template, placeholders marked
+	Cells     []promptCell   // one per name of the page
 	// CostPerCall and TokensPerCall are over the roll-ups' LLM spans.
 	CostPerCall   float64
 	TokensPerCall int64
@@ -40,6 +49,18 @@ type promptCell struct {
 	// Bar is the mean score's place between the lowest and highest means
 	// of the column (or on 0–1, when they all fall there), in percent.
 	Bar float64
+	// Lo and Hi bound the mean score's 95% interval, when HasCI.
+	Lo, Hi float64
+	HasCI  bool
+	// URL lists the spans behind the cell; ScoreURL those with a score;
+	// each label links to the spans that carry it.
+	URL, ScoreURL string
+	LabelLinks    []labelLink
+}
+
+type labelLink struct {
+	store.LabelShare
+	URL string
 }
 
 // projectPrompts answers "which prompt version is worst": every template
@@ -102,18 +123,45 @@ func (h *Handler) projectPrompts(w http.ResponseWriter, r *http.Request) {
 		pp.Sort = "version"
 	}
 	for _, v := range rep.Versions {
-		row := promptRow{PromptVersion: v}
+		row := promptRow{PromptVersion: v, Segments: view.SplitTemplate(v.Template)}
+		version := versionExpr(v.Version)
+		row.URL = spansLink(page, version)
+		row.ErrorsURL = spansLink(page, version+" and status_code == 'ERROR'")
 		if v.Usage.LLMSpans > 0 {
 			row.CostPerCall = v.Usage.Cost / float64(v.Usage.LLMSpans)
 			row.TokensPerCall = v.Usage.TotalTokens / v.Usage.LLMSpans
 		}
 		for _, n := range pp.Names {
 			a, has := v.Annotation(n)
-			row.Cells = append(row.Cells, promptCell{PromptAnnotation: a, Has: has})
+			c := promptCell{PromptAnnotation: a, Has: has}
+			if has {
+				c.Lo, c.Hi, c.HasCI = sampleOf(a).Interval()
+				c.URL = spansLink(page, version+" and "+annotatedExpr(n, ""))
+				c.ScoreURL = spansLink(page, version+" and "+annotatedExpr(n, ".score is not None"))
+				for _, l := range a.Labels {
+					c.LabelLinks = append(c.LabelLinks, labelLink{LabelShare: l,
+						URL: spansLink(page, version+" and "+annotatedExpr(n, ".label == "+pyString(l.Label)))})
+				}
+			}
+			row.Cells = append(row.Cells, c)
 		}
 		pp.Rows = append(pp.Rows, row)
 	}
 	scoreBars(pp.Rows)
+	if len(rep.Versions) > 0 {
+		var ok bool
+		if pp.Cmp, ok = compareVersions(rep.Versions, pp.Scored, q.Get("a"), q.Get("b")); !ok {
+			h.badRequest(w, r, http.StatusBadRequest, page.P.Name,
+				"There is no version "+quote(q.Get("a"))+" or "+quote(q.Get("b"))+" in this range to compare.",
+				page.URL.With("a", "", "b", ""), "Prompt versions")
+			return
+		}
+	}
+	for _, k := range []string{"range", "start", "end", "sort", "by", "dir"} {
+		if v := q.Get(k); v != "" {
+			pp.Keep = append(pp.Keep, view.KV{Key: k, Value: v})
+		}
+	}
 	sortPromptRows(pp.Rows, pp.Sort, pp.By, pp.Asc)
 	h.render(w, r, http.StatusOK, "prompts", pp)
 }

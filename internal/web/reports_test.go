@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"html"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -79,7 +80,8 @@ func llmTrace(project string, n int, at time.Time, dur time.Duration, status spa
 	attrs := span.Attributes{str(span.AttrSpanKind, "LLM"), str(span.AttrModelName, model),
 		num(span.AttrTokensPrompt, 1000), num(span.AttrTokensComplete, 100), num(span.AttrTokensCacheRead, 400)}
 	if version != "" {
-		attrs = append(attrs, str(span.AttrTemplateVersion, version))
+		attrs = append(attrs, str(span.AttrTemplateVersion, version),
+			str(span.AttrTemplate, "You answer support questions.\nAnswer {question} using {context}, "+version+"."))
 	}
 	return span.Span{Project: project, TraceID: traceIDn(n), SpanID: fmt.Sprintf("%016x", n), Name: "llm.chat",
 		StartTime: at.UnixNano(), EndTime: at.Add(dur).UnixNano(), StatusCode: status, Attributes: attrs}
@@ -181,11 +183,28 @@ func TestPromptVersions(t *testing.T) {
 	body := e.mustGet("/projects/bot/prompts")
 	contains(t, "prompt versions", body, "By prompt version", `aria-current="true">By prompt version</a>`,
 		"Worst first by", ">correctness</a>", ">hallucination</a>", "thumbs",
-		`<code class="ver">v10</code> <span class="badge warn"`, // the worst by correctness
+		`<code class="ver">v10</code></a> <span class="badge warn"`, // the worst by correctness
 		">0.75</b>", "correct 100%", "incorrect 100%", "down 100%",
 		"1 of those spans have no template version")
 	if i, j := strings.Index(body, `data-id="v10"`), strings.Index(body, `data-id="v9"`); i < 0 || j < 0 || i > j {
 		t.Error("v10 (mean correctness 0) is not listed before v9 (0.75)")
+	}
+	// Every figure opens the spans behind it.
+	link := func(expr string) string {
+		return "/projects/bot/spans?" + url.Values{"filter": {expr}}.Encode()
+	}
+	contains(t, "cell links", html.UnescapeString(body),
+		link("span_kind == 'LLM' and llm.prompt_template.version == 'v10' and (annotations['correctness'].label == 'incorrect' or trace_annotations['correctness'].label == 'incorrect')"),
+		link("span_kind == 'LLM' and llm.prompt_template.version == 'v9' and (annotations['correctness'].score is not None or trace_annotations['correctness'].score is not None)"),
+		link("span_kind == 'LLM' and llm.prompt_template.version == 'v9'"))
+	// The two newest versions compared: their templates' diff, a verdict
+	// per score, and the mean's interval (v9: 1 and 0.5, sd 0.354, so
+	// ±12.71·0.354/√2 = 3.18 on 1 degree of freedom).
+	contains(t, "comparison", body, `<h2>Compare</h2>`, "v10 vs v9: −0.75 correctness, n 1/2, too few scores to tell",
+		`<td class="mk">−</td><td class="tx">Answer <mark class="">{question}</mark> using <mark class="">{context}</mark>, <span class="del">v9</span>.`,
+		`<span class="ins">v10</span>`, "±3.177", "Welch", `<details data-version="v9" open>`)
+	if code, body := e.get("/projects/bot/prompts?a=v9&b=v11"); code != http.StatusBadRequest || !strings.Contains(body, "no version “v9” or “v11”") {
+		t.Errorf("compare with an unknown version = %d, want 400 naming it", code)
 	}
 	// High is bad for hallucination: v10, the only one scored, comes first either way.
 	body = e.mustGet("/projects/bot/prompts?sort=score&by=hallucination&dir=desc")

@@ -29,6 +29,7 @@ func (h *Handler) routes() []route.Route {
 		route.Handle("GET /projects/{name}/tool-costs", h.bounded(h.toolCosts)),
 		route.Handle("GET /projects/{name}/sessions", h.bounded(h.projectSessions)),
 		route.Handle("GET /projects/{name}/sessions/{session_id}", h.bounded(h.session)),
+		route.HandleFunc("POST /projects/{name}/sessions/{session_id}/annotations", h.annotateSession),
 		route.Handle("GET /projects/{name}/traces/{trace_id}", h.bounded(h.trace)),
 		route.Handle("GET /projects/{name}/traces/{trace_id}/tree", h.bounded(h.treeFragment)),
 		route.Handle("GET /projects/{name}/traces/{trace_id}/search", h.bounded(h.traceSearchFragment)),
@@ -38,6 +39,7 @@ func (h *Handler) routes() []route.Route {
 		route.Handle("GET /projects/{name}/spans/{span_id}/value", h.bounded(h.spanValue)),
 		route.HandleFunc("POST /projects/{name}/spans/{span_id}/annotations", h.annotateSpan),
 		route.Handle("GET /projects/{name}/filter/suggest", h.bounded(h.filterSuggest)),
+		route.Handle("GET /projects/{name}/annotation-choices", h.bounded(h.annotationChoicesFragment)),
 		route.Handle("GET /projects/{name}/metrics", h.bounded(h.projectMetrics)),
 		route.Handle("GET /projects/{name}/prompts", h.bounded(h.projectPrompts)),
 		// Any other page of a project, or of none.
@@ -50,6 +52,9 @@ func (h *Handler) routes() []route.Route {
 		route.HandleFunc("POST /prices", h.savePrice),
 		route.HandleFunc("POST /prices/delete", h.deletePrice),
 		route.HandleFunc("POST /prices/recompute", h.recomputePrices),
+		route.Handle("GET /annotation-configs", h.bounded(h.annotationConfigsPage)),
+		route.HandleFunc("POST /annotation-configs", h.saveAnnotationConfig),
+		route.HandleFunc("POST /annotation-configs/delete", h.deleteAnnotationConfig),
 		route.Handle("GET /storage", h.bounded(h.storage)),
 		route.HandleFunc("POST /storage/retention", h.saveRetention),
 

@@ -31,7 +31,17 @@ type spanDetail struct {
 	// Markdown is set when the reader chose to read messages rendered
 	// as Markdown (textModeCookie).
 	Markdown bool
+	// DocChips are a retriever's document annotations by position, and
+	// Retrieval the metrics they give (withDocumentAnnotations).
+	DocChips  map[int][]annChip
+	Retrieval []retrievalMetric
 }
+
+// Docs are the retrieved (or reranked) documents with their annotations.
+func (d *spanDetail) Docs() docList { return docList{Docs: d.V.Retrieval.Documents, Chips: d.DocChips} }
+
+// Candidates are a reranker's input documents.
+func (d *spanDetail) Candidates() docList { return docList{Docs: d.V.Retrieval.Inputs} }
 
 // StatusMessage is the span's status message when it says more than its
 // exceptions, which the Overview shows: instrumentors often set it to the
@@ -195,5 +205,8 @@ func (h *Handler) withCounting(ctx context.Context, d *spanDetail) error {
 func (h *Handler) withAnnotations(ctx context.Context, d *spanDetail) error {
 	var err error
 	d.Ann, err = h.annotationsBlock(ctx, store.SpanAnnotation, d.Rec.ProjectID, d.Rec.SpanID, spanAnnotationsURL(d.Project, d.Rec.SpanID), false)
-	return err
+	if err != nil {
+		return err
+	}
+	return h.withDocumentAnnotations(ctx, d)
 }

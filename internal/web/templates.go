@@ -47,13 +47,14 @@ var (
 		"prompts":     {"reports/charts.html"},
 		"prices":      {"reports/charts.html"},
 		"storage":     {"reports/charts.html"},
+		"annconfigs":  nil,
 		"login":       nil,
 		"password":    nil,
 		"settings":    {"reports/charts.html"},
 	}
 	// fragments are shared templates also served alone, to scripts that
 	// swap them in.
-	fragments = []string{"tree_rows", "trace_search", "span_detail", "annotations_block", "tool_panel"}
+	fragments = []string{"tree_rows", "trace_search", "span_detail", "annotations_block", "tool_panel", "annotation_choices"}
 )
 
 // templateSet is the templates parsed: each page's, and the shared ones

@@ -27,6 +27,7 @@ type Store interface {
 	// The annotations of spans and traces, and their forms.
 	Annotations(ctx context.Context, q store.AnnotationQuery) ([]store.Annotation, error)
 	UpsertAnnotations(ctx context.Context, anns []store.Annotation) ([]int64, error)
+	store.AnnotationConfigs // what the annotation forms offer and accept
 
 	// The cost panels, the prices page and a wrapper's counted calls.
 	Usage(ctx context.Context, projectID int64, dim store.UsageDimension, start, end int64) ([]store.Usage, error)

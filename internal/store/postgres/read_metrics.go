@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -162,7 +163,26 @@ func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end i
 	if err != nil {
 		return store.PromptVersionReport{}, err
 	}
-	return store.BuildPromptVersionReport(sample, limit, anns, usage), nil
+	rep := store.BuildPromptVersionReport(sample, limit, anns, usage)
+	newest := store.NewestOfVersions(sample)
+	if len(newest) > 0 {
+		ids := make([]int64, 0, len(newest))
+		for id := range newest {
+			ids = append(ids, id)
+		}
+		rows, err := s.pool.Query(ctx, `SELECT id, coalesce(attributes ->> '`+span.AttrTemplate+`', '') FROM spans WHERE id = ANY($1)`, ids)
+		if err != nil {
+			return store.PromptVersionReport{}, fmt.Errorf("read prompt templates: %w", err)
+		}
+		templates := map[int64]string{}
+		var id int64
+		var text string
+		if _, err := pgx.ForEachRow(rows, []any{&id, &text}, func() error { templates[id] = text; return nil }); err != nil {
+			return store.PromptVersionReport{}, fmt.Errorf("read prompt templates: %w", err)
+		}
+		rep.SetTemplates(newest, templates)
+	}
+	return rep, nil
 }
 
 // entityAnnotations reads the annotations with a label or a score of the
@@ -182,4 +202,59 @@ func (s *Store) entityAnnotations(ctx context.Context, table, fk string, trace b
 		return out, fmt.Errorf("read %s: %w", table, err)
 	}
 	return append(out, read...), nil
+}
+
+// DocumentScores reads the LLM document evaluations of the project's
+// spans in range, newest span first, through the annotations' join to
+// their spans: the read grows with the document annotations.
+func (s *Store) DocumentScores(ctx context.Context, projectID, start, end int64) (store.DocumentScores, error) {
+	var w where
+	w.add("s.project_id = " + w.arg(projectID))
+	w.add("s.start_time >= " + w.arg(start))
+	if end != 0 {
+		w.add("s.start_time < " + w.arg(end))
+	}
+	w.add("d.score IS NOT NULL")
+	w.add("d.annotator_kind = 'LLM'")
+	w.add("d.document_position >= 0")
+	rows, err := s.pool.Query(ctx, `SELECT s.id, s.span_id, s.start_time, d.name, d.document_position, d.score
+		FROM document_annotations d JOIN spans s ON s.id = d.span_rowid`+w.clause()+`
+		ORDER BY s.start_time DESC, s.id DESC, d.name, d.document_position`+w.limit(store.DocumentScoreSample), w.args...)
+	if err != nil {
+		return store.DocumentScores{}, fmt.Errorf("document scores of project %d: %w", projectID, err)
+	}
+	read, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.DocumentScore, error) {
+		var d store.DocumentScore
+		err := row.Scan(&d.SpanRowID, &d.SpanID, &d.Start, &d.Name, &d.Position, &d.Score)
+		return d, err
+	})
+	if err != nil {
+		return store.DocumentScores{}, fmt.Errorf("document scores of project %d: %w", projectID, err)
+	}
+	var ids []int64
+	seen := map[int64]bool{}
+	for _, d := range read {
+		if !seen[d.SpanRowID] {
+			seen[d.SpanRowID] = true
+			ids = append(ids, d.SpanRowID)
+		}
+	}
+	docs := make(map[int64]int, len(ids))
+	if len(ids) > 0 {
+		// One past the highest index of the document list's flattened keys.
+		rows, err := s.pool.Query(ctx, `SELECT s.id, coalesce((SELECT max(split_part(substr(k, length(p.prefix) + 1), '.', 1)::int) + 1
+				FROM jsonb_object_keys(s.attributes) k
+				WHERE starts_with(k, p.prefix) AND substr(k, length(p.prefix) + 1) ~ '^[0-9]+\.'), 0)
+			FROM spans s CROSS JOIN LATERAL (SELECT CASE s.span_kind WHEN 'RERANKER' THEN $2 ELSE $3 END AS prefix) p
+			WHERE s.id = ANY($1)`, ids, store.DocumentListPrefix("RERANKER"), store.DocumentListPrefix("RETRIEVER"))
+		if err != nil {
+			return store.DocumentScores{}, fmt.Errorf("count documents: %w", err)
+		}
+		var id int64
+		var n int
+		if _, err := pgx.ForEachRow(rows, []any{&id, &n}, func() error { docs[id] = n; return nil }); err != nil {
+			return store.DocumentScores{}, fmt.Errorf("count documents: %w", err)
+		}
+	}
+	return store.GroupDocumentScores(read, docs, store.DocumentScoreSample), nil
 }

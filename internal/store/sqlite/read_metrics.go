@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -175,7 +176,46 @@ func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end i
 	if err != nil {
 		return store.PromptVersionReport{}, err
 	}
-	return store.BuildPromptVersionReport(sample, store.PromptVersionSample, anns, usage), nil
+	rep := store.BuildPromptVersionReport(sample, store.PromptVersionSample, anns, usage)
+	newest := store.NewestOfVersions(sample)
+	templates, err := s.spanTemplates(ctx, newest)
+	if err != nil {
+		return store.PromptVersionReport{}, err
+	}
+	rep.SetTemplates(newest, templates)
+	return rep, nil
+}
+
+// spanTemplates reads the template text of a few spans (one per version)
+// by row id.
+func (s *Store) spanTemplates(ctx context.Context, rows map[int64]string) (map[int64]string, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, 0, len(rows))
+	for id := range rows {
+		ids = append(ids, id)
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.read.QueryContext(ctx, `SELECT id, coalesce(CAST(json_extract(loupe_json(attributes), '$."`+span.AttrTemplate+`"') AS TEXT), '')
+		FROM spans WHERE id IN (SELECT value FROM json_each(?))`, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("read prompt templates: %w", err)
+	}
+	defer res.Close()
+	out := make(map[int64]string, len(ids))
+	for res.Next() {
+		var id int64
+		var t string
+		if err := res.Scan(&id, &t); err != nil {
+			return nil, fmt.Errorf("read prompt templates: %w", err)
+		}
+		out[id] = t
+	}
+	return out, res.Err()
 }
 
 // promptVersionSampleQuery reads the newest LLM spans in range, at most
@@ -218,6 +258,80 @@ func (s *Store) entityAnnotations(ctx context.Context, table, fk string, trace b
 			a.Label = &label.String
 		}
 		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// DocumentScores reads the LLM document evaluations of the project's
+// spans in range, newest span first. The annotations carry no project or
+// start time, so they are joined to their spans: the read grows with the
+// document annotations, not with the spans.
+func (s *Store) DocumentScores(ctx context.Context, projectID, start, end int64) (store.DocumentScores, error) {
+	where := []string{"s.project_id = ?", "s.start_time >= ?", "d.score IS NOT NULL", "d.annotator_kind = 'LLM'", "d.document_position >= 0"}
+	args := []any{projectID, start}
+	if end != 0 {
+		where = append(where, "s.start_time < ?")
+		args = append(args, end)
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT s.id, s.span_id, s.start_time, d.name, d.document_position, d.score
+		FROM document_annotations d JOIN spans s ON s.id = d.span_rowid`+whereClause(where)+`
+		ORDER BY s.start_time DESC, s.id DESC, d.name, d.document_position LIMIT ?`, append(args, store.DocumentScoreSample)...)
+	if err != nil {
+		return store.DocumentScores{}, fmt.Errorf("document scores of project %d: %w", projectID, err)
+	}
+	defer rows.Close()
+	var read []store.DocumentScore
+	var ids []int64
+	seen := map[int64]bool{}
+	for rows.Next() {
+		var d store.DocumentScore
+		if err := rows.Scan(&d.SpanRowID, &d.SpanID, &d.Start, &d.Name, &d.Position, &d.Score); err != nil {
+			return store.DocumentScores{}, fmt.Errorf("document scores of project %d: %w", projectID, err)
+		}
+		read = append(read, d)
+		if !seen[d.SpanRowID] {
+			seen[d.SpanRowID] = true
+			ids = append(ids, d.SpanRowID)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return store.DocumentScores{}, fmt.Errorf("document scores of project %d: %w", projectID, err)
+	}
+	docs, err := s.documentCounts(ctx, ids)
+	if err != nil {
+		return store.DocumentScores{}, err
+	}
+	return store.GroupDocumentScores(read, docs, store.DocumentScoreSample), nil
+}
+
+// documentCounts reads how many documents each span returned: one past
+// the highest index of its document list's flattened keys.
+func (s *Store) documentCounts(ctx context.Context, ids []int64) (map[int64]int, error) {
+	out := make(map[int64]int, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT id, coalesce((SELECT max(CAST(substr(j.key, length(p.prefix) + 1) AS INTEGER)) + 1
+			FROM json_each(loupe_json(s.attributes)) j
+			WHERE substr(j.key, 1, length(p.prefix)) = p.prefix AND substr(j.key, length(p.prefix) + 1, 1) BETWEEN '0' AND '9'), 0)
+		FROM spans s CROSS JOIN (SELECT CASE s2.span_kind WHEN 'RERANKER' THEN ? ELSE ? END AS prefix, s2.id AS pid FROM spans s2
+			WHERE s2.id IN (SELECT value FROM json_each(?))) p ON p.pid = s.id`,
+		store.DocumentListPrefix("RERANKER"), store.DocumentListPrefix("RETRIEVER"), string(list))
+	if err != nil {
+		return nil, fmt.Errorf("count documents: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("count documents: %w", err)
+		}
+		out[id] = n
 	}
 	return out, rows.Err()
 }

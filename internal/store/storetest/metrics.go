@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -140,6 +142,7 @@ func testPromptVersionReport(t *testing.T, s store.Store) {
 		specs := agentTrace("prompts", n, int64(n)*10_000, "", "")
 		specs[1].durMs = int64(n) * 100
 		specs[1].attrs = span.Attributes{{Key: span.AttrTemplateVersion, Value: span.StringValue(version)},
+			{Key: span.AttrTemplate, Value: span.StringValue(fmt.Sprintf("Answer {question} (trace %d)", n))},
 			{Key: span.AttrModelName, Value: span.StringValue("gpt-x")}}
 		if n == 2 {
 			specs[1].status = span.StatusError
@@ -166,18 +169,20 @@ func testPromptVersionReport(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	want := store.PromptVersionReport{Sample: 6, Unversioned: 3, Versions: []store.PromptVersion{
-		{Version: "v10", Spans: 1, Traces: 1,
+		{Version: "v10", Template: "Answer {question} (trace 3)", Spans: 1, Traces: 1,
 			Usage:   store.Usage{Key: "v10", LLMSpans: 1, PromptTokens: 100, CompletionTokens: 20, TotalTokens: 120, Cost: 0.3},
 			Latency: store.SeriesLatency{P50: 300 * ms, P90: 300 * ms, P99: 300 * ms, Sample: 1},
 			Annotations: []store.PromptAnnotation{
 				{Name: "correctness", Count: 1, ScoreCount: 1, MeanScore: 0, Labels: []store.LabelShare{{Label: "incorrect", Fraction: 1}}},
 				{Name: "resolved", Count: 1, Labels: []store.LabelShare{{Label: "no", Fraction: 1}}},
 			}},
-		{Version: "v9", Spans: 2, Traces: 2, Errors: 1,
+		// v9's newest span is trace 2's: its template is the one shown.
+		{Version: "v9", Template: "Answer {question} (trace 2)", Spans: 2, Traces: 2, Errors: 1,
 			Usage:   store.Usage{Key: "v9", LLMSpans: 2, PromptTokens: 200, CompletionTokens: 40, TotalTokens: 240, Cost: 0.3},
 			Latency: store.SeriesLatency{P50: 150 * ms, P90: 190 * ms, P99: 199 * ms, Sample: 2},
 			Annotations: []store.PromptAnnotation{
-				{Name: "correctness", Count: 2, ScoreCount: 2, MeanScore: 0.75,
+				// Span 202's two scores average to 0.5 first: the SD is of 1 and 0.5.
+				{Name: "correctness", Count: 2, ScoreCount: 2, MeanScore: 0.75, ScoreSD: math.Sqrt(0.125),
 					Labels: []store.LabelShare{{Label: "correct", Fraction: 0.75}, {Label: "incorrect", Fraction: 0.25}}},
 			}},
 	}}

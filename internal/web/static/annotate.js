@@ -45,6 +45,16 @@ export function setupAnnotate(root) {
     const count = fresh.closest(".detail")?.querySelector("[data-annotation-count]");
     if (count) count.textContent = fresh.dataset.count;
   });
+  // The names and labels already in use are fetched when a form is first
+  // used, so the pages holding forms do not wait for them; the label list
+  // follows the name typed.
+  root.addEventListener("focusin", (e) => {
+    const form = e.target.closest("form[data-choices]");
+    if (form) loadChoices(form);
+  });
+  root.addEventListener("input", (e) => {
+    if (e.target.name === "name" && e.target.closest("form[data-choices]")) showLabels(e.target.form);
+  });
   // A click outside the trace header's annotation popover closes it.
   root.addEventListener("click", (e) => {
     for (const pop of document.querySelectorAll("details.annot-pop[open]")) {
@@ -59,4 +69,40 @@ function fail(block, message) {
   if (!p) return;
   p.textContent = message;
   p.hidden = false;
+}
+
+const choices = new Map(); // by URL: the fetched fragment, or the fetch under way
+
+async function loadChoices(form) {
+  const url = form.dataset.choices;
+  if (!url) return;
+  if (!choices.has(url)) {
+    choices.set(url, fetch(url).then((r) => (r.ok ? r.text() : "")).catch(() => ""));
+  }
+  const html = await choices.get(url);
+  if (!html || form.dataset.choicesLoaded) return;
+  const tpl = document.createElement("template");
+  tpl.innerHTML = html;
+  const fresh = tpl.content.querySelector("[data-annotation-choices]");
+  const names = fresh?.querySelector("datalist");
+  const current = form.querySelector(`datalist[id="${names?.id}"]`);
+  if (!names || !current) return;
+  current.replaceChildren(...names.children);
+  form.dataset.choicesLoaded = "1";
+  form._labels = new Map([...fresh.querySelectorAll("template[data-labels-for]")].map((t) => [t.dataset.labelsFor, t]));
+  showLabels(form);
+}
+
+function showLabels(form) {
+  const list = form.querySelector("datalist[id^='annot-labels-']");
+  const name = form.querySelector("[name=name]")?.value.trim();
+  const tpl = form._labels?.get(name);
+  if (list) list.replaceChildren(...(tpl ? tpl.content.cloneNode(true).children : []));
+  // A config's score range bounds the score field, and says so.
+  const score = form.querySelector("[name=score]");
+  if (!score) return;
+  const min = tpl?.dataset.min ?? "", max = tpl?.dataset.max ?? "";
+  score.min = min;
+  score.max = max;
+  score.placeholder = min && max ? `${min} to ${max}` : min ? `at least ${min}` : max ? `at most ${max}` : "e.g. 0.8";
 }

@@ -7,6 +7,7 @@ import (
 
 // Document is a retrieved or reranked document.
 type Document struct {
+	Position int // its index in the list, which document annotations name
 	ID       string
 	Score    float64
 	HasScore bool
@@ -48,6 +49,7 @@ func readDocuments(a Attrs, prefix string, limit int) []Document {
 	best := 0.0
 	for _, it := range a.List(prefix) {
 		d := Document{
+			Position: it.Index,
 			ID:       it.Str("document.id"),
 			Content:  NewText(it.Str("document.content"), it.Key+"document.content", limit, false),
 			Metadata: NewText(it.Str("document.metadata"), it.Key+"document.metadata", limit, true),

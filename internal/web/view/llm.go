@@ -180,6 +180,23 @@ func toolNameFromSchema(schema string) (name, description string) {
 // placeholder matches {name}, {{name}} and {{ name }} as template engines write them.
 var placeholder = regexp.MustCompile(`\{\{\s*[\w.\-]+\s*\}\}|\{[\w.\-]+\}`)
 
+// SplitTemplate cuts template text into literal runs and placeholders.
+func SplitTemplate(tmpl string) []Segment {
+	var out []Segment
+	last := 0
+	for _, m := range placeholder.FindAllStringIndex(tmpl, -1) {
+		if m[0] > last {
+			out = append(out, Segment{Text: tmpl[last:m[0]]})
+		}
+		out = append(out, Segment{Text: tmpl[m[0]:m[1]], Var: true})
+		last = m[1]
+	}
+	if last < len(tmpl) {
+		out = append(out, Segment{Text: tmpl[last:]})
+	}
+	return out
+}
+
 func readTemplate(a Attrs) *Template {
 	tmpl := a.Str("llm.prompt_template.template")
 	vars := a.Str("llm.prompt_template.variables")
@@ -190,18 +207,7 @@ func readTemplate(a Attrs) *Template {
 	if tmpl == "" && vars == "" && len(flat) == 0 {
 		return nil
 	}
-	t := &Template{Version: a.Str("llm.prompt_template.version")}
-	last := 0
-	for _, m := range placeholder.FindAllStringIndex(tmpl, -1) {
-		if m[0] > last {
-			t.Segments = append(t.Segments, Segment{Text: tmpl[last:m[0]]})
-		}
-		t.Segments = append(t.Segments, Segment{Text: tmpl[m[0]:m[1]], Var: true})
-		last = m[1]
-	}
-	if last < len(tmpl) {
-		t.Segments = append(t.Segments, Segment{Text: tmpl[last:]})
-	}
+	t := &Template{Version: a.Str("llm.prompt_template.version"), Segments: SplitTemplate(tmpl)}
 	var m map[string]any
 	if err := json.Unmarshal([]byte(vars), &m); err == nil {
 		for k, v := range m {
