@@ -4,7 +4,10 @@
 #
 #   1. system packages, with apt-get, only those missing: chromium (browser
 #      tests), postgresql (PostgreSQL backend tests), nodejs and npm if there
-#      is no node at all (the Node end-to-end test);
+#      is no node at all (the Node end-to-end test); ClickHouse comes from
+#      PyPI's chdb-core wheel, which scripts/clickhouse.sh installs into a
+#      virtual environment of its own and starts (one node, and a
+#      three-node cluster), stopping them when the run ends;
 #   2. the Node end-to-end client's packages (npm ci in e2e/node), when
 #      node_modules is missing or older than package-lock.json, and the
 #      Python virtual environment with Arize's arize-phoenix-client that
@@ -265,6 +268,34 @@ start_postgres() {
 	echo "    PostgreSQL for tests: $url"
 }
 step "PostgreSQL for tests" start_postgres
+
+# A single ClickHouse node and a three-node sharded cluster for the
+# ClickHouse backend's tests, from the pinned chdb-core wheel
+# (scripts/clickhouse.sh). Those this run started are stopped when it ends;
+# ones already running are left as they were.
+ch_started=()
+start_clickhouse_mode() {
+	local mode=$1 var=$2 url
+	scripts/clickhouse.sh status $mode >/dev/null 2>&1 || ch_started+=("$mode")
+	url=$(scripts/clickhouse.sh $mode) || return 1
+	export "$var=$url"
+	echo "    ClickHouse for tests ($var): $url"
+}
+start_clickhouse() {
+	start_clickhouse_mode start LOUPE_TEST_CLICKHOUSE_URL &&
+		start_clickhouse_mode cluster LOUPE_TEST_CLICKHOUSE_CLUSTER
+}
+stop_clickhouse() {
+	local mode
+	for mode in "${ch_started[@]}"; do
+		case $mode in
+		start) scripts/clickhouse.sh stop ;;
+		cluster) scripts/clickhouse.sh stop cluster ;;
+		esac
+	done
+}
+step "ClickHouse for tests" start_clickhouse
+trap 'stop_clickhouse; rm -rf "$tmp"' EXIT
 
 # --- 3. check and test -------------------------------------------------------
 

@@ -75,3 +75,37 @@ func TestDocument(t *testing.T) {
 		t.Errorf("long document: %d bytes, ends %q", len(long), long[len(long)-4:])
 	}
 }
+
+func TestWords(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"How do I get a REFUND?", []string{"how", "do", "i", "get", "a", "refund"}},
+		{"col:value -x ^y e-mail@host.io", []string{"col", "value", "x", "y", "e", "mail", "host", "io"}},
+		{"Je voudrais un café crème", []string{"je", "voudrais", "un", "cafe", "creme"}},
+		{"Привет, МИР!", []string{"привет", "мир"}},
+		{Segment("東京の天気"), []string{"東", "京", "の", "天", "気"}},
+		{"gpt-4o 1.5", []string{"gpt", "4o", "1", "5"}},
+	}
+	for _, tc := range tests {
+		if diff := cmp.Diff(tc.want, Words(tc.in)); diff != "" {
+			t.Errorf("Words(%q) (-want +got):\n%s", tc.in, diff)
+		}
+	}
+}
+
+func TestSearchableKey(t *testing.T) {
+	for key, want := range map[string]bool{
+		"llm.input_messages.0.message.content":                          true,
+		"llm.output_messages.3.message.contents.1.message_content.text": true,
+		"retrieval.documents.2.document.content":                        true,
+		"llm.input_messages.0.message.role":                             false,
+		"input.value":                                                   false,
+	} {
+		if got := SearchableKey(key); got != want {
+			t.Errorf("SearchableKey(%q) = %v, want %v", key, got, want)
+		}
+	}
+}

@@ -64,7 +64,7 @@ func TestLongFilters(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, d := range []Dialect{SQLite, Postgres(1)} {
+		for _, d := range []Dialect{SQLite, Postgres(1), ClickHouse(1)} {
 			where, _, err := Compile(e, d)
 			if err != nil {
 				t.Fatalf("%.40s…: %v", filter, err)

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"database/sql"
 	"slices"
 	"strconv"
 	"strings"
@@ -77,20 +78,20 @@ func boundedByIDs(c cond, d Dialect) bool {
 
 func newBuilder(d Dialect) *builder {
 	b := &builder{d: d}
-	if d.postgres {
-		b.pgParams = map[pgParam]int{}
+	if d.kind != sqliteKind {
+		b.params = map[param]int{}
 	}
 	return b
 }
 
 type builder struct {
-	d        Dialect
-	g        grain // what the condition selects: spans s, traces tr or sessions se
-	sb       strings.Builder
-	args     []any
-	pgParams map[pgParam]int // PostgreSQL: a repeated value reuses its $N
-	aliases  int
-	anns     map[annRef]string // the alias each annotation in the current atom is joined as
+	d       Dialect
+	g       grain // what the condition selects: spans s, traces tr or sessions se
+	sb      strings.Builder
+	args    []any
+	params  map[param]int // PostgreSQL, ClickHouse: a repeated value reuses its number
+	aliases int
+	anns    map[annRef]string // the alias each annotation in the current atom is joined as
 	// full is set once the limits are passed; from then on nothing more is
 	// written.
 	full bool
@@ -98,7 +99,7 @@ type builder struct {
 	byID int
 }
 
-type pgParam struct {
+type param struct {
 	v   any
 	typ string
 }
@@ -116,9 +117,15 @@ func (b *builder) w(parts ...string) {
 }
 
 // bind writes a placeholder for v.
-func (b *builder) bind(v any) { b.bindAs(v, pgType(v)) }
+func (b *builder) bind(v any) {
+	if b.d.kind == clickhouseKind {
+		b.bindAs(v, chType(v))
+		return
+	}
+	b.bindAs(v, pgType(v))
+}
 
-func (b *builder) bindAs(v any, pgtyp string) {
+func (b *builder) bindAs(v any, typ string) {
 	if b.full {
 		return
 	}
@@ -126,20 +133,31 @@ func (b *builder) bindAs(v any, pgtyp string) {
 		b.full = true
 		return
 	}
-	if !b.d.postgres {
+	if b.d.kind == sqliteKind {
 		b.args = append(b.args, v)
 		b.sb.WriteByte('?')
 		return
 	}
-	k := pgParam{v, pgtyp}
-	n, ok := b.pgParams[k]
+	k := param{v, typ}
+	n, ok := b.params[k]
 	if !ok {
-		b.args = append(b.args, v)
-		n = b.d.firstParam + len(b.args) - 1
-		b.pgParams[k] = n
+		n = b.d.firstParam + len(b.args)
+		if b.d.kind == clickhouseKind {
+			b.args = append(b.args, sql.Named(chParam(n), v))
+		} else {
+			b.args = append(b.args, v)
+		}
+		b.params[k] = n
 	}
-	b.w("$", strconv.Itoa(n), "::", pgtyp)
+	if b.d.kind == clickhouseKind {
+		b.w("{", chParam(n), ":", typ, "}")
+		return
+	}
+	b.w("$", strconv.Itoa(n), "::", typ)
 }
+
+// chParam is the name of ClickHouse parameter n.
+func chParam(n int) string { return "p" + strconv.Itoa(n) }
 
 func (b *builder) alias(prefix string) string {
 	b.aliases++
@@ -192,6 +210,10 @@ func (b *builder) atom(a *atomCond) {
 		refs = collectAnns(p.x, refs)
 		refs = collectAnns(p.y, refs)
 	}
+	if len(refs) > 0 && b.d.kind == clickhouseKind {
+		b.chAnnotated(a, refs)
+		return
+	}
 	if len(refs) > 0 {
 		b.w("EXISTS (SELECT 1 FROM (SELECT 1) AS qs")
 		if b.anns == nil {
@@ -205,6 +227,13 @@ func (b *builder) atom(a *atomCond) {
 		}
 		b.w(" WHERE ")
 	}
+	b.chain(a)
+	if len(refs) > 0 {
+		b.w(")")
+	}
+}
+
+func (b *builder) chain(a *atomCond) {
 	if len(a.preds) > 1 {
 		b.w("(")
 	}
@@ -217,8 +246,34 @@ func (b *builder) atom(a *atomCond) {
 	if len(a.preds) > 1 {
 		b.w(")")
 	}
-	if len(refs) > 0 {
-		b.w(")")
+}
+
+// annFields are the positions of an annotation's fields in the tuples
+// chAnnotated reads.
+var annFields = map[string]string{"label": "1", "score": "2", "explanation": "3", "identifier": "4"}
+
+// chAnnotated is atom for ClickHouse, which cannot correlate a subquery
+// through a join: each annotation's rows on the span (trace, session) are
+// read as one array of (label, score, explanation, identifier) tuples, a
+// single row of NULLs when there is none, and one combination of rows must
+// satisfy the whole chain, as with the LEFT JOINs of the other dialects.
+// Each array is bound once to a lambda, so the SQL stays linear.
+func (b *builder) chAnnotated(a *atomCond, refs []annRef) {
+	if b.anns == nil {
+		b.anns = map[annRef]string{}
+	}
+	for _, r := range refs {
+		al := b.alias("qa")
+		b.anns[r] = al
+		b.w("arrayExists(", al, "s -> arrayExists(", al, " -> ")
+	}
+	b.chain(a)
+	for i := len(refs) - 1; i >= 0; i-- {
+		r, al := refs[i], b.anns[refs[i]]
+		b.w(", if(empty(", al, "s), [(NULL, NULL, NULL, NULL)], ", al, "s)), [(SELECT groupArray((", al,
+			"r.label, ", al, "r.score, ", al, "r.explanation, ", al, "r.identifier)) FROM ", b.from(r.table, al+"r"), " WHERE ")
+		b.annJoin(r, al+"r")
+		b.w(")])")
 	}
 }
 
@@ -292,7 +347,14 @@ func (b *builder) pred(p pred) {
 		if b.idLookup(p.x, list, p.neg) {
 			return
 		}
-		b.val(p.x)
+		// ClickHouse takes no correlated subquery as IN's operand, but
+		// takes one bound to a lambda.
+		wrap := b.d.kind == clickhouseKind && subquery(p.x)
+		if wrap {
+			b.w("arrayMap(qx -> qx")
+		} else {
+			b.val(p.x)
+		}
 		if p.neg {
 			b.w(" NOT")
 		}
@@ -304,6 +366,11 @@ func (b *builder) pred(p pred) {
 			b.val(l)
 		}
 		b.w(")")
+		if wrap {
+			b.w(", [")
+			b.val(p.x)
+			b.w("])[1]")
+		}
 	case pContains:
 		if p.neg {
 			b.w("NOT (")
@@ -318,7 +385,7 @@ func (b *builder) pred(p pred) {
 			b.w("NOT ")
 		}
 		al := b.alias("qa")
-		b.w("EXISTS (SELECT 1 FROM ", r.table, " ", al, " WHERE ")
+		b.w("EXISTS (SELECT 1 FROM ", b.from(r.table, al), " WHERE ")
 		b.annJoin(r, al)
 		b.w(")")
 	case pAnyContains:
@@ -328,6 +395,15 @@ func (b *builder) pred(p pred) {
 		if p.neg {
 			b.w("NOT ")
 		}
+		if b.d.kind == clickhouseKind {
+			// The spans' traces are looked up by row id rather than
+			// joined: a correlated subquery cannot join in ClickHouse.
+			b.w("EXISTS (SELECT 1 FROM ", b.from("traces", "qr"), " WHERE qr.session_rowid = se.id AND qr.id IN (SELECT s.trace_rowid FROM ",
+				b.from("spans", "s"), " WHERE s.parent_id IS NULL AND ")
+			b.contains(func() { b.val(p.x) }, func() { b.w("s.", a.column) })
+			b.w("))")
+			return
+		}
 		b.w("EXISTS (SELECT 1 FROM traces qr JOIN spans s ON s.trace_rowid = qr.id AND s.parent_id IS NULL WHERE qr.session_rowid = se.id AND ")
 		b.contains(func() { b.val(p.x) }, func() { b.w("s.", a.column) })
 		b.w(")")
@@ -336,7 +412,7 @@ func (b *builder) pred(p pred) {
 		if !p.neg {
 			b.w("NOT ")
 		}
-		b.w("EXISTS (SELECT 1 FROM spans qp WHERE qp.trace_rowid = s.trace_rowid AND qp.span_id = s.parent_id)")
+		b.w("EXISTS (SELECT 1 FROM ", b.from("spans", "qp"), " WHERE qp.trace_rowid = s.trace_rowid AND qp.span_id = s.parent_id)")
 	}
 }
 
@@ -360,9 +436,26 @@ func (b *builder) idLookup(x val, list []val, neg bool) bool {
 	if !neg {
 		b.byID++
 	}
+	if b.d.kind == clickhouseKind {
+		// A semi-join on the trace's row id: the set is built once.
+		if neg {
+			b.w("s.trace_rowid NOT IN (")
+		} else {
+			b.w("s.trace_rowid IN (")
+		}
+		b.w("SELECT qt.id FROM ", b.from("traces", "qt"), " WHERE qt.trace_id IN (")
+		for i, l := range list {
+			if i > 0 {
+				b.w(", ")
+			}
+			b.val(l)
+		}
+		b.w("))")
+		return true
+	}
 	if neg {
 		b.w("s.id NOT IN (")
-	} else if b.d.postgres {
+	} else if b.d.kind == postgresKind {
 		b.w("s.id IN (")
 	} else {
 		// SQLite's statistics, sampled (PRAGMA optimize with an analysis
@@ -396,7 +489,7 @@ func (b *builder) idLookup(x val, list []val, neg bool) bool {
 		}
 	}
 	b.w(")")
-	if !neg && !b.d.postgres {
+	if !neg && b.d.kind == sqliteKind {
 		b.w(", 0.000001)")
 	}
 	return true
@@ -414,6 +507,10 @@ func (b *builder) val(v val) {
 	case *attrVal:
 		b.attr(v)
 	case *annVal:
+		if b.d.kind == clickhouseKind {
+			b.w("tupleElement(", b.anns[*v.ref], ", ", annFields[v.field], ")")
+			return
+		}
 		b.w(b.anns[*v.ref], ".", v.field)
 	case *arithVal:
 		b.arith(v)
@@ -433,6 +530,10 @@ func (b *builder) val(v val) {
 // the session's first or last trace, in start order as the session's
 // first input and last output are chosen. No root span reads NULL.
 func (b *builder) root(v *rootVal) {
+	if b.d.kind == clickhouseKind {
+		b.chRoot(v)
+		return
+	}
 	b.w("(SELECT ")
 	b.val(v.x)
 	if b.g == traceGrain {
@@ -446,6 +547,26 @@ func (b *builder) root(v *rootVal) {
 		b.w("qr.start_time, qr.id")
 	}
 	b.w(" LIMIT 1)")
+}
+
+// chRoot is root for ClickHouse, which cannot correlate a subquery with a
+// LIMIT: the session's first (last) root span is the one argMin (argMax)
+// picks, its value wrapped in a tuple so that a NULL is not skipped.
+func (b *builder) chRoot(v *rootVal) {
+	if b.g == traceGrain {
+		b.w("(SELECT ")
+		b.val(v.x)
+		b.w(" FROM ", b.from("spans", "s"), " WHERE s.trace_rowid = tr.id AND s.span_id = tr.root_span_id)")
+		return
+	}
+	pick := "argMin"
+	if v.last {
+		pick = "argMax"
+	}
+	b.w("(SELECT tupleElement(", pick, "(tuple(")
+	b.val(v.x)
+	b.w("), (qr.start_time, qr.id)), 1) FROM ", b.from("spans", "s"), " JOIN ", b.from(TraceSums, "qr"),
+		" ON s.trace_rowid = qr.id AND s.span_id = qr.root_span_id WHERE qr.session_rowid = se.id)")
 }
 
 func (c *column) table() string {
@@ -469,13 +590,20 @@ func (b *builder) column(c *column) {
 		b.latency(c.table())
 	case colSessionTraces:
 		// A session's traces are found through traces_session.
-		b.w("(SELECT COALESCE(", c.sql, ", 0) FROM traces qt WHERE qt.session_rowid = se.id")
+		if b.d.kind == clickhouseKind {
+			// A decorrelated aggregate over no rows reads NULL, not 0.
+			b.w("COALESCE(")
+		}
+		b.w("(SELECT COALESCE(", c.sql, ", 0) FROM ", b.from(TraceSums, "qt"), " WHERE qt.session_rowid = se.id")
 		if c.where != "" {
 			b.w(" AND ", c.where)
 		}
 		b.w(")")
+		if b.d.kind == clickhouseKind {
+			b.w(", 0)")
+		}
 	case colTraceID:
-		b.w("(SELECT qt.trace_id FROM traces qt WHERE qt.id = s.trace_rowid)")
+		b.w("(SELECT qt.trace_id FROM ", b.from("traces", "qt"), " WHERE qt.id = s.trace_rowid)")
 	case colCumulative:
 		b.cumulative(c)
 	}
@@ -485,6 +613,10 @@ func (b *builder) column(c *column) {
 // parent_id links within the span's trace. UNION (not UNION ALL) stops at a
 // cycle in bad data instead of looping.
 func (b *builder) cumulative(c *column) {
+	if b.d.kind == clickhouseKind {
+		b.chCumulative(c)
+		return
+	}
 	tokens := func(al string) {
 		if c.sql == "" {
 			b.w("COALESCE(", al, ".prompt_tokens, 0) + COALESCE(", al, ".completion_tokens, 0)")
@@ -498,6 +630,25 @@ func (b *builder) cumulative(c *column) {
 	tokens("qc")
 	b.w(" FROM spans qc JOIN qd ON qc.parent_id = qd.span_id WHERE qc.trace_rowid = s.trace_rowid)",
 		" SELECT COALESCE(SUM(qd.n), 0) FROM qd)")
+}
+
+// chCumulative is cumulative for ClickHouse, whose recursive queries can be
+// neither correlated nor UNION DISTINCT: the tokens of each span that has
+// some climb its ancestors, the path walked so far stopping a cycle, and the
+// span sums what reached it.
+func (b *builder) chCumulative(c *column) {
+	tokens := func(al string) {
+		if c.sql == "" {
+			b.w("COALESCE(", al, ".prompt_tokens, 0) + COALESCE(", al, ".completion_tokens, 0)")
+			return
+		}
+		b.w("COALESCE(", al, ".", c.sql, ", 0)")
+	}
+	b.w("COALESCE((WITH RECURSIVE qd AS (SELECT qs.trace_rowid AS trace_rowid, qs.span_id AS span_id, qs.parent_id AS parent_id, [qs.span_id] AS path, ")
+	tokens("qs")
+	b.w(" AS n FROM ", b.from("spans", "qs"), " WHERE n <> 0 UNION ALL SELECT qp.trace_rowid, qp.span_id, qp.parent_id, arrayPushBack(qd.path, qp.span_id), qd.n FROM ",
+		b.from("spans", "qp"), " JOIN qd ON qp.trace_rowid = qd.trace_rowid AND qp.span_id = qd.parent_id WHERE NOT has(qd.path, qp.span_id))",
+		" SELECT sum(qd.n) FROM qd WHERE qd.trace_rowid = s.trace_rowid AND qd.span_id = s.span_id), 0)")
 }
 
 func (b *builder) arith(v *arithVal) {
@@ -535,22 +686,25 @@ func (b *builder) arith(v *arithVal) {
 	}
 }
 
-// float writes v as a floating-point number, casting only when it may not
-// be one already.
-func (b *builder) float(v val) {
-	if isFloat(v) {
-		b.val(v)
-		return
-	}
-	if l, ok := v.(*litVal); ok {
-		if n, ok := l.v.(int64); ok {
-			b.bind(float64(n))
-			return
+// subquery reports whether v reads a subquery of the span's (trace's,
+// session's) row.
+func subquery(v val) bool {
+	switch v := v.(type) {
+	case *rootVal:
+		return true
+	case *colVal:
+		switch v.c.kind {
+		case colTraceID, colSessionTraces, colCumulative:
+			return true
 		}
+	case *arithVal:
+		return subquery(v.x) || subquery(v.y)
+	case *negVal:
+		return subquery(v.x)
+	case *convVal:
+		return subquery(v.x)
 	}
-	b.w("CAST(")
-	b.val(v)
-	b.w(" AS ", b.real(), ")")
+	return false
 }
 
 func isFloat(v val) bool {
@@ -577,6 +731,11 @@ func isFloat(v val) bool {
 func (b *builder) conv(v *convVal) {
 	x := func() { b.val(v.x) }
 	switch {
+	case v.fn == "str" && b.d.kind == clickhouseKind:
+		// toString keeps NULL, where CAST(NULL AS String) fails.
+		b.w("toString(")
+		x()
+		b.w(")")
 	case v.fn == "str":
 		b.w("CAST(")
 		x()

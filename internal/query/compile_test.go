@@ -1,6 +1,7 @@
 package query
 
 import (
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -38,6 +39,29 @@ func TestPlaceholders(t *testing.T) {
 	if n := strings.Count(sqlText, "?"); n != len(args) {
 		t.Errorf("SQLite: %d placeholders, %d args", n, len(args))
 	}
+
+	// ClickHouse names them pN, numbered as PostgreSQL's, each typed.
+	sqlText, args, err = Compile(e, ClickHouse(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var named []any
+	for i, a := range args {
+		na := a.(sql.NamedArg)
+		if want := "p" + strconv.Itoa(4+i); na.Name != want {
+			t.Errorf("ClickHouse argument %d named %s, want %s", i, na.Name, want)
+		}
+		named = append(named, na.Value)
+	}
+	if fmt.Sprint(named) != fmt.Sprint(wantArgs) {
+		t.Errorf("ClickHouse args = %v, want %v", named, wantArgs)
+	}
+	for _, p := range []string{"{p4:String}", "{p9:String}"} {
+		if !strings.Contains(sqlText, p) {
+			t.Errorf("%s missing from %s", p, sqlText)
+		}
+	}
+	checkNamed(t, ClickHouse(4), sqlText, args)
 }
 
 // TestCompileLimits builds its tree by hand: Parse refuses a filter this

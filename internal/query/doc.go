@@ -7,8 +7,8 @@
 //
 // A filter is lexed and parsed (Parse) into a syntax tree (Expr), checked
 // for names and types (Check; Validate does both), and compiled (Compile)
-// into a boolean SQL condition over the spans table aliased s, for SQLite or
-// PostgreSQL (Dialect):
+// into a boolean SQL condition over the spans table aliased s, for SQLite,
+// PostgreSQL or ClickHouse (Dialect):
 //
 //	e, err := query.Parse(filter)
 //	where, args, err := query.Compile(e, query.Postgres(2))
@@ -137,5 +137,10 @@
 // (through EXISTS, so a span is never returned twice). Placeholders are ? for
 // SQLite and $N for PostgreSQL, where every one carries a cast (text, bigint,
 // float8, boolean, int) so the server never has to infer a type, and a value
-// used twice is bound once.
+// used twice is bound once. ClickHouse gets server-side parameters
+// {pN:Type} (String, Int64, Float64, Bool), returned as sql.NamedArg values
+// named pN and likewise bound once per value; its subqueries are written in
+// the forms it can decorrelate (no correlated JOIN, LIMIT or recursion:
+// annotations read as arrays, the session's first trace by argMin, the
+// cumulative counts climbing from the spans that have tokens).
 package query

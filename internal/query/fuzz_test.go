@@ -1,6 +1,7 @@
 package query
 
 import (
+	"database/sql"
 	"errors"
 	"regexp"
 	"strconv"
@@ -13,7 +14,7 @@ import (
 
 // FuzzParse checks, for any input: Parse never panics and fails only with
 // *Error; what parses prints to a canonical form that parses back to the same
-// tree; and it compiles for both dialects, or fails with *Error, into SQL
+// tree; and it compiles for every dialect, or fails with *Error, into SQL
 // whose placeholders match its arguments. (storetest.FuzzFilters runs the
 // SQL.)
 func FuzzParse(f *testing.F) {
@@ -61,9 +62,9 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// fuzzCompile compiles e as a filter of gc's grain for both dialects.
+// fuzzCompile compiles e as a filter of gc's grain for every dialect.
 func fuzzCompile(t *testing.T, src string, e Expr, gc grainCases) {
-	for _, d := range []Dialect{SQLite, Postgres(7)} {
+	for _, d := range []Dialect{SQLite, Postgres(7), ClickHouse(3)} {
 		where, args, err := compileAs(e, d, gc.g)
 		if err != nil {
 			checkError(t, src, err)
@@ -90,11 +91,18 @@ func checkError(t *testing.T, src string, err error) {
 	}
 }
 
-var pgPlaceholder = regexp.MustCompile(`\$(\d+)::`)
+var (
+	pgPlaceholder = regexp.MustCompile(`\$(\d+)::`)
+	chPlaceholder = regexp.MustCompile(`\{(p\d+):(Int64|Float64|Bool|String|Nullable\(String\))\}`)
+)
 
 func checkPlaceholders(t *testing.T, d Dialect, where string, args []any) {
 	t.Helper()
-	if !d.postgres {
+	if d.kind == clickhouseKind {
+		checkNamed(t, d, where, args)
+		return
+	}
+	if d.kind == sqliteKind {
 		if n := strings.Count(where, "?"); n != len(args) {
 			t.Fatalf("%d placeholders for %d args in %s", n, len(args), where)
 		}
@@ -110,5 +118,40 @@ func checkPlaceholders(t *testing.T, d Dialect, where string, args []any) {
 	}
 	if len(seen) != len(args) {
 		t.Fatalf("%d distinct placeholders for %d args in %s", len(seen), len(args), where)
+	}
+}
+
+// checkNamed checks ClickHouse's parameters: each argument is named pN
+// within the dialect's numbers, used in the SQL with the type of its value,
+// and every name used has an argument.
+func checkNamed(t *testing.T, d Dialect, where string, args []any) {
+	t.Helper()
+	named := map[string]any{}
+	for i, a := range args {
+		na, ok := a.(sql.NamedArg)
+		if !ok {
+			t.Fatalf("argument %d is %T, not sql.NamedArg", i, a)
+		}
+		if want := "p" + strconv.Itoa(d.firstParam+i); na.Name != want {
+			t.Fatalf("argument %d is named %s, want %s", i, na.Name, want)
+		}
+		named[na.Name] = na.Value
+	}
+	used := map[string]bool{}
+	for _, m := range chPlaceholder.FindAllStringSubmatch(where, -1) {
+		v, ok := named[m[1]]
+		if !ok {
+			t.Fatalf("{%s:%s} has no argument in %s", m[1], m[2], where)
+		}
+		if chType(v) != m[2] {
+			t.Fatalf("{%s:%s} holds %T", m[1], m[2], v)
+		}
+		used[m[1]] = true
+	}
+	if n := strings.Count(where, "{p"); n != len(chPlaceholder.FindAllString(where, -1)) {
+		t.Fatalf("a placeholder of unknown form in %s", where)
+	}
+	if len(used) != len(args) {
+		t.Fatalf("%d distinct placeholders for %d args in %s", len(used), len(args), where)
 	}
 }

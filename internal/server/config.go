@@ -43,6 +43,9 @@ type Config struct {
 	PricesFile   string
 	// Database is empty for SQLite in DataDir, or a URL (see parseDatabase).
 	Database string
+	// ClickHouseCluster names the cluster a clickhouse:// database shards
+	// its tables over; empty for single-node tables.
+	ClickHouseCluster string
 	// RetentionDays and RetentionTraces, when given, set the default
 	// retention policy stored in the database.
 	RetentionDays     Optional[float64]
@@ -147,6 +150,7 @@ var envVars = []envVar{
 	{"query-timeout", "LOUPE_QUERY_TIMEOUT", nil},
 	{"prices", "LOUPE_PRICES", nil},
 	{"database", "LOUPE_DATABASE_URL", []string{"PHOENIX_SQL_DATABASE_URL"}},
+	{"clickhouse-cluster", "LOUPE_CLICKHOUSE_CLUSTER", nil},
 	{"retention-days", "LOUPE_RETENTION_DAYS", []string{"PHOENIX_DEFAULT_RETENTION_POLICY_DAYS"}},
 	{"retention-traces", "LOUPE_RETENTION_TRACES", nil},
 	{"retention-interval", "LOUPE_RETENTION_INTERVAL", nil},
@@ -174,7 +178,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.QueryTimeout, "query-timeout", c.QueryTimeout, "longest one read of the REST API or the UI may query the database: the query is cancelled there and the request answered 503; "+
 		"30s is far above what a page costs at millions of spans and below the 60s after which common proxies give up; "+
 		"a streamed answer (POST /v1/spans, traces with include_spans) gets it for each page it reads, not for the whole answer; 0 for none (env LOUPE_QUERY_TIMEOUT)")
-	fs.StringVar(&c.Database, "database", c.Database, "database `URL`: postgres://user:password@host:5432/dbname (or postgresql://) for PostgreSQL, which several servers can share; sqlite:////absolute/path.db for a SQLite file; empty for SQLite in --data-dir (env LOUPE_DATABASE_URL; PHOENIX_SQL_DATABASE_URL)")
+	fs.StringVar(&c.Database, "database", c.Database, "database `URL`: postgres://user:password@host:5432/dbname (or postgresql://) for PostgreSQL, which several servers can share; clickhouse://user:password@host:9000/dbname for ClickHouse; sqlite:////absolute/path.db for a SQLite file; empty for SQLite in --data-dir (env LOUPE_DATABASE_URL; PHOENIX_SQL_DATABASE_URL)")
+	fs.StringVar(&c.ClickHouseCluster, "clickhouse-cluster", c.ClickHouseCluster, "with a clickhouse:// --database, the `name` of the cluster (remote_servers) whose nodes hold the tables as local shards behind Distributed tables, sharded by trace id; empty for tables on one node (env LOUPE_CLICKHOUSE_CLUSTER)")
 	fs.Var(&c.RetentionDays, "retention-days", "default retention policy: delete traces that started more than this many `days` ago, 0 to keep them; unset keeps the stored policy (env LOUPE_RETENTION_DAYS; PHOENIX_DEFAULT_RETENTION_POLICY_DAYS)")
 	fs.Var(&c.RetentionTraces, "retention-traces", "default retention policy: keep only each project's newest `count` traces, 0 for all; unset keeps the stored policy (env LOUPE_RETENTION_TRACES)")
 	fs.DurationVar(&c.RetentionInterval, "retention-interval", c.RetentionInterval, "how often retention policies are applied (env LOUPE_RETENTION_INTERVAL)")

@@ -11,14 +11,16 @@ import (
 	"strings"
 
 	"github.com/loupe-dev/loupe/internal/store"
+	"github.com/loupe-dev/loupe/internal/store/clickhouse"
 	"github.com/loupe-dev/loupe/internal/store/postgres"
 	"github.com/loupe-dev/loupe/internal/store/sqlite"
 )
 
 // database is where --database keeps the data.
 type database struct {
-	postgresURL string // set for PostgreSQL
-	sqliteFile  string // set for a SQLite file named by URL
+	postgresURL   string // set for PostgreSQL
+	clickhouseURL string // set for ClickHouse
+	sqliteFile    string // set for a SQLite file named by URL
 }
 
 // parseDatabase reads a --database value: empty for SQLite in the data
@@ -34,6 +36,8 @@ func parseDatabase(raw string) (database, error) {
 		return database{}, nil
 	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
 		return database{postgresURL: raw}, nil
+	case strings.HasPrefix(raw, "clickhouse://"):
+		return database{clickhouseURL: raw}, nil
 	case strings.HasPrefix(raw, "sqlite:///"):
 		path, _, _ := strings.Cut(strings.TrimPrefix(raw, "sqlite:///"), "?")
 		if unescaped, err := url.PathUnescape(path); err == nil {
@@ -44,7 +48,7 @@ func parseDatabase(raw string) (database, error) {
 		}
 		return database{sqliteFile: path}, nil
 	}
-	return database{}, errors.New("--database: use postgres://user:password@host:5432/dbname, or sqlite:///path/to/file.db")
+	return database{}, errors.New("--database: use postgres://user:password@host:5432/dbname, clickhouse://user:password@host:9000/dbname, or sqlite:///path/to/file.db")
 }
 
 // openStore opens the database cfg names and returns it with where its data
@@ -61,6 +65,16 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (st store.Stor
 			return nil, "", "", err
 		}
 		return pg, postgres.Redact(db.postgresURL), "", nil
+	case db.clickhouseURL != "":
+		c, err := clickhouse.Open(ctx, db.clickhouseURL, clickhouse.Config{Cluster: cfg.ClickHouseCluster}, log)
+		if err != nil {
+			return nil, "", "", err
+		}
+		where := clickhouse.Redact(db.clickhouseURL)
+		if c.Cluster() != "" {
+			where += " (cluster " + c.Cluster() + ")"
+		}
+		return c, where, "", nil
 	case db.sqliteFile != "":
 		if err := os.MkdirAll(filepath.Dir(db.sqliteFile), 0o755); err != nil {
 			return nil, "", "", fmt.Errorf("create the database's directory: %w", err)

@@ -5,10 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
-
-	"golang.org/x/text/unicode/norm"
 
 	"github.com/loupe-dev/loupe/internal/fulltext"
 	"github.com/loupe-dev/loupe/internal/span"
@@ -36,28 +32,10 @@ func (s *Store) WaitIndexed(ctx context.Context) error {
 	return nil
 }
 
-// searchableKey reports whether an attribute holds searchable text: the
-// contents of messages (whole or text parts) and of retrieved documents.
-func searchableKey(key string) bool {
-	switch {
-	case strings.HasPrefix(key, "llm.input_messages."), strings.HasPrefix(key, "llm.output_messages."):
-		return strings.HasSuffix(key, ".message.content") || strings.HasSuffix(key, ".message_content.text")
-	case strings.HasPrefix(key, "retrieval.documents."):
-		return strings.HasSuffix(key, ".document.content")
-	}
-	return false
-}
-
 // searchVector is the tsvector literal of a span's searchable text, or
 // NULL when it has none.
 func searchVector(sp *span.Span) *string {
-	parts := []string{sp.View.InputValue, sp.View.OutputValue}
-	for _, a := range sp.Attributes {
-		if a.Value.Type == span.TypeString && searchableKey(a.Key) {
-			parts = append(parts, a.Value.Str)
-		}
-	}
-	words := tokens(fulltext.Document(parts))
+	words := tokens(fulltext.SpanDocument(sp))
 	if len(words) == 0 {
 		return nil
 	}
@@ -125,62 +103,17 @@ func searchQuery(typed string) string {
 // of letters are not words anyone searches for.
 const maxLexeme = 2047
 
-// tokens cuts text into words: runs of letters and digits, lower-cased,
-// with diacritics removed.
+// tokens cuts text into words (fulltext.Words) of a length PostgreSQL
+// takes.
 func tokens(text string) []string {
-	if isASCII(text) {
-		// The common case, without decomposing: the words are slices of
-		// one lower-cased copy.
-		lower := strings.ToLower(text)
-		var out []string
-		start := -1
-		for i := 0; i <= len(lower); i++ {
-			if i < len(lower) && isAlnum(lower[i]) {
-				if start < 0 {
-					start = i
-				}
-				continue
-			}
-			if start >= 0 && i-start <= maxLexeme {
-				out = append(out, lower[start:i])
-			}
-			start = -1
-		}
-		return out
-	}
-	var out []string
-	var w strings.Builder
-	end := func() {
-		if w.Len() > 0 && w.Len() <= maxLexeme {
-			out = append(out, w.String())
-		}
-		w.Reset()
-	}
-	for _, r := range norm.NFD.String(text) {
-		switch {
-		case unicode.Is(unicode.Mn, r):
-			// A combining mark, such as the accent of é: dropped.
-		case unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r):
-			w.WriteRune(unicode.ToLower(r))
-		default:
-			end()
+	words := fulltext.Words(text)
+	out := words[:0]
+	for _, w := range words {
+		if len(w) <= maxLexeme {
+			out = append(out, w)
 		}
 	}
-	end()
 	return out
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
-
-func isAlnum(c byte) bool {
-	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || 'A' <= c && c <= 'Z'
 }
 
 func quoteLexeme(b *strings.Builder, w string) {

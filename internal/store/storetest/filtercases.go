@@ -126,8 +126,39 @@ func queryTestdata(t testing.TB) string {
 // what it selects, which shows that the SQL the backend runs means what the
 // filter says.
 func testFilterCases(t *testing.T, s store.Store) {
-	ctx := context.Background()
 	pid := filterFixture(t, s)
+	RunFilterCases(t, func(ctx context.Context, g FilterGrain, e query.Expr) ([]string, error) {
+		return g.list(ctx, s, pid, e)
+	})
+}
+
+// FilterGrain is what one file of filter cases filters: spans, traces or
+// sessions.
+type FilterGrain = filterGrain
+
+// Name is "span", "trace" or "session".
+func (g FilterGrain) Name() string { return g.name }
+
+// Compile is how the grain's filters compile: query.Compile,
+// query.CompileTraces or query.CompileSessions.
+func (g FilterGrain) Compile(e query.Expr, d query.Dialect) (string, []any, error) {
+	return g.compile(e, d)
+}
+
+// FilterGrains are the grains of the filter cases: spans, traces and
+// sessions, in that order.
+func FilterGrains() []FilterGrain { return filterGrains }
+
+// WriteFilterFixture writes the spans and annotations the filter cases
+// select from to project "filters" of s, and returns the project's id.
+func WriteFilterFixture(t testing.TB, s store.Store) int64 { return filterFixture(t, s) }
+
+// RunFilterCases runs every filter case through list, which returns the
+// ids (span_id, trace_id or session_id) of what a filter of grain g selects
+// from the spans of WriteFilterFixture, and compares them with the case's.
+// A backend's filter SQL can so be run outside its store.
+func RunFilterCases(t *testing.T, list func(ctx context.Context, g FilterGrain, e query.Expr) ([]string, error)) {
+	ctx := context.Background()
 	for _, g := range filterGrains {
 		for _, tc := range readFilterCases(t, g.file) {
 			t.Run(g.name+"/"+tc.filter, func(t *testing.T) {
@@ -135,7 +166,11 @@ func testFilterCases(t *testing.T, s store.Store) {
 				if err != nil {
 					t.Fatalf("%s:%d: %v", g.file, tc.line, err)
 				}
-				got, err := g.list(ctx, s, pid, e)
+				got, err := list(ctx, g, e)
+				if got == nil {
+					got = []string{}
+				}
+				slices.Sort(got)
 				if err != nil {
 					t.Fatalf("%s:%d: %v", g.file, tc.line, err)
 				}
@@ -152,12 +187,20 @@ func testFilterCases(t *testing.T, s store.Store) {
 // a filter the check passes runs, or is refused as too large; the database
 // never rejects its SQL, nor takes long over it.
 func FuzzFilters(f *testing.F, s store.Store) {
+	pid := filterFixture(f, s)
+	FuzzFilterLists(f, func(ctx context.Context, g FilterGrain, e query.Expr) ([]string, error) {
+		return g.list(ctx, s, pid, e)
+	})
+}
+
+// FuzzFilterLists is FuzzFilters through list, which selects from the
+// spans of WriteFilterFixture as RunFilterCases's does.
+func FuzzFilterLists(f *testing.F, list func(ctx context.Context, g FilterGrain, e query.Expr) ([]string, error)) {
 	for _, g := range filterGrains {
 		for _, tc := range readFilterCases(f, g.file) {
 			f.Add(tc.filter)
 		}
 	}
-	pid := filterFixture(f, s)
 	f.Fuzz(func(t *testing.T, src string) {
 		e, err := query.Parse(src)
 		if err != nil {
@@ -169,7 +212,7 @@ func FuzzFilters(f *testing.F, s store.Store) {
 			}
 			// A query this slow over twenty spans means the SQL blew up.
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_, err := g.list(ctx, s, pid, e)
+			_, err := list(ctx, g, e)
 			cancel()
 			if err != nil && !(errors.Is(err, store.ErrInvalidArgument) && strings.Contains(err.Error(), "the filter is too large")) {
 				t.Fatalf("%s filter %q: %v", g.name, src, err)
@@ -261,6 +304,20 @@ var filterSpans = []filterSpan{
 func filterFixture(t testing.TB, s store.Store) int64 {
 	t.Helper()
 	ctx := context.Background()
+	spans, anns := FilterFixture(t)
+	if _, err := s.WriteSpans(ctx, spans); err != nil {
+		t.Fatalf("WriteSpans: %v", err)
+	}
+	if _, err := s.UpsertAnnotations(ctx, anns); err != nil {
+		t.Fatalf("UpsertAnnotations: %v", err)
+	}
+	return project(t, s, "filters").ID
+}
+
+// FilterFixture returns what the filter cases select from: the spans of
+// project "filters", normalized, and their annotations.
+func FilterFixture(t testing.TB) ([]span.Span, []store.Annotation) {
+	t.Helper()
 	spans := make([]span.Span, len(filterSpans))
 	for i, fs := range filterSpans {
 		attrs, err := attributesJSON(fs.attrs)
@@ -279,11 +336,8 @@ func filterFixture(t testing.TB, s store.Store) int64 {
 		}
 		spans[i] = sp
 	}
-	if _, err := s.WriteSpans(ctx, spans); err != nil {
-		t.Fatalf("WriteSpans: %v", err)
-	}
 	human := func(a store.Annotation) store.Annotation { a.AnnotatorKind = "HUMAN"; return a }
-	if _, err := s.UpsertAnnotations(ctx, []store.Annotation{
+	return spans, []store.Annotation{
 		human(store.Annotation{Kind: store.SpanAnnotation, SpanID: "s02", Name: "correctness", Label: ptr("incorrect"), Score: ptr(0.0), Explanation: ptr("wrong policy")}),
 		human(store.Annotation{Kind: store.SpanAnnotation, SpanID: "s02", Name: "hallucination", Score: ptr(0.2)}),
 		human(store.Annotation{Kind: store.SpanAnnotation, SpanID: "s04", Name: "correctness", Label: ptr("correct"), Score: ptr(1.0)}),
@@ -295,10 +349,7 @@ func filterFixture(t testing.TB, s store.Store) int64 {
 		human(store.Annotation{Kind: store.TraceAnnotation, TraceID: "trace-2", Name: "user_feedback", Label: ptr("thumbs_down"), Score: ptr(0.0)}),
 		human(store.Annotation{Kind: store.TraceAnnotation, TraceID: "trace-1", Name: "user_feedback", Label: ptr("thumbs_up"), Score: ptr(1.0), Identifier: "v2"}),
 		human(store.Annotation{Kind: store.SessionAnnotation, SessionID: "sess-1", Name: "resolution", Label: ptr("resolved"), Score: ptr(1.0)}),
-	}); err != nil {
-		t.Fatalf("UpsertAnnotations: %v", err)
 	}
-	return project(t, s, "filters").ID
 }
 
 // attributesJSON reads attributes from a JSON object, in its order: strings,

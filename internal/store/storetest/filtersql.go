@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"database/sql"
 	"flag"
 	"fmt"
 	"os"
@@ -70,17 +71,23 @@ func compileFilter(t *testing.T, g filterGrain, d query.Dialect, filter string) 
 func formatArgs(args []any) string {
 	parts := make([]string, len(args))
 	for i, a := range args {
-		switch v := a.(type) {
-		case string:
-			parts[i] = strconv.Quote(v)
-		default:
-			parts[i] = fmt.Sprintf("%T(%v)", v, v)
+		if na, ok := a.(sql.NamedArg); ok {
+			parts[i] = na.Name + "=" + formatArg(na.Value)
+			continue
 		}
+		parts[i] = formatArg(a)
 	}
 	if len(parts) == 0 {
 		return ""
 	}
 	return " " + strings.Join(parts, ", ")
+}
+
+func formatArg(a any) string {
+	if s, ok := a.(string); ok {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%T(%v)", a, a)
 }
 
 func firstDiff(want, got string) string {

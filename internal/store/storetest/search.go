@@ -60,12 +60,28 @@ func search(t *testing.T, s store.Store, q store.SpanQuery) []string {
 	return ids(got)
 }
 
-func testSearch(t *testing.T, s store.Store) {
-	write(t, s, build(searchSpecs()...))
+// SearchSpans are the spans the search cases look through: those of
+// project "search", and one of project "other" that matches too.
+func SearchSpans() []span.Span {
 	other := spanSpec{project: "other", trace: 2000, id: 2001, name: "step", input: "refund elsewhere", startMs: 0, durMs: 1}
-	write(t, s, build(other))
+	return append(build(searchSpecs()...), build(other)...)
+}
+
+func testSearch(t *testing.T, s store.Store) {
+	write(t, s, SearchSpans())
 	searchable(t, s)
 	pid := project(t, s, "search").ID
+	RunSearchCases(t, func(typed string) ([]string, error) {
+		got, err := s.Spans(context.Background(), store.SpanQuery{ProjectID: pid, Search: typed})
+		return ids(got), err
+	})
+}
+
+// RunSearchCases runs every search case through search, which returns the
+// span ids, newest first, of the spans of project "search" (SearchSpans)
+// matching a search as typed, and compares them with the case's. A
+// backend's search SQL can so be run outside its store.
+func RunSearchCases(t *testing.T, search func(typed string) ([]string, error)) {
 	none := []string{}
 	tests := []struct {
 		search string
@@ -99,7 +115,14 @@ func testSearch(t *testing.T, s store.Store) {
 		{"   ", none},
 	}
 	for _, tc := range tests {
-		got := search(t, s, store.SpanQuery{ProjectID: pid, Search: tc.search})
+		got, err := search(tc.search)
+		if err != nil {
+			t.Errorf("search %q: %v", tc.search, err)
+			continue
+		}
+		if got == nil {
+			got = []string{}
+		}
 		if diff := cmp.Diff(tc.want, got); diff != "" {
 			t.Errorf("search %q (-want +got):\n%s", tc.search, diff)
 		}

@@ -1,0 +1,77 @@
+package clickhouse_test
+
+import (
+	"context"
+	"log/slog"
+	"path"
+	"testing"
+
+	"github.com/loupe-dev/loupe/internal/store"
+	"github.com/loupe-dev/loupe/internal/store/clickhouse"
+	"github.com/loupe-dev/loupe/internal/store/clickhouse/chtest"
+	"github.com/loupe-dev/loupe/internal/store/storetest"
+)
+
+var discard = slog.New(slog.DiscardHandler)
+
+// unsupported lists the conformance cases the ClickHouse backend does not
+// pass yet, each with why: the one place they are named. A case listed
+// here is skipped with its reason, never passed silently.
+var unsupported = map[string]string{
+	"Filters":                 "the filter language's ClickHouse SQL (filter*.go) is not in this backend yet",
+	"BoundedFilters":          "the filter language's ClickHouse SQL (filter*.go) is not in this backend yet",
+	"FilterCases":             "the filter language's ClickHouse SQL (filter*.go) is not in this backend yet",
+	"FilterInjection":         "the filter language's ClickHouse SQL (filter*.go) is not in this backend yet",
+	"LongFilters":             "the filter language's ClickHouse SQL (filter*.go) is not in this backend yet",
+	"TraceFilters":            "the filter language's ClickHouse SQL (filter*.go) is not in this backend yet",
+	"SessionFilters":          "the filter language's ClickHouse SQL (filter*.go) is not in this backend yet",
+	"SpanKeys":                "the filter language's ClickHouse SQL (filter*.go) is not in this backend yet",
+	"QueryDeadline":           "the filter language's ClickHouse SQL (filter*.go) is not in this backend yet",
+	"Search":                  "full-text search (search*.go) is not in this backend yet",
+	"SearchConditions":        "full-text search (search*.go) is not in this backend yet",
+	"SearchIndexer":           "full-text search (search*.go) is not in this backend yet",
+	"JSONStringLists":         "full-text search (search*.go) is not in this backend yet",
+	"SummariesFollowEntities": "deletes of spans (DeleteSpan) are not written yet",
+	"ProjectsCRUD":            "a project's row id is derived from its name, so a project created again after a delete gets the deleted one's id",
+	"DeleteSpan":              "deletes of spans (DeleteSpan) are not written yet",
+	"AuthUsers":               "users, API keys and login sessions are not stored yet",
+	"APIKeys":                 "users, API keys and login sessions are not stored yet",
+	"LoginSessions":           "users, API keys and login sessions are not stored yet",
+	"CallsCountedOnce":        "tool costs (UsageByTool) are not written yet",
+	"RecomputeCosts":          "cost recomputes (RecomputeCosts) are not written yet",
+	"RecomputeCalls":          "cost recomputes (RecomputeCosts) are not written yet",
+	"UsageByTool":             "tool costs (UsageByTool) are not written yet",
+	"SumsFollowTraces":        "RecomputeCosts is not written yet",
+	"PromptVersionReport":     "the prompt version report is not written yet",
+	"RetentionPolicies":       "retention and deletes or moves of traces and sessions are not written yet",
+	"RetentionByAge":          "retention and deletes or moves of traces and sessions are not written yet",
+	"RetentionByCount":        "retention and deletes or moves of traces and sessions are not written yet",
+	"DeleteTraceRange":        "retention and deletes or moves of traces and sessions are not written yet",
+	"DeleteTrace":             "retention and deletes or moves of traces and sessions are not written yet",
+	"DeleteSession":           "retention and deletes or moves of traces and sessions are not written yet",
+	"TransferTraces":          "retention and deletes or moves of traces and sessions are not written yet",
+	"SpanStartOrder":          "row ids are hashes of identities, not increasing with arrival: spans list in arrival order by their version, but this case asserts ascending row ids (and traces of equal start or latency tie by hash)",
+	"TraceQueries":            "row ids are hashes of identities, not increasing with arrival: spans list in arrival order by their version, but this case asserts ascending row ids (and traces of equal start or latency tie by hash)",
+	"DocumentScores":          "document scores (DocumentScores, the retrieval metrics) are not read yet",
+	"SpanListPreview":         "previews are not cut at a character boundary the way the other backends cut them",
+}
+
+func open(t testing.TB, url string) *clickhouse.Store {
+	t.Helper()
+	s, err := clickhouse.Open(context.Background(), url, clickhouse.Config{}, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	chtest.BaseURL(t)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		if why, ok := unsupported[path.Base(t.Name())]; ok {
+			t.Skip("not supported by the ClickHouse backend yet: " + why)
+		}
+		return open(t, chtest.URL(t))
+	})
+}
