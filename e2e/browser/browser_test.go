@@ -164,7 +164,11 @@ func TestDebugAnAgentInTheBrowser(t *testing.T) {
 
 	// Spans: every span with its kind; filter to LLM spans, to roots.
 	p.open("/projects/support-bot/spans")
-	p.see("table.grid", "RETRIEVER", "EMBEDDING", "tool.search_docs")
+	// (Compact marks: the whole kind is their title.)
+	p.see("table.grid", "RTR", "EMB", "tool.search_docs")
+	if !eval[bool](p, `!!document.querySelector('table.grid .kind[title="RETRIEVER"]') && !!document.querySelector('table.grid .kind[title="EMBEDDING"]')`) {
+		t.Error("the kind marks do not name the kind on hover")
+	}
 	p.do("choose LLM", chromedp.Evaluate[chromedp.Void](`(s => { s.value = "LLM"; s.dispatchEvent(new Event("change", {bubbles: true})) })(document.querySelector('select[name="kind"]'))`))
 	p.waitFor("the LLM filter", `location.search.includes("kind=LLM")`, 10*time.Second)
 	// The URL changes before the filtered list is drawn: wait for the rows.

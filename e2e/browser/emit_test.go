@@ -26,8 +26,18 @@ type emitter struct {
 
 func newEmitter(t *testing.T, httpURL, project string) *emitter {
 	t.Helper()
+	return newEmitterWithKey(t, httpURL, project, "")
+}
+
+// newEmitterWithKey is newEmitter for a server that asks for an API key.
+func newEmitterWithKey(t *testing.T, httpURL, project, key string) *emitter {
+	t.Helper()
 	ctx := context.Background()
-	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(strings.TrimPrefix(httpURL, "http://")), otlptracehttp.WithInsecure())
+	opts := []otlptracehttp.Option{otlptracehttp.WithEndpoint(strings.TrimPrefix(httpURL, "http://")), otlptracehttp.WithInsecure()}
+	if key != "" {
+		opts = append(opts, otlptracehttp.WithHeaders(map[string]string{"Authorization": "Bearer " + key}))
+	}
+	exp, err := otlptracehttp.New(ctx, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

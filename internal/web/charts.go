@@ -62,6 +62,7 @@ type chartColumn struct {
 	X, W  float64
 	Index int
 	Title string
+	URL   string // what a click on the bucket opens, if anything
 }
 
 type chartBar struct {

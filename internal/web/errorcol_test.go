@@ -58,7 +58,7 @@ func TestErrorColumn(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			body := e.mustGet(tc.path)
-			if got := strings.Contains(body, "<th>Error</th>"); got == tc.noColumn {
+			if got := strings.Contains(body, `<th class="c-error">Error</th>`); got == tc.noColumn {
 				t.Errorf("error column shown: %v, want %v", got, !tc.noColumn)
 			}
 			for id, want := range tc.rows {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/loupe-dev/loupe/internal/store"
 )
@@ -35,6 +36,16 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, nf notFound) 
 
 func (h *Handler) notFoundPage(w http.ResponseWriter, r *http.Request) {
 	h.notFound(w, r, notFound{What: "Page", ID: r.URL.Path, Hint: "There is no page at this address."})
+}
+
+// unknownPath answers an address no route knows: the 404 page for a
+// browser, plain text for an API client that mistyped a path.
+func (h *Handler) unknownPath(w http.ResponseWriter, r *http.Request) {
+	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
+		http.NotFound(w, r)
+		return
+	}
+	h.notFoundPage(w, r)
 }
 
 // fail answers a store error: not found becomes nf's 404 page, a query

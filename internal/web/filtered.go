@@ -16,6 +16,9 @@ import (
 func (h *Handler) filteredSpans(ctx context.Context, sp *spansPage) error {
 	q := sp.Filter.spanQuery(sp.projectPage, sp.URL.Get("cursor"))
 	q.RootsOnly = sp.RootsOnly
+	// A filter keeps the order chosen; a search reads in the order its
+	// index gives.
+	q.Ascending = sp.Asc && sp.Filter.Search == ""
 	if span.ValidKind(sp.Kind) {
 		q.Kinds = []string{sp.Kind}
 	}

@@ -25,6 +25,7 @@ var funcs = template.FuncMap{
 	"cost":       usd.Format,
 	"kindClass":  kindClass,
 	"kindLabel":  kindLabel,
+	"kindShort":  kindShort,
 	"preview":    view.Preview,
 	"shortID":    shortID,
 	"projectURL": projectURL,
@@ -172,6 +173,34 @@ func kindLabel(kind string) string {
 		return "UNKNOWN"
 	}
 	return kind
+}
+
+// kindShort is a kind in at most four letters, for the lists' narrow kind
+// marks.
+func kindShort(kind string) string {
+	switch strings.ToUpper(kind) {
+	case "LLM", "TOOL":
+		return strings.ToUpper(kind)
+	case "AGENT":
+		return "AGT"
+	case "CHAIN":
+		return "CHN"
+	case "RETRIEVER":
+		return "RTR"
+	case "EMBEDDING":
+		return "EMB"
+	case "RERANKER":
+		return "RRK"
+	case "GUARDRAIL":
+		return "GRD"
+	case "EVALUATOR":
+		return "EVAL"
+	case "PROMPT":
+		return "PRM"
+	case "DECISION":
+		return "DEC"
+	}
+	return "?"
 }
 
 // shortID is the first 8 hex digits: enough to tell rows apart at a glance.

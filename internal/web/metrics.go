@@ -1,7 +1,9 @@
 package web
 
 import (
+	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -81,6 +83,14 @@ type metricsPage struct {
 	Auto     bool
 	Traces   int64
 	Charts   []chart
+	// FittedFrom is where the axis starts when it was fitted to the data,
+	// later than the range (unix ns); 0 when it was not.
+	FittedFrom int64
+}
+
+// FittedLabel is FittedFrom for the toolbar: "Dec 7 08:00".
+func (mp metricsPage) FittedLabel() string {
+	return time.Unix(0, mp.FittedFrom).UTC().Format("Jan 2 15:04")
 }
 
 // resolvedRange is the page's time range with its open ends closed: an
@@ -116,17 +126,30 @@ func (h *Handler) projectMetrics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	bucket := int64(step)
-	series, err := h.store.TraceSeries(ctx, page.P.ID, start, page.Range.EndNs(), bucket)
+	series, scores, err := h.metricSeries(ctx, page.P.ID, start, page.Range.EndNs(), bucket)
 	if err != nil {
 		h.fail(w, r, err, notFound{})
 		return
 	}
-	scores, err := h.store.AnnotationScoreSeries(ctx, page.P.ID, start, page.Range.EndNs(), bucket)
-	if err != nil {
-		h.fail(w, r, err, notFound{})
-		return
+	// The axis fits the data: a 7-day range over a project two hours old
+	// draws two hours, in buckets that suit them, not a week of nothing.
+	if first, ok := firstData(series, scores); ok && stepParam == "" && page.Range.Preset != "custom" && first-start > (end-start)/3 {
+		fitted := first
+		if s2, err := chooseStep("", end-fitted); err == nil {
+			fitted -= fitted % int64(s2)
+			if series2, scores2, err := h.metricSeries(ctx, page.P.ID, fitted, page.Range.EndNs(), int64(s2)); err == nil {
+				start, step, bucket, series, scores = fitted, s2, int64(s2), series2, scores2
+				// The finer buckets place the first data closer.
+				if f, ok := firstData(series, scores); ok {
+					start = f
+				}
+			}
+		}
 	}
 	mp := metricsPage{projectPage: page, Sub: "time", StepName: stepName(step), Auto: stepParam == "", Traces: series.Traces}
+	if start > page.Range.StartNs() && page.Range.StartNs() > 0 {
+		mp.FittedFrom = start
+	}
 	for _, s := range steps {
 		if n := (end - start) / int64(s.Dur); n <= maxBuckets && n >= 1 {
 			mp.Steps = append(mp.Steps, stepOption{Name: s.Name, URL: page.URL.With("step", s.Name), Current: stepParam == s.Name})
@@ -134,6 +157,18 @@ func (h *Handler) projectMetrics(w http.ResponseWriter, r *http.Request) {
 	}
 	x := newXAxis(start, end, bucket)
 	mp.Charts = metricsCharts(x, series, scores, stepName(step))
+	linkBuckets(mp.Charts, x, series, scores, func(i int, errors bool) string {
+		from, to := time.Unix(0, x.start(i)).UTC(), time.Unix(0, x.start(i)+x.Step).UTC()
+		u := page.URL.At(projectURL(page.P.Name), "range", "custom", "start", from.Format(customLayout),
+			"end", to.Format(customLayout), "step", "", "filter", "", "q", "", "errors", "")
+		if errors {
+			u = page.URL.At(projectURL(page.P.Name), "range", "custom", "start", from.Format(customLayout),
+				"end", to.Format(customLayout), "step", "", "filter", "", "q", "", "errors", "1")
+		}
+		return u
+	})
+	// The retrieval chart's points count retrievals, not traces: it is
+	// added after the buckets are linked.
 	docs, err := h.store.DocumentScores(ctx, page.P.ID, start, page.Range.EndNs())
 	if err != nil {
 		h.fail(w, r, err, notFound{})
@@ -143,6 +178,61 @@ func (h *Handler) projectMetrics(w http.ResponseWriter, r *http.Request) {
 		mp.Charts = append(mp.Charts, *c)
 	}
 	h.render(w, r, http.StatusOK, "metrics", mp)
+}
+
+func (h *Handler) metricSeries(ctx context.Context, projectID, start, end, bucket int64) (store.TraceSeries, []store.ScorePoint, error) {
+	series, err := h.store.TraceSeries(ctx, projectID, start, end, bucket)
+	if err != nil {
+		return series, nil, err
+	}
+	scores, err := h.store.AnnotationScoreSeries(ctx, projectID, start, end, bucket)
+	return series, scores, err
+}
+
+// firstData is the start of the first bucket holding a trace or a score.
+func firstData(ts store.TraceSeries, scores []store.ScorePoint) (int64, bool) {
+	first, ok := int64(math.MaxInt64), false
+	for _, b := range ts.Buckets {
+		if b.Traces > 0 && b.Start < first {
+			first, ok = b.Start, true
+		}
+	}
+	for _, p := range scores {
+		if p.Start < first {
+			first, ok = p.Start, true
+		}
+	}
+	return first, ok
+}
+
+// linkBuckets tells in every bucket's title how many traces (spans, for
+// the scores) its figures come from, and makes each bucket open the
+// traces that started in it: the error rate's opens those that failed.
+func linkBuckets(charts []chart, x xAxis, ts store.TraceSeries, scores []store.ScorePoint, url func(i int, errors bool) string) {
+	traces, scored := make([]int64, x.N), make([]int64, x.N)
+	for _, b := range ts.Buckets {
+		if i := x.index(b.Start); i >= 0 {
+			traces[i] = b.Traces
+		}
+	}
+	for _, p := range scores {
+		if i := x.index(p.Start); i >= 0 {
+			scored[i] += p.Spans
+		}
+	}
+	for c := range charts {
+		n, what := traces, "traces"
+		if charts[c].Title == "Annotation scores" {
+			n, what = scored, "scored spans"
+		}
+		for i := range charts[c].Columns {
+			col := &charts[c].Columns[i]
+			col.Title += "\nn = " + groupDigits(n[i]) + " " + what
+			if traces[i] > 0 {
+				col.URL = url(i, charts[c].Title == "Error rate")
+			}
+		}
+	}
 }
 
 // metricsCharts lays out the Metrics tab's charts, in reading order.

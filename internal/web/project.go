@@ -65,6 +65,7 @@ type tracesPage struct {
 	Chips  map[string][]annChip // annotations by trace id
 	// Failures are the first failures of the listed traces, by trace id.
 	Failures map[string]*rowError
+	Cols     columnSet
 }
 
 func (h *Handler) projectTraces(w http.ResponseWriter, r *http.Request) {
@@ -82,7 +83,8 @@ func (h *Handler) projectTraces(w http.ResponseWriter, r *http.Request) {
 		Cursor:    cursorParam(r),
 		Limit:     pageSize + 1,
 	}
-	tp := tracesPage{projectPage: page, Sort: "start_time", Asc: tq.Ascending, Errors: q.Get("errors") == "1"}
+	tp := tracesPage{projectPage: page, Sort: "start_time", Asc: tq.Ascending, Errors: q.Get("errors") == "1",
+		Cols: listColumns(r, "traces", traceColumns)}
 	if tp.Errors {
 		tq.Errors = store.ErrorsOnly
 	}
@@ -149,6 +151,7 @@ type spansPage struct {
 	Chips  map[string][]annChip // annotations by span id
 	// Failures are the failures of the listed failed spans, by span id.
 	Failures map[string]*rowError
+	Cols     columnSet
 }
 
 func (h *Handler) projectSpans(w http.ResponseWriter, r *http.Request) {
@@ -164,6 +167,7 @@ func (h *Handler) projectSpans(w http.ResponseWriter, r *http.Request) {
 		RootsOnly:   q.Get("roots") == "1",
 		ErrorOnly:   q.Get("status") == "error",
 		Asc:         q.Get("dir") == "asc",
+		Cols:        listColumns(r, "spans", spanColumns),
 	}
 	switch s := store.SpanSort(q.Get("sort")); s {
 	case store.SpanSortCost, store.SpanSortTokens:

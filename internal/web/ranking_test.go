@@ -49,7 +49,7 @@ func TestCostRanking(t *testing.T) {
 	// by cost, but leads by tokens.
 	body := e.mustGet("/projects/rank/spans?sort=cost")
 	order(body, "a100000000000003", "a100000000000002", "a100000000000001")
-	contains(t, "spans by cost", body, `<td class="trunc mono">gpt-4o</td>`, "Cost ↓", `aria-current="true" title="Spans with a cost, the most expensive first">Costliest`)
+	contains(t, "spans by cost", body, `<td class="trunc mono c-model">gpt-4o</td>`, "Cost ↓", `aria-current="true" title="Spans with a cost, the most expensive first">Costliest`)
 	lacks(t, "spans by cost", body, `data-id="a100000000000004"`)
 	body = e.mustGet("/projects/rank/spans?sort=cost&dir=asc")
 	order(body, "a100000000000001", "a100000000000002", "a100000000000003")

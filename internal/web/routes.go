@@ -39,11 +39,15 @@ func (h *Handler) routes() []route.Route {
 		route.Handle("GET /projects/{name}/spans/{span_id}", h.bounded(h.spanFragment)),
 		route.Handle("GET /projects/{name}/spans/{span_id}/value", h.bounded(h.spanValue)),
 		route.HandleFunc("POST /projects/{name}/spans/{span_id}/annotations", h.annotateSpan),
+		route.Handle("GET /projects/{name}/filter/suggest", h.bounded(h.filterSuggest)),
 		route.Handle("GET /projects/{name}/annotation-choices", h.bounded(h.annotationChoicesFragment)),
 		route.Handle("GET /projects/{name}/metrics", h.bounded(h.projectMetrics)),
 		route.Handle("GET /projects/{name}/prompts", h.bounded(h.projectPrompts)),
 		// Any other page of a project, or of none.
 		route.Handle("GET /projects/", h.bounded(h.notFoundPage)),
+		// Any other address a browser asks for gets the same page; a
+		// client that did not ask for HTML gets a plain 404.
+		route.Handle("GET /{path...}", h.bounded(h.unknownPath)),
 
 		route.Handle("GET /prices", h.bounded(h.prices)),
 		route.HandleFunc("POST /prices", h.savePrice),

@@ -28,6 +28,9 @@ type spanDetail struct {
 	Raw     view.Text
 	Cost    *costBreakdown    // nil when the span has no cost
 	Ann     *annotationsBlock // set by withAnnotations
+	// Markdown is set when the reader chose to read messages rendered
+	// as Markdown (textModeCookie).
+	Markdown bool
 	// DocChips are a retriever's document annotations by position, and
 	// Retrieval the metrics they give (withDocumentAnnotations).
 	DocChips  map[int][]annChip
@@ -54,12 +57,15 @@ func (d *spanDetail) StatusMessage() string {
 	return msg
 }
 
-func newSpanDetail(project string, rec store.SpanRecord, tab string) (*spanDetail, error) {
+func newSpanDetail(project string, rec store.SpanRecord, tab string, markdown bool) (*spanDetail, error) {
 	v, err := view.Build(rec, valueLimit)
 	if err != nil {
 		return nil, err
 	}
-	d := &spanDetail{Project: project, Rec: rec, V: v, Tab: "overview"}
+	if markdown {
+		v.RenderMarkdown()
+	}
+	d := &spanDetail{Project: project, Rec: rec, V: v, Tab: "overview", Markdown: markdown}
 	for _, t := range spanTabs {
 		if t == tab {
 			d.Tab = tab
@@ -104,7 +110,7 @@ func (h *Handler) spanFragment(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d, err := newSpanDetail(r.PathValue("name"), rec, r.URL.Query().Get("tab"))
+	d, err := newSpanDetail(r.PathValue("name"), rec, r.URL.Query().Get("tab"), wantsMarkdown(r))
 	if err == nil {
 		err = h.withAnnotations(r.Context(), d)
 	}
@@ -141,8 +147,17 @@ func (h *Handler) spanValue(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the span has no attribute "+key, http.StatusNotFound)
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if r.URL.Query().Get("format") == "markdown" && !t.JSON {
+		// Rendered for "show all" on a message read as Markdown: safe HTML
+		// (view.Markdown), swapped in by the page.
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		// Opened on its own, the fragment may run nothing and load nothing.
+		w.Header().Set("Content-Security-Policy", "default-src 'none'")
+		w.Write([]byte(view.Markdown(t.Value)))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write([]byte(t.Value))
 }
 
@@ -153,6 +168,12 @@ func (d *spanDetail) TabURL(tab string) string {
 		u += "&tab=" + url.QueryEscape(tab)
 	}
 	return u
+}
+
+// FragmentURL serves this span's detail panel alone, for the page to read
+// it again (after the reader switches between text and Markdown).
+func (d *spanDetail) FragmentURL() string {
+	return projectURL(d.Project) + "/spans/" + url.PathEscape(d.Rec.SpanID)
 }
 
 // ValueURL serves whole attribute values of this span (add &key=…).

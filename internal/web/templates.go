@@ -23,6 +23,7 @@ var (
 		"partials/common.html",
 		"partials/cost.html",
 		"partials/filterbar.html",
+		"partials/lists.html",
 		"partials/snippets.html",
 		"partials/span_detail.html",
 		"partials/tree.html",

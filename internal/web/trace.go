@@ -112,7 +112,7 @@ func (h *Handler) trace(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err, notFound{})
 			return
 		}
-		if page.Detail, err = newSpanDetail(name, rec, r.URL.Query().Get("tab")); err == nil {
+		if page.Detail, err = newSpanDetail(name, rec, r.URL.Query().Get("tab"), wantsMarkdown(r)); err == nil {
 			err = h.withAnnotations(ctx, page.Detail)
 		}
 		if err == nil {

@@ -91,8 +91,9 @@ type Handler struct {
 	auth     *auth.Service // nil when authentication is off (login.go)
 	sso      *sso.Service  // nil without identity providers
 
-	templates templateSet    // in templates.go
-	toolUsage toolUsageCache // in toolusage.go
+	templates   templateSet    // in templates.go
+	toolUsage   toolUsageCache // in toolusage.go
+	suggestions suggestCache   // in suggest.go
 }
 
 // New returns the UI handler, its templates parsed. (Its static files

@@ -8,6 +8,9 @@ import { setupFilterBar } from "./filterbar.js";
 import { setupLists } from "./lists.js";
 import { setupLive } from "./live.js";
 import { setupTrace } from "./trace.js";
+import { setupTextMode } from "./reading.js";
+import { setupColumns } from "./columns.js";
+import { setupSuggest } from "./suggest.js";
 
 setupCopy(document);
 setupConfirm(document);
@@ -21,5 +24,8 @@ setupLists(document);
 setupFilterBar(document);
 setupAnnotate(document);
 setupLive();
+setupTextMode(document);
+setupColumns(document);
+setupSuggest(document);
 const trace = document.querySelector(".tracepage");
 if (trace) setupTrace(trace);

@@ -13,6 +13,14 @@ export function setupCharts(doc) {
     cover(svg);
     show(svg, e);
   });
+  // A bucket opens the traces behind it.
+  doc.addEventListener("click", (e) => {
+    const svg = e.target.closest?.("svg.plot");
+    const href = svg && column(svg, e)?.dataset.href;
+    if (!href) return;
+    if (e.metaKey || e.ctrlKey) window.open(href);
+    else location.href = href;
+  });
   doc.addEventListener("pointerout", (e) => {
     const svg = e.target.closest?.("svg.plot");
     if (svg && !svg.contains(e.relatedTarget)) hide(svg);

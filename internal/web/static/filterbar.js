@@ -26,8 +26,14 @@ export function setupFilterBar(root) {
   root.addEventListener("input", (e) => {
     const input = e.target.closest("[data-filterbar] input[name=filter]");
     if (!input) return;
+    // While typing, an expression is mostly unfinished: a missing value,
+    // an open quote are no news. Those show after a real pause; an error
+    // that more typing cannot fix (an unknown name) shows sooner.
     clearTimeout(input._checkTimer);
-    input._checkTimer = setTimeout(() => check(input.closest("[data-filterbar]"), input), 250);
+    clearTimeout(input._pauseTimer);
+    const bar = input.closest("[data-filterbar]");
+    input._checkTimer = setTimeout(() => check(bar, input, true), 600);
+    input._pauseTimer = setTimeout(() => check(bar, input, false), 2000);
   });
   root.addEventListener("keydown", (e) => {
     if (e.key !== "Escape") return;
@@ -50,7 +56,13 @@ function pointAtError(input) {
 
 let sequence = 0;
 
-async function check(bar, input) {
+// unfinished tells an error that typing on would fix: at the end of the
+// expression, or a quote or parenthesis not yet closed.
+function unfinished(v, value) {
+  return v.column > [...value.trimEnd()].length || /^(unterminated string|unclosed)/.test(v.message ?? "");
+}
+
+async function check(bar, input, typing = false) {
   const value = input.value;
   const mine = ++sequence;
   let verdict = { ok: true };
@@ -66,6 +78,7 @@ async function check(bar, input) {
     }
   }
   if (mine !== sequence) return; // a newer check is on its way
+  if (typing && !verdict.ok && unfinished(verdict, value)) verdict = { ok: true };
   show(bar, input, verdict, value);
 }
 

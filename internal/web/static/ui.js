@@ -77,15 +77,19 @@ export function setupShowAll(root) {
     if (!detail) return;
     btn.disabled = true;
     btn.textContent = "Loading…";
-    const url = `${detail.dataset.valueUrl}?key=${encodeURIComponent(btn.dataset.key)}`;
+    const box = btn.parentElement;
+    const md = box.querySelector(".mdbody");
+    const url = `${detail.dataset.valueUrl}?key=${encodeURIComponent(btn.dataset.key)}${md ? "&format=markdown" : ""}`;
     const res = await fetch(url);
     if (!res.ok) {
       btn.textContent = `Could not load (${res.status})`;
       return;
     }
     const text = await res.text();
-    const pre = btn.parentElement.querySelector("pre");
-    pre.textContent = text;
+    // Markdown comes rendered and made safe by the server (view.Markdown).
+    if (md) md.innerHTML = text;
+    else box.querySelector("pre").textContent = text;
+    box.classList.add("full");
     btn.remove();
   });
 }

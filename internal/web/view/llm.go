@@ -220,3 +220,73 @@ func readTemplate(a Attrs) *Template {
 	t.Variables = append(t.Variables, flat...)
 	return t
 }
+
+// CutOff reports whether the model stopped because it ran out of tokens
+// (max_tokens or the context), not because it had finished: the answer is
+// truncated. Providers spell it differently: OpenAI "length", Anthropic
+// "max_tokens", Gemini "MAX_TOKENS", the Responses API
+// "max_output_tokens".
+func (l *LLM) CutOff() bool {
+	switch strings.ToLower(strings.TrimSpace(l.FinishReason)) {
+	case "length", "max_tokens", "max_output_tokens", "model_length", "max_tokens_reached":
+		return true
+	}
+	return false
+}
+
+// A long input history shows its opening system messages and its last
+// keptTail messages; the turns between fold under "show N earlier
+// messages", so the newest exchange is on screen without scrolling.
+const (
+	foldAbove = 8
+	keptTail  = 4
+)
+
+// InputHead is the messages shown above the fold: all of them when the
+// history is short, else the leading system messages.
+func (l *LLM) InputHead() []Message {
+	lead, fold := l.fold()
+	if !fold {
+		return l.Input
+	}
+	return l.Input[:lead]
+}
+
+// InputEarlier is the messages folded away; none for a short history.
+func (l *LLM) InputEarlier() []Message {
+	lead, fold := l.fold()
+	if !fold {
+		return nil
+	}
+	return l.Input[lead : len(l.Input)-keptTail]
+}
+
+// InputTail is the newest messages, shown below the fold.
+func (l *LLM) InputTail() []Message {
+	if _, fold := l.fold(); !fold {
+		return nil
+	}
+	return l.Input[len(l.Input)-keptTail:]
+}
+
+func (l *LLM) fold() (lead int, fold bool) {
+	for lead < len(l.Input) && strings.EqualFold(l.Input[lead].Role, "system") {
+		lead++
+	}
+	return lead, len(l.Input)-lead-keptTail >= foldAbove-keptTail
+}
+
+// CopyKey is the attribute whose whole value the message's copy button
+// copies: its content, else its first text part; "" when it has neither
+// (a message that only calls tools).
+func (m Message) CopyKey() string {
+	if !m.Content.Empty() {
+		return m.Content.Key
+	}
+	for _, p := range m.Parts {
+		if !p.Text.Empty() {
+			return p.Text.Key
+		}
+	}
+	return ""
+}

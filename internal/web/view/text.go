@@ -3,6 +3,7 @@ package view
 import (
 	"bytes"
 	"encoding/json"
+	"html/template"
 	"strings"
 	"unicode/utf8"
 
@@ -18,6 +19,9 @@ type Text struct {
 	Clipped   bool
 	FullBytes int // size of the full (pretty) value
 	Key       string
+	// Markdown is Value rendered as Markdown, when the reader asked for it
+	// (Span.RenderMarkdown) and the value is prose rather than JSON.
+	Markdown template.HTML
 }
 
 // Empty reports whether there is nothing to show.
