@@ -30,12 +30,12 @@
 #   LOUPE_PY_VENV=DIR     where the Python client's virtual environment lives
 #                         (default ~/.cache/loupe-test/venv)
 #
-# The race detector is on for every package, end-to-end ones included (their
-# loupe binary is built without it): measured on a 2-core machine, this whole
-# script takes about 2.5 minutes with a warm build cache, plus a minute of
-# fuzzing, and a cold cache adds about 3 minutes of compiling (and as much
-# again for the fuzzing's instrumented build), far inside CI's limit, so
-# nothing is split out.
+# The race detector is on for every package but those that drive Chromium,
+# end-to-end ones included (their loupe binary is built without it). On a
+# 2-core machine from a clean checkout the whole script takes about 20
+# minutes; the longest packages are the SQLite backend's conformance and
+# plan tests, the web handlers, the reliability and browser end-to-end tests
+# and the ClickHouse backend's.
 
 set -uo pipefail
 
