@@ -78,7 +78,7 @@ var contractTables = []struct{ name, columns, order string }{
 		input_value Nullable(String), input_mime_type Nullable(String), output_value Nullable(String), output_mime_type Nullable(String),
 		prompt_tokens Nullable(Int64), completion_tokens Nullable(Int64), total_tokens Nullable(Int64), cache_read_tokens Nullable(Int64),
 		cache_write_tokens Nullable(Int64), reasoning_tokens Nullable(Int64), attributes String, events Nullable(String),
-		cost_total Nullable(Float64), cost_prompt Nullable(Float64), cost_completion Nullable(Float64)`, "project_id, id"},
+		cost_total Nullable(Float64), cost_prompt Nullable(Float64), cost_completion Nullable(Float64), error_group Nullable(String)`, "project_id, id"},
 	{"traces", `id Int64, project_id Int64, trace_id String, session_rowid Nullable(Int64), start_time Int64, end_time Int64,
 		root_span_id Nullable(String), span_count Int64, error_count Int64, llm_span_count Int64, prompt_tokens Int64,
 		completion_tokens Int64, total_tokens Int64, user_id Nullable(String), cost_total Float64, cost_prompt Float64, cost_completion Float64`, "project_id, id"},
