@@ -289,7 +289,9 @@ func annotationsQuery(q store.AnnotationQuery) (string, []any, error) {
 	}
 	if len(q.EntityIDs) > 0 && len(q.SpanRowIDs) > 0 && t.Entity == "spans" {
 		where = append(where, fewRows("e.id", "SELECT ss.id FROM spans ss WHERE ss.id IN ("+rowList(q.SpanRowIDs)+")"))
-		where, args = inList(where, args, "e."+t.EntityKey, q.EntityIDs)
+		// "+" keeps the ids tested on those rows, not looked up in their
+		// blocks, which the statistics can make look as cheap.
+		where, args = inList(where, args, "+e."+t.EntityKey, q.EntityIDs)
 	} else if len(q.EntityIDs) > 0 && len(q.TraceRowIDs) > 0 && (t.Entity == "spans" || t.Entity == "traces") {
 		// Through the traces' rows, whose span or trace ids are then
 		// tested: looking ids up probes a block of 65,536 rows for each,
@@ -300,7 +302,7 @@ func annotationsQuery(q store.AnnotationQuery) (string, []any, error) {
 		} else {
 			where = append(where, fewRows("e.id", "SELECT tt.id FROM traces tt WHERE tt.id IN ("+list+")"))
 		}
-		where, args = inList(where, args, "e."+t.EntityKey, q.EntityIDs)
+		where, args = inList(where, args, "+e."+t.EntityKey, q.EntityIDs)
 	} else if t.Entity == "spans" && len(q.EntityIDs) > 0 {
 		// spans.span_id has no index of its own (migration 0010): tested
 		// on the project's spans, 50 root spans of the traces page took
