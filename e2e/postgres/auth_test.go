@@ -20,17 +20,17 @@ func TestServersShareKeys(t *testing.T) {
 	b := e2etest.StartEnv(t, bin, e2etest.AuthEnv(), "--database", url)
 
 	id, key := a.SystemKey(t, "shared")
-	body := request([]testSpan{{1, 0}, {1, 1}}, time.Now().Add(-time.Minute))
+	body := e2etest.SharedRequest([]e2etest.SharedSpan{{Trace: 1, N: 0}, {Trace: 1, N: 1}}, time.Now().Add(-time.Minute))
 	// Sent to b a few times (a span is stored once), so that b has the
 	// key cached well before the revocation.
 	for range 3 {
-		if err := postWith(b, key, body); err != nil {
+		if err := e2etest.PostTraces(b, key, body); err != nil {
 			t.Fatalf("b refuses a key made on a: %v", err)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
 	a.Token = key
-	var spans page[struct{}]
+	var spans e2etest.Page[struct{}]
 	a.GetJSON(t, "/v1/projects/shared-1/spans", &spans)
 	if len(spans.Data) != 2 {
 		t.Errorf("a lists %d of the spans b took, want 2", len(spans.Data))
@@ -41,8 +41,8 @@ func TestServersShareKeys(t *testing.T) {
 	}
 	revoked := time.Now()
 	for {
-		err := postWith(b, key, body)
-		if err == errUnauthorized {
+		err := e2etest.PostTraces(b, key, body)
+		if err == e2etest.ErrUnauthorized {
 			break
 		}
 		if err != nil {
