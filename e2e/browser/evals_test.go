@@ -186,7 +186,7 @@ func TestEvaluationYouCanAct(t *testing.T) {
 	p.click(`.phead .annot-form input[name="name"]`)
 	p.waitFor("the defined names", `document.querySelector('#annot-names-session option')?.label === "csat · defined"`, 10*time.Second)
 	p.do("type csat", chromedp.SendKeys(chromedp.CSS(`.phead .annot-form input[name="name"]`), "csat"))
-	p.waitFor("the score range", `document.querySelector('.phead .annot-form input[name="score"]').placeholder === "1 to 5"`, 10*time.Second)
+	p.waitFor("the score range", `document.querySelector('.phead .annot-form input[name="score"]').placeholder === "between 1 and 5"`, 10*time.Second)
 	if max := eval[string](p, `document.querySelector('.phead .annot-form input[name="score"]').max`); max != "5" {
 		t.Errorf("score max %q, want 5", max)
 	}
