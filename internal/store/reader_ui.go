@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"slices"
+
+	"github.com/loupe-dev/loupe/internal/query"
 )
 
 // UIReader holds the reads the web UI needs beyond the REST ones: bounded
@@ -110,6 +112,9 @@ type SpanListQuery struct {
 	RootsOnly bool
 	Kinds     []string
 	ErrorOnly bool
+	// Filter is a checked span filter; ranked by cost or tokens, the
+	// filtered list keeps the ranking.
+	Filter    query.Expr
 	Ascending bool
 	Cursor    int64
 	Limit     int

@@ -171,7 +171,7 @@ func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (
 // SpanList lists a project's spans for the UI's span table.
 func (s *Store) SpanList(ctx context.Context, q store.SpanListQuery) ([]store.SpanRow, error) {
 	sq := store.SpanQuery{ProjectID: q.ProjectID, StartTime: q.StartTime, EndTime: q.EndTime, RootsOnly: q.RootsOnly,
-		Kinds: q.Kinds, Ascending: q.Ascending, Cursor: q.Cursor, Limit: q.Limit}
+		Kinds: q.Kinds, Filter: q.Filter, Ascending: q.Ascending, Cursor: q.Cursor, Limit: q.Limit}
 	if q.ErrorOnly {
 		sq.StatusCodes = []string{"ERROR"}
 	}

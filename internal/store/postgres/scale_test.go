@@ -90,7 +90,10 @@ func TestPlansAtScale(t *testing.T) {
 	}
 	q := func(name, sql string, args ...any) query { return query{name, sql, args} }
 	spanList := func(name string, lq store.SpanListQuery) query {
-		sql, args := spanListQuery(lq)
+		sql, args, err := spanListQuery(lq)
+		if err != nil {
+			t.Fatal(err)
+		}
 		return query{name, sql, args}
 	}
 	traceList := func(name string, tq store.TraceQuery) query {

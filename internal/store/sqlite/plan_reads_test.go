@@ -278,11 +278,34 @@ func TestRankedSpansPlans(t *testing.T) {
 		sort  store.SpanSort
 		index string
 	}{{store.SpanSortCost, "spans_project_cost"}, {store.SpanSortTokens, "spans_project_tokens"}} {
-		q, args := spanListQuery(store.SpanListQuery{ProjectID: pid, Sort: tc.sort, Kinds: []string{"LLM"},
+		q, args, err := spanListQuery(store.SpanListQuery{ProjectID: pid, Sort: tc.sort, Kinds: []string{"LLM"},
 			StartTime: 1, EndTime: int64(2e18), Cursor: 5, Limit: 51})
+		if err != nil {
+			t.Fatal(err)
+		}
 		plan := queryPlan(t, s, q, args...)
 		if !strings.Contains(plan, "COVERING INDEX "+tc.index+" (project_id=? AND") || strings.Count(plan, "TEMP B-TREE") > 1 {
 			t.Errorf("spans by %s do not page along %s:\n%s", tc.sort, tc.index, plan)
 		}
+		// Filtered, the page walks the same index, testing the filter on
+		// each span it reaches: still no sort but the page's.
+		q, args, err = spanListQuery(store.SpanListQuery{ProjectID: pid, Sort: tc.sort,
+			StartTime: 1, EndTime: int64(2e18), Limit: 51, Filter: mustParse(t, "latency_ms > 1000 and llm.model_name == 'gpt-4o'")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan = queryPlan(t, s, q, args...)
+		if !strings.Contains(plan, "INDEX "+tc.index+" (project_id=? AND") || strings.Count(plan, "TEMP B-TREE") > 1 {
+			t.Errorf("filtered spans by %s do not page along %s:\n%s", tc.sort, tc.index, plan)
+		}
 	}
+}
+
+func mustParse(t *testing.T, expr string) query.Expr {
+	t.Helper()
+	e, err := query.Parse(expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
