@@ -22,7 +22,9 @@ func TestSpansFilterKeepsRanking(t *testing.T) {
 	srv := e2etest.Start(t, e2etest.Build(t))
 	loadDemo(t, srv, "")
 	p := newPage(t, srv.HTTPURL)
-	param := func(k string) string { return eval[string](p, `new URLSearchParams(location.search).get("`+k+`") ?? ""`) }
+	param := func(k string) string {
+		return eval[string](p, `new URLSearchParams(location.search).get("`+k+`") ?? ""`)
+	}
 
 	p.open("/projects/support-bot/spans")
 	p.click(`.toolbar nav[aria-label="Sort"] a[title^="Spans with a cost"]`)
