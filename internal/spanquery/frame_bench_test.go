@@ -15,7 +15,7 @@ import (
 // benchRecords stores n agent spans of the load generator's agent shape in
 // SQLite and reads them back as a span query's two passes do: light
 // records for the first, whole ones for the second.
-func benchRecords(b *testing.B, n int) (light, whole []store.SpanRecord) {
+func benchRecords(b testing.TB, n int) (light, whole []store.SpanRecord) {
 	b.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, b.TempDir(), slog.New(slog.DiscardHandler))
@@ -62,7 +62,7 @@ func BenchmarkDefaultFrame(b *testing.B) {
 	b.ReportAllocs()
 	cpu0 := processCPU()
 	for b.Loop() {
-		shape := q.shape()
+		shape := q.shape().(*defaultShape)
 		for i := range light {
 			if err := shape.scan(&spanRow{rec: &light[i]}); err != nil {
 				b.Fatal(err)
@@ -72,16 +72,15 @@ func BenchmarkDefaultFrame(b *testing.B) {
 		out = t.appendHead(out[:0])
 		bytes = len(out)
 		for i := range whole {
-			ok, err := shape.rows(&spanRow{rec: &whole[i]}, func(row []any) error {
-				out = t.appendRow(out, row, i == 0)
-				if len(out) > 512<<10 {
-					bytes += len(out)
-					out = out[:0]
-				}
-				return nil
-			})
+			var ok bool
+			var err error
+			out, ok, err = shape.appendRow(out, &t, &spanRow{rec: &whole[i]}, i == 0)
 			if err != nil || !ok {
 				b.Fatalf("span %d: written %v, %v", i, ok, err)
+			}
+			if len(out) > 512<<10 {
+				bytes += len(out)
+				out = out[:0]
 			}
 		}
 		bytes += len(out)
