@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
 
@@ -374,11 +376,94 @@ func stringValue(raw []byte, plain bool) (string, bool) {
 	if plain {
 		return unsafeString(raw[1 : len(raw)-1]), true
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", false
+	b, ok := appendUnquoted(nil, raw)
+	return string(b), ok
+}
+
+// appendUnquoted appends the value of the JSON string raw, as
+// encoding/json decodes it: a lone or broken surrogate, and a byte that is
+// not UTF-8, become U+FFFD.
+func appendUnquoted(b, raw []byte) ([]byte, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return b, false
 	}
-	return s, true
+	s := raw[1 : len(raw)-1]
+	for r := 0; r < len(s); {
+		switch c := s[r]; {
+		case c == '\\':
+			r++
+			if r >= len(s) {
+				return b, false
+			}
+			switch s[r] {
+			case '"', '\\', '/':
+				b = append(b, s[r])
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				rr := hex4(s[r+1:])
+				if rr < 0 {
+					return b, false
+				}
+				r += 5
+				if utf16.IsSurrogate(rr) {
+					if r+1 < len(s) && s[r] == '\\' && s[r+1] == 'u' {
+						if dec := utf16.DecodeRune(rr, hex4(s[r+2:])); dec != unicode.ReplacementChar {
+							b = utf8.AppendRune(b, dec)
+							r += 6
+							continue
+						}
+					}
+					rr = unicode.ReplacementChar
+				}
+				b = utf8.AppendRune(b, rr)
+				continue
+			default:
+				return b, false
+			}
+			r++
+		case c == '"' || c < ' ':
+			return b, false
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			r++
+		default:
+			rr, size := utf8.DecodeRune(s[r:])
+			r += size
+			b = utf8.AppendRune(b, rr)
+		}
+	}
+	return b, true
+}
+
+// hex4 is the value of the four hex digits s starts with, or -1.
+func hex4(s []byte) rune {
+	if len(s) < 4 {
+		return -1
+	}
+	var r rune
+	for _, c := range s[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r*16 + rune(c)
+	}
+	return r
 }
 
 // numberEnd finds the end of the JSON number at doc[i], and its kind: 'i'
@@ -528,10 +613,11 @@ func newTmpl(v any) tmpl {
 
 // appendTmpl writes t with the scalars of leaves; asFloat writes a whole
 // number that is the column's value as a float, as a number column does.
-func appendTmpl(b []byte, t *tmpl, leaves []leaf, asFloat bool) []byte {
+// scratch holds the value of an escaped string while it is written.
+func appendTmpl(b []byte, t *tmpl, leaves []leaf, asFloat bool, scratch *[]byte) []byte {
 	switch {
 	case t.leaf >= 0:
-		return appendLeaf(b, &leaves[t.leaf], asFloat)
+		return appendLeaf(b, &leaves[t.leaf], asFloat, scratch)
 	case t.value != nil:
 		return append(b, t.value...)
 	case t.list:
@@ -540,7 +626,7 @@ func appendTmpl(b []byte, t *tmpl, leaves []leaf, asFloat bool) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendTmpl(b, &t.kids[i], leaves, false)
+			b = appendTmpl(b, &t.kids[i], leaves, false, scratch)
 		}
 		return append(b, ']')
 	}
@@ -550,17 +636,21 @@ func appendTmpl(b []byte, t *tmpl, leaves []leaf, asFloat bool) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, t.keys[i]...)
-		b = appendTmpl(b, &t.kids[i], leaves, false)
+		b = appendTmpl(b, &t.kids[i], leaves, false, scratch)
 	}
 	return append(b, '}')
 }
 
 // appendLeaf writes a scalar as appendCell writes its decoded value.
-func appendLeaf(b []byte, l *leaf, asFloat bool) []byte {
+func appendLeaf(b []byte, l *leaf, asFloat bool, scratch *[]byte) []byte {
 	switch l.kind {
 	case 's':
-		s, _ := stringValue(l.raw, l.plain)
-		return span.AppendJSONString(b, s)
+		if l.plain {
+			return span.AppendJSONString(b, unsafeString(l.raw[1:len(l.raw)-1]))
+		}
+		// stringEnd checked the escapes.
+		*scratch, _ = appendUnquoted((*scratch)[:0], l.raw)
+		return span.AppendJSONString(b, unsafeString(*scratch))
 	case 'i':
 		n, _ := strconv.ParseInt(unsafeString(l.raw), 10, 64)
 		if asFloat {

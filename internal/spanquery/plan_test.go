@@ -85,11 +85,11 @@ func TestPlanMatchesReshaping(t *testing.T) {
 				if got := c.kind; got != kindOf(v) {
 					t.Errorf("column %s: kind %d, want %d", c.name, got, kindOf(v))
 				}
-				if got, want := appendTmpl(nil, &c.tmpl, s.walk.leaves, false), appendCell(nil, v); !bytes.Equal(got, want) {
+				if got, want := appendTmpl(nil, &c.tmpl, s.walk.leaves, false, new([]byte)), appendCell(nil, v); !bytes.Equal(got, want) {
 					t.Errorf("column %s:\n got %s\nwant %s", c.name, got, want)
 				}
 				if n, ok := v.(int64); ok {
-					if got, want := appendTmpl(nil, &c.tmpl, s.walk.leaves, true), appendCell(nil, float64(n)); !bytes.Equal(got, want) {
+					if got, want := appendTmpl(nil, &c.tmpl, s.walk.leaves, true, new([]byte)), appendCell(nil, float64(n)); !bytes.Equal(got, want) {
 						t.Errorf("column %s as a number:\n got %s\nwant %s", c.name, got, want)
 					}
 				}
@@ -145,6 +145,26 @@ func TestPlansWriteTheExactFrame(t *testing.T) {
 		}
 		if got, want := frame(false), frame(true); got != want {
 			t.Errorf("%s: the frame from plans differs from the exact one:\n%s", set.name, cmp.Diff(want, got))
+		}
+	}
+}
+
+// TestUnquote compares appendUnquoted with encoding/json on strings with
+// every kind of escape, broken surrogates and bytes that are not UTF-8.
+func TestUnquote(t *testing.T) {
+	pieces := []string{`a`, `\"`, `\\`, `\/`, `\'`, `\b`, `\f`, `\n`, `\r`, `\t`, `\u00e9`, `\u2028`, `\ud83d\ude00`,
+		`\ud800`, `\udc00`, `\ud800\u0041`, `\ud800\ud800`, `\ud83d`, "é", "\xff", "\xe2\x82", "\U0001F600", `\u0000`, `\x`, `\u12`, "\x01", `"`}
+	for i := range pieces {
+		for j := range pieces {
+			for k := range pieces {
+				raw := []byte(`"` + pieces[i] + pieces[j] + pieces[k] + `"`)
+				var want string
+				werr := json.Unmarshal(raw, &want)
+				got, ok := appendUnquoted(nil, raw)
+				if ok != (werr == nil) || ok && string(got) != want {
+					t.Errorf("%s: %q, %v; encoding/json %q, %v", raw, got, ok, want, werr)
+				}
+			}
 		}
 	}
 }

@@ -518,7 +518,7 @@ func (s *defaultShape) appendRow(b []byte, t *table, r *spanRow, first bool) ([]
 			b = append(b, "null"...)
 			continue
 		}
-		b = appendTmpl(b, &p.cols[k].tmpl, s.walk.leaves, s.types[len(plainFixedTypes)+j] == tableNumber)
+		b = appendTmpl(b, &p.cols[k].tmpl, s.walk.leaves, s.types[len(plainFixedTypes)+j] == tableNumber, &s.buf)
 	}
 	return append(b, '}'), true, nil
 }
