@@ -78,7 +78,7 @@ func (s *Store) ErrorGroups(ctx context.Context, q store.ErrorGroupQuery) ([]sto
 		return nil, nil
 	}
 	// Every failure's version, from the index of failures with the counts
-	// (store.PromptVersionColumn, migration 0019).
+	// (store.PromptVersionColumn, migration 0020).
 	rows, err = s.pool.Query(ctx, `SELECT error_group, prompt_version, count(*)
 		FROM spans
 		WHERE project_id = $1 AND status_code = 'ERROR' AND start_time >= $2 AND start_time < $3 AND error_group IS NOT NULL

@@ -185,7 +185,7 @@ func (c *spanColumns) add(sp *span.Span) {
 	c.promptVersion = append(c.promptVersion, promptVersion(sp))
 }
 
-// promptVersion is what the prompt_version column (migrations 0015, 0019)
+// promptVersion is what the prompt_version column (migrations 0015, 0020)
 // holds for a span: store.PromptVersionColumn, NULL when it has none.
 func promptVersion(sp *span.Span) pgtype.Text {
 	v, ok := store.PromptVersionColumn(sp)

@@ -78,7 +78,7 @@ const errorGroupCellsSQL = `SELECT error_group, coalesce(model_name, ''), (start
 
 // errorGroupVersionsSQL counts a project's failures in range by group and
 // prompt version, of every failure: the writer keeps a failed span's
-// version in the index (store.PromptVersionColumn, migration 0031).
+// version in the index (store.PromptVersionColumn, migration 0032).
 const errorGroupVersionsSQL = `SELECT error_group, prompt_version, count(*)
 	FROM spans INDEXED BY spans_project_errors
 	WHERE project_id = ? AND status_code = 'ERROR' AND start_time >= ? AND start_time < ? AND error_group IS NOT NULL

@@ -802,7 +802,7 @@ func (w *batchWriter) spanArgs(args []any, sp *span.Span, t *traceState, originI
 	return append(args, callState(w.plan.New[sp]), nullString(v.ErrorGroup), promptVersion(sp))
 }
 
-// promptVersion is what the prompt_version column (migrations 0026, 0031)
+// promptVersion is what the prompt_version column (migrations 0026, 0032)
 // holds for a span: store.PromptVersionColumn, NULL when it has none.
 func promptVersion(sp *span.Span) any {
 	if v, ok := store.PromptVersionColumn(sp); ok {
