@@ -94,8 +94,9 @@ func (e *emitter) bigRun(start time.Time) string {
 // the others, errors-only shows just them, a search finds a question no
 // row shows, repeated siblings are folded, and the waterfall zooms and
 // resizes with labels that never collide.
-func TestFindTheFailureInABigTrace(t *testing.T) {
-	srv := e2etest.Start(t, e2etest.Build(t))
+func TestFindTheFailureInABigTrace(t *testing.T) { onEachBackend(t, findTheFailureInABigTrace) }
+
+func findTheFailureInABigTrace(t *testing.T, srv *e2etest.Server) {
 	p := newPage(t, srv.HTTPURL)
 	app := newEmitter(t, srv.HTTPURL, "triage-bot")
 	id := app.bigRun(time.Now().Add(-time.Hour))

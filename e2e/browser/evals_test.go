@@ -25,8 +25,9 @@ var orderTemplates = map[string]string{
 // project: a session's rating, the relevance of retrieved documents and
 // the metrics they make, and whether the new prompt version is worse, with
 // what changed in its template; then annotating with the names in use.
-func TestEvaluationYouCanAct(t *testing.T) {
-	srv := e2etest.Start(t, e2etest.Build(t))
+func TestEvaluationYouCanAct(t *testing.T) { onEachBackend(t, evaluationYouCanAct) }
+
+func evaluationYouCanAct(t *testing.T, srv *e2etest.Server) {
 	p := newPage(t, srv.HTTPURL)
 	app := newEmitter(t, srv.HTTPURL, "support-bot")
 	now := time.Now()
