@@ -29,28 +29,41 @@ var backends = []backend{
 // onEachBackend runs flow once per backend, as a subtest named after it,
 // each on a new server of its own. Only the flows whose result depends on
 // the storage run twice: the browser tests are the slowest of the suite.
+// A flow may leave what only the browser computes to the first backend
+// (see repeated). The runs go one after the other: side by side, two
+// Chromiums and two servers on a loaded 2-core machine miss the pages'
+// time limits.
 func onEachBackend(t *testing.T, flow func(t *testing.T, srv *e2etest.Server)) {
 	t.Helper()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			args := b.args(t)
 			if b.name != backends[0].name {
-				shotSubdir.Store(t, b.name)
-				t.Cleanup(func() { shotSubdir.Delete(t) })
+				again.Store(t, b.name)
+				t.Cleanup(func() { again.Delete(t) })
 			}
 			flow(t, e2etest.Start(t, e2etest.Build(t), args...))
 		})
 	}
 }
 
-// shotSubdir holds, per test, the folder under the screenshots directory
-// its pages are saved in: the second backend's shots would otherwise
-// overwrite the first's under the same names.
-var shotSubdir sync.Map // *testing.T → string
+// again holds the tests that run a flow on a backend after the first,
+// with that backend's name.
+var again sync.Map // *testing.T → string
 
+// repeated reports whether t runs a flow again, on a backend after the
+// first: the rest of a flow that depends on the page alone can stop there.
+func repeated(t *testing.T) bool {
+	_, ok := again.Load(t)
+	return ok
+}
+
+// screenshotDir is the folder for t's pages under dir: on a backend after
+// the first, a folder named after it, so that its shots do not overwrite
+// the first's under the same names.
 func screenshotDir(t *testing.T, dir string) string {
-	if sub, ok := shotSubdir.Load(t); ok {
-		return filepath.Join(dir, sub.(string))
+	if name, ok := again.Load(t); ok {
+		return filepath.Join(dir, name.(string))
 	}
 	return dir
 }

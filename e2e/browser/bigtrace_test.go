@@ -183,6 +183,9 @@ func findTheFailureInABigTrace(t *testing.T, srv *e2etest.Server) {
 	p.open(page + "?view=")
 	p.click(`.row.fold:has(.span-name[title*="step"]) .twisty`)
 	p.waitFor("the steps", `document.querySelectorAll('.tree .row[data-id] .span-name[title="step"]').length === 50`, 10*time.Second)
+	if repeated(t) {
+		return // the waterfall's zoom and split are the page's own work, the same on every storage
+	}
 
 	// The waterfall: ticks never collide, at any width or zoom.
 	noOverlap := `(() => { const r = [...document.querySelectorAll(".axis .tick")].map(e => e.getBoundingClientRect()); const ax = document.querySelector(".axis").getBoundingClientRect();

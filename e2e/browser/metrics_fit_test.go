@@ -15,7 +15,9 @@ import (
 // of a young project over the default week: the axis starts where the data
 // does, every bucket says how many traces it stands for, and a click on a
 // bucket lists those traces.
-func TestMetricsFitTheDataAndOpenABucket(t *testing.T) { onEachBackend(t, metricsFitTheDataAndOpenABucket) }
+func TestMetricsFitTheDataAndOpenABucket(t *testing.T) {
+	onEachBackend(t, metricsFitTheDataAndOpenABucket)
+}
 
 func metricsFitTheDataAndOpenABucket(t *testing.T, srv *e2etest.Server) {
 	loadDemo(t, srv, "")
