@@ -125,7 +125,7 @@ func TestAnnotationConfigs(t *testing.T) {
 	}{
 		{url.Values{"name": {"x"}, "type": {"CATEGORICAL"}}, "a categorical config needs at least one label"},
 		{url.Values{"name": {"x"}, "type": {"CATEGORICAL"}, "values": {"a = lots"}}, `The score of "a", "lots", is not a number`},
-		{url.Values{"name": {"x"}, "type": {"CONTINUOUS"}, "lower": {"5"}, "upper": {"1"}}, "the lower bound 5 is above the upper bound 1"},
+		{url.Values{"name": {"x"}, "type": {"CONTINUOUS"}, "lower": {"5"}, "upper": {"1"}}, "the lower bound 5 is not below the upper bound 1"},
 	} {
 		rec := e.post("/annotation-configs", tc.form)
 		if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(html.UnescapeString(rec.Body.String()), tc.want) {
