@@ -248,7 +248,7 @@ func (s *Store) spanAttribute(ctx context.Context, ids []int64, key string) (map
 
 // promptVersionSampleQuery reads the newest LLM spans in range, at most
 // store.PromptVersionSample of them, from spans_project_llm alone
-// (migration 0032): the version is NULL where the column does not hold it
+// (migration 0035): the version is NULL where the column does not hold it
 // (spans stored before 0026), to be read from the attributes.
 func promptVersionSampleQuery(projectID, start, end int64) (string, []any) {
 	where := []string{"s.project_id = ?", "s.span_kind = 'LLM'", "s.start_time >= ?"}
