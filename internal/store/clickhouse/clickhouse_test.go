@@ -28,9 +28,6 @@ var unsupported = map[string]string{
 	"SummariesFollowEntities": "deletes of spans (DeleteSpan) are not written yet",
 	"ProjectsCRUD":            "a project's row id is derived from its name, so a project created again after a delete gets the deleted one's id",
 	"DeleteSpan":              "deletes of spans (DeleteSpan) are not written yet",
-	"AuthUsers":               "users, API keys and login sessions are not stored yet",
-	"APIKeys":                 "users, API keys and login sessions are not stored yet",
-	"LoginSessions":           "users, API keys and login sessions are not stored yet",
 	"CallsCountedOnce":        "tool costs (UsageByTool) are not written yet",
 	"RecomputeCosts":          "cost recomputes (RecomputeCosts) are not written yet",
 	"RecomputeCalls":          "cost recomputes (RecomputeCosts) are not written yet",
@@ -68,4 +65,12 @@ func TestConformance(t *testing.T) {
 		}
 		return open(t, chtest.URL(t))
 	})
+}
+
+// TestAuthShared revokes a key through one handle on a database and
+// expects an auth.Service on a second handle to refuse it within a second.
+func TestAuthShared(t *testing.T) {
+	chtest.BaseURL(t)
+	url := chtest.URL(t)
+	storetest.AuthShared(t, open(t, url), open(t, url))
 }
