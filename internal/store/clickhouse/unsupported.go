@@ -36,41 +36,6 @@ func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end i
 	return store.PromptVersionReport{}, unsupported("PromptVersionReport")
 }
 
-// SetRetentionPolicy is not supported yet.
-func (s *Store) SetRetentionPolicy(ctx context.Context, projectID int64, p store.RetentionPolicy) error {
-	return unsupported("SetRetentionPolicy")
-}
-
-// DeleteRetentionPolicy is not supported yet.
-func (s *Store) DeleteRetentionPolicy(ctx context.Context, projectID int64) error {
-	return unsupported("DeleteRetentionPolicy")
-}
-
-// DeleteTraces is not supported yet.
-func (s *Store) DeleteTraces(ctx context.Context, d store.TraceDeletion) (store.Deleted, error) {
-	return store.Deleted{}, unsupported("DeleteTraces")
-}
-
-// DeleteTrace is not supported yet.
-func (s *Store) DeleteTrace(ctx context.Context, traceID string) error {
-	return unsupported("DeleteTrace")
-}
-
-// TransferTraces is not supported yet.
-func (s *Store) TransferTraces(ctx context.Context, traceIDs []string, toProject int64) (int, error) {
-	return 0, unsupported("TransferTraces")
-}
-
-// DeleteSession is not supported yet.
-func (s *Store) DeleteSession(ctx context.Context, sessionID string) error {
-	return unsupported("DeleteSession")
-}
-
-// DeleteSpan is not supported yet.
-func (s *Store) DeleteSpan(ctx context.Context, rowID int64) error {
-	return unsupported("DeleteSpan")
-}
-
 // DocumentScores is not supported yet.
 func (s *Store) DocumentScores(ctx context.Context, projectID, start, end int64) (store.DocumentScores, error) {
 	return store.DocumentScores{}, unsupported("document scores")
