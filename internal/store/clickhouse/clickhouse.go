@@ -39,7 +39,7 @@ type Store struct {
 	conn    driver.Conn
 	log     *slog.Logger
 	db      string
-	cluster string // "" for single-node tables
+	cluster string      // "" for single-node tables
 	opts    *ch.Options // to reach every node of the cluster (deletes)
 
 	mu       sync.Mutex

@@ -375,8 +375,8 @@ func (s *Store) rebuildTrace(ctx context.Context, id int64, rootGone bool) error
 	}
 	type spanRow struct {
 		spanID, name, kind, status, user, inPreview, outPreview string
-		hasParent, inSet, outSet                                 bool
-		in, out                                                  *string
+		hasParent, inSet, outSet                                bool
+		in, out                                                 *string
 	}
 	rows, err := s.conn.Query(ctx, `SELECT span_id, name, span_kind, status_code, ifNull(user_id, ''), parent_id IS NOT NULL,
 		ifNull(input_preview, ''), input_preview IS NOT NULL, ifNull(output_preview, ''), output_preview IS NOT NULL, input_value, output_value
