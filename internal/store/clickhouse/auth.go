@@ -289,8 +289,8 @@ func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 	}
 	// APIKeyByHash refuses a personal key whose user is gone anyway; the
 	// keys are revoked too so that lists and the ids' reads agree.
-	err = s.conn.Exec(insertCtx(ctx, ""), `INSERT INTO api_keys SELECT id, token_hash, name, description, user_id, created_at,
-		expires_at, {now:Int64}, {v:Int64} FROM api_keys FINAL WHERE user_id = {u:Int64} AND revoked_at = 0`,
+	err = s.conn.Exec(insertCtx(ctx, ""), `INSERT INTO api_keys SELECT * REPLACE ({now:Int64} AS revoked_at, {v:Int64} AS version)
+		FROM api_keys FINAL WHERE user_id = {u:Int64} AND revoked_at = 0`,
 		ch.Named("now", nowNanos()), ch.Named("v", int64(final)), ch.Named("u", id))
 	if err != nil {
 		return classify(ctx, fmt.Errorf("revoke the keys of user %d: %w", id, err))
@@ -426,18 +426,16 @@ func (s *Store) APIKeys(ctx context.Context, q store.APIKeyQuery) ([]store.APIKe
 
 // RevokeAPIKey revokes a working key and moves the auth generation.
 func (s *Store) RevokeAPIKey(ctx context.Context, id int64) error {
-	ks, err := s.queryKeys(ctx, "id = {id:Int64} AND revoked_at = 0", "", ch.Named("id", id))
-	if err != nil {
-		return err
+	var n uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM api_keys FINAL WHERE id = {id:Int64} AND revoked_at = 0",
+		ch.Named("id", id)).Scan(&n); err != nil {
+		return classify(ctx, fmt.Errorf("find API key %d: %w", id, err))
 	}
-	if len(ks) == 0 {
+	if n == 0 {
 		return fmt.Errorf("API key %d: %w", id, store.ErrNotFound)
 	}
-	k := ks[0]
-	err = s.conn.Exec(insertCtx(ctx, ""), `INSERT INTO api_keys VALUES ({id:Int64}, {h:String}, {n:String}, {d:String}, {u:Int64},
-		{c:Int64}, {x:Int64}, {r:Int64}, {v:Int64})`, ch.Named("id", k.ID), ch.Named("h", hashKey(k.Hash)), ch.Named("n", k.Name),
-		ch.Named("d", k.Description), ch.Named("u", k.UserID), ch.Named("c", k.CreatedAt), ch.Named("x", k.ExpiresAt),
-		ch.Named("r", nowNanos()), ch.Named("v", int64(final)))
+	err := s.conn.Exec(insertCtx(ctx, ""), `INSERT INTO api_keys SELECT * REPLACE ({r:Int64} AS revoked_at, {v:Int64} AS version)
+		FROM api_keys FINAL WHERE id = {id:Int64}`, ch.Named("r", nowNanos()), ch.Named("v", int64(final)), ch.Named("id", id))
 	if err != nil {
 		return classify(ctx, fmt.Errorf("revoke API key %d: %w", id, err))
 	}
