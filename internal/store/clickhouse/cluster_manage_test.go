@@ -6,6 +6,7 @@ import (
 	"path"
 	"testing"
 
+	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 	"github.com/loupe-dev/loupe/internal/store/clickhouse/chtest"
 	"github.com/loupe-dev/loupe/internal/store/storetest"
@@ -46,11 +47,9 @@ func TestClusterAuthShared(t *testing.T) {
 func TestClusterDeletes(t *testing.T) {
 	urls := chtest.Cluster(t)
 	ctx := context.Background()
-	nodes := []interface {
-		store.Store
-	}{open(t, urls[0]), open(t, urls[1]), open(t, urls[2])}
-	var spans = clusterTrace(0)
-	for i := 1; i < 30; i++ {
+	nodes := []store.Store{open(t, urls[0]), open(t, urls[1]), open(t, urls[2])}
+	var spans []span.Span
+	for i := range 30 {
 		spans = append(spans, clusterTrace(i)...)
 	}
 	if _, err := nodes[0].WriteSpans(ctx, spans); err != nil {
@@ -107,7 +106,7 @@ func TestClusterDeletes(t *testing.T) {
 	stats(p.ID, 28, 82, 8, 810)
 	stats(to.ID, 1, 3, 0, 30)
 
-	// Keep the newest 10, two at a time.
+	// Keep the newest 10, seven at a time.
 	var deleted store.Deleted
 	for {
 		d, err := nodes[2].DeleteTraces(ctx, store.TraceDeletion{ProjectID: p.ID, KeepNewest: 10, Limit: 7})

@@ -399,7 +399,6 @@ func (s *Store) rebuildTrace(ctx context.Context, id int64, rootGone bool) error
 		return err
 	}
 	var cur traceState
-	var hadSession bool
 	rows, err = s.conn.Query(ctx, `SELECT trace_id, project_id, session_rowid, session_id, ifNull(user_id, ''),
 			root_span_id IS NOT NULL, ifNull(root_span_id, ''), ifNull(root_name, ''), ifNull(root_kind, ''), ifNull(root_status, ''),
 			ifNull(input_preview, ''), ifNull(output_preview, '')
@@ -416,7 +415,6 @@ func (s *Store) rebuildTrace(ctx context.Context, id int64, rootGone bool) error
 	if err != nil || !found {
 		return err
 	}
-	hadSession = cur.session != 0
 	changed := false
 	if cur.user != "" && !slices.ContainsFunc(spans, func(r spanRow) bool { return r.user == cur.user }) {
 		cur.user, changed = "", true
@@ -461,7 +459,7 @@ func (s *Store) rebuildTrace(ctx context.Context, id int64, rootGone bool) error
 	if err := s.conn.QueryRow(ctx, "SELECT min(start_time) FROM trace_stats WHERE trace_rowid = {t:Int64}", arg).Scan(&start); err != nil {
 		return err
 	}
-	version := traceVersion(nowNanos(), cur.hadRoot, hadSession, cur.user != "")
+	version := traceVersion(nowNanos(), cur.hadRoot, cur.session != 0, cur.user != "")
 	batch, err := s.conn.PrepareBatch(insertCtx(ctx, ""), "INSERT INTO traces")
 	if err != nil {
 		return err
