@@ -184,3 +184,56 @@ func TestModelBit(t *testing.T) {
 		}
 	}
 }
+
+// The annotation chips of a page of traces or spans are found through the
+// row ids the page has: never by looking the ids up (spans_span_id,
+// traces_trace_id_key), nor by walking the annotations newest first.
+func TestChipPlans(t *testing.T) {
+	s, pid := planStore(t)
+	ctx := context.Background()
+	// As at scale, the annotations outnumber a page's spans.
+	if _, err := s.pool.Exec(ctx, `INSERT INTO span_annotations (span_rowid, name, label, annotator_kind, identifier, source, created_at, updated_at)
+		SELECT id, 'quality', 'good', 'HUMAN', '', 'API', 0, 0 FROM spans WHERE parent_id IS NULL ON CONFLICT DO NOTHING`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, "ANALYZE span_annotations"); err != nil {
+		t.Fatal(err)
+	}
+	ids, rows := make([]string, 50), make([]int64, 50)
+	for i := range ids {
+		ids[i], rows[i] = fmt.Sprintf("%016x", i+1), int64(i+1)
+	}
+	for _, tc := range []struct {
+		name string
+		q    store.AnnotationQuery
+		want []string // the scans, spans' by trace any index leading with trace_rowid
+	}{
+		{"trace chips", store.AnnotationQuery{Kind: store.TraceAnnotation, TraceRowIDs: rows},
+			[]string{"trace_annotations_trace", "traces_pkey"}},
+		{"root span chips", store.AnnotationQuery{Kind: store.SpanAnnotation, TraceRowIDs: rows},
+			[]string{"span_annotations_span", "spans by trace"}},
+		{"span chips", store.AnnotationQuery{Kind: store.SpanAnnotation, SpanRowIDs: rows},
+			[]string{"span_annotations_span", "spans_project_id"}},
+	} {
+		tc.q.ProjectID, tc.q.EntityIDs, tc.q.Limit = pid, ids, 2000
+		sql, args, err := annotationsQuery(tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := planScans(t, s, sql, args...)
+		for i, scan := range got {
+			switch scan {
+			case "spans_trace", "spans_trace_span", "spans_trace_parent":
+				got[i] = "spans by trace"
+			case "spans_pkey":
+				// (project_id, id) and the primary key are the same probe.
+				got[i] = "spans_project_id"
+			}
+		}
+		slices.Sort(got)
+		want := slices.Sorted(slices.Values(tc.want))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: scans %q, want %q\n%s", tc.name, got, want, sql)
+		}
+	}
+}
