@@ -142,6 +142,17 @@ func TestReadPlans(t *testing.T) {
 		t.Fatal("latency_ms > 600000 does not bound traces")
 	}
 	traceMinutes, traceMinuteArgs := minutesQuery("trace_minutes", pid, &traceCond, start, start+day)
+	// A page's sessions are a small part of a project's: here 10 of its
+	// few hundred.
+	sessionIDs := make([]string, 10)
+	for i := range sessionIDs {
+		sessionIDs[i] = fmt.Sprintf("session-%d", i)
+	}
+	// REST's session list reads the traces of its page's sessions at once.
+	sessionTraces, sessionTraceArgs, err := tracesQuery(store.TraceQuery{ProjectID: pid, SessionIDs: sessionIDs, Ascending: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		sql  string
@@ -158,6 +169,7 @@ func TestReadPlans(t *testing.T) {
 		{"prompt version sample", prompts, promptArgs, []string{"spans_project_llm"}},
 		{"span minutes of a filter", spanMinutes, spanMinuteArgs, []string{"span_minutes_pkey"}},
 		{"trace minutes of a filter", traceMinutes, traceMinuteArgs, []string{"trace_minutes_pkey"}},
+		{"traces of sessions", sessionTraces, sessionTraceArgs, []string{"sessions_session_id_key", "traces_session"}},
 	} {
 		got := planScans(t, s, tc.sql, tc.args...)
 		// An index read more than once (a CTE's, both ends') counts once.
