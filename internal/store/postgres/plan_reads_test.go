@@ -166,7 +166,7 @@ func TestReadPlans(t *testing.T) {
 		{"span annotation summary", spanSum, spanSumArgs, []string{"span_annotations_project_start alone"}},
 		{"trace annotation summary", traceSum, traceSumArgs, []string{"trace_annotations_project_start alone"}},
 		{"score series", scores, scoreArgs, []string{"span_annotations_project_start alone"}},
-		{"prompt version sample", prompts, promptArgs, []string{"spans_project_llm"}},
+		{"prompt version sample", prompts, promptArgs, []string{"spans_project_llm alone"}},
 		{"span minutes of a filter", spanMinutes, spanMinuteArgs, []string{"span_minutes_pkey"}},
 		{"trace minutes of a filter", traceMinutes, traceMinuteArgs, []string{"trace_minutes_pkey"}},
 		{"traces of sessions", sessionTraces, sessionTraceArgs, []string{"sessions_session_id_key", "traces_session"}},
