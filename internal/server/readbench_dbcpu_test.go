@@ -16,16 +16,20 @@ import (
 // dbCPU finds their server processes.
 const benchApplication = "loupe-bench-reads"
 
-// withApplicationName sets application_name on a postgres:// URL.
+// withApplicationName sets application_name on a postgres:// URL. The
+// parameter is appended, the others left as written: encoding the query
+// again would turn its spaces into "+", which libpq's parameters do not
+// decode.
 func withApplicationName(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "postgres" && u.Scheme != "postgresql" {
+	if err != nil || u.Scheme != "postgres" && u.Scheme != "postgresql" || u.Query().Has("application_name") {
 		return raw
 	}
-	q := u.Query()
-	q.Set("application_name", benchApplication)
-	u.RawQuery = q.Encode()
-	return u.String()
+	sep := "?"
+	if strings.Contains(raw, "?") {
+		sep = "&"
+	}
+	return raw + sep + "application_name=" + benchApplication
 }
 
 // dbCPU measures the CPU time of the PostgreSQL server processes serving
