@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/loupe-dev/loupe/internal/store"
-	"golang.org/x/sync/errgroup"
 )
 
 // maxSummaryLabels is how many labels a header summary names; the rest
@@ -56,23 +55,15 @@ func (s annotationSummary) Kind() string {
 }
 
 // annotationSummaries reads the header summaries of the project's span and
-// trace annotations over the page's time range, both at once.
+// trace annotations over the page's time range.
 func (h *Handler) annotationSummaries(ctx context.Context, page *projectPage) ([]annotationSummary, error) {
-	kinds := []store.AnnotationKind{store.SpanAnnotation, store.TraceAnnotation}
-	sums := make([][]store.AnnotationSummary, len(kinds))
-	g, gctx := errgroup.WithContext(ctx)
-	for i, kind := range kinds {
-		g.Go(func() (err error) {
-			sums[i], err = h.store.AnnotationSummaries(gctx, page.P.ID, kind, page.Range.StartNs(), page.Range.EndNs())
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
 	var out []annotationSummary
-	for i, kind := range kinds {
-		for _, s := range sums[i] {
+	for _, kind := range []store.AnnotationKind{store.SpanAnnotation, store.TraceAnnotation} {
+		sums, err := h.store.AnnotationSummaries(ctx, page.P.ID, kind, page.Range.StartNs(), page.Range.EndNs())
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range sums {
 			out = append(out, summaryView(page, kind == store.TraceAnnotation, s))
 		}
 	}

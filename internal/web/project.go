@@ -37,7 +37,11 @@ func (h *Handler) projectPage(w http.ResponseWriter, r *http.Request, tab string
 	}
 	page := projectPage{frame: h.frame(ctx, r, p.Name, p.Name), P: p, Tab: tab, live: r.Header.Get(liveHeader) != ""}
 	page.Live, page.ShowRange = p.Name, true
-	if err := h.projectHead(ctx, &page); err != nil {
+	page.Stats, err = h.store.ProjectStats(ctx, p.ID, page.Range.StartNs(), page.Range.EndNs())
+	if err == nil {
+		err = h.projectHead(ctx, &page)
+	}
+	if err != nil {
 		h.fail(w, r, err, notFound{})
 		return projectPage{}, false
 	}
