@@ -12,40 +12,41 @@ import (
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
-// projectStatsQueries are the SQL of ProjectStats: sums from the range's
-// minutes (traceSumsSource), then the latencies of the newest traces, as
-// one array, from traces_project_start alone (it carries end_time).
-func projectStatsQueries(projectID, start, end int64) (sums string, sumArgs []any, latencies string, latArgs []any) {
+// projectStatsQuery is the SQL of ProjectStats, one statement: sums from
+// the range's minutes (traceSumsSource), and the latencies of the newest
+// traces, as one array, from traces_project_start alone (it carries
+// end_time).
+func projectStatsQuery(projectID, start, end int64) (string, []any) {
 	var w where
 	src := traceSumsSource(&w, projectID, start, end, true)
-	sums = `SELECT coalesce(sum(traces), 0), coalesce(sum(error_traces), 0), coalesce(sum(spans), 0),
-		coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0),
-		coalesce(sum(cost_total), 0) FROM ` + src + ` s`
 	// The newest traces in range stand for all of them: reading every
 	// latency of a busy month would make the header cost grow with the data.
-	lw := traceRangeWhere(projectID, start, end)
-	latencies = `SELECT coalesce(array_agg(l), '{}') FROM (SELECT end_time - start_time AS l FROM traces` + lw.clause() +
-		` ORDER BY start_time DESC LIMIT ` + strconv.Itoa(store.StatsLatencySample) + `) s`
-	return sums, w.args, latencies, lw.args
+	latencies := `SELECT end_time - start_time AS l FROM traces WHERE project_id = ` + w.arg(projectID) +
+		` AND start_time >= ` + w.arg(start)
+	if end != 0 {
+		latencies += ` AND start_time < ` + w.arg(end)
+	}
+	latencies += ` ORDER BY start_time DESC LIMIT ` + strconv.Itoa(store.StatsLatencySample)
+	return `SELECT coalesce(sum(traces), 0), coalesce(sum(error_traces), 0), coalesce(sum(spans), 0),
+		coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0),
+		coalesce(sum(cost_total), 0), (SELECT coalesce(array_agg(l), '{}') FROM (` + latencies + `) l)
+		FROM ` + src + ` s`, w.args
 }
 
-// ProjectStats summarises the traces that started in [start, end); end 0 is open.
+// ProjectStats summarises the traces that started in [start, end); end 0
+// is open. One round trip: the home page reads it for every project.
 func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (store.ProjectStats, error) {
 	var st store.ProjectStats
-	sums, sumArgs, latencies, latArgs := projectStatsQueries(projectID, start, end)
-	err := s.pool.QueryRow(ctx, sums, sumArgs...).Scan(
-		&st.Traces, &st.ErrorTraces, &st.Spans, &st.Tokens.Prompt, &st.Tokens.Completion, &st.Tokens.Total, &st.Cost)
+	var lat []int64
+	query, args := projectStatsQuery(projectID, start, end)
+	err := s.pool.QueryRow(ctx, query, args...).Scan(
+		&st.Traces, &st.ErrorTraces, &st.Spans, &st.Tokens.Prompt, &st.Tokens.Completion, &st.Tokens.Total, &st.Cost, &lat)
 	if err != nil {
 		return st, fmt.Errorf("summarise project %d: %w", projectID, err)
 	}
-	if st.Traces == 0 {
-		return st, nil
+	if st.Traces > 0 {
+		st.Latency = store.SummarizeLatencies(lat, st.Traces)
 	}
-	var lat []int64
-	if err := s.pool.QueryRow(ctx, latencies, latArgs...).Scan(&lat); err != nil {
-		return st, fmt.Errorf("read latencies of project %d: %w", projectID, err)
-	}
-	st.Latency = store.SummarizeLatencies(lat, st.Traces)
 	return st, nil
 }
 

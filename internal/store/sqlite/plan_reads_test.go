@@ -351,3 +351,21 @@ func TestRankedTracesPlans(t *testing.T) {
 		}
 	}
 }
+
+// The traces of a page of sessions (REST's session list) are read in one
+// query, each session found by its id and its traces on traces_session.
+func TestSessionsTracesPlan(t *testing.T) {
+	s, pid := planStore(t)
+	ids := make([]string, 100)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("session-%d", i)
+	}
+	q, args, err := tracesQuery(store.TraceQuery{ProjectID: pid, SessionIDs: ids, Ascending: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := queryPlan(t, s, q, args...)
+	if !strings.Contains(plan, "SEARCH se USING") || !strings.Contains(plan, "SEARCH tr USING INDEX traces_session") || strings.Contains(plan, "SCAN") {
+		t.Errorf("the sessions' traces are not found through their ids:\n%s", plan)
+	}
+}

@@ -466,6 +466,12 @@ func scanTrace(row interface{ Scan(...any) error }) (store.Trace, error) {
 // tracesQuery is the SQL of Traces: pages are keyset ranges on the sort key.
 func tracesQuery(q store.TraceQuery) (string, []any, error) {
 	where := []string{"tr.project_id = ?"}
+	if len(q.SessionIDs) > 0 {
+		// The sessions found by id and their traces on traces_session:
+		// "+" keeps SQLite from walking the project's traces instead and
+		// testing each one's session, 90 ms a session at 1M spans.
+		where[0] = "+tr.project_id = ?"
+	}
 	args := []any{q.ProjectID}
 	if q.StartTime != 0 {
 		where = append(where, "tr.start_time >= ?")
