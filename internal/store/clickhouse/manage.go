@@ -127,13 +127,14 @@ func (s *Store) RetentionPolicies(ctx context.Context) (map[int64]store.Retentio
 	return map[int64]store.RetentionPolicy{}, nil
 }
 
-// projectTraces is one row per trace of project {p:Int64} with its sums,
-// for the project's aggregate reads.
-var projectTraces = "(SELECT start_time AS start, end_time AS end, span_count AS spans, error_count AS errors, " +
-	"prompt_tokens AS prompt, completion_tokens AS completion, total_tokens AS total, cost_total AS cost FROM (" +
-	traceRows("project_id = {p:Int64}") + "))"
+// projectTraces is one row per trace of project {p:Int64} with its counts
+// and times, for the project's aggregate reads.
+var projectTraces = "(SELECT id, start_time AS start, end_time AS end, span_count AS spans, error_count AS errors FROM (" +
+	traceStats("project_id = {p:Int64}") + "))"
 
-// ProjectStats sums a project's traces that started in [start, end).
+// ProjectStats sums a project's traces that started in [start, end): counts
+// from the traces' roll-ups, tokens and cost over the counted model calls
+// of those traces in one pass, not trace by trace.
 func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (store.ProjectStats, error) {
 	var w where
 	w.args = []any{ch.Named("p", projectID)}
@@ -143,9 +144,12 @@ func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (
 	if end != 0 {
 		w.add("start < " + w.arg("Int64", end))
 	}
+	inRange := "(SELECT id FROM " + projectTraces + w.clause() + ")"
 	var st store.ProjectStats
-	err := s.conn.QueryRow(ctx, `SELECT toInt64(count()), toInt64(countIf(errors > 0)), toInt64(sum(spans)),
-		toInt64(sum(prompt)), toInt64(sum(completion)), toInt64(sum(total)), toFloat64(sum(cost)) FROM `+projectTraces+w.clause(), w.args...).
+	err := s.conn.QueryRow(ctx, `SELECT a.*, b.* FROM
+		(SELECT toInt64(count()), toInt64(countIf(errors > 0)), toInt64(sum(spans)) FROM `+projectTraces+w.clause()+`) AS a
+		CROSS JOIN (SELECT toInt64(sum(prompt_tokens)), toInt64(sum(completion_tokens)), toInt64(sum(total_tokens)),
+			toFloat64(sum(cost_total)) FROM (`+callSums(inRange)+`)) AS b`, w.args...).
 		Scan(&st.Traces, &st.ErrorTraces, &st.Spans, &st.Tokens.Prompt, &st.Tokens.Completion, &st.Tokens.Total, &st.Cost)
 	if err != nil {
 		return st, classify(ctx, fmt.Errorf("project stats: %w", err))
@@ -197,7 +201,7 @@ func (s *Store) SessionLatencies(ctx context.Context, sessionRowIDs []int64) (ma
 		return out, nil
 	}
 	rows, err := s.conn.Query(ctx, "SELECT session_rowid, groupArray(end_time - start_time) FROM ("+
-		traceRows("session_rowid IN {ids:Array(Int64)}")+") GROUP BY session_rowid", ch.Named("ids", sessionRowIDs))
+		traceStats("session_rowid IN {ids:Array(Int64)}")+") GROUP BY session_rowid", ch.Named("ids", sessionRowIDs))
 	if err != nil {
 		return nil, classify(ctx, fmt.Errorf("session latencies: %w", err))
 	}

@@ -604,7 +604,7 @@ func (s *Store) insertSpans(ctx context.Context, fresh []*span.Span, traces map[
 			text(stored.Attributes), nullStr(stored.Events), nullStr(stored.Links),
 			int32(sp.OTelKind), nullStr(sp.TraceState), resource, text(sp.Scope.Name), text(sp.Scope.Version),
 			nullStr(string(v.Cost.Status)), ct, cp, cc, nullStr(cost.Details), nullStr(cost.Source), nullStr(cost.Entry), state,
-			nullStr(in), nullStr(out), now+int64(i), searchText(sp), nullStr(v.ErrorGroup)); err != nil {
+			nullStr(in), nullStr(out), now+int64(i), searchText(sp), nullStr(v.ErrorGroup), text(v.PromptTemplate.Version)); err != nil {
 			return fmt.Errorf("insert spans: %w", err)
 		}
 	}
