@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -61,6 +62,11 @@ func (s *Store) DeleteProject(ctx context.Context, id int64) error {
 	s.mu.Lock()
 	delete(s.projects, p.Name)
 	s.mu.Unlock()
+	// A project made again under the name has the same id: it starts
+	// without the old one's annotation configs.
+	if err := s.PutSetting(ctx, projectConfigsKey+strconv.FormatInt(id, 10), ""); err != nil {
+		return fmt.Errorf("delete project %d: %w", id, err)
+	}
 	for _, stmt := range []string{
 		"DELETE FROM trace_stats WHERE trace_rowid IN (SELECT id FROM traces WHERE project_id = {id:Int64})",
 		"DELETE FROM span_states WHERE trace_rowid IN (SELECT id FROM traces WHERE project_id = {id:Int64})",
@@ -237,7 +243,7 @@ func (s *Store) ProjectsStats(ctx context.Context, projectIDs []int64, start, en
 // SpanList lists a project's spans for the UI's span table.
 func (s *Store) SpanList(ctx context.Context, q store.SpanListQuery) ([]store.SpanRow, error) {
 	sq := store.SpanQuery{ProjectID: q.ProjectID, StartTime: q.StartTime, EndTime: q.EndTime, RootsOnly: q.RootsOnly,
-		Kinds: q.Kinds, Ascending: q.Ascending, Cursor: q.Cursor, Limit: q.Limit}
+		Kinds: q.Kinds, Filter: q.Filter, Ascending: q.Ascending, Cursor: q.Cursor, Limit: q.Limit}
 	if q.ErrorOnly {
 		sq.StatusCodes = []string{"ERROR"}
 	}
