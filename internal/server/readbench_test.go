@@ -38,8 +38,9 @@ import (
 // temporary directory. A load interrupted resumes where it stopped; with
 // LOUPE_BENCH_READS_PARTIAL=1 the pages are timed over the part stored so
 // far instead, search left out (its index catches up after the load).
-// LOUPE_BENCH_READS_DATABASE=postgres://… runs it on PostgreSQL, whose
-// database keeps the corpus likewise.
+// LOUPE_BENCH_READS_DATABASE=postgres://… runs it on PostgreSQL, and
+// clickhouse://host:9000/db (an existing, empty database) on ClickHouse,
+// whose database keeps the corpus likewise.
 //
 // Besides wall time it reports the CPU time of the whole process a
 // request took (cpu-ms/op), which a loaded machine changes less; it

@@ -36,6 +36,14 @@ type UIReader interface {
 	SessionLatencies(ctx context.Context, sessionRowIDs []int64) (map[int64]LatencySummary, error)
 }
 
+// ManyProjectStats is a store that summarises many projects in one read, as
+// ProjectStats summarises each: the home page's way where every statement
+// costs a round trip to a database server (ClickHouse). A project without
+// traces in range may be left out of the map.
+type ManyProjectStats interface {
+	ProjectsStats(ctx context.Context, projectIDs []int64, start, end int64) (map[int64]ProjectStats, error)
+}
+
 // StatsLatencySample bounds the traces ProjectStats reads for percentiles, so
 // that a header over a busy month costs the same as one over an hour.
 const StatsLatencySample = 10_000

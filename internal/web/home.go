@@ -49,6 +49,22 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	// The projects' stats are most of the page's time, each a statement
 	// or two: read side by side, a core each.
 	page.Summaries = make([]projectSummary, len(ps))
+	if many, ok := h.store.(store.ManyProjectStats); ok {
+		ids := make([]int64, len(ps))
+		for i, p := range ps {
+			ids[i] = p.ID
+		}
+		stats, err := many.ProjectsStats(ctx, ids, page.Range.StartNs(), page.Range.EndNs())
+		if err != nil {
+			h.fail(w, r, err, notFound{})
+			return
+		}
+		for i, p := range ps {
+			page.Summaries[i] = projectSummary{Project: p, Stats: stats[p.ID]}
+		}
+		h.render(w, r, http.StatusOK, "home", page)
+		return
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	start, end := page.Range.StartNs(), page.Range.EndNs()

@@ -254,10 +254,10 @@ func entityTimes(kind store.AnnotationKind) string {
 	case store.SpanAnnotation:
 		return "SELECT id, start_time, end_time FROM spans FINAL WHERE project_id = {p:Int64}"
 	case store.TraceAnnotation:
-		return "SELECT id, start_time, end_time FROM (" + traceRows("project_id = {p:Int64}") + ")"
+		return "SELECT id, start_time, end_time FROM (" + traceStats("project_id = {p:Int64}") + ")"
 	}
 	return "SELECT session_rowid AS id, min(start_time) AS start_time, max(end_time) AS end_time FROM (" +
-		traceRows("project_id = {p:Int64} AND session_rowid != 0") + ") GROUP BY session_rowid"
+		traceStats("project_id = {p:Int64} AND session_rowid != 0") + ") GROUP BY session_rowid"
 }
 
 // AnnotationSummaries summarises a project's annotations of one kind per

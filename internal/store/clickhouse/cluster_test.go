@@ -71,6 +71,14 @@ func TestCluster(t *testing.T) {
 		if len(all) != 30 {
 			t.Errorf("%s: %d traces, want 30", u, len(all))
 		}
+		// A list reads its page's counts and sums after the page.
+		for _, tr := range all {
+			if tr.SpanCount != 3 || tr.LLMSpanCount != 1 || tr.Tokens.Total != 30 {
+				t.Errorf("%s: listed trace %s has %d spans, %d LLM spans, %d tokens; want 3, 1, 30", u, tr.TraceID,
+					tr.SpanCount, tr.LLMSpanCount, tr.Tokens.Total)
+				break
+			}
+		}
 		tr, err := s.Trace(ctx, traceHex(7))
 		if err != nil {
 			t.Fatal(err)
@@ -85,6 +93,13 @@ func TestCluster(t *testing.T) {
 		}
 		if st.Traces != 30 || st.Spans != 90 || st.ErrorTraces != 10 || st.Tokens.Total != 900 {
 			t.Errorf("%s: project stats = %+v", u, st)
+		}
+		many, err := s.ProjectsStats(ctx, []int64{p.ID}, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if many[p.ID] != st {
+			t.Errorf("%s: ProjectsStats = %+v, want ProjectStats' %+v", u, many[p.ID], st)
 		}
 	}
 }

@@ -104,7 +104,7 @@ func (r *storedTree) Stored(keys []rollup.Key) (map[rollup.Key]rollup.Node, erro
 }
 
 const callColumns = `s.trace_id, s.span_id, s.span_kind, s.start_time, ifNull(s.model_name, ''), ifNull(s.provider, ''),
-	ifNull(s.user_id, ''), JSONExtractString(s.attributes, 'llm.prompt_template.version'),
+	ifNull(s.user_id, ''), s.prompt_version,
 	ifNull(s.prompt_tokens, 0), ifNull(s.completion_tokens, 0), ifNull(s.total_tokens, 0),
 	ifNull(s.cache_read_tokens, 0), ifNull(s.cache_write_tokens, 0), ifNull(s.reasoning_tokens, 0),
 	ifNull(s.cost_status, ''), ifNull(s.cost_total, 0), ifNull(s.cost_prompt, 0), ifNull(s.cost_completion, 0)`

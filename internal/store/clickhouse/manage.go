@@ -82,13 +82,14 @@ func (s *Store) SearchLag(ctx context.Context, projectID int64) (int64, error) {
 // WaitIndexed returns at once, as SearchLag is always 0.
 func (s *Store) WaitIndexed(ctx context.Context) error { return nil }
 
-// projectTraces is one row per trace of project {p:Int64} with its sums,
-// for the project's aggregate reads.
-var projectTraces = "(SELECT start_time AS start, end_time AS end, span_count AS spans, error_count AS errors, " +
-	"prompt_tokens AS prompt, completion_tokens AS completion, total_tokens AS total, cost_total AS cost FROM (" +
-	traceRows("project_id = {p:Int64}") + "))"
+// projectTraces is one row per trace of project {p:Int64} with its counts
+// and times, for the project's aggregate reads.
+var projectTraces = "(SELECT id, start_time AS start, end_time AS end, span_count AS spans, error_count AS errors FROM (" +
+	traceStats("project_id = {p:Int64}") + "))"
 
-// ProjectStats sums a project's traces that started in [start, end).
+// ProjectStats sums a project's traces that started in [start, end): counts
+// from the traces' roll-ups, tokens and cost over the counted model calls
+// of those traces in one pass, not trace by trace.
 func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (store.ProjectStats, error) {
 	var w where
 	w.args = []any{ch.Named("p", projectID)}
@@ -98,9 +99,12 @@ func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (
 	if end != 0 {
 		w.add("start < " + w.arg("Int64", end))
 	}
+	inRange := "(SELECT id FROM " + projectTraces + w.clause() + ")"
 	var st store.ProjectStats
-	err := s.conn.QueryRow(ctx, `SELECT toInt64(count()), toInt64(countIf(errors > 0)), toInt64(sum(spans)),
-		toInt64(sum(prompt)), toInt64(sum(completion)), toInt64(sum(total)), toFloat64(sum(cost)) FROM `+projectTraces+w.clause(), w.args...).
+	err := s.conn.QueryRow(ctx, `SELECT a.*, b.* FROM
+		(SELECT toInt64(count()), toInt64(countIf(errors > 0)), toInt64(sum(spans)) FROM `+projectTraces+w.clause()+`) AS a
+		CROSS JOIN (SELECT toInt64(sum(prompt_tokens)), toInt64(sum(completion_tokens)), toInt64(sum(total_tokens)),
+			toFloat64(sum(cost_total)) FROM (`+callSums(inRange)+`)) AS b`, w.args...).
 		Scan(&st.Traces, &st.ErrorTraces, &st.Spans, &st.Tokens.Prompt, &st.Tokens.Completion, &st.Tokens.Total, &st.Cost)
 	if err != nil {
 		return st, classify(ctx, fmt.Errorf("project stats: %w", err))
@@ -121,6 +125,68 @@ func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (
 	}
 	st.Latency = store.SummarizeLatencies(lat, st.Traces)
 	return st, classify(ctx, rows.Err())
+}
+
+// ProjectsStats is ProjectStats of many projects in two statements, not two
+// each: the home page's hundred projects are two round trips.
+func (s *Store) ProjectsStats(ctx context.Context, projectIDs []int64, start, end int64) (map[int64]store.ProjectStats, error) {
+	out := map[int64]store.ProjectStats{}
+	if len(projectIDs) == 0 {
+		return out, nil
+	}
+	var w where
+	w.args = []any{ch.Named("ps", projectIDs)}
+	if start != 0 {
+		w.add("start >= " + w.arg("Int64", start))
+	}
+	if end != 0 {
+		w.add("start < " + w.arg("Int64", end))
+	}
+	traces := "(SELECT id, project_id, start_time AS start, end_time AS end, span_count AS spans, error_count AS errors FROM (" +
+		traceStats("project_id IN {ps:Array(Int64)}") + ")" + w.clause() + ")"
+	// Latencies of the newest StatsLatencySample traces of each project.
+	rows, err := s.conn.Query(ctx, fmt.Sprintf(`SELECT project_id, toInt64(count()), toInt64(countIf(errors > 0)), toInt64(sum(spans)),
+			arrayMap(x -> x.2, arraySlice(arrayReverseSort(x -> x.1, groupArray((start, end - start))), 1, %d))
+		FROM %s GROUP BY project_id`, store.StatsLatencySample, traces), w.args...)
+	if err != nil {
+		return nil, classify(ctx, fmt.Errorf("projects stats: %w", err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var st store.ProjectStats
+		var lat []int64
+		if err := rows.Scan(&id, &st.Traces, &st.ErrorTraces, &st.Spans, &lat); err != nil {
+			return nil, fmt.Errorf("projects stats: %w", err)
+		}
+		st.Latency = store.SummarizeLatencies(lat, st.Traces)
+		out[id] = st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(ctx, err)
+	}
+	rows.Close()
+	sums, err := s.conn.Query(ctx, `SELECT project_id, toInt64(sum(prompt_tokens)), toInt64(sum(completion_tokens)),
+			toInt64(sum(total_tokens)), toFloat64(sum(cost_total))
+		FROM (SELECT c.*, t.project_id AS project_id FROM (`+callSums("(SELECT id FROM "+traces+")")+`) AS c
+			JOIN (SELECT id, project_id FROM `+traces+`) AS t ON t.id = c.trace_rowid)
+		GROUP BY project_id`, w.args...)
+	if err != nil {
+		return nil, classify(ctx, fmt.Errorf("projects sums: %w", err))
+	}
+	defer sums.Close()
+	for sums.Next() {
+		var id int64
+		var tk store.TokenSums
+		var cost float64
+		if err := sums.Scan(&id, &tk.Prompt, &tk.Completion, &tk.Total, &cost); err != nil {
+			return nil, fmt.Errorf("projects sums: %w", err)
+		}
+		st := out[id]
+		st.Tokens, st.Cost = tk, cost
+		out[id] = st
+	}
+	return out, classify(ctx, sums.Err())
 }
 
 // SpanList lists a project's spans for the UI's span table.
@@ -152,7 +218,7 @@ func (s *Store) SessionLatencies(ctx context.Context, sessionRowIDs []int64) (ma
 		return out, nil
 	}
 	rows, err := s.conn.Query(ctx, "SELECT session_rowid, groupArray(end_time - start_time) FROM ("+
-		traceRows("session_rowid IN {ids:Array(Int64)}")+") GROUP BY session_rowid", ch.Named("ids", sessionRowIDs))
+		traceStats("session_rowid IN {ids:Array(Int64)}")+") GROUP BY session_rowid", ch.Named("ids", sessionRowIDs))
 	if err != nil {
 		return nil, classify(ctx, fmt.Errorf("session latencies: %w", err))
 	}

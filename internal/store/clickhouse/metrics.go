@@ -94,7 +94,7 @@ func (s *Store) StorageReport(ctx context.Context, q store.StorageQuery) (store.
 	r.DatabaseBytes = int64(bytes)
 	rows, err := s.conn.Query(ctx, `SELECT p.id, p.name, c.traces, c.spans FROM projects AS p FINAL
 		LEFT JOIN (SELECT project_id, toInt64(count()) AS traces, toInt64(sum(span_count)) AS spans
-			FROM (`+traceRows("1")+`) GROUP BY project_id) AS c ON c.project_id = p.id ORDER BY p.id`)
+			FROM (`+traceStats("1")+`) GROUP BY project_id) AS c ON c.project_id = p.id ORDER BY p.id`)
 	if err != nil {
 		return r, classify(ctx, fmt.Errorf("count project data: %w", err))
 	}
@@ -126,7 +126,7 @@ func (s *Store) StorageReport(ctx context.Context, q store.StorageQuery) (store.
 		}
 	}
 	drows, err := s.conn.Query(ctx, `SELECT project_id, intDiv(start_time, {d:Int64}) * {d:Int64} AS day, toInt64(sum(span_count))
-		FROM (`+traceRows("1")+`) WHERE start_time >= {from:Int64} AND start_time < {to:Int64} GROUP BY project_id, day`,
+		FROM (`+traceStats("1")+`) WHERE start_time >= {from:Int64} AND start_time < {to:Int64} GROUP BY project_id, day`,
 		ch.Named("d", store.Day), ch.Named("from", days[0]), ch.Named("to", days[len(days)-1]+store.Day))
 	if err != nil {
 		return r, classify(ctx, fmt.Errorf("count daily spans: %w", err))

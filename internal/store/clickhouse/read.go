@@ -10,6 +10,7 @@ import (
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/span"
@@ -450,30 +451,47 @@ func (s *Store) TraceTree(ctx context.Context, traceRowID int64) ([]store.TreeSp
 	return out, err
 }
 
-// traceRows reads the traces that traceCond selects (a condition on the
-// traces table's own columns) with what their spans add up to, one row
-// each, under the names store.Trace has: counts and times from the
-// trace_stats roll-up, token and cost sums from the spans whose current
-// state is a counted model call (package rollup). Every part is keyed by
+// traceStats reads the traces that traceCond selects (a condition on the
+// traces table's own columns), one row each, with their counts and times
+// from the trace_stats roll-up, under the names store.Trace has: what a
+// list orders, filters and pages by, without the token and cost sums,
+// which a list reads for its page alone (withSums). Every part is keyed by
 // trace row id and sharded by it, so on a cluster each shard joins its own
 // (distributed_product_mode = local).
-func traceRows(traceCond string) string {
+func traceStats(traceCond string) string { return traceStatsOf(traceCond, true) }
+
+// traceStatsOf is traceStats, with the span, error and LLM counts left 0
+// unless counts: merging their uniqExact states is most of the work of a
+// list that orders by time and shows fifty rows, whose counts are read for
+// them alone (withSums).
+func traceStatsOf(traceCond string, counts bool) string {
 	ids := "(SELECT id FROM traces FINAL WHERE " + traceCond + ")"
+	countCols := `toInt64(uniqExactMerge(spans)) AS span_count, toInt64(uniqExactMerge(errors)) AS error_count,
+		toInt64(uniqExactMerge(llms)) AS llm_span_count`
+	if !counts {
+		countCols = `toInt64(0) AS span_count, toInt64(0) AS error_count, toInt64(0) AS llm_span_count`
+	}
 	return `SELECT t.id AS id, t.project_id AS project_id, t.trace_id AS trace_id, t.session_rowid AS session_rowid,
 		t.session_id AS session_id, r.start_time AS start_time, r.end_time AS end_time,
 		ifNull(t.root_span_id, '') AS root_span_id, ifNull(t.root_name, '') AS root_name, ifNull(t.root_kind, '') AS root_kind,
 		ifNull(t.root_status, '') AS root_status, r.span_count AS span_count, r.error_count AS error_count,
 		r.llm_span_count AS llm_span_count,
-		c.prompt_tokens AS prompt_tokens, c.completion_tokens AS completion_tokens, c.total_tokens AS total_tokens,
-		c.cache_read_tokens AS cache_read_tokens, c.cache_write_tokens AS cache_write_tokens, c.reasoning_tokens AS reasoning_tokens,
-		c.cost_total AS cost_total, c.cost_prompt AS cost_prompt, c.cost_completion AS cost_completion, c.unpriced_spans AS unpriced_spans,
 		ifNull(t.user_id, '') AS user_id, ifNull(t.input_preview, '') AS input_preview, ifNull(t.output_preview, '') AS output_preview
 	FROM (SELECT * FROM traces FINAL WHERE ` + traceCond + `) AS t
-	JOIN (SELECT trace_rowid, min(start_time) AS start_time, max(end_time) AS end_time,
-		toInt64(uniqExactMerge(spans)) AS span_count, toInt64(uniqExactMerge(errors)) AS error_count,
-		toInt64(uniqExactMerge(llms)) AS llm_span_count
-		FROM trace_stats WHERE trace_rowid IN ` + ids + ` GROUP BY trace_rowid) AS r ON r.trace_rowid = t.id
-	LEFT JOIN (` + callSums(ids) + `) AS c ON c.trace_rowid = t.id`
+	JOIN (SELECT trace_rowid, min(start_time) AS start_time, max(end_time) AS end_time, ` + countCols + `
+		FROM trace_stats WHERE trace_rowid IN ` + ids + ` GROUP BY trace_rowid) AS r ON r.trace_rowid = t.id`
+}
+
+// traceRows is traceStats with the token and cost sums of each trace's
+// counted model calls, for the reads that filter or sum by them.
+func traceRows(traceCond string) string {
+	ids := "(SELECT id FROM traces FINAL WHERE " + traceCond + ")"
+	return `SELECT x.*,
+		c.prompt_tokens AS prompt_tokens, c.completion_tokens AS completion_tokens, c.total_tokens AS total_tokens,
+		c.cache_read_tokens AS cache_read_tokens, c.cache_write_tokens AS cache_write_tokens, c.reasoning_tokens AS reasoning_tokens,
+		c.cost_total AS cost_total, c.cost_prompt AS cost_prompt, c.cost_completion AS cost_completion, c.unpriced_spans AS unpriced_spans
+	FROM (` + traceStats(traceCond) + `) AS x
+	LEFT JOIN (` + callSums(ids) + `) AS c ON c.trace_rowid = x.id`
 }
 
 // callSums sums the tokens and cost of the counted model calls of the
@@ -501,11 +519,15 @@ func callSums(ids string) string {
 
 const traceColumns = `id, project_id, trace_id, session_rowid, session_id, start_time, end_time,
 	root_span_id, root_name, root_kind, root_status, span_count, error_count, llm_span_count,
-	prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
-	cost_total, cost_prompt, cost_completion, unpriced_spans, user_id, input_preview, output_preview`
+	user_id, input_preview, output_preview`
 
-func (s *Store) queryTraces(ctx context.Context, traceCond, outer string, args ...any) ([]store.Trace, error) {
-	rows, err := s.conn.Query(ctx, "SELECT "+traceColumns+" FROM ("+traceRows(traceCond)+")"+outer, args...)
+// queryTraces reads the traces traceCond selects, outer ordering and
+// paging them by their times (and counts, when outer reads them: counts),
+// then the counts and sums of the page's traces alone: summing the model
+// calls of every trace of a project to show fifty of them is what made a
+// list cost seconds.
+func (s *Store) queryTraces(ctx context.Context, traceCond, outer string, counts bool, args ...any) ([]store.Trace, error) {
+	rows, err := s.conn.Query(ctx, "SELECT "+traceColumns+" FROM ("+traceStatsOf(traceCond, counts)+")"+outer, args...)
 	if err != nil {
 		return nil, classify(ctx, fmt.Errorf("query traces: %w", err))
 	}
@@ -515,18 +537,78 @@ func (s *Store) queryTraces(ctx context.Context, traceCond, outer string, args .
 		var t store.Trace
 		if err := rows.Scan(&t.RowID, &t.ProjectID, &t.TraceID, &t.SessionRowID, &t.SessionID, &t.StartTime, &t.EndTime,
 			&t.RootSpanID, &t.RootName, &t.RootKind, &t.RootStatus, &t.SpanCount, &t.ErrorCount, &t.LLMSpanCount,
-			&t.Tokens.Prompt, &t.Tokens.Completion, &t.Tokens.Total, &t.Tokens.CacheRead, &t.Tokens.CacheWrite, &t.Tokens.Reasoning,
-			&t.Cost.Total, &t.Cost.Prompt, &t.Cost.Completion, &t.Cost.Unpriced,
 			&t.UserID, &t.InputPreview, &t.OutputPreview); err != nil {
 			return nil, fmt.Errorf("read trace: %w", err)
 		}
 		out = append(out, t)
 	}
-	return out, classify(ctx, rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, classify(ctx, err)
+	}
+	rows.Close()
+	if len(out) == 0 {
+		return out, nil
+	}
+	ids := make([]int64, len(out))
+	at := make(map[int64]*store.Trace, len(out))
+	for i := range out {
+		ids[i] = out[i].RowID
+		at[out[i].RowID] = &out[i]
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.withSums(gctx, ids, at) })
+	if !counts {
+		g.Go(func() error { return s.withCounts(gctx, ids, at) })
+	}
+	return out, g.Wait()
+}
+
+// withCounts fills in the span, error and LLM span counts of traces.
+func (s *Store) withCounts(ctx context.Context, ids []int64, at map[int64]*store.Trace) error {
+	rows, err := s.conn.Query(ctx, `SELECT trace_rowid, toInt64(uniqExactMerge(spans)), toInt64(uniqExactMerge(errors)),
+		toInt64(uniqExactMerge(llms)) FROM trace_stats WHERE trace_rowid IN (`+inList(ids)+`) GROUP BY trace_rowid`)
+	if err != nil {
+		return classify(ctx, fmt.Errorf("count traces' spans: %w", err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, spans, errs, llms int64
+		if err := rows.Scan(&id, &spans, &errs, &llms); err != nil {
+			return fmt.Errorf("count traces' spans: %w", err)
+		}
+		if t := at[id]; t != nil {
+			t.SpanCount, t.ErrorCount, t.LLMSpanCount = spans, errs, llms
+		}
+	}
+	return classify(ctx, rows.Err())
+}
+
+// withSums fills in the token and cost sums of traces.
+func (s *Store) withSums(ctx context.Context, ids []int64, at map[int64]*store.Trace) error {
+	rows, err := s.conn.Query(ctx, `SELECT trace_rowid, prompt_tokens, completion_tokens, total_tokens,
+		cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_total, cost_prompt, cost_completion, unpriced_spans
+		FROM (`+callSums("("+inList(ids)+")")+`)`)
+	if err != nil {
+		return classify(ctx, fmt.Errorf("sum traces: %w", err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var tk span.TokenCounts
+		var c store.CostTotals
+		if err := rows.Scan(&id, &tk.Prompt, &tk.Completion, &tk.Total, &tk.CacheRead, &tk.CacheWrite, &tk.Reasoning,
+			&c.Total, &c.Prompt, &c.Completion, &c.Unpriced); err != nil {
+			return fmt.Errorf("sum traces: %w", err)
+		}
+		if t := at[id]; t != nil {
+			t.Tokens, t.Cost = tk, c
+		}
+	}
+	return classify(ctx, rows.Err())
 }
 
 func (s *Store) oneTrace(ctx context.Context, cond string, arg any, what string, withSpans bool) (store.Trace, error) {
-	ts, err := s.queryTraces(ctx, cond, "", arg)
+	ts, err := s.queryTraces(ctx, cond, "", true, arg)
 	if err != nil {
 		return store.Trace{}, err
 	}
@@ -612,7 +694,7 @@ func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, 
 		outer.add("id " + map[string]string{"<": "<=", ">": ">="}[cmp] + " " + outer.arg("Int64", q.Cursor))
 	}
 	order := " ORDER BY " + key + " " + dir + ", id " + dir
-	ts, err := s.queryTraces(ctx, cond, outer.clause()+order+limit(q.Limit), outer.args...)
+	ts, err := s.queryTraces(ctx, cond, outer.clause()+order+limit(q.Limit), q.Errors != store.AnyErrors, outer.args...)
 	if err != nil {
 		return nil, err
 	}
@@ -626,22 +708,22 @@ func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, 
 	return ts, nil
 }
 
-// sessionSelect reads sessions as se with the sums of their traces as r.
+// sessionSelect reads sessions as se with the counts and times of their
+// traces as r; the sums of their traces are read for the page alone
+// (sessionSums).
 const sessionSelect = `SELECT se.id, se.project_id, se.session_id, r.start_time, r.end_time, r.trace_count,
-	r.prompt_tokens, r.completion_tokens, r.total_tokens, r.cost_total, r.unpriced_spans,
 	ifNull(se.user_id, ''), ifNull(se.first_input, ''), ifNull(se.last_output, '')
 	FROM (SELECT * FROM sessions FINAL WHERE %[1]s) AS se
-	JOIN (SELECT session_rowid, min(start_time) AS start_time, max(end_time) AS end_time, toInt64(count()) AS trace_count,
-		sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens, sum(total_tokens) AS total_tokens,
-		sum(cost_total) AS cost_total, sum(unpriced_spans) AS unpriced_spans
+	JOIN (SELECT session_rowid, min(start_time) AS start_time, max(end_time) AS end_time, toInt64(count()) AS trace_count
 		FROM (%[2]s) GROUP BY session_rowid) AS r ON r.session_rowid = se.id`
 
-// querySessions reads the sessions sessionCond selects, summing their
-// traces, which traceCond selects from the traces table. Sessions are
-// sharded by session id and traces by trace id, so traceCond must not read
-// the sessions table: a subquery in it would run on each shard's own.
+// querySessions reads the sessions sessionCond selects, with the counts
+// and times of their traces, which traceCond selects from the traces
+// table, then the sums of the page's sessions. Sessions are sharded by
+// session id and traces by trace id, so traceCond must not read the
+// sessions table: a subquery in it would run on each shard's own.
 func (s *Store) querySessions(ctx context.Context, sessionCond, traceCond, outer string, args ...any) ([]store.Session, error) {
-	rows, err := s.conn.Query(ctx, fmt.Sprintf(sessionSelect, sessionCond, traceRows(traceCond))+outer, args...)
+	rows, err := s.conn.Query(ctx, fmt.Sprintf(sessionSelect, sessionCond, traceStats(traceCond))+outer, args...)
 	if err != nil {
 		return nil, classify(ctx, fmt.Errorf("query sessions: %w", err))
 	}
@@ -650,13 +732,49 @@ func (s *Store) querySessions(ctx context.Context, sessionCond, traceCond, outer
 	for rows.Next() {
 		var se store.Session
 		if err := rows.Scan(&se.RowID, &se.ProjectID, &se.SessionID, &se.StartTime, &se.EndTime, &se.TraceCount,
-			&se.Tokens.Prompt, &se.Tokens.Completion, &se.Tokens.Total, &se.Cost.Total, &se.Cost.Unpriced,
 			&se.UserID, &se.FirstInput, &se.LastOutput); err != nil {
 			return nil, fmt.Errorf("read session: %w", err)
 		}
 		out = append(out, se)
 	}
-	return out, classify(ctx, rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, classify(ctx, err)
+	}
+	rows.Close()
+	return out, s.sessionSums(ctx, out, traceCond, args)
+}
+
+// sessionSums fills in the token and cost sums of sessions, over the
+// traces of theirs that traceCond (bound by args) selects.
+func (s *Store) sessionSums(ctx context.Context, sessions []store.Session, traceCond string, args []any) error {
+	if len(sessions) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(sessions))
+	at := make(map[int64]*store.Session, len(sessions))
+	for i := range sessions {
+		ids[i] = sessions[i].RowID
+		at[sessions[i].RowID] = &sessions[i]
+	}
+	rows, err := s.conn.Query(ctx, `SELECT session_rowid, toInt64(sum(prompt_tokens)), toInt64(sum(completion_tokens)),
+		toInt64(sum(total_tokens)), sum(cost_total), toInt64(sum(unpriced_spans))
+		FROM (`+traceRows(traceCond+" AND session_rowid IN ("+inList(ids)+")")+`) GROUP BY session_rowid`, args...)
+	if err != nil {
+		return classify(ctx, fmt.Errorf("sum sessions: %w", err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var tk span.TokenCounts
+		var c store.CostTotals
+		if err := rows.Scan(&id, &tk.Prompt, &tk.Completion, &tk.Total, &c.Total, &c.Unpriced); err != nil {
+			return fmt.Errorf("sum sessions: %w", err)
+		}
+		if se := at[id]; se != nil {
+			se.Tokens, se.Cost = tk, c
+		}
+	}
+	return classify(ctx, rows.Err())
 }
 
 // Sessions lists a project's sessions by row id.
@@ -709,7 +827,7 @@ func (s *Store) SessionByRowID(ctx context.Context, rowID int64) (store.Session,
 
 // SessionTraces lists a session's traces, in start order.
 func (s *Store) SessionTraces(ctx context.Context, sessionRowID int64, n int) ([]store.Trace, error) {
-	return s.queryTraces(ctx, "session_rowid = {s:Int64}", " ORDER BY start_time, id"+limit(n), ch.Named("s", sessionRowID))
+	return s.queryTraces(ctx, "session_rowid = {s:Int64}", " ORDER BY start_time, id"+limit(n), true, ch.Named("s", sessionRowID))
 }
 
 // attributeCondition matches one attribute as Phoenix's attribute[] filter:

@@ -72,6 +72,8 @@ var tables = []table{
 		// same id and order key, and ReplacingMergeTree keeps one. Sorted
 		// by trace so a trace's page reads one range; partitioned by day of
 		// start, which never changes, so retention drops whole days.
+		// prompt_version is llm.prompt_template.version, which usage sums
+		// group by: a column, so that they read no attribute JSON.
 		name: "spans",
 		columns: `id Int64, trace_rowid Int64, project_id Int64, trace_id String, span_id String, parent_id Nullable(String),
 			name String, span_kind LowCardinality(String), start_time Int64, end_time Int64,
@@ -88,6 +90,7 @@ var tables = []table{
 			cost_entry Nullable(String), call_state Nullable(Int8),
 			input_preview Nullable(String), output_preview Nullable(String),
 			version Int64, ` + searchColumn + `, error_group Nullable(String),
+			prompt_version String,
 			INDEX span_id_bf span_id TYPE bloom_filter GRANULARITY 4,
 			` + searchIndex + `,
 			INDEX project_idx project_id TYPE set(256) GRANULARITY 4,

@@ -24,6 +24,14 @@ const calls = `(SELECT s.*, ` + stateExpr + ` AS state, coalesce(s.user_id, t.us
 	LEFT JOIN (SELECT id, user_id FROM traces FINAL WHERE project_id = {p:Int64}) AS t ON t.id = s.trace_rowid
 	WHERE s.project_id = {p:Int64} AND s.call_state IS NOT NULL)`
 
+// callsOwnUser is calls without the join that finds the user of a call
+// without one, for the sums that do not group by user.
+const callsOwnUser = `(SELECT s.*, ` + stateExpr + ` AS state
+	FROM spans AS s FINAL
+	LEFT JOIN (SELECT id, argMax(call_state, version) AS call_state FROM span_states
+		WHERE trace_rowid IN (SELECT id FROM traces FINAL WHERE project_id = {p:Int64}) GROUP BY id) AS st ON st.id = s.id
+	WHERE s.project_id = {p:Int64} AND s.call_state IS NOT NULL)`
+
 const usageColumns = `toInt64(count()), toInt64(sum(ifNull(prompt_tokens, 0))), toInt64(sum(ifNull(completion_tokens, 0))),
 	toInt64(sum(ifNull(total_tokens, 0))), toInt64(sum(ifNull(cache_read_tokens, 0))), toInt64(sum(ifNull(reasoning_tokens, 0))),
 	sumIf(ifNull(cost_total, 0), cost_status = 'priced'), toInt64(countIf(cost_status = 'no_price'))`
@@ -50,19 +58,19 @@ func bounds(start, end int64) (string, []any) {
 // Usage sums a project's counted model calls in [start, end) by dimension,
 // most expensive first.
 func (s *Store) Usage(ctx context.Context, projectID int64, dim store.UsageDimension, start, end int64) ([]store.Usage, error) {
-	var key string
+	key, from := "", callsOwnUser
 	switch dim {
 	case store.ByModel:
 		key = "ifNull(model_name, '')"
 	case store.ByUser:
-		key = "call_user"
+		key, from = "call_user", calls
 	case store.ByPromptVersion:
-		key = "JSONExtractString(attributes, 'llm.prompt_template.version')"
+		key = "prompt_version"
 	default:
 		return nil, fmt.Errorf("%w: usage by %q", store.ErrInvalidArgument, dim)
 	}
 	cond, args := bounds(start, end)
-	rows, err := s.conn.Query(ctx, `SELECT `+key+` AS key, `+usageColumns+` FROM `+calls+`
+	rows, err := s.conn.Query(ctx, `SELECT `+key+` AS key, `+usageColumns+` FROM `+from+`
 		WHERE state = 1 AND key != ''`+cond+`
 		GROUP BY key ORDER BY sumIf(ifNull(cost_total, 0), cost_status = 'priced') DESC, sum(ifNull(total_tokens, 0)) DESC, key`,
 		append(args, ch.Named("p", projectID))...)
@@ -92,7 +100,7 @@ func (s *Store) UsageSeries(ctx context.Context, projectID int64, start, end, bu
 	cond, args := bounds(start, end)
 	args = append(args, ch.Named("p", projectID), ch.Named("h", hourFloor(start)), ch.Named("b", bucket))
 	rows, err := s.conn.Query(ctx, `SELECT intDiv(start_time - {h:Int64}, {b:Int64}) * {b:Int64} + {h:Int64} AS bk, `+usageColumns+`
-		FROM `+calls+` WHERE state = 1 AND ifNull(model_name, '') != ''`+cond+` GROUP BY bk ORDER BY bk`, args...)
+		FROM `+callsOwnUser+` WHERE state = 1 AND ifNull(model_name, '') != ''`+cond+` GROUP BY bk ORDER BY bk`, args...)
 	if err != nil {
 		return nil, classify(ctx, fmt.Errorf("usage series: %w", err))
 	}

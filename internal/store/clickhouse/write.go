@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/loupe-dev/loupe/internal/span"
@@ -54,11 +55,14 @@ type traceState struct {
 	changed                bool // its row must be written again
 }
 
-// insertSettings make an insert durable on every shard before it returns
-// (a Distributed table's inserts are otherwise queued on the node) and, with
-// a token, make a retry of the same insert a no-op.
+// insertCtx makes an insert durable on every shard before it returns (a
+// Distributed table's inserts are otherwise queued on the node) and, with a
+// token, makes a retry of the same insert a no-op. Inserts are synchronous
+// whatever the server's default: the ingest pipeline already gathers many
+// requests into one insert per table, so the server's async insert buffer
+// would add its wait to every acknowledgement and merge nothing.
 func insertCtx(ctx context.Context, token string) context.Context {
-	settings := ch.Settings{"distributed_foreground_insert": 1, "insert_deduplicate": 1}
+	settings := ch.Settings{"distributed_foreground_insert": 1, "insert_deduplicate": 1, "async_insert": 0}
 	if token != "" {
 		settings["insert_deduplication_token"] = token
 	}
@@ -97,7 +101,18 @@ func (s *Store) writeSpans(ctx context.Context, spans []span.Span) (store.WriteR
 		}
 	}
 	slices.SortFunc(order, func(x, y *traceState) int { return strings.Compare(x.traceID, y.traceID) })
-	if err := s.readTraces(ctx, traces); err != nil {
+	// What the batch needs to know of the store is read at once, each read
+	// a round trip of its own: the traces' rows and roll-ups, which of the
+	// spans are stored, and the sessions the spans name (a trace already
+	// in a session may bring one more, read after).
+	var stored map[int64]bool
+	sessions := map[int64]*storedSession{}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.readTraceRows(gctx, traces) })
+	g.Go(func() error { return s.readTraceStats(gctx, traces) })
+	g.Go(func() (err error) { stored, err = s.storedSpans(gctx, uniq, traces); return err })
+	g.Go(func() error { return s.readSessions(gctx, batchSessions(uniq), sessions) })
+	if err := g.Wait(); err != nil {
 		return store.WriteResult{}, err
 	}
 	// A new trace takes the project of its first span.
@@ -116,10 +131,6 @@ func (s *Store) writeSpans(ctx context.Context, spans []span.Span) (store.WriteR
 		if t := traces[sp.TraceID]; t.projectID == -1 {
 			t.projectID = ids[text(sp.Project)]
 		}
-	}
-	stored, err := s.storedSpans(ctx, uniq, traces)
-	if err != nil {
-		return store.WriteResult{}, err
 	}
 	var fresh []*span.Span
 	for _, sp := range uniq {
@@ -150,22 +161,32 @@ func (s *Store) writeSpans(ctx context.Context, spans []span.Span) (store.WriteR
 	}
 	res.Uncounted = plan.Uncounted()
 
-	sessions, err := s.sessionChanges(ctx, order, now)
+	changes, err := s.sessionChanges(ctx, order, sessions)
 	if err != nil {
 		return store.WriteResult{}, err
 	}
 	// The rows that describe the spans go first, at once (each insert is
 	// a round trip); the spans, which mark the batch stored, after them.
-	g, gctx := errgroup.WithContext(ctx)
+	g, gctx = errgroup.WithContext(ctx)
 	g.Go(func() error { return s.insertTraces(gctx, order, now) })
-	g.Go(func() error { return s.insertSessions(gctx, sessions, now) })
+	g.Go(func() error { return s.insertSessions(gctx, changes, now) })
 	g.Go(func() error { return s.insertStates(gctx, plan, traces, now) })
 	g.Go(func() error { return s.insertFeedback(gctx, fresh, traces) })
+	// The spans' insert is prepared and filled meanwhile (preparing an
+	// insert is a round trip of its own) and sent once the rows above are
+	// stored.
+	spansBatch, spansErr := s.spansBatch(ctx, fresh, traces, plan, now)
 	if err := g.Wait(); err != nil {
+		if spansBatch != nil {
+			spansBatch.Abort()
+		}
 		return store.WriteResult{}, err
 	}
-	if err := s.insertSpans(ctx, fresh, traces, plan, now); err != nil {
-		return store.WriteResult{}, err
+	if spansErr != nil {
+		return store.WriteResult{}, spansErr
+	}
+	if err := spansBatch.Send(); err != nil {
+		return store.WriteResult{}, fmt.Errorf("insert spans: %w", err)
 	}
 	projects := map[int64]bool{}
 	for _, t := range order {
@@ -194,28 +215,32 @@ func inList(ids []int64) string {
 	return string(b)
 }
 
-// readTraces reads what is stored of the batch's traces: their rows and
-// their summed roll-ups.
-func (s *Store) readTraces(ctx context.Context, traces map[string]*traceState) error {
-	byID := map[int64]*traceState{}
-	var ids []int64
+func traceIndex(traces map[string]*traceState) (map[int64]*traceState, string) {
+	byID := make(map[int64]*traceState, len(traces))
+	ids := make([]int64, 0, len(traces))
 	for _, t := range traces {
 		byID[t.id] = t
 		ids = append(ids, t.id)
 	}
+	return byID, inList(ids)
+}
+
+// readTraceRows reads the stored rows of the batch's traces.
+func (s *Store) readTraceRows(ctx context.Context, traces map[string]*traceState) error {
+	byID, ids := traceIndex(traces)
 	rows, err := s.conn.Query(ctx, `SELECT id, project_id, session_rowid, session_id, ifNull(user_id, ''),
 			root_span_id IS NOT NULL, ifNull(root_span_id, ''), ifNull(root_name, ''), ifNull(root_kind, ''), ifNull(root_status, ''),
 			ifNull(input_preview, ''), ifNull(output_preview, '')
-		FROM traces FINAL WHERE id IN (`+inList(ids)+`)`)
+		FROM traces FINAL WHERE id IN (`+ids+`)`)
 	if err != nil {
 		return fmt.Errorf("read traces: %w", err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var id int64
 		var r traceState
 		if err := rows.Scan(&id, &r.projectID, &r.session, &r.sessionKey, &r.user, &r.hadRoot,
 			&r.root[0], &r.root[1], &r.root[2], &r.root[3], &r.input, &r.output); err != nil {
-			rows.Close()
 			return fmt.Errorf("read traces: %w", err)
 		}
 		t := byID[id]
@@ -223,12 +248,18 @@ func (s *Store) readTraces(ctx context.Context, traces map[string]*traceState) e
 		t.projectID, t.session, t.sessionKey, t.user, t.hadRoot = r.projectID, r.session, r.sessionKey, r.user, r.hadRoot
 		t.root, t.input, t.output = r.root, r.input, r.output
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read traces: %w", err)
 	}
-	rows, err = s.conn.Query(ctx, `SELECT trace_rowid, min(start_time), max(end_time)
-		FROM trace_stats WHERE trace_rowid IN (`+inList(ids)+`) GROUP BY trace_rowid`)
+	return nil
+}
+
+// readTraceStats reads the roll-ups of the batch's traces: whether they
+// have spans stored, and their times.
+func (s *Store) readTraceStats(ctx context.Context, traces map[string]*traceState) error {
+	byID, ids := traceIndex(traces)
+	rows, err := s.conn.Query(ctx, `SELECT trace_rowid, min(start_time), max(end_time)
+		FROM trace_stats WHERE trace_rowid IN (`+ids+`) GROUP BY trace_rowid`)
 	if err != nil {
 		return fmt.Errorf("read trace roll-ups: %w", err)
 	}
@@ -241,18 +272,20 @@ func (s *Store) readTraces(ctx context.Context, traces map[string]*traceState) e
 		t := byID[id]
 		t.start, t.end, t.hadSpans = start, end, true
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read trace roll-ups: %w", err)
+	}
+	return nil
 }
 
-// storedSpans returns the row ids of the batch's spans already stored.
+// storedSpans returns the row ids of the batch's spans already stored. It
+// runs beside the reads of the traces, so it looks in every trace of the
+// batch: one of a new trace is a lookup in the order key that finds none.
 func (s *Store) storedSpans(ctx context.Context, spans []*span.Span, traces map[string]*traceState) (map[int64]bool, error) {
 	var ids, traceIDs []int64
 	seen := map[int64]bool{}
 	for _, sp := range spans {
 		t := traces[sp.TraceID]
-		if !t.hadSpans {
-			continue
-		}
 		ids = append(ids, spanRowID(sp.TraceID, sp.SpanID))
 		if !seen[t.id] {
 			seen[t.id] = true
@@ -337,16 +370,65 @@ type sessionWrite struct {
 	id, projectID int64
 	key           string
 	change        rollup.SessionChange
-	// The session's row as stored, to write it again when it changes.
-	exists                 bool
+	stored        *storedSession // nil for a new session
+}
+
+// storedSession is a session's row as stored, to write it again when it
+// changes.
+type storedSession struct {
+	projectID              int64
 	user                   string
 	firstInput, lastOutput rollup.Offer
-	fromStore              bool
+}
+
+// batchSessions are the row ids of the sessions the batch's spans name.
+func batchSessions(spans []*span.Span) []int64 {
+	var ids []int64
+	seen := map[string]bool{}
+	for _, sp := range spans {
+		if k := sp.View.SessionID; k != "" && !seen[k] {
+			seen[k] = true
+			ids = append(ids, sessionRowID(text(k)))
+		}
+	}
+	return ids
+}
+
+// readSessions reads the stored rows of sessions by row id into out.
+func (s *Store) readSessions(ctx context.Context, ids []int64, out map[int64]*storedSession) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := s.conn.Query(ctx, `SELECT id, project_id, ifNull(user_id, ''), first_input IS NOT NULL OR first_input_time IS NOT NULL,
+			ifNull(first_input, ''), ifNull(first_input_time, 0), last_output_time IS NOT NULL, ifNull(last_output, ''), ifNull(last_output_time, 0)
+		FROM sessions FINAL WHERE id IN (`+inList(ids)+`)`)
+	if err != nil {
+		return fmt.Errorf("read sessions: %w", err)
+	}
+	defer rows.Close()
+	found := map[int64]*storedSession{}
+	for rows.Next() {
+		var id int64
+		var r storedSession
+		if err := rows.Scan(&id, &r.projectID, &r.user, &r.firstInput.Made, &r.firstInput.Text, &r.firstInput.At,
+			&r.lastOutput.Made, &r.lastOutput.Text, &r.lastOutput.At); err != nil {
+			return fmt.Errorf("read sessions: %w", err)
+		}
+		found[id] = &r
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read sessions: %w", err)
+	}
+	for _, id := range ids {
+		out[id] = found[id] // nil: read, and not stored
+	}
+	return nil
 }
 
 // sessionChanges works out what the batch changes in its traces' sessions,
-// attaching traces that join one.
-func (s *Store) sessionChanges(ctx context.Context, order []*traceState, now int64) ([]*sessionWrite, error) {
+// attaching traces that join one. read holds the sessions read so far, by
+// row id (nil for one read and not stored); those it lacks are read.
+func (s *Store) sessionChanges(ctx context.Context, order []*traceState, read map[int64]*storedSession) ([]*sessionWrite, error) {
 	byKey := map[string]*sessionWrite{}
 	var out []*sessionWrite
 	for _, t := range order {
@@ -375,33 +457,21 @@ func (s *Store) sessionChanges(ctx context.Context, order []*traceState, now int
 			w.change.Merge(&c)
 		}
 	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	ids := make([]int64, len(out))
-	byID := map[int64]*sessionWrite{}
-	for i, w := range out {
-		ids[i] = w.id
-		byID[w.id] = w
-	}
-	rows, err := s.conn.Query(ctx, `SELECT id, project_id, ifNull(user_id, ''), first_input IS NOT NULL OR first_input_time IS NOT NULL,
-			ifNull(first_input, ''), ifNull(first_input_time, 0), last_output_time IS NOT NULL, ifNull(last_output, ''), ifNull(last_output_time, 0)
-		FROM sessions FINAL WHERE id IN (`+inList(ids)+`)`)
-	if err != nil {
-		return nil, fmt.Errorf("read sessions: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, project int64
-		var user string
-		var fi, lo rollup.Offer
-		if err := rows.Scan(&id, &project, &user, &fi.Made, &fi.Text, &fi.At, &lo.Made, &lo.Text, &lo.At); err != nil {
-			return nil, fmt.Errorf("read sessions: %w", err)
+	var missing []int64
+	for _, w := range out {
+		if _, ok := read[w.id]; !ok {
+			missing = append(missing, w.id)
 		}
-		w := byID[id]
-		w.exists, w.projectID, w.user, w.firstInput, w.lastOutput = true, project, user, fi, lo
 	}
-	return out, rows.Err()
+	if err := s.readSessions(ctx, missing, read); err != nil {
+		return nil, err
+	}
+	for _, w := range out {
+		if r := read[w.id]; r != nil {
+			w.stored, w.projectID = r, r.projectID
+		}
+	}
+	return out, nil
 }
 
 func (s *Store) insertSessions(ctx context.Context, sessions []*sessionWrite, now int64) error {
@@ -414,11 +484,14 @@ func (s *Store) insertSessions(ctx context.Context, sessions []*sessionWrite, no
 	}
 	for _, w := range sessions {
 		c := &w.change
-		user := w.user
+		var user string
+		var fi, lo rollup.Offer
+		if w.stored != nil {
+			user, fi, lo = w.stored.user, w.stored.firstInput, w.stored.lastOutput
+		}
 		if user == "" {
 			user = c.UserID
 		}
-		fi, lo := w.firstInput, w.lastOutput
 		fi.Earliest(c.Input)
 		lo.Latest(c.Output)
 		var fiText, loText *string
@@ -554,10 +627,11 @@ func ioValue(a span.Attributes, key, value string) *string {
 	return nil
 }
 
-func (s *Store) insertSpans(ctx context.Context, fresh []*span.Span, traces map[string]*traceState, plan *rollup.Plan, now int64) error {
+// spansBatch prepares the insert of the new spans, ready to send.
+func (s *Store) spansBatch(ctx context.Context, fresh []*span.Span, traces map[string]*traceState, plan *rollup.Plan, now int64) (driver.Batch, error) {
 	batch, err := s.conn.PrepareBatch(insertCtx(ctx, ""), "INSERT INTO spans")
 	if err != nil {
-		return fmt.Errorf("insert spans: %w", err)
+		return nil, fmt.Errorf("insert spans: %w", err)
 	}
 	var buf []byte
 	for i, sp := range fresh {
@@ -594,14 +668,12 @@ func (s *Store) insertSpans(ctx context.Context, fresh []*span.Span, traces map[
 			text(stored.Attributes), nullStr(stored.Events), nullStr(stored.Links),
 			int32(sp.OTelKind), nullStr(sp.TraceState), resource, text(sp.Scope.Name), text(sp.Scope.Version),
 			nullStr(string(v.Cost.Status)), ct, cp, cc, nullStr(cost.Details), nullStr(cost.Source), nullStr(cost.Entry), state,
-			nullStr(in), nullStr(out), now+int64(i), searchText(sp), nullStr(v.ErrorGroup)); err != nil {
-			return fmt.Errorf("insert spans: %w", err)
+			nullStr(in), nullStr(out), now+int64(i), searchText(sp), nullStr(v.ErrorGroup), text(v.PromptTemplate.Version)); err != nil {
+			batch.Abort()
+			return nil, fmt.Errorf("insert spans: %w", err)
 		}
 	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("insert spans: %w", err)
-	}
-	return nil
+	return batch, nil
 }
 
 // CheckWritable inserts a row no reader sees and waits for ClickHouse to

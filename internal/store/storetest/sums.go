@@ -158,6 +158,19 @@ func checkSums(t *testing.T, s store.Store, projectID, start, end int64, when st
 		got.Tokens != want.Tokens || !near(got.Cost, want.Cost) {
 		t.Errorf("%s: ProjectStats(%d s, %d s) = %+v, want the traces' sums %+v", when, (start-base)/1e9, (end-base)/1e9, got, want)
 	}
+	if many, ok := s.(store.ManyProjectStats); ok {
+		all, err := many.ProjectsStats(ctx, []int64{projectID, projectID + 1}, start, end)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := all[projectID]
+		cost := m.Cost
+		m.Cost = got.Cost
+		if m != got || !near(cost, got.Cost) {
+			m.Cost = cost
+			t.Errorf("%s: ProjectsStats(%d s, %d s) = %+v, want ProjectStats' %+v", when, (start-base)/1e9, (end-base)/1e9, m, got)
+		}
+	}
 	series, err := s.TraceSeries(ctx, projectID, start, end, int64(time.Minute))
 	if err != nil {
 		t.Fatal(err)
