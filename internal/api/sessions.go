@@ -36,22 +36,44 @@ type sessionJSON struct {
 	Traces               []sessionTraceJSON `json:"traces"`
 }
 
-func (a *API) toSessionJSON(r *http.Request, s store.Session) (sessionJSON, error) {
-	out := sessionJSON{
+// sessionsJSON answers sessions with their traces, oldest first, read for
+// all of them in one query.
+func (a *API) sessionsJSON(r *http.Request, sessions []store.Session) ([]sessionJSON, error) {
+	out := make([]sessionJSON, 0, len(sessions))
+	if len(sessions) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(sessions))
+	for i, s := range sessions {
+		ids[i] = s.SessionID
+	}
+	// The sessions of a page are one project's.
+	traces, err := a.Store.Traces(r.Context(), store.TraceQuery{ProjectID: sessions[0].ProjectID, SessionIDs: ids, Ascending: true})
+	if err != nil {
+		return nil, err
+	}
+	bySession := map[string][]sessionTraceJSON{}
+	for _, t := range traces {
+		bySession[t.SessionID] = append(bySession[t.SessionID],
+			sessionTraceJSON{GlobalID("Trace", t.RowID), t.TraceID, isotime.Format(t.StartTime), isotime.Format(t.EndTime)})
+	}
+	for _, s := range sessions {
+		out = append(out, toSessionJSON(s, bySession[s.SessionID]))
+	}
+	return out, nil
+}
+
+func toSessionJSON(s store.Session, traces []sessionTraceJSON) sessionJSON {
+	if traces == nil {
+		traces = []sessionTraceJSON{}
+	}
+	return sessionJSON{
 		ID: GlobalID("ProjectSession", s.RowID), SessionID: s.SessionID, ProjectID: GlobalID("Project", s.ProjectID),
 		StartTime: isotime.Format(s.StartTime), EndTime: isotime.Format(s.EndTime), NumTraces: s.TraceCount,
 		TokenCountPrompt: s.Tokens.Prompt, TokenCountCompletion: s.Tokens.Completion, TokenCountTotal: s.Tokens.Total,
 		TotalCost: usd.Round(s.Cost.Total), UnpricedSpans: s.Cost.Unpriced,
-		UserID: optional(s.UserID), FirstInput: s.FirstInput, LastOutput: s.LastOutput, Traces: []sessionTraceJSON{},
+		UserID: optional(s.UserID), FirstInput: s.FirstInput, LastOutput: s.LastOutput, Traces: traces,
 	}
-	traces, err := a.Store.Traces(r.Context(), store.TraceQuery{ProjectID: s.ProjectID, SessionIDs: []string{s.SessionID}, Ascending: true})
-	if err != nil {
-		return out, err
-	}
-	for _, t := range traces {
-		out.Traces = append(out.Traces, sessionTraceJSON{GlobalID("Trace", t.RowID), t.TraceID, isotime.Format(t.StartTime), isotime.Format(t.EndTime)})
-	}
-	return out, nil
 }
 
 func (a *API) listSessions(r *http.Request) (any, error) {
@@ -98,13 +120,9 @@ func (a *API) listSessions(r *http.Request) (any, error) {
 		out.NextCursor = &next
 		sessions = sessions[:limit]
 	}
-	data := make([]sessionJSON, 0, len(sessions))
-	for _, s := range sessions {
-		sj, err := a.toSessionJSON(r, s)
-		if err != nil {
-			return nil, err
-		}
-		data = append(data, sj)
+	data, err := a.sessionsJSON(r, sessions)
+	if err != nil {
+		return nil, err
 	}
 	out.Data = data
 	return out, nil
@@ -129,11 +147,11 @@ func (a *API) getSession(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	sj, err := a.toSessionJSON(r, s)
+	sj, err := a.sessionsJSON(r, []store.Session{s})
 	if err != nil {
 		return nil, err
 	}
-	return single{Data: sj}, nil
+	return single{Data: sj[0]}, nil
 }
 
 func (a *API) deleteSession(r *http.Request) (any, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -241,6 +242,44 @@ func TestSessionFilter(t *testing.T) {
 	_, body := get(t, h, "/v1/projects/s/sessions?filter=num_traces+==+2")
 	if strings.Contains(body, `"session_id":"a"`) {
 		t.Errorf("num_traces == 2 kept session a: %s", body)
+	}
+}
+
+// TestSessionListTraces lists sessions with their traces, each session its
+// own, oldest first, as the page's traces are read at once.
+func TestSessionListTraces(t *testing.T) {
+	sess := func(id string) span.Attr { return span.Attr{Key: span.AttrSessionID, Value: span.StringValue(id)} }
+	h := newTestAPI(t,
+		testSpan("s", 3, 3, 0, span.KindAgent, sess("b")),
+		testSpan("s", 1, 1, 0, span.KindAgent, sess("a")),
+		testSpan("s", 2, 2, 0, span.KindAgent, sess("b")),
+		testSpan("s", 4, 4, 0, span.KindAgent),
+	)
+	code, body := get(t, h, "/v1/projects/s/sessions")
+	if code != 200 {
+		t.Fatalf("GET sessions = %d %s", code, body)
+	}
+	var got struct {
+		Data []struct {
+			SessionID string `json:"session_id"`
+			Traces    []struct {
+				TraceID string `json:"trace_id"`
+			} `json:"traces"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	traces := map[string][]string{}
+	for _, s := range got.Data {
+		traces[s.SessionID] = []string{}
+		for _, tr := range s.Traces {
+			traces[s.SessionID] = append(traces[s.SessionID], tr.TraceID)
+		}
+	}
+	want := map[string][]string{"a": {hexID(1, 32)}, "b": {hexID(2, 32), hexID(3, 32)}}
+	if !reflect.DeepEqual(traces, want) {
+		t.Errorf("sessions' traces = %v, want %v", traces, want)
 	}
 }
 

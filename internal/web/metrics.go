@@ -126,24 +126,44 @@ func (h *Handler) projectMetrics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	bucket := int64(step)
-	series, scores, err := h.metricSeries(ctx, page.P.ID, start, page.Range.EndNs(), bucket)
+	// Where the data starts decides the axis, before the series is read
+	// (its latency sample is most of the page): the oldest trace in range,
+	// one index probe, and the scores.
+	scores, err := h.store.AnnotationScoreSeries(ctx, page.P.ID, start, page.Range.EndNs(), bucket)
+	var oldest []store.Trace
+	if err == nil {
+		oldest, err = h.store.Traces(ctx, store.TraceQuery{ProjectID: page.P.ID, StartTime: start, EndTime: page.Range.EndNs(),
+			Ascending: true, Limit: 1})
+	}
 	if err != nil {
 		h.fail(w, r, err, notFound{})
 		return
 	}
+	var probe store.TraceSeries // the bucket of the oldest trace, as the series has it
+	if len(oldest) > 0 {
+		probe.Buckets = []store.TraceBucket{{Start: floorTo(oldest[0].StartTime, bucket), Traces: 1}}
+	}
+	var series store.TraceSeries
+	read := false
 	// The axis fits the data: a 7-day range over a project two hours old
 	// draws two hours, in buckets that suit them, not a week of nothing.
-	if first, ok := firstData(series, scores); ok && stepParam == "" && page.Range.Preset != "custom" && first-start > (end-start)/3 {
+	if first, ok := firstData(probe, scores); ok && stepParam == "" && page.Range.Preset != "custom" && first-start > (end-start)/3 {
 		fitted := first
 		if s2, err := chooseStep("", end-fitted); err == nil {
 			fitted -= fitted % int64(s2)
 			if series2, scores2, err := h.metricSeries(ctx, page.P.ID, fitted, page.Range.EndNs(), int64(s2)); err == nil {
-				start, step, bucket, series, scores = fitted, s2, int64(s2), series2, scores2
+				start, step, bucket, series, scores, read = fitted, s2, int64(s2), series2, scores2, true
 				// The finer buckets place the first data closer.
 				if f, ok := firstData(series, scores); ok {
 					start = f
 				}
 			}
+		}
+	}
+	if !read {
+		if series, err = h.store.TraceSeries(ctx, page.P.ID, start, page.Range.EndNs(), bucket); err != nil {
+			h.fail(w, r, err, notFound{})
+			return
 		}
 	}
 	mp := metricsPage{projectPage: page, Sub: "time", StepName: stepName(step), Auto: stepParam == "", Traces: series.Traces}
@@ -188,6 +208,10 @@ func (h *Handler) metricSeries(ctx context.Context, projectID, start, end, bucke
 	scores, err := h.store.AnnotationScoreSeries(ctx, projectID, start, end, bucket)
 	return series, scores, err
 }
+
+// floorTo is the start of the bucket of width b that t falls in, as the
+// store buckets a series.
+func floorTo(t, b int64) int64 { return t - ((t%b)+b)%b }
 
 // firstData is the start of the first bucket holding a trace or a score.
 func firstData(ts store.TraceSeries, scores []store.ScorePoint) (int64, bool) {
@@ -271,7 +295,7 @@ func metricsCharts(x xAxis, ts store.TraceSeries, scores []store.ScorePoint, per
 	latency := lines(chartSpec{Title: "Latency", Unit: "trace duration", Format: durationFormat, Empty: noTraces}, x,
 		[]chartSeries{{"p50", "s-p50", p50}, {"p90", "s-p90", p90}, {"p99", "s-p99", p99}}, 0)
 	if ts.Sampled() {
-		latency.Note = "Sampled: percentiles over the newest " + groupDigits(ts.LatencySample) + " of " + groupDigits(ts.Traces) + " traces"
+		latency.Note = "Sampled: percentiles over the newest " + groupDigits(ts.LatencySample) + " of " + plural(ts.Traces, "trace", "traces")
 	}
 	tokens := stackedBars(chartSpec{Title: "Tokens", Unit: "of model calls, per " + per, Format: countFormat, Tick: compactCount, MinTop: 4,
 		Empty: "No tokens in this range."}, x,

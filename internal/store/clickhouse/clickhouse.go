@@ -39,7 +39,8 @@ type Store struct {
 	conn    driver.Conn
 	log     *slog.Logger
 	db      string
-	cluster string // "" for single-node tables
+	cluster string      // "" for single-node tables
+	opts    *ch.Options // to reach every node of the cluster (deletes)
 
 	mu       sync.Mutex
 	projects map[string]int64 // names known to exist
@@ -115,7 +116,7 @@ func Open(ctx context.Context, rawURL string, cfg Config, log *slog.Logger) (*St
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", Redact(rawURL), err)
 	}
-	s := &Store{conn: conn, log: log, db: opts.Auth.Database, cluster: cluster, projects: map[string]int64{}}
+	s := &Store{conn: conn, log: log, db: opts.Auth.Database, cluster: cluster, opts: opts, projects: map[string]int64{}}
 	if err := s.conn.Ping(ctx); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("connect to %s: %w", Redact(rawURL), classify(ctx, err))

@@ -89,11 +89,24 @@ func (n planNode) scans(out []string) []string {
 // to use.
 func planScans(t *testing.T, s *Store, sql string, args ...any) []string {
 	t.Helper()
+	return planScansWith(t, s, nil, sql, args...)
+}
+
+// genericPlanScans is planScans of the generic plan, the one a prepared
+// statement may keep whatever its parameters: it cannot know how many
+// rows a project holds.
+func genericPlanScans(t *testing.T, s *Store, sql string, args ...any) []string {
+	t.Helper()
+	return planScansWith(t, s, []string{"SET LOCAL plan_cache_mode = force_generic_plan"}, sql, args...)
+}
+
+func planScansWith(t *testing.T, s *Store, sets []string, sql string, args ...any) []string {
+	t.Helper()
 	ctx := context.Background()
 	var doc []byte
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// At scale a project's rows are too many to sort or to read whole.
-		for _, set := range []string{"SET LOCAL enable_seqscan = off", "SET LOCAL enable_sort = off"} {
+		for _, set := range append([]string{"SET LOCAL enable_seqscan = off", "SET LOCAL enable_sort = off"}, sets...) {
 			if _, err := tx.Exec(ctx, set); err != nil {
 				return err
 			}
@@ -115,13 +128,14 @@ func planScans(t *testing.T, s *Store, sql string, args ...any) []string {
 // The project header, the home page and the metrics page sum a range's
 // whole minutes from trace_minutes, and read the latency sample from
 // traces_project_start alone; annotation summaries and score series read
-// the annotations alone; a bounded filter lists its minutes from the
+// the annotations alone, as do document scores, looking up only their
+// spans; a bounded filter lists its minutes from the
 // primary key of span_minutes or trace_minutes.
 func TestReadPlans(t *testing.T) {
 	s, pid := planStore(t)
 	const day = int64(24 * time.Hour)
 	start := int64(1_750_000_000)*1e9 - day
-	sums, sumArgs, lat, latArgs := projectStatsQueries(pid, start+30*1e9, 0)
+	stats, statsArgs := projectStatsQuery(pid, start+30*1e9, 0)
 	series, seriesArgs := traceBucketsQuery(pid, start, start+30*day, int64(time.Hour))
 	spanAnn, _ := schema.AnnotationTableFor(store.SpanAnnotation)
 	traceAnn, _ := schema.AnnotationTableFor(store.TraceAnnotation)
@@ -129,6 +143,7 @@ func TestReadPlans(t *testing.T) {
 	traceSum, traceSumArgs := annotationSummaryQuery(traceAnn, store.TraceAnnotation, pid, start, start+30*day)
 	scores, scoreArgs := scoreSeriesQuery(pid, start, 0, int64(time.Hour))
 	prompts, promptArgs := promptSampleQuery(pid, start, 0, store.PromptVersionSample)
+	docScores, docScoreArgs := documentScoresQuery(pid, start, start+30*day)
 	var spanCond, traceCond where
 	f, err := query.Parse("latency_ms > 600000")
 	if err != nil {
@@ -142,6 +157,17 @@ func TestReadPlans(t *testing.T) {
 		t.Fatal("latency_ms > 600000 does not bound traces")
 	}
 	traceMinutes, traceMinuteArgs := minutesQuery("trace_minutes", pid, &traceCond, start, start+day)
+	// A page's sessions are a small part of a project's: here 10 of its
+	// few hundred.
+	sessionIDs := make([]string, 10)
+	for i := range sessionIDs {
+		sessionIDs[i] = fmt.Sprintf("session-%d", i)
+	}
+	// REST's session list reads the traces of its page's sessions at once.
+	sessionTraces, sessionTraceArgs, err := tracesQuery(store.TraceQuery{ProjectID: pid, SessionIDs: sessionIDs, Ascending: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		sql  string
@@ -149,15 +175,17 @@ func TestReadPlans(t *testing.T) {
 		want []string // every scan of the plan, in any order
 	}{
 		// The traces of the part-minutes at either end, and the minutes between.
-		{"project stats: sums", sums, sumArgs, []string{"traces_project_start", "trace_minutes_pkey"}},
-		{"project stats: latencies", lat, latArgs, []string{"traces_project_start alone"}},
+		// The latency sample on the index alone.
+		{"project stats", stats, statsArgs, []string{"traces_project_start", "trace_minutes_pkey", "traces_project_start alone"}},
 		{"trace series", series, seriesArgs, []string{"traces_project_start", "trace_minutes_pkey"}},
 		{"span annotation summary", spanSum, spanSumArgs, []string{"span_annotations_project_start alone"}},
 		{"trace annotation summary", traceSum, traceSumArgs, []string{"trace_annotations_project_start alone"}},
 		{"score series", scores, scoreArgs, []string{"span_annotations_project_start alone"}},
-		{"prompt version sample", prompts, promptArgs, []string{"spans_project_llm"}},
+		{"prompt version sample", prompts, promptArgs, []string{"spans_project_llm alone"}},
+		{"document scores", docScores, docScoreArgs, []string{"document_annotations_project_start alone", "spans_pkey"}},
 		{"span minutes of a filter", spanMinutes, spanMinuteArgs, []string{"span_minutes_pkey"}},
 		{"trace minutes of a filter", traceMinutes, traceMinuteArgs, []string{"trace_minutes_pkey"}},
+		{"traces of sessions", sessionTraces, sessionTraceArgs, []string{"sessions_session_id_key", "traces_session"}},
 	} {
 		got := planScans(t, s, tc.sql, tc.args...)
 		// An index read more than once (a CTE's, both ends') counts once.
@@ -181,6 +209,64 @@ func TestModelBit(t *testing.T) {
 		}
 		if want := modelBit(m); got != want {
 			t.Errorf("loupe_model_bit(%q) = %d, modelBit = %d", m, got, want)
+		}
+	}
+}
+
+// The annotation chips of a page of traces or spans are found through the
+// row ids the page has: never by looking the ids up (spans_span_id,
+// traces_trace_id_key), nor by walking the annotations newest first.
+func TestChipPlans(t *testing.T) {
+	s, pid := planStore(t)
+	ctx := context.Background()
+	// As at scale, the annotations outnumber a page's spans.
+	if _, err := s.pool.Exec(ctx, `INSERT INTO span_annotations (span_rowid, name, label, annotator_kind, identifier, source, created_at, updated_at)
+		SELECT id, 'quality', 'good', 'HUMAN', '', 'API', 0, 0 FROM spans WHERE parent_id IS NULL ON CONFLICT DO NOTHING`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, "ANALYZE span_annotations"); err != nil {
+		t.Fatal(err)
+	}
+	ids, rows := make([]string, 50), make([]int64, 50)
+	for i := range ids {
+		ids[i], rows[i] = fmt.Sprintf("%016x", i+1), int64(i+1)
+	}
+	for _, tc := range []struct {
+		name string
+		q    store.AnnotationQuery
+		want []string // the scans, spans' by trace any index leading with trace_rowid
+	}{
+		{"trace chips", store.AnnotationQuery{Kind: store.TraceAnnotation, TraceRowIDs: rows},
+			[]string{"trace_annotations_trace", "traces_pkey"}},
+		{"root span chips", store.AnnotationQuery{Kind: store.SpanAnnotation, TraceRowIDs: rows},
+			[]string{"span_annotations_span", "spans by trace"}},
+		{"span chips", store.AnnotationQuery{Kind: store.SpanAnnotation, SpanRowIDs: rows},
+			[]string{"span_annotations_span", "spans_project_id"}},
+	} {
+		tc.q.ProjectID, tc.q.EntityIDs, tc.q.Limit = pid, ids, 2000
+		sql, args, err := annotationsQuery(tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, plan := range []struct {
+			name  string
+			scans func(*testing.T, *Store, string, ...any) []string
+		}{{"", planScans}, {" (generic plan)", genericPlanScans}} {
+			got := plan.scans(t, s, sql, args...)
+			for i, scan := range got {
+				switch scan {
+				case "spans_trace", "spans_trace_span", "spans_trace_parent":
+					got[i] = "spans by trace"
+				case "spans_pkey":
+					// (project_id, id) and the primary key are the same probe.
+					got[i] = "spans_project_id"
+				}
+			}
+			slices.Sort(got)
+			want := slices.Sorted(slices.Values(tc.want))
+			if !slices.Equal(got, want) {
+				t.Errorf("%s%s: scans %q, want %q\n%s", tc.name, plan.name, got, want, sql)
+			}
 		}
 	}
 }

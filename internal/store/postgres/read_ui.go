@@ -7,43 +7,46 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/loupe-dev/loupe/internal/query"
+	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
-// projectStatsQueries are the SQL of ProjectStats: sums from the range's
-// minutes (traceSumsSource), then the latencies of the newest traces, as
-// one array, from traces_project_start alone (it carries end_time).
-func projectStatsQueries(projectID, start, end int64) (sums string, sumArgs []any, latencies string, latArgs []any) {
+// projectStatsQuery is the SQL of ProjectStats, one statement: sums from
+// the range's minutes (traceSumsSource), and the latencies of the newest
+// traces, as one array, from traces_project_start alone (it carries
+// end_time).
+func projectStatsQuery(projectID, start, end int64) (string, []any) {
 	var w where
 	src := traceSumsSource(&w, projectID, start, end, true)
-	sums = `SELECT coalesce(sum(traces), 0), coalesce(sum(error_traces), 0), coalesce(sum(spans), 0),
-		coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0),
-		coalesce(sum(cost_total), 0) FROM ` + src + ` s`
 	// The newest traces in range stand for all of them: reading every
 	// latency of a busy month would make the header cost grow with the data.
-	lw := traceRangeWhere(projectID, start, end)
-	latencies = `SELECT coalesce(array_agg(l), '{}') FROM (SELECT end_time - start_time AS l FROM traces` + lw.clause() +
-		` ORDER BY start_time DESC LIMIT ` + strconv.Itoa(store.StatsLatencySample) + `) s`
-	return sums, w.args, latencies, lw.args
+	latencies := `SELECT end_time - start_time AS l FROM traces WHERE project_id = ` + w.arg(projectID) +
+		` AND start_time >= ` + w.arg(start)
+	if end != 0 {
+		latencies += ` AND start_time < ` + w.arg(end)
+	}
+	latencies += ` ORDER BY start_time DESC LIMIT ` + strconv.Itoa(store.StatsLatencySample)
+	return `SELECT coalesce(sum(traces), 0), coalesce(sum(error_traces), 0), coalesce(sum(spans), 0),
+		coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0),
+		coalesce(sum(cost_total), 0), (SELECT coalesce(array_agg(l), '{}') FROM (` + latencies + `) l)
+		FROM ` + src + ` s`, w.args
 }
 
-// ProjectStats summarises the traces that started in [start, end); end 0 is open.
+// ProjectStats summarises the traces that started in [start, end); end 0
+// is open. One round trip: the home page reads it for every project.
 func (s *Store) ProjectStats(ctx context.Context, projectID, start, end int64) (store.ProjectStats, error) {
 	var st store.ProjectStats
-	sums, sumArgs, latencies, latArgs := projectStatsQueries(projectID, start, end)
-	err := s.pool.QueryRow(ctx, sums, sumArgs...).Scan(
-		&st.Traces, &st.ErrorTraces, &st.Spans, &st.Tokens.Prompt, &st.Tokens.Completion, &st.Tokens.Total, &st.Cost)
+	var lat []int64
+	query, args := projectStatsQuery(projectID, start, end)
+	err := s.pool.QueryRow(ctx, query, args...).Scan(
+		&st.Traces, &st.ErrorTraces, &st.Spans, &st.Tokens.Prompt, &st.Tokens.Completion, &st.Tokens.Total, &st.Cost, &lat)
 	if err != nil {
 		return st, fmt.Errorf("summarise project %d: %w", projectID, err)
 	}
-	if st.Traces == 0 {
-		return st, nil
+	if st.Traces > 0 {
+		st.Latency = store.SummarizeLatencies(lat, st.Traces)
 	}
-	var lat []int64
-	if err := s.pool.QueryRow(ctx, latencies, latArgs...).Scan(&lat); err != nil {
-		return st, fmt.Errorf("read latencies of project %d: %w", projectID, err)
-	}
-	st.Latency = store.SummarizeLatencies(lat, st.Traces)
 	return st, nil
 }
 
@@ -136,7 +139,7 @@ var spanRowSelect = `SELECT s.id, t.trace_id, s.span_id, coalesce(s.parent_id, '
 
 // spanListQuery is the SQL of SpanList: a keyset range on spans_project_start,
 // or on its partial twins for roots and errors.
-func spanListQuery(q store.SpanListQuery) (string, []any) {
+func spanListQuery(q store.SpanListQuery) (string, []any, error) {
 	var w where
 	w.add("s.project_id = " + w.arg(q.ProjectID))
 	if q.StartTime != 0 {
@@ -152,6 +155,11 @@ func spanListQuery(q store.SpanListQuery) (string, []any) {
 		w.add("s.status_code = 'ERROR'")
 	}
 	w.in("s.span_kind", q.Kinds)
+	if q.Filter != nil {
+		if err := w.filter(query.Compile, q.Filter); err != nil {
+			return "", nil, err
+		}
+	}
 	dir, cmp := "DESC", "<="
 	if q.Ascending {
 		dir, cmp = "ASC", ">="
@@ -170,12 +178,30 @@ func spanListQuery(q store.SpanListQuery) (string, []any) {
 	if q.Cursor > 0 {
 		w.add("(" + key + ", s.id) " + cmp + " (SELECT " + cursorKey + ", c.id FROM spans c WHERE c.id = " + w.arg(q.Cursor) + ")")
 	}
-	return spanRowSelect + w.clause() + " ORDER BY " + key + " " + dir + ", s.id " + dir + w.limit(q.Limit), w.args
+	return spanRowSelect + w.clause() + " ORDER BY " + key + " " + dir + ", s.id " + dir + w.limit(q.Limit), w.args, nil
 }
 
-// SpanList pages through a project's spans by start time.
+// SpanList pages through a project's spans by start time, cost or tokens.
 func (s *Store) SpanList(ctx context.Context, q store.SpanListQuery) ([]store.SpanRow, error) {
-	query, args := spanListQuery(q)
+	// A filter the minutes say no span of the range matches walks no index
+	// (spanminutes.go).
+	if q.Filter != nil && !query.LooksUpIDs(q.Filter, query.Postgres(1)) {
+		sq := store.SpanQuery{ProjectID: q.ProjectID, Filter: q.Filter, Kinds: q.Kinds, RootsOnly: q.RootsOnly}
+		if q.ErrorOnly {
+			sq.StatusCodes = []string{string(span.StatusError)}
+		}
+		var cond where
+		if minutesCondition(&cond, sq) {
+			minutes, err := s.minutesOf(ctx, "span_minutes", q.ProjectID, &cond, q.StartTime, q.EndTime, false)
+			if err != nil || len(minutes) == 0 {
+				return nil, err
+			}
+		}
+	}
+	query, args, err := spanListQuery(q)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list spans: %w", err)

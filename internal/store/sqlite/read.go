@@ -466,6 +466,12 @@ func scanTrace(row interface{ Scan(...any) error }) (store.Trace, error) {
 // tracesQuery is the SQL of Traces: pages are keyset ranges on the sort key.
 func tracesQuery(q store.TraceQuery) (string, []any, error) {
 	where := []string{"tr.project_id = ?"}
+	if len(q.SessionIDs) > 0 {
+		// The sessions found by id and their traces on traces_session:
+		// "+" keeps SQLite from walking the project's traces instead and
+		// testing each one's session, 90 ms a session at 1M spans.
+		where[0] = "+tr.project_id = ?"
+	}
 	args := []any{q.ProjectID}
 	if q.StartTime != 0 {
 		where = append(where, "tr.start_time >= ?")
@@ -512,8 +518,12 @@ func tracesQuery(q store.TraceQuery) (string, []any, error) {
 		if q.Sort == store.SortTokens {
 			index = "traces_project_tokens"
 		}
-		ids := "SELECT tr.id FROM traces tr INDEXED BY " + index + " LEFT JOIN sessions se ON se.id = tr.session_rowid" +
-			whereClause(where) + order
+		// Without a condition on sessions the walk reads the index alone.
+		join := ""
+		if len(q.SessionIDs) > 0 || q.Filter != nil {
+			join = " LEFT JOIN sessions se ON se.id = tr.session_rowid"
+		}
+		ids := "SELECT tr.id FROM traces tr INDEXED BY " + index + join + whereClause(where) + order
 		if q.Limit > 0 {
 			ids += " LIMIT ?"
 			args = append(args, q.Limit)
