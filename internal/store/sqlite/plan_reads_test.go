@@ -3,7 +3,10 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,14 +17,42 @@ import (
 	"github.com/loupe-dev/loupe/internal/store/schema"
 )
 
-// planStore is a store holding 3,000 agent spans of project "plan" and a
-// trace in each of 99 others, as a server with many projects has, which
-// makes a project look to the planner like few rows; with the planner's
-// statistics refreshed; and the id of "plan".
+// planStore returns a store holding 3,000 agent spans of project "plan"
+// and a trace in each of 99 others, as a server with many projects has,
+// which makes a project look to the planner like few rows; with the
+// planner's statistics refreshed; and the id of "plan". The plan tests only
+// read it, so it is built once for all of them (TestMain closes it): each
+// building its own took most of their time.
 func planStore(t *testing.T) (*Store, int64) {
 	t.Helper()
-	ctx := context.Background()
-	s := openTempStore(t)
+	shared.once.Do(func() { shared.s, shared.pid, shared.err = buildPlanStore(context.Background()) })
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.s, shared.pid
+}
+
+var shared struct {
+	once sync.Once
+	s    *Store
+	pid  int64
+	err  error
+}
+
+func buildPlanStore(ctx context.Context) (*Store, int64, error) {
+	dir, err := os.MkdirTemp("", "loupe-plan-")
+	if err != nil {
+		return nil, 0, err
+	}
+	s, err := Open(ctx, dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, 0, err
+	}
+	closeShared = func() {
+		s.Close()
+		os.RemoveAll(dir)
+	}
 	gen := agentgen.New(agentgen.Agent, 1, time.Unix(1_750_000_000, 0))
 	spans := otlp.Decode(agentgen.Traces(agentgen.Resource{ServiceName: "plan", Project: "plan"}, gen.Spans(3000)), "").Spans
 	for i := range 99 {
@@ -30,16 +61,25 @@ func planStore(t *testing.T) (*Store, int64) {
 		spans = append(spans, otlp.Decode(agentgen.Traces(res, other.Trace().Spans), "").Spans...)
 	}
 	if _, err := s.WriteSpans(ctx, spans); err != nil {
-		t.Fatal(err)
+		return nil, 0, err
 	}
 	if err := s.Optimize(ctx); err != nil {
-		t.Fatal(err)
+		return nil, 0, err
 	}
 	var projectID int64
 	if err := s.read.QueryRowContext(ctx, "SELECT id FROM projects WHERE name = 'plan'").Scan(&projectID); err != nil {
-		t.Fatal(err)
+		return nil, 0, err
 	}
-	return s, projectID
+	return s, projectID, nil
+}
+
+// closeShared closes the shared plan store, once built.
+var closeShared = func() {}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	closeShared()
+	os.Exit(code)
 }
 
 // The annotations of a page's traces, or of one trace, are found through
