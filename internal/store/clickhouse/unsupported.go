@@ -3,7 +3,6 @@ package clickhouse
 import (
 	"context"
 
-	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -106,31 +105,6 @@ func (s *Store) AuthGeneration(ctx context.Context) (int64, error) {
 	return 0, unsupported("AuthGeneration")
 }
 
-// UsageByTool is not supported yet.
-func (s *Store) UsageByTool(ctx context.Context, projectID int64, start, end int64) (tools []store.ToolUsage, sampled bool, err error) {
-	return nil, false, unsupported("UsageByTool")
-}
-
-// ToolCallsWithModels is not supported yet.
-func (s *Store) ToolCallsWithModels(ctx context.Context, projectID int64, start, end int64) (bool, error) {
-	return false, unsupported("ToolCallsWithModels")
-}
-
-// CountedBelow is not supported yet.
-func (s *Store) CountedBelow(ctx context.Context, spanRowID int64, limit int) ([]store.CountedCall, error) {
-	return nil, unsupported("CountedBelow")
-}
-
-// RecomputeCosts is not supported yet.
-func (s *Store) RecomputeCosts(ctx context.Context, models []string, price func(*span.Span), progress func(store.RecomputeResult)) (store.RecomputeResult, error) {
-	return store.RecomputeResult{}, unsupported("RecomputeCosts")
-}
-
-// PromptVersionReport is not supported yet.
-func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end int64) (store.PromptVersionReport, error) {
-	return store.PromptVersionReport{}, unsupported("PromptVersionReport")
-}
-
 // SetRetentionPolicy is not supported yet.
 func (s *Store) SetRetentionPolicy(ctx context.Context, projectID int64, p store.RetentionPolicy) error {
 	return unsupported("SetRetentionPolicy")
@@ -164,14 +138,4 @@ func (s *Store) DeleteSession(ctx context.Context, sessionID string) error {
 // DeleteSpan is not supported yet.
 func (s *Store) DeleteSpan(ctx context.Context, rowID int64) error {
 	return unsupported("DeleteSpan")
-}
-
-// DocumentScores is not supported yet.
-func (s *Store) DocumentScores(ctx context.Context, projectID, start, end int64) (store.DocumentScores, error) {
-	return store.DocumentScores{}, unsupported("document scores")
-}
-
-// ErrorGroups is not supported yet.
-func (s *Store) ErrorGroups(ctx context.Context, q store.ErrorGroupQuery) ([]store.ErrorGroup, error) {
-	return nil, unsupported("error groups")
 }
