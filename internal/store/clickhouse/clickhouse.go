@@ -209,6 +209,9 @@ func transient(err error) bool {
 // classify marks a transient err as store.ErrUnavailable; an error that
 // comes with ctx done is the caller's deadline, left as it is.
 func classify(ctx context.Context, err error) error {
+	if err != nil {
+		err = deadlineError(ctx, err)
+	}
 	if err == nil || ctx.Err() != nil || !transient(err) {
 		return err
 	}
