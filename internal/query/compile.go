@@ -436,13 +436,20 @@ func (b *builder) idLookup(x val, list []val, neg bool) bool {
 	if !neg {
 		b.byID++
 	}
-	if b.d.kind == clickhouseKind && c.c == errorGroupCol {
-		// The group is a column of the span itself; the granules its
-		// failures are in are read, no set is built.
+	if c.c == errorGroupCol {
+		// The group is a column of the failed span itself, held by the
+		// index of failed spans (spans_project_errors; on ClickHouse, the
+		// granules its failures are in): the page walks that index in
+		// start-time order. As a set of row ids, the planner took the
+		// project's start-time index and tested each span in range.
 		if neg {
 			b.w("NOT ")
 		}
-		b.w("(s.status_code = 'ERROR' AND ifNull(s.error_group, '') IN (")
+		ifNull := "coalesce"
+		if b.d.kind == clickhouseKind {
+			ifNull = "ifNull"
+		}
+		b.w("(s.status_code = 'ERROR' AND ", ifNull, "(s.error_group, '') IN (")
 		for i, l := range list {
 			if i > 0 {
 				b.w(", ")
@@ -484,19 +491,7 @@ func (b *builder) idLookup(x val, list []val, neg bool) bool {
 	if c.c == traceIDCol {
 		rows = b.d.traceSpanRows
 	}
-	if c.c == errorGroupCol {
-		// Through the index of failed spans (spans_project_errors), which
-		// holds each one's group: the groups' spans without reading the
-		// spans that did not fail.
-		b.w("SELECT qe.id FROM spans qe WHERE qe.status_code = 'ERROR' AND qe.error_group IN (")
-		for i, l := range list {
-			if i > 0 {
-				b.w(", ")
-			}
-			b.val(l)
-		}
-		b.w(")")
-	} else if rows == nil {
+	if rows == nil {
 		b.w("SELECT qs.id FROM spans qs WHERE qs.trace_rowid IN (SELECT qt.id FROM traces qt WHERE qt.trace_id IN (")
 		for i, l := range list {
 			if i > 0 {

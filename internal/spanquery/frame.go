@@ -58,6 +58,7 @@ func columnType(vals []any) string {
 // writes them with iso_dates and date_unit="ns".
 type table struct {
 	names  []string // index columns first
+	keys   [][]byte // each name as a JSON key, with its colon
 	types  []string
 	nindex int
 }
@@ -69,6 +70,9 @@ func newTable(index, cols, types []string) table {
 	}
 	for j, c := range cols {
 		t.names = append(t.names, strconv.Itoa(len(index)+j)+"_"+c)
+	}
+	for _, n := range t.names {
+		t.keys = append(t.keys, append(span.AppendJSONString(nil, n), ':'))
 	}
 	return t
 }
@@ -110,8 +114,7 @@ func (t table) appendRow(b []byte, row []any, first bool) []byte {
 		if j > 0 {
 			b = append(b, ',')
 		}
-		b = span.AppendJSONString(b, t.names[j])
-		b = append(b, ':')
+		b = append(b, t.keys[j]...)
 		if x, ok := v.(int64); ok && t.types[j] == tableNumber {
 			v = float64(x) // a float64 column writes its whole numbers as 1.0
 		}
@@ -142,9 +145,7 @@ func appendCell(b []byte, v any) []byte {
 	case bool:
 		return strconv.AppendBool(b, x)
 	case timestamp:
-		b = append(b, '"')
-		b = time.Unix(0, int64(x)).UTC().AppendFormat(b, "2006-01-02T15:04:05.000000000Z")
-		return append(b, '"')
+		return appendTimestamp(b, int64(x))
 	case []any:
 		b = append(b, '[')
 		for i, e := range x {
@@ -169,6 +170,13 @@ func appendCell(b []byte, v any) []byte {
 	// Unreachable for values built in this package; keep the output valid.
 	out, _ := json.Marshal(v)
 	return append(b, out...)
+}
+
+// appendTimestamp writes a datetime cell.
+func appendTimestamp(b []byte, ns int64) []byte {
+	b = append(b, '"')
+	b = time.Unix(0, ns).UTC().AppendFormat(b, "2006-01-02T15:04:05.000000000Z")
+	return append(b, '"')
 }
 
 func appendFloat(b []byte, f float64) []byte {

@@ -110,6 +110,35 @@ func agentSpans() []span.Span {
 	return []span.Span{root, llm, retriever, llm2, orphan}
 }
 
+// edgeSpans, in project "edge", hold attributes the default frame's fast
+// path takes with care: escapes and text beyond ASCII, JSON-string
+// attributes that parse to nothing, to a number, to a list of objects, or
+// not at all, a nested object holding one, whole numbers beside fractions
+// in one column, and values both at a key and below it.
+func edgeSpans() []span.Span {
+	str := span.StringValue
+	a := testSpan("edge", 3, 11, 0, span.KindChain,
+		span.Attr{Key: span.AttrInputValue, Value: str("line\nbreak \"quoted\" café \u2028 😀")},
+		span.Attr{Key: "metadata", Value: str(`{}`)},
+		span.Attr{Key: "tool.parameters", Value: str(`[{"q":"a"},{"q":"b","n":2}]`)},
+		span.Attr{Key: "llm.token_count.prompt", Value: span.IntValue(7)},
+		span.Attr{Key: "app.ratio", Value: span.DoubleValue(0.25)},
+		span.Attr{Key: "app.list", Value: span.Value{Type: span.TypeSlice, Slice: []span.Value{span.IntValue(1), str("x"), span.BoolValue(false)}}})
+	b := testSpan("edge", 3, 12, 11, span.KindTool,
+		span.Attr{Key: "metadata", Value: str(`not json`)},
+		span.Attr{Key: "llm.token_count.prompt", Value: span.DoubleValue(2.5)},
+		span.Attr{Key: "app.ratio", Value: span.IntValue(3)},
+		span.Attr{Key: "app", Value: str("at the group's own key")},
+		span.Attr{Key: "app.nested", Value: span.Value{Type: span.TypeMap, Map: span.Attributes{
+			{Key: "metadata", Value: str(`{"inner":true}`)}, {Key: "k", Value: span.IntValue(-1)}}}})
+	c := testSpan("edge", 3, 13, 11, span.KindLLM,
+		span.Attr{Key: "metadata", Value: str(`7`)},
+		span.Attr{Key: "llm.input_messages.2.message.role", Value: str("user")},
+		span.Attr{Key: "llm.input_messages.0.message.content", Value: str("\ttabbed\u0001")},
+		span.Attr{Key: "document.metadata", Value: str(`""`)})
+	return []span.Span{a, b, c}
+}
+
 // readParts splits a multipart/mixed answer into its parts' bodies,
 // checking each part's Content-Type.
 func readParts(t *testing.T, w *httptest.ResponseRecorder) []string {
@@ -138,12 +167,13 @@ func readParts(t *testing.T, w *httptest.ResponseRecorder) []string {
 // TestGolden compares each answer, its parts indented, with
 // testdata/<name>.json.
 func TestGolden(t *testing.T) {
-	s, _ := newStreamer(t, agentSpans()...)
+	s, _ := newStreamer(t, append(agentSpans(), edgeSpans()...)...)
 	tests := []struct {
 		name    string
 		project string
 		body    string
 	}{
+		{"default_edge", "edge", `{"queries":[{}]}`},
 		{"default", "agent",
 			`{"queries":[{}],"start_time":null,"end_time":null,"limit":1000,"root_spans_only":null}`},
 		{"filter_llm", "agent",

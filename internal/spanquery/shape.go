@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/loupe-dev/loupe/internal/span"
+	"github.com/loupe-dev/loupe/internal/store"
 )
 
 // A SpanQuery's DataFrame is written as pandas' "table" JSON, whose schema
@@ -214,6 +215,47 @@ type defaultShape struct {
 	types  []string            // once laid out
 	row    []any               // reused by rows
 	vals   map[string]struct{} // reused by rows
+
+	// walk and plans are the fast path (plan.go): spans whose attributes
+	// have a shape seen before are written from its plan.
+	walk  docWalk
+	plans map[string]*attrPlan
+	// plainFixed says, once laid out, that every span's own fields fit
+	// their columns, as they do when the frame has rows.
+	plainFixed bool
+	// exact sends every span the exact way, for tests to compare.
+	exact bool
+}
+
+// planOf is the plan of doc's shape, with s.walk holding doc's scalars;
+// nil when doc takes the exact path.
+func (s *defaultShape) planOf(doc []byte) *attrPlan {
+	if s.exact {
+		return nil
+	}
+	s.walk.build = false
+	if _, ok := s.walk.walk(doc); !ok {
+		return nil
+	}
+	if p, ok := s.plans[string(s.walk.shape)]; ok {
+		return p
+	}
+	if len(s.plans) >= maxShapes {
+		return nil
+	}
+	key := string(s.walk.shape)
+	s.walk.build = true
+	m, ok := s.walk.walk(doc)
+	s.walk.build = false
+	if !ok {
+		return nil
+	}
+	p := newPlan(m, s.walk.leaves)
+	if s.plans == nil {
+		s.plans = map[string]*attrPlan{}
+	}
+	s.plans[key] = p
+	return p
 }
 
 func (s *defaultShape) fixedRow(r *spanRow) ([]any, error) {
@@ -237,31 +279,67 @@ type shapeColumn struct {
 // reshaped one by one.
 const maxShapes = 4096
 
-func (s *defaultShape) scan(r *spanRow) error {
-	row, err := s.fixedRow(r)
-	if err != nil {
-		return err
+// fixedKinds are the kinds of a span's own fields, as fixedRow gives them.
+func fixedKinds(rec *store.SpanRecord) [11]cellKind {
+	k := [11]cellKind{kindOther, kindOther, kindOther, kindOther, kindTime, kindTime,
+		kindOther, kindOther, kindOther, kindOther, kindOther}
+	if rec.ParentID == "" {
+		k[3] = kindNull
 	}
-	for j, v := range row {
-		s.fixed[j].add(v)
+	return k
+}
+
+// plainFixedTypes are the types of the columns of a span's own fields in
+// a frame with rows.
+var plainFixedTypes = [11]string{tableString, tableString, tableString, tableString, tableDatetime,
+	tableDatetime, tableString, tableString, tableString, tableString, tableString}
+
+func (s *defaultShape) scan(r *spanRow) error {
+	for j, k := range fixedKinds(r.rec) {
+		s.fixed[j].addKind(k)
+	}
+	s.spans++
+	if p := s.planOf(r.rec.AttributesJSON); p != nil && !p.slow {
+		if p.stats == nil {
+			p.stats = make([]*colStats, len(p.cols))
+			for k, col := range p.cols {
+				c, err := s.attrStats(col.name)
+				if err != nil {
+					return err
+				}
+				p.stats[k] = c
+			}
+		}
+		for k, c := range p.stats {
+			c.addKind(p.cols[k].kind)
+		}
+		return nil
 	}
 	cols, err := s.columnsOf(r)
 	if err != nil {
 		return err
 	}
 	for _, col := range cols {
-		c, ok := s.attrs[col.name]
-		if !ok {
-			if len(s.attrs) == maxFrameColumns {
-				return tooManyColumns()
-			}
-			c = &colStats{}
-			s.attrs[col.name] = c
+		c, err := s.attrStats(col.name)
+		if err != nil {
+			return err
 		}
 		c.addKind(col.kind)
 	}
-	s.spans++
 	return nil
+}
+
+// attrStats are the stats of an attribute column, new if need be.
+func (s *defaultShape) attrStats(name string) (*colStats, error) {
+	c, ok := s.attrs[name]
+	if !ok {
+		if len(s.attrs) == maxFrameColumns {
+			return nil, tooManyColumns()
+		}
+		c = &colStats{}
+		s.attrs[name] = c
+	}
+	return c, nil
 }
 
 // columnsOf lists a span's attribute columns with the kinds of their
@@ -382,7 +460,91 @@ func (s *defaultShape) layout() (index, cols, types []string) {
 		types = append(types, s.attrs[n].typ(s.spans))
 	}
 	s.types = types
+	s.plainFixed = [11]string(types[:11]) == plainFixedTypes
 	return []string{"context.span_id"}, cols, types
+}
+
+// appendRow writes a span's row to b, as rows and table.appendRow do, or
+// reports that the span does not fit the layout. Spans of a shape with a
+// plan are written from it, the others the exact way.
+func (s *defaultShape) appendRow(b []byte, t *table, r *spanRow, first bool) ([]byte, bool, error) {
+	p := s.planOf(r.rec.AttributesJSON)
+	if p == nil || p.slow || !s.plainFixed {
+		ok, err := s.rows(r, func(row []any) error {
+			b = t.appendRow(b, row, first)
+			return nil
+		})
+		return b, ok, err
+	}
+	if !p.laidOut {
+		s.layPlan(p)
+	}
+	if !p.fits {
+		return b, false, nil
+	}
+	rec := r.rec
+	if !first {
+		b = append(b, ',')
+	}
+	b = append(append(b, '{'), t.keys[0]...)
+	b = span.AppendJSONString(b, rec.SpanID)
+	b = span.AppendJSONString(append(append(b, ','), t.keys[1]...), rec.Name)
+	b = span.AppendJSONString(append(append(b, ','), t.keys[2]...), string(rec.View.Kind))
+	b = append(append(b, ','), t.keys[3]...)
+	if rec.ParentID == "" {
+		b = append(b, "null"...)
+	} else {
+		b = span.AppendJSONString(b, rec.ParentID)
+	}
+	b = appendTimestamp(append(append(b, ','), t.keys[4]...), rec.StartTime)
+	b = appendTimestamp(append(append(b, ','), t.keys[5]...), rec.EndTime)
+	b = span.AppendJSONString(append(append(b, ','), t.keys[6]...), string(rec.StatusCode))
+	b = span.AppendJSONString(append(append(b, ','), t.keys[7]...), rec.StatusMessage)
+	b = append(append(b, ','), t.keys[8]...)
+	if string(rec.EventsJSON) == "[]" {
+		b = append(b, "[]"...)
+	} else {
+		events, err := r.events()
+		if err != nil {
+			return b, false, err
+		}
+		b = appendCell(b, events)
+	}
+	b = span.AppendJSONString(append(append(b, ','), t.keys[9]...), rec.SpanID)
+	b = span.AppendJSONString(append(append(b, ','), t.keys[10]...), rec.TraceID)
+	for j, k := range p.byCol {
+		b = append(append(b, ','), t.keys[len(plainFixedTypes)+j]...)
+		if k < 0 {
+			b = append(b, "null"...)
+			continue
+		}
+		b = appendTmpl(b, &p.cols[k].tmpl, s.walk.leaves, s.types[len(plainFixedTypes)+j] == tableNumber, &s.buf)
+	}
+	return append(b, '}'), true, nil
+}
+
+// layPlan places a plan's columns in the layout, and finds whether its
+// spans fit the layout: every column known, and of a type its values, or
+// its missing values, fit.
+func (s *defaultShape) layPlan(p *attrPlan) {
+	p.laidOut = true
+	p.byCol = make([]int, len(s.names))
+	for j := range p.byCol {
+		p.byCol[j] = -1
+	}
+	for k, c := range p.cols {
+		j, ok := s.col[c.name]
+		if !ok || !fits(s.types[len(plainFixedTypes)+j], kindValue(c.kind)) {
+			return
+		}
+		p.byCol[j] = k
+	}
+	for j, k := range p.byCol {
+		if k < 0 && !fits(s.types[len(plainFixedTypes)+j], nil) {
+			return
+		}
+	}
+	p.fits = true
 }
 
 func (s *defaultShape) rows(r *spanRow, emit func([]any) error) (bool, error) {

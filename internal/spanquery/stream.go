@@ -230,6 +230,12 @@ func keyAfter(k, last store.SpanKey) bool {
 	return k.StartTime < last.StartTime || (k.StartTime == last.StartTime && k.RowID < last.RowID)
 }
 
+// directRows is a frameShape that writes a span's row itself, rather
+// than as values for table.appendRow.
+type directRows interface {
+	appendRow(b []byte, t *table, r *spanRow, first bool) ([]byte, bool, error)
+}
+
 // streamFrame writes one query's DataFrame to out: a first pass over the
 // spans it covers learns the columns, then the part's head is written, then
 // a second pass over the same spans writes the rows.
@@ -281,7 +287,21 @@ func (s *Streamer) streamFrame(r *http.Request, out *answerStream, partHead stri
 			if keep, err := q.covers(row); !keep || err != nil {
 				return true, err
 			}
-			ok, err := shape.rows(row, emit)
+			var ok bool
+			var err error
+			if d, direct := shape.(directRows); direct {
+				if b, ok, err = d.appendRow(b, &t, row, written == 0); ok {
+					written++
+					if len(b) >= 60<<10 {
+						if err := out.write(b); err != nil {
+							return false, err
+						}
+						b = b[:0]
+					}
+				}
+			} else {
+				ok, err = shape.rows(row, emit)
+			}
 			if err != nil {
 				return false, err
 			}

@@ -92,6 +92,16 @@ func GroupDocumentScores(rows []DocumentScore, documents map[int64]int, limit in
 		}
 		out.Retrievals[i].Scores[r.Position] = r.Score
 	}
+	// Rows come newest span first, in any order within a span (the stores
+	// walk their indexes backwards); a span's names read in order.
+	for i := 0; i < len(out.Retrievals); {
+		j := i + 1
+		for j < len(out.Retrievals) && out.Retrievals[j].SpanID == out.Retrievals[i].SpanID {
+			j++
+		}
+		slices.SortFunc(out.Retrievals[i:j], func(a, b RetrievalScores) int { return cmp.Compare(a.Name, b.Name) })
+		i = j
+	}
 	return out
 }
 

@@ -115,7 +115,8 @@ func planScans(t *testing.T, s *Store, sql string, args ...any) []string {
 // The project header, the home page and the metrics page sum a range's
 // whole minutes from trace_minutes, and read the latency sample from
 // traces_project_start alone; annotation summaries and score series read
-// the annotations alone; a bounded filter lists its minutes from the
+// the annotations alone, as do document scores, looking up only their
+// spans; a bounded filter lists its minutes from the
 // primary key of span_minutes or trace_minutes.
 func TestReadPlans(t *testing.T) {
 	s, pid := planStore(t)
@@ -129,6 +130,7 @@ func TestReadPlans(t *testing.T) {
 	traceSum, traceSumArgs := annotationSummaryQuery(traceAnn, store.TraceAnnotation, pid, start, start+30*day)
 	scores, scoreArgs := scoreSeriesQuery(pid, start, 0, int64(time.Hour))
 	prompts, promptArgs := promptSampleQuery(pid, start, 0, store.PromptVersionSample)
+	docScores, docScoreArgs := documentScoresQuery(pid, start, start+30*day)
 	var spanCond, traceCond where
 	f, err := query.Parse("latency_ms > 600000")
 	if err != nil {
@@ -156,6 +158,7 @@ func TestReadPlans(t *testing.T) {
 		{"trace annotation summary", traceSum, traceSumArgs, []string{"trace_annotations_project_start alone"}},
 		{"score series", scores, scoreArgs, []string{"span_annotations_project_start alone"}},
 		{"prompt version sample", prompts, promptArgs, []string{"spans_project_llm"}},
+		{"document scores", docScores, docScoreArgs, []string{"document_annotations_project_start alone", "spans_pkey"}},
 		{"span minutes of a filter", spanMinutes, spanMinuteArgs, []string{"span_minutes_pkey"}},
 		{"trace minutes of a filter", traceMinutes, traceMinuteArgs, []string{"trace_minutes_pkey"}},
 	} {

@@ -113,10 +113,12 @@ func scoreSeriesQuery(projectID, start, end, bucket int64) (string, []any) {
 		w.add("a.entity_start < " + w.arg(end))
 	}
 	w.add("a.score IS NOT NULL")
+	// Grouped bucket first: grouped span first, a planner kept from sorting
+	// walked every span annotation in span order instead.
 	return `SELECT b, name, avg(m), count(*) FROM (
 			SELECT a.entity_start / ` + b + ` * ` + b + ` AS b, a.name AS name, avg(a.score) AS m
 			FROM span_annotations a` + w.clause() + `
-			GROUP BY a.span_rowid, a.name, 1
+			GROUP BY 1, a.name, a.span_rowid
 		) per GROUP BY b, name ORDER BY b, name`, w.args
 }
 
@@ -224,22 +226,30 @@ func (s *Store) entityAnnotations(ctx context.Context, table, fk string, trace b
 	return append(out, read...), nil
 }
 
-// DocumentScores reads the LLM document evaluations of the project's
-// spans in range, newest span first, through the annotations' join to
-// their spans: the read grows with the document annotations.
-func (s *Store) DocumentScores(ctx context.Context, projectID, start, end int64) (store.DocumentScores, error) {
+// documentScoresQuery reads a project's LLM document scores in a time
+// range, newest first.
+func documentScoresQuery(projectID, start, end int64) (string, []any) {
 	var w where
-	w.add("s.project_id = " + w.arg(projectID))
-	w.add("s.start_time >= " + w.arg(start))
+	w.add("d.project_id = " + w.arg(projectID))
+	w.add("d.entity_start >= " + w.arg(start))
 	if end != 0 {
-		w.add("s.start_time < " + w.arg(end))
+		w.add("d.entity_start < " + w.arg(end))
 	}
 	w.add("d.score IS NOT NULL")
 	w.add("d.annotator_kind = 'LLM'")
 	w.add("d.document_position >= 0")
-	rows, err := s.pool.Query(ctx, `SELECT s.id, s.span_id, s.start_time, d.name, d.document_position, d.score
-		FROM document_annotations d JOIN spans s ON s.id = d.span_rowid`+w.clause()+`
-		ORDER BY s.start_time DESC, s.id DESC, d.name, d.document_position`+w.limit(store.DocumentScoreSample), w.args...)
+	return `SELECT d.span_rowid, s.span_id, d.entity_start, d.name, d.document_position, d.score
+		FROM document_annotations d JOIN spans s ON s.id = d.span_rowid` + w.clause() + `
+		ORDER BY d.entity_start DESC, d.span_rowid DESC, d.name DESC, d.document_position DESC` + w.limit(store.DocumentScoreSample), w.args
+}
+
+// DocumentScores reads the LLM document evaluations of the project's
+// spans in range, newest span first, on the index of the project and start
+// time the annotations carry (0019): the read grows with the document
+// annotations in range, not with the spans.
+func (s *Store) DocumentScores(ctx context.Context, projectID, start, end int64) (store.DocumentScores, error) {
+	sql, args := documentScoresQuery(projectID, start, end)
+	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return store.DocumentScores{}, fmt.Errorf("document scores of project %d: %w", projectID, err)
 	}

@@ -75,7 +75,7 @@ func TestStartTimePlans(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		query func() (string, []any)
-		walk  string // bucket, roots or trace
+		walk  string // bucket, roots, trace or errors
 	}{
 		{"newest", list(store.SpanListQuery{ProjectID: projectID, Limit: 50}), "bucket"},
 		{"oldest", list(store.SpanListQuery{ProjectID: projectID, Ascending: true, Limit: 50}), "bucket"},
@@ -93,6 +93,11 @@ func TestStartTimePlans(t *testing.T) {
 		{"trace id or errors", func() (string, []any) {
 			return restQuery(filter("trace_id == '0af7651916cd43dd8448eb211c80319c' or status_code == 'ERROR'"))
 		}, "bucket"},
+		{"error group", func() (string, []any) {
+			q := filter("error_group == 'ffffffffffffffff'")
+			q.StartTime = 1_750_000_000e9
+			return restQuery(q)
+		}, "errors"},
 		{"filter after a cursor", func() (string, []any) {
 			q := filter("status_code == 'ERROR'")
 			q.Cursor, q.CursorStartTime, q.StartTime = 2000, 1_750_000_050e9, 1_750_000_000e9
@@ -115,6 +120,11 @@ func TestStartTimePlans(t *testing.T) {
 					`USE TEMP B-TREE FOR LAST 2 TERMS OF ORDER BY`).MatchString(plan)
 			case "roots":
 				ok = strings.Contains(plan, "INDEX spans_project_roots") && !strings.Contains(plan, "TEMP B-TREE FOR ORDER BY")
+			case "errors":
+				// The failed spans in range, in start-time order, testing
+				// each one's group in the index.
+				ok = strings.Contains(plan, "SEARCH s USING INDEX spans_project_errors (project_id=? AND start_time>?)") &&
+					!strings.Contains(plan, "TEMP B-TREE FOR ORDER BY")
 			case "trace":
 				// The trace's spans, looked up through its id, then sorted.
 				ok = strings.Contains(plan, "traces_trace_id (<expr>=? AND trace_id=?)") &&

@@ -305,20 +305,25 @@ func (s *Store) entityAnnotations(ctx context.Context, table, fk string, trace b
 	return out, rows.Err()
 }
 
+// documentScoresQuery reads a project's LLM document scores in a time range,
+// newest first. CROSS JOIN keeps the annotations outer: the spans' indexes
+// would have the planner walk every span in range when the annotations
+// are too few to have statistics.
+const documentScoresQuery = `SELECT d.span_rowid, s.span_id, d.entity_start, d.name, d.document_position, d.score
+	FROM document_annotations d CROSS JOIN spans s ON s.id = d.span_rowid
+	WHERE d.project_id = ? AND d.entity_start >= ? AND d.entity_start < ?
+		AND d.score IS NOT NULL AND d.annotator_kind = 'LLM' AND d.document_position >= 0
+	ORDER BY d.entity_start DESC, d.span_rowid DESC, d.name DESC, d.document_position DESC LIMIT ?`
+
 // DocumentScores reads the LLM document evaluations of the project's
-// spans in range, newest span first. The annotations carry no project or
-// start time, so they are joined to their spans: the read grows with the
-// document annotations, not with the spans.
+// spans in range, newest span first, on the index of the project and start
+// time the annotations carry (0031): the read grows with the document
+// annotations in range, not with the spans.
 func (s *Store) DocumentScores(ctx context.Context, projectID, start, end int64) (store.DocumentScores, error) {
-	where := []string{"s.project_id = ?", "s.start_time >= ?", "d.score IS NOT NULL", "d.annotator_kind = 'LLM'", "d.document_position >= 0"}
-	args := []any{projectID, start}
-	if end != 0 {
-		where = append(where, "s.start_time < ?")
-		args = append(args, end)
+	if end == 0 {
+		end = math.MaxInt64
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT s.id, s.span_id, s.start_time, d.name, d.document_position, d.score
-		FROM document_annotations d JOIN spans s ON s.id = d.span_rowid`+whereClause(where)+`
-		ORDER BY s.start_time DESC, s.id DESC, d.name, d.document_position LIMIT ?`, append(args, store.DocumentScoreSample)...)
+	rows, err := s.read.QueryContext(ctx, documentScoresQuery, projectID, start, end, store.DocumentScoreSample)
 	if err != nil {
 		return store.DocumentScores{}, fmt.Errorf("document scores of project %d: %w", projectID, err)
 	}

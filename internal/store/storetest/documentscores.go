@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -77,5 +78,20 @@ func testDocumentScores(t *testing.T, s store.Store) {
 	}
 	if len(got.Retrievals) != 2 || got.Retrievals[0].SpanID != spanID(204) || got.Sampled {
 		t.Errorf("DocumentScores of [15 s, 25 s) = %+v, want span 204's two names", got)
+	}
+
+	// The scores follow their trace to another project.
+	if _, err := s.TransferTraces(ctx, []string{traceID(4)}, pid); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.DocumentScores(ctx, pid, base, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(got.Retrievals); n != 5 || !slices.ContainsFunc(got.Retrievals, func(r store.RetrievalScores) bool { return r.SpanID == spanID(404) }) {
+		t.Errorf("DocumentScores after moving trace 4 here = %+v, want 5, span 404's among them", got)
+	}
+	if got, err := s.DocumentScores(ctx, project(t, s, "elsewhere").ID, base, 0); err != nil || len(got.Retrievals) != 0 {
+		t.Errorf("DocumentScores of the project trace 4 left = %+v, %v; want none", got, err)
 	}
 }
