@@ -26,6 +26,7 @@ var unsupported = map[string]string{
 	"APIKeys":                 "users, API keys and login sessions are not stored yet",
 	"LoginSessions":           "users, API keys and login sessions are not stored yet",
 	"BoundedFilters":          "it moves traces and deletes one: TransferTraces and DeleteTrace are not written yet",
+	"DocumentScores":          "it moves a trace to another project: TransferTraces is not written yet",
 	"SumsFollowTraces":        "it deletes spans, traces and sessions and moves traces: deletes are not written yet",
 	"RetentionPolicies":       "retention and deletes or moves of traces and sessions are not written yet",
 	"RetentionByAge":          "retention and deletes or moves of traces and sessions are not written yet",
