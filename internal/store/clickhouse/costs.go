@@ -337,12 +337,16 @@ func (s *Store) UsageByTool(ctx context.Context, projectID int64, start, end int
 
 // ToolCallsWithModels reports whether a tool call of the project in range
 // is or holds a counted model call: such a tool call is itself a model call
-// or has one below it, so its state is Counted, Wrapper or Above.
+// or has one below it, so its state is Counted, Wrapper or Above, from its
+// insert or recorded later in span_states (a tool stored before its calls).
+// span_states shares its shard with the spans, so on a cluster the
+// subquery runs on each shard's own rows, as it should.
 func (s *Store) ToolCallsWithModels(ctx context.Context, projectID int64, start, end int64) (bool, error) {
 	var n uint64
 	err := s.conn.QueryRow(ctx, `SELECT count() FROM spans
-		WHERE project_id = {p:Int64} AND span_kind = 'TOOL' AND call_state IS NOT NULL
-			AND start_time >= {start:Int64} AND start_time < {end:Int64} LIMIT 1`,
+		WHERE project_id = {p:Int64} AND span_kind = 'TOOL'
+			AND (call_state IS NOT NULL OR id IN (SELECT id FROM span_states WHERE call_state != 0))
+			AND start_time >= {start:Int64} AND start_time < {end:Int64}`,
 		ch.Named("p", projectID), ch.Named("start", start), ch.Named("end", end)).Scan(&n)
 	if err != nil {
 		return false, classify(ctx, fmt.Errorf("tool calls with model calls: %w", err))
