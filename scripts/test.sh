@@ -186,7 +186,9 @@ build_loupe() {
 # Packages that drive Chromium through chromedp run without the race
 # detector: it would watch only the test's driver, whose own goroutines race
 # (chromedp's SendKeys reads a node that DOM events update), never Loupe,
-# which runs as a separate process.
+# which runs as a separate process. The browser tests run their
+# storage-dependent flows on SQLite and again on PostgreSQL, through the
+# LOUPE_TEST_POSTGRES_URL that start_postgres exports before this runs.
 go_test() {
 	local dir=$1
 	(

@@ -33,7 +33,11 @@ type page struct {
 func newPage(t *testing.T, base string) *page {
 	t.Helper()
 	ctx := chrome.Start(t)
-	p := &page{t: t, ctx: ctx, base: base, dir: chrome.ScreenshotDir(t)}
+	dir := screenshotDir(t, chrome.ScreenshotDir(t))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := &page{t: t, ctx: ctx, base: base, dir: dir}
 	messages := chromedp.Console(ctx)
 	go func() {
 		for m, err := range messages {

@@ -22,8 +22,9 @@ import (
 // failures by type and message pattern and opens exactly one group's
 // spans; COST opens the costliest calls of the week, and both lists rank
 // by cost.
-func TestErrorGroupsAndCostliestCalls(t *testing.T) {
-	srv := e2etest.Start(t, e2etest.Build(t))
+func TestErrorGroupsAndCostliestCalls(t *testing.T) { onEachBackend(t, errorGroupsAndCostliestCalls) }
+
+func errorGroupsAndCostliestCalls(t *testing.T, srv *e2etest.Server) {
 	p := newPage(t, srv.HTTPURL)
 	app := newEmitter(t, srv.HTTPURL, "shop-bot")
 	now := time.Now()
@@ -116,7 +117,47 @@ func TestErrorGroupsAndCostliestCalls(t *testing.T) {
 	p.click(`table.grid thead a.sort.on`)
 	p.waitFor("traces by cost, cheapest first", `new URLSearchParams(location.search).get("dir") === "asc"`, 10*time.Second)
 	p.see("table.grid thead", "Cost ↑")
+	if got := cells(t, p, "td.c-cost"); !sorted(got, true) {
+		t.Errorf("traces by cost, cheapest first: %v", got)
+	}
 	p.shot("65-traces-by-cost")
+
+	// And by tokens, both ways, in the Traces and Spans lists.
+	for _, list := range []string{"/projects/shop-bot", "/projects/shop-bot/spans"} {
+		p.open(list)
+		p.click(`.toolbar .seg a[href*="sort=tokens"]`)
+		p.waitFor("the most tokens first", `new URLSearchParams(location.search).get("sort") === "tokens"`, 10*time.Second)
+		p.see("table.grid thead", "Tokens ↓")
+		most := cells(t, p, "td.c-tokens")
+		if len(most) < 2 || !sorted(most, false) || most[0] == 0 {
+			t.Errorf("%s by tokens, the most first: %v", list, most)
+		}
+		p.click(`table.grid thead a.sort.on`)
+		p.waitFor("the fewest tokens first", `new URLSearchParams(location.search).get("dir") === "asc"`, 10*time.Second)
+		if fewest := cells(t, p, "td.c-tokens"); !sorted(fewest, true) {
+			t.Errorf("%s by tokens, the fewest first: %v", list, fewest)
+		}
+	}
+}
+
+// cells reads the numbers of a list's column: its cost in dollars or its
+// tokens, 0 for a dash.
+func cells(t *testing.T, p *page, sel string) []float64 {
+	t.Helper()
+	var out []float64
+	for _, c := range eval[[]string](p, `[...document.querySelectorAll("table.grid tbody `+sel+`")].map(c => c.innerText)`) {
+		out = append(out, dollars(t, strings.NewReplacer("\u202f", "", "\u00a0", "", " ", "").Replace(c)))
+	}
+	return out
+}
+
+func sorted(xs []float64, asc bool) bool {
+	for i := 1; i < len(xs); i++ {
+		if asc && xs[i] < xs[i-1] || !asc && xs[i] > xs[i-1] {
+			return false
+		}
+	}
+	return true
 }
 
 // dollars reads a cost cell: "$0.0004", or a dash for none.

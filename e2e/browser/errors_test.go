@@ -14,8 +14,9 @@ import (
 // TestFromAnErrorToTheFailingCall is a person who sees ERRORS in the
 // project header and wants the failing call: the figure opens the failing
 // traces, the list says what failed, and the trace opens on it.
-func TestFromAnErrorToTheFailingCall(t *testing.T) {
-	srv := e2etest.Start(t, e2etest.Build(t))
+func TestFromAnErrorToTheFailingCall(t *testing.T) { onEachBackend(t, fromAnErrorToTheFailingCall) }
+
+func fromAnErrorToTheFailingCall(t *testing.T, srv *e2etest.Server) {
 	p := newPage(t, srv.HTTPURL)
 	app := newEmitter(t, srv.HTTPURL, "support-bot")
 	now := time.Now()

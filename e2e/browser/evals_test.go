@@ -25,8 +25,9 @@ var orderTemplates = map[string]string{
 // project: a session's rating, the relevance of retrieved documents and
 // the metrics they make, and whether the new prompt version is worse, with
 // what changed in its template; then annotating with the names in use.
-func TestEvaluationYouCanAct(t *testing.T) {
-	srv := e2etest.Start(t, e2etest.Build(t))
+func TestEvaluationYouCanAct(t *testing.T) { onEachBackend(t, evaluationYouCanAct) }
+
+func evaluationYouCanAct(t *testing.T, srv *e2etest.Server) {
 	p := newPage(t, srv.HTTPURL)
 	app := newEmitter(t, srv.HTTPURL, "support-bot")
 	now := time.Now()
@@ -186,7 +187,7 @@ func TestEvaluationYouCanAct(t *testing.T) {
 	p.click(`.phead .annot-form input[name="name"]`)
 	p.waitFor("the defined names", `document.querySelector('#annot-names-session option')?.label === "csat · defined"`, 10*time.Second)
 	p.do("type csat", chromedp.SendKeys(chromedp.CSS(`.phead .annot-form input[name="name"]`), "csat"))
-	p.waitFor("the score range", `document.querySelector('.phead .annot-form input[name="score"]').placeholder === "1 to 5"`, 10*time.Second)
+	p.waitFor("the score range", `document.querySelector('.phead .annot-form input[name="score"]').placeholder === "between 1 and 5"`, 10*time.Second)
 	if max := eval[string](p, `document.querySelector('.phead .annot-form input[name="score"]').max`); max != "5" {
 		t.Errorf("score max %q, want 5", max)
 	}
@@ -198,6 +199,21 @@ func TestEvaluationYouCanAct(t *testing.T) {
 	p.waitFor("the refusal", `!document.querySelector('.phead [data-annotate-error]').hidden`, 10*time.Second)
 	p.see(".phead [data-annotate-error]", `"rude" is not a label of tone: use one of friendly, curt`)
 	p.shot("51-annotation-refused")
+
+	// Assigned to the project, tone is the one config its forms offer.
+	p.open("/annotation-configs")
+	p.do("choose the project", chromedp.SetValue(chromedp.CSS(`tr[data-id="tone"] select[name="project"]`), "support-bot"))
+	p.click(`tr[data-id="tone"] .cf-projects button[type="submit"]:not(.linkbtn)`)
+	p.waitFor("the assignment", `document.querySelector('tr[data-id="tone"] .cf-projects')?.textContent.includes("support-bot")`, 10*time.Second)
+	p.see(`tr[data-id="csat"] .cf-projects`, "none")
+	p.shot("52-annotation-config-projects")
+	p.open("/projects/support-bot/sessions/conv-42")
+	p.click(".phead details.annot-pop summary")
+	p.click(`.phead .annot-form input[name="name"]`)
+	p.waitFor("the project's configs", `document.querySelector('#annot-names-session option')?.label === "tone · defined"`, 10*time.Second)
+	if n := eval[int](p, `[...document.querySelectorAll('#annot-names-session option')].filter(o => o.label.endsWith("· defined")).length`); n != 1 {
+		t.Errorf("%d names offered as defined, want tone's alone", n)
+	}
 }
 
 // llmCallID emits a templated call and returns its LLM span's id.

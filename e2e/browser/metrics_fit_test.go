@@ -16,7 +16,10 @@ import (
 // does, every bucket says how many traces it stands for, and a click on a
 // bucket lists those traces.
 func TestMetricsFitTheDataAndOpenABucket(t *testing.T) {
-	srv := e2etest.Start(t, e2etest.Build(t))
+	onEachBackend(t, metricsFitTheDataAndOpenABucket)
+}
+
+func metricsFitTheDataAndOpenABucket(t *testing.T, srv *e2etest.Server) {
 	loadDemo(t, srv, "")
 	p := newPage(t, srv.HTTPURL)
 

@@ -19,8 +19,9 @@ import (
 // TestFilterAnnotateAndCost is a person narrowing the lists down with the
 // filter bar and search, judging spans and traces, and reading what calls
 // cost.
-func TestFilterAnnotateAndCost(t *testing.T) {
-	srv := e2etest.Start(t, e2etest.Build(t))
+func TestFilterAnnotateAndCost(t *testing.T) { onEachBackend(t, filterAnnotateAndCost) }
+
+func filterAnnotateAndCost(t *testing.T, srv *e2etest.Server) {
 	p := newPage(t, srv.HTTPURL)
 	app := newEmitter(t, srv.HTTPURL, "support-bot")
 	now := time.Now()

@@ -21,8 +21,9 @@ import (
 
 // TestMetricsAndPromptVersions is a person watching a project over the last
 // hour, then asking which prompt version does worst.
-func TestMetricsAndPromptVersions(t *testing.T) {
-	srv := e2etest.Start(t, e2etest.Build(t))
+func TestMetricsAndPromptVersions(t *testing.T) { onEachBackend(t, metricsAndPromptVersions) }
+
+func metricsAndPromptVersions(t *testing.T, srv *e2etest.Server) {
 	p := newPage(t, srv.HTTPURL)
 	app := newEmitter(t, srv.HTTPURL, "support-bot")
 	now := time.Now()

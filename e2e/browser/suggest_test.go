@@ -14,8 +14,9 @@ import (
 // the project's attribute keys or annotation names by heart: the box
 // offers names, keys, values and labels as they type, and says nothing
 // about an expression that is merely unfinished.
-func TestTheFilterBoxSuggests(t *testing.T) {
-	srv := e2etest.Start(t, e2etest.Build(t))
+func TestTheFilterBoxSuggests(t *testing.T) { onEachBackend(t, theFilterBoxSuggests) }
+
+func theFilterBoxSuggests(t *testing.T, srv *e2etest.Server) {
 	loadDemo(t, srv, "")
 	p := newPage(t, srv.HTTPURL)
 	box := `.fb-expr input[name=filter]`

@@ -92,9 +92,13 @@ func BenchmarkReads(b *testing.B) {
 		{"project/sessions", proj + "/sessions", false},
 		{"project/errors", proj + "/errors", false},
 		{"project/traces-by-cost", proj + "?sort=cost", false},
+		{"project/traces-by-tokens", proj + "?sort=tokens", false},
 		{"project/spans-by-cost", proj + "/spans?kind=LLM&sort=cost", false},
 		{"project/spans-by-cost-1h", proj + "/spans?kind=LLM&sort=cost&range=1h", false},
 		{"project/spans-by-tokens", proj + "/spans?sort=tokens", false},
+		// Ranked and filtered: the ranking kept, the filter tested along it.
+		{"project/spans-by-cost-filter", filter(proj+"/spans", "llm.model_name == 'gpt-4.1-2025-04-14'") + "&sort=cost", false},
+		{"project/spans-by-cost-filter-none", filter(proj+"/spans", "latency_ms > 600000") + "&sort=cost", false},
 		{"trace", proj + "/traces/" + c.traceID, false},
 		{"trace/tree", proj + "/traces/" + c.traceID + "/tree?parent=" + c.rootSpanID, false},
 		{"trace/span", proj + "/spans/" + c.llmSpanID, false},

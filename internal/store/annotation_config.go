@@ -11,16 +11,36 @@ import (
 
 // AnnotationConfigs keeps annotation configs: optional definitions of an
 // annotation name, as Phoenix has them. A name without one takes any label
-// and score; a config narrows what the UI offers and accepts.
+// and score; a config narrows what the UI offers and accepts. As in
+// Phoenix, configs are defined once for the server and assigned to the
+// projects that use them.
 type AnnotationConfigs interface {
 	// AnnotationConfigs lists every config, by name.
 	AnnotationConfigs(ctx context.Context) ([]AnnotationConfig, error)
+	// CreateAnnotationConfig adds c and returns it with its id: a name
+	// already defined is ErrConflict, an invalid config ErrInvalidArgument.
+	CreateAnnotationConfig(ctx context.Context, c AnnotationConfig) (AnnotationConfig, error)
+	// UpdateAnnotationConfig replaces the config of id c.ID, its name
+	// included: ErrNotFound when there is none, ErrConflict when another
+	// config has the name.
+	UpdateAnnotationConfig(ctx context.Context, c AnnotationConfig) (AnnotationConfig, error)
 	// SaveAnnotationConfig creates the config of c.Name, or replaces it,
 	// and returns it with its id. An invalid config is ErrInvalidArgument.
 	SaveAnnotationConfig(ctx context.Context, c AnnotationConfig) (AnnotationConfig, error)
-	// DeleteAnnotationConfig deletes the config of a name; ErrNotFound when
-	// there is none.
+	// DeleteAnnotationConfig deletes the config of a name, and its
+	// assignments; ErrNotFound when there is none.
 	DeleteAnnotationConfig(ctx context.Context, name string) error
+
+	// ProjectAnnotationConfigs lists the configs assigned to a project, by
+	// name.
+	ProjectAnnotationConfigs(ctx context.Context, projectID int64) ([]AnnotationConfig, error)
+	// AssignAnnotationConfig assigns a config to a project, or unassigns
+	// it; either is a no-op when already so. ErrNotFound when the config
+	// does not exist.
+	AssignAnnotationConfig(ctx context.Context, projectID, configID int64, assigned bool) error
+	// ReplaceProjectAnnotationConfigs makes configIDs the project's whole
+	// set of configs; ErrNotFound, and no change, when one does not exist.
+	ReplaceProjectAnnotationConfigs(ctx context.Context, projectID int64, configIDs []int64) error
 }
 
 // AnnotationConfigType is what values a config allows.
@@ -43,6 +63,8 @@ type AnnotationConfig struct {
 	Values     []CategoricalValue `json:"values,omitempty"`
 	LowerBound *float64           `json:"lower_bound,omitempty"`
 	UpperBound *float64           `json:"upper_bound,omitempty"`
+	// Threshold is a freeform config's one threshold, if any.
+	Threshold *float64 `json:"threshold,omitempty"`
 }
 
 // CategoricalValue is one label a categorical config allows.
@@ -87,16 +109,20 @@ func (c AnnotationConfig) Validate() error {
 		if len(c.Values) > 0 {
 			return bad("only a categorical config lists labels")
 		}
+		if c.Threshold != nil && c.Type != Freeform {
+			return bad("only a freeform config has a threshold")
+		}
 	default:
 		return bad("an annotation config is CATEGORICAL, CONTINUOUS or FREEFORM, not %q", c.Type)
 	}
-	for _, b := range []*float64{c.LowerBound, c.UpperBound} {
+	for _, b := range []*float64{c.LowerBound, c.UpperBound, c.Threshold} {
 		if b != nil && !finite(*b) {
 			return bad("a bound is not a number")
 		}
 	}
-	if c.LowerBound != nil && c.UpperBound != nil && *c.LowerBound > *c.UpperBound {
-		return bad("the lower bound %g is above the upper bound %g", *c.LowerBound, *c.UpperBound)
+	// As Phoenix: equal bounds would leave a single score, not a range.
+	if c.LowerBound != nil && c.UpperBound != nil && *c.LowerBound >= *c.UpperBound {
+		return bad("the lower bound %g is not below the upper bound %g", *c.LowerBound, *c.UpperBound)
 	}
 	return nil
 }

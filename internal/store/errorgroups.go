@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"slices"
+
+	"github.com/loupe-dev/loupe/internal/span"
 )
 
 // ErrorGroupReader groups a project's failures.
@@ -35,16 +37,36 @@ type ErrorGroup struct {
 	LatestRowID int64
 	Models      []string // llm.model_name of the failures, most failures first
 	// Versions are the llm.prompt_template.version values of the group's
-	// failures among the newest ErrorGroupVersionSample of the range, most
-	// failures first: versions are read from each failure's attributes,
-	// where the counts come from an index.
+	// failures in range, most failures first, read from the index of
+	// failures with the counts (see PromptVersionColumn).
 	Versions []string
 	Series   []int64 // failures per stretch of the range
 }
 
-// ErrorGroupVersionSample bounds the failures ErrorGroups reads prompt
-// versions from.
-const ErrorGroupVersionSample = 1000
+// PromptVersionColumn is what a span's prompt_version column holds: its
+// llm.prompt_template.version as text, or "" when it names none, for an
+// LLM span (the prompt version report reads it) and for a failed span of
+// any kind (error groups read it, with the counts, from the index of
+// failures; a version propagated onto a failing tool call counts too).
+// ok is false, NULL, for the other spans, and for an LLM span that did not
+// fail with a version that is not a string, which readers take from the
+// attributes.
+func PromptVersionColumn(sp *span.Span) (v string, ok bool) {
+	failed := sp.StatusCode == span.StatusError
+	if sp.View.Kind != span.KindLLM && !failed {
+		return "", false
+	}
+	a, found := sp.Attributes.Get(span.AttrTemplateVersion)
+	switch {
+	case !found:
+		return "", true
+	case a.Type == span.TypeString:
+		return a.Str, true
+	case failed:
+		return a.AsString(), true
+	}
+	return "", false
+}
 
 // ErrorGroupCell counts the failures of one group, with one model, in one
 // stretch of the range: what a backend reads for ErrorGroups.

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"slices"
+
+	"github.com/loupe-dev/loupe/internal/query"
 )
 
 // UIReader holds the reads the web UI needs beyond the REST ones: bounded
@@ -25,8 +27,8 @@ type UIReader interface {
 	EachSpanText(ctx context.Context, traceRowID int64, fn func(s *SpanText) error) error
 	// SpanByID finds one span, with all its attributes and events.
 	SpanByID(ctx context.Context, spanID string) (SpanRecord, error)
-	// SpanList lists a project's spans in start-time order, as light rows
-	// with short input and output previews.
+	// SpanList lists a project's spans in start-time order, or ranked by
+	// cost or tokens, as light rows with short input and output previews.
 	SpanList(ctx context.Context, q SpanListQuery) ([]SpanRow, error)
 	// SessionTraces lists the traces of a session (by session row id), oldest first.
 	SessionTraces(ctx context.Context, sessionRowID int64, limit int) ([]Trace, error)
@@ -110,6 +112,9 @@ type SpanListQuery struct {
 	RootsOnly bool
 	Kinds     []string
 	ErrorOnly bool
+	// Filter is a checked span filter; ranked by cost or tokens, the
+	// filtered list keeps the ranking.
+	Filter    query.Expr
 	Ascending bool
 	Cursor    int64
 	Limit     int

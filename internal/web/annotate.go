@@ -99,7 +99,7 @@ func (h *Handler) saveAnnotation(w http.ResponseWriter, r *http.Request, t annot
 		http.Error(w, err.Error(), http.StatusUnprocessableEntity)
 		return
 	}
-	if err := h.checkConfig(r.Context(), &a); err != nil {
+	if err := h.checkConfig(r.Context(), t.projectID, &a); err != nil {
 		var fe *formError
 		if errors.As(err, &fe) {
 			http.Error(w, fe.msg, http.StatusUnprocessableEntity)

@@ -60,7 +60,7 @@ func (h *Handler) annotationChoicesFragment(w http.ResponseWriter, r *http.Reque
 		h.fail(w, r, err, notFound{})
 		return
 	}
-	configs, err := h.store.AnnotationConfigs(ctx)
+	configs, err := h.formConfigs(ctx, p.ID)
 	if err != nil {
 		h.fail(w, r, err, notFound{})
 		return

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -20,13 +21,17 @@ import (
 type configsPage struct {
 	frame
 	Configs []configView
-	Form    configForm
-	Error   string
-	Saved   string
+	// Projects are every project's name, to assign configs to.
+	Projects []string
+	Form     configForm
+	Error    string
+	Saved    string
 }
 
 type configView struct {
 	store.AnnotationConfig
+	// Projects are the projects it is assigned to, by name.
+	Projects []string
 }
 
 // ValuesText writes a categorical config's labels as the form takes them.
@@ -77,12 +82,32 @@ func (h *Handler) renderConfigs(w http.ResponseWriter, r *http.Request, status i
 	if e := r.URL.Query().Get("edit"); e != "" && status == http.StatusOK {
 		for _, c := range configs {
 			if c.Name == e {
-				page.Form = formOf(configView{c})
+				page.Form = formOf(configView{AnnotationConfig: c})
 			}
 		}
 	}
+	assigned := map[int64][]string{}
+	if len(configs) > 0 {
+		projects, err := h.store.Projects(r.Context(), store.ProjectQuery{})
+		if err != nil {
+			h.fail(w, r, err, notFound{})
+			return
+		}
+		for _, p := range projects {
+			page.Projects = append(page.Projects, p.Name)
+			cs, err := h.store.ProjectAnnotationConfigs(r.Context(), p.ID)
+			if err != nil {
+				h.fail(w, r, err, notFound{})
+				return
+			}
+			for _, c := range cs {
+				assigned[c.ID] = append(assigned[c.ID], p.Name)
+			}
+		}
+		slices.Sort(page.Projects)
+	}
 	for _, c := range configs {
-		page.Configs = append(page.Configs, configView{c})
+		page.Configs = append(page.Configs, configView{AnnotationConfig: c, Projects: assigned[c.ID]})
 	}
 	h.render(w, r, status, "annconfigs", page)
 }
@@ -140,6 +165,51 @@ func (h *Handler) deleteAnnotationConfig(w http.ResponseWriter, r *http.Request)
 	http.Redirect(w, r, "/annotation-configs", http.StatusSeeOther)
 }
 
+// assignAnnotationConfig assigns a config to a project, or takes it off
+// (op "unassign"): the project's annotation forms then offer its
+// assigned configs only.
+func (h *Handler) assignAnnotationConfig(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		h.badRequest(w, r, http.StatusBadRequest, "", "The form could not be read: "+err.Error(), "/annotation-configs", "Annotation configs")
+		return
+	}
+	ctx := r.Context()
+	name, project := r.PostForm.Get("name"), r.PostForm.Get("project")
+	p, err := h.store.ProjectByName(ctx, project)
+	if err != nil {
+		h.fail(w, r, err, notFound{What: "Project", ID: project, Back: "/annotation-configs", BackFor: "Annotation configs"})
+		return
+	}
+	configs, err := h.store.AnnotationConfigs(ctx)
+	if err != nil {
+		h.fail(w, r, err, notFound{})
+		return
+	}
+	i := slices.IndexFunc(configs, func(c store.AnnotationConfig) bool { return c.Name == name })
+	if i < 0 {
+		h.fail(w, r, store.ErrNotFound, notFound{What: "Annotation config", ID: name, Back: "/annotation-configs", BackFor: "Annotation configs"})
+		return
+	}
+	if err := h.store.AssignAnnotationConfig(ctx, p.ID, configs[i].ID, r.PostForm.Get("op") != "unassign"); err != nil {
+		h.fail(w, r, err, notFound{What: "Annotation config", ID: name, Back: "/annotation-configs", BackFor: "Annotation configs"})
+		return
+	}
+	http.Redirect(w, r, "/annotation-configs", http.StatusSeeOther)
+}
+
+// formConfigs are the configs a project's annotation forms offer and keep
+// to: those assigned to it, as Phoenix's annotation panel shows a
+// project's. A project with none assigned takes every config, so that a
+// config works from the moment it is defined, before anyone assigns it.
+func (h *Handler) formConfigs(ctx context.Context, projectID int64) ([]store.AnnotationConfig, error) {
+	cs, err := h.store.ProjectAnnotationConfigs(ctx, projectID)
+	if err != nil || len(cs) > 0 {
+		return cs, err
+	}
+	return h.store.AnnotationConfigs(ctx)
+}
+
 // configFromForm reads the config form; labels come one a line, each
 // "label" or "label = score".
 func configFromForm(f configForm) (store.AnnotationConfig, error) {
@@ -193,11 +263,11 @@ func parseNumber(s string) (float64, error) {
 // checkConfig holds an annotation from a form to its name's config, if it
 // has one: a label outside a categorical config's list, or a score out of
 // bounds, is refused; a listed label without a score takes the label's.
-func (h *Handler) checkConfig(ctx context.Context, a *store.Annotation) error {
+func (h *Handler) checkConfig(ctx context.Context, projectID int64, a *store.Annotation) error {
 	if a.Name == noteName {
 		return nil
 	}
-	configs, err := h.store.AnnotationConfigs(ctx)
+	configs, err := h.formConfigs(ctx, projectID)
 	if err != nil {
 		return err
 	}

@@ -68,7 +68,7 @@ func TestCostBreakdown(t *testing.T) {
 	contains(t, "tool panel placeholder", body, "Cost by tool", `data-defer="/projects/support-bot/tool-costs?range=24h"`)
 	lacks(t, "tool panel placeholder", body, ">summarize<")
 	body = e.mustGet("/projects/support-bot/tool-costs?range=24h")
-	contains(t, "tool panel", body, "Cost by tool", ">summarize<", "1 call(s), p50 2 s, 1 model call(s) inside")
+	contains(t, "tool panel", body, "Cost by tool", ">summarize<", "1 call, p50 2 s, 1 model call inside")
 	lacks(t, "tool panel", body, ">tool.search_docs<", "data-defer")
 	toolLink := "/projects/support-bot/spans?filter=span_kind+%3D%3D+%27TOOL%27+and+%28tool.name+%3D%3D+%27summarize%27+or+name+%3D%3D+%27summarize%27%29&range=24h"
 	contains(t, "tool link", html.UnescapeString(body), toolLink)

@@ -37,7 +37,7 @@ func TestErrorGroupsPage(t *testing.T) {
 	body := e.mustGet("/projects/eg/errors")
 	contains(t, "groups", body, "6 failed spans in 2 groups", `<b class="eg-type">TimeoutError</b>`,
 		`<span class="eg-pattern">timeout after &lt;n&gt;s on req &lt;hex&gt;</span>`, "<b>5</b>", "gpt-4o, gpt-4o-mini", "v1, v2",
-		`<b class="eg-type">KeyError</b>`, `class="spark err"`, `aria-current="page">Errors</a>`)
+		`<b class="eg-type">KeyError</b>`, `class="spark err"`, "5 spans →", "1 span →", `aria-current="page">Errors</a>`)
 	if strings.Index(body, "TimeoutError") > strings.Index(body, "KeyError") {
 		t.Error("the larger group is not listed first")
 	}

@@ -125,7 +125,7 @@ func TestAnnotationConfigs(t *testing.T) {
 	}{
 		{url.Values{"name": {"x"}, "type": {"CATEGORICAL"}}, "a categorical config needs at least one label"},
 		{url.Values{"name": {"x"}, "type": {"CATEGORICAL"}, "values": {"a = lots"}}, `The score of "a", "lots", is not a number`},
-		{url.Values{"name": {"x"}, "type": {"CONTINUOUS"}, "lower": {"5"}, "upper": {"1"}}, "the lower bound 5 is above the upper bound 1"},
+		{url.Values{"name": {"x"}, "type": {"CONTINUOUS"}, "lower": {"5"}, "upper": {"1"}}, "the lower bound 5 is not below the upper bound 1"},
 	} {
 		rec := e.post("/annotation-configs", tc.form)
 		if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(html.UnescapeString(rec.Body.String()), tc.want) {
@@ -155,6 +155,32 @@ func TestAnnotationConfigs(t *testing.T) {
 	body = e.mustGet("/projects/support-bot/annotation-choices?kind=session")
 	contains(t, "choices", body, `<option value="correctness" label="correctness · defined">`,
 		`<template data-labels-for="csat" data-defined data-min="1" data-max="5"></template>`)
+
+	// Assigned to the project, csat is the only config its forms offer
+	// and keep to; taken off, every config is offered again.
+	if rec := e.post("/annotation-configs/assign", url.Values{"name": {"csat"}, "project": {"support-bot"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("assign = %d: %s", rec.Code, rec.Body)
+	}
+	body = e.mustGet("/annotation-configs")
+	contains(t, "assigned", body, `<input type="hidden" name="project" value="support-bot"><input type="hidden" name="op" value="unassign"><span class="an">support-bot</span>`)
+	body = e.mustGet("/projects/support-bot/annotation-choices?kind=session")
+	contains(t, "the project's choices", body, `data-labels-for="csat" data-defined`)
+	if strings.Contains(body, `label="correctness · defined"`) {
+		t.Error("a config the project was not assigned is offered as defined")
+	}
+	if rec := post("/projects/support-bot/spans/"+llmSpan+"/annotations", url.Values{"name": {"correctness"}, "label": {"meh"}}); rec.Code != http.StatusSeeOther {
+		t.Errorf("a label of a config the project does not use = %d, want 303", rec.Code)
+	}
+	for _, form := range []url.Values{{"name": {"csat"}, "project": {"nope"}}, {"name": {"nope"}, "project": {"support-bot"}}} {
+		if rec := e.post("/annotation-configs/assign", form); rec.Code != http.StatusNotFound {
+			t.Errorf("assign %v = %d, want 404", form, rec.Code)
+		}
+	}
+	if rec := e.post("/annotation-configs/assign", url.Values{"name": {"csat"}, "project": {"support-bot"}, "op": {"unassign"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("unassign = %d", rec.Code)
+	}
+	body = e.mustGet("/projects/support-bot/annotation-choices?kind=session")
+	contains(t, "every config again", body, `label="correctness · defined"`)
 
 	if rec := e.post("/annotation-configs/delete", url.Values{"name": {"csat"}}); rec.Code != http.StatusSeeOther {
 		t.Errorf("delete = %d", rec.Code)

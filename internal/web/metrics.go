@@ -271,7 +271,7 @@ func metricsCharts(x xAxis, ts store.TraceSeries, scores []store.ScorePoint, per
 	latency := lines(chartSpec{Title: "Latency", Unit: "trace duration", Format: durationFormat, Empty: noTraces}, x,
 		[]chartSeries{{"p50", "s-p50", p50}, {"p90", "s-p90", p90}, {"p99", "s-p99", p99}}, 0)
 	if ts.Sampled() {
-		latency.Note = "Sampled: percentiles over the newest " + groupDigits(ts.LatencySample) + " of " + groupDigits(ts.Traces) + " traces"
+		latency.Note = "Sampled: percentiles over the newest " + groupDigits(ts.LatencySample) + " of " + plural(ts.Traces, "trace", "traces")
 	}
 	tokens := stackedBars(chartSpec{Title: "Tokens", Unit: "of model calls, per " + per, Format: countFormat, Tick: compactCount, MinTop: 4,
 		Empty: "No tokens in this range."}, x,

@@ -189,14 +189,21 @@ func (h *Handler) projectSpans(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	sp.Filter = h.listFilter(ctx, q, page.P.ID, spanFilter)
-	if sp.Filter.Active() {
+	// Ranked by cost or tokens, a filter keeps the ranking: the list reads
+	// the ranking's index with the filter. A search has its own order.
+	if sp.Filter.Active() && (sp.Sort == "" || sp.Filter.Search != "") {
 		err := h.filteredSpans(ctx, &sp)
 		if err == nil || !sp.Filter.refused(err) {
 			h.renderSpans(w, r, sp, err)
 			return
 		}
 	}
+	lq.Filter = sp.Filter.parsed
 	rows, err := h.store.SpanList(ctx, lq)
+	if err != nil && lq.Filter != nil && sp.Filter.refused(err) {
+		lq.Filter = nil
+		rows, err = h.store.SpanList(ctx, lq)
+	}
 	if err == nil && len(rows) > pageSize {
 		sp.Next = page.URL.With("cursor", strconv.FormatInt(rows[pageSize].RowID, 10))
 		rows = rows[:pageSize]

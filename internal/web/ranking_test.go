@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +58,21 @@ func TestCostRanking(t *testing.T) {
 	body = e.mustGet("/projects/rank/spans?sort=tokens")
 	order(body, "a100000000000004", "a100000000000003", "a100000000000002", "a100000000000001")
 	contains(t, "spans by tokens", body, `no price`, "Tokens ↓")
+
+	// A filter keeps the ranking, and the ranking stays on offer.
+	body = e.mustGet("/projects/rank/spans?sort=cost&filter=" + url.QueryEscape("llm.model_name == 'gpt-4o-mini'"))
+	order(body, "a100000000000003", "a100000000000001")
+	contains(t, "filtered, by cost", body, "Cost ↓", "of those with a cost, the most expensive first",
+		`aria-current="true" title="Spans with a cost, the most expensive first">Costliest`)
+	lacks(t, "filtered, by cost", body, `data-id="a100000000000002"`, `aria-invalid="true"`)
+	body = e.mustGet("/projects/rank/spans?sort=tokens&dir=asc&filter=" + url.QueryEscape("llm.token_count.prompt > 1500"))
+	order(body, "a100000000000002", "a100000000000003", "a100000000000004")
+	contains(t, "filtered, fewest tokens first", body, "Tokens ↑", "of those with tokens, the fewest first")
+	body = e.mustGet("/projects/rank/spans?filter=" + url.QueryEscape("span_kind == 'LLM'"))
+	contains(t, "filtered, newest first", body, `title="Spans with a cost, the most expensive first">Costliest`, `title="Spans with tokens, the most first">Most tokens`)
+	// A filter the store refuses is shown as such, the ranking kept.
+	body = e.mustGet("/projects/rank/spans?sort=cost&filter=" + url.QueryEscape("latency_ms > 'slow'"))
+	order(body, "a100000000000003", "a100000000000002", "a100000000000001")
 
 	body = e.mustGet("/projects/rank?sort=cost")
 	order(body, "a1000000000000000000000000000003", "a1000000000000000000000000000002", "a1000000000000000000000000000001")

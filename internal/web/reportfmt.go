@@ -1,8 +1,10 @@
 package web
 
 import (
+	"fmt"
 	"math"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -12,12 +14,25 @@ import (
 // How the report pages write numbers: on chart axes, in tooltips, in
 // tables of prices and sizes.
 
-// plural counts things: "1 span has", "3 spans have".
+// plural counts things: "1 span has", "3 spans have". Every count the UI
+// writes before a noun goes through it, so that none reads "1 spans".
 func plural(n int64, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}
 	return groupDigits(n) + " " + many
+}
+
+// pluralOf is plural for templates, whose counts are of any integer type.
+func pluralOf(n any, one, many string) (string, error) {
+	v := reflect.ValueOf(n)
+	switch {
+	case v.CanInt():
+		return plural(v.Int(), one, many), nil
+	case v.CanUint():
+		return plural(int64(v.Uint()), one, many), nil
+	}
+	return "", fmt.Errorf("plural: %T is not a count", n)
 }
 
 // countFormat, durationFormat and scoreFormat write the values of the

@@ -26,7 +26,7 @@ var reportFuncs = template.FuncMap{
 	"bytes64":   bytesSize,
 	"perSpan":   func(total, spans int64) int64 { return total / spans },
 	"fraction":  func(pct float64) float64 { return pct / 100 },
-	"plural":    plural,
+	"plural":    pluralOf,
 }
 
 // reportDeps are what the report pages need beyond the store.

@@ -56,6 +56,7 @@ func (h *Handler) routes() []route.Route {
 		route.Handle("GET /annotation-configs", h.bounded(h.annotationConfigsPage)),
 		route.HandleFunc("POST /annotation-configs", h.saveAnnotationConfig),
 		route.HandleFunc("POST /annotation-configs/delete", h.deleteAnnotationConfig),
+		route.HandleFunc("POST /annotation-configs/assign", h.assignAnnotationConfig),
 		route.Handle("GET /storage", h.bounded(h.storage)),
 		route.HandleFunc("POST /storage/retention", h.saveRetention),
 

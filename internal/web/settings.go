@@ -64,11 +64,11 @@ type keyFormView struct {
 }
 
 func (v settingsPage) OwnKeyForm() keyFormView {
-	return keyFormView{keyForm: v.OwnForm, Action: "/settings/keys", Button: "Create personal key", Placeholder: "laptop", Today: v.Today}
+	return keyFormView{keyForm: v.OwnForm, Action: "/settings/keys", Button: "Create personal key", Placeholder: "e.g. laptop", Today: v.Today}
 }
 
 func (v settingsPage) SystemKeyForm() keyFormView {
-	return keyFormView{keyForm: v.SysForm, Action: "/settings/system-keys", Button: "Create system key", Placeholder: "ingest-prod", Today: v.Today}
+	return keyFormView{keyForm: v.SysForm, Action: "/settings/system-keys", Button: "Create system key", Placeholder: "e.g. ingest-prod", Today: v.Today}
 }
 
 // newKey is a key just created: its token is shown this once.

@@ -59,11 +59,11 @@ func policyFormOf(project string, p store.RetentionPolicy) policyForm {
 	}
 	switch {
 	case p.MaxDays > 0 && p.MaxTraces > 0:
-		f.Summary = "Keep " + daysLabel(p.MaxDays) + ", at most the newest " + groupDigits(p.MaxTraces) + " traces"
+		f.Summary = "Keep " + daysLabel(p.MaxDays) + ", at most the newest " + plural(p.MaxTraces, "trace", "traces")
 	case p.MaxDays > 0:
 		f.Summary = "Keep " + daysLabel(p.MaxDays)
 	case p.MaxTraces > 0:
-		f.Summary = "Keep the newest " + groupDigits(p.MaxTraces) + " traces"
+		f.Summary = "Keep the newest " + plural(p.MaxTraces, "trace", "traces")
 	default:
 		f.Summary = "Keep everything"
 	}
@@ -92,7 +92,7 @@ func sparkOf(days []store.DayCount) sparkline {
 			h = math.Max(h, 1)
 		}
 		s.Bars = append(s.Bars, chartBar{X: float64(i) * w, Y: s.H - h, W: barWidth(w), H: h, Index: i,
-			Title: bucketLabel(d.Day, store.Day) + ": " + groupDigits(d.Spans) + " spans"})
+			Title: bucketLabel(d.Day, store.Day) + ": " + plural(d.Spans, "span", "spans")})
 	}
 	return s
 }

@@ -231,3 +231,28 @@ func TestTreeCycleDoesNotHang(t *testing.T) {
 		t.Errorf("rows (-want +got):\n%s", diff)
 	}
 }
+
+func TestPlural(t *testing.T) {
+	tests := []struct {
+		n         any
+		one, many string
+		want      string
+	}{
+		{0, "span", "spans", "0 spans"},
+		{1, "span", "spans", "1 span"},
+		{int64(1), "model call has", "model calls have", "1 model call has"},
+		{int64(2), "model call has", "model calls have", "2 model calls have"},
+		{int32(12480), "token", "tokens", "12\u202f480 tokens"},
+		{uint64(1), "entry", "entries", "1 entry"},
+		{-1, "day", "days", "-1 days"},
+	}
+	for _, tc := range tests {
+		got, err := pluralOf(tc.n, tc.one, tc.many)
+		if err != nil || got != tc.want {
+			t.Errorf("plural(%v, %q, %q) = %q, %v; want %q", tc.n, tc.one, tc.many, got, err, tc.want)
+		}
+	}
+	if _, err := pluralOf("3", "span", "spans"); err == nil {
+		t.Error("plural of a string: no error")
+	}
+}

@@ -12,7 +12,7 @@ import (
 // ErrorGroups groups a project's failures in range. The error group is
 // written with the span (spans.error_group), so both reads are of the
 // failed spans in range alone: the counts by group, model and stretch, and
-// the prompt versions of the newest failures.
+// by group and prompt version.
 func (s *Store) ErrorGroups(ctx context.Context, q store.ErrorGroupQuery) ([]store.ErrorGroup, error) {
 	args := []any{ch.Named("p", q.ProjectID), ch.Named("start", q.StartTime), ch.Named("end", q.EndTime),
 		ch.Named("w", q.BucketWidth())}
@@ -48,10 +48,15 @@ func (s *Store) ErrorGroups(ctx context.Context, q store.ErrorGroupQuery) ([]sto
 	if len(cells) == 0 {
 		return nil, nil
 	}
+	// Every failure's version counts, as text whatever its JSON type
+	// (store.PromptVersionColumn).
 	rows, err = s.conn.Query(ctx, `SELECT g, v, toInt64(count()) FROM (
-			SELECT assumeNotNull(error_group) AS g, JSONExtractString(attributes, 'llm.prompt_template.version') AS v
-			`+failures+` ORDER BY start_time DESC, version DESC, id DESC LIMIT {n:Int64})
-		WHERE v != '' GROUP BY g, v`, append(args, ch.Named("n", int64(store.ErrorGroupVersionSample)))...)
+			SELECT assumeNotNull(error_group) AS g,
+				if(JSONType(attributes, 'llm.prompt_template.version') = 'String',
+					JSONExtractString(attributes, 'llm.prompt_template.version'),
+					JSONExtractRaw(attributes, 'llm.prompt_template.version')) AS v
+			`+failures+`)
+		WHERE v != '' GROUP BY g, v`, args...)
 	if err != nil {
 		return nil, classify(ctx, fmt.Errorf("group failures by prompt version: %w", err))
 	}

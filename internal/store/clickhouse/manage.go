@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -61,6 +62,11 @@ func (s *Store) DeleteProject(ctx context.Context, id int64) error {
 	s.mu.Lock()
 	delete(s.projects, p.Name)
 	s.mu.Unlock()
+	// A project made again under the name has the same id: it starts
+	// without the old one's annotation configs.
+	if err := s.PutSetting(ctx, projectConfigsKey+strconv.FormatInt(id, 10), ""); err != nil {
+		return fmt.Errorf("delete project %d: %w", id, err)
+	}
 	for _, stmt := range []string{
 		"DELETE FROM trace_stats WHERE trace_rowid IN (SELECT id FROM traces WHERE project_id = {id:Int64})",
 		"DELETE FROM span_states WHERE trace_rowid IN (SELECT id FROM traces WHERE project_id = {id:Int64})",

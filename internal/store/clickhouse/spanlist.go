@@ -10,6 +10,7 @@ import (
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 
+	"github.com/loupe-dev/loupe/internal/query"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -55,6 +56,11 @@ func (s *Store) SpanList(ctx context.Context, q store.SpanListQuery) ([]store.Sp
 		w.add("s.status_code = 'ERROR'")
 	}
 	w.in("s.span_kind", q.Kinds)
+	if q.Filter != nil {
+		if err := w.filter(query.Compile, q.Filter); err != nil {
+			return nil, err
+		}
+	}
 	dir, cmp := "DESC", "<="
 	if q.Ascending {
 		dir, cmp = "ASC", ">="

@@ -77,12 +77,13 @@ func (s *Store) ErrorGroups(ctx context.Context, q store.ErrorGroupQuery) ([]sto
 	if len(cells) == 0 {
 		return nil, nil
 	}
-	rows, err = s.pool.Query(ctx, `SELECT error_group, v, count(*) FROM (
-		SELECT error_group, attributes->>'llm.prompt_template.version' AS v
+	// Every failure's version, from the index of failures with the counts
+	// (store.PromptVersionColumn, migration 0020).
+	rows, err = s.pool.Query(ctx, `SELECT error_group, prompt_version, count(*)
 		FROM spans
 		WHERE project_id = $1 AND status_code = 'ERROR' AND start_time >= $2 AND start_time < $3 AND error_group IS NOT NULL
-		ORDER BY start_time DESC LIMIT $4) f
-		WHERE v IS NOT NULL GROUP BY 1, 2`, q.ProjectID, q.StartTime, q.EndTime, store.ErrorGroupVersionSample)
+			AND prompt_version <> ''
+		GROUP BY 1, 2`, q.ProjectID, q.StartTime, q.EndTime)
 	if err != nil {
 		return nil, fmt.Errorf("group failures by prompt version: %w", err)
 	}

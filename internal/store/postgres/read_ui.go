@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/loupe-dev/loupe/internal/query"
+	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -136,7 +138,7 @@ var spanRowSelect = `SELECT s.id, t.trace_id, s.span_id, coalesce(s.parent_id, '
 
 // spanListQuery is the SQL of SpanList: a keyset range on spans_project_start,
 // or on its partial twins for roots and errors.
-func spanListQuery(q store.SpanListQuery) (string, []any) {
+func spanListQuery(q store.SpanListQuery) (string, []any, error) {
 	var w where
 	w.add("s.project_id = " + w.arg(q.ProjectID))
 	if q.StartTime != 0 {
@@ -152,6 +154,11 @@ func spanListQuery(q store.SpanListQuery) (string, []any) {
 		w.add("s.status_code = 'ERROR'")
 	}
 	w.in("s.span_kind", q.Kinds)
+	if q.Filter != nil {
+		if err := w.filter(query.Compile, q.Filter); err != nil {
+			return "", nil, err
+		}
+	}
 	dir, cmp := "DESC", "<="
 	if q.Ascending {
 		dir, cmp = "ASC", ">="
@@ -170,12 +177,30 @@ func spanListQuery(q store.SpanListQuery) (string, []any) {
 	if q.Cursor > 0 {
 		w.add("(" + key + ", s.id) " + cmp + " (SELECT " + cursorKey + ", c.id FROM spans c WHERE c.id = " + w.arg(q.Cursor) + ")")
 	}
-	return spanRowSelect + w.clause() + " ORDER BY " + key + " " + dir + ", s.id " + dir + w.limit(q.Limit), w.args
+	return spanRowSelect + w.clause() + " ORDER BY " + key + " " + dir + ", s.id " + dir + w.limit(q.Limit), w.args, nil
 }
 
-// SpanList pages through a project's spans by start time.
+// SpanList pages through a project's spans by start time, cost or tokens.
 func (s *Store) SpanList(ctx context.Context, q store.SpanListQuery) ([]store.SpanRow, error) {
-	query, args := spanListQuery(q)
+	// A filter the minutes say no span of the range matches walks no index
+	// (spanminutes.go).
+	if q.Filter != nil && !query.LooksUpIDs(q.Filter, query.Postgres(1)) {
+		sq := store.SpanQuery{ProjectID: q.ProjectID, Filter: q.Filter, Kinds: q.Kinds, RootsOnly: q.RootsOnly}
+		if q.ErrorOnly {
+			sq.StatusCodes = []string{string(span.StatusError)}
+		}
+		var cond where
+		if minutesCondition(&cond, sq) {
+			minutes, err := s.minutesOf(ctx, "span_minutes", q.ProjectID, &cond, q.StartTime, q.EndTime, false)
+			if err != nil || len(minutes) == 0 {
+				return nil, err
+			}
+		}
+	}
+	query, args, err := spanListQuery(q)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list spans: %w", err)

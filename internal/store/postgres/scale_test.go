@@ -90,7 +90,10 @@ func TestPlansAtScale(t *testing.T) {
 	}
 	q := func(name, sql string, args ...any) query { return query{name, sql, args} }
 	spanList := func(name string, lq store.SpanListQuery) query {
-		sql, args := spanListQuery(lq)
+		sql, args, err := spanListQuery(lq)
+		if err != nil {
+			t.Fatal(err)
+		}
 		return query{name, sql, args}
 	}
 	traceList := func(name string, tq store.TraceQuery) query {
@@ -122,6 +125,9 @@ func TestPlansAtScale(t *testing.T) {
 		spanList("span list, root spans", store.SpanListQuery{ProjectID: busy.ID, Limit: 50, RootsOnly: true}),
 		spanList("span list, errors", store.SpanListQuery{ProjectID: busy.ID, Limit: 50, ErrorOnly: true}),
 		spanList("span list, LLM spans", store.SpanListQuery{ProjectID: busy.ID, Limit: 50, Kinds: []string{"LLM"}}),
+		spanList("span list by cost", store.SpanListQuery{ProjectID: busy.ID, Limit: 50, Sort: store.SpanSortCost}),
+		spanList("span list by cost, filter llm.model_name", store.SpanListQuery{ProjectID: busy.ID, Limit: 50, Sort: store.SpanSortCost,
+			Filter: filter("llm.model_name == 'gpt-4o-mini'")}),
 		spanList("span list, small project", store.SpanListQuery{ProjectID: small.ID, Limit: 50}),
 		spanList("span list, quiet project", store.SpanListQuery{ProjectID: quiet.ID, Limit: 50}),
 		restSpans("REST spans, newest first", store.SpanQuery{ProjectID: busy.ID, Limit: 100}),
@@ -134,6 +140,9 @@ func TestPlansAtScale(t *testing.T) {
 		traceList("trace list by start time", store.TraceQuery{ProjectID: busy.ID, Limit: 50}),
 		traceList("trace list, a later page", store.TraceQuery{ProjectID: busy.ID, Limit: 50, Cursor: traceCursor}),
 		traceList("trace list by latency", store.TraceQuery{ProjectID: busy.ID, Limit: 50, Sort: store.SortLatency}),
+		traceList("trace list by cost", store.TraceQuery{ProjectID: busy.ID, Limit: 50, Sort: store.SortCost}),
+		traceList("trace list by tokens, last day", store.TraceQuery{ProjectID: busy.ID, Limit: 50, Sort: store.SortTokens, StartTime: lastDay}),
+		traceList("trace list by cost, errors only", store.TraceQuery{ProjectID: busy.ID, Limit: 50, Sort: store.SortCost, Errors: store.ErrorsOnly}),
 		traceList("trace list of a session", store.TraceQuery{ProjectID: busy.ID, Limit: 50, SessionIDs: []string{sessionID}}),
 		traceList("trace list, small project", store.TraceQuery{ProjectID: small.ID, Limit: 50}),
 		traceList("trace list, quiet project", store.TraceQuery{ProjectID: quiet.ID, Limit: 50}),

@@ -185,22 +185,14 @@ func (c *spanColumns) add(sp *span.Span) {
 	c.promptVersion = append(c.promptVersion, promptVersion(sp))
 }
 
-// promptVersion is what the prompt_version column (migration 0015) holds
-// for a span: for an LLM span, its llm.prompt_template.version when that
-// is a string, or "" when it has none; NULL otherwise, which readers take
-// from the attributes.
+// promptVersion is what the prompt_version column (migrations 0015, 0020)
+// holds for a span: store.PromptVersionColumn, NULL when it has none.
 func promptVersion(sp *span.Span) pgtype.Text {
-	if sp.View.Kind != span.KindLLM {
+	v, ok := store.PromptVersionColumn(sp)
+	if !ok {
 		return pgtype.Text{}
 	}
-	v, ok := sp.Attributes.Get(span.AttrTemplateVersion)
-	switch {
-	case !ok:
-		return pgtype.Text{Valid: true}
-	case v.Type == span.TypeString:
-		return pgtype.Text{String: text(v.Str), Valid: true}
-	}
-	return pgtype.Text{}
+	return pgtype.Text{String: text(v), Valid: true}
 }
 
 // ioValue keeps "absent" and "empty string" apart for input and output values.

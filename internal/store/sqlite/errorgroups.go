@@ -76,9 +76,17 @@ const errorGroupCellsSQL = `SELECT error_group, coalesce(model_name, ''), (start
 	WHERE project_id = ? AND status_code = 'ERROR' AND start_time >= ? AND start_time < ? AND error_group IS NOT NULL
 	GROUP BY 1, 2, 3`
 
+// errorGroupVersionsSQL counts a project's failures in range by group and
+// prompt version, of every failure: the writer keeps a failed span's
+// version in the index (store.PromptVersionColumn, migration 0032).
+const errorGroupVersionsSQL = `SELECT error_group, prompt_version, count(*)
+	FROM spans INDEXED BY spans_project_errors
+	WHERE project_id = ? AND status_code = 'ERROR' AND start_time >= ? AND start_time < ? AND error_group IS NOT NULL
+		AND prompt_version != ''
+	GROUP BY 1, 2`
+
 // ErrorGroups groups a project's failures in range. Both reads walk
-// spans_project_errors, the index of failed spans: the counts from the
-// index alone, the prompt versions from the failed spans' rows.
+// spans_project_errors, the index of failed spans, and read nothing else.
 func (s *Store) ErrorGroups(ctx context.Context, q store.ErrorGroupQuery) ([]store.ErrorGroup, error) {
 	rows, err := s.read.QueryContext(ctx, errorGroupCellsSQL, q.StartTime, q.BucketWidth(), q.ProjectID, q.StartTime, q.EndTime)
 	if err != nil {
@@ -100,15 +108,7 @@ func (s *Store) ErrorGroups(ctx context.Context, q store.ErrorGroupQuery) ([]sto
 	if len(cells) == 0 {
 		return nil, nil
 	}
-	// The versions are read from the failures' attributes, row by row:
-	// from the newest failures only, so the page costs the same whatever
-	// the range holds.
-	rows, err = s.read.QueryContext(ctx, `SELECT error_group, v, count(*) FROM (
-		SELECT error_group, CAST(json_extract(loupe_json(attributes), '$."llm.prompt_template.version"') AS TEXT) AS v
-		FROM spans INDEXED BY spans_project_errors
-		WHERE project_id = ? AND status_code = 'ERROR' AND start_time >= ? AND start_time < ? AND error_group IS NOT NULL
-		ORDER BY start_time DESC LIMIT ?)
-		WHERE v IS NOT NULL GROUP BY 1, 2`, q.ProjectID, q.StartTime, q.EndTime, store.ErrorGroupVersionSample)
+	rows, err = s.read.QueryContext(ctx, errorGroupVersionsSQL, q.ProjectID, q.StartTime, q.EndTime)
 	if err != nil {
 		return nil, fmt.Errorf("group failures by prompt version: %w", err)
 	}

@@ -58,11 +58,16 @@ func TestFillErrorGroups(t *testing.T) {
 	}
 }
 
-// The error groups page reads the failed spans through their index alone.
+// The error groups page reads the failed spans through their index alone:
+// their counts, and the prompt versions of every one.
 func TestErrorGroupsPlan(t *testing.T) {
 	s, pid := planStore(t)
 	plan := queryPlan(t, s, errorGroupCellsSQL, 0, int64(1e9), pid, 0, int64(2e18))
 	if !strings.Contains(plan, "COVERING INDEX spans_project_errors") {
 		t.Errorf("failures are not grouped from spans_project_errors alone:\n%s", plan)
+	}
+	plan = queryPlan(t, s, errorGroupVersionsSQL, pid, 0, int64(2e18))
+	if !strings.Contains(plan, "COVERING INDEX spans_project_errors") {
+		t.Errorf("the failures' prompt versions are not read from spans_project_errors alone:\n%s", plan)
 	}
 }

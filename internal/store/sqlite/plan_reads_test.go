@@ -278,11 +278,76 @@ func TestRankedSpansPlans(t *testing.T) {
 		sort  store.SpanSort
 		index string
 	}{{store.SpanSortCost, "spans_project_cost"}, {store.SpanSortTokens, "spans_project_tokens"}} {
-		q, args := spanListQuery(store.SpanListQuery{ProjectID: pid, Sort: tc.sort, Kinds: []string{"LLM"},
+		q, args, err := spanListQuery(store.SpanListQuery{ProjectID: pid, Sort: tc.sort, Kinds: []string{"LLM"},
 			StartTime: 1, EndTime: int64(2e18), Cursor: 5, Limit: 51})
+		if err != nil {
+			t.Fatal(err)
+		}
 		plan := queryPlan(t, s, q, args...)
 		if !strings.Contains(plan, "COVERING INDEX "+tc.index+" (project_id=? AND") || strings.Count(plan, "TEMP B-TREE") > 1 {
 			t.Errorf("spans by %s do not page along %s:\n%s", tc.sort, tc.index, plan)
+		}
+		// Filtered, the page walks the same index, testing the filter on
+		// each span it reaches: still no sort but the page's. A model or
+		// the failures are tested in the index itself.
+		for _, f := range []struct {
+			q        store.SpanListQuery
+			covering bool
+		}{
+			{store.SpanListQuery{Filter: mustParse(t, "llm.model_name == 'gpt-4o'")}, true},
+			{store.SpanListQuery{ErrorOnly: true, Kinds: []string{"LLM"}}, true},
+			{store.SpanListQuery{Filter: mustParse(t, "latency_ms > 1000 and llm.model_name == 'gpt-4o'")}, false},
+		} {
+			fq := f.q
+			fq.ProjectID, fq.Sort, fq.StartTime, fq.EndTime, fq.Limit = pid, tc.sort, 1, int64(2e18), 51
+			q, args, err = spanListQuery(fq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan = queryPlan(t, s, q, args...)
+			want := "INDEX " + tc.index + " (project_id=? AND"
+			if f.covering {
+				want = "COVERING " + want
+			}
+			if !strings.Contains(plan, want) || strings.Count(plan, "TEMP B-TREE") > 1 {
+				t.Errorf("filtered spans by %s (%v) do not page along %s:\n%s", tc.sort, fq.Filter, tc.index, plan)
+			}
+		}
+	}
+}
+
+func mustParse(t *testing.T, expr string) query.Expr {
+	t.Helper()
+	e, err := query.Parse(expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// A page of the Traces list by cost or tokens walks traces_project_cost or
+// traces_project_tokens in the page's order, testing the time range and
+// the errors toggle there: no trace of the range is sorted, only the
+// page's rows once read.
+func TestRankedTracesPlans(t *testing.T) {
+	s, pid := planStore(t)
+	for _, tc := range []struct {
+		sort  store.TraceSort
+		index string
+	}{{store.SortCost, "traces_project_cost"}, {store.SortTokens, "traces_project_tokens"}} {
+		for _, q := range []store.TraceQuery{
+			{ProjectID: pid, Sort: tc.sort, StartTime: 1, EndTime: int64(2e18), Limit: 51},
+			{ProjectID: pid, Sort: tc.sort, StartTime: 1, EndTime: int64(2e18), Limit: 51, Cursor: 5, Errors: store.ErrorsOnly},
+			{ProjectID: pid, Sort: tc.sort, StartTime: 1, EndTime: int64(2e18), Limit: 51, Ascending: true},
+		} {
+			text, args, err := tracesQuery(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan := queryPlan(t, s, text, args...)
+			if !strings.Contains(plan, "COVERING INDEX "+tc.index+" (project_id=?") || strings.Count(plan, "TEMP B-TREE") > 1 {
+				t.Errorf("traces by %s (errors %v, ascending %v) do not page along %s:\n%s", tc.sort, q.Errors, q.Ascending, tc.index, plan)
+			}
 		}
 	}
 }

@@ -139,5 +139,11 @@ func TestStartTimePlans(t *testing.T) {
 
 // list is the SQL of SpanList for q.
 func list(q store.SpanListQuery) func() (string, []any) {
-	return func() (string, []any) { return spanListQuery(q) }
+	return func() (string, []any) {
+		text, args, err := spanListQuery(q)
+		if err != nil {
+			panic(err)
+		}
+		return text, args
+	}
 }

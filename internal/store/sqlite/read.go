@@ -512,8 +512,12 @@ func tracesQuery(q store.TraceQuery) (string, []any, error) {
 		if q.Sort == store.SortTokens {
 			index = "traces_project_tokens"
 		}
-		ids := "SELECT tr.id FROM traces tr INDEXED BY " + index + " LEFT JOIN sessions se ON se.id = tr.session_rowid" +
-			whereClause(where) + order
+		// Without a condition on sessions the walk reads the index alone.
+		join := ""
+		if len(q.SessionIDs) > 0 || q.Filter != nil {
+			join = " LEFT JOIN sessions se ON se.id = tr.session_rowid"
+		}
+		ids := "SELECT tr.id FROM traces tr INDEXED BY " + index + join + whereClause(where) + order
 		if q.Limit > 0 {
 			ids += " LIMIT ?"
 			args = append(args, q.Limit)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/loupe-dev/loupe/internal/query"
+	"github.com/loupe-dev/loupe/internal/span"
 	"github.com/loupe-dev/loupe/internal/store"
 )
 
@@ -204,14 +206,23 @@ var spanRowSelect = `SELECT s.id, t.trace_id, s.span_id, coalesce(s.parent_id, '
 // SpanList pages through a project's spans by start time, on the
 // spans_project_start_bucket index (starttime.go).
 func (s *Store) SpanList(ctx context.Context, q store.SpanListQuery) ([]store.SpanRow, error) {
-	query, args := spanListQuery(q)
+	if none, err := s.filterMatchesNone(ctx, q); none || err != nil {
+		return nil, err
+	}
+	query, args, err := spanListQuery(q)
+	if err != nil {
+		return nil, err
+	}
 	if q.Sort == store.SpanSortCost || q.Sort == store.SpanSortTokens {
 		few, err := s.fewSpansInRange(ctx, q)
 		if err != nil {
 			return nil, fmt.Errorf("list spans: %w", err)
 		}
 		if few {
-			query, args = rankedInRangeQuery(q)
+			query, args, err = rankedInRangeQuery(q)
+			if err != nil {
+				return nil, err
+			}
 		}
 	}
 	rows, err := s.read.QueryContext(ctx, query, args...)
@@ -232,8 +243,38 @@ func (s *Store) SpanList(ctx context.Context, q store.SpanListQuery) ([]store.Sp
 	return out, rows.Err()
 }
 
+// filterMatchesNone reports whether the minutes say that no span of q's
+// range can match its filter (spanminutes.go), which then walks no index.
+func (s *Store) filterMatchesNone(ctx context.Context, q store.SpanListQuery) (bool, error) {
+	if q.Filter == nil || query.LooksUpIDs(q.Filter, filterDialect) {
+		return false, nil
+	}
+	sq := store.SpanQuery{ProjectID: q.ProjectID, Filter: q.Filter, Kinds: q.Kinds, RootsOnly: q.RootsOnly}
+	if q.ErrorOnly {
+		sq.StatusCodes = []string{string(span.StatusError)}
+	}
+	cond, condArgs, ok := minutesCondition(sq)
+	if !ok {
+		return false, nil
+	}
+	minutes, err := s.minutesOf(ctx, "span_minutes", q.ProjectID, cond, condArgs, q.StartTime, q.EndTime, false)
+	return len(minutes) == 0 && err == nil, err
+}
+
+// listFilter adds the condition of q's filter to where.
+func listFilter(where []string, args []any, q store.SpanListQuery) ([]string, []any, error) {
+	if q.Filter == nil {
+		return where, args, nil
+	}
+	cond, cargs, err := query.Compile(q.Filter, filterDialect)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%v: %w", err, store.ErrInvalidArgument)
+	}
+	return append(where, "("+cond+")"), append(args, cargs...), nil
+}
+
 // spanListQuery is the SQL of SpanList.
-func spanListQuery(q store.SpanListQuery) (string, []any) {
+func spanListQuery(q store.SpanListQuery) (string, []any, error) {
 	if q.Sort == store.SpanSortCost || q.Sort == store.SpanSortTokens {
 		return rankedSpansQuery(q)
 	}
@@ -252,6 +293,10 @@ func spanListQuery(q store.SpanListQuery) (string, []any) {
 		where = append(where, "s.status_code = 'ERROR'")
 	}
 	where, args = inList(where, args, "s.span_kind", q.Kinds)
+	where, args, err := listFilter(where, args, q)
+	if err != nil {
+		return "", nil, err
+	}
 	dir, cmp := "DESC", "<="
 	if q.Ascending {
 		dir, cmp = "ASC", ">="
@@ -262,7 +307,8 @@ func spanListQuery(q store.SpanListQuery) (string, []any) {
 		args = append(args, q.Cursor, q.Cursor)
 	}
 	if !q.RootsOnly {
-		return startPage(spanRowSelect, where, args, dir, q.Limit)
+		text, args := startPage(spanRowSelect, where, args, dir, q.Limit)
+		return text, args, nil
 	}
 	// spans_project_roots is in start-time order.
 	query := spanRowSelect + whereClause(where) + " ORDER BY s.start_time " + dir + ", s.id " + dir
@@ -270,14 +316,14 @@ func spanListQuery(q store.SpanListQuery) (string, []any) {
 		query += " LIMIT ?"
 		args = append(args, q.Limit)
 	}
-	return query, args
+	return query, args, nil
 }
 
 // rankedSpansQuery is the SQL of SpanList by cost or tokens: a keyset
 // range on spans_project_cost or spans_project_tokens, which hold only the
 // spans with some, with the start time and kind, so that the time range and
 // the kind are tested in the index and only the page's rows are read.
-func rankedSpansQuery(q store.SpanListQuery) (string, []any) {
+func rankedSpansQuery(q store.SpanListQuery) (string, []any, error) {
 	key, index := "s.cost_total", "spans_project_cost"
 	if q.Sort == store.SpanSortTokens {
 		key, index = "s.total_tokens", "spans_project_tokens"
@@ -299,6 +345,10 @@ func rankedSpansQuery(q store.SpanListQuery) (string, []any) {
 		where = append(where, "s.status_code = 'ERROR'")
 	}
 	where, args = inList(where, args, "s.span_kind", q.Kinds)
+	where, args, err := listFilter(where, args, q)
+	if err != nil {
+		return "", nil, err
+	}
 	dir, cmp := "DESC", "<="
 	if q.Ascending {
 		dir, cmp = "ASC", ">="
@@ -313,7 +363,7 @@ func rankedSpansQuery(q store.SpanListQuery) (string, []any) {
 		ids += " LIMIT ?"
 		args = append(args, q.Limit)
 	}
-	return spanRowSelect + " WHERE s.id IN (" + ids + ")" + order, args
+	return spanRowSelect + " WHERE s.id IN (" + ids + ")" + order, args, nil
 }
 
 // rankedInRange is how many spans a range may hold for SpanList to rank
@@ -341,7 +391,7 @@ func (s *Store) fewSpansInRange(ctx context.Context, q store.SpanListQuery) (boo
 
 // rankedInRangeQuery is rankedSpansQuery for a range of few spans: they
 // are found on spans_project_start_bucket and sorted.
-func rankedInRangeQuery(q store.SpanListQuery) (string, []any) {
+func rankedInRangeQuery(q store.SpanListQuery) (string, []any, error) {
 	key := "s.cost_total"
 	if q.Sort == store.SpanSortTokens {
 		key = "s.total_tokens"
@@ -359,6 +409,10 @@ func rankedInRangeQuery(q store.SpanListQuery) (string, []any) {
 		where = append(where, "s.status_code = 'ERROR'")
 	}
 	where, args = inList(where, args, "s.span_kind", q.Kinds)
+	where, args, err := listFilter(where, args, q)
+	if err != nil {
+		return "", nil, err
+	}
 	dir, cmp := "DESC", "<="
 	if q.Ascending {
 		dir, cmp = "ASC", ">="
@@ -373,7 +427,7 @@ func rankedInRangeQuery(q store.SpanListQuery) (string, []any) {
 		ids += " LIMIT ?"
 		args = append(args, q.Limit)
 	}
-	return spanRowSelect + " WHERE s.id IN (" + ids + ")" + order, args
+	return spanRowSelect + " WHERE s.id IN (" + ids + ")" + order, args, nil
 }
 
 // SessionTraces lists a session's traces, oldest first, on the traces_session index.

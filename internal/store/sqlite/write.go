@@ -802,20 +802,11 @@ func (w *batchWriter) spanArgs(args []any, sp *span.Span, t *traceState, originI
 	return append(args, callState(w.plan.New[sp]), nullString(v.ErrorGroup), promptVersion(sp))
 }
 
-// promptVersion is what the prompt_version column (migration 0026) holds
-// for a span: for an LLM span, its llm.prompt_template.version when that
-// is a string, as json_extract reads it from the attributes, or "" when it
-// has none; NULL otherwise, which readers take from the attributes.
+// promptVersion is what the prompt_version column (migrations 0026, 0032)
+// holds for a span: store.PromptVersionColumn, NULL when it has none.
 func promptVersion(sp *span.Span) any {
-	if sp.View.Kind != span.KindLLM {
-		return nil
-	}
-	v, ok := sp.Attributes.Get(span.AttrTemplateVersion)
-	switch {
-	case !ok:
-		return ""
-	case v.Type == span.TypeString:
-		return v.Str
+	if v, ok := store.PromptVersionColumn(sp); ok {
+		return v
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -99,5 +100,28 @@ func testErrorGroups(t *testing.T, s store.Store) {
 	}
 	if diff := cmp.Diff([]string{spanID(31), spanID(21), spanID(11)}, ids); diff != "" {
 		t.Errorf("spans of the timeouts (-want +got):\n%s", diff)
+	}
+
+	// Every failure's version counts, however many newer failures the
+	// group has: a version seen once, a thousand failures ago, is listed,
+	// and so is one propagated onto a failing tool call.
+	many := []span.Span{failed(llm(100, 1001, 100, "v0"), "TimeoutError", "timeout after 5s on req abcdef01")}
+	for i := range 1200 {
+		many = append(many, failed(llm(101+i/10, 1002+i, 200+int64(i), "v1"), "TimeoutError", fmt.Sprintf("timeout after 5s on req %08x", 0xabc00000+i)))
+	}
+	versioned := tool(99, 1500, 150)
+	versioned.attrs = span.Attributes{{Key: span.AttrTemplateVersion, Value: span.StringValue("v-tool")}}
+	many = append(many, failed(versioned, "ValueError", "bad input 'z'"))
+	write(t, s, many)
+	got, err = s.ErrorGroups(ctx, store.ErrorGroupQuery{ProjectID: pid, StartTime: base, EndTime: base + 4000*ms, Buckets: 4})
+	if err != nil || len(got) < 2 {
+		t.Fatalf("error groups after 1,200 more timeouts = %+v, %v", got, err)
+	}
+	// v1 leads; v2 and v0 have one failure each.
+	if g := got[0]; g.Key != timeout || g.Count != 1204 || len(g.Versions) != 3 || g.Versions[0] != "v1" || !slices.Contains(g.Versions, "v0") || !slices.Contains(g.Versions, "v2") {
+		t.Errorf("the timeouts: %d failures, versions %v; want 1204, v1 then v2 and v0", g.Count, g.Versions)
+	}
+	if g := got[1]; g.Key != value || !cmp.Equal(g.Versions, []string{"v-tool"}) {
+		t.Errorf("the bad inputs: versions %v, want [v-tool] from the failing tool call", g.Versions)
 	}
 }

@@ -49,6 +49,18 @@ func testCostRanking(t *testing.T, s store.Store) {
 		{"cost of one kind", store.SpanListQuery{Sort: store.SpanSortCost, Kinds: []string{"TOOL"}}, []string{}},
 		{"tokens of failed spans", store.SpanListQuery{Sort: store.SpanSortTokens, ErrorOnly: true, Limit: 2},
 			[]string{spanID(405), spanID(305)}},
+		// A filter keeps the ranking.
+		{"cost, filtered", store.SpanListQuery{Sort: store.SpanSortCost, Filter: mustParse(t, "llm.token_count.prompt >= 300")},
+			[]string{spanID(302), spanID(102)}},
+		{"cost, filtered, lowest first", store.SpanListQuery{Sort: store.SpanSortCost, Ascending: true, Filter: mustParse(t, "llm.token_count.prompt >= 300")},
+			[]string{spanID(102), spanID(302)}},
+		{"tokens, filtered by model", store.SpanListQuery{Sort: store.SpanSortTokens, Filter: mustParse(t, "llm.model_name == 'mystery'")},
+			[]string{spanID(405), spanID(305), spanID(205), spanID(105)}},
+		{"tokens, filtered, in a time range", store.SpanListQuery{Sort: store.SpanSortTokens, StartTime: base + 2000*ms, EndTime: base + 4000*ms,
+			Filter: mustParse(t, "span_kind == 'LLM' and latency_ms >= 0")}, []string{spanID(302), spanID(305), spanID(205), spanID(202)}},
+		{"cost, a filter that matches nothing", store.SpanListQuery{Sort: store.SpanSortCost, Filter: mustParse(t, "latency_ms > 100000000")}, []string{}},
+		{"newest first, filtered", store.SpanListQuery{Filter: mustParse(t, "llm.model_name == 'gpt-x'"), Limit: 2},
+			[]string{spanID(402), spanID(302)}},
 	}
 	for _, tc := range tests {
 		tc.q.ProjectID = pid
@@ -61,6 +73,8 @@ func testCostRanking(t *testing.T, s store.Store) {
 			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
 		}
 	}
+
+	pageRanked(t, s, store.SpanListQuery{ProjectID: pid, Sort: store.SpanSortTokens, Filter: mustParse(t, "span_kind == 'LLM'")})
 
 	// Keyset pages in both directions, for both keys, over the project and
 	// over a range (which a store may rank another way): every ranked span

@@ -104,5 +104,5 @@ function showLabels(form) {
   const min = tpl?.dataset.min ?? "", max = tpl?.dataset.max ?? "";
   score.min = min;
   score.max = max;
-  score.placeholder = min && max ? `${min} to ${max}` : min ? `at least ${min}` : max ? `at most ${max}` : "e.g. 0.8";
+  score.placeholder = min && max ? `between ${min} and ${max}` : min ? `at least ${min}` : max ? `at most ${max}` : "e.g. 0.8";
 }

@@ -2,6 +2,8 @@
 // remembered in this browser), a zoom to a time window (dragged across the
 // axis, or the + − Reset buttons), and tick labels laid out for the width
 // they have. The bars move by CSS variables alone: zooming redraws no row.
+// The zoom is in the URL (zoom=FROM-TO, in milliseconds from the trace's
+// start), so a zoomed view survives a reload and can be shared.
 
 const widthKey = "loupe.waterfall.width";
 const minWidth = 120;
@@ -113,7 +115,7 @@ export function setupWaterfall(page) {
     }
   }
 
-  function zoom(a, b) {
+  function zoom(a, b, keep = true) {
     const min = total > 0 ? Math.max((1000 / total) * 100, 0.01) : 0.01; // no finer than a microsecond
     if (b - a < min) {
       const c = (a + b) / 2;
@@ -128,6 +130,16 @@ export function setupWaterfall(page) {
     pane.classList.toggle("zoomed", !whole);
     if (resetBtn) resetBtn.hidden = whole;
     drawTicks();
+    if (keep) keepZoom(whole);
+  }
+
+  // keepZoom writes the window shown into the URL, or takes it out when the
+  // whole trace is shown.
+  function keepZoom(whole) {
+    const url = new URL(location.href);
+    if (whole || total <= 0) url.searchParams.delete("zoom");
+    else url.searchParams.set("zoom", `${msText((total * z0) / 100)}-${msText((total * z1) / 100)}`);
+    if (url.href !== location.href) history.replaceState(history.state, "", url);
   }
 
   page.querySelector("[data-action=zoom-in]")?.addEventListener("click", () => {
@@ -217,5 +229,23 @@ export function setupWaterfall(page) {
   });
 
   new ResizeObserver(() => drawTicks()).observe(axis);
-  drawTicks();
+  const shared = zoomParam(new URL(location.href).searchParams.get("zoom"), total);
+  if (shared) zoom(shared[0], shared[1], false);
+  else drawTicks();
+}
+
+// msText writes ns as milliseconds to the microsecond: "120", "0.005".
+function msText(ns) {
+  return String(Math.round(ns / 1e3) / 1e3);
+}
+
+// zoomParam reads zoom=FROM-TO (milliseconds from the trace's start) as a
+// window in % of a trace of total ns; null when absent, malformed, empty or
+// the whole trace.
+export function zoomParam(v, total) {
+  const m = /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(v || "");
+  if (!m || total <= 0) return null;
+  const a = (Number(m[1]) * 1e6 * 100) / total, b = (Number(m[2]) * 1e6 * 100) / total;
+  if (!(b > a) || a >= 100 || (a <= 0 && b >= 100)) return null;
+  return [a, Math.min(b, 100)];
 }
