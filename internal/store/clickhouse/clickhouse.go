@@ -39,7 +39,8 @@ type Store struct {
 	conn    driver.Conn
 	log     *slog.Logger
 	db      string
-	cluster string // "" for single-node tables
+	cluster string      // "" for single-node tables
+	opts    *ch.Options // to reach every node of the cluster (deletes)
 
 	mu       sync.Mutex
 	projects map[string]int64 // names known to exist
@@ -115,7 +116,7 @@ func Open(ctx context.Context, rawURL string, cfg Config, log *slog.Logger) (*St
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", Redact(rawURL), err)
 	}
-	s := &Store{conn: conn, log: log, db: opts.Auth.Database, cluster: cluster, projects: map[string]int64{}}
+	s := &Store{conn: conn, log: log, db: opts.Auth.Database, cluster: cluster, opts: opts, projects: map[string]int64{}}
 	if err := s.conn.Ping(ctx); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("connect to %s: %w", Redact(rawURL), classify(ctx, err))
@@ -165,12 +166,6 @@ func sessionRowID(sessionID string) int64    { return rowID("session", sessionID
 func projectRowID(name string) int64         { return rowID("project", name) }
 
 func nowNanos() int64 { return time.Now().UnixNano() }
-
-// errUnsupported marks what this backend does not do yet; the conformance
-// suite's list of such cases (unsupported in clickhouse_test.go) names them.
-var errUnsupported = errors.New("not supported by the ClickHouse backend yet")
-
-func unsupported(what string) error { return fmt.Errorf("%s: %w", what, errUnsupported) }
 
 // transient reports whether err may pass without anything changing in
 // Loupe: the server unreachable, restarting or out of resources.

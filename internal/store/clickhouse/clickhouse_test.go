@@ -17,25 +17,7 @@ var discard = slog.New(slog.DiscardHandler)
 // unsupported lists the conformance cases the ClickHouse backend does not
 // pass yet, each with why: the one place they are named. A case listed
 // here is skipped with its reason, never passed silently.
-var unsupported = map[string]string{
-	"SearchIndexer":           "it deletes a trace: retention and deletes of traces are not written yet",
-	"SummariesFollowEntities": "deletes of spans (DeleteSpan) are not written yet",
-	"ProjectsCRUD":            "a project's row id is derived from its name, so a project created again after a delete gets the deleted one's id",
-	"DeleteSpan":              "deletes of spans (DeleteSpan) are not written yet",
-	"AuthUsers":               "users, API keys and login sessions are not stored yet",
-	"APIKeys":                 "users, API keys and login sessions are not stored yet",
-	"LoginSessions":           "users, API keys and login sessions are not stored yet",
-	"BoundedFilters":          "it moves traces and deletes one: TransferTraces and DeleteTrace are not written yet",
-	"DocumentScores":          "it moves a trace to another project: TransferTraces is not written yet",
-	"SumsFollowTraces":        "it deletes spans, traces and sessions and moves traces: deletes are not written yet",
-	"RetentionPolicies":       "retention and deletes or moves of traces and sessions are not written yet",
-	"RetentionByAge":          "retention and deletes or moves of traces and sessions are not written yet",
-	"RetentionByCount":        "retention and deletes or moves of traces and sessions are not written yet",
-	"DeleteTraceRange":        "retention and deletes or moves of traces and sessions are not written yet",
-	"DeleteTrace":             "retention and deletes or moves of traces and sessions are not written yet",
-	"DeleteSession":           "retention and deletes or moves of traces and sessions are not written yet",
-	"TransferTraces":          "retention and deletes or moves of traces and sessions are not written yet",
-}
+var unsupported = map[string]string{}
 
 func open(t testing.TB, url string) *clickhouse.Store {
 	t.Helper()
@@ -55,4 +37,12 @@ func TestConformance(t *testing.T) {
 		}
 		return open(t, chtest.URL(t))
 	})
+}
+
+// TestAuthShared revokes a key through one handle on a database and
+// expects an auth.Service on a second handle to refuse it within a second.
+func TestAuthShared(t *testing.T) {
+	chtest.BaseURL(t)
+	url := chtest.URL(t)
+	storetest.AuthShared(t, open(t, url), open(t, url))
 }

@@ -3,7 +3,6 @@ package clickhouse
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -22,7 +21,11 @@ func (s *Store) CreateProject(ctx context.Context, name, description string) (st
 		return store.Project{}, fmt.Errorf("project %q: %w", name, store.ErrConflict)
 	}
 	now := nowNanos()
-	id := projectRowID(name)
+	ids, _, err := s.projectIDs(ctx, []string{name})
+	if err != nil {
+		return store.Project{}, classify(ctx, fmt.Errorf("create project: %w", err))
+	}
+	id := ids[name]
 	if err := s.conn.Exec(insertCtx(ctx, ""), "INSERT INTO projects VALUES ({id:Int64}, {n:String}, {d:String}, {now:Int64}, {now:Int64}, {now:Int64}, 0)",
 		ch.Named("id", id), ch.Named("n", name), ch.Named("d", text(description)), ch.Named("now", now)); err != nil {
 		return store.Project{}, classify(ctx, fmt.Errorf("create project: %w", err))
@@ -45,49 +48,6 @@ func (s *Store) UpdateProject(ctx context.Context, id int64, description string)
 		return store.Project{}, classify(ctx, fmt.Errorf("update project: %w", err))
 	}
 	return s.ProjectByID(ctx, id)
-}
-
-// DeleteProject deletes a project with its traces, spans and sessions: its
-// row is replaced by a deleted version at once, and its data by lightweight
-// deletes.
-func (s *Store) DeleteProject(ctx context.Context, id int64) error {
-	p, err := s.ProjectByID(ctx, id)
-	if err != nil {
-		return err
-	}
-	if err := s.conn.Exec(insertCtx(ctx, ""), "INSERT INTO projects VALUES ({id:Int64}, {n:String}, '', {c:Int64}, {now:Int64}, {now:Int64}, 1)",
-		ch.Named("id", id), ch.Named("n", p.Name), ch.Named("c", p.CreatedAt), ch.Named("now", max(nowNanos(), p.UpdatedAt+1))); err != nil {
-		return classify(ctx, fmt.Errorf("delete project: %w", err))
-	}
-	s.mu.Lock()
-	delete(s.projects, p.Name)
-	s.mu.Unlock()
-	// A project made again under the name has the same id: it starts
-	// without the old one's annotation configs.
-	if err := s.PutSetting(ctx, projectConfigsKey+strconv.FormatInt(id, 10), ""); err != nil {
-		return fmt.Errorf("delete project %d: %w", id, err)
-	}
-	for _, stmt := range []string{
-		"DELETE FROM trace_stats WHERE trace_rowid IN (SELECT id FROM traces WHERE project_id = {id:Int64})",
-		"DELETE FROM span_states WHERE trace_rowid IN (SELECT id FROM traces WHERE project_id = {id:Int64})",
-		"DELETE FROM spans WHERE project_id = {id:Int64}",
-		"DELETE FROM traces WHERE project_id = {id:Int64}",
-		"DELETE FROM sessions WHERE project_id = {id:Int64}",
-	} {
-		if err := s.execLocal(ctx, stmt, ch.Named("id", id)); err != nil {
-			return classify(ctx, fmt.Errorf("delete project %d: %w", id, err))
-		}
-	}
-	return nil
-}
-
-// execLocal runs a lightweight DELETE: on one node as written, on a cluster
-// on each shard's local table (a Distributed table takes no DELETE).
-func (s *Store) execLocal(ctx context.Context, stmt string, args ...any) error {
-	if s.cluster == "" {
-		return s.conn.Exec(ctx, stmt, args...)
-	}
-	return unsupported("deletes on a cluster")
 }
 
 // Setting reads a server-wide setting.
@@ -121,17 +81,6 @@ func (s *Store) SearchLag(ctx context.Context, projectID int64) (int64, error) {
 
 // WaitIndexed returns at once, as SearchLag is always 0.
 func (s *Store) WaitIndexed(ctx context.Context) error { return nil }
-
-// RetentionPolicy is the default, keep everything: per-project policies are
-// not supported yet (SetRetentionPolicy refuses them).
-func (s *Store) RetentionPolicy(ctx context.Context, projectID int64) (store.RetentionPolicy, error) {
-	return store.RetentionPolicy{Inherited: projectID != store.DefaultPolicy}, nil
-}
-
-// RetentionPolicies lists no policy: none can be set yet.
-func (s *Store) RetentionPolicies(ctx context.Context) (map[int64]store.RetentionPolicy, error) {
-	return map[int64]store.RetentionPolicy{}, nil
-}
 
 // projectTraces is one row per trace of project {p:Int64} with its sums,
 // for the project's aggregate reads.

@@ -148,6 +148,7 @@ var migrations = []migration{
 			created_at Int64, updated_at Int64, version Int64, is_deleted UInt8`,
 		engine: "ReplacingMergeTree(version, is_deleted)", orderBy: "id", shardKey: "id",
 	}}},
+	{version: 3, tables: authTables},
 }
 
 // nodes are the connections DDL runs on: this one alone, or one to every

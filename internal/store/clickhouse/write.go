@@ -295,24 +295,14 @@ func (s *Store) ensureProjects(ctx context.Context, names []string, now int64) (
 	if len(missing) == 0 {
 		return out, nil
 	}
+	byName, have, err := s.projectIDs(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
 	ids := make([]int64, len(missing))
 	for i, n := range missing {
-		ids[i] = projectRowID(n)
+		ids[i] = byName[n]
 	}
-	rows, err := s.conn.Query(ctx, "SELECT id FROM projects FINAL WHERE id IN ("+inList(ids)+")")
-	if err != nil {
-		return nil, fmt.Errorf("find projects: %w", err)
-	}
-	have := map[int64]bool{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		have[id] = true
-	}
-	rows.Close()
 	batch, err := s.conn.PrepareBatch(insertCtx(ctx, ""), "INSERT INTO projects")
 	if err != nil {
 		return nil, fmt.Errorf("create projects: %w", err)

@@ -75,7 +75,7 @@ func TestStartTimePlans(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		query func() (string, []any)
-		walk  string // bucket, roots, trace or errors
+		walk  string // bucket, roots, trace, errors or llm
 	}{
 		{"newest", list(store.SpanListQuery{ProjectID: projectID, Limit: 50}), "bucket"},
 		{"oldest", list(store.SpanListQuery{ProjectID: projectID, Ascending: true, Limit: 50}), "bucket"},
@@ -105,7 +105,7 @@ func TestStartTimePlans(t *testing.T) {
 		}, "bucket"},
 		{"prompt versions", func() (string, []any) {
 			return promptVersionSampleQuery(projectID, 1_750_000_000e9, 0)
-		}, "bucket"},
+		}, "llm"},
 		{"tool calls", func() (string, []any) { return usageByToolQuery, []any{projectID, 0, int64(2e18), 20_001} }, "bucket"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,6 +125,10 @@ func TestStartTimePlans(t *testing.T) {
 				// each one's group in the index.
 				ok = strings.Contains(plan, "SEARCH s USING INDEX spans_project_errors (project_id=? AND start_time>?)") &&
 					!strings.Contains(plan, "TEMP B-TREE FOR ORDER BY")
+			case "llm":
+				// The LLM spans in range, newest first, from their index alone.
+				ok = strings.Contains(plan, "SEARCH s USING COVERING INDEX spans_project_llm (project_id=? AND start_time>?)") &&
+					!strings.Contains(plan, "TEMP B-TREE")
 			case "trace":
 				// The trace's spans, looked up through its id, then sorted.
 				ok = strings.Contains(plan, "traces_trace_id (<expr>=? AND trace_id=?)") &&

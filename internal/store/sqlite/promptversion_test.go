@@ -60,3 +60,50 @@ func TestPromptVersionColumn(t *testing.T) {
 		t.Fatalf("%d spans read, want %d", n, len(versions))
 	}
 }
+
+// The report reads the version from the attributes of spans stored before
+// the column (NULL there), and gives them what it gives spans stored since.
+func TestPromptVersionReportOlderSpans(t *testing.T) {
+	ctx := context.Background()
+	s := openTempStore(t)
+	now := time.Now().UnixNano()
+	var spans []span.Span
+	for i, v := range []string{"v1", "v2", "v2", ""} {
+		sp := span.Span{Project: "pv", TraceID: fmt.Sprintf("%032x", i+1), SpanID: fmt.Sprintf("%016x", i+1), Name: "llm",
+			StartTime: now + int64(i)*1e6, EndTime: now + int64(i)*1e6 + 1e6, StatusCode: span.StatusOK,
+			Attributes: span.Attributes{{Key: span.AttrSpanKind, Value: span.StringValue("LLM")}}}
+		if v != "" {
+			sp.Attributes = append(sp.Attributes, span.Attr{Key: span.AttrTemplateVersion, Value: span.StringValue(v)})
+		}
+		span.Normalize(&sp)
+		spans = append(spans, sp)
+	}
+	if _, err := s.WriteSpans(ctx, spans); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.ProjectByName(ctx, "pv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := func() string {
+		rep, err := s.PromptVersionReport(ctx, p.ID, now-1e9, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := fmt.Sprintf("sample %d, unversioned %d:", rep.Sample, rep.Unversioned)
+		for _, v := range rep.Versions {
+			out += fmt.Sprintf(" %s×%d", v.Version, v.Spans)
+		}
+		return out
+	}
+	const want = "sample 4, unversioned 1: v2×2 v1×1"
+	if got := report(); got != want {
+		t.Errorf("report = %q, want %q", got, want)
+	}
+	if _, err := s.write.ExecContext(ctx, "UPDATE spans SET prompt_version = NULL"); err != nil {
+		t.Fatal(err)
+	}
+	if got := report(); got != want {
+		t.Errorf("report of spans stored before the column = %q, want %q", got, want)
+	}
+}

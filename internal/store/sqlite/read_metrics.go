@@ -136,28 +136,50 @@ func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end i
 	}
 	defer rows.Close()
 	var sample []store.VersionedSpan
+	var starts []int64
+	var unknown []int64 // spans whose version is not in the column
+	for rows.Next() {
+		var v store.VersionedSpan
+		var version sql.NullString
+		var start int64
+		if err := rows.Scan(&v.RowID, &v.TraceRowID, &v.Latency, &version, &v.Error, &start); err != nil {
+			return store.PromptVersionReport{}, fmt.Errorf("prompt versions of project %d: %w", projectID, err)
+		}
+		v.Version = version.String
+		if !version.Valid {
+			unknown = append(unknown, v.RowID)
+		}
+		sample = append(sample, v)
+		starts = append(starts, start)
+	}
+	if err := rows.Err(); err != nil {
+		return store.PromptVersionReport{}, fmt.Errorf("prompt versions of project %d: %w", projectID, err)
+	}
+	rows.Close()
+	if len(unknown) > 0 {
+		versions, err := s.spanAttribute(ctx, unknown, span.AttrTemplateVersion)
+		if err != nil {
+			return store.PromptVersionReport{}, err
+		}
+		for i := range sample {
+			if v, ok := versions[sample[i].RowID]; ok {
+				sample[i].Version = v
+			}
+		}
+	}
 	var spanIDs, traceIDs []int64
 	seenTrace := map[int64]bool{}
 	first, last := int64(math.MaxInt64), int64(math.MinInt64) // of the versioned spans' starts
-	for rows.Next() {
-		var v store.VersionedSpan
-		var start int64
-		if err := rows.Scan(&v.RowID, &v.TraceRowID, &v.Latency, &v.Version, &v.Error, &start); err != nil {
-			return store.PromptVersionReport{}, fmt.Errorf("prompt versions of project %d: %w", projectID, err)
-		}
-		sample = append(sample, v)
+	for i, v := range sample {
 		if v.Version == "" {
 			continue
 		}
-		first, last = min(first, start), max(last, start)
+		first, last = min(first, starts[i]), max(last, starts[i])
 		spanIDs = append(spanIDs, v.RowID)
 		if !seenTrace[v.TraceRowID] {
 			seenTrace[v.TraceRowID] = true
 			traceIDs = append(traceIDs, v.TraceRowID)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return store.PromptVersionReport{}, fmt.Errorf("prompt versions of project %d: %w", projectID, err)
 	}
 	var anns []store.EntityAnnotation
 	if len(spanIDs) > 0 {
@@ -189,46 +211,54 @@ func (s *Store) PromptVersionReport(ctx context.Context, projectID, start, end i
 // spanTemplates reads the template text of a few spans (one per version)
 // by row id.
 func (s *Store) spanTemplates(ctx context.Context, rows map[int64]string) (map[int64]string, error) {
-	if len(rows) == 0 {
-		return nil, nil
-	}
 	ids := make([]int64, 0, len(rows))
 	for id := range rows {
 		ids = append(ids, id)
+	}
+	return s.spanAttribute(ctx, ids, span.AttrTemplate)
+}
+
+// spanAttribute reads one attribute of the given spans as text, empty where
+// a span has none.
+func (s *Store) spanAttribute(ctx context.Context, ids []int64, key string) (map[int64]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
 	}
 	list, err := json.Marshal(ids)
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.read.QueryContext(ctx, `SELECT id, coalesce(CAST(json_extract(loupe_json(attributes), '$."`+span.AttrTemplate+`"') AS TEXT), '')
-		FROM spans WHERE id IN (SELECT value FROM json_each(?))`, string(list))
+	res, err := s.read.QueryContext(ctx, `SELECT id, coalesce(CAST(json_extract(loupe_json(attributes), ?) AS TEXT), '')
+		FROM spans WHERE id IN (SELECT value FROM json_each(?))`, `$."`+key+`"`, string(list))
 	if err != nil {
-		return nil, fmt.Errorf("read prompt templates: %w", err)
+		return nil, fmt.Errorf("read %s of spans: %w", key, err)
 	}
 	defer res.Close()
 	out := make(map[int64]string, len(ids))
 	for res.Next() {
 		var id int64
-		var t string
-		if err := res.Scan(&id, &t); err != nil {
-			return nil, fmt.Errorf("read prompt templates: %w", err)
+		var v string
+		if err := res.Scan(&id, &v); err != nil {
+			return nil, fmt.Errorf("read %s of spans: %w", key, err)
 		}
-		out[id] = t
+		out[id] = v
 	}
 	return out, res.Err()
 }
 
 // promptVersionSampleQuery reads the newest LLM spans in range, at most
-// store.PromptVersionSample of them.
+// store.PromptVersionSample of them, from spans_project_llm alone
+// (migration 0035): the version is NULL where the column does not hold it
+// (spans stored before 0026), to be read from the attributes.
 func promptVersionSampleQuery(projectID, start, end int64) (string, []any) {
-	where, args := startFrom([]string{"s.project_id = ?", "s.span_kind = 'LLM'"}, []any{projectID}, "s.", start)
+	where := []string{"s.project_id = ?", "s.span_kind = 'LLM'", "s.start_time >= ?"}
+	args := []any{projectID, start}
 	if end != 0 {
-		where, args = startBefore(where, args, "s.", end)
+		where = append(where, "s.start_time < ?")
+		args = append(args, end)
 	}
-	return `SELECT s.id, s.trace_rowid, s.end_time - s.start_time,
-			coalesce(s.prompt_version, CAST(json_extract(loupe_json(s.attributes), '$."llm.prompt_template.version"') AS TEXT), ''),
-			s.status_code = 'ERROR', s.start_time
-		FROM spans s INDEXED BY ` + startIndex + whereClause(where) + startOrder("s.", "DESC") + ` LIMIT ?`,
+	return `SELECT s.id, s.trace_rowid, s.end_time - s.start_time, s.prompt_version, s.status_code = 'ERROR', s.start_time
+		FROM spans s INDEXED BY spans_project_llm` + whereClause(where) + ` ORDER BY s.start_time DESC, s.id DESC LIMIT ?`,
 		append(args, store.PromptVersionSample)
 }
 

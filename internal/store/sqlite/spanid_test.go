@@ -77,7 +77,7 @@ func TestMigrationKeepsSpansAndAnnotations(t *testing.T) {
 		t.Errorf("writer's cache_size %d on 4096-byte pages, want -32768 (32 MiB)", cache)
 	}
 	indexes := indexNames(t, s, "spans")
-	want := []string{"spans_project_cost", "spans_project_errors", "spans_project_roots", "spans_project_rowid", "spans_project_start_bucket",
+	want := []string{"spans_project_cost", "spans_project_errors", "spans_project_llm", "spans_project_roots", "spans_project_rowid", "spans_project_start_bucket",
 		"spans_project_tokens", "spans_span_id", "spans_tool_model_calls", "spans_trace_parent", "spans_trace_span"}
 	if !slices.Equal(indexes, want) {
 		t.Errorf("indexes on spans: %v, want %v (no UNIQUE on span_id alone)", indexes, want)
