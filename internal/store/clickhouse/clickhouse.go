@@ -167,12 +167,6 @@ func projectRowID(name string) int64         { return rowID("project", name) }
 
 func nowNanos() int64 { return time.Now().UnixNano() }
 
-// errUnsupported marks what this backend does not do yet; the conformance
-// suite's list of such cases (unsupported in clickhouse_test.go) names them.
-var errUnsupported = errors.New("not supported by the ClickHouse backend yet")
-
-func unsupported(what string) error { return fmt.Errorf("%s: %w", what, errUnsupported) }
-
 // transient reports whether err may pass without anything changing in
 // Loupe: the server unreachable, restarting or out of resources.
 func transient(err error) bool {
@@ -210,6 +204,9 @@ func transient(err error) bool {
 // classify marks a transient err as store.ErrUnavailable; an error that
 // comes with ctx done is the caller's deadline, left as it is.
 func classify(ctx context.Context, err error) error {
+	if err != nil {
+		err = deadlineError(ctx, err)
+	}
 	if err == nil || ctx.Err() != nil || !transient(err) {
 		return err
 	}

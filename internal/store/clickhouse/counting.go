@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/loupe-dev/loupe/internal/span"
+	"github.com/loupe-dev/loupe/internal/store"
 	"github.com/loupe-dev/loupe/internal/store/rollup"
 )
 
@@ -142,4 +144,42 @@ func (r *storedTree) UserlessCalls(traceID string) ([]*span.Span, error) {
 	id := inList([]int64{traceRowID(traceID)})
 	return scanCalls(r.s.conn.Query(r.ctx, `SELECT `+callColumns+` FROM spans AS s FINAL`+fmt.Sprintf(stateJoin, id)+`
 		WHERE s.trace_rowid = `+id+` AND `+stateExpr+` = 1 AND s.user_id IS NULL`))
+}
+
+// currentStates gives spans read from the spans table (which hold their
+// state at insert) their current part in counting model calls, where a
+// later write recorded one in span_states.
+func (s *Store) currentStates(ctx context.Context, recs []store.SpanRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	at := make(map[int64]int, len(recs))
+	traces := map[int64]bool{}
+	var traceIDs, ids []int64
+	for i, r := range recs {
+		at[r.RowID] = i
+		ids = append(ids, r.RowID)
+		if t := traceRowID(r.TraceID); !traces[t] {
+			traces[t] = true
+			traceIDs = append(traceIDs, t)
+		}
+	}
+	rows, err := s.conn.Query(ctx, `SELECT id, argMax(call_state, version) FROM span_states
+		WHERE trace_rowid IN {t:Array(Int64)} AND id IN {ids:Array(Int64)} GROUP BY id`,
+		ch.Named("t", traceIDs), ch.Named("ids", ids))
+	if err != nil {
+		return classify(ctx, fmt.Errorf("read counting states: %w", err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var state int8
+		if err := rows.Scan(&id, &state); err != nil {
+			return fmt.Errorf("read counting states: %w", err)
+		}
+		if i, ok := at[id]; ok {
+			recs[i].Counting = rollup.State(state)
+		}
+	}
+	return classify(ctx, rows.Err())
 }

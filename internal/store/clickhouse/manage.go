@@ -189,28 +189,6 @@ func (s *Store) ProjectsStats(ctx context.Context, projectIDs []int64, start, en
 	return out, classify(ctx, sums.Err())
 }
 
-// SpanList lists a project's spans for the UI's span table.
-func (s *Store) SpanList(ctx context.Context, q store.SpanListQuery) ([]store.SpanRow, error) {
-	sq := store.SpanQuery{ProjectID: q.ProjectID, StartTime: q.StartTime, EndTime: q.EndTime, RootsOnly: q.RootsOnly,
-		Kinds: q.Kinds, Filter: q.Filter, Ascending: q.Ascending, Cursor: q.Cursor, Limit: q.Limit}
-	if q.ErrorOnly {
-		sq.StatusCodes = []string{"ERROR"}
-	}
-	recs, err := s.Spans(ctx, sq)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]store.SpanRow, len(recs))
-	for i, r := range recs {
-		out[i] = store.SpanRow{RowID: r.RowID, TraceID: r.TraceID, SpanID: r.SpanID, ParentID: r.ParentID, Name: r.Name,
-			Kind: string(r.View.Kind), Status: string(r.StatusCode), StartTime: r.StartTime, EndTime: r.EndTime,
-			Tokens: store.TokenSums{Prompt: r.View.Tokens.Prompt, Completion: r.View.Tokens.Completion, Total: r.View.Tokens.Total},
-			UserID: r.View.UserID, SessionID: r.View.SessionID,
-			InputPreview: r.View.InputPreview, OutputPreview: r.View.OutputPreview}
-	}
-	return out, nil
-}
-
 // SessionLatencies summarises the latencies of each session's traces.
 func (s *Store) SessionLatencies(ctx context.Context, sessionRowIDs []int64) (map[int64]store.LatencySummary, error) {
 	out := map[int64]store.LatencySummary{}

@@ -212,7 +212,10 @@ func (s *Store) querySpans(ctx context.Context, sql string, args ...any) ([]stor
 		}
 		out = append(out, r)
 	}
-	return out, classify(ctx, rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, classify(ctx, err)
+	}
+	return out, s.currentStates(ctx, out)
 }
 
 // spansWhere is the condition and order of a SpanQuery. Row ids are
@@ -679,9 +682,9 @@ func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, 
 			return nil, err
 		}
 	}
-	key := "start_time"
-	if q.Sort == store.SortLatency {
-		key = "(end_time - start_time)"
+	key, cursorValue, err := traceSortKey(q.Sort)
+	if err != nil {
+		return nil, err
 	}
 	dir, cmp := "DESC", "<"
 	if q.Ascending {
@@ -691,7 +694,11 @@ func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, 
 		outer.add("(" + key + ", id) " + cmp + " (" + outer.arg("Int64", q.AfterValue) + ", " + outer.arg("Int64", q.AfterRowID) + ")")
 	}
 	if q.Cursor > 0 {
-		outer.add("id " + map[string]string{"<": "<=", ">": ">="}[cmp] + " " + outer.arg("Int64", q.Cursor))
+		cond, err := s.traceCursor(ctx, &outer, key, cursorValue, map[string]string{"<": "<=", ">": ">="}[cmp], q.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		outer.add(cond)
 	}
 	order := " ORDER BY " + key + " " + dir + ", id " + dir
 	ts, err := s.queryTraces(ctx, cond, outer.clause()+order+limit(q.Limit), q.Errors != store.AnyErrors, outer.args...)
@@ -777,7 +784,8 @@ func (s *Store) sessionSums(ctx context.Context, sessions []store.Session, trace
 	return classify(ctx, rows.Err())
 }
 
-// Sessions lists a project's sessions by row id.
+// Sessions lists a project's sessions by their first trace's start (row ids
+// are hashes, so the order of their creation is that of their start).
 func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error) {
 	var w where
 	cond := "project_id = " + w.arg("Int64", q.ProjectID)
@@ -788,7 +796,11 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 	var outer where
 	outer.args = w.args
 	if q.Cursor > 0 {
-		outer.add("se.id " + cmp + " " + outer.arg("Int64", q.Cursor))
+		cond, err := s.sessionCursor(ctx, &outer, cmp, q.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		outer.add(cond)
 	}
 	if q.Filter != nil {
 		if err := outer.sessionFilter("se.id", q.ProjectID, q.Filter); err != nil {
@@ -801,7 +813,7 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 	if q.EndTime != 0 {
 		outer.add("r.start_time < " + outer.arg("Int64", q.EndTime))
 	}
-	return s.querySessions(ctx, cond, cond+" AND session_rowid != 0", outer.clause()+" ORDER BY se.id "+dir+limit(q.Limit), outer.args...)
+	return s.querySessions(ctx, cond, cond+" AND session_rowid != 0", outer.clause()+" ORDER BY r.start_time "+dir+", se.id "+dir+limit(q.Limit), outer.args...)
 }
 
 func (s *Store) oneSession(ctx context.Context, id int64, what string) (store.Session, error) {
