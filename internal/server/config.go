@@ -46,6 +46,8 @@ type Config struct {
 	// ClickHouseCluster names the cluster a clickhouse:// database shards
 	// its tables over; empty for single-node tables.
 	ClickHouseCluster string
+	// ClickHouseReplicated makes the cluster's local tables Replicated ones.
+	ClickHouseReplicated bool
 	// RetentionDays and RetentionTraces, when given, set the default
 	// retention policy stored in the database.
 	RetentionDays     Optional[float64]
@@ -151,6 +153,7 @@ var envVars = []envVar{
 	{"prices", "LOUPE_PRICES", nil},
 	{"database", "LOUPE_DATABASE_URL", []string{"PHOENIX_SQL_DATABASE_URL"}},
 	{"clickhouse-cluster", "LOUPE_CLICKHOUSE_CLUSTER", nil},
+	{"clickhouse-replicated", "LOUPE_CLICKHOUSE_REPLICATED", nil},
 	{"retention-days", "LOUPE_RETENTION_DAYS", []string{"PHOENIX_DEFAULT_RETENTION_POLICY_DAYS"}},
 	{"retention-traces", "LOUPE_RETENTION_TRACES", nil},
 	{"retention-interval", "LOUPE_RETENTION_INTERVAL", nil},
@@ -180,6 +183,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"a streamed answer (POST /v1/spans, traces with include_spans) gets it for each page it reads, not for the whole answer; 0 for none (env LOUPE_QUERY_TIMEOUT)")
 	fs.StringVar(&c.Database, "database", c.Database, "database `URL`: postgres://user:password@host:5432/dbname (or postgresql://) for PostgreSQL, which several servers can share; clickhouse://user:password@host:9000/dbname for ClickHouse; sqlite:////absolute/path.db for a SQLite file; empty for SQLite in --data-dir (env LOUPE_DATABASE_URL; PHOENIX_SQL_DATABASE_URL)")
 	fs.StringVar(&c.ClickHouseCluster, "clickhouse-cluster", c.ClickHouseCluster, "with a clickhouse:// --database, the `name` of the cluster (remote_servers) whose nodes hold the tables as local shards behind Distributed tables, sharded by trace id; empty for tables on one node (env LOUPE_CLICKHOUSE_CLUSTER)")
+	fs.BoolVar(&c.ClickHouseReplicated, "clickhouse-replicated", c.ClickHouseReplicated, "with --clickhouse-cluster, create the local tables with the Replicated variants of their engines, for shards with replicas: needs ClickHouse Keeper and the shard and replica macros on every node (env LOUPE_CLICKHOUSE_REPLICATED)")
 	fs.Var(&c.RetentionDays, "retention-days", "default retention policy: delete traces that started more than this many `days` ago, 0 to keep them; unset keeps the stored policy (env LOUPE_RETENTION_DAYS; PHOENIX_DEFAULT_RETENTION_POLICY_DAYS)")
 	fs.Var(&c.RetentionTraces, "retention-traces", "default retention policy: keep only each project's newest `count` traces, 0 for all; unset keeps the stored policy (env LOUPE_RETENTION_TRACES)")
 	fs.DurationVar(&c.RetentionInterval, "retention-interval", c.RetentionInterval, "how often retention policies are applied (env LOUPE_RETENTION_INTERVAL)")

@@ -66,13 +66,17 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (st store.Stor
 		}
 		return pg, postgres.Redact(db.postgresURL), "", nil
 	case db.clickhouseURL != "":
-		c, err := clickhouse.Open(ctx, db.clickhouseURL, clickhouse.Config{Cluster: cfg.ClickHouseCluster}, log)
+		c, err := clickhouse.Open(ctx, db.clickhouseURL, clickhouse.Config{Cluster: cfg.ClickHouseCluster, Replicated: cfg.ClickHouseReplicated}, log)
 		if err != nil {
 			return nil, "", "", err
 		}
 		where := clickhouse.Redact(db.clickhouseURL)
 		if c.Cluster() != "" {
-			where += " (cluster " + c.Cluster() + ")"
+			where += " (cluster " + c.Cluster()
+			if c.Replicated() {
+				where += ", replicated"
+			}
+			where += ")"
 		}
 		return c, where, "", nil
 	case db.sqliteFile != "":

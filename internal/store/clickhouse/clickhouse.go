@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -39,8 +40,10 @@ type Store struct {
 	conn    driver.Conn
 	log     *slog.Logger
 	db      string
-	cluster string      // "" for single-node tables
-	opts    *ch.Options // to reach every node of the cluster (deletes)
+	cluster string // "" for single-node tables
+	// replicated: the cluster's local tables are Replicated*MergeTree.
+	replicated bool
+	opts       *ch.Options // to reach every node of the cluster (deletes)
 
 	mu       sync.Mutex
 	projects map[string]int64 // names known to exist
@@ -54,28 +57,45 @@ type Config struct {
 	// tables as local MergeTree shards behind Distributed tables; the URL's
 	// cluster parameter sets it too. Empty: single-node tables.
 	Cluster string
+	// Replicated creates the cluster's local tables with the Replicated
+	// variants of their engines, for shards with replicas (Keeper and the
+	// {shard} and {replica} macros on every node); the URL's replicated
+	// parameter sets it too. It needs a cluster.
+	Replicated bool
 }
 
-// ParseURL splits a clickhouse://user:pass@host:9000/db?cluster=NAME URL
-// into the driver's options and the cluster name.
-func ParseURL(raw string) (*ch.Options, string, error) {
+// ParseURL splits a clickhouse://user:pass@host:9000/db?cluster=NAME&replicated=1
+// URL into the driver's options and the Config its parameters name.
+func ParseURL(raw string) (*ch.Options, Config, error) {
+	var cfg Config
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, "", fmt.Errorf("database URL %s: %w", Redact(raw), err)
+		return nil, cfg, fmt.Errorf("database URL %s: %w", Redact(raw), err)
 	}
 	q := u.Query()
-	cluster := q.Get("cluster")
+	cfg.Cluster = q.Get("cluster")
+	if v := q.Get("replicated"); v != "" {
+		if cfg.Replicated, err = strconv.ParseBool(v); err != nil {
+			return nil, cfg, fmt.Errorf("database URL %s: replicated=%s: want 1 or 0 (true or false)", Redact(raw), v)
+		}
+	}
 	q.Del("cluster")
+	q.Del("replicated")
 	u.RawQuery = q.Encode()
 	opts, err := ch.ParseDSN(u.String())
 	if err != nil {
-		return nil, "", fmt.Errorf("database URL %s: %w", Redact(raw), err)
+		return nil, cfg, fmt.Errorf("database URL %s: %w", Redact(raw), err)
 	}
 	if opts.Auth.Database == "" {
 		opts.Auth.Database = "default"
 	}
-	return opts, cluster, nil
+	return opts, cfg, nil
 }
+
+// errReplicatedNeedsCluster refuses replicated tables on one node: a
+// Replicated table's replicas are found through the cluster's macros and
+// Keeper, which a single node is not configured with.
+var errReplicatedNeedsCluster = errors.New("--clickhouse-replicated (the database URL's replicated parameter) needs a cluster: set --clickhouse-cluster (or the URL's cluster parameter) too")
 
 // Redact returns the URL without its password, for logs.
 func Redact(raw string) string {
@@ -93,12 +113,17 @@ func Redact(raw string) string {
 // tables (on every node of the cluster in cluster mode) and makes sure the
 // default project exists.
 func Open(ctx context.Context, rawURL string, cfg Config, log *slog.Logger) (*Store, error) {
-	opts, cluster, err := ParseURL(rawURL)
+	opts, fromURL, err := ParseURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
+	cluster := fromURL.Cluster
 	if cfg.Cluster != "" {
 		cluster = cfg.Cluster
+	}
+	replicated := cfg.Replicated || fromURL.Replicated
+	if replicated && cluster == "" {
+		return nil, errReplicatedNeedsCluster
 	}
 	if opts.DialTimeout == 0 || opts.DialTimeout == 30*time.Second {
 		opts.DialTimeout = 5 * time.Second
@@ -116,7 +141,7 @@ func Open(ctx context.Context, rawURL string, cfg Config, log *slog.Logger) (*St
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", Redact(rawURL), err)
 	}
-	s := &Store{conn: conn, log: log, db: opts.Auth.Database, cluster: cluster, opts: opts, projects: map[string]int64{}}
+	s := &Store{conn: conn, log: log, db: opts.Auth.Database, cluster: cluster, replicated: replicated, opts: opts, projects: map[string]int64{}}
 	if err := s.conn.Ping(ctx); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("connect to %s: %w", Redact(rawURL), classify(ctx, err))
@@ -140,6 +165,9 @@ func (s *Store) Close() error { return s.conn.Close() }
 
 // Cluster is the cluster the tables are sharded over, "" for one node.
 func (s *Store) Cluster() string { return s.cluster }
+
+// Replicated reports whether the cluster's tables are Replicated ones.
+func (s *Store) Replicated() bool { return s.replicated }
 
 // rowID is the row id of an identity: 63 bits of its SHA-256, never 0, so
 // that every server computes the same id for the same trace or span and a

@@ -209,6 +209,8 @@ func (s *Store) migrate(ctx context.Context, opts *ch.Options) error {
 	}
 	defer done()
 	for _, c := range conns {
+		// Never Replicated, even among replicas: it records what DDL ran on
+		// this node, which each replica runs for itself.
 		if err := c.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version Int64, applied_at Int64)
 			ENGINE = ReplacingMergeTree ORDER BY version`); err != nil {
 			return fmt.Errorf("create schema_migrations: %w", classify(ctx, err))
@@ -221,15 +223,7 @@ func (s *Store) migrate(ctx context.Context, opts *ch.Options) error {
 			if int64(m.version) <= have {
 				continue
 			}
-			var stmts []string
-			for _, t := range m.tables {
-				stmts = append(stmts, s.createTable(t)...)
-			}
-			for _, v := range m.views {
-				stmts = append(stmts, fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS %s TO %s AS %s",
-					v.name, s.local(v.to), strings.ReplaceAll(v.query, "{from}", s.local(v.from))))
-			}
-			for _, stmt := range stmts {
+			for _, stmt := range s.statements(m) {
 				if err := c.Exec(ctx, stmt); err != nil {
 					return fmt.Errorf("migration %d: %s: %w", m.version, firstLine(stmt), classify(ctx, err))
 				}
@@ -251,10 +245,27 @@ func (s *Store) local(name string) string {
 	return name
 }
 
+// statements are the DDL of one migration on this store's layout.
+func (s *Store) statements(m migration) []string {
+	var stmts []string
+	for _, t := range m.tables {
+		stmts = append(stmts, s.createTable(t)...)
+	}
+	for _, v := range m.views {
+		stmts = append(stmts, fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS %s TO %s AS %s",
+			v.name, s.local(v.to), strings.ReplaceAll(v.query, "{from}", s.local(v.from))))
+	}
+	return stmts
+}
+
 func (s *Store) createTable(t table) []string {
 	local := s.local(t.name)
+	engine := t.engine
+	if s.replicated {
+		engine = replicatedEngine(t.engine, local)
+	}
 	out := []string{fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (%s) ENGINE = %s ORDER BY %s %s",
-		local, t.columns, t.engine, t.orderBy, t.extra)}
+		local, t.columns, engine, t.orderBy, t.extra)}
 	if s.cluster != "" {
 		out = append(out, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s AS %s ENGINE = Distributed(%s, currentDatabase(), %s, %s)",
 			t.name, local, quoteIdent(s.cluster), local, t.shardKey))
