@@ -1,9 +1,11 @@
 package server
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -171,5 +173,39 @@ func TestExposedAddrs(t *testing.T) {
 		if got := strings.Join(cfg.exposedAddrs(), " "); got != want {
 			t.Errorf("exposedAddrs(%v) = %q, want %q", addrs, got, want)
 		}
+	}
+}
+
+func TestClickHouseReplicatedConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want bool
+	}{
+		{"default", nil, nil, false},
+		{"flag", []string{"--clickhouse-replicated"}, nil, true},
+		{"environment", nil, map[string]string{"LOUPE_CLICKHOUSE_REPLICATED": "1"}, true},
+		{"flag beats environment", []string{"--clickhouse-replicated=false"}, map[string]string{"LOUPE_CLICKHOUSE_REPLICATED": "true"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parse(t, tc.args, tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.ClickHouseReplicated != tc.want {
+				t.Errorf("ClickHouseReplicated = %v, want %v", cfg.ClickHouseReplicated, tc.want)
+			}
+		})
+	}
+}
+
+// TestClickHouseReplicatedNeedsCluster: the server refuses to start with
+// replicated tables but no cluster, before reaching any ClickHouse.
+func TestClickHouseReplicatedNeedsCluster(t *testing.T) {
+	cfg := Config{Database: "clickhouse://127.0.0.1:1/loupe", ClickHouseReplicated: true}
+	_, _, _, err := openStore(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), "--clickhouse-replicated") || !strings.Contains(err.Error(), "--clickhouse-cluster") {
+		t.Fatalf("openStore = %v, want the options named", err)
 	}
 }
