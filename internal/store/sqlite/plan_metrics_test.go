@@ -17,3 +17,18 @@ func TestDocumentScoresPlan(t *testing.T) {
 		t.Errorf("document scores are not read on document_annotations_project_start:\n%s", plan)
 	}
 }
+
+// A score series by the hour or longer sums the range's whole hours from
+// annotation_name_hours and reads only the parts of an hour at its ends
+// from the annotations' own index.
+func TestScoreSeriesPlan(t *testing.T) {
+	s, pid := planStore(t)
+	start := int64(1_750_000_000e9) // inside an hour
+	q, args := scoreSeriesQuery(pid, start, start+30*86400e9+600e9, 86400e9)
+	plan := queryPlan(t, s, q, args...)
+	if !strings.Contains(plan, "SEARCH annotation_name_hours USING PRIMARY KEY (project_id=? AND kind=? AND hour>? AND hour<?)") ||
+		strings.Count(plan, "COVERING INDEX span_annotations_project_start (project_id=? AND entity_start>? AND entity_start<?)") != 2 ||
+		strings.Contains(plan, " spans") {
+		t.Errorf("the score series does not read the hourly sums and the ends of the range:\n%s", plan)
+	}
+}

@@ -128,6 +128,30 @@ func testAnnotationScoreSeries(t *testing.T, s store.Store) {
 	if err != nil || len(got) != 1 {
 		t.Errorf("AnnotationScoreSeries over the first bucket = %+v, %v; want one point", got, err)
 	}
+	// Buckets of whole hours, over ranges that start or end within an hour.
+	const hour = 3_600_000 * ms
+	for _, tc := range []struct {
+		name       string
+		start, end int64
+		want       []store.ScorePoint
+	}{
+		{"from before the hour", base - hour/2, 0, []store.ScorePoint{
+			{Start: base, Name: "correctness", Mean: 1.75 / 3, Spans: 3}, {Start: base, Name: "relevance", Mean: 0.8, Spans: 1}}},
+		{"from within the hour", base + 5_000*ms, 0, []store.ScorePoint{
+			{Start: base, Name: "correctness", Mean: 0.25, Spans: 1}, {Start: base, Name: "relevance", Mean: 0.8, Spans: 1}}},
+		{"to within the hour", base - hour, base + 5_000*ms, []store.ScorePoint{
+			{Start: base, Name: "correctness", Mean: 0.75, Spans: 2}}},
+		{"whole hours", base - hour, base + 2*hour, []store.ScorePoint{
+			{Start: base, Name: "correctness", Mean: 1.75 / 3, Spans: 3}, {Start: base, Name: "relevance", Mean: 0.8, Spans: 1}}},
+	} {
+		got, err := s.AnnotationScoreSeries(ctx, pid, tc.start, tc.end, hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.want, got, cmpopts.EquateApprox(0, 1e-9)); diff != "" {
+			t.Errorf("AnnotationScoreSeries by the hour, %s (-want +got):\n%s", tc.name, diff)
+		}
+	}
 	if _, err := s.AnnotationScoreSeries(ctx, pid, base, 0, -1); !errors.Is(err, store.ErrInvalidArgument) {
 		t.Errorf("AnnotationScoreSeries with a negative bucket: error %v, want ErrInvalidArgument", err)
 	}
