@@ -215,6 +215,11 @@ func (s *Store) querySpans(ctx context.Context, sql string, args ...any) ([]stor
 	if err := rows.Err(); err != nil {
 		return nil, classify(ctx, err)
 	}
+	if err := ctx.Err(); err != nil {
+		// The driver can end a stream cut by the deadline as if it were
+		// whole: what was read may be part of the answer.
+		return nil, fmt.Errorf("query spans: %w", err)
+	}
 	return out, s.currentStates(ctx, out)
 }
 
@@ -341,7 +346,13 @@ func (s *Store) SpanKeys(ctx context.Context, q store.SpanQuery) ([]store.SpanKe
 		}
 		out = append(out, k)
 	}
-	return out, classify(ctx, rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, classify(ctx, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("query span keys: %w", err) // as in querySpans
+	}
+	return out, nil
 }
 
 // SpansByRowID reads the spans with these row ids, in that order.
@@ -530,7 +541,12 @@ const traceColumns = `id, project_id, trace_id, session_rowid, session_id, start
 // calls of every trace of a project to show fifty of them is what made a
 // list cost seconds.
 func (s *Store) queryTraces(ctx context.Context, traceCond, outer string, counts bool, args ...any) ([]store.Trace, error) {
-	rows, err := s.conn.Query(ctx, "SELECT "+traceColumns+" FROM ("+traceStatsOf(traceCond, counts)+")"+outer, args...)
+	source := traceStatsOf(traceCond, counts)
+	if strings.Contains(outer, "cost_total") || strings.Contains(outer, "total_tokens") {
+		// Ranked by cost or tokens: every trace's sums, to order them.
+		source = traceRows(traceCond)
+	}
+	rows, err := s.conn.Query(ctx, "SELECT "+traceColumns+" FROM ("+source+")"+outer, args...)
 	if err != nil {
 		return nil, classify(ctx, fmt.Errorf("query traces: %w", err))
 	}
