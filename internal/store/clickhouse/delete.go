@@ -214,7 +214,7 @@ func (s *Store) DeleteSession(ctx context.Context, sessionID string) error {
 	if err != nil {
 		return err
 	}
-	ts, err := s.queryTraces(ctx, "session_rowid = {s:Int64}", "", false, ch.Named("s", se.RowID))
+	ts, err := s.queryTraces(ctx, traceStatsOf("session_rowid = {s:Int64}", false), "", false, ch.Named("s", se.RowID))
 	if err != nil {
 		return err
 	}

@@ -535,17 +535,13 @@ const traceColumns = `id, project_id, trace_id, session_rowid, session_id, start
 	root_span_id, root_name, root_kind, root_status, span_count, error_count, llm_span_count,
 	user_id, input_preview, output_preview`
 
-// queryTraces reads the traces traceCond selects, outer ordering and
-// paging them by their times (and counts, when outer reads them: counts),
+// queryTraces reads the traces of source (traceStatsOf, or traceRows when
+// outer orders by their sums), outer ordering and paging them (by their
+// counts too when source holds them: counts),
 // then the counts and sums of the page's traces alone: summing the model
 // calls of every trace of a project to show fifty of them is what made a
 // list cost seconds.
-func (s *Store) queryTraces(ctx context.Context, traceCond, outer string, counts bool, args ...any) ([]store.Trace, error) {
-	source := traceStatsOf(traceCond, counts)
-	if strings.Contains(outer, "cost_total") || strings.Contains(outer, "total_tokens") {
-		// Ranked by cost or tokens: every trace's sums, to order them.
-		source = traceRows(traceCond)
-	}
+func (s *Store) queryTraces(ctx context.Context, source, outer string, counts bool, args ...any) ([]store.Trace, error) {
 	rows, err := s.conn.Query(ctx, "SELECT "+traceColumns+" FROM ("+source+")"+outer, args...)
 	if err != nil {
 		return nil, classify(ctx, fmt.Errorf("query traces: %w", err))
@@ -627,7 +623,7 @@ func (s *Store) withSums(ctx context.Context, ids []int64, at map[int64]*store.T
 }
 
 func (s *Store) oneTrace(ctx context.Context, cond string, arg any, what string, withSpans bool) (store.Trace, error) {
-	ts, err := s.queryTraces(ctx, cond, "", true, arg)
+	ts, err := s.queryTraces(ctx, traceStats(cond), "", true, arg)
 	if err != nil {
 		return store.Trace{}, err
 	}
@@ -717,7 +713,12 @@ func (s *Store) Traces(ctx context.Context, q store.TraceQuery) ([]store.Trace, 
 		outer.add(cond)
 	}
 	order := " ORDER BY " + key + " " + dir + ", id " + dir
-	ts, err := s.queryTraces(ctx, cond, outer.clause()+order+limit(q.Limit), q.Errors != store.AnyErrors, outer.args...)
+	counts := q.Errors != store.AnyErrors
+	source := traceStatsOf(cond, counts)
+	if q.Sort == store.SortCost || q.Sort == store.SortTokens {
+		source, counts = traceRows(cond), true // ordered by its sums, every trace needs them
+	}
+	ts, err := s.queryTraces(ctx, source, outer.clause()+order+limit(q.Limit), counts, outer.args...)
 	if err != nil {
 		return nil, err
 	}
@@ -855,7 +856,7 @@ func (s *Store) SessionByRowID(ctx context.Context, rowID int64) (store.Session,
 
 // SessionTraces lists a session's traces, in start order.
 func (s *Store) SessionTraces(ctx context.Context, sessionRowID int64, n int) ([]store.Trace, error) {
-	return s.queryTraces(ctx, "session_rowid = {s:Int64}", " ORDER BY start_time, id"+limit(n), true, ch.Named("s", sessionRowID))
+	return s.queryTraces(ctx, traceStats("session_rowid = {s:Int64}"), " ORDER BY start_time, id"+limit(n), true, ch.Named("s", sessionRowID))
 }
 
 // attributeCondition matches one attribute as Phoenix's attribute[] filter:
