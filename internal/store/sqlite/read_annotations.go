@@ -108,25 +108,8 @@ func annotationSummaryQuery(t schema.AnnotationTable, kind store.AnnotationKind,
 		}
 		source += " AND (a.label IS NOT NULL OR a.score IS NOT NULL)"
 	} else {
-		// The whole hours of the range: [first, last), last 0 for open.
-		first, last := floorHour(start), int64(0)
-		if first < start {
-			first += hourNs
-		}
-		if end != 0 {
-			last = floorHour(end)
-		}
-		var parts [][2]int64 // of an hour, from the annotations
-		switch {
-		case end != 0 && first >= last:
-			parts = append(parts, [2]int64{start, end})
-		default:
-			if start < first {
-				parts = append(parts, [2]int64{start, first})
-			}
-			if end != 0 && last < end {
-				parts = append(parts, [2]int64{last, end})
-			}
+		first, last, whole, parts := hourSplit(start, end)
+		if whole {
 			for _, table := range []string{"annotation_name_hours", "annotation_label_hours"} {
 				h := "SELECT * FROM " + table + " WHERE project_id = ? AND kind = ? AND hour >= ?"
 				args = append(args, projectID, string(kind), first)
@@ -163,6 +146,30 @@ GROUP BY name, label ORDER BY label NULLS FIRST`, args
 }
 
 const hourNs = int64(time.Hour)
+
+// hourSplit splits the range [start, end) (end 0 for open) into its whole
+// hours [first, last) (last 0 for open), whole saying there are some, and
+// the parts of an hour left at either end, which are the whole range when
+// it has no whole hour.
+func hourSplit(start, end int64) (first, last int64, whole bool, parts [][2]int64) {
+	first = floorHour(start)
+	if first < start {
+		first += hourNs
+	}
+	if end != 0 {
+		last = floorHour(end)
+	}
+	if end != 0 && first >= last {
+		return first, last, false, [][2]int64{{start, end}}
+	}
+	if start < first {
+		parts = append(parts, [2]int64{start, first})
+	}
+	if end != 0 && last < end {
+		parts = append(parts, [2]int64{last, end})
+	}
+	return first, last, true, parts
+}
 
 // floorHour is the start of the hour t falls in.
 func floorHour(t int64) int64 {

@@ -129,25 +129,17 @@ func scoreSeriesQuery(projectID, start, end, bucket int64) (string, []any) {
 	// series does, and read the parts of an hour at either end from the
 	// annotations: a month of a busy project is 720 rows a name, where its
 	// annotations grew with it (300 ms of the metrics page at 10M spans).
-	first, last := floorHour(start), int64(0)
-	if first < start {
-		first += hourNs
-	}
-	if end != 0 {
-		last = floorHour(end)
+	first, last, whole, ends := hourSplit(start, end)
+	if bucket%hourNs != 0 {
+		whole, ends = false, [][2]int64{{start, end}}
 	}
 	var parts []string
 	var args []any
 	add := func(q string, a []any) { parts, args = append(parts, q), append(args, a...) }
-	if bucket%hourNs != 0 || (end != 0 && first >= last) {
-		add(spans(start, end))
-	} else {
-		if start < first {
-			add(spans(start, first))
-		}
-		if end != 0 && last < end {
-			add(spans(last, end))
-		}
+	for _, e := range ends {
+		add(spans(e[0], e[1]))
+	}
+	if whole {
 		hours := `SELECT hour / ? * ? AS b, name, score_sum, scored FROM annotation_name_hours
 			WHERE project_id = ? AND kind = 'span' AND hour >= ? AND scored > 0`
 		hourArgs := []any{bucket, bucket, projectID, first}
