@@ -40,8 +40,9 @@ func compileAs(e Expr, d Dialect, g grain) (sql string, args []any, err error) {
 
 // LooksUpIDs reports whether every span e matches, compiled for d, is found
 // by looking spans up by trace or span id ("trace_id == '…'", "span_id in
-// [...] and latency_ms > 10"): a store then reads those few spans and sorts
-// them, rather than walking a project's spans in order. A lookup on one side
+// [...] and latency_ms > 10") or among the failed spans of an error group:
+// a store then reads those few spans and sorts them, rather than walking a
+// project's spans in order. A lookup on one side
 // of an "or", or under a "not", does not bound the spans matched.
 func LooksUpIDs(e Expr, d Dialect) bool {
 	c, err := check(e)
@@ -95,7 +96,7 @@ type builder struct {
 	// full is set once the limits are passed; from then on nothing more is
 	// written.
 	full bool
-	// byID counts the lookups of spans by trace or span id written.
+	// byID counts the lookups of spans by trace or span id, or error group, written.
 	byID int
 }
 
@@ -417,10 +418,11 @@ func (b *builder) pred(p pred) {
 }
 
 // idLookup writes "x [NOT] IN list" when x is the trace or span id, or the
-// error group, and the list holds text literals, as a lookup of the spans' row ids through the
-// ids' indexes: compared span by span, "trace_id == '…'" read every span of
-// the project and the trace row of each. It reports whether it wrote
-// anything.
+// error group, and the list holds text literals: ids as a lookup of the
+// spans' row ids through the ids' indexes (compared span by span,
+// "trace_id == '…'" read every span of the project and the trace row of
+// each), a group as a test of the failed spans an index of their own holds.
+// It reports whether it wrote anything.
 func (b *builder) idLookup(x val, list []val, neg bool) bool {
 	c, ok := x.(*colVal)
 	if !ok || (c.c != traceIDCol && c.c != errorGroupCol && (c.c != spanIDCol || b.d.spanRows == nil)) {
